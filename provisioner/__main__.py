@@ -1,0 +1,5 @@
+"""`python -m provisioner` runs the same CLI as the console script."""
+
+from provisioner.cli import main
+
+main()

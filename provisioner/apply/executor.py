@@ -1,0 +1,223 @@
+"""Apply: walk the plan's step graph in parallel.
+
+A step starts when every step before it in the graph has succeeded, at most
+``parallelism`` at once and at most each provider's ``max_parallel`` on one
+provider. A failure skips only what depends on it ("upstream dependency
+failed"); independent branches finish. Each provider call is bracketed in the
+journal; each success updates the last applied record at once, so a run
+killed halfway leaves a state that matches what was done.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from provisioner.apply.journal import Journal
+from provisioner.errors import ProvisionerError
+from provisioner.plan.diff import changed_paths
+from provisioner.plan.model import Action, Operation, Plan, Step
+from provisioner.providers.base import Provider
+from provisioner.resources import LiveObject, Resource, to_plain
+from provisioner.state.store import AppliedRecord, StateStore, now_iso
+
+DEFAULT_PARALLELISM = 8
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    outcome: Outcome
+    message: str = ""
+    seconds: float = 0.0
+    live: LiveObject | None = None
+    trace: str = field(default="", repr=False)
+    """Traceback of an unexpected (non-provisioner) error, for --debug."""
+
+
+class Events(Protocol):
+    """Progress callbacks; called from the executor's own thread only."""
+
+    def started(self, step: Step) -> None: ...
+
+    def finished(self, result: StepResult) -> None: ...
+
+
+@dataclass
+class ApplyResult:
+    results: list[StepResult] = field(default_factory=list)
+
+    def with_outcome(self, outcome: Outcome) -> list[StepResult]:
+        return [r for r in self.results if r.outcome is outcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.outcome is Outcome.DONE for r in self.results)
+
+
+class Executor:
+    """Runs one plan's steps against the providers, recording in the store."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        providers: Mapping[str, Provider],
+        store: StateStore,
+        run_id: str,
+        events: Events,
+        parallelism: int = DEFAULT_PARALLELISM,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.plan = plan
+        self.providers = providers
+        self.store = store
+        self.journal = Journal(store, run_id)
+        self.events = events
+        self.parallelism = max(1, parallelism)
+        self.stop = stop or threading.Event()
+        """Once set (by a signal handler), no new step starts; running ones finish."""
+        self.limits = {name: p.schema().max_parallel for name, p in providers.items()}
+        self.steps = {step.key: step for step in plan.steps}
+        self.order = {step.key: index for index, step in enumerate(plan.steps)}
+        self.waiting_on: dict[str, set[str]] = {key: set() for key in self.steps}
+        self.followers: dict[str, list[str]] = {key: [] for key in self.steps}
+        for before, after in plan.edges:
+            self.waiting_on[after].add(before)
+            self.followers[before].append(after)
+
+    def run(self) -> ApplyResult:
+        result = ApplyResult()
+        ready = [key for key, waits in self.waiting_on.items() if not waits]
+        settled: set[str] = set()
+        running: dict[Future[StepResult], str] = {}
+        busy: dict[str, int] = {}
+        with ThreadPoolExecutor(max_workers=self.parallelism,
+                                thread_name_prefix="apply") as pool:
+            while ready or running:
+                if not self.stop.is_set():
+                    self._submit(pool, ready, running, busy)
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: self.order[running[f]]):
+                    key = running.pop(future)
+                    provider = self.steps[key].change.provider
+                    busy[provider] -= 1
+                    self._settle(future.result(), result, ready, settled)
+        for key in sorted(set(self.steps) - settled, key=self.order.__getitem__):
+            reason = "interrupted" if self.stop.is_set() else "not reached"
+            self._skip(key, reason, result, settled)
+        return result
+
+    def _submit(
+        self,
+        pool: ThreadPoolExecutor,
+        ready: list[str],
+        running: dict[Future[StepResult], str],
+        busy: dict[str, int],
+    ) -> None:
+        ready.sort(key=self.order.__getitem__)
+        for key in list(ready):
+            if len(running) >= self.parallelism:
+                return
+            step = self.steps[key]
+            provider = step.change.provider
+            if busy.get(provider, 0) >= self.limits[provider]:
+                continue
+            ready.remove(key)
+            busy[provider] = busy.get(provider, 0) + 1
+            self.events.started(step)
+            running[pool.submit(self._execute, step)] = key
+
+    def _settle(
+        self, outcome: StepResult, result: ApplyResult, ready: list[str], settled: set[str]
+    ) -> None:
+        key = outcome.step.key
+        settled.add(key)
+        result.results.append(outcome)
+        self.events.finished(outcome)
+        if outcome.outcome is Outcome.DONE:
+            for follower in self.followers[key]:
+                self.waiting_on[follower].discard(key)
+                if not self.waiting_on[follower] and follower not in settled:
+                    ready.append(follower)
+            return
+        for dependent in self._downstream(key):
+            if dependent not in settled:
+                self._skip(dependent, f"upstream {key} failed", result, settled)
+
+    def _skip(self, key: str, reason: str, result: ApplyResult, settled: set[str]) -> None:
+        settled.add(key)
+        skipped = StepResult(self.steps[key], Outcome.SKIPPED, reason)
+        result.results.append(skipped)
+        self.events.finished(skipped)
+
+    def _downstream(self, key: str) -> list[str]:
+        seen: set[str] = set()
+        stack = list(self.followers[key])
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.followers[current])
+        return sorted(seen, key=self.order.__getitem__)
+
+    def _execute(self, step: Step) -> StepResult:
+        start = time.perf_counter()
+        try:
+            live = self._call(step)
+        except ProvisionerError as exc:
+            return StepResult(step, Outcome.FAILED, exc.message, time.perf_counter() - start)
+        except Exception as exc:  # a bug: report it, keep the other branches going
+            return StepResult(step, Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}",
+                              time.perf_counter() - start, trace=traceback.format_exc())
+        return StepResult(step, Outcome.DONE, "", time.perf_counter() - start, live)
+
+    def _call(self, step: Step) -> LiveObject | None:
+        change = step.change
+        provider = self.providers[change.provider]
+        address = str(change.address)
+        with self.journal.bracket(address, step.operation.value) as outcome:
+            if step.operation is Operation.DELETE:
+                assert change.live is not None
+                provider.delete(change.live)
+                if change.action is Action.DELETE:
+                    self.store.forget(change.address)
+                outcome.append(f"deleted {change.live.id}")
+                return None
+            assert change.desired is not None
+            if step.operation is Operation.CREATE:
+                live = provider.create(change.desired)
+            else:
+                assert change.live is not None
+                live = provider.update(change.desired, change.live, changed_paths(change.fields))
+            self.store.record_applied(applied_record(change.desired, live))
+            outcome.append(f"id {live.id}")
+            return live
+
+
+def applied_record(resource: Resource, live: LiveObject) -> AppliedRecord:
+    """What the store keeps after a successful create or update (no secrets)."""
+    return AppliedRecord(
+        address=resource.address,
+        provider=resource.provider,
+        spec=to_plain(resource.spec),
+        deps=resource.deps,
+        live_id=live.id,
+        name=live.name,
+        attributes=to_plain(live.attributes),
+        prevent_destroy=resource.lifecycle.prevent_destroy,
+        applied_at=now_iso(),
+    )

@@ -1,0 +1,52 @@
+"""The command line: a typer app whose commands parse flags and call the engine.
+
+``main`` is the console script. Commands live in ``change.py`` (plan, apply,
+destroy) and ``info.py`` (validate, show, graph, schema, providers).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from provisioner import __version__
+from provisioner.cli import change, info
+from provisioner.cli.common import EXIT_CODES_HELP
+
+app = typer.Typer(
+    name="provisioner",
+    help=(
+        "Declarative virtual machines: describe guests, networks and volumes in YAML "
+        "stack files; plan shows what would change on the hypervisors, apply makes it so.\n\n"
+        "Example: provisioner plan stacks/demo && provisioner apply stacks/demo\n\n"
+        + EXIT_CODES_HELP
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"provisioner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Declarative virtual machines."""
+
+
+for command in (info.validate, change.plan, change.apply, change.destroy, info.show,
+                info.graph, info.schema, info.providers):
+    app.command(epilog=EXIT_CODES_HELP)(command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,272 @@
+"""plan, apply and destroy: the commands that compare and change."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from provisioner.cli.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    DebugOption,
+    NoColorOption,
+    ParallelismOption,
+    StackPath,
+    StateOption,
+    VarFileOption,
+    VarOption,
+    echo,
+    load,
+    parse_addresses,
+    use_color,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from provisioner.apply.executor import ApplyResult
+    from provisioner.apply.progress import LiveProgress, PlainProgress
+    from provisioner.engine import Engine
+    from provisioner.plan.model import Plan
+
+ReplaceOption = Annotated[
+    list[str] | None,
+    typer.Option("--replace", help="Replace this resource even if unchanged (repeatable).",
+                 metavar="ADDRESS"),
+]
+AutoApproveOption = Annotated[
+    bool, typer.Option("--auto-approve", help="Do not ask for confirmation (needed without a "
+                                              "terminal).")
+]
+LockTimeoutOption = Annotated[
+    float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for another run's lock.")
+]
+
+
+def plan(
+    stack: StackPath = Path("."),
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the plan as JSON (format_version 1, see docs/plan-json.md).")]
+    = False,
+    detailed_exitcode: Annotated[bool, typer.Option(
+        "--detailed-exitcode", help="Exit 0 when nothing changes, 2 when something would.")]
+    = False,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    parallelism: ParallelismOption = 8,
+    stats: Annotated[bool, typer.Option("--stats", help="Show API calls and time per provider.")]
+    = False,
+    replace: ReplaceOption = None,
+    destroy: Annotated[bool, typer.Option("--destroy", help="Plan deleting everything.")] = False,
+    state: StateOption = None,
+    no_color: NoColorOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Show what apply would change, without changing anything.
+
+    Reads every provider once (one bulk listing each), compares with the stack
+    and the last applied state, and prints the changes.
+
+    Example: provisioner plan stacks/demo --detailed-exitcode
+    """
+    with user_errors(debug):
+        from provisioner.plan.planner import PlanOptions
+
+        loaded = load(stack, var, var_file)
+        with _engine(loaded, state) as engine:
+            options = PlanOptions(destroy=destroy,
+                                  replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
+            result = engine.plan(options, parallelism)
+            _print_plan(result, json_output, no_color)
+            if stats:
+                _print_stats(engine, err=json_output)
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def apply(
+    stack: StackPath = Path("."),
+    auto_approve: AutoApproveOption = False,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    parallelism: ParallelismOption = 8,
+    replace: ReplaceOption = None,
+    lock_timeout: LockTimeoutOption = 0.0,
+    state: StateOption = None,
+    no_color: NoColorOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Make the hypervisors match the stack.
+
+    Plans under the stack's lock, shows the plan, asks for confirmation (on a
+    terminal; elsewhere --auto-approve is required), then applies in
+    dependency order, in parallel. A failure skips only what depends on it.
+
+    Example: provisioner apply stacks/demo --auto-approve
+    """
+    _change(stack, var, var_file, parallelism, replace, lock_timeout, state, no_color, debug,
+            auto_approve, destroy=False)
+
+
+def destroy(
+    stack: StackPath = Path("."),
+    auto_approve: AutoApproveOption = False,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    parallelism: ParallelismOption = 8,
+    lock_timeout: LockTimeoutOption = 0.0,
+    state: StateOption = None,
+    no_color: NoColorOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Delete every object of the stack from the hypervisors.
+
+    Objects are found by the stack's ownership tag; prevent_destroy is
+    honoured. Asks for confirmation like apply.
+
+    Example: provisioner destroy stacks/demo --auto-approve
+    """
+    _change(stack, var, var_file, parallelism, None, lock_timeout, state, no_color, debug,
+            auto_approve, destroy=True)
+
+
+def _change(
+    stack: Path, var: list[str] | None, var_file: list[Path] | None, parallelism: int,
+    replace: list[str] | None, lock_timeout: float, state: Path | None, no_color: bool,
+    debug: bool, auto_approve: bool, *, destroy: bool,
+) -> None:
+    command = "destroy" if destroy else "apply"
+    with user_errors(debug):
+        from provisioner.plan.planner import PlanOptions
+
+        loaded = load(stack, var, var_file)
+        with _engine(loaded, state) as engine, engine.store.lock(command, lock_timeout):
+            options = PlanOptions(destroy=destroy,
+                                  replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
+            planned = engine.plan(options, parallelism)
+            _print_plan(planned, False, no_color)
+            succeeded = True
+            if planned.has_changes:
+                _confirm(command, auto_approve)
+                with _interruptible(engine):
+                    progress = _progress(len(planned.steps))
+                    try:
+                        result = engine.apply(planned, progress, parallelism, command)
+                    finally:
+                        progress.close()
+                _print_result(result, debug)
+                succeeded = result.ok
+            _print_outputs(engine)
+    if not succeeded:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@contextmanager
+def _engine(stack: object, state: Path | None) -> Iterator[Engine]:
+    from provisioner.engine import Engine
+    from provisioner.state.local import SQLiteStore
+
+    store = SQLiteStore(state) if state is not None else None
+    with Engine(stack, store) as engine:  # type: ignore[arg-type]
+        yield engine
+
+
+def _print_plan(result: Plan, json_output: bool, no_color: bool) -> None:
+    from provisioner.render.json import render_plan_json
+    from provisioner.render.text import render_plan
+
+    if json_output:
+        echo(render_plan_json(result))
+    else:
+        echo(render_plan(result, color=use_color(no_color)))
+
+
+def _print_stats(engine: Engine, *, err: bool) -> None:
+    echo("Provider calls:", err=err)
+    for report in engine.stats():
+        calls = ", ".join(f"{count} {kind}" for kind, count in report.calls.items()) or "none"
+        echo(f"  {report.name} ({report.type_name}): {calls}; {report.seconds:.3f}s in calls",
+             err=err)
+
+
+def _confirm(command: str, auto_approve: bool) -> None:
+    from provisioner.errors import UsageError
+
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"refusing to {command} without a terminal to confirm on",
+                         hint=f"review the plan, then run `provisioner {command} --auto-approve`")
+    answer = typer.prompt(f"Do you want to {command} these changes? Only 'yes' is accepted",
+                          default="", show_default=False)
+    if answer.strip() != "yes":
+        echo(f"{command.capitalize()} cancelled; nothing was changed.")
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _progress(total: int) -> LiveProgress | PlainProgress:
+    from provisioner.apply.progress import LiveProgress, PlainProgress
+
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        return LiveProgress(total, Console())
+    return PlainProgress(sys.stdout)
+
+
+@contextmanager
+def _interruptible(engine: Engine) -> Iterator[None]:
+    """First Ctrl-C: finish running steps, start no new one. Second: stop now."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if engine.stop.is_set():
+            raise KeyboardInterrupt
+        engine.stop.set()
+        echo("Stopping: waiting for running steps to finish (Ctrl-C again to abort).", err=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _print_result(result: ApplyResult, debug: bool) -> None:
+    from provisioner.apply.executor import Outcome
+    from provisioner.plan.model import Operation
+
+    done = result.with_outcome(Outcome.DONE)
+    counts = {op: sum(r.step.operation is op for r in done) for op in Operation}
+    failed = result.with_outcome(Outcome.FAILED)
+    skipped = result.with_outcome(Outcome.SKIPPED)
+    summary = (f"{counts[Operation.CREATE]} created, {counts[Operation.UPDATE]} updated, "
+               f"{counts[Operation.DELETE]} deleted")
+    if result.ok:
+        echo(f"\nApply complete: {summary}.")
+        return
+    echo(f"\nApply failed: {summary}; {len(failed)} failed, {len(skipped)} skipped.", err=True)
+    for item in failed:
+        echo(f"  failed:  {item.step.key}: {item.message}", err=True)
+        if debug and item.trace:
+            echo(item.trace, err=True)
+    for item in skipped:
+        echo(f"  skipped: {item.step.key} ({item.message})", err=True)
+
+
+def _print_outputs(engine: Engine) -> None:
+    import json
+
+    values = engine.outputs()
+    for warning in values.warnings:
+        echo(f"Warning: {warning}", err=True)
+    shown = values.shown()
+    if shown:
+        echo("\nOutputs:")
+        for name, value in shown.items():
+            echo(f"  {name} = {json.dumps(value)}")

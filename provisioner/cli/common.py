@@ -1,0 +1,117 @@
+"""Shared CLI pieces: options used by several commands, output helpers, error handling.
+
+Heavy modules (pydantic models, networkx, providers) are imported inside the
+functions that need them, so ``provisioner --help`` starts at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from provisioner.stack.loader import Stack
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error; "
+    "2 changes present (--detailed-exitcode only); 130 interrupted."
+)
+
+StackPath = Annotated[
+    Path,
+    typer.Argument(
+        help="A stack file, or a directory of stack files (default: the current directory).",
+        show_default=False,
+    ),
+]
+VarOption = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="Set a variable: --var NAME=VALUE (repeatable).",
+                 metavar="NAME=VALUE"),
+]
+VarFileOption = Annotated[
+    list[Path] | None,
+    typer.Option("--var-file", help="A YAML file of NAME: VALUE variables (repeatable)."),
+]
+ParallelismOption = Annotated[
+    int, typer.Option("--parallelism", min=1, max=256,
+                      help="Most provider calls at once (each provider also has its own limit).")
+]
+StateOption = Annotated[
+    Path | None,
+    typer.Option("--state", help="SQLite state file (default: .provisioner/STACK.db beside "
+                                 "the stack).", show_default=False),
+]
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Show tracebacks and internal details on errors.")
+]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help="Never colour the output.")]
+
+
+def use_color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text if text.endswith("\n") or not text else text + "\n")
+    stream.flush()
+
+
+@contextmanager
+def user_errors(debug: bool) -> Iterator[None]:
+    """Print provisioner errors without a traceback (unless --debug) and exit 1."""
+    debug = debug or os.environ.get("PROVISIONER_DEBUG") == "1"
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        echo("Interrupted.", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        from provisioner.errors import ProvisionerError
+
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc, ProvisionerError):
+            echo(f"Error: {exc.message}", err=True)
+            if exc.hint:
+                echo(f"  hint: {exc.hint}", err=True)
+        else:
+            echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
+            if not debug:
+                echo("  hint: run again with --debug for the traceback, and report it", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def load(path: Path, var: list[str] | None, var_file: list[Path] | None) -> Stack:
+    from provisioner.stack.loader import load_stack
+    from provisioner.stack.variables import VariableInputs
+
+    return load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())))
+
+
+def parse_addresses(texts: list[str] | None, flag: str) -> frozenset[object]:
+    from provisioner.errors import UsageError
+    from provisioner.stack.address import Address
+
+    addresses = set()
+    for text in texts or []:
+        try:
+            addresses.add(Address.parse(text))
+        except ValueError as exc:
+            raise UsageError(f"{flag} {text}: {exc}") from None
+    return frozenset(addresses)

@@ -1,0 +1,166 @@
+"""validate, show, graph, schema, providers: the commands that only read."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from provisioner.cli.common import (
+    DebugOption,
+    StackPath,
+    StateOption,
+    VarFileOption,
+    VarOption,
+    echo,
+    load,
+    user_errors,
+)
+
+
+def validate(
+    stack: StackPath = Path("."),
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Check the stack files without contacting any hypervisor.
+
+    Reports every problem at once, each with file:line:column, the key path
+    and a hint.
+
+    Example: provisioner validate stacks/demo
+    """
+    with user_errors(debug):
+        loaded = load(stack, var, var_file)
+        kinds: dict[str, int] = {}
+        for resource in loaded.resources:
+            kinds[resource.kind.value] = kinds.get(resource.kind.value, 0) + 1
+        counted = ", ".join(f"{count} {kind}" for kind, count in kinds.items()) or "no resources"
+        echo(f"Stack '{loaded.name}' is valid: {counted} on "
+             f"{len(loaded.providers)} provider(s).")
+
+
+def show(
+    stack: StackPath = Path("."),
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    state: StateOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show what the state store knows: resources, outputs, recent runs, unfinished calls.
+
+    Reads only the local state; use plan to compare with the hypervisors.
+
+    Example: provisioner show stacks/demo --json
+    """
+    with user_errors(debug):
+        from provisioner.engine import default_state_path
+        from provisioner.state.local import SQLiteStore
+
+        loaded = load(stack, None, None)
+        with SQLiteStore(state or default_state_path(loaded)) as store:
+            document = _state_document(loaded.name, store)
+        if json_output:
+            echo(json.dumps(document, indent=2))
+        else:
+            echo(_state_text(document))
+
+
+def _state_document(stack: str, store: Any) -> dict[str, Any]:
+    return {
+        "stack": stack,
+        "resources": [
+            {"address": str(r.address), "provider": r.provider, "name": r.name, "id": r.live_id,
+             "applied_at": r.applied_at, "attributes": dict(r.attributes)}
+            for r in sorted(store.applied().values(), key=lambda r: r.address)
+        ],
+        "outputs": store.outputs(),
+        "runs": [{"id": r.id, "command": r.command, "started_at": r.started_at,
+                  "finished_at": r.finished_at, "status": r.status, "summary": dict(r.summary)}
+                 for r in store.runs(10)],
+        "unresolved": [{"run": e.run_id, "address": e.address, "operation": e.operation,
+                        "started_at": e.started_at} for e in store.unresolved()],
+    }
+
+
+def _state_text(document: dict[str, Any]) -> str:
+    lines = [f"Stack {document['stack']}"]
+    resources = document["resources"]
+    lines.append(f"\nResources ({len(resources)}):")
+    lines += [f"  {r['address']:<32} {r['provider']:<10} {r['name']:<20} {r['applied_at']}"
+              for r in resources] or ["  (none applied yet)"]
+    if document["outputs"]:
+        lines.append("\nOutputs:")
+        lines += [f"  {k} = {json.dumps(v)}" for k, v in document["outputs"].items()]
+    if document["runs"]:
+        lines.append("\nRecent runs:")
+        lines += [f"  {r['started_at']}  {r['command']:<8} {r['status']:<8} "
+                  + ", ".join(f"{n} {k}" for k, n in r["summary"].items() if n)
+                  for r in document["runs"]]
+    if document["unresolved"]:
+        lines.append("\nUnfinished provider calls (the run stopped during them):")
+        lines += [f"  {e['started_at']}  {e['operation']} {e['address']} (run {e['run']})"
+                  for e in document["unresolved"]]
+    return "\n".join(lines)
+
+
+class GraphFormat(StrEnum):
+    DOT = "dot"
+    MERMAID = "mermaid"
+
+
+def graph(
+    stack: StackPath = Path("."),
+    output_format: Annotated[GraphFormat, typer.Option("--format", help="dot or mermaid.")]
+    = GraphFormat.DOT,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Print the stack's dependency graph (an edge points from a dependency to its user).
+
+    Needs no hypervisor. Render with `dot -Tsvg` or paste into a Mermaid block.
+
+    Example: provisioner graph stacks/demo --format mermaid
+    """
+    with user_errors(debug):
+        from provisioner.render.graph import (
+            render_resource_graph_dot,
+            render_resource_graph_mermaid,
+        )
+
+        loaded = load(stack, var, var_file)
+        if output_format is GraphFormat.DOT:
+            echo(render_resource_graph_dot(loaded.resources))
+        else:
+            echo(render_resource_graph_mermaid(loaded.resources))
+
+
+def schema(debug: DebugOption = False) -> None:
+    """Print the JSON Schema of stack files (for editors and CI validation).
+
+    Example: provisioner schema > stack.schema.json
+    """
+    with user_errors(debug):
+        from provisioner.schema import render_schema
+
+        echo(render_schema())
+
+
+def providers(debug: DebugOption = False) -> None:
+    """List the installed provider plugins, their versions, and whether each can run here.
+
+    Example: provisioner providers
+    """
+    with user_errors(debug):
+        from provisioner.providers.registry import get_plugin, installed_types
+
+        for type_name in installed_types():
+            plugin = get_plugin(type_name)
+            ready = importlib.util.find_spec(plugin.requires) is not None
+            status = "ready" if ready else f"needs: pip install 'provisioner[{plugin.extra}]'"
+            echo(f"{type_name:<10} {plugin.version:<8} {status:<40} {plugin.summary}")

@@ -1,0 +1,139 @@
+"""The engine: one command's stack, providers and state store, wired together.
+
+The CLI parses flags and prints; the engine does the work in between:
+refresh (one bulk read per provider, in parallel), plan, apply under the
+stack's lock, and outputs. Tests drive it directly with in-process drivers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioner.apply.executor import (
+    DEFAULT_PARALLELISM,
+    ApplyResult,
+    Events,
+    Executor,
+    Outcome,
+)
+from provisioner.outputs import OutputValues, evaluate_outputs
+from provisioner.plan.model import Plan
+from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
+from provisioner.providers.base import Inventory, Owner, Provider, ProviderStats
+from provisioner.stack.loader import Stack
+from provisioner.state.local import SQLiteStore
+from provisioner.state.store import StateStore
+
+STATE_DIRECTORY = ".provisioner"
+
+
+def default_state_path(stack: Stack) -> Path:
+    """``.provisioner/<stack>.db`` beside the stack, unless the stack says otherwise."""
+    if stack.state.path:
+        path = Path(stack.state.path)
+        return path if path.is_absolute() else stack.root / path
+    return stack.root / STATE_DIRECTORY / f"{stack.name}.db"
+
+
+@dataclass
+class ProviderReport:
+    """Plan cost of one provider, for ``--stats``."""
+
+    name: str
+    type_name: str
+    calls: dict[str, int]
+    seconds: float
+
+
+class Engine:
+    """Owns the providers and the store of one command; close() releases both."""
+
+    def __init__(self, stack: Stack, store: StateStore | None = None) -> None:
+        self.stack = stack
+        self.store = store or SQLiteStore(default_state_path(stack))
+        self._providers: dict[str, Provider] = {}
+        self.stop = threading.Event()
+        """Set it (Ctrl-C) to let running steps finish and start no new one."""
+
+    def providers(self) -> dict[str, Provider]:
+        """Every provider block of the stack, built on first use (no I/O until called)."""
+        if not self._providers:
+            owner = Owner(self.stack.name)
+            for name, config in self.stack.providers.items():
+                cls = config.plugin.provider_class()
+                self._providers[name] = cls(name, config.config, owner)
+        return self._providers
+
+    def refresh(self, parallelism: int = DEFAULT_PARALLELISM) -> dict[str, Inventory]:
+        """One ``list_managed`` per provider, run in parallel."""
+        providers = self.providers()
+        if not providers:
+            return {}
+        workers = max(1, min(parallelism, len(providers)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
+            futures = {name: pool.submit(p.list_managed) for name, p in providers.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+    def plan(self, options: PlanOptions | None = None,
+             parallelism: int = DEFAULT_PARALLELISM) -> Plan:
+        providers = self.providers()
+        inputs = PlanInputs(
+            stack=self.stack.name,
+            resources=self.stack.resources,
+            schemas={name: p.schema() for name, p in providers.items()},
+            inventories=self.refresh(parallelism),
+            prior=self.store.applied(),
+        )
+        return make_plan(inputs, options)
+
+    def apply(self, plan: Plan, events: Events, parallelism: int = DEFAULT_PARALLELISM,
+              command: str = "apply") -> ApplyResult:
+        """Run the plan's steps, then forget what is gone and compute outputs.
+        The caller holds the lock (it planned under it)."""
+        run_id = self.store.begin_run(command)
+        executor = Executor(plan, self.providers(), self.store, run_id, events, parallelism,
+                            self.stop)
+        result = ApplyResult()
+        try:
+            result = executor.run()
+        finally:
+            if result.ok:
+                for address in plan.forget:
+                    self.store.forget(address)
+            self.store.finish_run(run_id, "ok" if result.ok else "failed", _summary(result))
+        return result
+
+    def outputs(self) -> OutputValues:
+        """Outputs from the current records; stored (sensitive ones masked)."""
+        values = evaluate_outputs(self.stack.outputs, self.store.applied(), self.stack.groups,
+                                  self.stack.variables)
+        self.store.set_outputs(values.shown())
+        return values
+
+    def stats(self) -> list[ProviderReport]:
+        reports = []
+        for name, provider in self._providers.items():
+            stats: ProviderStats = provider.stats
+            reports.append(ProviderReport(name, self.stack.providers[name].type_name,
+                                          dict(sorted(stats.calls.items())), stats.seconds))
+        return reports
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _summary(result: ApplyResult) -> Mapping[str, Any]:
+    return {outcome.value: len(result.with_outcome(outcome)) for outcome in Outcome}

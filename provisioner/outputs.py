@@ -1,0 +1,111 @@
+"""Outputs: values computed after apply from what was applied and read back.
+
+``${guests.web[*].ip}`` is a list over the instances of ``web``;
+``${guests.web-0.name}`` one value; an output that is only one expression
+keeps the value's type, text around expressions makes a string. A value the
+objects do not have is null (and named in a warning), never an error: apply
+has already happened.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.stack.address import Address, Kind
+from provisioner.stack.interpolate import EXPRESSION_RE
+from provisioner.stack.model import OutputSpec
+from provisioner.state.store import AppliedRecord
+
+SENSITIVE_MASK = "(sensitive)"
+_REFERENCE_RE = re.compile(
+    r"^(?P<kind>[a-z]+)\.(?P<name>[a-z0-9-]+)(?P<index>\[(\*|\d+)\])?\.(?P<attr>.+)$"
+)
+
+
+@dataclass
+class OutputValues:
+    values: dict[str, Any] = field(default_factory=dict)
+    sensitive: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    def shown(self) -> dict[str, Any]:
+        """Values safe to print or store: sensitive ones masked."""
+        return {k: SENSITIVE_MASK if k in self.sensitive else v for k, v in self.values.items()}
+
+
+def evaluate_outputs(
+    outputs: Mapping[str, OutputSpec],
+    records: Mapping[Address, AppliedRecord],
+    groups: Mapping[Address, list[Address]],
+    variables: Mapping[str, Any],
+) -> OutputValues:
+    result = OutputValues()
+    for name, output in outputs.items():
+        evaluator = _Evaluator(records, groups, variables)
+        result.values[name] = evaluator.render(output.value)
+        result.warnings += [f"output {name}: {w}" for w in evaluator.warnings]
+        if output.sensitive:
+            result.sensitive.add(name)
+    return result
+
+
+class _Evaluator:
+    def __init__(
+        self,
+        records: Mapping[Address, AppliedRecord],
+        groups: Mapping[Address, list[Address]],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.records = records
+        self.groups = groups
+        self.variables = variables
+        self.warnings: list[str] = []
+
+    def render(self, text: str) -> Any:
+        matches = list(EXPRESSION_RE.finditer(text))
+        if len(matches) == 1 and matches[0].span() == (0, len(text)) and matches[0].group(1):
+            return self.evaluate(matches[0].group(1))
+
+        def replace(match: re.Match[str]) -> str:
+            if not match.group(1):
+                return "${"
+            value = self.evaluate(match.group(1))
+            return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+        return EXPRESSION_RE.sub(replace, text)
+
+    def evaluate(self, expression: str) -> Any:
+        if expression.startswith("var."):
+            return self.variables.get(expression[4:])
+        match = _REFERENCE_RE.match(expression)
+        kind = Kind.parse(match.group("kind")) if match else None
+        if match is None or kind is None:
+            self.warnings.append(f"cannot evaluate '{expression}'")
+            return None
+        address = Address(kind, match.group("name"))
+        attr = match.group("attr")
+        index = match.group("index")
+        members = self.groups.get(address)
+        if index == "[*]" or (members is not None and members != [address] and index is None):
+            return [self._value(member, attr) for member in (members or [])]
+        if index is not None and members is not None:
+            position = int(index[1:-1])
+            address = members[position] if position < len(members) else address
+        return self._value(address, attr)
+
+    def _value(self, address: Address, attr: str) -> Any:
+        record = self.records.get(address)
+        if record is None:
+            self.warnings.append(f"{address} has not been applied")
+            return None
+        value: Any = {**record.spec, **record.attributes, "name": record.name,
+                      "id": record.live_id}
+        for part in attr.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                self.warnings.append(f"{address} has no value '{attr}'")
+                return None
+            value = value[part]
+        return value

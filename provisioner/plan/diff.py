@@ -1,0 +1,143 @@
+"""Three-way field diff: desired spec, live object, last applied spec.
+
+- A desired value of None means "not managed": no diff, unless the last
+  apply set it, in which case the user removed it and it is diffed to None.
+- A field the provider cannot read back (absent from the live spec) is
+  compared with the last applied value instead; with neither, it is not
+  diffed (no perpetual diff after a lost state).
+- ``lifecycle.ignore_changes`` paths and their children are never diffed.
+- Each diff gets the effect the provider's schema gives its path, unless the
+  resource overrides it (cloud_init.on_change); RESTART on a stopped guest
+  is IN_PLACE, as nothing needs restarting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.plan.model import FieldDiff
+from provisioner.providers.base import KindSchema
+from provisioner.resources import Effect, LiveObject, Resource
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(unknown)"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass
+class DiffResult:
+    fields: list[FieldDiff] = field(default_factory=list)
+    shrinks: list[FieldDiff] = field(default_factory=list)
+    """Diffs on grow-only fields that would shrink: the plan must refuse them."""
+
+
+def diff_resource(
+    desired: Resource,
+    live: LiveObject,
+    prior: Mapping[str, Any] | None,
+    schema: KindSchema,
+) -> DiffResult:
+    """Field diffs between what is declared and what runs, in spec order."""
+    differ = _Differ(desired, live, schema)
+    differ.walk("", desired.spec, live.spec, prior if prior is not None else MISSING)
+    return differ.result
+
+
+class _Differ:
+    def __init__(self, desired: Resource, live: LiveObject, schema: KindSchema) -> None:
+        self.ignored = tuple(desired.lifecycle.ignore_changes)
+        self.overrides = desired.effect_overrides
+        self.schema = schema
+        self.running = live.running
+        self.result = DiffResult()
+
+    def walk(self, path: str, want: Any, have: Any, prior: Any) -> None:
+        if path and _covered(path, self.ignored):
+            return
+        if path and self._override(path) is _NEVER:
+            return
+        known = have if have is not MISSING else prior
+        if want is None:
+            if prior is not MISSING and prior is not None and known not in (None, MISSING):
+                self._record(path, known, None)
+            return
+        if isinstance(want, Mapping) and isinstance(known, Mapping):
+            self._walk_mapping(path, want, have, prior)
+        elif isinstance(want, list) and isinstance(known, list):
+            self._walk_list(path, want, have, prior)
+        elif known is not MISSING and not _equal(want, known):
+            self._record(path, known, want)
+
+    def _walk_mapping(self, path: str, want: Mapping[str, Any], have: Any, prior: Any) -> None:
+        for key, value in want.items():
+            self.walk(
+                f"{path}.{key}" if path else key,
+                value,
+                _child(have, key),
+                _child(prior, key),
+            )
+
+    def _walk_list(self, path: str, want: Sequence[Any], have: Any, prior: Any) -> None:
+        known = have if have is not MISSING else prior
+        for index in range(max(len(want), len(known))):
+            item_path = f"{path}[{index}]"
+            if index >= len(known):
+                self._record(item_path, None, want[index])
+            elif index >= len(want):
+                if not _covered(item_path, self.ignored):
+                    self._record(item_path, known[index], None)
+            else:
+                self.walk(item_path, want[index], _item(have, index), _item(prior, index))
+
+    def _override(self, path: str) -> Effect | object | None:
+        for prefix, effect in self.overrides.items():
+            if path == prefix or path.startswith((prefix + ".", prefix + "[")):
+                return _NEVER if effect is None else effect
+        return _NO_OVERRIDE
+
+    def _record(self, path: str, before: Any, after: Any) -> None:
+        override = self._override(path)
+        rule = self.schema.rule_for(path)
+        effect = override if isinstance(override, Effect) else rule.effect
+        if effect is Effect.RESTART and self.running is False:
+            effect = Effect.IN_PLACE
+        diff = FieldDiff(path, before, after, effect)
+        self.result.fields.append(diff)
+        if rule.grow_only and isinstance(before, int) and isinstance(after, int) and after < before:
+            self.result.shrinks.append(diff)
+
+
+_NEVER = object()
+_NO_OVERRIDE = object()
+
+
+def _covered(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith((p + ".", p + "[")) for p in prefixes)
+
+
+def _child(value: Any, key: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(key, MISSING)
+    return MISSING
+
+
+def _item(value: Any, index: int) -> Any:
+    if isinstance(value, list) and index < len(value):
+        return value[index]
+    return MISSING
+
+
+def _equal(want: Any, have: Any) -> bool:
+    if isinstance(want, bool) or isinstance(have, bool):
+        return type(want) is type(have) and want == have
+    return bool(want == have)
+
+
+def changed_paths(fields: Sequence[FieldDiff]) -> list[str]:
+    return [diff.path for diff in fields]

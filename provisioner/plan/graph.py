@@ -1,0 +1,115 @@
+"""Changes → the dependency graph of Steps, and a deterministic order.
+
+Rules (as Terraform's):
+- creates and updates run after the creates and updates of what they reference;
+- deletes run in reverse: an object is deleted before what it referenced;
+- a replacement is delete-then-create, or create-then-delete with
+  ``create_before_destroy``, where the old object is deleted only after the
+  objects that depend on it were updated;
+- ties are broken by declaration order, so the same inputs give the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+
+from provisioner.errors import PlanError
+from provisioner.plan.model import Action, Change, Operation, ReplaceOrder, Step
+from provisioner.stack.address import Address
+
+_OPERATION_RANK = {Operation.DELETE: 0, Operation.CREATE: 1, Operation.UPDATE: 2}
+
+
+def steps_for(change: Change) -> list[Step]:
+    """The provider calls one change needs."""
+    action = change.action
+    if action is Action.CREATE:
+        return [Step(Operation.CREATE, change)]
+    if action is Action.UPDATE:
+        return [Step(Operation.UPDATE, change)]
+    if action is Action.DELETE:
+        return [Step(Operation.DELETE, change)]
+    if action is Action.REPLACE:
+        return [Step(Operation.DELETE, change), Step(Operation.CREATE, change)]
+    return []
+
+
+class StepGraph:
+    """Builds the step DAG of a plan."""
+
+    def __init__(self, changes: Sequence[Change], order: dict[Address, int]) -> None:
+        self.changes = changes
+        self.order = order
+        self.graph = nx.DiGraph()
+        self.steps: dict[str, Step] = {}
+        self.writes: dict[Address, str] = {}  # address → its create/update step
+        self.deletes: dict[Address, list[str]] = {}
+
+    def build(self) -> tuple[list[Step], list[tuple[str, str]]]:
+        for change in self.changes:
+            self._add(change)
+        for change in self.changes:
+            self._link(change)
+        ordered = self._ordered()
+        edges = sorted(self.graph.edges(), key=lambda e: (ordered.index(e[0]), ordered.index(e[1])))
+        return [self.steps[key] for key in ordered], edges
+
+    def _add(self, change: Change) -> None:
+        for step in steps_for(change):
+            self.steps[step.key] = step
+            self.graph.add_node(step.key)
+            if step.operation is Operation.DELETE:
+                self.deletes.setdefault(change.address, []).append(step.key)
+            else:
+                self.writes[change.address] = step.key
+        if change.action is Action.REPLACE:
+            delete, create = f"delete {change.key}", f"create {change.key}"
+            if change.replace_order is ReplaceOrder.CREATE_FIRST:
+                self.graph.add_edge(create, delete)
+            else:
+                self.graph.add_edge(delete, create)
+
+    def _link(self, change: Change) -> None:
+        write = self.writes.get(change.address)
+        if write is not None and change.desired is not None:
+            for dep in change.desired.deps:
+                self._edge(self.writes.get(dep), write)
+                if change.replace_order is not ReplaceOrder.CREATE_FIRST:
+                    for deleted in self._replaced_first(dep):
+                        self._edge(deleted, write)
+        for delete in self.deletes.get(change.address, []):
+            for dep in change.old_deps:
+                for dep_delete in self.deletes.get(dep, []):
+                    self._edge(delete, dep_delete)
+            if change.replace_order is ReplaceOrder.CREATE_FIRST:
+                for dependent in self._dependents(change.address):
+                    self._edge(self.writes.get(dependent), delete)
+
+    def _replaced_first(self, address: Address) -> Iterable[str]:
+        return [key for key in self.deletes.get(address, []) if self.steps[key].change.action
+                is Action.REPLACE]
+
+    def _dependents(self, address: Address) -> list[Address]:
+        return [c.address for c in self.changes
+                if c.desired is not None and address in c.desired.deps]
+
+    def _edge(self, before: str | None, after: str | None) -> None:
+        if before is not None and after is not None and before != after:
+            self.graph.add_edge(before, after)
+
+    def _ordered(self) -> list[str]:
+        try:
+            return list(nx.lexicographical_topological_sort(self.graph, key=self._sort_key))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(self.graph)
+            text = " -> ".join(edge[0] for edge in cycle) + f" -> {cycle[0][0]}"
+            raise PlanError(f"the changes cannot be ordered: {text}",
+                            hint="apply the replacement in two steps, or drop "
+                                 "create_before_destroy on one of them") from None
+
+    def _sort_key(self, key: str) -> str:
+        step = self.steps[key]
+        position = self.order.get(step.address, len(self.order))
+        return f"{position:09d}|{step.address!s}|{_OPERATION_RANK[step.operation]}|{key}"

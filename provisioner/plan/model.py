@@ -1,0 +1,172 @@
+"""A plan: one Change per address, and the ordered Steps that carry them out.
+
+A Change says what happens to one resource and why (``{action, before,
+after}`` plus field diffs); a Step is one provider call the executor makes.
+A REPLACE is two steps (delete and create) whose order is part of the action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from provisioner.resources import Effect, LiveObject, Resource
+from provisioner.stack.address import Address
+
+
+class Action(StrEnum):
+    """What the plan does to one resource."""
+
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+    @property
+    def symbol(self) -> str:
+        return {"no-op": " ", "create": "+", "update": "~", "replace": "-/+", "delete": "-"}[
+            self.value
+        ]
+
+    @property
+    def is_change(self) -> bool:
+        return self is not Action.NOOP
+
+    @property
+    def destroys(self) -> bool:
+        return self in (Action.REPLACE, Action.DELETE)
+
+
+class ReplaceOrder(StrEnum):
+    """How a replacement sequences its two steps."""
+
+    DELETE_FIRST = "delete, then create"
+    CREATE_FIRST = "create, then delete"
+
+    @property
+    def symbol(self) -> str:
+        return "-/+" if self is ReplaceOrder.DELETE_FIRST else "+/-"
+
+
+class Operation(StrEnum):
+    """One provider call made by the executor."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+    @property
+    def progressive(self) -> str:
+        return {"create": "creating", "update": "updating", "delete": "deleting"}[self.value]
+
+    @property
+    def past(self) -> str:
+        return {"create": "created", "update": "updated", "delete": "deleted"}[self.value]
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field that differs: ``path`` like ``disks[1].size``, values before and after."""
+
+    path: str
+    before: Any
+    after: Any
+    effect: Effect
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happens to one resource, and why."""
+
+    address: Address
+    provider: str
+    action: Action
+    reason: str = ""
+    fields: tuple[FieldDiff, ...] = ()
+    replace_order: ReplaceOrder | None = None
+    desired: Resource | None = None
+    live: LiveObject | None = None
+    old_deps: tuple[Address, ...] = ()
+    """What the existing object depended on (from state or the object): deletes
+    must run before the deletes of these."""
+
+    @property
+    def requires_restart(self) -> bool:
+        return self.action is Action.UPDATE and any(
+            f.effect is Effect.RESTART for f in self.fields
+        )
+
+    @property
+    def symbol(self) -> str:
+        if self.action is Action.REPLACE and self.replace_order is not None:
+            return self.replace_order.symbol
+        return self.action.symbol
+
+    @property
+    def key(self) -> str:
+        """Unique within a plan: the address, plus the live id for duplicate deletes."""
+        if self.desired is None and self.live is not None and self.reason.startswith("duplicate"):
+            return f"{self.address}#{self.live.id}"
+        return str(self.address)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One provider call: ``create guests.web-0``."""
+
+    operation: Operation
+    change: Change
+
+    @property
+    def key(self) -> str:
+        return f"{self.operation.value} {self.change.key}"
+
+    @property
+    def address(self) -> Address:
+        return self.change.address
+
+
+@dataclass(frozen=True)
+class Summary:
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.change or self.destroy)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything ``apply`` needs and ``render`` shows. Same inputs, same plan."""
+
+    stack: str
+    changes: tuple[Change, ...]
+    steps: tuple[Step, ...]
+    """In a valid execution order (ties broken by declaration order)."""
+    edges: tuple[tuple[str, str], ...]
+    """(before, after) step keys: the dependency graph the executor walks."""
+    forget: tuple[Address, ...] = ()
+    """State records whose object is gone and no longer declared: dropped on apply."""
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+    """Address → fingerprint of each live object read (for saved plans)."""
+    warnings: tuple[str, ...] = ()
+    destroy: bool = False
+
+    @property
+    def summary(self) -> Summary:
+        add = sum(c.action in (Action.CREATE, Action.REPLACE) for c in self.changes)
+        change = sum(c.action is Action.UPDATE for c in self.changes)
+        destroy = sum(c.action.destroys for c in self.changes)
+        return Summary(add, change, destroy)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.steps) or bool(self.forget)
+
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action.is_change]

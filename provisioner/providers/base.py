@@ -1,0 +1,203 @@
+"""The provider contract: what every hypervisor plugin implements.
+
+A provider instance serves one ``providers:`` block of a stack. ``__init__``
+does no I/O; the first call that needs the hypervisor connects. The planner
+reads only through ``list_managed`` (one bulk read per kind, whatever the
+number of guests) and ``capacity``; the executor writes through ``create``,
+``update`` and ``delete``. Each method states what a failure leaves behind.
+
+Providers translate their library's exceptions once, at this edge, into
+``provisioner.errors`` (``raise ProviderError(...) from exc``), retry
+transient faults themselves, and normalize values (units, defaults the
+hypervisor fills in, disk order) so that a plan right after an apply shows no
+changes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from provisioner.resources import Effect, LiveObject, Resource
+from provisioner.stack.address import Kind
+
+_INDEX_RE = re.compile(r"\[\d+\]")
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How a change to one field is carried out."""
+
+    effect: Effect
+    grow_only: bool = False
+    """Shrinking is refused at plan time (disk sizes)."""
+
+
+@dataclass(frozen=True)
+class KindSchema:
+    """Field semantics of one kind, keyed by path pattern (``cpus``, ``disks[].size``)."""
+
+    fields: Mapping[str, FieldRule]
+    default: FieldRule = FieldRule(Effect.REPLACE)
+    """Fields without a rule force replacement: the safe choice for the unknown."""
+    attributes: tuple[str, ...] = ()
+    """Computed values a LiveObject carries, readable in outputs (ip, mac, uuid)."""
+
+    def rule_for(self, path: str) -> FieldRule:
+        """The most specific rule: ``disks[2].size`` → ``disks[].size`` → ``disks``."""
+        pattern = _INDEX_RE.sub("[]", path)
+        while pattern:
+            rule = self.fields.get(pattern)
+            if rule is not None:
+                return rule
+            pattern = _parent_pattern(pattern)
+        return self.default
+
+
+def _parent_pattern(pattern: str) -> str:
+    if pattern.endswith("[]"):
+        return pattern[:-2]
+    cut = max(pattern.rfind("."), pattern.rfind("["))
+    return pattern[:cut] if cut > 0 else ""
+
+
+@dataclass(frozen=True)
+class ProviderSchema:
+    """What a provider serves and how each field changes."""
+
+    kinds: Mapping[Kind, KindSchema]
+    max_parallel: int = 8
+    """Upper bound on concurrent write calls to this provider during apply."""
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The result of one bulk read: this stack's objects, and names others hold."""
+
+    managed: Sequence[LiveObject]
+    foreign: Mapping[Kind, Mapping[str, str]] = field(default_factory=dict)
+    """Per kind, names of objects NOT owned by this stack → who owns them
+    ("untagged" or "stack NAME"); used to refuse name collisions at plan time."""
+
+
+@dataclass(frozen=True)
+class HostCapacity:
+    """Free resources of one host or node, as the hypervisor reports them."""
+
+    node: str
+    cpus: int
+    memory_total: int
+    memory_free: int
+
+
+@dataclass(frozen=True)
+class PoolCapacity:
+    """Space of one storage pool or datastore."""
+
+    pool: str
+    capacity: int
+    available: int
+
+
+@dataclass(frozen=True)
+class Capacity:
+    hosts: Sequence[HostCapacity]
+    pools: Sequence[PoolCapacity]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The ownership tag written on every object created: stack name (and address)."""
+
+    stack: str
+
+
+@dataclass
+class ProviderStats:
+    """API calls made and time spent, per call category; shown by ``plan --stats``."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def track(self, category: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.calls[category] = self.calls.get(category, 0) + 1
+                self.seconds += elapsed
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class Provider(ABC):
+    """One provider block's connection to a hypervisor. Subclass per plugin."""
+
+    type_name: ClassVar[str]
+
+    def __init__(self, name: str, config: BaseModel, owner: Owner) -> None:
+        """Keep the settings; no I/O here (the CLI builds providers it may never call)."""
+        self.name = name
+        self.config = config
+        self.owner = owner
+        self.stats = ProviderStats()
+
+    @abstractmethod
+    def schema(self) -> ProviderSchema:
+        """Kinds served and per-field effects. Pure: no I/O, never fails."""
+
+    @abstractmethod
+    def list_managed(self) -> Inventory:
+        """Every object tagged with this stack, in one bulk read per kind.
+
+        Read-only. Raises ProviderError if the hypervisor cannot be reached;
+        a partial result is never returned (a missing object would be planned
+        as a create, and the plan would duplicate it).
+        """
+
+    @abstractmethod
+    def capacity(self) -> Capacity:
+        """Free CPUs, memory and pool space. Read-only; raises ProviderError."""
+
+    @abstractmethod
+    def create(self, resource: Resource) -> LiveObject:
+        """Create the object, tagged with the owner and address, and return it as read back.
+
+        Transactional: if this raises, nothing is left behind, or the error is
+        a CreateFailedError whose ``leftovers`` names what remains (it is also
+        tagged, so the next plan finds and deletes or adopts it). A retried
+        create first checks whether an earlier attempt already succeeded.
+        """
+
+    @abstractmethod
+    def update(
+        self, resource: Resource, live: LiveObject, changed: Sequence[str]
+    ) -> LiveObject:
+        """Change only the fields in ``changed`` (diff paths), never the id.
+
+        Fields whose effect is RESTART are applied with a clean shutdown and
+        start when the object runs. If this raises, the object still exists;
+        the fields already changed are visible in the next plan.
+        """
+
+    @abstractmethod
+    def delete(self, live: LiveObject) -> None:
+        """Delete the object and what it owns (a guest's own disks). Idempotent:
+        an object already gone is success. If this raises, the object may still
+        exist and the next plan deletes it again."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Never raises."""

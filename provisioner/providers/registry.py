@@ -1,0 +1,97 @@
+"""Provider plugins, found through the ``provisioner.providers`` entry-point group.
+
+An entry point names a ``ProviderPlugin`` object in a light module: importing
+it must not import the hypervisor library (``provisioner --help`` stays fast
+and works without libvirt, proxmoxer or pyvmomi). The provider class, and
+with it the library, is imported only when a provider is built; a missing
+library becomes a MissingExtraError naming the ``pip install`` that fixes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from provisioner.errors import MissingExtraError, UserError
+from provisioner.stack.address import Kind
+
+if TYPE_CHECKING:
+    from provisioner.providers.base import Provider
+
+ENTRY_POINT_GROUP = "provisioner.providers"
+
+
+@dataclass(frozen=True)
+class ProviderPlugin:
+    """Describes a provider type without importing its hypervisor library."""
+
+    type_name: str
+    version: str
+    config_model: type[BaseModel]
+    """Validates the provider block (everything but ``type``)."""
+    provider_path: str
+    """``module:Class`` of the Provider subclass, imported on first use."""
+    requires: str
+    """The third-party module the provider needs, such as ``libvirt``."""
+    extra: str
+    """The pip extra that installs it: ``pip install 'provisioner[EXTRA]'``."""
+    options_models: Mapping[Kind, type[BaseModel]] = field(default_factory=dict)
+    """Validates a resource's ``options:`` per kind."""
+    summary: str = ""
+
+    def provider_class(self) -> type[Provider]:
+        """Import the provider class; a missing library raises MissingExtraError."""
+        module_name, _, class_name = self.provider_path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.split(".")[0] == self.requires.split(".")[0]:
+                raise MissingExtraError(self.type_name, self.requires, self.extra) from exc
+            raise
+        cls: type[Provider] = getattr(module, class_name)
+        return cls
+
+
+_registered: dict[str, ProviderPlugin] = {}
+
+
+def register(plugin: ProviderPlugin) -> None:
+    """Add a plugin without an entry point (tests, embedding)."""
+    _registered[plugin.type_name] = plugin
+
+
+def unregister(type_name: str) -> None:
+    _registered.pop(type_name, None)
+
+
+@cache
+def _entry_points() -> dict[str, EntryPoint]:
+    return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def installed_types() -> list[str]:
+    """Names of every provider type available, sorted; imports nothing."""
+    return sorted(set(_entry_points()) | set(_registered))
+
+
+def get_plugin(type_name: str) -> ProviderPlugin:
+    """The plugin for ``type_name``; raises UserError listing the installed types."""
+    if type_name in _registered:
+        return _registered[type_name]
+    point = _entry_points().get(type_name)
+    if point is None:
+        installed = ", ".join(installed_types()) or "none"
+        raise UserError(
+            f"unknown provider type '{type_name}' (installed: {installed})",
+            hint="check the spelling, or install the plugin that provides it",
+        )
+    plugin = point.load()
+    if not isinstance(plugin, ProviderPlugin):
+        raise UserError(f"entry point '{point.value}' is not a ProviderPlugin")
+    return plugin

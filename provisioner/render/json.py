@@ -1,0 +1,128 @@
+"""A plan as JSON for machines (``provisioner plan --json``).
+
+Format version 1
+================
+
+The document is one JSON object. Keys appear in the order below; lists keep
+the plan's order, so the same plan always gives byte-identical JSON.
+
+``format_version`` (string)
+    ``"1"``. Adding keys does not change the version; removing or changing
+    the meaning of one does.
+``stack`` (string)
+    The stack's name.
+``destroy`` (boolean)
+    True when the plan was made with ``--destroy``.
+``summary`` (object)
+    ``{"add": int, "change": int, "destroy": int}``, as on the ``Plan:`` line.
+    A replacement counts once in ``add`` and once in ``destroy``.
+``changes`` (list of objects)
+    One per address, in plan order, *including* no-ops:
+
+    ``address`` (string)
+        ``kind.name``, such as ``"guests.web-0"``.
+    ``kind`` (string)
+        ``"networks"``, ``"volumes"`` or ``"guests"``.
+    ``name`` (string)
+        The instance name, such as ``"web-0"``.
+    ``provider`` (string)
+        The provider that manages it, such as ``"kvm"``.
+    ``action`` (string)
+        ``"create"``, ``"update"``, ``"replace"``, ``"delete"`` or ``"no-op"``.
+    ``reason`` (string)
+        Why, in words: ``"image forces replacement"``, ``"no longer in the stack"``.
+    ``replace_order`` (string or null)
+        ``"delete_first"`` or ``"create_first"`` for a replacement, else null.
+    ``requires_restart`` (boolean)
+        True for an update that restarts the guest.
+    ``fields`` (list of objects)
+        The fields that differ, each ``{"path", "before", "after", "effect"}``:
+        ``path`` like ``"disks[1].size"``; ``before`` and ``after`` are values
+        (null for an added or removed item); ``effect`` is ``"in place"``,
+        ``"requires restart"`` or ``"forces replacement"``.
+    ``before`` (object or null)
+        What the provider read from the hypervisor, or null if nothing runs.
+    ``after`` (object or null)
+        The declared spec, or null if the resource is not declared.
+``steps`` (list of objects)
+    The provider calls in execution order, each ``{"operation", "address"}``
+    with ``operation`` one of ``"create"``, ``"update"``, ``"delete"``.
+    A replacement has two steps, in its replace order.
+``forget`` (list of strings)
+    Addresses dropped from the state on apply: gone from the hypervisor and
+    no longer declared.
+``warnings`` (list of strings)
+    Things to know that do not stop the plan.
+
+Values
+------
+
+Sizes are integers in bytes. File and inline content (cloud-init user-data)
+is never included: it appears as ``{"label": "web.cloud.yaml", "digest":
+"sha256:..."}``. Secrets appear as the string ``"(sensitive)"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.plan.model import Change, FieldDiff, Plan, Step
+from provisioner.render.values import plain
+
+FORMAT_VERSION = "1"
+
+
+def render_plan_json(plan: Plan) -> str:
+    """The plan document as indented JSON, ending with a newline."""
+    return json.dumps(plan_document(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan as plain data in the documented format (see the module docstring)."""
+    summary = plan.summary
+    return {
+        "format_version": FORMAT_VERSION,
+        "stack": plan.stack,
+        "destroy": plan.destroy,
+        "summary": {"add": summary.add, "change": summary.change, "destroy": summary.destroy},
+        "changes": [_change(change) for change in plan.changes],
+        "steps": [_step(step) for step in plan.steps],
+        "forget": [str(address) for address in plan.forget],
+        "warnings": list(plan.warnings),
+    }
+
+
+def _change(change: Change) -> dict[str, Any]:
+    order = change.replace_order
+    return {
+        "address": str(change.address),
+        "kind": change.address.kind.value,
+        "name": change.address.name,
+        "provider": change.provider,
+        "action": change.action.value,
+        "reason": change.reason,
+        "replace_order": order.name.lower() if order is not None else None,
+        "requires_restart": change.requires_restart,
+        "fields": [_field(diff) for diff in change.fields],
+        "before": _spec(change.live.spec if change.live is not None else None),
+        "after": _spec(change.desired.spec if change.desired is not None else None),
+    }
+
+
+def _field(diff: FieldDiff) -> dict[str, Any]:
+    return {
+        "path": diff.path,
+        "before": plain(diff.before),
+        "after": plain(diff.after),
+        "effect": diff.effect.value,
+    }
+
+
+def _step(step: Step) -> dict[str, str]:
+    return {"operation": step.operation.value, "address": str(step.address)}
+
+
+def _spec(spec: Mapping[str, Any] | None) -> Any:
+    return None if spec is None else plain(spec)

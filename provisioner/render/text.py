@@ -1,0 +1,127 @@
+"""A plan as text for people, in the shape of Terraform's plan output.
+
+Pure and deterministic: the same plan gives byte-identical text. Changes are
+listed in ``plan.changes`` order; no-ops are left out. Colour is ANSI escapes
+and only when asked for: with ``color=False`` the text holds no escape at all,
+so it can be saved, diffed and pasted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from provisioner.plan.model import Action, Change, FieldDiff, Plan
+from provisioner.render.values import display, display_pair
+from provisioner.resources import Effect
+
+NO_CHANGES = "No changes. The hypervisors match the stack."
+HEADING = "provisioner will perform these actions:"
+
+_RESET = "\x1b[0m"
+_GREEN, _YELLOW, _RED, _MAGENTA, _BOLD = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[35m", "\x1b[1m"
+_SYMBOL_COLORS = {"+": _GREEN, "~": _YELLOW, "-": _RED, "-/+": _MAGENTA, "+/-": _MAGENTA}
+_EFFECT_COLORS = {Effect.RESTART: _YELLOW, Effect.REPLACE: _RED}
+
+# Reasons that only repeat what the header already says.
+_SILENT_UPDATE_REASONS = ("", "in place", "requires restart")
+
+
+def render_plan(plan: Plan, *, color: bool = False) -> str:
+    """The whole plan as text, ending with a newline."""
+    paint = _Painter(color)
+    changes = plan.pending()
+    warnings = [_warning(text, paint) for text in plan.warnings]
+    if not changes and not plan.forget:
+        return "".join(line + "\n\n" for line in warnings) + NO_CHANGES + "\n"
+    blocks = [[HEADING]]
+    blocks += [_change_block(change, paint) for change in changes]
+    if plan.forget:
+        blocks.append([_forget_line(str(address)) for address in plan.forget])
+    if warnings:
+        blocks.append(warnings)
+    blocks.append([paint(render_summary_line(plan), _BOLD)])
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+
+
+def render_summary_line(plan: Plan) -> str:
+    """``Plan: 3 to add, 1 to change, 2 to destroy.``"""
+    summary = plan.summary
+    return f"Plan: {summary.add} to add, {summary.change} to change, {summary.destroy} to destroy."
+
+
+class _Painter:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str | None) -> str:
+        if not self.enabled or code is None:
+            return text
+        return f"{code}{text}{_RESET}"
+
+
+def _change_block(change: Change, paint: _Painter) -> list[str]:
+    symbol = paint(change.symbol, _SYMBOL_COLORS.get(change.symbol))
+    lines = [f"  {symbol} {change.address} {_header(change)}"]
+    lines += [f"      {line}" for line in _field_lines(change, paint)]
+    return lines
+
+
+def _header(change: Change) -> str:
+    """``will be replaced (delete, then create): image forces replacement``."""
+    action = change.action
+    if action is Action.CREATE:
+        text, shown = "will be created", change.reason == "deleted outside provisioner"
+    elif action is Action.UPDATE:
+        text = "will be updated in place"
+        text += " (requires restart)" if change.requires_restart else ""
+        shown = change.reason not in _SILENT_UPDATE_REASONS
+    elif action is Action.REPLACE:
+        text, shown = "will be replaced", True
+        text += f" ({change.replace_order.value})" if change.replace_order else ""
+    else:
+        text, shown = "will be deleted", True
+    return f"{text}: {change.reason}" if shown and change.reason else text
+
+
+def _field_lines(change: Change, paint: _Painter) -> list[str]:
+    if change.action is Action.CREATE:
+        spec = change.desired.spec if change.desired is not None else {}
+        return [f"{path}: {display(value)}" for path, value in _leaves("", spec)]
+    if change.action in (Action.UPDATE, Action.REPLACE):
+        return [_diff_line(diff, paint) for diff in change.fields]
+    return []
+
+
+def _diff_line(diff: FieldDiff, paint: _Painter) -> str:
+    before, after = display_pair(diff.before, diff.after)
+    line = f"{diff.path}: {before} -> {after}"
+    if diff.effect is Effect.IN_PLACE:
+        return line
+    return f"{line}  {paint('# ' + diff.effect.value, _EFFECT_COLORS.get(diff.effect))}"
+
+
+def _leaves(path: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """Leaf fields of a spec: ``cloud_init.user_data``; items of lists of mappings
+    as ``disks[0]`` (shown inline); None and empty containers left out."""
+    if value is None or (isinstance(value, Mapping | list | tuple) and not value):
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _leaves(f"{path}.{key}" if path else str(key), item)
+    elif isinstance(value, list | tuple) and any(isinstance(i, Mapping) for i in value):
+        for index, item in enumerate(value):
+            yield f"{path}[{index}]", item
+    else:
+        yield path, value
+
+
+def _forget_line(address: str) -> str:
+    return (
+        f"  (state) {address} is gone from the hypervisor and no longer declared: "
+        "forgotten on apply"
+    )
+
+
+def _warning(text: str, paint: _Painter) -> str:
+    return f"{paint('Warning:', _YELLOW)} {text}"

@@ -1,0 +1,143 @@
+"""What the engine passes around: desired resources, live objects, content blobs.
+
+A ``Resource`` is one declared object after resolution (count expanded,
+variables substituted, files read); its ``spec`` is a plain mapping in the
+canonical shape every provider reads and reports. A ``LiveObject`` is what a
+provider found on the hypervisor, in the same shape, so the planner can diff
+the two without knowing any hypervisor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from provisioner.errors import Position
+from provisioner.stack.address import Address, Kind
+from provisioner.stack.model import Lifecycle
+
+
+@dataclass(frozen=True, eq=False)
+class Blob:
+    """File or inline content compared by digest; the content itself is never shown or stored.
+
+    cloud-init user-data may hold passwords: plans print the label and a short
+    digest, state keeps the digest, only the provider reads ``content``.
+    """
+
+    label: str
+    digest: str
+    content: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, label: str, content: bytes) -> Blob:
+        return cls(label, "sha256:" + hashlib.sha256(content).hexdigest(), content)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Blob):
+            return self.digest == other.digest
+        if isinstance(other, str):
+            return self.digest == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __repr__(self) -> str:
+        return f"{self.label} ({self.digest[:15]})"
+
+
+class Effect(StrEnum):
+    """What changing a field does to the live object. Order: mildest first."""
+
+    IN_PLACE = "in place"
+    RESTART = "requires restart"
+    REPLACE = "forces replacement"
+
+    @property
+    def severity(self) -> int:
+        return list(Effect).index(self)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One declared resource, resolved: the desired state of one hypervisor object."""
+
+    address: Address
+    provider: str
+    spec: Mapping[str, Any]
+    deps: tuple[Address, ...] = ()
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    position: Position | None = None
+    order: int = 0
+    effect_overrides: Mapping[str, Effect | None] = field(default_factory=dict)
+    """Per-resource field effects (cloud_init.on_change); None means never diff."""
+    object_name: str = ""
+    """The name to give the object on the hypervisor; the address's name unless a
+    create-before-destroy replacement needs a second name while the old one lives."""
+
+    @property
+    def kind(self) -> Kind:
+        return self.address.kind
+
+    @property
+    def name(self) -> str:
+        """The object's name on the hypervisor."""
+        return self.object_name or self.address.name
+
+
+@dataclass(frozen=True)
+class LiveObject:
+    """An object a provider found on a hypervisor, tagged with this stack's ownership."""
+
+    address: Address
+    provider: str
+    name: str
+    id: str
+    spec: Mapping[str, Any]
+    """Fields the provider can read back, in the Resource.spec shape. A missing key
+    means "not readable"; the planner then compares with the last applied value."""
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    """Values the hypervisor computes (uuid, MACs, IPs, state), usable in outputs."""
+    running: bool | None = None
+    deps: tuple[Address, ...] = ()
+
+    @property
+    def kind(self) -> Kind:
+        return self.address.kind
+
+    def fingerprint(self) -> str:
+        """A digest of everything read, to detect that the object changed since a plan."""
+        document = {"id": self.id, "name": self.name, "spec": self.spec, "running": self.running}
+        text = json.dumps(to_plain(document), sort_keys=True, default=str)
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-ready copy of a spec: blobs become their digest, ``Bytes`` plain ints."""
+    if isinstance(value, Blob):
+        return {"label": value.label, "digest": value.digest}
+    if isinstance(value, Mapping):
+        return {str(key): to_plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(item) for item in value]
+    if isinstance(value, bool | str | float) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    return str(value)
+
+
+def from_plain(value: Any) -> Any:
+    """Inverse of ``to_plain`` for stored specs: digests become content-less blobs."""
+    if isinstance(value, Mapping):
+        if set(value) == {"label", "digest"} and str(value["digest"]).startswith("sha256:"):
+            return Blob(str(value["label"]), str(value["digest"]), b"")
+        return {key: from_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_plain(item) for item in value]
+    return value

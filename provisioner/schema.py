@@ -1,0 +1,50 @@
+"""The JSON Schema of stack files, generated from the pydantic models.
+
+``schemas/stack.schema.json`` is this output (a test keeps it current); editors
+use it through the ``yaml-language-server`` modeline of the example stacks.
+Provider blocks are described by the built-in plugins' settings models.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from provisioner.providers.registry import get_plugin, installed_types
+from provisioner.stack.model import StackModel
+
+SCHEMA_ID = "https://provisioner.dev/schemas/stack.schema.json"
+BUILT_IN_PREFIX = "provisioner.providers."
+
+
+def stack_schema() -> dict[str, Any]:
+    schema = StackModel.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "provisioner stack"
+    blocks = [_provider_block(type_name) for type_name in _built_in_types()]
+    if blocks:
+        schema["$defs"]["ProviderBlock"] = {
+            "description": "A provider instance: `type` picks the plugin.",
+            "oneOf": blocks,
+        }
+    return schema
+
+
+def _built_in_types() -> list[str]:
+    return [t for t in installed_types()
+            if get_plugin(t).provider_path.startswith(BUILT_IN_PREFIX)]
+
+
+def _provider_block(type_name: str) -> dict[str, Any]:
+    plugin = get_plugin(type_name)
+    block = plugin.config_model.model_json_schema()
+    block.setdefault("properties", {})
+    block["properties"] = {"type": {"const": type_name}, **block["properties"]}
+    block["required"] = ["type", *block.get("required", [])]
+    block["title"] = f"{type_name} provider"
+    return block
+
+
+def render_schema() -> str:
+    return json.dumps(stack_schema(), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,167 @@
+"""Checks across a stack's sections that no single model can make.
+
+Each returns problems (never raises): a resource's provider exists and serves
+its kind, ``ignore_changes`` names real fields, secrets reach only secret
+fields and only from the environment or sensitive variables, outputs refer to
+declared resources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from provisioner.errors import Problem
+from provisioner.stack.address import Address, Kind
+from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean
+from provisioner.stack.model import SECTION_MODELS, OutputSpec, ResourceBase
+from provisioner.stack.source import PathKey, SourceMap, format_path
+
+_REFERENCE_RE = re.compile(
+    r"^(?P<kind>[a-z]+)\.(?P<name>[a-z0-9-]+)(?P<index>\[(?:\*|\d+)\])?(?P<attr>(\.[a-z_][a-z0-9_]*)*)$"
+)
+_FIELD_PATH_RE = re.compile(r"^[a-z_][a-z0-9_]*(\[\d+\])?(\.[a-z_][a-z0-9_]*(\[\d+\])?)*$")
+_NOT_DIFFED = {"provider", "lifecycle", "depends_on", "count"}
+
+
+def check_providers(
+    entries: Mapping[Kind, Mapping[str, ResourceBase]],
+    provider_kinds: Mapping[str, tuple[Kind, ...] | None],
+    source: SourceMap,
+) -> list[Problem]:
+    """Every resource names a declared provider that serves its kind.
+
+    ``provider_kinds`` maps each declared provider to the kinds it serves
+    (None when its type is unknown: that problem is reported elsewhere).
+    """
+    problems: list[Problem] = []
+    for kind, section in entries.items():
+        for name, entry in section.items():
+            path: PathKey = (kind.value, name, "provider")
+            if entry.provider not in provider_kinds:
+                hint = did_you_mean(entry.provider, set(provider_kinds)) or \
+                    "declare it under providers:"
+                problems.append(Problem(source.value_at(path), format_path(path),
+                                        f"unknown provider '{entry.provider}'", hint))
+                continue
+            kinds = provider_kinds[entry.provider]
+            if kinds is not None and kind not in kinds:
+                served = ", ".join(k.value for k in kinds) or "nothing"
+                problems.append(Problem(source.value_at(path), format_path(path),
+                                        f"provider '{entry.provider}' does not serve {kind.value}",
+                                        f"it serves: {served}"))
+    return problems
+
+
+def check_ignore_changes(
+    entries: Mapping[Kind, Mapping[str, ResourceBase]], source: SourceMap
+) -> list[Problem]:
+    """``lifecycle.ignore_changes`` entries are field paths of their kind."""
+    problems: list[Problem] = []
+    for kind, section in entries.items():
+        fields = set(SECTION_MODELS[kind.value].model_fields) - _NOT_DIFFED
+        for name, entry in section.items():
+            for index, text in enumerate(entry.lifecycle.ignore_changes):
+                path: PathKey = (kind.value, name, "lifecycle", "ignore_changes", index)
+                head = re.split(r"[.\[]", text, maxsplit=1)[0]
+                if not _FIELD_PATH_RE.match(text) or head not in fields:
+                    problems.append(Problem(source.value_at(path), format_path(path),
+                                            f"'{text}' is not a field of {kind.value}",
+                                            did_you_mean(head, fields)))
+    return problems
+
+
+def check_secrets(
+    validated: Mapping[PathKey, Any],
+    sensitive_paths: Mapping[PathKey, str],
+    environment_paths: set[PathKey],
+    source: SourceMap,
+) -> list[Problem]:
+    """Sensitive values land only on secret fields; secret fields are never literals.
+
+    ``validated`` maps the path of each validated block (provider blocks,
+    options) to its model, to find which fields are secrets.
+    """
+    problems: list[Problem] = []
+    secret_fields = {
+        (*prefix, *sub): None for prefix, model in validated.items()
+        for sub in _secret_paths(model)
+    }
+    for path, variable in sensitive_paths.items():
+        if path not in secret_fields:
+            problems.append(Problem(
+                source.value_at(path), format_path(path),
+                f"the sensitive variable '{variable}' would be shown in plans here",
+                "use sensitive variables only in secret fields (tokens, passwords)"))
+    for path in secret_fields:
+        if path not in sensitive_paths and path not in environment_paths:
+            problems.append(Problem(
+                source.value_at(path), format_path(path),
+                "a secret written in the stack file would end up in git",
+                "set it from the environment, such as ${env.PVE_TOKEN}, or a sensitive variable"))
+    return problems
+
+
+def _secret_paths(model: Any, prefix: PathKey = ()) -> list[PathKey]:
+    if isinstance(model, SecretStr):
+        return [prefix]
+    if isinstance(model, BaseModel):
+        return [p for key in type(model).model_fields
+                for p in _secret_paths(getattr(model, key), (*prefix, key))]
+    if isinstance(model, dict):
+        return [p for key, item in model.items() for p in _secret_paths(item, (*prefix, key))]
+    if isinstance(model, list):
+        return [p for i, item in enumerate(model) for p in _secret_paths(item, (*prefix, i))]
+    return []
+
+
+def output_references(text: str) -> list[str]:
+    """The ``${...}`` expressions of an output value, in order."""
+    return [m.group(1) for m in EXPRESSION_RE.finditer(text) if m.group(1)]
+
+
+def check_outputs(
+    outputs: Mapping[str, str | OutputSpec],
+    groups: Mapping[Address, list[Address]],
+    variables: Mapping[str, Any],
+    source: SourceMap,
+) -> list[Problem]:
+    """Outputs refer to declared resources (or instances) and variables."""
+    instances = {member for members in groups.values() for member in members}
+    valid = sorted({str(a) for a in groups} | {str(a) for a in instances})
+    problems: list[Problem] = []
+    for name, output in outputs.items():
+        text = output if isinstance(output, str) else output.value
+        suffix: PathKey = () if isinstance(output, str) else ("value",)
+        path: PathKey = ("outputs", name, *suffix)
+        for expression in output_references(text):
+            problem = _check_reference(expression, groups, instances, variables, valid)
+            if problem:
+                message, hint = problem
+                problems.append(Problem(source.value_at(path), format_path(path), message, hint))
+    return problems
+
+
+def _check_reference(
+    expression: str,
+    groups: Mapping[Address, list[Address]],
+    instances: set[Address],
+    variables: Mapping[str, Any],
+    valid: list[str],
+) -> tuple[str, str] | None:
+    if expression.startswith("var."):
+        name = expression[4:]
+        return None if name in variables else (
+            f"unknown variable '{name}'", did_you_mean(name, set(variables)))
+    match = _REFERENCE_RE.match(expression)
+    kind = Kind.parse(match.group("kind")) if match else None
+    if match is None or kind is None or not match.group("attr"):
+        return (f"'${{{expression}}}' is not a reference like guests.web[*].ip or "
+                "guests.web-0.name", "")
+    address = Address(kind, match.group("name"))
+    if address not in groups and address not in instances:
+        return (f"unknown resource '{address}'", did_you_mean(str(address), valid))
+    return None

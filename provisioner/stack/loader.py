@@ -1,0 +1,258 @@
+"""Load a stack: files → merged YAML → variables → validation → Resources.
+
+Every step collects problems instead of raising, so one run reports all of
+them; ``load_stack`` raises a single StackError at the end if any were found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from provisioner.errors import Problem, StackError, UserError
+from provisioner.providers.registry import ProviderPlugin, get_plugin
+from provisioner.resources import Resource
+from provisioner.stack.address import Address, Kind
+from provisioner.stack.checks import (
+    check_ignore_changes,
+    check_outputs,
+    check_providers,
+    check_secrets,
+)
+from provisioner.stack.files import merge_documents, read_documents, stack_files
+from provisioner.stack.interpolate import Interpolator
+from provisioner.stack.model import (
+    SECTION_MODELS,
+    OutputSpec,
+    ResourceBase,
+    StackModel,
+    StateConfig,
+    Variable,
+)
+from provisioner.stack.resolve import Declarations, Resolver
+from provisioner.stack.source import PathKey, SourceMap
+from provisioner.stack.validation import validate_model
+from provisioner.stack.variables import VariableInputs, resolve_variables
+
+_SECTIONS = tuple(kind.value for kind in Kind)
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One validated ``providers:`` block."""
+
+    name: str
+    type_name: str
+    plugin: ProviderPlugin
+    config: BaseModel
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A loaded, valid stack: what the planner needs and nothing it must not see."""
+
+    name: str
+    root: Path
+    files: tuple[Path, ...]
+    providers: Mapping[str, ProviderConfig]
+    resources: tuple[Resource, ...]
+    groups: Mapping[Address, list[Address]]
+    outputs: Mapping[str, OutputSpec]
+    state: StateConfig
+    source: SourceMap = field(repr=False)
+    variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Values of the non-sensitive variables (outputs may show them)."""
+    digest: str = ""
+    """sha256 of the files and variable values: changes when the stack does."""
+
+    def resource(self, address: Address) -> Resource | None:
+        return next((r for r in self.resources if r.address == address), None)
+
+
+def load_stack(
+    path: Path,
+    inputs: VariableInputs | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Stack:
+    """Load and validate the stack at ``path``; raises StackError listing every problem."""
+    files = stack_files(path)
+    root = path if path.is_dir() else path.parent
+    loader = _Loader(root.resolve(), inputs or VariableInputs(), environ, cwd or Path.cwd())
+    return loader.load(files)
+
+
+class _Loader:
+    def __init__(
+        self, root: Path, inputs: VariableInputs, environ: Mapping[str, str] | None, cwd: Path
+    ) -> None:
+        self.root = root
+        self.inputs = inputs
+        self.environ = environ
+        self.cwd = cwd
+        self.problems: list[Problem] = []
+
+    def load(self, files: list[Path]) -> Stack:
+        documents = read_documents(files, self.cwd)
+        data, source, problems = merge_documents(documents)
+        self.problems += problems
+        variables, sensitive = self._variables(data, source)
+        interpolation = Interpolator(variables, sensitive, source, self.environ).run(
+            data, skip=lambda p: p[:1] in (("variables",), ("outputs",))
+        )
+        self.problems += interpolation.problems
+        data = interpolation.data
+        top = self._top_level(data, source)
+        providers, validated = self._providers(data, source)
+        declarations = self._declarations(data, source, providers, validated)
+        self.problems += check_providers(
+            declarations.entries,
+            {name: (tuple(p.plugin.options_models) if p else None) for name, p in providers.items()},
+            source,
+        )
+        self.problems += check_ignore_changes(declarations.entries, source)
+        self.problems += check_secrets(
+            validated, interpolation.sensitive_paths, interpolation.environment_paths, source
+        )
+        resolution = Resolver(declarations, source, self.root).run()
+        self.problems += resolution.problems
+        outputs = self._outputs(top)
+        self.problems += check_outputs(outputs, resolution.groups, variables, source)
+        if self.problems or top is None:
+            raise StackError(self.problems)
+        return Stack(
+            name=top.stack,
+            root=self.root,
+            files=tuple(files),
+            providers={name: p for name, p in providers.items() if p is not None},
+            resources=tuple(resolution.resources),
+            groups=resolution.groups,
+            outputs=outputs,
+            state=top.state,
+            source=source,
+            variables={k: v for k, v in variables.items() if k not in sensitive},
+            digest=_digest(files, variables),
+        )
+
+    def _variables(self, data: dict[str, Any], source: SourceMap) -> tuple[dict[str, Any], set[str]]:
+        section = data.get("variables") or {}
+        if not isinstance(section, dict):
+            return {}, set()  # reported by the top-level validation
+        declared: dict[str, Variable] = {}
+        for name, entry in section.items():
+            variable, problems = validate_model(Variable, entry, source, ("variables", name))
+            self.problems += problems
+            if variable is not None:
+                declared[name] = variable
+        values = resolve_variables(declared, source, self.inputs)
+        self.problems += values.problems
+        return values.values, values.sensitive
+
+    def _top_level(self, data: dict[str, Any], source: SourceMap) -> StackModel | None:
+        """Validate everything but the resources and provider settings, checked apart."""
+        skeleton = {key: value for key, value in data.items() if key not in _SECTIONS}
+        for key in _SECTIONS:
+            if key in data and not isinstance(data[key], dict):
+                skeleton[key] = data[key]  # let the model report the wrong type
+        if isinstance(skeleton.get("providers"), dict):
+            skeleton["providers"] = {
+                name: {"type": block.get("type")} if isinstance(block, dict) else block
+                for name, block in skeleton["providers"].items()
+            }
+        model, problems = validate_model(StackModel, skeleton, source)
+        self.problems += problems
+        return model
+
+    def _providers(
+        self, data: dict[str, Any], source: SourceMap
+    ) -> tuple[dict[str, ProviderConfig | None], dict[PathKey, Any]]:
+        configs: dict[str, ProviderConfig | None] = {}
+        validated: dict[PathKey, Any] = {}
+        section = data.get("providers")
+        if not isinstance(section, dict):
+            return configs, validated
+        for name, block in section.items():
+            configs[name] = None
+            if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+                continue  # reported by the top-level validation
+            path: PathKey = ("providers", name)
+            try:
+                plugin = get_plugin(block["type"])
+            except UserError as exc:
+                self.problems.append(Problem(source.value_at((*path, "type")),
+                                             "providers." + name + ".type", exc.message, exc.hint))
+                continue
+            settings = {k: v for k, v in block.items() if k != "type"}
+            config, problems = validate_model(plugin.config_model, settings, source, path)
+            self.problems += problems
+            if config is not None:
+                configs[name] = ProviderConfig(name, block["type"], plugin, config)
+                validated[path] = config
+        return configs, validated
+
+    def _declarations(
+        self,
+        data: dict[str, Any],
+        source: SourceMap,
+        providers: Mapping[str, ProviderConfig | None],
+        validated: dict[PathKey, Any],
+    ) -> Declarations:
+        declarations = Declarations()
+        for kind in Kind:
+            section = data.get(kind.value)
+            entries: dict[str, ResourceBase] = {}
+            declarations.entries[kind] = entries
+            if not isinstance(section, dict):
+                continue
+            for name, raw in section.items():
+                path: PathKey = (kind.value, name)
+                entry, problems = validate_model(SECTION_MODELS[kind.value], raw, source, path)
+                self.problems += problems
+                if entry is not None:
+                    entries[name] = self._with_options(kind, entry, path, source, providers,
+                                                       validated)
+        return declarations
+
+    def _with_options(
+        self,
+        kind: Kind,
+        entry: ResourceBase,
+        path: PathKey,
+        source: SourceMap,
+        providers: Mapping[str, ProviderConfig | None],
+        validated: dict[PathKey, Any],
+    ) -> ResourceBase:
+        provider = providers.get(entry.provider)
+        model = provider.plugin.options_models.get(kind) if provider else None
+        if model is None:
+            return entry
+        options, problems = validate_model(model, entry.options, source, (*path, "options"))
+        self.problems += problems
+        if options is None:
+            return entry
+        validated[(*path, "options")] = options
+        dumped = options.model_dump(exclude_defaults=False)
+        return entry.model_copy(update={"options": dumped})
+
+    def _outputs(self, top: StackModel | None) -> dict[str, OutputSpec]:
+        if top is None:
+            return {}
+        return {
+            name: OutputSpec(value=value) if isinstance(value, str) else value
+            for name, value in top.outputs.items()
+        }
+
+
+def _digest(files: list[Path], variables: Mapping[str, Any]) -> str:
+    hasher = hashlib.sha256()
+    for path in files:
+        hasher.update(path.name.encode())
+        hasher.update(path.read_bytes())
+    hasher.update(json.dumps(variables, sort_keys=True, default=str).encode())
+    return "sha256:" + hasher.hexdigest()

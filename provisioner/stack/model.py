@@ -1,0 +1,259 @@
+"""The stack file, as strict and frozen pydantic models.
+
+These models are the user-facing contract (and the source of
+``schemas/stack.schema.json``): an unknown key is an error, a string is never
+silently turned into a number, sizes need units. Provider blocks and each
+resource's ``options`` are validated in a second pass by the provider plugin
+named by ``type``, so plugins can add settings without touching this file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from provisioner.stack.address import NAME_PATTERN
+from provisioner.units import UNITS_HELP, Bytes, parse_size
+
+API_VERSION = "provisioner/v1"
+
+
+def _size_from_text(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, int | float):
+        raise ValueError(f"{value} has no unit; {UNITS_HELP}")
+    if isinstance(value, str):
+        return parse_size(value)
+    return value
+
+
+Size = Annotated[
+    int,
+    BeforeValidator(_size_from_text),
+    AfterValidator(Bytes),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d+(\.\d+)?\s*(B|[KMGTP]i?B|[KMGTP]|kB)\s*$",
+            "description": "a size with a unit: 512MiB, 2GiB, 20G (binary), 20GB (decimal)",
+        }
+    ),
+]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+MacAddress = Annotated[
+    str, StringConstraints(pattern=r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$", to_lower=False)
+]
+Options = dict[str, Any]
+
+
+def _canonical_network(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Network(value, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"'{value}' is not an IPv4 subnet such as 10.42.0.0/24 ({exc})") from None
+
+
+def _canonical_address(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IPv4 address such as 10.42.0.10") from None
+
+
+Cidr = Annotated[str, AfterValidator(_canonical_network)]
+IPv4 = Annotated[str, AfterValidator(_canonical_address)]
+
+
+class StrictModel(BaseModel):
+    """Base of every stack model: unknown keys refused, no coercion, immutable."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class Lifecycle(StrictModel):
+    """How the planner may treat a resource."""
+
+    prevent_destroy: bool = Field(
+        False, description="refuse any plan that would delete or replace this resource"
+    )
+    ignore_changes: list[str] = Field(
+        default_factory=list,
+        description="fields never diffed, such as memory or disks[0].size",
+    )
+    create_before_destroy: bool = Field(
+        False, description="on replacement, create the new object before deleting the old one"
+    )
+
+
+class ProviderBlock(BaseModel):
+    """A provider instance: ``type`` picks the plugin; the rest is that plugin's settings."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
+
+    type: str = Field(description="the provider plugin, such as libvirt or proxmox")
+
+
+class Variable(StrictModel):
+    """An input of the stack, set by default, --var or --var-file."""
+
+    type: Literal["string", "integer", "number", "boolean", "list", "map"] | None = Field(
+        None, description="the value's type; taken from the default when omitted"
+    )
+    default: Any = None
+    description: str = ""
+    sensitive: bool = Field(
+        False, description="the value is a secret: only secret fields may use it"
+    )
+
+
+class StateConfig(StrictModel):
+    """Where the state (lock, journal, last applied specs) is kept."""
+
+    backend: Literal["local"] = "local"
+    path: str | None = Field(
+        None, description="SQLite file; default .provisioner/<stack>.db beside the stack"
+    )
+
+
+class ResourceBase(StrictModel):
+    """Keys every resource kind has."""
+
+    provider: Name = Field(description="the name of a block under providers")
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    depends_on: list[str] = Field(
+        default_factory=list, description="addresses created first, such as guests.db"
+    )
+    options: Options = Field(
+        default_factory=dict, description="provider-specific settings (see the provider's docs)"
+    )
+
+
+class Network(ResourceBase):
+    """A virtual network."""
+
+    mode: Literal["nat", "isolated", "routed", "bridge"] = "nat"
+    cidr: Cidr | None = Field(None, description="subnet, such as 10.42.0.0/24")
+    dhcp: bool = Field(True, description="serve DHCP on the subnet (not for bridge)")
+    bridge: str | None = Field(None, description="the host bridge, for mode bridge")
+    domain: str | None = Field(None, description="DNS domain served to guests")
+
+    @model_validator(mode="after")
+    def _bridge_needs_name(self) -> Network:
+        if self.mode == "bridge" and not self.bridge:
+            raise ValueError("mode bridge needs `bridge:` naming a host bridge, such as br0")
+        if self.mode in ("nat", "routed") and self.cidr is None:
+            raise ValueError(f"mode {self.mode} needs `cidr:`, such as 10.42.0.0/24")
+        return self
+
+
+class Volume(ResourceBase):
+    """A disk image that outlives guests and can be attached to one."""
+
+    size: Size
+    pool: str | None = Field(None, description="storage pool; the provider's default if omitted")
+    format: Literal["qcow2", "raw"] = "qcow2"
+
+
+class Disk(StrictModel):
+    """A guest disk: a new one (size, optional image) or an attached volume."""
+
+    size: Size | None = None
+    pool: str | None = None
+    image: str | None = Field(None, description="base image the disk starts from")
+    volume: Name | None = Field(None, description="a volume declared under volumes")
+    format: Literal["qcow2", "raw"] | None = None
+    bus: Literal["virtio", "scsi", "sata", "ide"] | None = None
+
+    @model_validator(mode="after")
+    def _new_or_attached(self) -> Disk:
+        if self.volume is not None:
+            if self.size is not None or self.image is not None or self.pool is not None:
+                raise ValueError("a disk with `volume:` takes its size and pool from the volume")
+        elif self.size is None and self.image is None:
+            raise ValueError("a disk needs `size:`, `image:` or `volume:`")
+        return self
+
+
+class Nic(StrictModel):
+    """A network interface on a declared network, a host network or a host bridge."""
+
+    network: Name | None = Field(None, description="a network declared under networks")
+    host_network: str | None = Field(None, description="a network the host already has")
+    bridge: str | None = Field(None, description="a host bridge, such as br0")
+    mac: MacAddress | None = None
+    ip: IPv4 | None = Field(None, description="fixed address (a DHCP reservation)")
+    model: str | None = Field(None, description="NIC model, such as virtio or e1000")
+
+    @model_validator(mode="after")
+    def _one_attachment(self) -> Nic:
+        given = [key for key in ("network", "host_network", "bridge") if getattr(self, key)]
+        if len(given) != 1:
+            raise ValueError("a NIC needs exactly one of `network:`, `host_network:`, `bridge:`")
+        return self
+
+
+class CloudInit(StrictModel):
+    """cloud-init NoCloud data. A value starting with '#' is inline; else a file path."""
+
+    user_data: str | None = Field(None, description="file (relative to the stack) or inline")
+    meta_data: str | None = None
+    network_config: str | None = None
+    on_change: Literal["reboot", "replace", "ignore"] = Field(
+        "replace", description="what a changed user-data does to an existing guest"
+    )
+
+
+class Guest(ResourceBase):
+    """A virtual machine."""
+
+    count: int | None = Field(None, ge=0, le=10000, description="N instances: name-0..name-N-1")
+    cpus: int = Field(1, ge=1, le=1024)
+    memory: Size = Field(1024**3, description="such as 2GiB")
+    image: str | None = Field(None, description="base image of the first disk")
+    disks: list[Disk] = Field(default_factory=list)
+    networks: list[Nic] = Field(default_factory=list)
+    cloud_init: CloudInit | None = None
+    power: Literal["running", "stopped"] = "running"
+    autostart: bool = Field(False, description="start with the host")
+
+
+class OutputSpec(StrictModel):
+    """An output with settings; a plain string is the same as {value: ...}."""
+
+    value: str
+    description: str = ""
+    sensitive: bool = False
+
+
+class StackModel(StrictModel):
+    """One stack: the merged content of its files."""
+
+    api_version: Literal["provisioner/v1"] = Field(alias="apiVersion")
+    stack: Name = Field(description="the stack name; tags every object created")
+    state: StateConfig = Field(default_factory=StateConfig)
+    providers: dict[Name, ProviderBlock] = Field(default_factory=dict)
+    variables: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
+                    Variable] = Field(default_factory=dict)
+    networks: dict[Name, Network] = Field(default_factory=dict)
+    volumes: dict[Name, Volume] = Field(default_factory=dict)
+    guests: dict[Name, Guest] = Field(default_factory=dict)
+    outputs: dict[Name, str | OutputSpec] = Field(default_factory=dict)
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
+
+
+SECTION_MODELS: dict[str, type[ResourceBase]] = {
+    "networks": Network,
+    "volumes": Volume,
+    "guests": Guest,
+}

@@ -1,0 +1,225 @@
+"""Validated declarations → concrete Resources with dependency edges.
+
+``count: N`` expands a guest into ``name-0 .. name-(N-1)``; references
+(``networks: [{network: lab}]``, ``disks: [{volume: data}]``, ``depends_on``)
+become edges and must name declared resources; cloud-init files are read into
+Blobs; a dependency cycle is a problem naming the cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from provisioner.errors import Position, Problem
+from provisioner.resources import Blob, Effect, Resource
+from provisioner.stack.address import Address, Kind
+from provisioner.stack.interpolate import did_you_mean
+from provisioner.stack.model import Guest, ResourceBase
+from provisioner.stack.source import PathKey, SourceMap, format_path
+
+_COUNT_INDEX_RE = re.compile(r"\$\{\s*count\.index\s*\}")
+_NOT_IN_SPEC = {"provider", "lifecycle", "depends_on", "count"}
+_ON_CHANGE_EFFECT: dict[str, Effect | None] = {
+    "reboot": Effect.RESTART,
+    "replace": Effect.REPLACE,
+    "ignore": None,
+}
+
+
+@dataclass
+class Declarations:
+    """Validated entries of each resource section, in declaration order."""
+
+    entries: dict[Kind, dict[str, ResourceBase]] = field(default_factory=dict)
+
+    def groups(self) -> Iterator[tuple[Kind, str, ResourceBase]]:
+        for kind in Kind:
+            for name, entry in self.entries.get(kind, {}).items():
+                yield kind, name, entry
+
+    def instance_names(self, kind: Kind, name: str) -> list[str]:
+        entry = self.entries.get(kind, {}).get(name)
+        count = entry.count if isinstance(entry, Guest) else None
+        return [name] if count is None else [f"{name}-{index}" for index in range(count)]
+
+
+@dataclass
+class Resolution:
+    resources: list[Resource]
+    problems: list[Problem]
+    groups: dict[Address, list[Address]]
+    """Declared name (``guests.web``) → its instances (``guests.web-0`` ...)."""
+
+
+class Resolver:
+    """Builds Resources; collects every problem instead of stopping at the first."""
+
+    def __init__(self, declarations: Declarations, source: SourceMap, root: Path) -> None:
+        self.declarations = declarations
+        self.source = source
+        self.root = root
+        self.problems: list[Problem] = []
+        self.groups: dict[Address, list[Address]] = {}
+        self.instances: dict[Address, Address] = {}  # instance → its group
+        self.files: dict[str, Blob | None] = {}  # cloud-init files read once
+
+    def run(self) -> Resolution:
+        self._index_instances()
+        resources = [
+            resource
+            for kind, name, entry in sorted(self.declarations.groups(), key=self._declared_at)
+            for resource in self._expand(kind, name, entry)
+        ]
+        resources = [replace(r, order=index) for index, r in enumerate(resources)]
+        self._check_cycles(resources)
+        return Resolution(resources, self.problems, self.groups)
+
+    def _declared_at(self, item: tuple[Kind, str, ResourceBase]) -> tuple[Any, ...]:
+        kind, name, _ = item
+        position = self.source.key_at((kind.value, name))
+        return (position or Position("~", 0, 0), kind.rank, name)
+
+    def _index_instances(self) -> None:
+        for kind, name, _ in self.declarations.groups():
+            group = Address(kind, name)
+            members = [Address(kind, n) for n in self.declarations.instance_names(kind, name)]
+            self.groups[group] = members
+            for member in members:
+                if member in self.instances and self.instances[member] != group:
+                    self._problem((kind.value, name), f"instance name '{member.name}' of "
+                                  f"'{name}' is also the name of {self.instances[member]}",
+                                  "rename one of them: count makes NAME-0, NAME-1, ...")
+                self.instances[member] = group
+
+    def _expand(self, kind: Kind, name: str, entry: ResourceBase) -> Iterator[Resource]:
+        path: PathKey = (kind.value, name)
+        deps = self._dependencies(kind, name, entry)
+        spec = entry.model_dump(exclude=_NOT_IN_SPEC)
+        spec["options"] = spec.pop("options")  # provider settings last, as in the docs
+        overrides = self._effect_overrides(entry)
+        position = self.source.key_at(path)
+        counted = isinstance(entry, Guest) and entry.count is not None
+        for index, instance in enumerate(self.declarations.instance_names(kind, name)):
+            instance_spec = _substitute_index(spec, index) if counted else dict(spec)
+            if isinstance(entry, Guest):
+                instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
+            yield Resource(
+                address=Address(kind, instance),
+                provider=entry.provider,
+                spec=instance_spec,
+                deps=deps,
+                lifecycle=entry.lifecycle,
+                position=position,
+                effect_overrides=overrides,
+            )
+
+    def _cloud_init(
+        self, cloud_init: Mapping[str, Any] | None, path: PathKey
+    ) -> dict[str, Any] | None:
+        """cloud-init values as Blobs: inline text, or the content of the file named."""
+        if cloud_init is None:
+            return None
+        blobs: dict[str, Any] = {}
+        for key in ("user_data", "meta_data", "network_config"):
+            value = cloud_init[key]
+            blobs[key] = None if value is None else self._blob(value, (*path, "cloud_init", key))
+        return blobs
+
+    def _blob(self, value: str, path: PathKey) -> Blob | None:
+        if value.lstrip().startswith("#"):
+            return Blob.of("(inline)", value.encode())
+        if value not in self.files:
+            try:
+                self.files[value] = Blob.of(value, (self.root / value).read_bytes())
+            except OSError as exc:
+                self._problem(path, f"cannot read '{value}': {exc.strerror or exc}",
+                              f"paths are relative to the stack directory {self.root}; "
+                              "inline content starts with #cloud-config")
+                self.files[value] = None
+        return self.files[value]
+
+    @staticmethod
+    def _effect_overrides(entry: ResourceBase) -> dict[str, Effect | None]:
+        if isinstance(entry, Guest) and entry.cloud_init is not None:
+            return {"cloud_init": _ON_CHANGE_EFFECT[entry.cloud_init.on_change]}
+        return {}
+
+    def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
+        found: list[Address] = []
+        base: PathKey = (kind.value, name)
+        if isinstance(entry, Guest):
+            for index, nic in enumerate(entry.networks):
+                if nic.network is not None:
+                    found += self._reference(Kind.NETWORK, nic.network,
+                                             (*base, "networks", index, "network"))
+            for index, disk in enumerate(entry.disks):
+                if disk.volume is not None:
+                    found += self._reference(Kind.VOLUME, disk.volume,
+                                             (*base, "disks", index, "volume"))
+        for index, text in enumerate(entry.depends_on):
+            found += self._depends_on(text, (*base, "depends_on", index))
+        own = Address(kind, name)
+        if any(self.instances.get(address) == own for address in found):
+            self._problem((*base, "depends_on"), f"dependency cycle: {own} depends on itself",
+                          "remove the reference to itself")
+        return tuple(dict.fromkeys(a for a in found if self.instances.get(a) != own))
+
+    def _reference(self, kind: Kind, name: str, path: PathKey) -> list[Address]:
+        group = Address(kind, name)
+        if group in self.groups:
+            return self.groups[group]
+        names = [a.name for a in self.groups if a.kind is kind]
+        self._problem(path, f"unknown {kind.singular} '{name}'",
+                      did_you_mean(name, names) or f"no {kind.value} are declared")
+        return []
+
+    def _depends_on(self, text: str, path: PathKey) -> list[Address]:
+        try:
+            address = Address.parse(text)
+        except ValueError as exc:
+            self._problem(path, str(exc), "write KIND.NAME, such as guests.db")
+            return []
+        if address in self.groups:
+            return self.groups[address]
+        if address in self.instances:
+            return [address]
+        valid = [str(a) for a in self.groups]
+        self._problem(path, f"unknown resource '{text}'", did_you_mean(text, valid))
+        return []
+
+    def _check_cycles(self, resources: list[Resource]) -> None:
+        graph = nx.DiGraph()
+        for resource in resources:
+            graph.add_node(resource.address)
+            graph.add_edges_from((resource.address, dep) for dep in resource.deps)
+        reported: set[Address] = set()
+        for component in nx.strongly_connected_components(graph):
+            if len(component) < 2 or component & reported:
+                continue
+            reported |= component
+            cycle = nx.find_cycle(graph.subgraph(component))
+            members = [edge[0] for edge in cycle] + [cycle[0][0]]
+            first = min(members[:-1], key=lambda a: (a.kind.rank, a.name))
+            group = self.instances.get(first, first)
+            self._problem((group.kind.value, group.name, "depends_on"),
+                          "dependency cycle: " + " -> ".join(str(a) for a in members),
+                          "remove one of these references; creation needs an order")
+
+    def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(self.source.value_at(path), format_path(path), message, hint))
+
+
+def _substitute_index(value: Any, index: int) -> Any:
+    if isinstance(value, str):
+        return _COUNT_INDEX_RE.sub(str(index), value)
+    if isinstance(value, Mapping):
+        return {key: _substitute_index(item, index) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_index(item, index) for item in value]
+    return value

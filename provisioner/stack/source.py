@@ -1,0 +1,170 @@
+"""YAML reading that remembers where every key and value came from.
+
+``read_yaml`` turns a file into plain Python data plus a ``SourceMap`` from
+key paths (tuples of keys and list indexes) to positions, so any later check
+(pydantic, references, cycles) can name ``file:line:col``.
+
+Differences from ``yaml.safe_load``, on purpose:
+- only ``true``/``false`` are booleans (YAML 1.2): ``power: on`` stays a string;
+- a key repeated in one mapping is a problem, not a silent overwrite;
+- timestamps stay strings (a stack never needs dates).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provisioner.errors import Position, Problem
+
+PathKey = tuple[str | int, ...]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2-style booleans and no timestamp type."""
+
+
+_DROPPED_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def format_path(path: PathKey) -> str:
+    """``("guests", "web", "disks", 0, "size")`` → ``guests.web.disks[0].size``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+@dataclass
+class SourceMap:
+    """Positions of keys and values by path; merged across the files of a stack."""
+
+    values: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+
+    def value_at(self, path: PathKey) -> Position | None:
+        """Position of the value at ``path``, else of its nearest ancestor."""
+        return self._nearest(self.values, path)
+
+    def key_at(self, path: PathKey) -> Position | None:
+        """Position of the key that names ``path``, else the value's position."""
+        return self.keys.get(path) or self.value_at(path)
+
+    def update(self, other: SourceMap) -> None:
+        self.values.update(other.values)
+        self.keys.update(other.keys)
+
+    def _nearest(self, table: dict[PathKey, Position], path: PathKey) -> Position | None:
+        for end in range(len(path), -1, -1):
+            position = table.get(path[:end])
+            if position is not None:
+                return position
+        return None
+
+
+@dataclass
+class YamlDocument:
+    """One stack file: its data, where each part came from, and what was wrong."""
+
+    path: Path
+    data: Any
+    source: SourceMap
+    problems: list[Problem]
+
+
+def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
+    """Read one YAML file. Syntax errors become problems, never exceptions."""
+    name = display_name or str(path)
+    source = SourceMap()
+    problems: list[Problem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(Position(name, 1, 1), "", f"cannot read the file: {exc}"))
+        return YamlDocument(path, None, source, problems)
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        builder = _Builder(loader, name, source, problems)
+        data = builder.build(node, ()) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = _position(name, mark) if mark else Position(name, 1, 1)
+        problems.append(
+            Problem(position, "", f"invalid YAML: {exc.problem or exc}", "check indentation and quoting")
+        )
+        data = None
+    finally:
+        loader.dispose()
+    return YamlDocument(path, data, source, problems)
+
+
+def _position(name: str, mark: yaml.Mark) -> Position:
+    return Position(name, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    """Turns composed YAML nodes into data, recording positions and duplicates."""
+
+    def __init__(
+        self, loader: _StrictLoader, name: str, source: SourceMap, problems: list[Problem]
+    ) -> None:
+        self.loader = loader
+        self.name = name
+        self.source = source
+        self.problems = problems
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.source.values[path] = _position(self.name, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
+        self._report_duplicates(node, path)
+        self.loader.flatten_mapping(node)  # resolves `<<: *anchor`; explicit keys win
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                self.problems.append(
+                    Problem(_position(self.name, key_node.start_mark), format_path(path),
+                            f"key {key!r} is not a string", "quote the key")
+                )
+                key = str(key)
+            key_path = (*path, key)
+            self.source.keys[key_path] = _position(self.name, key_node.start_mark)
+            result[key] = self.build(value_node, key_path)
+        return result
+
+    def _report_duplicates(self, node: yaml.MappingNode, path: PathKey) -> None:
+        first_seen: dict[str, Position] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = str(key_node.value)
+            position = _position(self.name, key_node.start_mark)
+            if key in first_seen:
+                self.problems.append(
+                    Problem(position, format_path((*path, key)),
+                            f"duplicate key '{key}' (first at {first_seen[key]})",
+                            "remove one of the two; YAML would keep only the last")
+                )
+            else:
+                first_seen[key] = position

@@ -1,0 +1,147 @@
+"""Variable values: declared defaults, then ``--var-file`` files, then ``--var k=v``.
+
+A variable's type is declared (``type: integer``) or taken from its default.
+Command-line strings are parsed by that type (``--var cpus=4`` is the
+integer 4); a value of the wrong type is an error naming where it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provisioner.errors import Position, Problem, UsageError
+from provisioner.stack.interpolate import did_you_mean
+from provisioner.stack.model import Variable
+from provisioner.stack.source import SourceMap, read_yaml
+
+_TYPE_CHECKS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "list": (list,),
+    "map": (dict,),
+}
+
+
+@dataclass
+class VariableInputs:
+    """What the user passed on the command line."""
+
+    assignments: Sequence[str] = ()
+    """``NAME=VALUE`` strings from ``--var``."""
+    files: Sequence[Path] = ()
+    """YAML files from ``--var-file``: a mapping of NAME: VALUE."""
+
+
+@dataclass
+class VariableValues:
+    values: dict[str, Any] = field(default_factory=dict)
+    sensitive: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def declared_type(variable: Variable) -> str | None:
+    if variable.type is not None:
+        return variable.type
+    for name, types in _TYPE_CHECKS.items():
+        default = variable.default
+        if default is not None and type(default) in types and not (
+            name == "number" and isinstance(default, int)
+        ):
+            return name
+    return None
+
+
+def resolve_variables(
+    declared: Mapping[str, Variable], source: SourceMap, inputs: VariableInputs
+) -> VariableValues:
+    """Values for every declared variable; problems for missing or mistyped ones."""
+    result = VariableValues(sensitive={name for name, v in declared.items() if v.sensitive})
+    for name, variable in declared.items():
+        if variable.default is not None:
+            _set(result, declared, name, variable.default, source.value_at(("variables", name)),
+                 "its default")
+    for path in inputs.files:
+        _apply_file(result, declared, path)
+    for assignment in inputs.assignments:
+        name, value = _parse_assignment(assignment, declared)
+        _set(result, declared, name, value, None, f"--var {name}")
+    for name in declared:
+        if name not in result.values:
+            result.problems.append(
+                Problem(source.key_at(("variables", name)), f"variables.{name}",
+                        f"variable '{name}' has no value",
+                        f"pass --var {name}=VALUE, put it in a --var-file, or give it a default")
+            )
+    return result
+
+
+def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: Path) -> None:
+    document = read_yaml(path)
+    result.problems.extend(document.problems)
+    if document.data is None:
+        return
+    if not isinstance(document.data, dict):
+        result.problems.append(
+            Problem(document.source.value_at(()), "", "a var-file is a mapping of NAME: VALUE")
+        )
+        return
+    for name, value in document.data.items():
+        where = document.source.key_at((name,))
+        if name not in declared:
+            result.problems.append(
+                Problem(where, name, f"'{name}' is not a declared variable",
+                        did_you_mean(name, set(declared)) or "declare it under variables:")
+            )
+            continue
+        _set(result, declared, name, value, where, str(path))
+
+
+def _parse_assignment(assignment: str, declared: Mapping[str, Variable]) -> tuple[str, Any]:
+    name, equals, text = assignment.partition("=")
+    name = name.strip()
+    if not equals or not name:
+        raise UsageError(f"--var '{assignment}' is not NAME=VALUE", hint="example: --var cpus=4")
+    if name not in declared:
+        hint = did_you_mean(name, set(declared))
+        raise UsageError(f"--var {name}: no such variable in the stack",
+                         hint=hint or "declare it under variables:")
+    kind = declared_type(declared[name]) or "string"
+    if kind == "string":
+        return name, text
+    try:
+        return name, yaml.safe_load(text) if text else ""
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--var {name}: '{text}' is not a valid {kind}: {exc}") from None
+
+
+def _set(
+    result: VariableValues,
+    declared: Mapping[str, Variable],
+    name: str,
+    value: Any,
+    where: Position | None,
+    origin: str,
+) -> None:
+    kind = declared_type(declared[name])
+    if kind is not None and not _matches(value, kind):
+        shown = "(sensitive)" if name in result.sensitive else repr(value)
+        result.problems.append(
+            Problem(where, f"variables.{name}",
+                    f"{origin} gives '{name}' the value {shown}, which is not a {kind}",
+                    f"declare `type:` to match, or pass a {kind}")
+        )
+        return
+    result.values[name] = value
+
+
+def _matches(value: Any, kind: str) -> bool:
+    if isinstance(value, bool) and kind != "boolean":
+        return False
+    return isinstance(value, _TYPE_CHECKS[kind])

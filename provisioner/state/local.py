@@ -1,0 +1,344 @@
+"""The default state backend: one SQLite file in the stack's directory.
+
+Owns the file's layout (schema version and migrations), the translation of
+sqlite3 errors into ``StateError`` (here and nowhere else), and the stack
+lock: an ``flock`` on the sidecar ``<db>.lock``, which the kernel releases
+when the holding process dies, so a killed run never leaves a stuck lock.
+The lock file also names its holder, for the message of whoever must wait.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from provisioner.errors import LockError, StateError
+from provisioner.stack.address import Address
+from provisioner.state.store import (
+    AppliedRecord,
+    JournalEntry,
+    JournalStatus,
+    LockHolder,
+    RunRecord,
+    StateStore,
+    now_iso,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: the initial layout
+        """CREATE TABLE applied (
+            address TEXT PRIMARY KEY, provider TEXT NOT NULL, spec TEXT NOT NULL,
+            deps TEXT NOT NULL, live_id TEXT NOT NULL, name TEXT NOT NULL,
+            attributes TEXT NOT NULL, prevent_destroy INTEGER NOT NULL,
+            applied_at TEXT NOT NULL)""",
+        """CREATE TABLE journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL,
+            address TEXT NOT NULL, operation TEXT NOT NULL, status TEXT NOT NULL,
+            detail TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL)""",
+        "CREATE INDEX journal_status ON journal (status)",
+        "CREATE INDEX journal_run ON journal (run_id)",
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL)""",
+        "CREATE TABLE outputs (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+"""Applied in order, each in one transaction with its version bump; append, never edit."""
+
+_BUSY_TIMEOUT = 10.0
+_POLL_INTERVAL = 0.1
+_UNLOCK_HINT = ("wait for that run to finish; if it died, the lock was released with it; "
+                "`provisioner force-unlock ID` exists for stuck locks")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _hint(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "another process is writing the state file; retry when it is done"
+    if "not a database" in text or "malformed" in text:
+        return ("the file is damaged or is not a provisioner state file; restore it from a "
+                "backup or move it aside (the hypervisors still hold what exists)")
+    return "check that the file and its directory exist, are yours and the disk is not full"
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """The one place sqlite3 and file errors become StateError."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        raise StateError(f"state {path}: {exc}", hint=_hint(exc)) from exc
+
+
+class SQLiteStore(StateStore):
+    """State in a SQLite file (WAL, synchronous=FULL); safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mutex = threading.Lock()
+        self._lock = _FileLock(path.with_name(path.name + ".lock"))
+        with _translated(path):
+            _create_private(path)
+            self._conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None,
+                                         check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        try:
+            with _translated(path):
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed if the block ends normally, rolled back if not."""
+        with self._mutex, _translated(self.path):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._mutex, _translated(self.path):
+            return self._conn.execute(sql, params).fetchall()
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+            if current > len(MIGRATIONS):
+                raise StateError(
+                    f"state {self.path}: schema version {current} is newer than this "
+                    f"provisioner knows ({len(MIGRATIONS)})",
+                    hint="upgrade provisioner to the version that last wrote this state")
+            for version in range(current + 1, len(MIGRATIONS) + 1):
+                for statement in MIGRATIONS[version - 1]:
+                    conn.execute(statement)
+                conn.execute("DELETE FROM schema_version")
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    def _changed_one(self, cursor: sqlite3.Cursor, what: str) -> None:
+        if cursor.rowcount != 1:
+            raise StateError(f"state {self.path}: no {what}",
+                             hint="this is a bug in provisioner; please report it")
+
+    def lock(self, operation: str, timeout: float) -> AbstractContextManager[LockHolder]:
+        return self._lock.hold(operation, timeout)
+
+    def lock_holder(self) -> LockHolder | None:
+        return self._lock.holder()
+
+    def applied(self) -> dict[Address, AppliedRecord]:
+        rows = self._rows("SELECT * FROM applied ORDER BY address")
+        records = (_record_from_row(row) for row in rows)
+        return {record.address: record for record in records}
+
+    def record_applied(self, record: AppliedRecord) -> None:
+        values = (str(record.address), record.provider, _dumps(record.spec),
+                  _dumps([str(dep) for dep in record.deps]), record.live_id, record.name,
+                  _dumps(record.attributes), int(record.prevent_destroy),
+                  record.applied_at or now_iso())
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO applied VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         values)
+
+    def forget(self, address: Address) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM applied WHERE address = ?", (str(address),))
+
+    def journal_intent(self, run_id: str, address: str, operation: str, detail: str = "") -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO journal (run_id, address, operation, status, detail, started_at,"
+                " finished_at) VALUES (?, ?, ?, ?, ?, ?, '')",
+                (run_id, address, operation, JournalStatus.PENDING.value, detail, now_iso()))
+            assert cursor.lastrowid is not None  # always set after an INSERT
+            return cursor.lastrowid
+
+    def journal_outcome(self, entry_id: int, status: JournalStatus, detail: str = "") -> None:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE journal SET status = ?, detail = coalesce(nullif(?, ''), detail),"
+                " finished_at = ? WHERE id = ?",
+                (JournalStatus(status).value, detail, now_iso(), entry_id))
+            self._changed_one(cursor, f"journal entry {entry_id}")
+
+    def journal(self, run_id: str | None = None) -> list[JournalEntry]:
+        if run_id is None:
+            rows = self._rows("SELECT * FROM journal ORDER BY id")
+        else:
+            rows = self._rows("SELECT * FROM journal WHERE run_id = ? ORDER BY id", (run_id,))
+        return [_entry_from_row(row) for row in rows]
+
+    def unresolved(self) -> list[JournalEntry]:
+        rows = self._rows("SELECT * FROM journal WHERE status = ? ORDER BY id",
+                          (JournalStatus.PENDING.value,))
+        return [_entry_from_row(row) for row in rows]
+
+    def begin_run(self, command: str) -> str:
+        run_id = uuid.uuid4().hex
+        with self._write() as conn:
+            conn.execute("INSERT INTO runs VALUES (?, ?, ?, '', 'running', '{}')",
+                         (run_id, command, now_iso()))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, summary: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                (now_iso(), status, _dumps(summary), run_id))
+            self._changed_one(cursor, f"run {run_id}")
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        # started_at has one-second resolution; rowid breaks ties by insertion order.
+        rows = self._rows("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                          (limit,))
+        return [_run_from_row(row) for row in rows]
+
+    def set_outputs(self, outputs: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM outputs")
+            conn.executemany("INSERT INTO outputs VALUES (?, ?)",
+                             [(str(name), _dumps(value)) for name, value in outputs.items()])
+
+    def outputs(self) -> dict[str, Any]:
+        rows = self._rows("SELECT name, value FROM outputs ORDER BY name")
+        return {row["name"]: json.loads(row["value"]) for row in rows}
+
+    def close(self) -> None:
+        with self._mutex, suppress(sqlite3.Error):  # must not hide the error that led here
+            self._conn.close()
+
+
+def _create_private(path: Path) -> None:
+    """Make the directory (0700) and the file (0600) before sqlite does, so they are private."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+def _record_from_row(row: sqlite3.Row) -> AppliedRecord:
+    return AppliedRecord(
+        address=Address.parse(row["address"]), provider=row["provider"],
+        spec=json.loads(row["spec"]),
+        deps=tuple(Address.parse(dep) for dep in json.loads(row["deps"])),
+        live_id=row["live_id"], name=row["name"], attributes=json.loads(row["attributes"]),
+        prevent_destroy=bool(row["prevent_destroy"]), applied_at=row["applied_at"])
+
+
+def _entry_from_row(row: sqlite3.Row) -> JournalEntry:
+    return JournalEntry(
+        id=row["id"], run_id=row["run_id"], address=row["address"],
+        operation=row["operation"], status=JournalStatus(row["status"]), detail=row["detail"],
+        started_at=row["started_at"], finished_at=row["finished_at"])
+
+
+def _run_from_row(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(id=row["id"], command=row["command"], started_at=row["started_at"],
+                     finished_at=row["finished_at"], status=row["status"],
+                     summary=json.loads(row["summary"]))
+
+
+
+class _FileLock:
+    """An exclusive flock on a sidecar file that holds, while locked, the holder as JSON.
+
+    flock belongs to the open file description: a second ``hold`` in the same
+    process waits like any other process would (no re-entrancy).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _open(self) -> int:
+        with _translated(self.path):
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @contextmanager
+    def hold(self, operation: str, timeout: float) -> Iterator[LockHolder]:
+        fd = self._open()
+        try:
+            self._acquire(fd, timeout)
+            try:
+                holder = _new_holder(operation)
+                with _translated(self.path):
+                    os.pwrite(fd, json.dumps(asdict(holder)).encode(), 0)
+                yield holder
+            finally:
+                with suppress(OSError):  # must not hide the block's own error
+                    os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _acquire(self, fd: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._locked_error(fd) from None
+                time.sleep(min(_POLL_INTERVAL, remaining))
+
+    def _locked_error(self, fd: int) -> LockError:
+        holder = _read_holder(fd)
+        who = f": {holder.describe()}" if holder else " by another process"
+        return LockError(f"the stack is locked{who}", hint=_UNLOCK_HINT)
+
+    def holder(self) -> LockHolder | None:
+        """The holder, None if free; an ``unknown`` holder if held but not yet described."""
+        fd = self._open()
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _read_holder(fd) or LockHolder("", "unknown", 0, "unknown", "unknown", "")
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+
+def _new_holder(operation: str) -> LockHolder:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        user = str(os.getuid())
+    return LockHolder(id=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(),
+                      user=user, operation=operation, since=now_iso())
+
+
+def _read_holder(fd: int) -> LockHolder | None:
+    """The holder written in the lock file, None if absent or half-written."""
+    try:
+        data = json.loads(os.pread(fd, 64 * 1024, 0))
+        return LockHolder(id=str(data["id"]), host=str(data["host"]), pid=int(data["pid"]),
+                          user=str(data["user"]), operation=str(data["operation"]),
+                          since=str(data["since"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
