@@ -79,6 +79,12 @@ class Resource:
     object_name: str = ""
     """The name to give the object on the hypervisor; the address's name unless a
     create-before-destroy replacement needs a second name while the old one lives."""
+    references: Mapping[str, Address] = field(default_factory=dict)
+    """Spec paths that name another resource (``networks[0].network`` →
+    ``networks.lab``): the fields that change when that resource is replaced."""
+    dep_names: Mapping[Address, str] = field(default_factory=dict)
+    """Hypervisor names of the resources it references, as they will be after the
+    plan (set by the planner; a dependency may carry its second name)."""
 
     @property
     def kind(self) -> Kind:
@@ -88,6 +94,20 @@ class Resource:
     def name(self) -> str:
         """The object's name on the hypervisor."""
         return self.object_name or self.address.name
+
+    def name_of(self, dependency: Address) -> str:
+        """The hypervisor name of a resource this one references."""
+        return self.dep_names.get(dependency, dependency.name)
+
+
+ALTERNATE_SUFFIX = ".r1"
+"""Appended to a name while a create_before_destroy replacement and the object it
+replaces both exist; the next such replacement goes back to the plain name."""
+
+
+def address_name(object_name: str) -> str:
+    """The resource name behind a hypervisor object name (drops ALTERNATE_SUFFIX)."""
+    return object_name.removesuffix(ALTERNATE_SUFFIX)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,12 @@ SCHEMA_ID = "https://provisioner.dev/schemas/stack.schema.json"
 BUILT_IN_PREFIX = "provisioner.providers."
 
 
+EXPRESSION = {"type": "string", "pattern": r"^\$\{[^}]+\}$",
+              "description": "an expression such as ${var.cpus}, replaced before validation"}
+
+
 def stack_schema() -> dict[str, Any]:
-    schema = StackModel.model_json_schema(by_alias=True)
+    schema: dict[str, Any] = _allow_expressions(StackModel.model_json_schema(by_alias=True))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "provisioner stack"
@@ -29,6 +33,20 @@ def stack_schema() -> dict[str, Any]:
             "oneOf": blocks,
         }
     return schema
+
+
+def _allow_expressions(node: Any) -> Any:
+    """Numbers and booleans may also be written as ``${...}`` (typed variables)."""
+    if isinstance(node, list):
+        return [_allow_expressions(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _allow_expressions(value) for key, value in node.items()}
+    if node.get("type") in ("integer", "number", "boolean"):
+        keep = {k: v for k, v in node.items() if k in ("default", "description", "title")}
+        scalar = {k: v for k, v in node.items() if k not in keep}
+        return {**keep, "anyOf": [scalar, EXPRESSION]}
+    return node
 
 
 def _built_in_types() -> list[str]:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from provisioner import __version__
-from provisioner.cli import change, info
+from provisioner.cli import adopt, change, info
 from provisioner.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ def _root(
 for command in (info.validate, change.plan, change.apply, change.destroy, info.show,
                 info.graph, info.schema, info.providers):
     app.command(epilog=EXIT_CODES_HELP)(command)
+app.command("import", epilog=EXIT_CODES_HELP)(adopt.import_)
 
 
 def main() -> None:

@@ -79,7 +79,7 @@ def plan(
         from provisioner.plan.planner import PlanOptions
 
         loaded = load(stack, var, var_file)
-        with _engine(loaded, state) as engine:
+        with open_engine(loaded, state) as engine:
             options = PlanOptions(destroy=destroy,
                                   replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
             result = engine.plan(options, parallelism)
@@ -146,7 +146,7 @@ def _change(
         from provisioner.plan.planner import PlanOptions
 
         loaded = load(stack, var, var_file)
-        with _engine(loaded, state) as engine, engine.store.lock(command, lock_timeout):
+        with open_engine(loaded, state) as engine, engine.store.lock(command, lock_timeout):
             options = PlanOptions(destroy=destroy,
                                   replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
             planned = engine.plan(options, parallelism)
@@ -168,7 +168,7 @@ def _change(
 
 
 @contextmanager
-def _engine(stack: object, state: Path | None) -> Iterator[Engine]:
+def open_engine(stack: object, state: Path | None) -> Iterator[Engine]:
     from provisioner.engine import Engine
     from provisioner.state.local import SQLiteStore
 

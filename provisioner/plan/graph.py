@@ -2,7 +2,8 @@
 
 Rules (as Terraform's):
 - creates and updates run after the creates and updates of what they reference;
-- deletes run in reverse: an object is deleted before what it referenced;
+- deletes run in reverse: an object is deleted before what it referenced, and
+  an object updated to stop using a deleted one is updated before that delete;
 - a replacement is delete-then-create, or create-then-delete with
   ``create_before_destroy``, where the old object is deleted only after the
   objects that depend on it were updated;
@@ -76,9 +77,8 @@ class StepGraph:
         if write is not None and change.desired is not None:
             for dep in change.desired.deps:
                 self._edge(self.writes.get(dep), write)
-                if change.replace_order is not ReplaceOrder.CREATE_FIRST:
-                    for deleted in self._replaced_first(dep):
-                        self._edge(deleted, write)
+                for deleted in self._replaced_first(dep):
+                    self._edge(deleted, write)
         for delete in self.deletes.get(change.address, []):
             for dep in change.old_deps:
                 for dep_delete in self.deletes.get(dep, []):
@@ -86,10 +86,21 @@ class StepGraph:
             if change.replace_order is ReplaceOrder.CREATE_FIRST:
                 for dependent in self._dependents(change.address):
                     self._edge(self.writes.get(dependent), delete)
+            if change.action is Action.DELETE:
+                for user in self._former_users(change.address):
+                    self._edge(self.writes.get(user), delete)
 
     def _replaced_first(self, address: Address) -> Iterable[str]:
-        return [key for key in self.deletes.get(address, []) if self.steps[key].change.action
-                is Action.REPLACE]
+        """The delete step of ``address`` if it is replaced delete-first. Not with
+        create_before_destroy: there the old object outlives its dependents' writes."""
+        return [key for key in self.deletes.get(address, [])
+                if self.steps[key].change.replace_order is ReplaceOrder.DELETE_FIRST]
+
+    def _former_users(self, address: Address) -> list[Address]:
+        """Updated objects that use ``address`` now: the update drops the reference,
+        so it runs before the delete (a network is not deleted under its guests)."""
+        return [c.address for c in self.changes
+                if c.action is Action.UPDATE and address in c.old_deps]
 
     def _dependents(self, address: Address) -> list[Address]:
         return [c.address for c in self.changes

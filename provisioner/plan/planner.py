@@ -15,14 +15,12 @@ from provisioner.errors import PlanError
 from provisioner.plan.action import decide_action
 from provisioner.plan.diff import diff_resource
 from provisioner.plan.graph import StepGraph
-from provisioner.plan.model import Action, Change, Plan, ReplaceOrder
+from provisioner.plan.model import Action, Change, FieldDiff, Plan, ReplaceOrder
 from provisioner.providers.base import Inventory, ProviderSchema
-from provisioner.resources import LiveObject, Resource, from_plain
+from provisioner.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource, from_plain
 from provisioner.stack.address import Address
 from provisioner.state.store import AppliedRecord
 from provisioner.units import Bytes
-
-ALTERNATE_SUFFIX = ".r1"
 
 
 @dataclass(frozen=True)
@@ -55,6 +53,8 @@ class _Planner:
         self.options = options
         self.desired = [] if options.destroy else list(inputs.resources)
         self.live = _index_live(inputs.inventories)
+        self.protected_in_stack = {resource.address: resource.lifecycle.prevent_destroy
+                                   for resource in inputs.resources}
         self.errors: list[str] = []
         self.changes: list[Change] = []
 
@@ -62,6 +62,7 @@ class _Planner:
         declared = {resource.address for resource in self.desired}
         for resource in self.desired:
             self._plan_declared(resource)
+        self._link_references()
         orphans = sorted(a for a in self.live if a not in declared)
         reason = "destroy requested" if self.options.destroy else "no longer in the stack"
         for address in orphans:
@@ -95,17 +96,12 @@ class _Planner:
         if live is None:
             self._check_collision(resource)
         prior = self.inputs.prior.get(resource.address)
-        diffs = []
+        diffs, shrinks = [], []
         if live is not None and live.provider == resource.provider:
             kind_schema = self.inputs.schemas[resource.provider].kinds[resource.kind]
             result = diff_resource(resource, live, from_plain(prior.spec) if prior else None,
                                    kind_schema)
-            diffs = result.fields
-            for shrink in result.shrinks:
-                self.errors.append(
-                    f"{resource.address}: {shrink.path} can only grow "
-                    f"({_size(shrink.before)} -> {_size(shrink.after)}); to start over with a "
-                    f"smaller one, replace it: --replace {resource.address}")
+            diffs, shrinks = result.fields, result.shrinks
         decision = decide_action(
             resource, live, diffs,
             was_applied=prior is not None,
@@ -113,8 +109,14 @@ class _Planner:
         )
         if decision.action.destroys and resource.lifecycle.prevent_destroy:
             self._refuse_destroy(resource.address, decision.reason)
-        if decision.replace_order is ReplaceOrder.CREATE_FIRST and live is not None:
-            resource = replace(resource, object_name=_alternate_name(live.name, resource))
+        if not decision.action.destroys:  # a replacement starts with new, smaller disks
+            for shrink in shrinks:
+                self.errors.append(
+                    f"{resource.address}: {shrink.path} can only grow "
+                    f"({_size(shrink.before)} -> {_size(shrink.after)}); to start over with a "
+                    f"smaller one, replace it: --replace {resource.address}")
+        resource = replace(resource, object_name=_object_name(resource, live, decision.action,
+                                                              decision.replace_order))
         self.changes.append(Change(
             address=resource.address,
             provider=resource.provider,
@@ -127,10 +129,52 @@ class _Planner:
             old_deps=_old_deps(prior, live),
         ))
 
+    def _link_references(self) -> None:
+        """Tell each resource the names its references will have, and re-attach the
+        unchanged users of a replaced resource (they named the old object)."""
+        names = {c.address: c.desired.name for c in self.changes if c.desired is not None}
+        replaced = {c.address: c for c in self.changes if c.action is Action.REPLACE}
+        for index, change in enumerate(self.changes):
+            if change.desired is None:
+                continue
+            targets = set(change.desired.deps) | set(change.desired.references.values())
+            desired = replace(change.desired,
+                              dep_names={t: names.get(t, t.name) for t in sorted(targets)})
+            self.changes[index] = self._reattach(replace(change, desired=desired), replaced,
+                                                 names)
+
+    def _reattach(
+        self, change: Change, replaced: Mapping[Address, Change], names: Mapping[Address, str]
+    ) -> Change:
+        desired = change.desired
+        if desired is None or change.action not in (Action.NOOP, Action.UPDATE):
+            return change
+        moved = {path: target for path, target in desired.references.items()
+                 if target in replaced and path not in {f.path for f in change.fields}}
+        if not moved:
+            return change
+        schema = self.inputs.schemas[change.provider].kinds[change.address.kind]
+        running = change.live.running if change.live else None
+        extra = []
+        for path, target in moved.items():
+            old = replaced[target].live
+            effect = schema.rule_for(path).effect
+            if effect is Effect.RESTART and running is False:
+                effect = Effect.IN_PLACE
+            extra.append(FieldDiff(path, old.name if old else target.name, names[target], effect))
+        fields = (*change.fields, *extra)
+        decision = decide_action(desired, change.live, fields)
+        if decision.action.destroys and desired.lifecycle.prevent_destroy:
+            self._refuse_destroy(change.address, decision.reason)
+        reason = decision.reason if change.fields else (
+            "re-attach to the replaced " + ", ".join(sorted({str(t) for t in moved.values()})))
+        return replace(change, action=decision.action, reason=reason, fields=fields,
+                       replace_order=decision.replace_order)
+
     def _plan_orphan(self, live: LiveObject, reason: str) -> None:
         prior = self.inputs.prior.get(live.address)
         decision = decide_action(None, live, ())
-        if prior is not None and prior.prevent_destroy and not reason.startswith("duplicate"):
+        if self._protected(live.address, prior) and not reason.startswith("duplicate"):
             self._refuse_destroy(live.address, reason)
         self.changes.append(Change(
             address=live.address,
@@ -140,6 +184,12 @@ class _Planner:
             live=live,
             old_deps=_old_deps(prior, live),
         ))
+
+    def _protected(self, address: Address, prior: AppliedRecord | None) -> bool:
+        """prevent_destroy as last applied, or as the stack declares it (``--destroy``
+        plans declared resources as orphans)."""
+        declared = self.protected_in_stack.get(address, False)
+        return declared or (prior is not None and prior.prevent_destroy)
 
     def _refuse_destroy(self, address: Address, reason: str) -> None:
         self.errors.append(
@@ -191,10 +241,17 @@ def _old_deps(prior: AppliedRecord | None, live: LiveObject | None) -> tuple[Add
     return tuple(deps)
 
 
-def _alternate_name(live_name: str, resource: Resource) -> str:
-    """A second name for the new object while the old one still holds the first."""
+def _object_name(
+    resource: Resource, live: LiveObject | None, action: Action, order: ReplaceOrder | None
+) -> str:
+    """The name the object has after the plan: the live one, unless a new object is
+    made; a create_before_destroy replacement takes the name the old one does not use."""
     base = resource.address.name
-    return base if live_name != base else base + ALTERNATE_SUFFIX
+    if live is None:
+        return base
+    if order is ReplaceOrder.CREATE_FIRST:
+        return base if live.name != base else base + ALTERNATE_SUFFIX
+    return base if action is Action.REPLACE else live.name
 
 
 def _size(value: object) -> str:

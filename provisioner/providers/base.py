@@ -22,12 +22,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel
 
+from provisioner.errors import ProviderError
 from provisioner.resources import Effect, LiveObject, Resource
-from provisioner.stack.address import Kind
+from provisioner.stack.address import Address, Kind
 
 _INDEX_RE = re.compile(r"\[\d+\]")
 
@@ -120,16 +122,29 @@ class Owner:
     stack: str
 
 
+class CallKind(StrEnum):
+    """Categories of hypervisor API calls, counted by ``ProviderStats``.
+
+    The plan-cost promise is about them: LIST calls must not grow with the
+    number of guests; READ calls (one object each) may, at most linearly.
+    """
+
+    CONNECT = "connect"
+    LIST = "list"
+    READ = "read"
+    WRITE = "write"
+
+
 @dataclass
 class ProviderStats:
-    """API calls made and time spent, per call category; shown by ``plan --stats``."""
+    """API calls made and time spent, per call kind; shown by ``plan --stats``."""
 
-    calls: dict[str, int] = field(default_factory=dict)
+    calls: dict[CallKind, int] = field(default_factory=dict)
     seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
-    def track(self, category: str) -> Iterator[None]:
+    def track(self, category: CallKind) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
@@ -198,6 +213,16 @@ class Provider(ABC):
         """Delete the object and what it owns (a guest's own disks). Idempotent:
         an object already gone is success. If this raises, the object may still
         exist and the next plan deletes it again."""
+
+    def adopt(self, address: Address, name: str) -> LiveObject:
+        """Tag an existing object named ``name``, owned by no stack, as ``address`` of
+        this stack, and return it as read back (``provisioner import``).
+
+        Refuses (ProviderError) an object that does not exist or that a stack owns;
+        if this raises, the object is unchanged. Providers that cannot tag existing
+        objects keep this default, which refuses."""
+        raise ProviderError(f"the {self.type_name} provider cannot adopt existing objects",
+                            hint="delete or rename the existing object instead")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Never raises."""

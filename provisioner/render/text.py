@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from provisioner.plan.model import Action, Change, FieldDiff, Plan
+from provisioner.plan.model import Action, Change, FieldDiff, Plan, ReplaceOrder
 from provisioner.render.values import display, display_pair
 from provisioner.resources import Effect
 
@@ -89,14 +89,26 @@ def _field_lines(change: Change, paint: _Painter) -> list[str]:
         spec = change.desired.spec if change.desired is not None else {}
         return [f"{path}: {display(value)}" for path, value in _leaves("", spec)]
     if change.action in (Action.UPDATE, Action.REPLACE):
-        return [_diff_line(diff, paint) for diff in change.fields]
+        replacing = change.action is Action.REPLACE
+        lines = [_diff_line(diff, paint, replacing) for diff in change.fields]
+        return lines + _new_name_lines(change)
     return []
 
 
-def _diff_line(diff: FieldDiff, paint: _Painter) -> str:
+def _new_name_lines(change: Change) -> list[str]:
+    """A create-before-destroy replacement names the new object apart from the old one."""
+    desired, live = change.desired, change.live
+    if change.replace_order is not ReplaceOrder.CREATE_FIRST or desired is None or live is None:
+        return []
+    return [f"(the new object is named {display(desired.name)} while {display(live.name)} "
+            "is deleted)"]
+
+
+def _diff_line(diff: FieldDiff, paint: _Painter, replacing: bool) -> str:
     before, after = display_pair(diff.before, diff.after)
     line = f"{diff.path}: {before} -> {after}"
-    if diff.effect is Effect.IN_PLACE:
+    # A replaced guest is never restarted: only what forces the replacement is marked.
+    if diff.effect is Effect.IN_PLACE or (replacing and diff.effect is not Effect.REPLACE):
         return line
     return f"{line}  {paint('# ' + diff.effect.value, _EFFECT_COLORS.get(diff.effect))}"
 

@@ -65,8 +65,7 @@ def merge_documents(
     for document in documents:
         problems.extend(document.problems)
         if document.data is None and not document.problems:
-            problems.append(Problem(document.source.value_at(()) or None, "",
-                                    f"{document.path} is empty",
+            problems.append(Problem(document.source.value_at(()), "", "the file is empty",
                                     "start it with apiVersion: provisioner/v1"))
         if document.data is None:
             continue

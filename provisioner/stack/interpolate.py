@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +59,11 @@ class Interpolator:
         sensitive: set[str],
         source: SourceMap,
         environ: Mapping[str, str] | None = None,
+        declared: Collection[str] = (),
     ) -> None:
         self.variables = variables
+        self.declared = declared
+        """Every declared variable: one without a value was reported where it is declared."""
         self.sensitive = sensitive
         self.source = source
         self.environ = os.environ if environ is None else environ
@@ -112,8 +115,10 @@ class Interpolator:
         return original
 
     def _variable(self, name: str, path: PathKey, original: str) -> Any:
+        if name in self.declared and name not in self.variables:
+            return original
         if name not in self.variables:
-            hint = did_you_mean(name, set(self.variables))
+            hint = did_you_mean(name, set(self.variables) | set(self.declared))
             self._problem(path, f"unknown variable '{name}' in '{original}'",
                           hint or "declare it under variables:")
             return original

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from provisioner.errors import Problem, StackError, UserError
 from provisioner.providers.registry import ProviderPlugin, get_plugin
 from provisioner.resources import Resource
-from provisioner.stack.address import Address, Kind
+from provisioner.stack.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.stack.checks import (
     check_ignore_changes,
     check_outputs,
@@ -36,7 +36,7 @@ from provisioner.stack.model import (
     Variable,
 )
 from provisioner.stack.resolve import Declarations, Resolver
-from provisioner.stack.source import PathKey, SourceMap
+from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import VariableInputs, resolve_variables
 
@@ -97,35 +97,40 @@ class _Loader:
         self.environ = environ
         self.cwd = cwd
         self.problems: list[Problem] = []
+        self.hidden: set[PathKey] = set()  # values from secrets: never quoted in problems
 
     def load(self, files: list[Path]) -> Stack:
         documents = read_documents(files, self.cwd)
         data, source, problems = merge_documents(documents)
         self.problems += problems
-        variables, sensitive = self._variables(data, source)
-        interpolation = Interpolator(variables, sensitive, source, self.environ).run(
+        if not data and self.problems:
+            raise StackError(self.problems)  # nothing readable: "missing apiVersion" is noise
+        variables, sensitive, declared = self._variables(data, source)
+        interpolation = Interpolator(variables, sensitive, source, self.environ, declared).run(
             data, skip=lambda p: p[:1] in (("variables",), ("outputs",))
         )
         self.problems += interpolation.problems
+        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
         data = interpolation.data
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
         declarations = self._declarations(data, source, providers, validated)
-        self.problems += check_providers(
-            declarations.entries,
-            {name: (tuple(p.plugin.options_models) if p else None) for name, p in providers.items()},
-            source,
-        )
+        served = {name: tuple(p.plugin.options_models) if p else None
+                  for name, p in providers.items()}
+        self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
         self.problems += check_secrets(
             validated, interpolation.sensitive_paths, interpolation.environment_paths, source
         )
         resolution = Resolver(declarations, source, self.root).run()
         self.problems += resolution.problems
-        outputs = self._outputs(top)
-        self.problems += check_outputs(outputs, resolution.groups, variables, source)
+        outputs = self._outputs(data, source)
+        known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
+        known |= resolution.groups
+        self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
         if self.problems or top is None:
-            raise StackError(self.problems)
+            secrets = {str(variables[name]) for name in sensitive if name in variables}
+            raise StackError([_redacted(problem, secrets) for problem in self.problems])
         return Stack(
             name=top.stack,
             root=self.root,
@@ -133,17 +138,21 @@ class _Loader:
             providers={name: p for name, p in providers.items() if p is not None},
             resources=tuple(resolution.resources),
             groups=resolution.groups,
-            outputs=outputs,
+            outputs={name: OutputSpec(value=output) if isinstance(output, str) else output
+                     for name, output in outputs.items()},
             state=top.state,
             source=source,
             variables={k: v for k, v in variables.items() if k not in sensitive},
             digest=_digest(files, variables),
         )
 
-    def _variables(self, data: dict[str, Any], source: SourceMap) -> tuple[dict[str, Any], set[str]]:
+    def _variables(
+        self, data: dict[str, Any], source: SourceMap
+    ) -> tuple[dict[str, Any], set[str], set[str]]:
+        """Values, names of the sensitive ones, names of all declared ones."""
         section = data.get("variables") or {}
         if not isinstance(section, dict):
-            return {}, set()  # reported by the top-level validation
+            return {}, set(), set()  # reported by the top-level validation
         declared: dict[str, Variable] = {}
         for name, entry in section.items():
             variable, problems = validate_model(Variable, entry, source, ("variables", name))
@@ -152,10 +161,14 @@ class _Loader:
                 declared[name] = variable
         values = resolve_variables(declared, source, self.inputs)
         self.problems += values.problems
-        return values.values, values.sensitive
+        return values.values, values.sensitive, set(section)
 
     def _top_level(self, data: dict[str, Any], source: SourceMap) -> StackModel | None:
-        """Validate everything but the resources and provider settings, checked apart."""
+        """Validate everything but resources, provider settings, variables and outputs.
+
+        Those are validated one entry at a time elsewhere; here only their names
+        and the sections' types are, so no problem is reported twice.
+        """
         skeleton = {key: value for key, value in data.items() if key not in _SECTIONS}
         for key in _SECTIONS:
             if key in data and not isinstance(data[key], dict):
@@ -165,7 +178,11 @@ class _Loader:
                 name: {"type": block.get("type")} if isinstance(block, dict) else block
                 for name, block in skeleton["providers"].items()
             }
-        model, problems = validate_model(StackModel, skeleton, source)
+        if isinstance(skeleton.get("variables"), dict):
+            skeleton["variables"] = {name: {} for name in skeleton["variables"]}
+        if isinstance(skeleton.get("outputs"), dict):
+            skeleton["outputs"] = dict.fromkeys(skeleton["outputs"], "")
+        model, problems = validate_model(StackModel, skeleton, source, hidden=self.hidden)
         self.problems += problems
         return model
 
@@ -189,7 +206,8 @@ class _Loader:
                                              "providers." + name + ".type", exc.message, exc.hint))
                 continue
             settings = {k: v for k, v in block.items() if k != "type"}
-            config, problems = validate_model(plugin.config_model, settings, source, path)
+            config, problems = validate_model(plugin.config_model, settings, source, path,
+                                              self.hidden)
             self.problems += problems
             if config is not None:
                 configs[name] = ProviderConfig(name, block["type"], plugin, config)
@@ -212,9 +230,15 @@ class _Loader:
                 continue
             for name, raw in section.items():
                 path: PathKey = (kind.value, name)
-                entry, problems = validate_model(SECTION_MODELS[kind.value], raw, source, path)
+                if not NAME_RE.match(name):
+                    self.problems.append(Problem(source.key_at(path), format_path(path),
+                                                 f"'{name}' is not a valid name", NAME_HELP))
+                entry, problems = validate_model(SECTION_MODELS[kind.value], raw, source, path,
+                                                 self.hidden)
                 self.problems += problems
-                if entry is not None:
+                if entry is None:
+                    declarations.invalid.add(Address(kind, name))
+                else:
                     entries[name] = self._with_options(kind, entry, path, source, providers,
                                                        validated)
         return declarations
@@ -232,7 +256,8 @@ class _Loader:
         model = provider.plugin.options_models.get(kind) if provider else None
         if model is None:
             return entry
-        options, problems = validate_model(model, entry.options, source, (*path, "options"))
+        options, problems = validate_model(model, entry.options, source, (*path, "options"),
+                                           self.hidden)
         self.problems += problems
         if options is None:
             return entry
@@ -240,13 +265,37 @@ class _Loader:
         dumped = options.model_dump(exclude_defaults=False)
         return entry.model_copy(update={"options": dumped})
 
-    def _outputs(self, top: StackModel | None) -> dict[str, OutputSpec]:
-        if top is None:
-            return {}
-        return {
-            name: OutputSpec(value=value) if isinstance(value, str) else value
-            for name, value in top.outputs.items()
-        }
+    def _outputs(self, data: dict[str, Any], source: SourceMap) -> dict[str, str | OutputSpec]:
+        """Outputs one by one: the model's ``str | OutputSpec`` union would report each
+        problem once per member, under paths like ``outputs.x.OutputSpec``."""
+        section = data.get("outputs")
+        if not isinstance(section, dict):
+            return {}  # reported by the top-level validation
+        outputs: dict[str, str | OutputSpec] = {}
+        for name, raw in section.items():
+            path: PathKey = ("outputs", name)
+            if isinstance(raw, str):
+                outputs[name] = raw
+            elif isinstance(raw, dict):
+                spec, problems = validate_model(OutputSpec, raw, source, path)
+                self.problems += problems
+                if spec is not None:
+                    outputs[name] = spec
+            else:
+                self.problems.append(Problem(
+                    source.value_at(path), format_path(path),
+                    f"expected a string or a mapping with `value:` (got {raw!r:.60})",
+                    "write an expression such as ${guests.web[*].ip}, or quote the value"))
+        return outputs
+
+
+def _redacted(problem: Problem, secrets: set[str]) -> Problem:
+    """The problem without the values of sensitive variables: checks after validation
+    quote the values they refuse (``unknown volume 'data...'``)."""
+    message, hint = problem.message, problem.hint
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        message, hint = message.replace(secret, "(sensitive)"), hint.replace(secret, "(sensitive)")
+    return replace(problem, message=message, hint=hint)
 
 
 def _digest(files: list[Path], variables: Mapping[str, Any]) -> str:

@@ -13,8 +13,8 @@ import ipaddress
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     AfterValidator,
+    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -22,6 +22,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from provisioner.stack.address import NAME_PATTERN
 from provisioner.units import UNITS_HELP, Bytes, parse_size
@@ -29,11 +30,20 @@ from provisioner.units import UNITS_HELP, Bytes, parse_size
 API_VERSION = "provisioner/v1"
 
 
+def _size_error(reason: str) -> PydanticCustomError:
+    return PydanticCustomError("value_error", "{reason}", {"reason": reason, "hint": UNITS_HELP})
+
+
 def _size_from_text(value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, int | float):
-        raise ValueError(f"{value} has no unit; {UNITS_HELP}")
+    if isinstance(value, bool | int | float):
+        raise _size_error(f"{value} has no unit")
     if isinstance(value, str):
-        return parse_size(value)
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise _size_error(str(exc).removesuffix(f"; {UNITS_HELP}")) from None
+        except OverflowError:  # hundreds of digits overflow the float to inf
+            raise _size_error(f"'{value[:40]}...' is too large") from None
     return value
 
 
@@ -50,6 +60,8 @@ Size = Annotated[
     ),
 ]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+"""Names of variables and outputs: letters, digits and underscores."""
 MacAddress = Annotated[
     str, StringConstraints(pattern=r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$", to_lower=False)
 ]
@@ -242,12 +254,11 @@ class StackModel(StrictModel):
     stack: Name = Field(description="the stack name; tags every object created")
     state: StateConfig = Field(default_factory=StateConfig)
     providers: dict[Name, ProviderBlock] = Field(default_factory=dict)
-    variables: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
-                    Variable] = Field(default_factory=dict)
+    variables: dict[Identifier, Variable] = Field(default_factory=dict)
     networks: dict[Name, Network] = Field(default_factory=dict)
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     guests: dict[Name, Guest] = Field(default_factory=dict)
-    outputs: dict[Name, str | OutputSpec] = Field(default_factory=dict)
+    outputs: dict[Identifier, str | OutputSpec] = Field(default_factory=dict)
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
 

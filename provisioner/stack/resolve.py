@@ -37,11 +37,19 @@ class Declarations:
     """Validated entries of each resource section, in declaration order."""
 
     entries: dict[Kind, dict[str, ResourceBase]] = field(default_factory=dict)
+    invalid: set[Address] = field(default_factory=set)
+    """Declared but not valid (already reported): referring to them is no new problem."""
 
     def groups(self) -> Iterator[tuple[Kind, str, ResourceBase]]:
         for kind in Kind:
             for name, entry in self.entries.get(kind, {}).items():
                 yield kind, name, entry
+
+    def is_invalid(self, address: Address) -> bool:
+        """``address`` names an invalid declaration or, perhaps, one of its instances."""
+        base, _, index = address.name.rpartition("-")
+        return address in self.invalid or (
+            index.isdigit() and Address(address.kind, base) in self.invalid)
 
     def instance_names(self, kind: Kind, name: str) -> list[str]:
         entry = self.entries.get(kind, {}).get(name)
@@ -91,15 +99,20 @@ class Resolver:
             members = [Address(kind, n) for n in self.declarations.instance_names(kind, name)]
             self.groups[group] = members
             for member in members:
-                if member in self.instances and self.instances[member] != group:
-                    self._problem((kind.value, name), f"instance name '{member.name}' of "
-                                  f"'{name}' is also the name of {self.instances[member]}",
-                                  "rename one of them: count makes NAME-0, NAME-1, ...")
+                other = self.instances.get(member)
+                if other is not None and other != group:
+                    counted = group if member != group else other
+                    self.problems.append(Problem(
+                        self.source.key_at((kind.value, name)), str(group),
+                        f"{member} is declared and is also an instance of {counted} "
+                        f"(count makes {counted.name}-0, {counted.name}-1, ...)",
+                        "rename one of them"))
                 self.instances[member] = group
 
     def _expand(self, kind: Kind, name: str, entry: ResourceBase) -> Iterator[Resource]:
         path: PathKey = (kind.value, name)
         deps = self._dependencies(kind, name, entry)
+        references = self._references(entry)
         spec = entry.model_dump(exclude=_NOT_IN_SPEC)
         spec["options"] = spec.pop("options")  # provider settings last, as in the docs
         overrides = self._effect_overrides(entry)
@@ -117,6 +130,7 @@ class Resolver:
                 lifecycle=entry.lifecycle,
                 position=position,
                 effect_overrides=overrides,
+                references=references,
             )
 
     def _cloud_init(
@@ -137,8 +151,9 @@ class Resolver:
         if value not in self.files:
             try:
                 self.files[value] = Blob.of(value, (self.root / value).read_bytes())
-            except OSError as exc:
-                self._problem(path, f"cannot read '{value}': {exc.strerror or exc}",
+            except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+                reason = getattr(exc, "strerror", None) or exc
+                self._problem(path, f"cannot read '{value}': {reason}",
                               f"paths are relative to the stack directory {self.root}; "
                               "inline content starts with #cloud-config")
                 self.files[value] = None
@@ -149,6 +164,16 @@ class Resolver:
         if isinstance(entry, Guest) and entry.cloud_init is not None:
             return {"cloud_init": _ON_CHANGE_EFFECT[entry.cloud_init.on_change]}
         return {}
+
+    def _references(self, entry: ResourceBase) -> dict[str, Address]:
+        """Spec paths that name a declared resource (checked by ``_dependencies``)."""
+        if not isinstance(entry, Guest):
+            return {}
+        found = {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
+                 for i, nic in enumerate(entry.networks) if nic.network is not None}
+        found |= {f"disks[{i}].volume": Address(Kind.VOLUME, disk.volume)
+                  for i, disk in enumerate(entry.disks) if disk.volume is not None}
+        return {path: address for path, address in found.items() if address in self.groups}
 
     def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
         found: list[Address] = []
@@ -174,6 +199,8 @@ class Resolver:
         group = Address(kind, name)
         if group in self.groups:
             return self.groups[group]
+        if self.declarations.is_invalid(group):
+            return []
         names = [a.name for a in self.groups if a.kind is kind]
         self._problem(path, f"unknown {kind.singular} '{name}'",
                       did_you_mean(name, names) or f"no {kind.value} are declared")
@@ -189,6 +216,8 @@ class Resolver:
             return self.groups[address]
         if address in self.instances:
             return [address]
+        if self.declarations.is_invalid(address):
+            return []
         valid = [str(a) for a in self.groups]
         self._problem(path, f"unknown resource '{text}'", did_you_mean(text, valid))
         return []
@@ -204,8 +233,10 @@ class Resolver:
                 continue
             reported |= component
             cycle = nx.find_cycle(graph.subgraph(component))
-            members = [edge[0] for edge in cycle] + [cycle[0][0]]
-            first = min(members[:-1], key=lambda a: (a.kind.rank, a.name))
+            members = [edge[0] for edge in cycle]
+            first = min(members, key=lambda a: (a.kind.rank, a.name))
+            start = members.index(first)  # the text starts where the problem is reported
+            members = [*members[start:], *members[:start], first]
             group = self.instances.get(first, first)
             self._problem((group.kind.value, group.name, "depends_on"),
                           "dependency cycle: " + " -> ".join(str(a) for a in members),

@@ -38,6 +38,12 @@ _StrictLoader.add_implicit_resolver(
 )
 
 
+def parse_value(text: str) -> Any:
+    """A value typed on the command line, read with the same rules as stack files
+    (``yes`` stays a string). Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_StrictLoader)
+
+
 def format_path(path: PathKey) -> str:
     """``("guests", "web", "disks", 0, "size")`` → ``guests.web.disks[0].size``."""
     text = ""
@@ -90,13 +96,22 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
     """Read one YAML file. Syntax errors become problems, never exceptions."""
     name = display_name or str(path)
     source = SourceMap()
+    source.values[()] = Position(name, 1, 1)  # so problems of an empty file name it
     problems: list[Problem] = []
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(Position(name, 1, 1), "", f"cannot read the file: {exc}"))
         return YamlDocument(path, None, source, problems)
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # refuses control characters before parsing starts
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        where = Position(name, before.count("\n") + 1, len(before) - before.rfind("\n"))
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problems.append(Problem(where, "", f"invalid YAML: control character U+{code:04X}",
+                                "remove it; inside double quotes write it as an escape"))
+        return YamlDocument(path, None, source, problems)
     try:
         node = loader.get_single_node()
         builder = _Builder(loader, name, source, problems)
@@ -104,9 +119,8 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _position(name, mark) if mark else Position(name, 1, 1)
-        problems.append(
-            Problem(position, "", f"invalid YAML: {exc.problem or exc}", "check indentation and quoting")
-        )
+        problems.append(Problem(position, "", f"invalid YAML: {exc.problem or exc}",
+                                "check indentation and quoting"))
         data = None
     finally:
         loader.dispose()
@@ -127,36 +141,67 @@ class _Builder:
         self.name = name
         self.source = source
         self.problems = problems
+        self.open: set[int] = set()  # ids of the nodes being built: an alias to one loops
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        self.source.values[path] = _position(self.name, node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        position = _position(self.name, node.start_mark)
+        self.source.values[path] = position
+        if id(node) in self.open:
+            self.problems.append(Problem(position, format_path(path),
+                                         "an alias refers to a node that contains it",
+                                         "a stack cannot be recursive; copy the values instead"))
+            return None
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+            return self._scalar(node, path, position)
+        finally:
+            self.open.discard(id(node))
+
+    def _scalar(self, node: yaml.Node, path: PathKey, position: Position) -> Any:
+        # PyYAML's constructors raise plain Python errors for explicit tags such as
+        # `!!int abc` or `!!bool maybe`; they must become problems, not tracebacks.
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            message = f"invalid YAML: {exc.problem or exc}"
+        except (ValueError, KeyError, TypeError, AttributeError):
+            message = f"{node.value!r} cannot be read as {node.tag}"
+        self.problems.append(Problem(position, format_path(path), message,
+                                     "remove the explicit tag (!!...) or fix the value"))
+        return node.value
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         self._report_duplicates(node, path)
         self.loader.flatten_mapping(node)  # resolves `<<: *anchor`; explicit keys win
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            key_position = _position(self.name, key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(Problem(key_position, format_path(path),
+                                             "a key must be a plain name, not a list or mapping",
+                                             "write `name: value`"))
+                continue
+            key = self._scalar(key_node, path, key_position)
             if not isinstance(key, str):
                 self.problems.append(
-                    Problem(_position(self.name, key_node.start_mark), format_path(path),
+                    Problem(key_position, format_path(path),
                             f"key {key!r} is not a string", "quote the key")
                 )
                 key = str(key)
             key_path = (*path, key)
-            self.source.keys[key_path] = _position(self.name, key_node.start_mark)
+            self.source.keys[key_path] = key_position
             result[key] = self.build(value_node, key_path)
         return result
 
     def _report_duplicates(self, node: yaml.MappingNode, path: PathKey) -> None:
         first_seen: dict[str, Position] = {}
         for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            merge = key_node.tag == "tag:yaml.org,2002:merge"
+            if not isinstance(key_node, yaml.ScalarNode) or merge:
                 continue
             key = str(key_node.value)
             position = _position(self.name, key_node.start_mark)

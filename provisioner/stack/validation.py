@@ -1,7 +1,12 @@
-"""pydantic validation errors → Problems that name file:line:col, key path and a hint."""
+"""pydantic validation errors → Problems that name file:line:col, key path and a hint.
+
+A validator can give the hint itself: ``PydanticCustomError("value_error",
+"{reason}", {"reason": ..., "hint": ...})``.
+"""
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Collection
@@ -11,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from provisioner.errors import Problem
-from provisioner.stack.address import NAME_HELP
+from provisioner.stack.address import NAME_HELP, NAME_PATTERN
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
@@ -27,6 +32,16 @@ _TYPE_NAMES = {
     "model_type": "a mapping (key: value)",
     "list_type": "a list",
 }
+_TYPE_HINTS = {
+    "int_type": "write a whole number, such as 2",
+    "float_type": "write a number, such as 1.5",
+    "bool_type": "write true or false",
+}
+_UNQUOTED = {
+    "int_type": re.compile(r"^[-+]?\d+$"),
+    "float_type": re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"),
+    "bool_type": re.compile(r"^(true|false)$"),
+}
 
 
 def validate_model(
@@ -38,7 +53,7 @@ def validate_model(
 ) -> tuple[M | None, list[Problem]]:
     """Validate ``data`` found at ``prefix``; every error becomes a positioned Problem.
 
-    Input values at ``hidden`` paths (secrets) are never quoted in messages.
+    Input values at or under ``hidden`` paths (secrets) are never quoted in messages.
     """
     try:
         return model.model_validate(data), []
@@ -60,7 +75,7 @@ def _problem(
     text = format_path(path)
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        hint = did_you_mean(key, field_names(model, loc[:-1]))
+        hint = did_you_mean(key, field_names(model, loc[:-1])) or "no keys are accepted here"
         return Problem(source.key_at(path), text, f"unknown key '{key}'", hint)
     if kind == "missing":
         key = str(loc[-1])
@@ -68,9 +83,17 @@ def _problem(
                        f"add `{key}:`")
     if on_key:
         return Problem(source.key_at(path), text,
-                       f"'{path[-1]}' is not a valid name", NAME_HELP)
-    shown = "" if path in hidden else _shown_input(error)
-    return Problem(source.value_at(path), text, _message(error, shown), _hint(error))
+                       f"'{path[-1]}' is not a valid name", _hint(error))
+    secret = any(path[:end] in hidden for end in range(len(path) + 1))
+    shown = "" if secret else _shown_input(error)
+    hint = str((error.get("ctx") or {}).get("hint") or _hint(error))
+    message = _message(error, shown)
+    if secret and kind == "value_error":  # validators quote the value they refuse
+        message = "the value is not valid (not shown: it comes from a secret)"
+    if secret and kind in _TYPE_HINTS and isinstance(error.get("input"), str):
+        hint = ("${env.NAME} gives a string; for another type, declare a typed variable "
+                "and set it with --var")
+    return Problem(source.value_at(path), text, message, hint)
 
 
 def _shown_input(error: ErrorDetails) -> str:
@@ -98,12 +121,21 @@ def _message(error: ErrorDetails, shown: str) -> str:
 def _hint(error: ErrorDetails) -> str:
     kind = error["type"]
     value = error.get("input")
-    if kind in ("int_type", "float_type", "bool_type") and isinstance(value, str):
+    if kind in _UNQUOTED and isinstance(value, str) and _UNQUOTED[kind].match(value.strip()):
         return "write the value without quotes"
+    if kind in _TYPE_HINTS:
+        return _TYPE_HINTS[kind]
+    if kind in ("dict_type", "model_type") and value is None:
+        return "indent its keys under it, or write {} for none"
     if kind == "string_type" and isinstance(value, int | float | bool):
         return "quote the value to make it a string"
     if kind == "string_pattern_mismatch":
-        return NAME_HELP
+        pattern = (error.get("ctx") or {}).get("pattern")
+        return NAME_HELP if pattern == NAME_PATTERN else f"the value must match {pattern}"
+    if kind == "literal_error" and isinstance(value, str):
+        expected = str((error.get("ctx") or {}).get("expected", ""))
+        close = did_you_mean(value, re.findall(r"'([^']*)'", expected))
+        return close if close.startswith("did you mean") else ""
     return ""
 
 

@@ -17,7 +17,7 @@ import yaml
 from provisioner.errors import Position, Problem, UsageError
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import Variable
-from provisioner.stack.source import SourceMap, read_yaml
+from provisioner.stack.source import SourceMap, parse_value, read_yaml
 
 _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -27,6 +27,8 @@ _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
     "list": (list,),
     "map": (dict,),
 }
+_A = {"string": "a string", "integer": "an integer", "number": "a number",
+      "boolean": "a boolean", "list": "a list", "map": "a map"}
 
 
 @dataclass
@@ -44,6 +46,8 @@ class VariableValues:
     values: dict[str, Any] = field(default_factory=dict)
     sensitive: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
+    invalid: set[str] = field(default_factory=set)
+    """Variables given a value of the wrong type (already reported)."""
 
 
 def declared_type(variable: Variable) -> str | None:
@@ -71,9 +75,9 @@ def resolve_variables(
         _apply_file(result, declared, path)
     for assignment in inputs.assignments:
         name, value = _parse_assignment(assignment, declared)
-        _set(result, declared, name, value, None, f"--var {name}")
+        _set(result, declared, name, value, source.key_at(("variables", name)), f"--var {name}")
     for name in declared:
-        if name not in result.values:
+        if name not in result.values and name not in result.invalid:
             result.problems.append(
                 Problem(source.key_at(("variables", name)), f"variables.{name}",
                         f"variable '{name}' has no value",
@@ -116,9 +120,10 @@ def _parse_assignment(assignment: str, declared: Mapping[str, Variable]) -> tupl
     if kind == "string":
         return name, text
     try:
-        return name, yaml.safe_load(text) if text else ""
+        return name, parse_value(text) if text else ""
     except yaml.YAMLError as exc:
-        raise UsageError(f"--var {name}: '{text}' is not a valid {kind}: {exc}") from None
+        shown = "the value" if declared[name].sensitive else f"'{text}'"
+        raise UsageError(f"--var {name}: {shown} is not a valid {kind}: {exc}") from None
 
 
 def _set(
@@ -134,9 +139,10 @@ def _set(
         shown = "(sensitive)" if name in result.sensitive else repr(value)
         result.problems.append(
             Problem(where, f"variables.{name}",
-                    f"{origin} gives '{name}' the value {shown}, which is not a {kind}",
-                    f"declare `type:` to match, or pass a {kind}")
+                    f"{origin} gives '{name}' the value {shown}, which is not {_A[kind]}",
+                    f"declare `type:` to match, or pass {_A[kind]}")
         )
+        result.invalid.add(name)
         return
     result.values[name] = value
 

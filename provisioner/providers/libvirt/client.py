@@ -8,6 +8,7 @@ backoff, the rest become ProviderError naming the object.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TypeVar
 import libvirt
 
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
-from provisioner.providers.base import ProviderStats
+from provisioner.providers.base import CallKind, ProviderStats
 
 T = TypeVar("T")
 
@@ -54,7 +55,7 @@ class LibvirtClient:
 
     def _open(self) -> libvirt.virConnect:
         try:
-            with self.stats.track("connect"):
+            with self.stats.track(CallKind.CONNECT):
                 return libvirt.open(self.uri)
         except libvirt.libvirtError as exc:
             raise ProviderError(
@@ -63,7 +64,7 @@ class LibvirtClient:
                      "starts a local one)",
             ) from exc
 
-    def call(self, category: str, what: str, fn: Callable[..., T], *args: object) -> T:
+    def call(self, category: CallKind, what: str, fn: Callable[..., T], *args: object) -> T:
         """Run one libvirt call, counted under ``category``; retries transient failures."""
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
@@ -79,10 +80,8 @@ class LibvirtClient:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(libvirt.libvirtError):
                     self._conn.close()
-                except libvirt.libvirtError:
-                    pass
                 self._conn = None
 
 

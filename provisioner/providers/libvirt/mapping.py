@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.providers.libvirt.naming import VolumeName, owner_xml, parse_volume_name
-from provisioner.resources import Resource
+from provisioner.resources import Resource, address_name
+from provisioner.stack.address import Address, Kind
 from provisioner.units import Bytes
 
 _TARGET_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "ide": "hd"}
@@ -74,12 +75,15 @@ def guest_disks(
 
 
 def domain_xml(
-    resource: Resource, stack: str, domain_type: str, disks: Sequence[DiskPlan]
+    resource: Resource, stack: str, domain_type: str, disks: Sequence[DiskPlan],
+    uuid: str | None = None,
 ) -> str:
-    """The persistent definition of a guest."""
+    """The persistent definition of a guest; ``uuid`` when redefining an existing one."""
     spec = resource.spec
     root = ET.Element("domain", {"type": domain_type})
     ET.SubElement(root, "name").text = resource.name
+    if uuid:
+        ET.SubElement(root, "uuid").text = uuid
     metadata = ET.SubElement(root, "metadata")
     metadata.append(ET.fromstring(owner_xml(stack, resource.address, spec)))
     ET.SubElement(root, "memory", {"unit": "KiB"}).text = str(int(spec["memory"]) // 1024)
@@ -94,7 +98,7 @@ def domain_xml(
     for disk in disks:
         devices.append(_disk_element(disk))
     for nic in spec.get("networks") or []:
-        devices.append(_interface_element(nic))
+        devices.append(_interface_element(nic, resource))
     ET.SubElement(devices, "serial", {"type": "pty"})
     ET.SubElement(devices, "console", {"type": "pty"})
     return ET.tostring(root, encoding="unicode")
@@ -108,13 +112,15 @@ def _disk_element(disk: DiskPlan) -> ET.Element:
     return element
 
 
-def _interface_element(nic: Mapping[str, Any]) -> ET.Element:
+def _interface_element(nic: Mapping[str, Any], resource: Resource) -> ET.Element:
     if nic.get("bridge"):
         element = ET.Element("interface", {"type": "bridge"})
         ET.SubElement(element, "source", {"bridge": nic["bridge"]})
     else:
         element = ET.Element("interface", {"type": "network"})
-        ET.SubElement(element, "source", {"network": nic.get("network") or nic["host_network"]})
+        name = (resource.name_of(Address(Kind.NETWORK, nic["network"])) if nic.get("network")
+                else nic["host_network"])
+        ET.SubElement(element, "source", {"network": name})
     if nic.get("mac"):
         ET.SubElement(element, "mac", {"address": nic["mac"]})
     ET.SubElement(element, "model", {"type": nic.get("model") or "virtio"})
@@ -136,7 +142,7 @@ def read_guest(
     applied: Mapping[str, Any],
     volumes: Mapping[tuple[str, str], VolumeInfo],
     stack: str,
-    managed_networks: set[str],
+    managed_networks: Mapping[str, str],
 ) -> dict[str, Any]:
     """A domain's XML as a guest spec. ``applied`` is the spec kept in its metadata,
     the source of the fields libvirt does not report (image, cloud_init)."""
@@ -183,7 +189,7 @@ def _read_disk(
     volume = source.get("volume", "") if source is not None else ""
     parsed = parse_volume_name(volume)
     if parsed is not None and parsed.stack == stack and parsed.disk is None:
-        return {"size": None, "pool": None, "image": None, "volume": parsed.object,
+        return {"size": None, "pool": None, "image": None, "volume": address_name(parsed.object),
                 "format": None, "bus": None}
     info = volumes.get((pool, volume))
     applied = applied_disks[index] if index < len(applied_disks) else {}
@@ -198,7 +204,8 @@ def _read_disk(
 
 
 def _read_interface(
-    element: ET.Element, managed_networks: set[str], applied: Mapping[str, Any], index: int
+    element: ET.Element, managed_networks: Mapping[str, str], applied: Mapping[str, Any],
+    index: int,
 ) -> dict[str, Any]:
     source = element.find("source")
     mac = element.find("mac")
@@ -207,8 +214,11 @@ def _read_interface(
     if element.get("type") == "bridge" and source is not None:
         nic["bridge"] = source.get("bridge")
     elif source is not None:
-        name = source.get("network")
-        nic["network" if name in managed_networks else "host_network"] = name
+        name = source.get("network", "")
+        if name in managed_networks:
+            nic["network"] = managed_networks[name]
+        else:
+            nic["host_network"] = name
     applied_nics = list(applied.get("networks") or [])
     nic["mac"] = mac.get("address") if mac is not None else None
     nic["ip"] = applied_nics[index].get("ip") if index < len(applied_nics) else None
@@ -216,11 +226,13 @@ def _read_interface(
     return nic
 
 
-def network_xml(resource: Resource, stack: str) -> str:
-    """The persistent definition of a network."""
+def network_xml(resource: Resource, stack: str, uuid: str | None = None) -> str:
+    """The persistent definition of a network; ``uuid`` when redefining an existing one."""
     spec = resource.spec
     root = ET.Element("network")
     ET.SubElement(root, "name").text = resource.name
+    if uuid:
+        ET.SubElement(root, "uuid").text = uuid
     metadata = ET.SubElement(root, "metadata")
     metadata.append(ET.fromstring(owner_xml(stack, resource.address, spec)))
     mode = spec.get("mode", "nat")

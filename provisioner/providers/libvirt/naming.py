@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.errors import ProviderError
 from provisioner.resources import from_plain, to_plain
 from provisioner.stack.address import Address
 
@@ -42,10 +43,16 @@ class OwnerTag:
     spec: Mapping[str, Any]
 
 
-def owner_xml(stack: str, address: Address, spec: Mapping[str, Any]) -> str:
-    """The ``<metadata>`` child that tags an object; ``spec`` is stored as JSON."""
-    owner = ET.Element(OWNER_KEY, {"stack": stack, "address": str(address)})
-    body = ET.SubElement(owner, SPEC_KEY)
+def owner_xml(
+    stack: str, address: Address, spec: Mapping[str, Any], *, namespaced: bool = True
+) -> str:
+    """The ``<metadata>`` child that tags an object; ``spec`` is stored as JSON.
+
+    ``namespaced=False`` gives the bare element ``virDomainSetMetadata`` wants
+    (it adds the namespace itself)."""
+    owner_key, spec_key = (OWNER_KEY, SPEC_KEY) if namespaced else ("owner", "spec")
+    owner = ET.Element(owner_key, {"stack": stack, "address": str(address)})
+    body = ET.SubElement(owner, spec_key)
     body.text = json.dumps(to_plain(spec), sort_keys=True, separators=(",", ":"))
     return ET.tostring(owner, encoding="unicode")
 
@@ -66,6 +73,17 @@ def parse_owner(root: ET.Element) -> OwnerTag | None:
         spec = {}
     spec = from_plain(spec) if isinstance(spec, dict) else {}
     return OwnerTag(owner.get("stack", ""), address, spec)
+
+
+def require_own(root: ET.Element, stack: str, address: Address, noun: str) -> None:
+    """Refuse (ProviderError) an object whose tag is not exactly ``address`` of ``stack``:
+    a create that finds the name taken must never take over someone else's object."""
+    tag = parse_owner(root)
+    if tag is None or tag.stack != stack or tag.address != address:
+        owner = "untagged" if tag is None else f"{tag.address} of stack {tag.stack}"
+        name = root.findtext("name") or "?"
+        raise ProviderError(f"{address}: a {noun} named '{name}' already exists ({owner})",
+                            hint=f"rename the {noun} in the stack, or remove or rename that one")
 
 
 @dataclass(frozen=True)

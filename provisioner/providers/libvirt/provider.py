@@ -9,13 +9,14 @@ no bulk XML call), counted apart as "read" calls by ``--stats``.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import libvirt
 
-from provisioner.errors import ProviderError
+from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import (
+    CallKind,
     Capacity,
     FieldRule,
     HostCapacity,
@@ -27,13 +28,14 @@ from provisioner.providers.base import (
     ProviderSchema,
 )
 from provisioner.providers.libvirt import LibvirtConfig
+from provisioner.providers.libvirt.adopt import adopt
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.guests import Guests
 from provisioner.providers.libvirt.mapping import VolumeInfo, read_guest, read_network
 from provisioner.providers.libvirt.naming import parse_owner, parse_volume_name
 from provisioner.providers.libvirt.networks import Networks
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
-from provisioner.resources import Effect, LiveObject, Resource
+from provisioner.resources import Effect, LiveObject, Resource, address_name
 from provisioner.stack.address import Address, Kind
 from provisioner.units import Bytes
 
@@ -62,12 +64,13 @@ GUEST_SCHEMA = KindSchema(
     attributes=("uuid", "macs", "state"),
 )
 NETWORK_SCHEMA = KindSchema(
-    fields={"domain": IN_PLACE, "options": IN_PLACE},
+    fields={"mode": REPLACE, "cidr": REPLACE, "dhcp": REPLACE, "bridge": REPLACE,
+            "domain": IN_PLACE, "options": IN_PLACE},
     attributes=("uuid", "bridge_name"),
 )
 VOLUME_SCHEMA = KindSchema(
     fields={"size": FieldRule(Effect.IN_PLACE, grow_only=True), "pool": REPLACE,
-            "format": REPLACE},
+            "format": REPLACE, "options": REPLACE},
     attributes=("path", "key"),
 )
 
@@ -103,22 +106,32 @@ class LibvirtProvider(Provider):
         managed += self._volume_objects(volumes)
         return Inventory(managed=managed, foreign=foreign)
 
-    def _list_networks(self, managed: list[LiveObject], foreign: dict[str, str]) -> set[str]:
-        names: set[str] = set()
-        for network in self.client.call("list", "networks", self.client.conn.listAllNetworks):
-            if self._network_object(network, managed, foreign):
-                names.add(network.name())
+    def _list_networks(
+        self, managed: list[LiveObject], foreign: dict[str, str]
+    ) -> dict[str, str]:
+        """Adds this stack's networks to ``managed``; returns libvirt name → resource name."""
+        names: dict[str, str] = {}
+        for network in self.client.call(CallKind.LIST, "networks",
+                                        self.client.conn.listAllNetworks):
+            found = self._network_object(network, managed, foreign)
+            if found is not None:
+                names[network.name()] = found.address.name
         return names
 
     def _network_object(
         self, network: libvirt.virNetwork, managed: list[LiveObject], foreign: dict[str, str]
-    ) -> bool:
-        """Add the network to ``managed`` if this stack owns it, else to ``foreign``."""
-        root = ET.fromstring(self.client.call("read", network.name(), network.XMLDesc, 0))
+    ) -> LiveObject | None:
+        """Add the network to ``managed`` if this stack owns it, else to ``foreign``.
+        A network deleted between the listing and this read is skipped."""
+        try:
+            xml = self.client.call(CallKind.READ, network.name(), network.XMLDesc, 0)
+        except ObjectNotFoundError:
+            return None
+        root = ET.fromstring(xml)
         tag = parse_owner(root)
         if tag is None or tag.stack != self.owner.stack:
             foreign[network.name()] = "untagged" if tag is None else f"stack {tag.stack}"
-            return False
+            return None
         bridge = root.find("bridge")
         managed.append(LiveObject(
             address=tag.address, provider=self.name, name=network.name(),
@@ -126,18 +139,22 @@ class LibvirtProvider(Provider):
             attributes={"uuid": network.UUIDString(),
                         "bridge_name": bridge.get("name") if bridge is not None else None},
         ))
-        return True
+        return managed[-1]
 
     def _list_guests(
         self, managed: list[LiveObject], foreign: dict[str, str], volumes: VolumeListing,
-        networks: set[str],
+        networks: Mapping[str, str],
     ) -> None:
         conn = self.client.conn
-        autostart = {d.name() for d in self.client.call(
-            "list", "autostart domains", conn.listAllDomains,
+        autostart = {d.name() for d in self.client.call(CallKind.LIST, "autostart domains",
+                                                        conn.listAllDomains,
             libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
-        for domain in self.client.call("list", "domains", conn.listAllDomains):
-            root = ET.fromstring(self.client.call("read", domain.name(), domain.XMLDesc, 0))
+        for domain in self.client.call(CallKind.LIST, "domains", conn.listAllDomains):
+            try:
+                xml = self.client.call(CallKind.READ, domain.name(), domain.XMLDesc, 0)
+            except ObjectNotFoundError:
+                continue  # deleted between the listing and this read
+            root = ET.fromstring(xml)
             tag = parse_owner(root)
             if tag is None or tag.stack != self.owner.stack:
                 foreign[domain.name()] = "untagged" if tag is None else f"stack {tag.stack}"
@@ -147,7 +164,8 @@ class LibvirtProvider(Provider):
 
     def _guest_object(
         self, domain: libvirt.virDomain, root: ET.Element, address: Address,
-        applied: dict[str, Any], volumes: VolumeListing, networks: set[str], autostart: bool,
+        applied: Mapping[str, Any], volumes: VolumeListing, networks: Mapping[str, str],
+        autostart: bool,
     ) -> LiveObject:
         running = domain.ID() != -1  # the id is known locally: no call
         spec = read_guest(root, applied, volumes.volumes, self.owner.stack, networks)
@@ -175,14 +193,14 @@ class LibvirtProvider(Provider):
 
     def capacity(self) -> Capacity:
         conn = self.client.conn
-        info = self.client.call("read", "host", conn.getInfo)
-        free = self.client.call("read", "host", conn.getFreeMemory)
+        info = self.client.call(CallKind.READ, "host", conn.getInfo)
+        free = self.client.call(CallKind.READ, "host", conn.getFreeMemory)
         pools = []
-        for pool in self.client.call("list", "storage pools", conn.listAllStoragePools,
+        for pool in self.client.call(CallKind.LIST, "storage pools", conn.listAllStoragePools,
                                      libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
-            state = self.client.call("read", pool.name(), pool.info)
+            state = self.client.call(CallKind.READ, pool.name(), pool.info)
             pools.append(PoolCapacity(pool.name(), int(state[1]), int(state[3])))
-        hostname = self.client.call("read", "host", conn.getHostname)
+        hostname = self.client.call(CallKind.READ, "host", conn.getHostname)
         host = HostCapacity(node=hostname, cpus=int(info[2]),
                             memory_total=int(info[1]) * 1024 * 1024, memory_free=int(free))
         return Capacity(hosts=[host], pools=pools)
@@ -211,7 +229,11 @@ class LibvirtProvider(Provider):
         elif live.kind is Kind.NETWORK:
             self.networks.delete(live)
         else:
-            self.storage.delete(str(live.spec.get("pool")), live.name)
+            self.storage.delete(str(live.spec.get("pool")), str(live.attributes["volume"]))
+
+    def adopt(self, address: Address, name: str) -> LiveObject:
+        adopt(self.client, self.owner.stack, address, name)
+        return self._read_back(Resource(address, self.name, {}, object_name=name))
 
     def close(self) -> None:
         self.client.close()
@@ -219,12 +241,15 @@ class LibvirtProvider(Provider):
     def _create_volume(self, resource: Resource) -> None:
         spec = resource.spec
         name = self._volume_name(resource)
-        self.storage.create(spec.get("pool") or self.settings.pool, name, spec["size"],
-                            spec.get("format") or "qcow2")
+        pool = spec.get("pool") or self.settings.pool
+        if self.storage.lookup(pool, name) is not None:
+            return  # an earlier attempt made it; recreating would lose its data
+        self.storage.create(pool, name, spec["size"], spec.get("format") or "qcow2")
 
     def _update_volume(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> None:
         if "size" in changed:
-            self.storage.resize(str(live.spec.get("pool")), live.name, int(resource.spec["size"]))
+            self.storage.resize(str(live.spec.get("pool")), str(live.attributes["volume"]),
+                                int(resource.spec["size"]))
 
     def _volume_name(self, resource: Resource) -> str:
         suffix = ".img" if resource.spec.get("format") == "raw" else ".qcow2"
@@ -240,21 +265,21 @@ class LibvirtProvider(Provider):
             volume = self.storage.lookup(pool, name)
             if volume is None:
                 raise ProviderError(f"{what}: created, but volume {pool}/{name} is missing")
-            info = self.client.call("read", what, volume.info)
+            info = self.client.call(CallKind.READ, what, volume.info)
             fmt = "raw" if name.endswith(".img") else "qcow2"
             return _volume_object(self.name, VolumeInfo(pool, name, int(info[1]), fmt),
-                                  resource.address.name, volume.key())
+                                  resource.name, volume.key())
         if resource.kind is Kind.NETWORK:
-            network = self.client.call("read", what, conn.networkLookupByName, resource.name)
+            network = self.client.call(CallKind.READ, what, conn.networkLookupByName, resource.name)
             managed: list[LiveObject] = []
             self._network_object(network, managed, {})
             return managed[0]
-        domain = self.client.call("read", what, conn.lookupByName, resource.name)
-        root = ET.fromstring(self.client.call("read", what, domain.XMLDesc, 0))
+        domain = self.client.call(CallKind.READ, what, conn.lookupByName, resource.name)
+        root = ET.fromstring(self.client.call(CallKind.READ, what, domain.XMLDesc, 0))
         tag = parse_owner(root)
         if tag is None:
             raise ProviderError(f"{what}: the domain lost its ownership tag while being written")
-        autostart = bool(self.client.call("read", what, domain.autostart))
+        autostart = bool(self.client.call(CallKind.READ, what, domain.autostart))
         return self._guest_object(domain, root, tag.address, tag.spec, self._disk_volumes(root),
                                   self._tagged_networks(root), autostart)
 
@@ -266,26 +291,31 @@ class LibvirtProvider(Provider):
                 continue
             volume = self.storage.lookup(pool, name)
             if volume is not None:
-                capacity = int(self.client.call("read", name, volume.info)[1])
+                capacity = int(self.client.call(CallKind.READ, name, volume.info)[1])
                 fmt = "raw" if name.endswith(".img") else "qcow2"
                 listing.volumes[(pool, name)] = VolumeInfo(pool, name, capacity, fmt)
         return listing
 
-    def _tagged_networks(self, root: ET.Element) -> set[str]:
-        tagged = set()
+    def _tagged_networks(self, root: ET.Element) -> dict[str, str]:
+        """libvirt name → resource name of this stack's networks the guest uses."""
+        tagged: dict[str, str] = {}
         for source in root.findall("devices/interface/source[@network]"):
             name = source.get("network", "")
-            network = self.client.call("read", name, self.client.conn.networkLookupByName, name)
-            tag = parse_owner(ET.fromstring(self.client.call("read", name, network.XMLDesc, 0)))
+            network = self.client.call(CallKind.READ, name,
+                                       self.client.conn.networkLookupByName, name)
+            tag = parse_owner(ET.fromstring(self.client.call(CallKind.READ, name,
+                                                             network.XMLDesc, 0)))
             if tag is not None and tag.stack == self.owner.stack:
-                tagged.add(name)
+                tagged[name] = tag.address.name
         return tagged
 
 
-def _volume_object(provider: str, info: VolumeInfo, name: str, key: str) -> LiveObject:
+def _volume_object(provider: str, info: VolumeInfo, object_name: str, key: str) -> LiveObject:
+    """A ``volumes:`` entry; ``object_name`` is its name without stack and suffix."""
     return LiveObject(
-        address=Address(Kind.VOLUME, name), provider=provider, name=info.name, id=key,
+        address=Address(Kind.VOLUME, address_name(object_name)), provider=provider,
+        name=object_name, id=key,
         spec={"size": Bytes(info.capacity), "pool": info.pool, "format": info.format,
               "options": {}},
-        attributes={"path": key, "key": key},
+        attributes={"path": key, "key": key, "volume": info.name},
     )

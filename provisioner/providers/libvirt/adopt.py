@@ -1,0 +1,80 @@
+"""Adoption (``provisioner import``): tag an existing domain or network as this stack's.
+
+Only objects no stack owns are adopted; the tag is the only change made. Volumes
+carry their ownership in their name, so adopting one would mean renaming (and
+moving) it: refused, with the way to do it by hand.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+import libvirt
+
+from provisioner.errors import ObjectNotFoundError, ProviderError
+from provisioner.providers.base import CallKind
+from provisioner.providers.libvirt.client import LibvirtClient
+from provisioner.providers.libvirt.mapping import read_guest, read_network
+from provisioner.providers.libvirt.naming import OWNER_NS, OWNER_PREFIX, owner_xml, parse_owner
+from provisioner.stack.address import Address, Kind
+
+
+def adopt(client: LibvirtClient, stack: str, address: Address, name: str) -> None:
+    """Write the ownership tag on the domain or network ``name``."""
+    if address.kind is Kind.GUEST:
+        _adopt_domain(client, stack, address, name)
+    elif address.kind is Kind.NETWORK:
+        _adopt_network(client, stack, address, name)
+    else:
+        raise ProviderError(
+            f"{address}: libvirt volumes are owned by their name and cannot be adopted",
+            hint=f"copy the volume to {stack}__{address.name}.qcow2 in its pool "
+                 "(virsh vol-clone), then plan: the copy is the stack's volume")
+
+
+def _adopt_domain(client: LibvirtClient, stack: str, address: Address, name: str) -> None:
+    conn = client.conn
+    domain = _lookup(client, address, name, conn.lookupByName, conn.listAllDomains)
+    root = ET.fromstring(client.call(CallKind.READ, name, domain.XMLDesc, 0))
+    _refuse_owned(root, address, name)
+    spec = read_guest(root, {}, {}, stack, {})
+    flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+    if client.call(CallKind.READ, name, domain.isActive):
+        flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+    client.call(CallKind.WRITE, str(address), domain.setMetadata,
+                libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                owner_xml(stack, address, spec, namespaced=False),
+                OWNER_PREFIX, OWNER_NS, flags)
+
+
+def _adopt_network(client: LibvirtClient, stack: str, address: Address, name: str) -> None:
+    conn = client.conn
+    network = _lookup(client, address, name, conn.networkLookupByName, conn.listAllNetworks)
+    root = ET.fromstring(client.call(CallKind.READ, name, network.XMLDesc, 0))
+    _refuse_owned(root, address, name)
+    metadata = root.find("metadata")
+    if metadata is None:
+        metadata = ET.Element("metadata")
+        root.insert(2, metadata)  # after name and uuid, where libvirt writes it
+    metadata.append(ET.fromstring(owner_xml(stack, address, read_network(root, {}))))
+    client.call(CallKind.WRITE, str(address), conn.networkDefineXML,
+                ET.tostring(root, encoding="unicode"))
+
+
+def _lookup(client: LibvirtClient, address: Address, name: str,
+            lookup: Callable[[str], Any], listing: Callable[[], list[Any]]) -> Any:
+    try:
+        return client.call(CallKind.READ, name, lookup, name)
+    except ObjectNotFoundError:
+        names = sorted(o.name() for o in client.call(CallKind.LIST, "objects", listing))
+        raise ProviderError(f"{address}: no {address.kind.singular} named '{name}' to adopt",
+                            hint="existing: " + (", ".join(names) or "none")) from None
+
+
+def _refuse_owned(root: ET.Element, address: Address, name: str) -> None:
+    tag = parse_owner(root)
+    if tag is not None:
+        raise ProviderError(f"{address}: '{name}' already belongs to {tag.address} of stack "
+                            f"{tag.stack}", hint="only objects no stack owns can be adopted")

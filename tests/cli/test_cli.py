@@ -1,0 +1,241 @@
+"""The real console script, run in subprocesses, as users and pipelines run it.
+
+The hypervisor is libvirt's test driver: each process starts from the same
+node file, so hypervisor state does not carry across processes, but the
+SQLite state does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+from support.libvirt_node import node_uri, write_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = ["validate", "plan", "apply", "destroy", "show", "graph", "schema", "providers"]
+PROVISIONER = shutil.which("provisioner") or "provisioner"
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PROVISIONER, *args], cwd=cwd, env=env, input=stdin, text=True,
+                          capture_output=True, timeout=60, check=False)
+
+
+@pytest.fixture
+def stack_dir(tmp_path: Path) -> Iterator[Path]:
+    uri = node_uri(tmp_path)
+    write_stack(tmp_path, textwrap.dedent(f"""\
+        apiVersion: provisioner/v1
+        stack: clitest
+        providers:
+          kvm: {{ type: libvirt, uri: "{uri}" }}
+        variables:
+          cpus: {{ type: integer, default: 1 }}
+        networks:
+          lab: {{ provider: kvm, mode: nat, cidr: 10.9.0.0/24 }}
+        guests:
+          web:
+            provider: kvm
+            count: 2
+            cpus: ${{var.cpus}}
+            memory: 256MiB
+            disks: [ {{ size: 1GiB }} ]
+            networks: [ {{ network: lab }} ]
+        outputs:
+          names: ${{guests.web[*].name}}
+        """))
+    yield tmp_path
+
+
+def test_help_lists_every_command_and_each_has_an_example() -> None:
+    top = run("--help")
+    assert top.returncode == 0
+    for command in COMMANDS:
+        assert command in top.stdout
+        page = run(command, "--help")
+        assert page.returncode == 0, page.stderr
+        assert "Example: provisioner" in page.stdout, command
+        assert "Exit codes" in page.stdout, command
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    result = subprocess.run([sys.executable, "-m", "provisioner", "--version"], text=True,
+                            capture_output=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout.startswith("provisioner ")
+
+
+def test_help_imports_no_hypervisor_library() -> None:
+    probe = textwrap.dedent("""\
+        import sys
+        from provisioner.cli import main
+        sys.argv = ["provisioner", "--help"]
+        try:
+            main()
+        except SystemExit:
+            pass
+        heavy = [m for m in ("libvirt", "proxmoxer", "pyVmomi", "networkx") if m in sys.modules]
+        print("HEAVY=" + ",".join(heavy))
+        """)
+    result = subprocess.run([sys.executable, "-c", probe], text=True, capture_output=True,
+                            check=True)
+    assert "HEAVY=\n" in result.stdout
+
+
+def test_validate_reports_every_problem_with_position_and_no_traceback(tmp_path: Path) -> None:
+    write_stack(tmp_path, textwrap.dedent("""\
+        apiVersion: provisioner/v1
+        stack: bad
+        providers:
+          kvm: { type: libvirt }
+        guests:
+          web:
+            provider: kvm
+            cpu: 2
+            memory: 2 GB!
+        """))
+    result = run("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert "stack.yaml:8:5: guests.web.cpu: unknown key 'cpu'" in result.stderr
+    assert "did you mean 'cpus'?" in result.stderr
+    assert "stack.yaml:9:13: guests.web.memory:" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path / "missing.yaml"), "--debug")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "no such file or directory" in result.stderr
+
+
+def test_plan_detailed_exitcode_json_and_stats(stack_dir: Path) -> None:
+    plain = run("plan", str(stack_dir), "--detailed-exitcode")
+    assert plain.returncode == 2, plain.stderr
+    assert "Plan: 3 to add, 0 to change, 0 to destroy." in plain.stdout
+    as_json = run("plan", str(stack_dir), "--json", "--stats", "--var", "cpus=2")
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert document["format_version"] == "1"
+    assert document["summary"] == {"add": 3, "change": 0, "destroy": 0}
+    guest = next(c for c in document["changes"] if c["address"] == "guests.web-0")
+    assert guest["after"]["cpus"] == 2
+    assert "kvm (libvirt):" in as_json.stderr  # stats go to stderr beside JSON
+
+
+def test_var_file_and_bad_var(stack_dir: Path) -> None:
+    (stack_dir / "vars.yaml").write_text("cpus: 3\n")
+    planned = run("plan", str(stack_dir / "stack.yaml"), "--json", "--var-file",
+                  str(stack_dir / "vars.yaml"))
+    assert json.loads(planned.stdout)["changes"][1]["after"]["cpus"] == 3
+    wrong = run("plan", str(stack_dir / "stack.yaml"), "--var", "cpu=3")
+    assert wrong.returncode == 1
+    assert "did you mean 'cpus'?" in wrong.stderr
+    typed = run("plan", str(stack_dir / "stack.yaml"), "--var", "cpus=many")
+    assert typed.returncode == 1
+    assert "not a integer" in typed.stderr or "not an integer" in typed.stderr
+
+
+def test_apply_refuses_without_a_terminal_unless_auto_approved(stack_dir: Path) -> None:
+    refused = run("apply", str(stack_dir), stdin="yes\n")
+    assert refused.returncode == 1
+    assert "refusing to apply without a terminal" in refused.stderr
+    assert "--auto-approve" in refused.stderr
+    applied = run("apply", str(stack_dir), "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert "Apply complete: 3 created, 0 updated, 0 deleted." in applied.stdout
+    assert 'names = ["web-0", "web-1"]' in applied.stdout
+    shown = run("show", str(stack_dir), "--json")
+    document = json.loads(shown.stdout)
+    assert [r["address"] for r in document["resources"]] == [
+        "networks.lab", "guests.web-0", "guests.web-1"]
+    assert document["outputs"] == {"names": ["web-0", "web-1"]}
+    assert document["runs"][0]["status"] == "ok"
+    assert document["unresolved"] == []
+
+
+@pytest.mark.parametrize(("answer", "code", "expected"), [
+    ("no", 1, "Apply cancelled; nothing was changed."),
+    ("yes", 0, "Apply complete: 3 created"),
+])
+def test_apply_asks_on_a_terminal(stack_dir: Path, answer: str, code: int,
+                                  expected: str) -> None:
+    child = pexpect.spawn(PROVISIONER, ["apply", str(stack_dir), "--no-color"],
+                          encoding="utf-8", timeout=30, dimensions=(50, 200))
+    child.expect("Only 'yes' is accepted")
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == code
+    assert expected in (child.before or "")
+
+
+def test_destroy_refuses_without_a_terminal(stack_dir: Path) -> None:
+    result = run("destroy", str(stack_dir))
+    # a fresh test:/// process has nothing to delete: no question, nothing to refuse
+    assert result.returncode == 0, result.stderr
+    assert "No changes." in result.stdout
+
+
+def test_a_second_apply_waits_for_the_lock_then_names_the_holder(stack_dir: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""\
+            import sys, time
+            from pathlib import Path
+            from provisioner.state.local import SQLiteStore
+            store = SQLiteStore(Path({str(stack_dir / '.provisioner' / 'clitest.db')!r}))
+            with store.lock("apply", 0):
+                print("locked", flush=True)
+                time.sleep(60)
+            """)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        result = run("apply", str(stack_dir), "--auto-approve", "--lock-timeout", "0.5")
+        assert result.returncode == 1
+        assert "the stack is locked" in result.stderr
+        assert f"pid {holder.pid}" in result.stderr
+        assert "apply by" in result.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    after = run("apply", str(stack_dir), "--auto-approve", "--lock-timeout", "0.5")
+    assert after.returncode == 0, after.stderr
+
+
+def test_missing_library_names_the_pip_extra(stack_dir: Path, tmp_path_factory:
+                                             pytest.TempPathFactory) -> None:
+    blocker = tmp_path_factory.mktemp("block")
+    (blocker / "libvirt.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'libvirt'\", name='libvirt')\n")
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    result = run("plan", str(stack_dir), env=env)
+    assert result.returncode == 1
+    assert "pip install 'provisioner[libvirt]'" in result.stderr
+    assert run("validate", str(stack_dir), env=env).returncode == 0
+    listed = run("providers", env=env)
+    assert "libvirt" in listed.stdout
+
+
+def test_graph_schema_and_providers(stack_dir: Path) -> None:
+    dot = run("graph", str(stack_dir))
+    assert dot.returncode == 0 and dot.stdout.startswith("digraph")
+    assert "networks.lab" in dot.stdout and "guests.web-1" in dot.stdout
+    mermaid = run("graph", str(stack_dir), "--format", "mermaid")
+    assert mermaid.stdout.startswith("flowchart")
+    schema = run("schema")
+    assert json.loads(schema.stdout) == json.loads(
+        (ROOT / "schemas" / "stack.schema.json").read_text())
+    providers = run("providers")
+    assert "libvirt" in providers.stdout and "ready" in providers.stdout

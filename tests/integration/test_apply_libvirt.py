@@ -1,0 +1,240 @@
+"""Apply through the engine against libvirt's in-process test driver.
+
+These run the real planner, executor, SQLite store and libvirt provider; the
+hypervisor is libvirt's test driver (no daemon). The real daemon with QEMU is
+exercised by tests/e2e.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from support.libvirt_node import node_uri, write_stack
+
+from provisioner.apply.executor import Outcome, StepResult
+from provisioner.engine import Engine
+from provisioner.plan.model import Action, Plan, Step
+from provisioner.plan.planner import PlanOptions
+from provisioner.stack.address import Address, Kind
+from provisioner.stack.loader import Stack, load_stack
+from provisioner.state.local import SQLiteStore
+from provisioner.state.store import JournalStatus
+
+
+class Recorder:
+    """Progress events, kept for assertions."""
+
+    def __init__(self) -> None:
+        self.begun: list[str] = []
+        self.results: list[StepResult] = []
+
+    def started(self, step: Step) -> None:
+        self.begun.append(step.key)
+
+    def finished(self, result: StepResult) -> None:
+        self.results.append(result)
+
+
+def _stack(tmp_path: Path, uri: str, body: str, name: str = "lab") -> Stack:
+    pool = "default-pool" if uri == "test:///default" else "default"  # the driver's built-in
+    text = f"""apiVersion: provisioner/v1
+stack: {name}
+providers:
+  kvm: {{ type: libvirt, uri: "{uri}", pool: {pool} }}
+{body}"""
+    return load_stack(write_stack(tmp_path, text))
+
+
+LAB = """
+networks:
+  lab: { provider: kvm, mode: nat, cidr: 10.42.0.0/24 }
+volumes:
+  data: { provider: kvm, size: 1GiB }
+guests:
+  web:
+    provider: kvm
+    count: 2
+    cpus: 2
+    memory: 512MiB
+    disks: [ { size: 2GiB }, { volume: data } ]
+    networks: [ { network: lab } ]
+    cloud_init: { user_data: "#cloud-config\\nhostname: web\\n" }
+  db:
+    provider: kvm
+    memory: 1GiB
+    depends_on: [guests.web]
+    disks: [ { size: 4GiB } ]
+outputs:
+  names: ${guests.web[*].name}
+"""
+
+
+def _changes(plan: Plan) -> dict[str, Action]:
+    return {str(c.address): c.action for c in plan.changes if c.action.is_change}
+
+
+def test_apply_then_plan_in_the_same_process_shows_no_changes(tmp_path: Path) -> None:
+    """On test:///default (shared by the process): create, re-plan, destroy."""
+    name = "t" + uuid.uuid4().hex[:8]
+    stack = _stack(tmp_path, "test:///default", LAB, name=name)
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine:
+        first = engine.plan()
+        assert set(_changes(first).values()) == {Action.CREATE}
+        assert len(first.steps) == 5
+        result = engine.apply(first, Recorder())
+        assert result.ok, [r.message for r in result.results]
+        second = engine.plan()
+        assert not second.has_changes, _changes(second)
+        assert engine.outputs().values == {"names": ["web-0", "web-1"]}
+        gone = engine.apply(engine.plan(PlanOptions(destroy=True)), Recorder())
+        assert gone.ok
+        assert not engine.plan(PlanOptions(destroy=True)).has_changes
+        assert engine.store.applied() == {}
+
+
+def test_dependencies_are_created_first_and_deleted_last(tmp_path: Path) -> None:
+    stack = _stack(tmp_path, node_uri(tmp_path), LAB)
+    events = Recorder()
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine:
+        assert engine.apply(engine.plan(), events).ok
+        order = [r.step.key for r in events.results]
+        assert order.index("create networks.lab") < order.index("create guests.web-0")
+        assert order.index("create volumes.data") < order.index("create guests.web-1")
+        assert order.index("create guests.web-1") < order.index("create guests.db")
+        events = Recorder()
+        assert engine.apply(engine.plan(PlanOptions(destroy=True)), events).ok
+        order = [r.step.key for r in events.results]
+        assert order.index("delete guests.db") < order.index("delete guests.web-0")
+        assert order.index("delete guests.web-0") < order.index("delete networks.lab")
+        assert order.index("delete guests.web-1") < order.index("delete volumes.data")
+
+
+BRANCHES = """
+guests:
+  a: { provider: kvm, memory: 256MiB, disks: [ { size: 1GiB } ] }
+  after-a: { provider: kvm, memory: 256MiB, depends_on: [guests.a] }
+  b: { provider: kvm, memory: 256MiB, disks: [ { size: 1GiB, pool: missing } ] }
+  after-b: { provider: kvm, memory: 256MiB, depends_on: [guests.b] }
+"""
+
+
+def test_a_failure_skips_only_its_dependents_and_the_journal_is_consistent(
+    tmp_path: Path,
+) -> None:
+    stack = _stack(tmp_path, node_uri(tmp_path), BRANCHES)
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine:
+        result = engine.apply(engine.plan(), Recorder())
+        outcomes = {r.step.key: r.outcome for r in result.results}
+        assert outcomes == {
+            "create guests.a": Outcome.DONE,
+            "create guests.after-a": Outcome.DONE,
+            "create guests.b": Outcome.FAILED,
+            "create guests.after-b": Outcome.SKIPPED,
+        }
+        failed = result.with_outcome(Outcome.FAILED)[0]
+        assert "storage pool 'missing' does not exist" in failed.message
+        assert "default" in failed.message  # lists the pools that exist
+        skipped = result.with_outcome(Outcome.SKIPPED)[0]
+        assert skipped.message == "upstream create guests.b failed"
+
+        applied = engine.store.applied()
+        assert set(applied) == {Address(Kind.GUEST, "a"), Address(Kind.GUEST, "after-a")}
+        journal = {(e.address, e.status) for e in engine.store.journal()}
+        assert journal == {("guests.a", JournalStatus.OK), ("guests.after-a", JournalStatus.OK),
+                           ("guests.b", JournalStatus.FAILED)}
+        assert engine.store.unresolved() == []
+        # the failed branch is still planned; the applied branch is not
+        assert _changes(engine.plan()) == {"guests.b": Action.CREATE,
+                                           "guests.after-b": Action.CREATE}
+        # nothing of the failed create was left behind
+        names = {o.name for o in engine.refresh()["kvm"].managed}
+        assert names == {"a", "after-a"}
+
+
+def test_update_with_restart_then_no_changes(tmp_path: Path) -> None:
+    uri = node_uri(tmp_path)
+    state = tmp_path / "state.db"
+    body = "guests:\n  app: {{ provider: kvm, cpus: {cpus}, memory: 512MiB, " \
+           "disks: [ {{ size: 1GiB }} ] }}\n"
+    with Engine(_stack(tmp_path, uri, body.format(cpus=1)), SQLiteStore(state)) as engine:
+        assert engine.apply(engine.plan(), Recorder()).ok
+        engine.stack = _stack(tmp_path, uri, body.format(cpus=2))
+        plan = engine.plan()
+        (change,) = plan.pending()
+        assert change.action is Action.UPDATE and change.requires_restart
+        assert [(f.path, f.before, f.after) for f in change.fields] == [("cpus", 1, 2)]
+        live_id = change.live.id if change.live else ""
+        assert engine.apply(plan, Recorder()).ok
+        assert not engine.plan().has_changes
+        (obj,) = engine.refresh()["kvm"].managed
+        assert obj.id == live_id and obj.spec["cpus"] == 2 and obj.running
+
+
+def test_count_down_deletes_the_extra_instances_and_their_disks(tmp_path: Path) -> None:
+    uri = node_uri(tmp_path)
+    body = "guests:\n  web: {{ provider: kvm, count: {count}, memory: 256MiB, " \
+           "disks: [ {{ size: 1GiB }} ] }}\n"
+    with Engine(_stack(tmp_path, uri, body.format(count=3)),
+                SQLiteStore(tmp_path / "state.db")) as engine:
+        assert engine.apply(engine.plan(), Recorder()).ok
+        engine.stack = _stack(tmp_path, uri, body.format(count=1))
+        plan = engine.plan()
+        assert _changes(plan) == {"guests.web-1": Action.DELETE, "guests.web-2": Action.DELETE}
+        assert engine.apply(plan, Recorder()).ok
+        provider = engine.providers()["kvm"]
+        pool = provider.client.conn.storagePoolLookupByName("default")  # type: ignore[attr-defined]
+        assert sorted(v.name() for v in pool.listAllVolumes()) == ["lab__web-0__disk0.qcow2"]
+        assert set(engine.store.applied()) == {Address(Kind.GUEST, "web-0")}
+
+
+@pytest.mark.parametrize("parallelism", [1, 3])
+def test_parallelism_bounds_concurrent_steps(tmp_path: Path, parallelism: int) -> None:
+    body = "guests:\n  w: { provider: kvm, count: 6, memory: 256MiB }\n"
+    stack = _stack(tmp_path, node_uri(tmp_path), body)
+
+    class Concurrency(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.now = 0
+            self.peak = 0
+
+        def started(self, step: Step) -> None:  # type: ignore[override]
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+        def finished(self, result: StepResult) -> None:
+            self.now -= 1
+            super().finished(result)
+
+    events = Concurrency()
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine:
+        assert engine.apply(engine.plan(), events, parallelism=parallelism).ok
+    assert 1 <= events.peak <= parallelism
+    assert len(events.results) == 6
+
+
+def test_a_name_collision_is_refused_and_import_adopts_the_object(tmp_path: Path) -> None:
+    from provisioner.errors import PlanError, ProviderError
+
+    body = "guests:\n  web: { provider: kvm, memory: 256MiB }\n"
+    stack = _stack(tmp_path, node_uri(tmp_path), body)
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine:
+        provider = engine.providers()["kvm"]
+        provider.client.conn.defineXML(  # type: ignore[attr-defined]
+            "<domain type='qemu'><name>web</name><memory unit='KiB'>262144</memory>"
+            "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>")
+        with pytest.raises(PlanError) as caught:
+            engine.plan()
+        assert "not this stack's (untagged)" in caught.value.message
+        assert "provisioner import guests.web web" in caught.value.message
+        live = provider.adopt(Address(Kind.GUEST, "web"), "web")
+        assert live.address == Address(Kind.GUEST, "web") and live.spec["memory"] == 256 << 20
+        (change,) = engine.plan().changes
+        assert change.action is Action.UPDATE  # declared running; the domain is stopped
+        assert [f.path for f in change.fields] == ["power"]
+        with pytest.raises(ProviderError, match=r"already belongs to guests\.web of stack lab"):
+            provider.adopt(Address(Kind.GUEST, "web"), "web")
+        with pytest.raises(ProviderError, match=r"no guest named 'nope'"):
+            provider.adopt(Address(Kind.GUEST, "web"), "nope")

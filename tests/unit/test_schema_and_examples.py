@@ -1,0 +1,48 @@
+"""The committed JSON Schema matches the models; every example stack is valid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from provisioner.schema import render_schema
+from provisioner.stack.loader import load_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_FILE = ROOT / "schemas" / "stack.schema.json"
+MODELINE = "# yaml-language-server: $schema="
+EXAMPLES = sorted(p for p in (ROOT / "stacks").rglob("*.yaml")
+                  if not p.read_text().startswith("#cloud-config"))
+
+
+def test_committed_schema_is_current() -> None:
+    assert SCHEMA_FILE.read_text() == render_schema(), (
+        "schemas/stack.schema.json is stale: run `provisioner schema > schemas/stack.schema.json`"
+    )
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_example_starts_with_the_schema_modeline(path: Path) -> None:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith(MODELINE)
+    target = (path.parent / first.removeprefix(MODELINE)).resolve()
+    assert target == SCHEMA_FILE
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_example_loads_and_matches_the_schema(path: Path) -> None:
+    load_stack(path)
+    document = yaml.safe_load(path.read_text())
+    jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))
+
+
+def test_schema_rejects_an_unknown_key() -> None:
+    schema = json.loads(SCHEMA_FILE.read_text())
+    document = {"apiVersion": "provisioner/v1", "stack": "s",
+                "guests": {"web": {"provider": "kvm", "cpu": 2}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
