@@ -238,3 +238,35 @@ def test_a_name_collision_is_refused_and_import_adopts_the_object(tmp_path: Path
             provider.adopt(Address(Kind.GUEST, "web"), "web")
         with pytest.raises(ProviderError, match=r"no guest named 'nope'"):
             provider.adopt(Address(Kind.GUEST, "web"), "nope")
+
+
+def _scale_stack(tmp_path: Path, guests: int) -> Stack:
+    body = f"""
+networks:
+  lab: {{ provider: kvm, mode: nat, cidr: 10.0.0.0/16 }}
+guests:
+  g:
+    provider: kvm
+    count: {guests}
+    memory: 256MiB
+    disks: [ {{ size: 64MiB }} ]
+    networks: [ {{ network: lab }} ]
+"""
+    return _stack(tmp_path, node_uri(tmp_path), body)
+
+
+def test_plan_list_calls_do_not_grow_with_guests_and_replan_is_clean(tmp_path: Path) -> None:
+    """The plan-cost promise: listings constant in the number of guests (1,000 here)."""
+    calls = {}
+    for guests in (10, 1000):
+        directory = tmp_path / str(guests)
+        directory.mkdir()
+        with Engine(_scale_stack(directory, guests), SQLiteStore(directory / "s.db")) as engine:
+            assert engine.apply(engine.plan(), Recorder()).ok
+            stats = engine.providers()["kvm"].stats
+            stats.calls.clear()
+            replan = engine.plan()
+            assert not replan.has_changes
+            calls[guests] = dict(stats.calls)
+    assert calls[1000]["list"] == calls[10]["list"]
+    assert calls[1000]["read"] <= 2 * 1000 + calls[10]["read"]  # one XML + one volume each
