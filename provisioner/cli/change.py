@@ -160,7 +160,7 @@ def _change(
                         result = engine.apply(planned, progress, parallelism, command)
                     finally:
                         progress.close()
-                _print_result(result, debug)
+                _print_result(result, debug, command)
                 succeeded = result.ok
             _print_outputs(engine)
     if not succeeded:
@@ -237,7 +237,7 @@ def _interruptible(engine: Engine) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _print_result(result: ApplyResult, debug: bool) -> None:
+def _print_result(result: ApplyResult, debug: bool, command: str) -> None:
     from provisioner.apply.executor import Outcome
     from provisioner.plan.model import Operation
 
@@ -248,9 +248,10 @@ def _print_result(result: ApplyResult, debug: bool) -> None:
     summary = (f"{counts[Operation.CREATE]} created, {counts[Operation.UPDATE]} updated, "
                f"{counts[Operation.DELETE]} deleted")
     if result.ok:
-        echo(f"\nApply complete: {summary}.")
+        echo(f"\n{command.capitalize()} complete: {summary}.")
         return
-    echo(f"\nApply failed: {summary}; {len(failed)} failed, {len(skipped)} skipped.", err=True)
+    echo(f"\n{command.capitalize()} failed: {summary}; {len(failed)} failed, "
+         f"{len(skipped)} skipped.", err=True)
     for item in failed:
         echo(f"  failed:  {item.step.key}: {item.message}", err=True)
         if debug and item.trace:

@@ -239,3 +239,32 @@ def test_graph_schema_and_providers(stack_dir: Path) -> None:
         (ROOT / "schemas" / "stack.schema.json").read_text())
     providers = run("providers")
     assert "libvirt" in providers.stdout and "ready" in providers.stdout
+
+
+def test_after_apply_a_new_process_plans_no_changes_and_destroy_asks(stack_dir: Path) -> None:
+    """The hypervisor is carried across processes by snapshotting the test driver."""
+    from support.libvirt_node import snapshot_node
+
+    from provisioner.engine import Engine
+    from provisioner.stack.loader import load_stack
+
+    class Quiet:
+        def started(self, step: object) -> None: ...
+        def finished(self, result: object) -> None: ...
+
+    with Engine(load_stack(stack_dir)) as engine:  # state in .provisioner/, as the CLI's
+        assert engine.apply(engine.plan(), Quiet()).ok
+        snapshot_node(engine.providers()["kvm"].client.conn,  # type: ignore[attr-defined]
+                      stack_dir / "node.xml")
+    clean = run("plan", str(stack_dir), "--detailed-exitcode", "--stats")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.startswith("No changes.")
+    assert "kvm (libvirt): 1 connect, 5 list" in clean.stdout
+    refused = run("destroy", str(stack_dir))
+    assert refused.returncode == 1
+    assert "refusing to destroy without a terminal" in refused.stderr
+    assert "Plan: 0 to add, 0 to change, 3 to destroy." in refused.stdout
+    destroyed = run("destroy", str(stack_dir), "--auto-approve")
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert "Destroy complete: 0 created, 0 updated, 3 deleted." in destroyed.stdout
+    assert json.loads(run("show", str(stack_dir), "--json").stdout)["resources"] == []

@@ -8,6 +8,7 @@ that file, and every ``open()`` gets a private copy: one provider instance
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 NODE_XML = """<node>
   <cpu><mhz>2000</mhz><model>x86</model><active>{cpus}</active><nodes>1</nodes>
@@ -39,3 +40,18 @@ def write_stack(directory: Path, text: str, name: str = "stack.yaml") -> Path:
     path = directory / name
     path.write_text(text)
     return path
+
+
+def snapshot_node(conn: Any, node_file: Path) -> None:
+    """Rewrite ``node_file`` with everything ``conn`` holds now (domains, networks,
+    pools with their volumes), so that a new process opening the same URI starts
+    from this state: how tests carry a hypervisor across processes."""
+    head = node_file.read_text().split("<node>", 1)[1].split("<pool", 1)[0]
+    parts = ["<node>", head]
+    parts += [domain.XMLDesc(0) for domain in conn.listAllDomains()]
+    parts += [network.XMLDesc(0) for network in conn.listAllNetworks()]
+    for pool in conn.listAllStoragePools():
+        volumes = "".join(volume.XMLDesc(0) for volume in pool.listAllVolumes())
+        parts.append(pool.XMLDesc(0).replace("</pool>", volumes + "</pool>"))
+    parts.append("</node>")
+    node_file.write_text("\n".join(parts))
