@@ -36,13 +36,19 @@ def validate(
     Example: provisioner validate stacks/demo
     """
     with user_errors(debug):
+        from provisioner.stack.address import Kind
+
         loaded = load(stack, var, var_file)
-        kinds: dict[str, int] = {}
+        kinds: dict[Kind, int] = {}
         for resource in loaded.resources:
-            kinds[resource.kind.value] = kinds.get(resource.kind.value, 0) + 1
-        counted = ", ".join(f"{count} {kind}" for kind, count in kinds.items()) or "no resources"
-        echo(f"Stack '{loaded.name}' is valid: {counted} on "
-             f"{len(loaded.providers)} provider(s).")
+            kinds[resource.kind] = kinds.get(resource.kind, 0) + 1
+        counted = ", ".join(_count(n, kind.singular) for kind, n in kinds.items())
+        echo(f"Stack '{loaded.name}' is valid: {counted or 'no resources'} on "
+             f"{_count(len(loaded.providers), 'provider')}.")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def show(

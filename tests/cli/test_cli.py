@@ -229,6 +229,8 @@ def test_missing_library_names_the_pip_extra(stack_dir: Path, tmp_path_factory:
 
 
 def test_graph_schema_and_providers(stack_dir: Path) -> None:
+    valid = run("validate", str(stack_dir))
+    assert valid.stdout == "Stack 'clitest' is valid: 1 network, 2 guests on 1 provider.\n"
     dot = run("graph", str(stack_dir))
     assert dot.returncode == 0 and dot.stdout.startswith("digraph")
     assert "networks.lab" in dot.stdout and "guests.web-1" in dot.stdout
