@@ -21,7 +21,9 @@ from provisioner.apply.executor import (
     Executor,
     Outcome,
 )
+from provisioner.errors import PlanError
 from provisioner.outputs import OutputValues, evaluate_outputs
+from provisioner.plan.admission import admission_problems, needs_capacity, plan_demand
 from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.providers.base import Inventory, Owner, Provider, ProviderStats
@@ -81,15 +83,35 @@ class Engine:
 
     def plan(self, options: PlanOptions | None = None,
              parallelism: int = DEFAULT_PARALLELISM) -> Plan:
+        """Refresh, check references, plan, then check capacity where demand grows."""
+        options = options or PlanOptions()
         providers = self.providers()
+        inventories = self.refresh(parallelism)
+        problems = [problem for name, provider in providers.items()
+                    for problem in provider.check(
+                        [r for r in self.stack.resources if r.provider == name])]
         inputs = PlanInputs(
             stack=self.stack.name,
             resources=self.stack.resources,
             schemas={name: p.schema() for name, p in providers.items()},
-            inventories=self.refresh(parallelism),
+            inventories=inventories,
             prior=self.store.applied(),
+            problems=problems,
         )
-        return make_plan(inputs, options)
+        plan = make_plan(inputs, options)
+        self._admit(plan)
+        return plan
+
+    def _admit(self, plan: Plan) -> None:
+        """Refuse a plan that does not fit; capacity is read only where demand grows."""
+        providers = self.providers()
+        demands = plan_demand(plan, {name: p.requirements for name, p in providers.items()})
+        capacities = {name: providers[name].capacity() for name in needs_capacity(demands)}
+        problems = admission_problems(demands, capacities)
+        if problems:
+            raise PlanError("the plan does not fit:\n" + "\n".join(problems),
+                            hint="nothing was changed; free resources or lower what the stack "
+                                 "asks, then plan again")
 
     def apply(self, plan: Plan, events: Events, parallelism: int = DEFAULT_PARALLELISM,
               command: str = "apply") -> ApplyResult:

@@ -82,6 +82,8 @@ class Resource:
     references: Mapping[str, Address] = field(default_factory=dict)
     """Spec paths that name another resource (``networks[0].network`` →
     ``networks.lab``): the fields that change when that resource is replaced."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """How apply carries out changes (``wait_for``, ``wait_timeout``); never diffed."""
     dep_names: Mapping[Address, str] = field(default_factory=dict)
     """Hypervisor names of the resources it references, as they will be after the
     plan (set by the planner; a dependency may carry its second name)."""

@@ -55,6 +55,7 @@ class _Differ:
         self.overrides = desired.effect_overrides
         self.schema = schema
         self.running = live.running
+        self.live = live
         self.result = DiffResult()
 
     def walk(self, path: str, want: Any, have: Any, prior: Any) -> None:
@@ -105,6 +106,8 @@ class _Differ:
         override = self._override(path)
         rule = self.schema.rule_for(path)
         effect = override if isinstance(override, Effect) else rule.effect
+        if not isinstance(override, Effect) and self.schema.refine is not None:
+            effect = self.schema.refine(path, before, after, self.live) or effect
         if effect is Effect.RESTART and self.running is False:
             effect = Effect.IN_PLACE
         diff = FieldDiff(path, before, after, effect)

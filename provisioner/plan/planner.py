@@ -40,6 +40,8 @@ class PlanInputs:
     inventories: Mapping[str, Inventory]
     """By provider name: what ``list_managed`` found."""
     prior: Mapping[Address, AppliedRecord] = field(default_factory=dict)
+    problems: Sequence[str] = ()
+    """What the providers' plan-time checks found (missing pools, images, ...)."""
 
 
 def make_plan(inputs: PlanInputs, options: PlanOptions | None = None) -> Plan:
@@ -55,7 +57,7 @@ class _Planner:
         self.live = _index_live(inputs.inventories)
         self.protected_in_stack = {resource.address: resource.lifecycle.prevent_destroy
                                    for resource in inputs.resources}
-        self.errors: list[str] = []
+        self.errors: list[str] = [] if options.destroy else list(inputs.problems)
         self.changes: list[Change] = []
 
     def plan(self) -> Plan:

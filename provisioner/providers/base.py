@@ -19,11 +19,11 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -52,6 +52,9 @@ class KindSchema:
     """Fields without a rule force replacement: the safe choice for the unknown."""
     attributes: tuple[str, ...] = ()
     """Computed values a LiveObject carries, readable in outputs (ip, mac, uuid)."""
+    refine: Callable[[str, Any, Any, LiveObject], Effect | None] | None = None
+    """Pure; given (path, before, after, live object), the effect when it depends on
+    values (memory within the guest's maximum changes live), or None for the rule."""
 
     def rule_for(self, path: str) -> FieldRule:
         """The most specific rule: ``disks[2].size`` → ``disks[].size`` → ``disks``."""
@@ -113,6 +116,15 @@ class PoolCapacity:
 class Capacity:
     hosts: Sequence[HostCapacity]
     pools: Sequence[PoolCapacity]
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What one resource reserves on its provider: vCPUs, memory, bytes per pool."""
+
+    cpus: int = 0
+    memory: int = 0
+    storage: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -213,6 +225,36 @@ class Provider(ABC):
         """Delete the object and what it owns (a guest's own disks). Idempotent:
         an object already gone is success. If this raises, the object may still
         exist and the next plan deletes it again."""
+
+    def check(self, resources: Sequence[Resource]) -> list[str]:
+        """Plan-time checks of what the declared resources refer to outside the stack
+        (pools, host networks, bridges, base images), against what the last
+        ``list_managed`` read. Returns problems, each naming the resource and what
+        exists; read-only. Default: nothing to check."""
+        return []
+
+    def requirements(self, resource: Resource) -> Requirements:
+        """What ``resource`` reserves once applied (for the plan-time capacity check).
+        Pure. The default reads the common guest and volume fields; providers that
+        know their default pool override ``default_pool``."""
+        spec = resource.spec
+        if resource.kind is Kind.VOLUME:
+            return Requirements(storage={spec.get("pool") or self.default_pool: spec["size"]})
+        if resource.kind is not Kind.GUEST:
+            return Requirements()
+        storage: dict[str, int] = {}
+        for disk in spec.get("disks") or []:
+            if disk.get("volume") is None and disk.get("size"):
+                pool = disk.get("pool") or self.default_pool
+                storage[pool] = storage.get(pool, 0) + int(disk["size"])
+        running = spec.get("power", "running") == "running"
+        return Requirements(cpus=int(spec["cpus"]) if running else 0,
+                            memory=int(spec["memory"]) if running else 0, storage=storage)
+
+    @property
+    def default_pool(self) -> str:
+        """The pool used when a disk or volume names none."""
+        return "default"
 
     def adopt(self, address: Address, name: str) -> LiveObject:
         """Tag an existing object named ``name``, owned by no stack, as ``address`` of

@@ -19,6 +19,7 @@ NAME_HELP = "names use lowercase letters, digits and '-', start and end with a l
 class Kind(StrEnum):
     """A kind of resource, named after its section in the stack file."""
 
+    POOL = "pools"
     NETWORK = "networks"
     VOLUME = "volumes"
     GUEST = "guests"

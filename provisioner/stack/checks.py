@@ -17,14 +17,14 @@ from pydantic import BaseModel, SecretStr
 from provisioner.errors import Problem
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean
-from provisioner.stack.model import SECTION_MODELS, OutputSpec, ResourceBase
+from provisioner.stack.model import NOT_IN_SPEC, SECTION_MODELS, SETTINGS, OutputSpec, ResourceBase
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 _REFERENCE_RE = re.compile(
     r"^(?P<kind>[a-z]+)\.(?P<name>[a-z0-9-]+)(?P<index>\[(?:\*|\d+)\])?(?P<attr>(\.[a-z_][a-z0-9_]*)*)$"
 )
 _FIELD_PATH_RE = re.compile(r"^[a-z_][a-z0-9_]*(\[\d+\])?(\.[a-z_][a-z0-9_]*(\[\d+\])?)*$")
-_NOT_DIFFED = {"provider", "lifecycle", "depends_on", "count"}
+_NOT_DIFFED = NOT_IN_SPEC | SETTINGS
 
 
 def check_providers(

@@ -262,7 +262,7 @@ class _Loader:
         if options is None:
             return entry
         validated[(*path, "options")] = options
-        dumped = options.model_dump(exclude_defaults=False)
+        dumped = options.model_dump(exclude_defaults=True)
         return entry.model_copy(update={"options": dumped})
 
     def _outputs(self, data: dict[str, Any], source: SourceMap) -> dict[str, str | OutputSpec]:

@@ -150,21 +150,51 @@ class ResourceBase(StrictModel):
     )
 
 
+class Pool(ResourceBase):
+    """A storage pool: a directory of disk images on the host."""
+
+    type: Literal["dir"] = "dir"
+    path: str = Field(description="absolute directory on the host, such as /srv/vm-images")
+
+    @model_validator(mode="after")
+    def _absolute(self) -> Pool:
+        if not self.path.startswith("/"):
+            raise ValueError(f"path '{self.path}' is not absolute; write it from /")
+        return self
+
+
+class DhcpRange(StrictModel):
+    """The addresses DHCP hands out, inside the network's cidr."""
+
+    start: IPv4
+    end: IPv4
+
+
 class Network(ResourceBase):
     """A virtual network."""
 
     mode: Literal["nat", "isolated", "routed", "bridge"] = "nat"
     cidr: Cidr | None = Field(None, description="subnet, such as 10.42.0.0/24")
     dhcp: bool = Field(True, description="serve DHCP on the subnet (not for bridge)")
+    dhcp_range: DhcpRange | None = Field(
+        None, description="default: from the second address of the subnet to the last"
+    )
     bridge: str | None = Field(None, description="the host bridge, for mode bridge")
     domain: str | None = Field(None, description="DNS domain served to guests")
 
     @model_validator(mode="after")
-    def _bridge_needs_name(self) -> Network:
+    def _consistent(self) -> Network:
         if self.mode == "bridge" and not self.bridge:
             raise ValueError("mode bridge needs `bridge:` naming a host bridge, such as br0")
         if self.mode in ("nat", "routed") and self.cidr is None:
             raise ValueError(f"mode {self.mode} needs `cidr:`, such as 10.42.0.0/24")
+        if self.dhcp_range is not None:
+            subnet = ipaddress.IPv4Network(self.cidr or "0.0.0.0/32")
+            start, end = (ipaddress.IPv4Address(self.dhcp_range.start),
+                          ipaddress.IPv4Address(self.dhcp_range.end))
+            if start not in subnet or end not in subnet or start > end:
+                raise ValueError(f"dhcp_range {start}-{end} is not an ascending range inside "
+                                 f"cidr {self.cidr}")
         return self
 
 
@@ -230,13 +260,17 @@ class Guest(ResourceBase):
 
     count: int | None = Field(None, ge=0, le=10000, description="N instances: name-0..name-N-1")
     cpus: int = Field(1, ge=1, le=1024)
-    memory: Size = Field(1024**3, description="such as 2GiB")
+    memory: Size = Field("1GiB", validate_default=True, description="such as 2GiB")
     image: str | None = Field(None, description="base image of the first disk")
     disks: list[Disk] = Field(default_factory=list)
     networks: list[Nic] = Field(default_factory=list)
     cloud_init: CloudInit | None = None
     power: Literal["running", "stopped"] = "running"
     autostart: bool = Field(False, description="start with the host")
+    wait_for: Literal["ip"] | None = Field(
+        None, description="apply waits until the guest has an IP address (DHCP lease)"
+    )
+    wait_timeout: int = Field(300, ge=1, le=86400, description="seconds wait_for may take")
 
 
 class OutputSpec(StrictModel):
@@ -255,6 +289,7 @@ class StackModel(StrictModel):
     state: StateConfig = Field(default_factory=StateConfig)
     providers: dict[Name, ProviderBlock] = Field(default_factory=dict)
     variables: dict[Identifier, Variable] = Field(default_factory=dict)
+    pools: dict[Name, Pool] = Field(default_factory=dict)
     networks: dict[Name, Network] = Field(default_factory=dict)
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     guests: dict[Name, Guest] = Field(default_factory=dict)
@@ -263,7 +298,13 @@ class StackModel(StrictModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
 
 
+NOT_IN_SPEC = frozenset({"provider", "lifecycle", "depends_on", "count"})
+"""Keys that say how the planner treats a resource; never diffed."""
+SETTINGS = frozenset({"wait_for", "wait_timeout"})
+"""Keys that say how apply carries out a change (``Resource.settings``); never diffed."""
+
 SECTION_MODELS: dict[str, type[ResourceBase]] = {
+    "pools": Pool,
     "networks": Network,
     "volumes": Volume,
     "guests": Guest,

@@ -20,11 +20,10 @@ from provisioner.errors import Position, Problem
 from provisioner.resources import Blob, Effect, Resource
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import did_you_mean
-from provisioner.stack.model import Guest, ResourceBase
+from provisioner.stack.model import NOT_IN_SPEC, SETTINGS, Guest, ResourceBase, Volume
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 _COUNT_INDEX_RE = re.compile(r"\$\{\s*count\.index\s*\}")
-_NOT_IN_SPEC = {"provider", "lifecycle", "depends_on", "count"}
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,
     "replace": Effect.REPLACE,
@@ -113,7 +112,8 @@ class Resolver:
         path: PathKey = (kind.value, name)
         deps = self._dependencies(kind, name, entry)
         references = self._references(entry)
-        spec = entry.model_dump(exclude=_NOT_IN_SPEC)
+        spec = entry.model_dump(exclude=set(NOT_IN_SPEC | SETTINGS))
+        settings = entry.model_dump(include=set(SETTINGS))
         spec["options"] = spec.pop("options")  # provider settings last, as in the docs
         overrides = self._effect_overrides(entry)
         position = self.source.key_at(path)
@@ -131,6 +131,7 @@ class Resolver:
                 position=position,
                 effect_overrides=overrides,
                 references=references,
+                settings=settings,
             )
 
     def _cloud_init(
@@ -166,17 +167,26 @@ class Resolver:
         return {}
 
     def _references(self, entry: ResourceBase) -> dict[str, Address]:
-        """Spec paths that name a declared resource (checked by ``_dependencies``)."""
-        if not isinstance(entry, Guest):
-            return {}
-        found = {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
-                 for i, nic in enumerate(entry.networks) if nic.network is not None}
-        found |= {f"disks[{i}].volume": Address(Kind.VOLUME, disk.volume)
-                  for i, disk in enumerate(entry.disks) if disk.volume is not None}
+        """Spec paths that name a declared resource (checked by ``_dependencies``).
+
+        A ``pool:`` that names a declared pool is a reference; any other pool
+        name is one the host already has (the provider checks it at plan time).
+        """
+        found: dict[str, Address] = {}
+        if isinstance(entry, Volume) and entry.pool is not None:
+            found["pool"] = Address(Kind.POOL, entry.pool)
+        if isinstance(entry, Guest):
+            found |= {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
+                      for i, nic in enumerate(entry.networks) if nic.network is not None}
+            found |= {f"disks[{i}].volume": Address(Kind.VOLUME, disk.volume)
+                      for i, disk in enumerate(entry.disks) if disk.volume is not None}
+            found |= {f"disks[{i}].pool": Address(Kind.POOL, disk.pool)
+                      for i, disk in enumerate(entry.disks) if disk.pool is not None}
         return {path: address for path, address in found.items() if address in self.groups}
 
     def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
-        found: list[Address] = []
+        found: list[Address] = [a for path, a in self._references(entry).items()
+                                if path.endswith("pool")]
         base: PathKey = (kind.value, name)
         if isinstance(entry, Guest):
             for index, nic in enumerate(entry.networks):

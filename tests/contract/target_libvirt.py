@@ -80,6 +80,9 @@ class LibvirtHypervisor(Hypervisor):
                 "<os><type arch='x86_64'>hvm</type></os></domain>")
         elif kind is Kind.NETWORK:
             self.conn.networkDefineXML(f"<network><name>{name}</name></network>")
+        elif kind is Kind.POOL:
+            self.conn.storagePoolDefineXML(f"<pool type='dir'><name>{name}</name><target>"
+                                           f"<path>/srv/{name}</path></target></pool>", 0)
         else:
             pool = self.conn.storagePoolLookupByName(self.target.default_pool)
             pool.createXML(f"<volume><name>{name}</name><capacity unit='MiB'>1</capacity>"

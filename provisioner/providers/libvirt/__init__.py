@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from provisioner import __version__
 from provisioner.providers.registry import ProviderPlugin
 from provisioner.stack.address import Kind
+from provisioner.stack.model import Size
 
 
 class _Strict(BaseModel):
@@ -34,8 +35,39 @@ class LibvirtConfig(_Strict):
     max_parallel: int = Field(8, ge=1, le=64, description="concurrent changes on this host")
 
 
+BootDevice = Literal["hd", "network", "cdrom"]
+
+
 class GuestOptions(_Strict):
     """libvirt-only guest settings (``options:`` of a guest)."""
+
+    machine: str | None = Field(None, description="machine type, such as q35 or pc")
+    cpu_mode: Literal["host-passthrough", "host-model", "maximum"] | None = Field(
+        None, description="CPU model given to the guest; host-* needs KVM"
+    )
+    max_cpus: int | None = Field(
+        None, ge=1, le=1024, description="vCPUs the guest can grow to without a restart"
+    )
+    max_memory: Size | None = Field(
+        None, description="memory the guest can grow to without a restart (balloon)"
+    )
+    boot: list[BootDevice] = Field(
+        default_factory=lambda: list[BootDevice](["hd"]), description="boot devices, in order"
+    )
+    kernel: str | None = Field(None, description="direct kernel boot: kernel path on the host")
+    initrd: str | None = Field(None, description="direct kernel boot: initrd path on the host")
+    cmdline: str | None = Field(None, description="direct kernel boot: kernel command line")
+    serial_log: bool = Field(True, description="log the serial console to a file on the host")
+    graphics: Literal["none", "vnc"] = Field("none", description="vnc listens on 127.0.0.1")
+    image_mode: Literal["overlay", "copy"] = Field(
+        "overlay", description="disks from an image: a copy-on-write overlay or a full copy"
+    )
+
+    @model_validator(mode="after")
+    def _kernel_for_initrd(self) -> GuestOptions:
+        if (self.initrd or self.cmdline) and not self.kernel:
+            raise ValueError("initrd and cmdline need `kernel:` (direct kernel boot)")
+        return self
 
 
 class NetworkOptions(_Strict):
@@ -46,6 +78,10 @@ class VolumeOptions(_Strict):
     """libvirt-only volume settings."""
 
 
+class PoolOptions(_Strict):
+    """libvirt-only pool settings."""
+
+
 plugin = ProviderPlugin(
     type_name="libvirt",
     version=__version__,
@@ -54,6 +90,7 @@ plugin = ProviderPlugin(
     requires="libvirt",
     extra="libvirt",
     options_models={
+        Kind.POOL: PoolOptions,
         Kind.NETWORK: NetworkOptions,
         Kind.VOLUME: VolumeOptions,
         Kind.GUEST: GuestOptions,

@@ -16,40 +16,42 @@ import libvirt
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.providers.libvirt.mapping import read_guest, read_network
-from provisioner.providers.libvirt.naming import OWNER_NS, OWNER_PREFIX, owner_xml, parse_owner
+from provisioner.providers.libvirt.domain_xml import HostView, read_guest
+from provisioner.providers.libvirt.naming import OWNER_NS, OWNER_PREFIX, Ownership, parse_owner
+from provisioner.providers.libvirt.network_xml import read_network
 from provisioner.stack.address import Address, Kind
 
 
-def adopt(client: LibvirtClient, stack: str, address: Address, name: str) -> None:
+def adopt(client: LibvirtClient, owner: Ownership, address: Address, name: str) -> None:
     """Write the ownership tag on the domain or network ``name``."""
     if address.kind is Kind.GUEST:
-        _adopt_domain(client, stack, address, name)
+        _adopt_domain(client, owner, address, name)
     elif address.kind is Kind.NETWORK:
-        _adopt_network(client, stack, address, name)
+        _adopt_network(client, owner, address, name)
     else:
         raise ProviderError(
             f"{address}: libvirt volumes are owned by their name and cannot be adopted",
-            hint=f"copy the volume to {stack}__{address.name}.qcow2 in its pool "
+            hint=f"copy the volume to {owner.stack}__{address.name}.qcow2 in its pool "
                  "(virsh vol-clone), then plan: the copy is the stack's volume")
 
 
-def _adopt_domain(client: LibvirtClient, stack: str, address: Address, name: str) -> None:
+def _adopt_domain(client: LibvirtClient, owner: Ownership, address: Address, name: str) -> None:
     conn = client.conn
     domain = _lookup(client, address, name, conn.lookupByName, conn.listAllDomains)
     root = ET.fromstring(client.call(CallKind.READ, name, domain.XMLDesc, 0))
     _refuse_owned(root, address, name)
-    spec = read_guest(root, {}, {}, stack, {})
+    spec = read_guest(root, {}, HostView({}, {}, {}, {}), owner.stack)
     flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
     if client.call(CallKind.READ, name, domain.isActive):
         flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
     client.call(CallKind.WRITE, str(address), domain.setMetadata,
                 libvirt.VIR_DOMAIN_METADATA_ELEMENT,
-                owner_xml(stack, address, spec, namespaced=False),
+                owner.tag(address, spec, namespaced=False),
                 OWNER_PREFIX, OWNER_NS, flags)
 
 
-def _adopt_network(client: LibvirtClient, stack: str, address: Address, name: str) -> None:
+def _adopt_network(client: LibvirtClient, owner: Ownership, address: Address,
+                   name: str) -> None:
     conn = client.conn
     network = _lookup(client, address, name, conn.networkLookupByName, conn.listAllNetworks)
     root = ET.fromstring(client.call(CallKind.READ, name, network.XMLDesc, 0))
@@ -58,7 +60,7 @@ def _adopt_network(client: LibvirtClient, stack: str, address: Address, name: st
     if metadata is None:
         metadata = ET.Element("metadata")
         root.insert(2, metadata)  # after name and uuid, where libvirt writes it
-    metadata.append(ET.fromstring(owner_xml(stack, address, read_network(root, {}))))
+    metadata.append(ET.fromstring(owner.tag(address, read_network(root, {}))))
     client.call(CallKind.WRITE, str(address), conn.networkDefineXML,
                 ET.tostring(root, encoding="unicode"))
 

@@ -1,16 +1,19 @@
-"""Guests (libvirt domains): create with their own disks, update, delete.
+"""Guests (libvirt domains): create with their own disks and seed, update, delete.
 
-A guest's own disks are volumes named after it; attached ``volumes:`` are
-never deleted with it. Changes that need the guest off are made with a clean
-ACPI shutdown (then a hard stop after a timeout), a redefinition and a start.
+A guest owns its disks (``STACK__GUEST__diskN``), its cloud-init seed
+(``STACK__GUEST__seed.iso``) and its DHCP reservations; attached ``volumes:``
+are never deleted with it. Changes that need the guest off are made with a
+clean ACPI shutdown (then a hard stop after a timeout), a redefinition and a
+start; vCPU and memory changes within ``max_cpus``/``max_memory`` are made live.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,8 +22,18 @@ import libvirt
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.providers.libvirt.mapping import DiskPlan, domain_xml, guest_disks
-from provisioner.providers.libvirt.naming import parse_volume_name, require_own
+from provisioner.providers.libvirt.domain_xml import (
+    TARGET_PREFIX,
+    DiskPlan,
+    GuestLayout,
+    NicPlan,
+    default_mac,
+    domain_xml,
+)
+from provisioner.providers.libvirt.leases import wait_for_addresses
+from provisioner.providers.libvirt.naming import Ownership, VolumeName, parse_volume_name
+from provisioner.providers.libvirt.networks import Networks
+from provisioner.providers.libvirt.seed import build_iso, seed_files, upload_seed
 from provisioner.providers.libvirt.storage import Storage
 from provisioner.resources import LiveObject, Resource
 from provisioner.stack.address import Address, Kind
@@ -30,80 +43,146 @@ _UNDEFINE_FLAGS = (
     libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
 )
 _LIVE_FIELDS = ("power", "autostart")
+_LIVE_AFFECT = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
 
 
 class Guests:
-    """Domain operations for one stack."""
+    """Domain operations for one provider block."""
 
-    def __init__(
-        self, client: LibvirtClient, storage: Storage, stack: str, default_pool: str,
-        domain_type: str,
-    ) -> None:
+    def __init__(self, client: LibvirtClient, storage: Storage, networks: Networks,
+                 owner: Ownership, default_pool: str, domain_type: Callable[[], str]) -> None:
         self.client = client
         self.storage = storage
-        self.stack = stack
+        self.networks = networks
+        self.owner = owner
         self.default_pool = default_pool
         self.domain_type = domain_type
 
+    # -- create ---------------------------------------------------------------------------
+
     def create(self, resource: Resource) -> libvirt.virDomain:
-        """Disks, then the definition, then autostart and power. On failure,
-        what was made is removed; what could not be is named in the error.
-        A domain an earlier attempt defined is finished, never made again."""
+        """Disks, seed, reservations, definition, then autostart and power. On failure
+        what was made is removed; what could not be is named in the error. A domain
+        an earlier attempt defined is finished, never made again."""
         earlier = self._earlier_attempt(resource)
         if earlier is not None:
-            self._apply_live_fields(earlier, resource, ("autostart", "power"))
+            self._apply_power(earlier, resource)
             return earlier
-        disks = self._disks(resource)
+        layout = self.layout(resource)
         made: list[DiskPlan] = []
+        reserved: list[tuple[str, str]] = []
         domain: libvirt.virDomain | None = None
         try:
-            for disk in disks:
+            for disk in layout.disks:
                 if disk.own:
-                    self.storage.create(disk.pool, disk.volume, disk.size, disk.format, disk.image)
+                    self._create_disk(disk, resource)
                     made.append(disk)
-            domain = self._define(resource, disks)
-            self._apply_live_fields(domain, resource, ("autostart", "power"))
+            if layout.seed is not None:
+                self._write_seed(resource, layout.seed)
+                made.append(layout.seed)
+            reserved = self._reserve(resource, layout)
+            domain = self._define(resource, layout)
+            self._apply_power(domain, resource)
             return domain
         except ProviderError as exc:
-            leftovers = self._roll_back(domain, made)
+            leftovers = self._roll_back(domain, made, reserved, str(resource.address))
             what = str(resource.address)
             raise CreateFailedError(exc.message.removeprefix(f"{what}: "), exc.hint,
                                     address=what, leftovers=leftovers) from exc
 
-    def update(
-        self, resource: Resource, live: LiveObject, changed: Sequence[str]
-    ) -> libvirt.virDomain:
-        """Grow disks live, add new disks, redefine (stopping first when a changed
-        field needs it), remove disks no longer declared, then set autostart and power.
-        Top-level fields ``changed`` does not touch keep their live value."""
+    def _earlier_attempt(self, resource: Resource) -> libvirt.virDomain | None:
+        """The domain an earlier create of this resource defined, or None. A domain
+        of that name owned by anything else is refused: its disks share our names."""
+        what = str(resource.address)
+        try:
+            domain = self.client.call(CallKind.READ, what, self.client.conn.lookupByName,
+                                      resource.name)
+        except ObjectNotFoundError:
+            return None
+        root = ET.fromstring(self.client.call(CallKind.READ, what, domain.XMLDesc, 0))
+        self.owner.require_own(root, resource.address, "domain")
+        return domain
+
+    def _create_disk(self, disk: DiskPlan, resource: Resource) -> None:
+        copy = (resource.spec.get("options") or {}).get("image_mode") == "copy"
+        self.storage.create(disk.pool, disk.volume, disk.size, disk.format, disk.image, copy)
+
+    def _write_seed(self, resource: Resource, seed: DiskPlan) -> None:
+        """Build the NoCloud seed and upload it. libvirt's test driver cannot upload:
+        there the seed volume is made empty (its tests check names, never content)."""
+        try:
+            files = seed_files(resource.name, resource.spec.get("cloud_init"))
+        except ValueError as exc:
+            raise ProviderError(f"{resource.address}: {exc}",
+                                hint="fix cloud_init in the stack") from None
+        if files is None:
+            return
+        pool = self.storage.pool(seed.pool)
+        if self.client.conn.getType() == "TEST":
+            self.storage.create(seed.pool, seed.volume, 2048, "raw")
+            return
+        upload_seed(self.client, pool, seed.volume, build_iso(files))
+
+    # -- update ---------------------------------------------------------------------------
+
+    def update(self, resource: Resource, live: LiveObject,
+               changed: Sequence[str]) -> libvirt.virDomain:
+        """Grow disks, add disks, rewrite the seed, move reservations, then redefine:
+        live when every change can be made live, else with a clean restart. Fields
+        ``changed`` does not name keep their live value (``ignore_changes``)."""
+        declared = resource
         resource = _only_changed(resource, live, changed)
         domain = self._lookup(live)
-        disks = self._disks(resource)
-        redefined = [path for path in changed if not path.startswith(_LIVE_FIELDS)]
-        for path in redefined:
+        layout = self.layout(resource, live)
+        for path in changed:
             if _is_size_path(path):
-                disk = disks[_index_of(path)]
+                disk = layout.disks[_index_of(path)]
                 self.storage.resize(disk.pool, disk.volume, int(disk.size or 0))
-        for disk in disks:
+        for disk in layout.disks:
             if disk.own and self.storage.lookup(disk.pool, disk.volume) is None:
-                self.storage.create(disk.pool, disk.volume, disk.size, disk.format, disk.image)
+                self._create_disk(disk, resource)
+        if layout.seed is not None and (_touches(changed, "cloud_init") or self.storage.lookup(
+                layout.seed.pool, layout.seed.volume) is None):
+            self._write_seed(declared, layout.seed)
+        if _touches(changed, "networks"):
+            self._release(live)
+            self._reserve(resource, layout)
         old_volumes = self._own_volumes(domain, live.name)
-        if any(not _is_size_path(path) for path in redefined) and self._is_running(domain):
+        running = self._is_running(domain)
+        live_paths = [p for p in changed if p in ("cpus", "memory")
+                      and live_change_possible(p, live, resource.spec[p])]
+        offline = [p for p in changed if not p.startswith(_LIVE_FIELDS)
+                   and not _is_size_path(p) and p not in live_paths]
+        if offline and running:
             self._shutdown(domain, resource)
-        domain = self._define(resource, disks, live.id)
-        kept = {(disk.pool, disk.volume) for disk in disks if disk.own}
+        domain = self._define(resource, layout, live.id)
+        if running and not offline:
+            self._change_live(domain, resource, live_paths)
+        kept = {(disk.pool, disk.volume) for disk in layout.disks if disk.own}
+        if layout.seed is not None:
+            kept.add((layout.seed.pool, layout.seed.volume))
         for pool, name in old_volumes:
             if (pool, name) not in kept:
                 self.storage.delete(pool, name)
-        self._apply_live_fields(domain, resource, ("autostart", "power"))
+        self._apply_power(domain, resource)
         return domain
 
-    def delete(self, live: LiveObject) -> None:
-        """Stop, delete own disks, undefine. Already gone is success.
+    def _change_live(self, domain: libvirt.virDomain, resource: Resource,
+                     paths: Sequence[str]) -> None:
+        what = str(resource.address)
+        if "cpus" in paths:
+            self.client.call(CallKind.WRITE, what, domain.setVcpusFlags,
+                             int(resource.spec["cpus"]), _LIVE_AFFECT)
+        if "memory" in paths:
+            self.client.call(CallKind.WRITE, what, domain.setMemoryFlags,
+                             int(resource.spec["memory"]) // 1024, _LIVE_AFFECT)
 
-        The definition goes last: if a disk cannot be deleted, the guest is
-        still listed (and tagged), so the next apply deletes it again instead of
-        leaving volumes no listing would ever show."""
+    # -- delete ---------------------------------------------------------------------------
+
+    def delete(self, live: LiveObject) -> None:
+        """Stop, delete own disks and seed, release reservations, undefine. Already
+        gone is success. The definition goes last: if a disk cannot be deleted, the
+        guest is still listed (and tagged), so the next apply deletes it again."""
         try:
             domain = self._lookup(live)
         except ObjectNotFoundError:
@@ -115,44 +194,117 @@ class Guests:
                 self.client.call(CallKind.WRITE, what, domain.destroy)
             for pool, name in own:
                 self.storage.delete(pool, name)
+            self._release(live)
             self.client.call(CallKind.WRITE, what, domain.undefineFlags, _UNDEFINE_FLAGS)
         except ObjectNotFoundError:
             pass  # deleted meanwhile: the goal is reached
 
-    def _disks(self, resource: Resource) -> list[DiskPlan]:
-        attached: dict[str, tuple[str, str]] = {}
-        for disk in resource.spec.get("disks") or []:
-            volume = disk.get("volume")
-            if volume and volume not in attached:
-                name = resource.name_of(Address(Kind.VOLUME, volume))
-                names = [f"{self.stack}__{name}.qcow2", f"{self.stack}__{name}.img"]
-                found = self.storage.find(names)
-                if found is None:
-                    raise ProviderError(f"{resource.address}: volume '{volume}' does not exist",
-                                        hint=f"apply volumes.{volume} first")
-                attached[volume] = found
-        return guest_disks(resource, self.stack, self.default_pool, attached)
+    # -- layout ---------------------------------------------------------------------------
 
-    def _define(
-        self, resource: Resource, disks: Sequence[DiskPlan], uuid: str | None = None
-    ) -> libvirt.virDomain:
-        xml = domain_xml(resource, self.stack, self.domain_type, disks, uuid)
-        return self.client.call(CallKind.WRITE, f"{resource.address}",
+    def layout(self, resource: Resource, live: LiveObject | None = None) -> GuestLayout:
+        """Resolve the spec against the hypervisor: pools, volumes, networks, MACs."""
+        spec = resource.spec
+        disks = list(spec.get("disks") or [])
+        if not disks and spec.get("image"):
+            disks = [{"size": None, "image": None, "volume": None}]
+        used: dict[str, int] = {}
+        plans = [self._disk(resource, index, disk, used) for index, disk in enumerate(disks)]
+        seed = None
+        if spec.get("cloud_init"):
+            pool = next((d.pool for d in plans if d.own), self.default_pool)
+            target = _next_target("virtio", used)
+            seed = DiskPlan(len(plans), target, "virtio", "raw", pool,
+                            str(VolumeName(self.owner.stack, resource.name, None, "raw",
+                                           seed=True)),
+                            own=True, readonly=True)
+        current = list(live.spec.get("networks") or []) if live else []
+        nics = [self._nic(resource, index, nic, current)
+                for index, nic in enumerate(spec.get("networks") or [])]
+        return GuestLayout(self.domain_type(), plans, nics, seed)
+
+    def _disk(self, resource: Resource, index: int, disk: Mapping[str, Any],
+              used: dict[str, int]) -> DiskPlan:
+        bus = disk.get("bus") or "virtio"
+        target = _next_target(bus, used)
+        if disk.get("volume"):
+            object_name = resource.name_of(Address(Kind.VOLUME, disk["volume"]))
+            names = [f"{self.owner.stack}__{object_name}{suffix}" for suffix in (".qcow2", ".img")]
+            found = self.storage.find(names)
+            if found is None:
+                raise ProviderError(f"{resource.address}: volume '{disk['volume']}' does not "
+                                    f"exist", hint=f"apply volumes.{disk['volume']} first")
+            fmt = "raw" if found[1].endswith(".img") else "qcow2"
+            return DiskPlan(index, target, bus, fmt, found[0], found[1], own=False)
+        fmt = disk.get("format") or "qcow2"
+        image = disk.get("image") or (resource.spec.get("image") if index == 0 else None)
+        name = str(VolumeName(self.owner.stack, resource.name, index, fmt))
+        pool = self.pool_of(resource, f"disks[{index}].pool", disk.get("pool"))
+        return DiskPlan(index, target, bus, fmt, pool, name, own=True, size=disk.get("size"),
+                        image=image)
+
+    def pool_of(self, resource: Resource, path: str, declared: str | None) -> str:
+        """The libvirt pool a ``pool:`` value means: a pool of the stack, a pool the
+        host has, or the provider's default."""
+        if declared is None:
+            return self.default_pool
+        reference = resource.references.get(path)
+        if reference is not None:
+            return self.owner.pool_name(resource.name_of(reference))
+        return declared
+
+    def _nic(self, resource: Resource, index: int, nic: Mapping[str, Any],
+             current: Sequence[Mapping[str, Any]]) -> NicPlan:
+        if nic.get("bridge"):
+            kind, source = "bridge", nic["bridge"]
+        elif nic.get("network"):
+            kind, source = "network", resource.name_of(Address(Kind.NETWORK, nic["network"]))
+        else:
+            kind, source = "network", nic["host_network"]
+        mac = nic.get("mac")
+        old = current[index] if index < len(current) else None
+        if mac is None and old is not None and all(
+                old.get(k) == nic.get(k) for k in ("network", "host_network", "bridge")):
+            mac = old.get("mac")  # keep the address libvirt or an earlier apply gave it
+        return NicPlan(kind, source, mac or default_mac(self.owner.stack, resource.address,
+                                                        index), nic.get("model") or "virtio")
+
+    # -- reservations, power, helpers ---------------------------------------------------------
+
+    def _reserve(self, resource: Resource, layout: GuestLayout) -> list[tuple[str, str]]:
+        reserved = []
+        for nic, declared in zip(layout.nics, resource.spec.get("networks") or [], strict=False):
+            if nic.type == "network" and declared.get("ip"):
+                self.networks.reserve(nic.source, nic.mac, resource.name, declared["ip"],
+                                      str(resource.address))
+                reserved.append((nic.source, nic.mac))
+        return reserved
+
+    def _release(self, live: LiveObject) -> None:
+        for nic in live.spec.get("networks") or []:
+            if nic.get("ip") and nic.get("mac"):
+                network = nic.get("network") or nic.get("host_network")
+                name = live.attributes.get("network_names", {}).get(network, network)
+                self.networks.release(name, nic["mac"], str(live.address))
+
+    def _define(self, resource: Resource, layout: GuestLayout,
+                uuid: str | None = None) -> libvirt.virDomain:
+        xml = domain_xml(resource, self.owner, layout, uuid)
+        return self.client.call(CallKind.WRITE, str(resource.address),
                                 self.client.conn.defineXML, xml)
 
-    def _apply_live_fields(
-        self, domain: libvirt.virDomain, resource: Resource, fields: Sequence[str]
-    ) -> None:
+    def _apply_power(self, domain: libvirt.virDomain, resource: Resource) -> None:
+        """Autostart and power as declared; wait for an address if asked."""
         what = str(resource.address)
-        if "autostart" in fields:
-            want = 1 if resource.spec.get("autostart") else 0
-            self.client.call(CallKind.WRITE, what, domain.setAutostart, want)
-        if "power" in fields:
-            running = self._is_running(domain)
-            if resource.spec.get("power") == "running" and not running:
-                self.client.call(CallKind.WRITE, what, domain.create)
-            elif resource.spec.get("power") == "stopped" and running:
-                self._shutdown(domain, resource)
+        self.client.call(CallKind.WRITE, what, domain.setAutostart,
+                         1 if resource.spec.get("autostart") else 0)
+        running = self._is_running(domain)
+        if resource.spec.get("power") == "running" and not running:
+            self.client.call(CallKind.WRITE, what, domain.create)
+        elif resource.spec.get("power") == "stopped" and running:
+            self._shutdown(domain, resource)
+        if resource.settings.get("wait_for") == "ip" and resource.spec.get("power") == "running":
+            wait_for_addresses(self.client, domain, what,
+                               float(resource.settings.get("wait_timeout", 300)))
 
     def _shutdown(self, domain: libvirt.virDomain, resource: Resource) -> None:
         """ACPI shutdown; a hard stop if the guest is still running after the timeout."""
@@ -162,7 +314,8 @@ class Guests:
         while self._is_running(domain) and time.monotonic() < deadline:
             time.sleep(0.2)
         if self._is_running(domain):
-            self.client.call(CallKind.WRITE, what, domain.destroy)
+            with contextlib.suppress(ProviderError):  # it may stop on its own meanwhile
+                self.client.call(CallKind.WRITE, what, domain.destroy)
 
     def _is_running(self, domain: libvirt.virDomain) -> bool:
         return bool(self.client.call(CallKind.READ, domain.name(), domain.isActive))
@@ -171,31 +324,19 @@ class Guests:
         return self.client.call(CallKind.READ, str(live.address),
                                 self.client.conn.lookupByUUIDString, live.id)
 
-    def _earlier_attempt(self, resource: Resource) -> libvirt.virDomain | None:
-        """The domain an earlier create of this resource defined, or None. A domain
-        of that name owned by anything else is refused: its disks share our names."""
-        what = str(resource.address)
-        try:
-            domain = self.client.call(CallKind.READ, what,
-                                      self.client.conn.lookupByName, resource.name)
-        except ObjectNotFoundError:
-            return None
-        root = ET.fromstring(self.client.call(CallKind.READ, what, domain.XMLDesc, 0))
-        require_own(root, self.stack, resource.address, "domain")
-        return domain
-
     def _own_volumes(self, domain: libvirt.virDomain, name: str) -> list[tuple[str, str]]:
         root = ET.fromstring(self.client.call(CallKind.READ, name, domain.XMLDesc, 0))
         owned = []
         for source in root.findall("devices/disk/source"):
             pool, volume = source.get("pool"), source.get("volume")
             parsed = parse_volume_name(volume or "")
-            if (pool and volume and parsed and parsed.stack == self.stack
-                    and parsed.disk is not None):
+            if (pool and volume and parsed and parsed.stack == self.owner.stack
+                    and parsed.owned_by_guest):
                 owned.append((pool, volume))
         return owned
 
-    def _roll_back(self, domain: libvirt.virDomain | None, made: Sequence[DiskPlan]) -> list[str]:
+    def _roll_back(self, domain: libvirt.virDomain | None, made: Sequence[DiskPlan],
+                   reserved: Sequence[tuple[str, str]], what: str) -> list[str]:
         leftovers: list[str] = []
         if domain is not None:
             try:
@@ -209,7 +350,28 @@ class Guests:
                 self.storage.delete(disk.pool, disk.volume)
             except ProviderError:
                 leftovers.append(f"volume {disk.pool}/{disk.volume}")
+        for network, mac in reserved:
+            try:
+                self.networks.release(network, mac, what)
+            except ProviderError:
+                leftovers.append(f"DHCP reservation of {mac} in network {network}")
         return leftovers
+
+
+def live_change_possible(path: str, live: LiveObject, after: Any) -> bool:
+    """Whether a vCPU or memory change can be made while the guest runs: only up to
+    the maximum it was defined with (``options.max_cpus``/``max_memory``)."""
+    if not live.running:
+        return False
+    limit = live.attributes.get("max_cpus" if path == "cpus" else "max_memory")
+    return isinstance(limit, int) and isinstance(after, int) and 0 < after <= limit
+
+
+def _next_target(bus: str, used: dict[str, int]) -> str:
+    prefix = TARGET_PREFIX[bus]
+    target = prefix + chr(ord("a") + used.get(prefix, 0))
+    used[prefix] = used.get(prefix, 0) + 1
+    return target
 
 
 def _only_changed(resource: Resource, live: LiveObject, changed: Sequence[str]) -> Resource:
@@ -218,25 +380,11 @@ def _only_changed(resource: Resource, live: LiveObject, changed: Sequence[str]) 
     touched = {re.split(r"[.\[]", path, maxsplit=1)[0] for path in changed}
     spec = {key: value if key in touched or key not in live.spec else live.spec[key]
             for key, value in resource.spec.items()}
-    spec["networks"] = _keep_macs(spec.get("networks") or [], live.spec.get("networks") or [])
     return replace(resource, spec=spec)
 
 
-def _keep_macs(
-    wanted: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """NICs without a declared MAC keep the one they have (same slot, same attachment),
-    so redefining a guest does not renumber its addresses."""
-    kept = []
-    for index, declared in enumerate(wanted):
-        nic = dict(declared)
-        old = current[index] if index < len(current) else None
-        same = old is not None and all(old.get(k) == nic.get(k)
-                                       for k in ("network", "host_network", "bridge"))
-        if nic.get("mac") is None and same and old is not None:
-            nic["mac"] = old.get("mac")
-        kept.append(nic)
-    return kept
+def _touches(changed: Sequence[str], field: str) -> bool:
+    return any(path == field or path.startswith((field + ".", field + "[")) for path in changed)
 
 
 def _is_size_path(path: str) -> bool:

@@ -1,12 +1,17 @@
-"""Ownership on libvirt objects: the metadata element and volume names.
+"""Ownership on libvirt objects: the metadata element, volume and pool names.
 
-Domains and networks carry ``<prov:owner stack=".." address="..">`` in their
-``<metadata>``, with the applied spec as JSON inside (for the fields libvirt
-cannot report, such as the base image or cloud-init digests). Volumes have no
-metadata, so their name is the tag: ``STACK__NAME.qcow2`` for a ``volumes:``
-entry and ``STACK__GUEST__diskN.qcow2`` for a guest's own disk. Stack and
-resource names never contain ``__`` (they are DNS labels), so names parse
-back without ambiguity.
+Domains and networks carry ``<prov:owner stack=".." provider=".." address="..">``
+in their ``<metadata>``, with the applied spec as JSON inside (for what
+libvirt cannot report: the base image, cloud-init digests, options). Volumes
+and pools have no metadata, so their name is the tag:
+
+- ``STACK__NAME.qcow2`` (``.img`` for raw): a ``volumes:`` entry;
+- ``STACK__GUEST__diskN.qcow2``: a guest's own disk N;
+- ``STACK__GUEST__seed.iso``: a guest's cloud-init seed;
+- pool ``STACK__NAME``: a ``pools:`` entry.
+
+Stack and resource names are DNS labels (no ``__``), so names parse back
+without ambiguity.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.errors import ProviderError
-from provisioner.resources import from_plain, to_plain
-from provisioner.stack.address import Address
+from provisioner.resources import address_name, from_plain, to_plain
+from provisioner.stack.address import Address, Kind
 
 OWNER_NS = "https://provisioner.dev/xmlns/owner/1"
 OWNER_PREFIX = "prov"
@@ -28,33 +33,79 @@ OWNER_KEY = f"{{{OWNER_NS}}}owner"
 SPEC_KEY = f"{{{OWNER_NS}}}spec"
 FORMAT_SUFFIX = {"qcow2": ".qcow2", "raw": ".img"}
 _VOLUME_RE = re.compile(
-    r"^(?P<stack>[a-z0-9-]+)__(?P<object>[a-z0-9.-]+?)(?:__disk(?P<disk>\d+))?(?P<suffix>\.qcow2|\.img)$"
+    r"^(?P<stack>[a-z0-9-]+)__(?P<object>[a-z0-9.-]+?)"
+    r"(?:__disk(?P<disk>\d+)(?P<suffix>\.qcow2|\.img)|(?P<seed>__seed\.iso)|(?P<own>\.qcow2|\.img))$"
 )
+_POOL_RE = re.compile(r"^(?P<stack>[a-z0-9-]+)__(?P<object>[a-z0-9.-]+)$")
 
 ET.register_namespace(OWNER_PREFIX, OWNER_NS)
 
 
 @dataclass(frozen=True)
 class OwnerTag:
-    """What the metadata element says: which stack and address own the object."""
+    """What the metadata element says: which stack, provider and address own it."""
 
     stack: str
     address: Address
     spec: Mapping[str, Any]
+    provider: str = ""
+    """The provider block that made it (empty in tags written without it)."""
 
 
-def owner_xml(
-    stack: str, address: Address, spec: Mapping[str, Any], *, namespaced: bool = True
-) -> str:
-    """The ``<metadata>`` child that tags an object; ``spec`` is stored as JSON.
+@dataclass(frozen=True)
+class Ownership:
+    """One provider block of one stack: writes its tags and recognises its objects."""
 
-    ``namespaced=False`` gives the bare element ``virDomainSetMetadata`` wants
-    (it adds the namespace itself)."""
-    owner_key, spec_key = (OWNER_KEY, SPEC_KEY) if namespaced else ("owner", "spec")
-    owner = ET.Element(owner_key, {"stack": stack, "address": str(address)})
-    body = ET.SubElement(owner, spec_key)
-    body.text = json.dumps(to_plain(spec), sort_keys=True, separators=(",", ":"))
-    return ET.tostring(owner, encoding="unicode")
+    stack: str
+    provider: str
+
+    def tag(self, address: Address, spec: Mapping[str, Any], *, namespaced: bool = True) -> str:
+        """The ``<metadata>`` child that tags an object; ``spec`` is kept as JSON.
+
+        ``namespaced=False`` gives the bare element ``virDomainSetMetadata``
+        wants (it adds the namespace itself)."""
+        owner_key, spec_key = (OWNER_KEY, SPEC_KEY) if namespaced else ("owner", "spec")
+        owner = ET.Element(owner_key, {"stack": self.stack, "provider": self.provider,
+                                       "address": str(address)})
+        ET.SubElement(owner, spec_key).text = json.dumps(
+            to_plain(spec), sort_keys=True, separators=(",", ":"))
+        return ET.tostring(owner, encoding="unicode")
+
+    def owns(self, tag: OwnerTag | None) -> bool:
+        """Whether this provider block manages the object. Another block of the same
+        stack on the same host manages its own objects, which are not foreign either."""
+        return tag is not None and tag.stack == self.stack and tag.provider in ("", self.provider)
+
+    def stranger(self, tag: OwnerTag | None) -> str | None:
+        """Who owns an object that is not ours, for collision errors; None if it is
+        ours or another block of this stack's."""
+        if tag is None:
+            return "untagged"
+        return None if tag.stack == self.stack else f"stack {tag.stack}"
+
+    def require_own(self, root: ET.Element, address: Address, noun: str) -> None:
+        """Refuse (ProviderError) an object not tagged exactly ``address`` of this block:
+        a create that finds the name taken never takes over someone else's object."""
+        tag = parse_owner(root)
+        if not self.owns(tag) or tag is None or tag.address != address:
+            owner = "untagged" if tag is None else f"{tag.address} of stack {tag.stack}"
+            name = root.findtext("name") or "?"
+            raise ProviderError(
+                f"{address}: a {noun} named '{name}' already exists ({owner})",
+                hint=f"rename the {noun} in the stack, or remove or rename that one")
+
+    def pool_name(self, object_name: str) -> str:
+        """The libvirt name of a ``pools:`` entry."""
+        return f"{self.stack}__{object_name}"
+
+    def parse_pool(self, name: str) -> str | None:
+        """The object name of one of this stack's pools, else None."""
+        match = _POOL_RE.match(name)
+        return match.group("object") if match and match.group("stack") == self.stack else None
+
+    def pool_address(self, name: str) -> Address | None:
+        object_name = self.parse_pool(name)
+        return None if object_name is None else Address(Kind.POOL, address_name(object_name))
 
 
 def parse_owner(root: ET.Element) -> OwnerTag | None:
@@ -66,43 +117,45 @@ def parse_owner(root: ET.Element) -> OwnerTag | None:
         address = Address.parse(owner.get("address", ""))
     except ValueError:
         return None
-    spec_text = owner.findtext(SPEC_KEY) or "{}"
     try:
-        spec = json.loads(spec_text)
+        spec = json.loads(owner.findtext(SPEC_KEY) or "{}")
     except json.JSONDecodeError:
         spec = {}
-    spec = from_plain(spec) if isinstance(spec, dict) else {}
-    return OwnerTag(owner.get("stack", ""), address, spec)
-
-
-def require_own(root: ET.Element, stack: str, address: Address, noun: str) -> None:
-    """Refuse (ProviderError) an object whose tag is not exactly ``address`` of ``stack``:
-    a create that finds the name taken must never take over someone else's object."""
-    tag = parse_owner(root)
-    if tag is None or tag.stack != stack or tag.address != address:
-        owner = "untagged" if tag is None else f"{tag.address} of stack {tag.stack}"
-        name = root.findtext("name") or "?"
-        raise ProviderError(f"{address}: a {noun} named '{name}' already exists ({owner})",
-                            hint=f"rename the {noun} in the stack, or remove or rename that one")
+    return OwnerTag(owner.get("stack", ""), address,
+                    from_plain(spec) if isinstance(spec, dict) else {},
+                    owner.get("provider", ""))
 
 
 @dataclass(frozen=True)
 class VolumeName:
+    """A volume name that carries its owner: a ``volumes:`` entry (no disk, not seed),
+    a guest's own disk N, or a guest's cloud-init seed."""
+
     stack: str
     object: str
     disk: int | None
     format: str
+    seed: bool = False
 
     def __str__(self) -> str:
+        if self.seed:
+            return f"{self.stack}__{self.object}__seed.iso"
         disk = "" if self.disk is None else f"__disk{self.disk}"
         return f"{self.stack}__{self.object}{disk}{FORMAT_SUFFIX[self.format]}"
+
+    @property
+    def owned_by_guest(self) -> bool:
+        return self.seed or self.disk is not None
 
 
 def parse_volume_name(name: str) -> VolumeName | None:
     match = _VOLUME_RE.match(name)
     if match is None:
         return None
+    if match.group("seed"):
+        return VolumeName(match.group("stack"), match.group("object"), None, "raw", seed=True)
+    suffix = match.group("suffix") or match.group("own")
     disk = match.group("disk")
-    fmt = "qcow2" if match.group("suffix") == ".qcow2" else "raw"
     return VolumeName(match.group("stack"), match.group("object"),
-                      None if disk is None else int(disk), fmt)
+                      None if disk is None else int(disk),
+                      "qcow2" if suffix == ".qcow2" else "raw")

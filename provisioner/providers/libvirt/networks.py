@@ -1,25 +1,36 @@
-"""Virtual networks: define, start and autostart; stop and undefine."""
+"""Virtual networks: define, start and autostart; stop and undefine; DHCP reservations.
+
+A guest's fixed address is a DHCP ``<host>`` entry in its network, added when
+the guest is created and removed when it is deleted; redefinitions keep them.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 
 import libvirt
 
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.providers.libvirt.mapping import network_xml
-from provisioner.providers.libvirt.naming import require_own
+from provisioner.providers.libvirt.naming import Ownership
+from provisioner.providers.libvirt.network_xml import (
+    dhcp_bounds,
+    host_elements,
+    host_xml,
+    network_xml,
+)
 from provisioner.resources import LiveObject, Resource
 
 
 class Networks:
-    """Network operations for one stack."""
+    """Network operations for one provider block."""
 
-    def __init__(self, client: LibvirtClient, stack: str) -> None:
+    def __init__(self, client: LibvirtClient, owner: Ownership) -> None:
         self.client = client
-        self.stack = stack
+        self.owner = owner
 
     def create(self, resource: Resource) -> libvirt.virNetwork:
         """Define, start and set autostart; on failure the definition is removed.
@@ -27,8 +38,8 @@ class Networks:
         what = str(resource.address)
         network = self._earlier_attempt(resource)
         if network is None:
-            xml = network_xml(resource, self.stack)
-            network = self.client.call(CallKind.WRITE, what, self.client.conn.networkDefineXML, xml)
+            network = self.client.call(CallKind.WRITE, what, self.client.conn.networkDefineXML,
+                                       network_xml(resource, self.owner))
         try:
             if not self.client.call(CallKind.READ, what, network.isActive):
                 self.client.call(CallKind.WRITE, what, network.create)
@@ -44,24 +55,37 @@ class Networks:
         network of that name owned by anything else is refused."""
         what = str(resource.address)
         try:
-            network = self.client.call(CallKind.READ, what, self.client.conn.networkLookupByName,
-                                       resource.name)
+            network = self.client.call(CallKind.READ, what,
+                                       self.client.conn.networkLookupByName, resource.name)
         except ObjectNotFoundError:
             return None
         root = ET.fromstring(self.client.call(CallKind.READ, what, network.XMLDesc, 0))
-        require_own(root, self.stack, resource.address, "network")
+        self.owner.require_own(root, resource.address, "network")
         return network
 
-    def redefine(self, resource: Resource, live: LiveObject) -> libvirt.virNetwork:
-        """Store a new definition (metadata, settings) and restart the network."""
+    def update(self, resource: Resource, live: LiveObject,
+               changed: Sequence[str]) -> libvirt.virNetwork:
+        """Move the DHCP range live (the only setting libvirt changes on a running
+        network), then store the new definition, keeping the guests' reservations."""
         what = str(resource.address)
         network = self.lookup(live)
+        if any(path.startswith("dhcp_range") for path in changed):
+            old, new = dhcp_bounds(live.spec), dhcp_bounds(resource.spec)
+            if old[0] and old[1]:
+                self._update_range(network, libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, old, what)
+            if new[0] and new[1]:
+                self._update_range(network, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, new,
+                                   what)
+        current = ET.fromstring(self.client.call(CallKind.READ, what, network.XMLDesc, 0))
         self.client.call(CallKind.WRITE, what, self.client.conn.networkDefineXML,
-                         network_xml(resource, self.stack, live.id))
-        if self.client.call(CallKind.READ, what, network.isActive):
-            self.client.call(CallKind.WRITE, what, network.destroy)
-        self.client.call(CallKind.WRITE, what, network.create)
+                         network_xml(resource, self.owner, live.id, host_elements(current)))
         return network
+
+    def _update_range(self, network: libvirt.virNetwork, command: int,
+                      bounds: tuple[str | None, str | None], what: str) -> None:
+        xml = ET.tostring(ET.Element("range", {"start": bounds[0] or "", "end": bounds[1] or ""}),
+                          encoding="unicode")
+        self._update(network, command, xml, what, libvirt.VIR_NETWORK_SECTION_IP_DHCP_RANGE)
 
     def delete(self, live: LiveObject) -> None:
         """Stop and undefine; already gone is success."""
@@ -77,6 +101,36 @@ class Networks:
     def lookup(self, live: LiveObject) -> libvirt.virNetwork:
         return self.client.call(CallKind.READ, str(live.address),
                                 self.client.conn.networkLookupByUUIDString, live.id)
+
+    def reserve(self, network_name: str, mac: str, host: str, ip: str, what: str) -> None:
+        """Add (or move) the DHCP reservation of ``mac`` to ``ip``."""
+        network = self.client.call(CallKind.READ, what, self.client.conn.networkLookupByName,
+                                   network_name)
+        self.release(network_name, mac, what)
+        self._update(network, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+                     host_xml(mac, host, ip), what, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST)
+
+    def release(self, network_name: str, mac: str, what: str) -> None:
+        """Remove the reservation of ``mac``; none, or no network, is fine."""
+        try:
+            network = self.client.call(CallKind.READ, what,
+                                       self.client.conn.networkLookupByName, network_name)
+            root = ET.fromstring(self.client.call(CallKind.READ, what, network.XMLDesc, 0))
+        except ObjectNotFoundError:
+            return
+        for host in host_elements(root):
+            if host.get("mac", "").lower() == mac.lower():
+                with contextlib.suppress(ObjectNotFoundError):
+                    self._update(network, libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE,
+                                 ET.tostring(host, encoding="unicode"), what,
+                                 libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST)
+
+    def _update(self, network: libvirt.virNetwork, command: int, xml: str, what: str,
+                section: int) -> None:
+        flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
+        if self.client.call(CallKind.READ, what, network.isActive):
+            flags |= libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE
+        self.client.call(CallKind.WRITE, what, network.update, command, section, -1, xml, flags)
 
     @staticmethod
     def _remove(network: libvirt.virNetwork) -> list[str]:

@@ -1,11 +1,12 @@
-"""Volumes on libvirt storage pools: listing, creating (optionally over a base
-image), growing and deleting. Names carry ownership (see naming.py)."""
+"""Volumes on libvirt storage pools: listing, creating (empty, as an overlay of a
+base image, or as a full copy of it), growing and deleting. Names carry
+ownership (see naming.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libvirt
@@ -13,19 +14,28 @@ import libvirt
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.providers.libvirt.mapping import VolumeInfo, volume_xml
+from provisioner.providers.libvirt.domain_xml import VolumeInfo
 from provisioner.providers.libvirt.naming import parse_volume_name
 
-_IMAGE_SUFFIXES = ("", ".qcow2", ".img", ".raw")
+IMAGE_SUFFIXES = ("", ".qcow2", ".img", ".raw")
 
 
 @dataclass
 class VolumeListing:
-    """One pass over every active pool: this stack's volumes, by (pool, name)."""
+    """One pass over every active pool."""
 
     volumes: dict[tuple[str, str], VolumeInfo] = field(default_factory=dict)
+    """This stack's volumes, by (pool, name), with their sizes."""
     keys: dict[tuple[str, str], str] = field(default_factory=dict)
-    pools: list[str] = field(default_factory=list)
+    names: dict[str, set[str]] = field(default_factory=dict)
+    """Every volume name of every active pool (base images included)."""
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    path: str
+    format: str
+    capacity: int
 
 
 class Storage:
@@ -35,21 +45,22 @@ class Storage:
         self.client = client
         self.stack = stack
 
-    def list(self) -> VolumeListing:
-        """This stack's volumes in every active pool: 1 + pools list calls, one info per volume."""
+    def listing(self, pools: Sequence[libvirt.virStoragePool]) -> VolumeListing:
+        """The volumes of the active ``pools``: one list call per pool; one size read
+        per volume of this stack (other volumes are only named)."""
         listing = VolumeListing()
-        pools = self.client.call(CallKind.LIST, "storage pools",
-                                 self.client.conn.listAllStoragePools,
-                                 libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
         for pool in pools:
             pool_name = pool.name()
-            listing.pools.append(pool_name)
             volumes = self.client.call(CallKind.LIST, f"pool {pool_name}", pool.listAllVolumes)
+            listing.names[pool_name] = {volume.name() for volume in volumes}
             for volume in volumes:
                 parsed = parse_volume_name(volume.name())
                 if parsed is None or parsed.stack != self.stack:
                     continue
-                info = self.client.call(CallKind.READ, f"volume {volume.name()}", volume.info)
+                try:
+                    info = self.client.call(CallKind.READ, f"volume {volume.name()}", volume.info)
+                except ObjectNotFoundError:
+                    continue  # deleted between the listing and this read
                 key = (pool_name, volume.name())
                 listing.volumes[key] = VolumeInfo(pool_name, volume.name(), int(info[1]),
                                                   parsed.format)
@@ -74,14 +85,13 @@ class Storage:
         except ObjectNotFoundError:
             return None
 
-    def find(self, names: Iterable[str]) -> tuple[str, str] | None:
+    def find(self, names: Sequence[str]) -> tuple[str, str] | None:
         """(pool, name) of the first of ``names`` found in any active pool."""
-        wanted = list(names)
         pools = self.client.call(CallKind.LIST, "storage pools",
                                  self.client.conn.listAllStoragePools,
                                  libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
         for pool in pools:
-            for name in wanted:
+            for name in names:
                 try:
                     self.client.call(CallKind.READ, f"volume {name}",
                                      pool.storageVolLookupByName, name)
@@ -90,39 +100,51 @@ class Storage:
                 return pool.name(), name
         return None
 
-    def create(
-        self, pool: str, name: str, size: int | None, fmt: str, image: str | None = None
-    ) -> libvirt.virStorageVol:
-        """Create a volume; a volume of this stack left with the same name by an
-        interrupted run is deleted first (nothing else can own that name)."""
+    def create(self, pool: str, name: str, size: int | None, fmt: str,
+               image: str | None = None, copy: bool = False) -> libvirt.virStorageVol:
+        """Create a volume: empty, an overlay of ``image`` or (``copy``) a full copy of
+        it. A volume of this stack left with the same name by an interrupted run is
+        deleted first (nothing else can own that name)."""
         leftover = self.lookup(pool, name)
         if leftover is not None:
             self.delete_volume(leftover, name)
-        backing = self._base_image(pool, image) if image else None
+        base = self.base_image(pool, image) if image else None
+        size = size or (base.capacity if base else None)
         if size is None:
-            if backing is None:
-                raise ProviderError(f"volume {name}: needs a size or an image")
-            size = backing[2]
-        xml = volume_xml(name, size, fmt, backing[:2] if backing else None)
-        return self.client.call(CallKind.WRITE, f"volume {pool}/{name}",
-                                self.pool(pool).createXML, xml, 0)
+            raise ProviderError(f"volume {name}: needs a size or an image")
+        if base is not None and size < base.capacity:
+            raise ProviderError(f"volume {name}: {size} bytes is smaller than its image "
+                                f"'{image}' ({base.capacity} bytes)",
+                                hint="give the disk at least the image's size")
+        what = f"volume {pool}/{name}"
+        target = self.pool(pool)
+        if base is not None and copy:
+            source = self.client.call(CallKind.READ, what,
+                                      self.client.conn.storageVolLookupByPath, base.path)
+            xml = volume_xml(name, size, fmt)
+            return self.client.call(CallKind.WRITE, what, target.createXMLFrom, xml, source, 0)
+        backing = (base.path, base.format) if base else None
+        return self.client.call(CallKind.WRITE, what, target.createXML,
+                                volume_xml(name, size, fmt, backing), 0)
 
-    def _base_image(self, pool: str, image: str) -> tuple[str, str, int]:
-        """(path, format, capacity) of a base image: a path, or a volume in ``pool``."""
+    def base_image(self, pool: str, image: str) -> BaseImage:
+        """A base image: an absolute path known to libvirt, or a volume of ``pool``
+        (``debian-12`` finds ``debian-12``, ``debian-12.qcow2``, ``.img`` or ``.raw``)."""
         if image.startswith("/"):
             volume = self.client.call(CallKind.READ, f"image {image}",
                                       self.client.conn.storageVolLookupByPath, image)
         else:
-            found = next((v for s in _IMAGE_SUFFIXES if (v := self.lookup(pool, image + s))), None)
+            found = next((v for suffix in IMAGE_SUFFIXES
+                          if (v := self.lookup(pool, image + suffix))), None)
             if found is None:
                 raise ProviderError(f"base image '{image}' is not a volume of pool '{pool}'",
                                     hint="upload the image into the pool, or give its path")
             volume = found
         root = ET.fromstring(self.client.call(CallKind.READ, f"image {image}", volume.XMLDesc, 0))
         fmt = root.find("target/format")
-        capacity = int(root.findtext("capacity") or 0)
-        path = root.findtext("target/path") or volume.path()
-        return path, fmt.get("type", "raw") if fmt is not None else "raw", capacity
+        return BaseImage(root.findtext("target/path") or volume.path(),
+                         fmt.get("type", "raw") if fmt is not None else "raw",
+                         int(root.findtext("capacity") or 0))
 
     def resize(self, pool: str, name: str, size: int) -> None:
         volume = self.lookup(pool, name)
@@ -139,3 +161,17 @@ class Storage:
     def delete_volume(self, volume: libvirt.virStorageVol, what: str) -> None:
         with contextlib.suppress(ObjectNotFoundError):
             self.client.call(CallKind.WRITE, f"volume {what}", volume.delete, 0)
+
+
+def volume_xml(name: str, size: int, fmt: str, backing: tuple[str, str] | None = None) -> str:
+    """A new volume; ``backing`` is the (path, format) of a base image for an overlay."""
+    root = ET.Element("volume")
+    ET.SubElement(root, "name").text = name
+    ET.SubElement(root, "capacity", {"unit": "bytes"}).text = str(int(size))
+    target = ET.SubElement(root, "target")
+    ET.SubElement(target, "format", {"type": fmt})
+    if backing is not None:
+        store = ET.SubElement(root, "backingStore")
+        ET.SubElement(store, "path").text = backing[0]
+        ET.SubElement(store, "format", {"type": backing[1]})
+    return ET.tostring(root, encoding="unicode")

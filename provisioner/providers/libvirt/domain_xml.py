@@ -1,0 +1,275 @@
+"""Guest spec ↔ libvirt domain XML, both ways; pure (no libvirt calls).
+
+``GuestLayout`` is what the provider resolved against the hypervisor (volume
+and pool names, network names, MACs, the domain type); ``domain_xml`` turns
+spec + layout into a definition, ``read_guest`` turns the XML libvirt returns
+back into the spec shape, normalized so that a plan right after an apply
+shows no changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
+from provisioner.resources import Resource, address_name
+from provisioner.stack.address import Address
+from provisioner.units import Bytes
+
+TARGET_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "ide": "hd"}
+SERIAL_LOG_DIR = "/var/log/libvirt/qemu"
+GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
+
+
+@dataclass(frozen=True)
+class DiskPlan:
+    """One disk of a guest as libvirt will see it."""
+
+    index: int
+    target: str
+    bus: str
+    format: str
+    pool: str
+    """The libvirt pool name."""
+    volume: str
+    """The libvirt volume name."""
+    own: bool
+    """True for a disk created and deleted with the guest; False for an attached volume."""
+    size: int | None = None
+    image: str | None = None
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class NicPlan:
+    """One interface: on a libvirt network or a host bridge, with its MAC."""
+
+    type: str
+    """``network`` or ``bridge``."""
+    source: str
+    mac: str
+    model: str
+
+
+@dataclass(frozen=True)
+class GuestLayout:
+    """What the provider resolved for one definition of a guest."""
+
+    domain_type: str
+    disks: Sequence[DiskPlan]
+    nics: Sequence[NicPlan]
+    seed: DiskPlan | None = None
+
+
+def default_mac(stack: str, address: Address, index: int) -> str:
+    """A stable MAC for a NIC without one: the same guest always gets the same
+    address, so DHCP reservations and leases survive redefinitions."""
+    digest = hashlib.sha256(f"{stack}/{address}/{index}".encode()).digest()
+    return "52:54:00:" + ":".join(f"{byte:02x}" for byte in digest[:3])
+
+
+def serial_log_path(name: str) -> str:
+    return f"{SERIAL_LOG_DIR}/{name}-serial.log"
+
+
+def domain_xml(resource: Resource, owner: Ownership, layout: GuestLayout,
+               uuid: str | None = None) -> str:
+    """The persistent definition of a guest; ``uuid`` when redefining an existing one."""
+    spec = resource.spec
+    options = spec.get("options") or {}
+    root = ET.Element("domain", {"type": layout.domain_type})
+    ET.SubElement(root, "name").text = resource.name
+    if uuid:
+        ET.SubElement(root, "uuid").text = uuid
+    metadata = ET.SubElement(root, "metadata")
+    metadata.append(ET.fromstring(owner.tag(resource.address, spec)))
+    memory = int(spec["memory"])
+    ET.SubElement(root, "memory", {"unit": "KiB"}).text = str(
+        max(memory, int(options.get("max_memory") or 0)) // 1024)
+    ET.SubElement(root, "currentMemory", {"unit": "KiB"}).text = str(memory // 1024)
+    cpus = int(spec["cpus"])
+    ET.SubElement(root, "vcpu", {"placement": "static", "current": str(cpus)}).text = str(
+        max(cpus, int(options.get("max_cpus") or 0)))
+    root.append(_os_element(options))
+    features = ET.SubElement(root, "features")
+    ET.SubElement(features, "acpi")
+    ET.SubElement(features, "apic")
+    if options.get("cpu_mode"):
+        ET.SubElement(root, "cpu", {"mode": options["cpu_mode"]})
+    for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"),
+                          ("on_crash", "destroy")):
+        ET.SubElement(root, event).text = action
+    root.append(_devices(resource, layout, options))
+    return ET.tostring(root, encoding="unicode")
+
+
+def _os_element(options: Mapping[str, Any]) -> ET.Element:
+    element = ET.Element("os")
+    attributes = {"arch": "x86_64"}
+    if options.get("machine"):
+        attributes["machine"] = options["machine"]
+    ET.SubElement(element, "type", attributes).text = "hvm"
+    if options.get("kernel"):
+        for key in ("kernel", "initrd", "cmdline"):
+            if options.get(key):
+                ET.SubElement(element, key).text = options[key]
+    else:
+        for device in options.get("boot") or ["hd"]:
+            ET.SubElement(element, "boot", {"dev": device})
+    return element
+
+
+def _devices(resource: Resource, layout: GuestLayout, options: Mapping[str, Any]) -> ET.Element:
+    devices = ET.Element("devices")
+    for disk in [*layout.disks, *([layout.seed] if layout.seed else [])]:
+        devices.append(_disk_element(disk))
+    for nic in layout.nics:
+        devices.append(_interface_element(nic))
+    serial = ET.SubElement(devices, "serial", {"type": "pty"})
+    if options.get("serial_log", True):
+        ET.SubElement(serial, "log", {"file": serial_log_path(resource.name), "append": "off"})
+    ET.SubElement(serial, "target", {"port": "0"})
+    console = ET.SubElement(devices, "console", {"type": "pty"})
+    ET.SubElement(console, "target", {"type": "serial", "port": "0"})
+    channel = ET.SubElement(devices, "channel", {"type": "unix"})
+    ET.SubElement(channel, "target", {"type": "virtio", "name": GUEST_AGENT_CHANNEL})
+    if options.get("graphics") == "vnc":
+        ET.SubElement(devices, "graphics", {"type": "vnc", "port": "-1", "autoport": "yes",
+                                            "listen": "127.0.0.1"})
+    ET.SubElement(devices, "memballoon", {"model": "virtio"})
+    rng = ET.SubElement(devices, "rng", {"model": "virtio"})
+    ET.SubElement(rng, "backend", {"model": "random"}).text = "/dev/urandom"
+    return devices
+
+
+def _disk_element(disk: DiskPlan) -> ET.Element:
+    element = ET.Element("disk", {"type": "volume", "device": "disk"})
+    ET.SubElement(element, "driver", {"name": "qemu", "type": disk.format})
+    ET.SubElement(element, "source", {"pool": disk.pool, "volume": disk.volume})
+    ET.SubElement(element, "target", {"dev": disk.target, "bus": disk.bus})
+    if disk.readonly:
+        ET.SubElement(element, "readonly")
+    return element
+
+
+def _interface_element(nic: NicPlan) -> ET.Element:
+    element = ET.Element("interface", {"type": nic.type})
+    ET.SubElement(element, "source", {nic.type: nic.source})
+    ET.SubElement(element, "mac", {"address": nic.mac})
+    ET.SubElement(element, "model", {"type": nic.model})
+    return element
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """What the bulk volume listing knows of one volume."""
+
+    pool: str
+    name: str
+    capacity: int
+    format: str
+
+
+@dataclass(frozen=True)
+class HostView:
+    """What a listing knows that reading one domain needs."""
+
+    volumes: Mapping[tuple[str, str], VolumeInfo]
+    networks: Mapping[str, str]
+    """libvirt network name → resource name, for this stack's networks."""
+    pools: Mapping[str, str]
+    """libvirt pool name → resource name, for this stack's pools."""
+    reservations: Mapping[str, str]
+    """MAC → fixed IP (DHCP host entries of the networks)."""
+
+
+def read_guest(root: ET.Element, applied: Mapping[str, Any], view: HostView,
+               stack: str) -> dict[str, Any]:
+    """A domain's XML as a guest spec. ``applied`` is the spec kept in its metadata,
+    the source of what libvirt does not report (image, cloud_init, options)."""
+    vcpu = root.find("vcpu")
+    memory = root.find("currentMemory")
+    if memory is None:
+        memory = root.find("memory")
+    applied_disks = list(applied.get("disks") or [])
+    disks = [element for element in root.findall("devices/disk[@device='disk']")
+             if not _is_seed(element)]
+    return {
+        "cpus": int(vcpu.get("current") or vcpu.text or 1) if vcpu is not None else 1,
+        "memory": Bytes(_bytes(memory)),
+        "image": applied.get("image"),
+        "disks": [_read_disk(element, view, stack, applied_disks, index)
+                  for index, element in enumerate(disks)],
+        "networks": [_read_interface(element, view)
+                     for element in root.findall("devices/interface")],
+        "cloud_init": applied.get("cloud_init"),
+        "options": applied.get("options", {}),
+    }
+
+
+def read_limits(root: ET.Element) -> dict[str, int]:
+    """The guest's maximum vCPUs and memory (what it can grow to live)."""
+    vcpu = root.find("vcpu")
+    return {"max_cpus": int(vcpu.text or 1) if vcpu is not None else 1,
+            "max_memory": _bytes(root.find("memory"))}
+
+
+def _is_seed(element: ET.Element) -> bool:
+    source = element.find("source")
+    parsed = parse_volume_name(source.get("volume", "") if source is not None else "")
+    return parsed is not None and parsed.seed
+
+
+def _bytes(element: ET.Element | None) -> int:
+    if element is None or not element.text:
+        return 0
+    factor = {"KiB": 1024, "k": 1024, "MiB": 1024**2, "M": 1024**2, "GiB": 1024**3,
+              "G": 1024**3, "b": 1, "bytes": 1}.get(element.get("unit", "KiB"), 1024)
+    return int(element.text) * factor
+
+
+def _read_disk(element: ET.Element, view: HostView, stack: str,
+               applied_disks: Sequence[Mapping[str, Any]], index: int) -> dict[str, Any]:
+    source = element.find("source")
+    target = element.find("target")
+    driver = element.find("driver")
+    pool = source.get("pool", "") if source is not None else ""
+    volume = source.get("volume", "") if source is not None else ""
+    parsed = parse_volume_name(volume)
+    if parsed is not None and parsed.stack == stack and parsed.disk is None:
+        return {"size": None, "pool": None, "image": None,
+                "volume": address_name(parsed.object), "format": None, "bus": None}
+    info = view.volumes.get((pool, volume))
+    applied = applied_disks[index] if index < len(applied_disks) else {}
+    return {
+        "size": Bytes(info.capacity) if info else None,
+        "pool": view.pools.get(pool, pool) or None,
+        "image": applied.get("image"),
+        "volume": None,
+        "format": driver.get("type") if driver is not None else None,
+        "bus": target.get("bus") if target is not None else None,
+    }
+
+
+def _read_interface(element: ET.Element, view: HostView) -> dict[str, Any]:
+    source = element.find("source")
+    mac_element = element.find("mac")
+    model = element.find("model")
+    mac = mac_element.get("address") if mac_element is not None else None
+    nic: dict[str, Any] = {"network": None, "host_network": None, "bridge": None}
+    if element.get("type") == "bridge" and source is not None:
+        nic["bridge"] = source.get("bridge")
+    elif source is not None:
+        name = source.get("network", "")
+        if name in view.networks:
+            nic["network"] = view.networks[name]
+        else:
+            nic["host_network"] = name
+    nic["mac"] = mac
+    nic["ip"] = view.reservations.get(mac or "")
+    nic["model"] = model.get("type") if model is not None else None
+    return nic

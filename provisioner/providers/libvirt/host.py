@@ -1,0 +1,205 @@
+"""The host behind a libvirt connection: capacity and what it can run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libvirt
+
+from provisioner.errors import ProviderError
+from provisioner.providers.base import CallKind, Capacity, HostCapacity, PoolCapacity
+from provisioner.providers.libvirt.client import LibvirtClient, error_code
+from provisioner.providers.libvirt.inventory import HostFacts
+from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
+from provisioner.resources import Resource
+from provisioner.stack.address import Kind
+
+if TYPE_CHECKING:
+    from provisioner.providers.libvirt.guests import Guests
+
+
+def read_capacity(client: LibvirtClient) -> Capacity:
+    """Host CPUs and memory, and the space of every active pool."""
+    conn = client.conn
+    info = client.call(CallKind.READ, "host", conn.getInfo)
+    total = int(info[1]) * 1024 * 1024
+    host = HostCapacity(
+        node=client.call(CallKind.READ, "host", conn.getHostname),
+        cpus=int(info[2]),
+        memory_total=total,
+        memory_free=_available_memory(client, total),
+    )
+    pools = []
+    for pool in client.call(CallKind.LIST, "storage pools", conn.listAllStoragePools,
+                            libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        state = client.call(CallKind.READ, pool.name(), pool.info)
+        pools.append(PoolCapacity(pool.name(), int(state[1]), int(state[3])))
+    return Capacity(hosts=[host], pools=pools)
+
+
+def _available_memory(client: LibvirtClient, total: int) -> int:
+    """Memory the host can give guests: free plus reclaimable caches.
+
+    Drivers without node memory statistics (libvirt's test driver) get the total
+    minus what running domains hold.
+    """
+    conn = client.conn
+    try:
+        stats = client.call(CallKind.READ, "host memory", conn.getMemoryStats,
+                            libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)
+    except ProviderError as exc:
+        if error_code(exc) != libvirt.VIR_ERR_NO_SUPPORT:
+            raise
+        running = client.call(CallKind.LIST, "running domains", conn.listAllDomains,
+                              libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+        held = sum(int(domain.info()[2]) * 1024 for domain in running)
+        return max(0, total - held)
+    kib = sum(int(stats.get(key, 0)) for key in ("free", "buffers", "cached"))
+    return kib * 1024
+
+
+def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
+                domain_type: str, local: bool) -> list[str]:
+    """What the declared resources refer to on the host, checked against the last
+    listing: pools, host networks, base images, kernel files, CPU modes."""
+    declared_pools = {guests.owner.pool_name(r.name) for r in resources if r.kind is Kind.POOL}
+    checker = _Checker(facts, declared_pools, local)
+    for resource in resources:
+        if resource.kind is Kind.VOLUME:
+            checker.pool(resource, guests.pool_of(resource, "pool", resource.spec.get("pool")))
+        elif resource.kind is Kind.GUEST:
+            _check_guest(checker, resource, guests, domain_type)
+    return checker.problems
+
+
+def _check_guest(checker: _Checker, resource: Resource, guests: Guests, domain_type: str) -> None:
+    spec = resource.spec
+    disks = list(spec.get("disks") or []) or ([{}] if spec.get("image") else [])
+    for index, disk in enumerate(disks):
+        if disk.get("volume"):
+            continue
+        pool = guests.pool_of(resource, f"disks[{index}].pool", disk.get("pool"))
+        if checker.pool(resource, pool):
+            image = disk.get("image") or (spec.get("image") if index == 0 else None)
+            if image:
+                checker.image(resource, pool, image)
+    for nic in spec.get("networks") or []:
+        if nic.get("host_network") and nic["host_network"] not in checker.facts.networks:
+            existing = ", ".join(sorted(checker.facts.networks)) or "none"
+            checker.problems.append(f"{resource.address}: host network '{nic['host_network']}' "
+                                    f"does not exist (networks: {existing})")
+    options = spec.get("options") or {}
+    for key in ("kernel", "initrd"):
+        if options.get(key):
+            checker.file(resource, key, options[key])
+    if options.get("cpu_mode") in ("host-passthrough", "host-model") and domain_type != "kvm":
+        checker.problems.append(
+            f"{resource.address}: cpu_mode {options['cpu_mode']} needs KVM, and this host runs "
+            f"guests with software emulation (domain type {domain_type})")
+
+
+class _Checker:
+    def __init__(self, facts: HostFacts, declared_pools: set[str], local: bool) -> None:
+        self.facts = facts
+        self.declared_pools = declared_pools
+        self.local = local
+        self.problems: list[str] = []
+
+    def pool(self, resource: Resource, pool: str) -> bool:
+        """Whether the pool exists (or is declared); a problem if not."""
+        if pool in self.declared_pools or self.facts.pools.get(pool):
+            return pool not in self.declared_pools
+        existing = ", ".join(sorted(self.facts.pools)) or "none"
+        state = "is not active" if pool in self.facts.pools else "does not exist"
+        self.problems.append(f"{resource.address}: storage pool '{pool}' {state} "
+                             f"(pools: {existing})")
+        return False
+
+    def image(self, resource: Resource, pool: str, image: str) -> None:
+        if image.startswith("/"):
+            self.file(resource, "image", image)
+            return
+        names = self.facts.volumes.get(pool, set())
+        if not any(image + suffix in names for suffix in IMAGE_SUFFIXES):
+            images = ", ".join(sorted(n for n in names if "__" not in n)) or "none"
+            self.problems.append(f"{resource.address}: base image '{image}' is not in pool "
+                                 f"'{pool}' (volumes there: {images})")
+
+    def file(self, resource: Resource, key: str, path: str) -> None:
+        if self.local and not os.path.exists(path):
+            self.problems.append(f"{resource.address}: {key} file '{path}' does not exist "
+                                 "on the host")
+
+
+# A 512-byte boot sector that writes "KVM-PROBE-OK" to COM1 and halts: the
+# smallest guest that proves a vCPU really runs (code first, then the text).
+_PROBE_CODE = bytes.fromhex("31c0" "8ed8" "be167c" "baf803" "ac" "84c0" "7403" "ee" "ebf8"
+                            "fa" "f4" "ebfc")
+PROBE_MARK = b"KVM-PROBE-OK"
+PROBE_TIMEOUT = 5.0
+
+
+def probe_boot_sector() -> bytes:
+    body = _PROBE_CODE + PROBE_MARK + b"\r\n\0"
+    return body.ljust(510, b"\0") + b"\x55\xaa"
+
+
+def detect_domain_type(client: LibvirtClient) -> str:
+    """``kvm`` when a KVM guest really runs on this host, else ``qemu`` (emulation).
+
+    /dev/kvm can be present and advertised while guests hang (nested setups),
+    so the capabilities are not trusted alone: a one-sector guest must print a
+    mark on its serial port within a few seconds. Only local hosts can be
+    probed (the probe's files live here); remote hosts are trusted."""
+    conn = client.conn
+    if conn.getType() != "QEMU":
+        return "qemu"
+    capabilities = client.call(CallKind.READ, "host", conn.getCapabilities)
+    if "<domain type='kvm'" not in capabilities:
+        return "qemu"
+    if not client.uri.startswith("qemu:///"):
+        return "kvm"
+    return "kvm" if _kvm_guest_runs(client) else "qemu"
+
+
+def _kvm_guest_runs(client: LibvirtClient) -> bool:
+    with tempfile.TemporaryDirectory(prefix="provisioner-kvm-probe-") as directory:
+        os.chmod(directory, 0o755)
+        disk, log = Path(directory, "probe.img"), Path(directory, "serial.log")
+        disk.write_bytes(probe_boot_sector().ljust(1 << 20, b"\0"))
+        disk.chmod(0o644)
+        xml = _PROBE_XML.format(name=f"provisioner-kvm-probe-{os.getpid()}", disk=disk, log=log)
+        try:
+            domain = client.call(CallKind.WRITE, "kvm probe", client.conn.createXML, xml, 0)
+        except ProviderError:
+            return False
+        try:
+            deadline = time.monotonic() + PROBE_TIMEOUT
+            while time.monotonic() < deadline:
+                if log.exists() and PROBE_MARK in log.read_bytes():
+                    return True
+                time.sleep(0.1)
+            return False
+        finally:
+            with contextlib.suppress(libvirt.libvirtError):
+                domain.destroy()
+
+
+_PROBE_XML = """<domain type='kvm'>
+  <name>{name}</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/><source file='{disk}'/><target dev='hda' bus='ide'/>
+    </disk>
+    <serial type='file'><source path='{log}'/><target port='0'/></serial>
+  </devices>
+</domain>"""

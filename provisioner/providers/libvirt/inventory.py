@@ -1,0 +1,304 @@
+"""The bulk read: everything one provider block owns on a libvirt host, in one pass.
+
+Listings (counted as LIST calls, constant in the number of guests): storage
+pools, each active pool's volumes, networks, each relevant network's DHCP
+leases, domains, autostart domains. libvirt has no call that returns many
+objects' XML, so each domain's and network's XML and each of this stack's
+volumes' sizes are then read once (READ calls).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import libvirt
+
+from provisioner.errors import ObjectNotFoundError
+from provisioner.providers.base import CallKind, Inventory
+from provisioner.providers.libvirt.client import LibvirtClient
+from provisioner.providers.libvirt.domain_xml import (
+    HostView,
+    VolumeInfo,
+    read_guest,
+    read_limits,
+    serial_log_path,
+)
+from provisioner.providers.libvirt.leases import domain_addresses, network_leases
+from provisioner.providers.libvirt.naming import Ownership, parse_owner, parse_volume_name
+from provisioner.providers.libvirt.network_xml import read_network, reservations
+from provisioner.providers.libvirt.pools import Pools
+from provisioner.providers.libvirt.storage import Storage, VolumeListing
+from provisioner.resources import LiveObject, address_name
+from provisioner.stack.address import Address, Kind
+from provisioner.units import Bytes
+
+
+@dataclass
+class HostFacts:
+    """What the last listing saw beyond this stack's objects, for plan-time checks."""
+
+    pools: dict[str, bool] = field(default_factory=dict)
+    """Every pool name → whether it is active."""
+    volumes: dict[str, set[str]] = field(default_factory=dict)
+    """Every volume name of each active pool."""
+    networks: set[str] = field(default_factory=set)
+
+
+class Lister:
+    """Reads one provider block's objects from a libvirt connection."""
+
+    def __init__(self, client: LibvirtClient, owner: Ownership, storage: Storage,
+                 pools: Pools) -> None:
+        self.client = client
+        self.owner = owner
+        self.storage = storage
+        self.pools = pools
+        self.facts = HostFacts()
+
+    def inventory(self) -> Inventory:
+        conn = self.client.conn
+        managed: list[LiveObject] = []
+        foreign: dict[Kind, dict[str, str]] = {Kind.GUEST: {}, Kind.NETWORK: {}}
+        self.facts = HostFacts()
+        active = self.client.call(CallKind.LIST, "active pools", conn.listAllStoragePools,
+                                  libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+        inactive = self.client.call(CallKind.LIST, "inactive pools", conn.listAllStoragePools,
+                                    libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE)
+        pool_names = self._pools(active, inactive, managed)
+        listing = self.storage.listing(active)
+        self.facts.volumes = listing.names
+        networks = self.client.call(CallKind.LIST, "networks", conn.listAllNetworks)
+        network_names, network_roots = self._networks(networks, managed, foreign[Kind.NETWORK])
+        reserved = {mac: ip for root in network_roots.values()
+                    for mac, ip in reservations(root).items()}
+        view = HostView(listing.volumes, network_names, pool_names, reserved)
+        guests = self._guests(view, foreign[Kind.GUEST])
+        used = {n for guest in guests for n in guest.attributes.get("network_names", {}).values()}
+        leases = network_leases(self.client, [n for n in networks
+                                              if n.name() in used or n.name() in network_names])
+        managed += [_with_addresses(guest, leases) for guest in guests]
+        managed += self._volumes(listing, pool_names)
+        return Inventory(managed=managed, foreign=foreign)
+
+    def _pools(self, active: list[libvirt.virStoragePool], inactive: list[libvirt.virStoragePool],
+               managed: list[LiveObject]) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for pool in [*active, *inactive]:
+            self.facts.pools[pool.name()] = pool in active
+            found = self.pools.live_object(pool, self.owner.provider)
+            if found is not None:
+                managed.append(found)
+                names[pool.name()] = found.address.name
+        return names
+
+    def _networks(self, networks: list[libvirt.virNetwork], managed: list[LiveObject],
+                  foreign: dict[str, str]) -> tuple[dict[str, str], dict[str, ET.Element]]:
+        """This block's networks (libvirt name → resource name) and every XML read."""
+        names: dict[str, str] = {}
+        roots: dict[str, ET.Element] = {}
+        for network in networks:
+            self.facts.networks.add(network.name())
+            try:
+                root = ET.fromstring(self.client.call(CallKind.READ, network.name(),
+                                                      network.XMLDesc, 0))
+            except ObjectNotFoundError:
+                continue  # deleted between the listing and this read
+            roots[network.name()] = root
+            found = self.network_object(network, root)
+            if found is not None:
+                managed.append(found)
+                names[network.name()] = found.address.name
+            elif (owner := self.owner.stranger(parse_owner(root))) is not None:
+                foreign[network.name()] = owner
+        return names, roots
+
+    def network_object(self, network: libvirt.virNetwork, root: ET.Element) -> LiveObject | None:
+        tag = parse_owner(root)
+        if tag is None or not self.owner.owns(tag):
+            return None
+        bridge = root.find("bridge")
+        return LiveObject(
+            address=tag.address, provider=self.owner.provider, name=network.name(),
+            id=network.UUIDString(), spec=read_network(root, tag.spec),
+            attributes={"uuid": network.UUIDString(),
+                        "bridge_name": bridge.get("name") if bridge is not None else None},
+        )
+
+    def _guests(self, view: HostView, foreign: dict[str, str]) -> list[LiveObject]:
+        conn = self.client.conn
+        autostart = {d.name() for d in self.client.call(
+            CallKind.LIST, "autostart domains", conn.listAllDomains,
+            libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
+        guests = []
+        for domain in self.client.call(CallKind.LIST, "domains", conn.listAllDomains):
+            try:
+                root = ET.fromstring(self.client.call(CallKind.READ, domain.name(),
+                                                      domain.XMLDesc, 0))
+            except ObjectNotFoundError:
+                continue  # deleted between the listing and this read
+            tag = parse_owner(root)
+            if tag is not None and self.owner.owns(tag):
+                guests.append(self.guest_object(domain, root, tag.address, tag.spec, view,
+                                                domain.name() in autostart))
+            elif (owner := self.owner.stranger(tag)) is not None:
+                foreign[domain.name()] = owner
+        return guests
+
+    def guest_object(self, domain: libvirt.virDomain, root: ET.Element, address: Address,
+                     applied: Mapping[str, Any], view: HostView, autostart: bool) -> LiveObject:
+        running = domain.ID() != -1  # the id is known locally: no call
+        spec = read_guest(root, applied, view, self.owner.stack)
+        spec["power"] = "running" if running else "stopped"
+        spec["autostart"] = autostart
+        deps = [Address(Kind.NETWORK, n["network"]) for n in spec["networks"] if n["network"]]
+        deps += [Address(Kind.VOLUME, d["volume"]) for d in spec["disks"] if d["volume"]]
+        deps += [Address(Kind.POOL, d["pool"]) for d in spec["disks"]
+                 if d["pool"] in view.pools.values()]
+        sources = [s.get("network", "") for s in root.findall("devices/interface/source")]
+        networks = {(n["network"] or n["host_network"]): source
+                    for n, source in zip(spec["networks"], sources, strict=False)
+                    if n["network"] or n["host_network"]}
+        return LiveObject(
+            address=address, provider=self.owner.provider, name=domain.name(),
+            id=domain.UUIDString(), spec=spec, running=running, deps=tuple(deps),
+            attributes={"uuid": domain.UUIDString(),
+                        "macs": [n["mac"] for n in spec["networks"] if n["mac"]],
+                        "state": "running" if running else "stopped",
+                        "serial_log": serial_log_path(domain.name()),
+                        "network_names": networks, **read_limits(root)},
+        )
+
+    def _volumes(self, listing: VolumeListing, pool_names: Mapping[str, str]
+                 ) -> list[LiveObject]:
+        objects = []
+        for (pool, name), info in listing.volumes.items():
+            parsed = parse_volume_name(name)
+            if parsed is None or parsed.owned_by_guest:
+                continue
+            objects.append(volume_object(self.owner.provider, info, parsed.object,
+                                         listing.keys[(pool, name)], pool_names))
+        return objects
+
+
+def volume_object(provider: str, info: VolumeInfo, object_name: str, key: str,
+                  pool_names: Mapping[str, str]) -> LiveObject:
+    """A ``volumes:`` entry; ``object_name`` is its name without stack and suffix."""
+    pool = pool_names.get(info.pool, info.pool)
+    return LiveObject(
+        address=Address(Kind.VOLUME, address_name(object_name)), provider=provider,
+        name=object_name, id=key,
+        spec={"size": Bytes(info.capacity), "pool": pool, "format": info.format,
+              "options": {}},
+        attributes={"path": key, "key": key, "volume": info.name, "pool": info.pool},
+        deps=(Address(Kind.POOL, pool),) if info.pool in pool_names else (),
+    )
+
+
+def _with_addresses(guest: LiveObject, leases: Mapping[str, str]) -> LiveObject:
+    addresses = [leases[mac.lower()] for mac in guest.attributes.get("macs", [])
+                 if mac.lower() in leases]
+    if not addresses:
+        return guest
+    return replace(guest, attributes={**guest.attributes, "ip": addresses[0],
+                                      "ips": addresses})
+
+
+class ReadBack:
+    """One object as the next plan will see it, read with a few targeted calls
+    (after a create or update; a full listing per change would be quadratic)."""
+
+    def __init__(self, lister: Lister) -> None:
+        self.lister = lister
+        self.client = lister.client
+
+    def guest(self, name: str, what: str) -> LiveObject:
+        conn = self.client.conn
+        domain = self.client.call(CallKind.READ, what, conn.lookupByName, name)
+        root = ET.fromstring(self.client.call(CallKind.READ, what, domain.XMLDesc, 0))
+        tag = parse_owner(root)
+        if tag is None:
+            raise ObjectNotFoundError(f"{what}: the domain has no ownership tag")
+        networks, reserved = self._networks(root)
+        view = HostView(self._volumes(root), networks, self._pool_names(root), reserved)
+        autostart = bool(self.client.call(CallKind.READ, what, domain.autostart))
+        guest = self.lister.guest_object(domain, root, tag.address, tag.spec, view, autostart)
+        if not guest.running:
+            return guest
+        addresses = domain_addresses(self.client, domain, what)
+        if not addresses:
+            return guest
+        return replace(guest, attributes={**guest.attributes, "ip": addresses[0],
+                                          "ips": addresses})
+
+    def network(self, name: str, what: str) -> LiveObject:
+        network = self.client.call(CallKind.READ, what, self.client.conn.networkLookupByName,
+                                   name)
+        root = ET.fromstring(self.client.call(CallKind.READ, what, network.XMLDesc, 0))
+        found = self.lister.network_object(network, root)
+        if found is None:
+            raise ObjectNotFoundError(f"{what}: the network has no ownership tag")
+        return found
+
+    def pool(self, name: str, what: str) -> LiveObject:
+        pool = self.client.call(CallKind.READ, what, self.client.conn.storagePoolLookupByName,
+                                name)
+        found = self.lister.pools.live_object(pool, self.lister.owner.provider)
+        if found is None:
+            raise ObjectNotFoundError(f"{what}: pool {name} is not this stack's")
+        return found
+
+    def volume(self, pool: str, name: str, object_name: str, what: str) -> LiveObject:
+        volume = self.lister.storage.lookup(pool, name)
+        if volume is None:
+            raise ObjectNotFoundError(f"{what}: volume {pool}/{name} is missing")
+        capacity = int(self.client.call(CallKind.READ, what, volume.info)[1])
+        parsed = parse_volume_name(name)
+        info = VolumeInfo(pool, name, capacity, parsed.format if parsed else "qcow2")
+        pool_object = self.lister.owner.parse_pool(pool)
+        names = {pool: address_name(pool_object)} if pool_object else {}
+        return volume_object(self.lister.owner.provider, info, object_name, volume.key(), names)
+
+    def _volumes(self, root: ET.Element) -> dict[tuple[str, str], VolumeInfo]:
+        found = {}
+        for source in root.findall("devices/disk/source"):
+            pool, name = source.get("pool"), source.get("volume")
+            if not pool or not name:
+                continue
+            volume = self.lister.storage.lookup(pool, name)
+            if volume is not None:
+                capacity = int(self.client.call(CallKind.READ, name, volume.info)[1])
+                parsed = parse_volume_name(name)
+                found[(pool, name)] = VolumeInfo(pool, name, capacity,
+                                                 parsed.format if parsed else "qcow2")
+        return found
+
+    def _networks(self, root: ET.Element) -> tuple[dict[str, str], dict[str, str]]:
+        """This block's networks the guest uses, and their reservations."""
+        names: dict[str, str] = {}
+        reserved: dict[str, str] = {}
+        for source in root.findall("devices/interface/source[@network]"):
+            name = source.get("network", "")
+            try:
+                network = self.client.call(CallKind.READ, name,
+                                           self.client.conn.networkLookupByName, name)
+                network_root = ET.fromstring(self.client.call(CallKind.READ, name,
+                                                              network.XMLDesc, 0))
+            except ObjectNotFoundError:
+                continue
+            reserved |= reservations(network_root)
+            tag = parse_owner(network_root)
+            if tag is not None and self.lister.owner.owns(tag):
+                names[name] = tag.address.name
+        return names, reserved
+
+    def _pool_names(self, root: ET.Element) -> dict[str, str]:
+        names = {}
+        for source in root.findall("devices/disk/source[@pool]"):
+            pool = source.get("pool", "")
+            object_name = self.lister.owner.parse_pool(pool)
+            if object_name is not None:
+                names[pool] = address_name(object_name)
+        return names

@@ -1,0 +1,75 @@
+"""Guest addresses: from the networks' DHCP leases, or the guest agent.
+
+A plan reads the leases of each network once (one call per network, whatever
+the number of guests). ``wait_for: ip`` polls one guest until an address
+appears: leases first (NAT and isolated networks), then the QEMU guest agent
+(bridged NICs, when the guest runs one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+
+import libvirt
+
+from provisioner.errors import ObjectNotFoundError, ProviderError
+from provisioner.providers.base import CallKind
+from provisioner.providers.libvirt.client import LibvirtClient
+
+POLL_SECONDS = 1.0
+_SOURCES = (
+    libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+    libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+)
+
+
+def network_leases(client: LibvirtClient, networks: Iterable[libvirt.virNetwork]
+                   ) -> dict[str, str]:
+    """MAC → IPv4 address of every current lease of ``networks``."""
+    found: dict[str, str] = {}
+    for network in networks:
+        try:
+            leases = client.call(CallKind.LIST, f"leases of {network.name()}",
+                                 network.DHCPLeases)
+        except ProviderError:
+            continue  # inactive network, or a driver without leases: no addresses
+        for lease in leases or []:
+            if lease.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4 and lease.get("mac"):
+                found[str(lease["mac"]).lower()] = str(lease.get("ipaddr"))
+    return found
+
+
+def domain_addresses(client: LibvirtClient, domain: libvirt.virDomain, what: str) -> list[str]:
+    """The guest's IPv4 addresses now (leases, then agent); empty if none yet."""
+    for source in _SOURCES:
+        with contextlib.suppress(ProviderError):
+            interfaces = client.call(CallKind.READ, what, domain.interfaceAddresses, source)
+            addresses = [entry["addr"] for interface in (interfaces or {}).values()
+                         for entry in interface.get("addrs") or []
+                         if entry.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4
+                         and not str(entry.get("addr", "")).startswith("127.")]
+            if addresses:
+                return addresses
+    return []
+
+
+def wait_for_addresses(client: LibvirtClient, domain: libvirt.virDomain, what: str,
+                       timeout: float) -> list[str]:
+    """Poll until the guest has an address; ProviderError after ``timeout`` seconds
+    (the guest exists and runs: the next plan sees it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            addresses = domain_addresses(client, domain, what)
+        except ObjectNotFoundError:
+            addresses = []
+        if addresses:
+            return addresses
+        if time.monotonic() >= deadline:
+            raise ProviderError(
+                f"{what}: no IP address after {timeout:.0f}s (wait_for: ip)",
+                hint="the guest runs; check its network and DHCP (serial log), or raise "
+                     "wait_timeout")
+        time.sleep(POLL_SECONDS)

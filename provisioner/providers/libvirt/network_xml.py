@@ -1,0 +1,119 @@
+"""Network spec ↔ libvirt network XML; pure (no libvirt calls).
+
+The gateway is the first host address of ``cidr``; DHCP serves ``dhcp_range``
+or, by default, from the second host address to the last. Fixed addresses of
+guests are DHCP ``<host>`` entries that belong to the guests: a redefinition
+keeps them, and they are not part of the network's spec.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from provisioner.providers.libvirt.naming import Ownership
+from provisioner.resources import Resource
+
+_FORWARD_MODE = {"nat": "nat", "routed": "route", "bridge": "bridge"}
+_MODE_FROM_FORWARD = {value: key for key, value in _FORWARD_MODE.items()}
+MIN_DHCP_ADDRESSES = 8
+
+
+def network_xml(resource: Resource, owner: Ownership, uuid: str | None = None,
+                hosts: Sequence[ET.Element] = ()) -> str:
+    """The persistent definition of a network; ``hosts`` are DHCP reservations to keep."""
+    spec = resource.spec
+    root = ET.Element("network")
+    ET.SubElement(root, "name").text = resource.name
+    if uuid:
+        ET.SubElement(root, "uuid").text = uuid
+    ET.SubElement(root, "metadata").append(ET.fromstring(owner.tag(resource.address, spec)))
+    mode = spec.get("mode", "nat")
+    if mode in _FORWARD_MODE:
+        ET.SubElement(root, "forward", {"mode": _FORWARD_MODE[mode]})
+    if mode == "bridge":
+        ET.SubElement(root, "bridge", {"name": spec["bridge"]})
+        return ET.tostring(root, encoding="unicode")
+    if spec.get("domain"):
+        ET.SubElement(root, "domain", {"name": spec["domain"]})
+    if spec.get("cidr"):
+        root.append(_ip_element(spec, hosts))
+    return ET.tostring(root, encoding="unicode")
+
+
+def _ip_element(spec: Mapping[str, Any], hosts: Sequence[ET.Element]) -> ET.Element:
+    network = ipaddress.IPv4Network(spec["cidr"])
+    gateway = network.network_address + 1
+    element = ET.Element("ip", {"address": str(gateway), "netmask": str(network.netmask)})
+    start, end = dhcp_bounds(spec)
+    if spec.get("dhcp", True) and start is not None and end is not None:
+        dhcp = ET.SubElement(element, "dhcp")
+        ET.SubElement(dhcp, "range", {"start": start, "end": end})
+        for host in hosts:
+            dhcp.append(host)
+    return element
+
+
+def dhcp_bounds(spec: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The DHCP range a network spec asks for (declared, or the default)."""
+    declared = spec.get("dhcp_range")
+    if declared:
+        return declared["start"], declared["end"]
+    network = ipaddress.IPv4Network(spec["cidr"])
+    if network.num_addresses < MIN_DHCP_ADDRESSES:
+        return None, None
+    return str(network.network_address + 2), str(network.broadcast_address - 1)
+
+
+def read_network(root: ET.Element, applied: Mapping[str, Any]) -> dict[str, Any]:
+    """A network's XML as a network spec (the DHCP range only when it was declared,
+    since the default follows from the cidr)."""
+    forward = root.find("forward")
+    forward_mode = forward.get("mode", "nat") if forward is not None else None
+    mode = _MODE_FROM_FORWARD.get(forward_mode or "", "isolated")
+    bridge = root.find("bridge")
+    ip = root.find("ip")
+    domain = root.find("domain")
+    cidr = _cidr(ip)
+    dhcp_range = ip.find("dhcp/range") if ip is not None else None
+    spec: dict[str, Any] = {
+        "mode": mode,
+        "cidr": cidr,
+        "dhcp": dhcp_range is not None if ip is not None else bool(applied.get("dhcp", True)),
+        "dhcp_range": None,
+        "bridge": bridge.get("name") if mode == "bridge" and bridge is not None else None,
+        "domain": domain.get("name") if domain is not None else None,
+        "options": applied.get("options", {}),
+    }
+    if dhcp_range is not None and cidr is not None:
+        found = {"start": dhcp_range.get("start"), "end": dhcp_range.get("end")}
+        default = dhcp_bounds({"cidr": cidr})
+        if applied.get("dhcp_range") or (found["start"], found["end"]) != default:
+            spec["dhcp_range"] = found
+    return spec
+
+
+def _cidr(ip: ET.Element | None) -> str | None:
+    if ip is None or not ip.get("address"):
+        return None
+    prefix = ip.get("prefix") or str(
+        ipaddress.IPv4Network(f"0.0.0.0/{ip.get('netmask')}").prefixlen)
+    return str(ipaddress.IPv4Network(f"{ip.get('address')}/{prefix}", strict=False))
+
+
+def reservations(root: ET.Element) -> dict[str, str]:
+    """MAC → fixed IP of the network's DHCP host entries."""
+    return {host.get("mac", "").lower(): host.get("ip", "")
+            for host in root.findall("ip/dhcp/host") if host.get("mac") and host.get("ip")}
+
+
+def host_elements(root: ET.Element) -> list[ET.Element]:
+    return list(root.findall("ip/dhcp/host"))
+
+
+def host_xml(mac: str, name: str, ip: str) -> str:
+    """A DHCP reservation, for ``virNetworkUpdate``."""
+    return ET.tostring(ET.Element("host", {"mac": mac, "name": name, "ip": ip}),
+                       encoding="unicode")
