@@ -179,7 +179,8 @@ class Executor:
         try:
             live = self._call(step)
         except ProvisionerError as exc:
-            return StepResult(step, Outcome.FAILED, exc.message, time.perf_counter() - start)
+            message = exc.message.removeprefix(f"{step.address}: ")  # the line names it
+            return StepResult(step, Outcome.FAILED, message, time.perf_counter() - start)
         except Exception as exc:  # a bug: report it, keep the other branches going
             return StepResult(step, Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}",
                               time.perf_counter() - start, trace=traceback.format_exc())

@@ -42,6 +42,8 @@ class DiskPlan:
     size: int | None = None
     image: str | None = None
     readonly: bool = False
+    shareable: bool = False
+    """Attached raw volumes: several guests may use them at once (qcow2 cannot be shared)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ def _disk_element(disk: DiskPlan) -> ET.Element:
     ET.SubElement(element, "target", {"dev": disk.target, "bus": disk.bus})
     if disk.readonly:
         ET.SubElement(element, "readonly")
+    if disk.shareable:
+        ET.SubElement(element, "shareable")
     return element
 
 

@@ -134,10 +134,15 @@ class Guests:
         resource = _only_changed(resource, live, changed)
         domain = self._lookup(live)
         layout = self.layout(resource, live)
-        for path in changed:
-            if _is_size_path(path):
-                disk = layout.disks[_index_of(path)]
-                self.storage.resize(disk.pool, disk.volume, int(disk.size or 0))
+        running = self._is_running(domain)
+        live_paths = [p for p in changed if p in ("cpus", "memory")
+                      and live_change_possible(p, live, resource.spec[p])]
+        offline = [p for p in changed if not p.startswith(_LIVE_FIELDS)
+                   and not _is_size_path(p) and p not in live_paths]
+        if offline and running:
+            self._shutdown(domain, resource)
+            running = False
+        self._grow_disks(domain, layout, changed, running, str(resource.address))
         for disk in layout.disks:
             if disk.own and self.storage.lookup(disk.pool, disk.volume) is None:
                 self._create_disk(disk, resource)
@@ -148,15 +153,8 @@ class Guests:
             self._release(live)
             self._reserve(resource, layout)
         old_volumes = self._own_volumes(domain, live.name)
-        running = self._is_running(domain)
-        live_paths = [p for p in changed if p in ("cpus", "memory")
-                      and live_change_possible(p, live, resource.spec[p])]
-        offline = [p for p in changed if not p.startswith(_LIVE_FIELDS)
-                   and not _is_size_path(p) and p not in live_paths]
-        if offline and running:
-            self._shutdown(domain, resource)
         domain = self._define(resource, layout, live.id)
-        if running and not offline:
+        if running:
             self._change_live(domain, resource, live_paths)
         kept = {(disk.pool, disk.volume) for disk in layout.disks if disk.own}
         if layout.seed is not None:
@@ -166,6 +164,19 @@ class Guests:
                 self.storage.delete(pool, name)
         self._apply_power(domain, resource)
         return domain
+
+    def _grow_disks(self, domain: libvirt.virDomain, layout: GuestLayout,
+                    changed: Sequence[str], running: bool, what: str) -> None:
+        """Grow through QEMU while the guest runs (it holds the image), else the file."""
+        for path in changed:
+            if not _is_size_path(path):
+                continue
+            disk = layout.disks[_index_of(path)]
+            if running:
+                self.client.call(CallKind.WRITE, what, domain.blockResize, disk.target,
+                                 int(disk.size or 0), libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+            else:
+                self.storage.resize(disk.pool, disk.volume, int(disk.size or 0))
 
     def _change_live(self, domain: libvirt.virDomain, resource: Resource,
                      paths: Sequence[str]) -> None:
@@ -234,7 +245,8 @@ class Guests:
                 raise ProviderError(f"{resource.address}: volume '{disk['volume']}' does not "
                                     f"exist", hint=f"apply volumes.{disk['volume']} first")
             fmt = "raw" if found[1].endswith(".img") else "qcow2"
-            return DiskPlan(index, target, bus, fmt, found[0], found[1], own=False)
+            return DiskPlan(index, target, bus, fmt, found[0], found[1], own=False,
+                            shareable=fmt == "raw")
         fmt = disk.get("format") or "qcow2"
         image = disk.get("image") or (resource.spec.get("image") if index == 0 else None)
         name = str(VolumeName(self.owner.stack, resource.name, index, fmt))

@@ -151,6 +151,8 @@ class Lister:
                      applied: Mapping[str, Any], view: HostView, autostart: bool) -> LiveObject:
         running = domain.ID() != -1  # the id is known locally: no call
         spec = read_guest(root, applied, view, self.owner.stack)
+        if running:
+            spec |= self._pending(domain, spec, applied, view)
         spec["power"] = "running" if running else "stopped"
         spec["autostart"] = autostart
         deps = [Address(Kind.NETWORK, n["network"]) for n in spec["networks"] if n["network"]]
@@ -170,6 +172,19 @@ class Lister:
                         "serial_log": serial_log_path(domain.name()),
                         "network_names": networks, **read_limits(root)},
         )
+
+    def _pending(self, domain: libvirt.virDomain, spec: Mapping[str, Any],
+                 applied: Mapping[str, Any], view: HostView) -> dict[str, Any]:
+        """Fields whose stored definition differs from the running guest (a change made
+        with ``virsh ... --config``): the next boot uses them, so the plan must see them.
+        Costs a second XML read per running guest."""
+        try:
+            xml = self.client.call(CallKind.READ, domain.name(), domain.XMLDesc,
+                                   libvirt.VIR_DOMAIN_XML_INACTIVE)
+        except ObjectNotFoundError:
+            return {}
+        stored = read_guest(ET.fromstring(xml), applied, view, self.owner.stack)
+        return {key: value for key, value in stored.items() if value != spec.get(key)}
 
     def _volumes(self, listing: VolumeListing, pool_names: Mapping[str, str]
                  ) -> list[LiveObject]:
