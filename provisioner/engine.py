@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,10 @@ from provisioner.apply.executor import (
 from provisioner.errors import PlanError
 from provisioner.outputs import OutputValues, evaluate_outputs
 from provisioner.plan.admission import admission_problems, needs_capacity, plan_demand
-from provisioner.plan.model import Plan
+from provisioner.plan.model import Action, Plan
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.providers.base import Inventory, Owner, Provider, ProviderStats
+from provisioner.resources import to_plain
 from provisioner.stack.loader import Stack
 from provisioner.state.local import SQLiteStore
 from provisioner.state.store import StateStore
@@ -127,8 +128,22 @@ class Engine:
             if result.ok:
                 for address in plan.forget:
                     self.store.forget(address)
+            self.refresh_attributes(plan)
             self.store.finish_run(run_id, "ok" if result.ok else "failed", _summary(result))
         return result
+
+    def refresh_attributes(self, plan: Plan) -> None:
+        """Unchanged objects keep their record, but what the hypervisor computes (an
+        address that arrived after the last apply) is brought up to date for outputs
+        and ``show``."""
+        records = self.store.applied()
+        for change in plan.changes:
+            record = records.get(change.address)
+            if change.action is not Action.NOOP or change.live is None or record is None:
+                continue
+            attributes = to_plain(change.live.attributes)
+            if attributes != record.attributes:
+                self.store.record_applied(replace(record, attributes=attributes))
 
     def outputs(self) -> OutputValues:
         """Outputs from the current records; stored (sensitive ones masked)."""

@@ -162,7 +162,12 @@ def _change(
                         progress.close()
                 _print_result(result, debug, command)
                 succeeded = result.ok
-            _print_outputs(engine)
+            else:
+                engine.refresh_attributes(planned)
+            if not destroy:
+                _print_outputs(engine)
+            elif succeeded:
+                engine.store.set_outputs({})
     if not succeeded:
         raise typer.Exit(EXIT_ERROR)
 

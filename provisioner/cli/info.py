@@ -97,7 +97,9 @@ def _state_text(document: dict[str, Any]) -> str:
     lines = [f"Stack {document['stack']}"]
     resources = document["resources"]
     lines.append(f"\nResources ({len(resources)}):")
-    lines += [f"  {r['address']:<32} {r['provider']:<10} {r['name']:<20} {r['applied_at']}"
+    lines += [f"  {r['address']:<28} {r['provider']:<10} {r['name']:<18} "
+              f"{r['attributes'].get('state') or '':<8} {r['attributes'].get('ip') or '':<15} "
+              f"{r['applied_at']}"
               for r in resources] or ["  (none applied yet)"]
     if document["outputs"]:
         lines.append("\nOutputs:")

@@ -64,7 +64,7 @@ def _available_memory(client: LibvirtClient, total: int) -> int:
 def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
                 domain_type: str, local: bool) -> list[str]:
     """What the declared resources refer to on the host, checked against the last
-    listing: pools, host networks, base images, kernel files, CPU modes."""
+    listing: pools, host networks, bridges, base images, kernel files, CPU modes."""
     declared_pools = {guests.owner.pool_name(r.name) for r in resources if r.kind is Kind.POOL}
     checker = _Checker(facts, declared_pools, local)
     for resource in resources:
@@ -72,7 +72,30 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
             checker.pool(resource, guests.pool_of(resource, "pool", resource.spec.get("pool")))
         elif resource.kind is Kind.GUEST:
             _check_guest(checker, resource, guests, domain_type)
+    _check_bridges(checker, resources, guests.client)
     return checker.problems
+
+
+def _check_bridges(checker: _Checker, resources: Sequence[Resource],
+                   client: LibvirtClient) -> None:
+    """Host bridges named by guests and bridge networks exist (one listing, only when
+    a bridge is named; skipped where libvirt cannot list host interfaces)."""
+    wanted = [(r, nic["bridge"]) for r in resources if r.kind is Kind.GUEST
+              for nic in r.spec.get("networks") or [] if nic.get("bridge")]
+    wanted += [(r, r.spec["bridge"]) for r in resources
+               if r.kind is Kind.NETWORK and r.spec.get("mode") == "bridge"]
+    if not wanted:
+        return
+    try:
+        interfaces = {i.name() for i in client.call(CallKind.LIST, "host interfaces",
+                                                    client.conn.listAllInterfaces)}
+    except ProviderError:
+        return
+    for resource, bridge in wanted:
+        if bridge not in interfaces:
+            existing = ", ".join(sorted(interfaces - {"lo"})) or "none"
+            checker.problems.append(f"{resource.address}: host bridge '{bridge}' does not "
+                                    f"exist (interfaces: {existing})")
 
 
 def _check_guest(checker: _Checker, resource: Resource, guests: Guests, domain_type: str) -> None:
