@@ -11,7 +11,6 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from provisioner.apply.executor import (
@@ -29,18 +28,8 @@ from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.providers.base import Inventory, Owner, Provider, ProviderStats
 from provisioner.resources import to_plain
 from provisioner.stack.loader import Stack
-from provisioner.state.local import SQLiteStore
+from provisioner.state.factory import open_store
 from provisioner.state.store import StateStore
-
-STATE_DIRECTORY = ".provisioner"
-
-
-def default_state_path(stack: Stack) -> Path:
-    """``.provisioner/<stack>.db`` beside the stack, unless the stack says otherwise."""
-    if stack.state.path:
-        path = Path(stack.state.path)
-        return path if path.is_absolute() else stack.root / path
-    return stack.root / STATE_DIRECTORY / f"{stack.name}.db"
 
 
 @dataclass
@@ -58,7 +47,7 @@ class Engine:
 
     def __init__(self, stack: Stack, store: StateStore | None = None) -> None:
         self.stack = stack
-        self.store = store or SQLiteStore(default_state_path(stack))
+        self.store = store or open_store(stack)
         self._providers: dict[str, Provider] = {}
         self.stop = threading.Event()
         """Set it (Ctrl-C) to let running steps finish and start no new one."""

@@ -10,6 +10,7 @@ import typer
 from provisioner.cli.common import (
     DebugOption,
     StackPath,
+    StateBackendOption,
     StateOption,
     VarFileOption,
     VarOption,
@@ -31,6 +32,7 @@ def import_(
                                                 help="Seconds to wait for another run's lock.")]
     = 0.0,
     state: StateOption = None,
+    state_backend: StateBackendOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Adopt an existing object that no stack owns: tag it as ADDRESS of this stack.
@@ -53,7 +55,8 @@ def import_(
             names = ", ".join(str(r.address) for r in loaded.resources) or "none"
             raise UsageError(f"{address} is not declared in stack {loaded.name}",
                              hint=f"declare it first; declared: {names}")
-        with open_engine(loaded, state) as engine, engine.store.lock("import", lock_timeout):
+        with open_engine(loaded, state, state_backend) as engine, \
+                engine.store.lock("import", lock_timeout):
             provider = engine.providers()[declared.provider]
             live = provider.adopt(declared.address, name)
             observed = Resource(declared.address, declared.provider, live.spec,

@@ -19,6 +19,7 @@ from provisioner.cli.common import (
     NoColorOption,
     ParallelismOption,
     StackPath,
+    StateBackendOption,
     StateOption,
     VarFileOption,
     VarOption,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from provisioner.apply.progress import LiveProgress, PlainProgress
     from provisioner.engine import Engine
     from provisioner.plan.model import Plan
+    from provisioner.stack.loader import Stack
 
 ReplaceOption = Annotated[
     list[str] | None,
@@ -65,6 +67,7 @@ def plan(
     replace: ReplaceOption = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="Plan deleting everything.")] = False,
     state: StateOption = None,
+    state_backend: StateBackendOption = None,
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -79,7 +82,7 @@ def plan(
         from provisioner.plan.planner import PlanOptions
 
         loaded = load(stack, var, var_file)
-        with open_engine(loaded, state) as engine:
+        with open_engine(loaded, state, state_backend) as engine:
             options = PlanOptions(destroy=destroy,
                                   replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
             result = engine.plan(options, parallelism)
@@ -99,6 +102,7 @@ def apply(
     replace: ReplaceOption = None,
     lock_timeout: LockTimeoutOption = 0.0,
     state: StateOption = None,
+    state_backend: StateBackendOption = None,
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -110,8 +114,8 @@ def apply(
 
     Example: provisioner apply stacks/demo --auto-approve
     """
-    _change(stack, var, var_file, parallelism, replace, lock_timeout, state, no_color, debug,
-            auto_approve, destroy=False)
+    _change(stack, var, var_file, parallelism, replace, lock_timeout, (state, state_backend),
+            no_color, debug, auto_approve, destroy=False)
 
 
 def destroy(
@@ -122,6 +126,7 @@ def destroy(
     parallelism: ParallelismOption = 8,
     lock_timeout: LockTimeoutOption = 0.0,
     state: StateOption = None,
+    state_backend: StateBackendOption = None,
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -132,13 +137,14 @@ def destroy(
 
     Example: provisioner destroy stacks/demo --auto-approve
     """
-    _change(stack, var, var_file, parallelism, None, lock_timeout, state, no_color, debug,
-            auto_approve, destroy=True)
+    _change(stack, var, var_file, parallelism, None, lock_timeout, (state, state_backend),
+            no_color, debug, auto_approve, destroy=True)
 
 
 def _change(
     stack: Path, var: list[str] | None, var_file: list[Path] | None, parallelism: int,
-    replace: list[str] | None, lock_timeout: float, state: Path | None, no_color: bool,
+    replace: list[str] | None, lock_timeout: float, state: tuple[Path | None, str | None],
+    no_color: bool,
     debug: bool, auto_approve: bool, *, destroy: bool,
 ) -> None:
     command = "destroy" if destroy else "apply"
@@ -146,7 +152,7 @@ def _change(
         from provisioner.plan.planner import PlanOptions
 
         loaded = load(stack, var, var_file)
-        with open_engine(loaded, state) as engine, engine.store.lock(command, lock_timeout):
+        with open_engine(loaded, *state) as engine, engine.store.lock(command, lock_timeout):
             options = PlanOptions(destroy=destroy,
                                   replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
             planned = engine.plan(options, parallelism)
@@ -173,12 +179,12 @@ def _change(
 
 
 @contextmanager
-def open_engine(stack: object, state: Path | None) -> Iterator[Engine]:
+def open_engine(stack: Stack, state: Path | None,
+                backend: str | None = None) -> Iterator[Engine]:
     from provisioner.engine import Engine
-    from provisioner.state.local import SQLiteStore
+    from provisioner.state.factory import open_store
 
-    store = SQLiteStore(state) if state is not None else None
-    with Engine(stack, store) as engine:  # type: ignore[arg-type]
+    with Engine(stack, open_store(stack, state, backend)) as engine:
         yield engine
 
 

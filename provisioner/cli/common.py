@@ -54,6 +54,12 @@ StateOption = Annotated[
     typer.Option("--state", help="SQLite state file (default: .provisioner/STACK.db beside "
                                  "the stack).", show_default=False),
 ]
+StateBackendOption = Annotated[
+    str | None,
+    typer.Option("--state-backend", help="local or postgres (the DSN comes from "
+                                         "PROVISIONER_PG_DSN); default: the stack's state:",
+                 show_default=False),
+]
 DebugOption = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks and internal details on errors.")
 ]

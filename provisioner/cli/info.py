@@ -13,6 +13,7 @@ import typer
 from provisioner.cli.common import (
     DebugOption,
     StackPath,
+    StateBackendOption,
     StateOption,
     VarFileOption,
     VarOption,
@@ -55,6 +56,7 @@ def show(
     stack: StackPath = Path("."),
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     state: StateOption = None,
+    state_backend: StateBackendOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Show what the state store knows: resources, outputs, recent runs, unfinished calls.
@@ -64,11 +66,10 @@ def show(
     Example: provisioner show stacks/demo --json
     """
     with user_errors(debug):
-        from provisioner.engine import default_state_path
-        from provisioner.state.local import SQLiteStore
+        from provisioner.state.factory import open_store
 
         loaded = load(stack, None, None)
-        with SQLiteStore(state or default_state_path(loaded)) as store:
+        with open_store(loaded, state, state_backend) as store:
             document = _state_document(loaded.name, store)
         if json_output:
             echo(json.dumps(document, indent=2))

@@ -119,6 +119,8 @@ class _Loader:
                   for name, p in providers.items()}
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
+        if top is not None:
+            validated[("state",)] = top.state
         self.problems += check_secrets(
             validated, interpolation.sensitive_paths, interpolation.environment_paths, source
         )

@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -131,10 +132,22 @@ class Variable(StrictModel):
 class StateConfig(StrictModel):
     """Where the state (lock, journal, last applied specs) is kept."""
 
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "postgres"] = "local"
     path: str | None = Field(
-        None, description="SQLite file; default .provisioner/<stack>.db beside the stack"
+        None, description="local: SQLite file; default .provisioner/<stack>.db beside the stack"
     )
+    dsn: SecretStr | None = Field(
+        None, description="postgres: connection string, from the environment: "
+                          "${env.PROVISIONER_PG_DSN}"
+    )
+
+    @model_validator(mode="after")
+    def _backend_settings(self) -> StateConfig:
+        if self.backend == "postgres" and self.dsn is None:
+            raise ValueError("backend postgres needs `dsn:`, such as ${env.PROVISIONER_PG_DSN}")
+        if self.backend == "local" and self.dsn is not None:
+            raise ValueError("`dsn:` is for backend postgres; the local backend uses `path:`")
+        return self
 
 
 class ResourceBase(StrictModel):

@@ -198,6 +198,29 @@ class SQLiteStore(StateStore):
                           (JournalStatus.PENDING.value,))
         return [_entry_from_row(row) for row in rows]
 
+    def resolve(self, entry_id: int, detail: str) -> None:
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE journal SET status = ?, detail = ?, finished_at = ? "
+                "WHERE id = ? AND status = ?",
+                (JournalStatus.RESOLVED.value, detail, now_iso(), entry_id,
+                 JournalStatus.PENDING.value))
+            self._changed_one(cursor, f"pending journal entry {entry_id}")
+
+    def force_unlock(self, lock_id: str) -> str:
+        """A local lock is an ``flock``: the kernel drops it when its holder dies, so
+        only a live holder can keep it, and that one is never broken from outside."""
+        holder = self.lock_holder()
+        if holder is None:
+            return "the stack is not locked; nothing to do"
+        if holder.id != lock_id:
+            raise LockError(f"lock {lock_id} is not the current lock ({holder.describe()})",
+                            hint="pass the id `provisioner show` or the lock error names")
+        raise LockError(
+            f"the lock is held by a live process: {holder.describe()}",
+            hint=f"a local lock is released when its process ends: stop pid {holder.pid} "
+                 f"on {holder.host}, or wait for it")
+
     def begin_run(self, command: str) -> str:
         run_id = uuid.uuid4().hex
         with self._write() as conn:

@@ -131,6 +131,16 @@ class StateStore(ABC):
         """Entries still pending: calls whose outcome was never written."""
 
     @abstractmethod
+    def resolve(self, entry_id: int, detail: str) -> None:
+        """Settle a pending entry (RESOLVED) once the hypervisor showed what happened."""
+
+    @abstractmethod
+    def force_unlock(self, lock_id: str) -> str:
+        """Release the lock ``lock_id`` held by a run that can no longer release it;
+        returns what was done. Raises LockError when that is not possible (the holder
+        is alive, or the id is not the current lock's)."""
+
+    @abstractmethod
     def begin_run(self, command: str) -> str:
         """Start a history entry; returns the run id."""
 
