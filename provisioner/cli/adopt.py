@@ -50,7 +50,7 @@ def import_(
 
         loaded = load(stack, var, var_file)
         (target,) = parse_addresses([address], "import")
-        declared = loaded.resource(target)  # type: ignore[arg-type]
+        declared = loaded.resource(target)
         if declared is None:
             names = ", ".join(str(r.address) for r in loaded.resources) or "none"
             raise UsageError(f"{address} is not declared in stack {loaded.name}",

@@ -16,16 +16,18 @@ from provisioner.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     DebugOption,
+    ExcludeOption,
     NoColorOption,
     ParallelismOption,
     StackPath,
     StateBackendOption,
     StateOption,
+    TargetOption,
     VarFileOption,
     VarOption,
     echo,
     load,
-    parse_addresses,
+    plan_options,
     use_color,
     user_errors,
 )
@@ -65,6 +67,8 @@ def plan(
     stats: Annotated[bool, typer.Option("--stats", help="Show API calls and time per provider.")]
     = False,
     replace: ReplaceOption = None,
+    target: TargetOption = None,
+    exclude: ExcludeOption = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="Plan deleting everything.")] = False,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
@@ -79,12 +83,10 @@ def plan(
     Example: provisioner plan stacks/demo --detailed-exitcode
     """
     with user_errors(debug):
-        from provisioner.plan.planner import PlanOptions
-
         loaded = load(stack, var, var_file)
         with open_engine(loaded, state, state_backend) as engine:
-            options = PlanOptions(destroy=destroy,
-                                  replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
+            options = plan_options(loaded, destroy=destroy, replace=replace, target=target,
+                                   exclude=exclude)
             result = engine.plan(options, parallelism)
             _print_plan(result, json_output, no_color)
             if stats:
@@ -100,6 +102,8 @@ def apply(
     var_file: VarFileOption = None,
     parallelism: ParallelismOption = 8,
     replace: ReplaceOption = None,
+    target: TargetOption = None,
+    exclude: ExcludeOption = None,
     lock_timeout: LockTimeoutOption = 0.0,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
@@ -114,8 +118,8 @@ def apply(
 
     Example: provisioner apply stacks/demo --auto-approve
     """
-    _change(stack, var, var_file, parallelism, replace, lock_timeout, (state, state_backend),
-            no_color, debug, auto_approve, destroy=False)
+    _change(stack, var, var_file, parallelism, (replace, target, exclude), lock_timeout,
+            (state, state_backend), no_color, debug, auto_approve, destroy=False)
 
 
 def destroy(
@@ -124,6 +128,8 @@ def destroy(
     var: VarOption = None,
     var_file: VarFileOption = None,
     parallelism: ParallelismOption = 8,
+    target: TargetOption = None,
+    exclude: ExcludeOption = None,
     lock_timeout: LockTimeoutOption = 0.0,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
@@ -137,24 +143,24 @@ def destroy(
 
     Example: provisioner destroy stacks/demo --auto-approve
     """
-    _change(stack, var, var_file, parallelism, None, lock_timeout, (state, state_backend),
-            no_color, debug, auto_approve, destroy=True)
+    _change(stack, var, var_file, parallelism, (None, target, exclude), lock_timeout,
+            (state, state_backend), no_color, debug, auto_approve, destroy=True)
 
 
 def _change(
     stack: Path, var: list[str] | None, var_file: list[Path] | None, parallelism: int,
-    replace: list[str] | None, lock_timeout: float, state: tuple[Path | None, str | None],
+    selection: tuple[list[str] | None, list[str] | None, list[str] | None],
+    lock_timeout: float, state: tuple[Path | None, str | None],
     no_color: bool,
     debug: bool, auto_approve: bool, *, destroy: bool,
 ) -> None:
     command = "destroy" if destroy else "apply"
     with user_errors(debug):
-        from provisioner.plan.planner import PlanOptions
-
         loaded = load(stack, var, var_file)
         with open_engine(loaded, *state) as engine, engine.store.lock(command, lock_timeout):
-            options = PlanOptions(destroy=destroy,
-                                  replace=parse_addresses(replace, "--replace"))  # type: ignore[arg-type]
+            replace, target, exclude = selection
+            options = plan_options(loaded, destroy=destroy, replace=replace, target=target,
+                                   exclude=exclude)
             planned = engine.plan(options, parallelism)
             _print_plan(planned, False, no_color)
             succeeded = True

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from provisioner.plan.planner import PlanOptions
+    from provisioner.stack.address import Address
     from provisioner.stack.loader import Stack
 
 EXIT_OK = 0
@@ -64,6 +66,16 @@ DebugOption = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks and internal details on errors.")
 ]
 NoColorOption = Annotated[bool, typer.Option("--no-color", help="Never colour the output.")]
+TargetOption = Annotated[
+    list[str] | None,
+    typer.Option("--target", metavar="ADDRESS",
+                 help="Only this resource and what it needs (repeatable)."),
+]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", metavar="ADDRESS",
+                 help="Leave this resource and what depends on it out (repeatable)."),
+]
 
 
 def use_color(no_color: bool) -> bool:
@@ -110,14 +122,29 @@ def load(path: Path, var: list[str] | None, var_file: list[Path] | None) -> Stac
     return load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())))
 
 
-def parse_addresses(texts: list[str] | None, flag: str) -> frozenset[object]:
+def parse_addresses(texts: list[str] | None, flag: str,
+                    stack: Stack | None = None) -> frozenset[Address]:
+    """Addresses from the command line; a declared name with ``count`` means all its
+    instances (``guests.web`` → ``guests.web-0``, ``guests.web-1``, ...)."""
     from provisioner.errors import UsageError
     from provisioner.stack.address import Address
 
-    addresses = set()
+    addresses: set[Address] = set()
     for text in texts or []:
         try:
-            addresses.add(Address.parse(text))
+            address = Address.parse(text)
         except ValueError as exc:
             raise UsageError(f"{flag} {text}: {exc}") from None
+        addresses.update(stack.groups.get(address, [address]) if stack else [address])
     return frozenset(addresses)
+
+
+def plan_options(stack: Stack, *, destroy: bool = False, replace: list[str] | None = None,
+                 target: list[str] | None = None,
+                 exclude: list[str] | None = None) -> PlanOptions:
+    from provisioner.plan.planner import PlanOptions
+
+    return PlanOptions(destroy=destroy,
+                       replace=parse_addresses(replace, "--replace", stack),
+                       targets=parse_addresses(target, "--target", stack),
+                       excludes=parse_addresses(exclude, "--exclude", stack))

@@ -16,6 +16,7 @@ from provisioner.plan.action import decide_action
 from provisioner.plan.diff import diff_resource
 from provisioner.plan.graph import StepGraph
 from provisioner.plan.model import Action, Change, FieldDiff, Plan, ReplaceOrder
+from provisioner.plan.selection import selected_addresses
 from provisioner.providers.base import Inventory, ProviderSchema
 from provisioner.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource, from_plain
 from provisioner.stack.address import Address
@@ -29,6 +30,10 @@ class PlanOptions:
     """Plan the deletion of every object of the stack."""
     replace: frozenset[Address] = frozenset()
     """Addresses to replace even if nothing changed (``--replace``)."""
+    targets: frozenset[Address] = frozenset()
+    """Only these and what they need (``--target``); empty: everything."""
+    excludes: frozenset[Address] = frozenset()
+    """Leave these and what depends on them out (``--exclude``)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,8 @@ class _Planner:
         self.live = _index_live(inputs.inventories)
         self.protected_in_stack = {resource.address: resource.lifecycle.prevent_destroy
                                    for resource in inputs.resources}
-        self.errors: list[str] = [] if options.destroy else list(inputs.problems)
+        self.errors: list[tuple[Address | None, str]] = [] if options.destroy else [
+            (_address_in(problem), problem) for problem in inputs.problems]
         self.changes: list[Change] = []
 
     def plan(self) -> Plan:
@@ -71,8 +77,10 @@ class _Planner:
             for live in self.live[address]:
                 self._plan_orphan(live, reason)
         self._check_unreachable(declared)
-        if self.errors:
-            raise PlanError("\n".join(self.errors),
+        kept = self._select()
+        errors = [text for address, text in self.errors if address is None or address in kept]
+        if errors:
+            raise PlanError("\n".join(errors),
                             hint="nothing was changed; fix the stack or the flags and plan again")
         order = {resource.address: resource.order for resource in self.desired}
         steps, edges = StepGraph(self.changes, order).build()
@@ -81,11 +89,25 @@ class _Planner:
             changes=tuple(self.changes),
             steps=tuple(steps),
             edges=tuple(edges),
-            forget=tuple(self._forgotten(declared)),
+            forget=tuple(a for a in self._forgotten(declared) if a in kept),
             fingerprints={str(obj.address): obj.fingerprint()
                           for objs in self.live.values() for obj in objs},
             destroy=self.options.destroy,
         )
+
+    def _select(self) -> set[Address]:
+        """Apply --target/--exclude: keep the selected changes, return their addresses."""
+        everything = {c.address for c in self.changes} | set(self.inputs.prior)
+        if not self.options.targets and not self.options.excludes:
+            return everything
+        kept = selected_addresses(self.changes, self.options.targets, self.options.excludes)
+        if self.options.targets:
+            kept |= {a for a in self.options.targets if a in self.inputs.prior}
+        self.changes = [c for c in self.changes if c.address in kept]
+        return kept
+
+    def _error(self, address: Address | None, text: str) -> None:
+        self.errors.append((address, text))
 
     def _plan_declared(self, resource: Resource) -> None:
         candidates = self.live.get(resource.address, [])
@@ -113,7 +135,8 @@ class _Planner:
             self._refuse_destroy(resource.address, decision.reason)
         if not decision.action.destroys:  # a replacement starts with new, smaller disks
             for shrink in shrinks:
-                self.errors.append(
+                self._error(
+                    resource.address,
                     f"{resource.address}: {shrink.path} can only grow "
                     f"({_size(shrink.before)} -> {_size(shrink.after)}); to start over with a "
                     f"smaller one, replace it: --replace {resource.address}")
@@ -194,11 +217,10 @@ class _Planner:
         return declared or (prior is not None and prior.prevent_destroy)
 
     def _refuse_destroy(self, address: Address, reason: str) -> None:
-        self.errors.append(
-            f"{address}: lifecycle.prevent_destroy forbids deleting it ({reason})")
-        self.errors.append(
-            f"  to allow it, set prevent_destroy: false and apply first; or leave it out "
-            f"with --exclude {address}")
+        self._error(address, f"{address}: lifecycle.prevent_destroy forbids deleting it "
+                             f"({reason})")
+        self._error(address, f"  to allow it, set prevent_destroy: false and apply first; or "
+                             f"leave it out with --exclude {address}")
 
     def _check_collision(self, resource: Resource) -> None:
         inventory = self.inputs.inventories.get(resource.provider)
@@ -206,7 +228,8 @@ class _Planner:
             return
         owner = inventory.foreign.get(resource.kind, {}).get(resource.name)
         if owner is not None:
-            self.errors.append(
+            self._error(
+                resource.address,
                 f"{resource.address}: a {resource.kind.singular} named '{resource.name}' already "
                 f"exists on provider {resource.provider} and is not this stack's ({owner}); "
                 f"adopt it with `provisioner import {resource.address} {resource.name}`, "
@@ -215,7 +238,8 @@ class _Planner:
     def _check_unreachable(self, declared: set[Address]) -> None:
         for address, record in sorted(self.inputs.prior.items()):
             if record.provider not in self.inputs.schemas and address not in declared:
-                self.errors.append(
+                self._error(
+                    address,
                     f"{address}: was applied on provider '{record.provider}', which the stack "
                     f"no longer declares, so it cannot be checked or deleted; put the provider "
                     f"block back (the object is deleted on the next apply), or delete it by hand")
@@ -226,6 +250,14 @@ class _Planner:
             if address not in self.live and address not in declared
             and record.provider in self.inputs.schemas
         )
+
+
+def _address_in(problem: str) -> Address | None:
+    """The address a provider's problem starts with (``guests.web: ...``), if any."""
+    try:
+        return Address.parse(problem.split(":", 1)[0])
+    except ValueError:
+        return None
 
 
 def _index_live(inventories: Mapping[str, Inventory]) -> dict[Address, list[LiveObject]]:

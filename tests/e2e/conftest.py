@@ -12,6 +12,15 @@
   (``scripts/kvm-works``), else ``qemu`` (TCG).
 - ``testbed_enter``: runs a command inside libvirtd's network namespace, the only
   place guests' addresses are reachable from (``scripts/testbed enter``).
+- ``conn`` (session): a libvirt-python connection to the daemon, for assertions.
+- ``new_stack``: ``new_stack()`` gives an ``E2EStack`` (tests/support/e2e.py) named
+  after the test, in the test's tmp_path. After the test, the leak check: the
+  daemon must hold no domain, network, pool or volume of any stack the test made;
+  what it finds is destroyed (then swept with libvirt directly, so later tests
+  start clean) and the test fails, naming it.
+
+Each test uses its own stack name, guest and network names, and subnet
+(10.80-10.89.x.0/24; 10.77 is test_testbed's), so that nothing can collide.
 
 Everything here needs root, as the scripts do.
 """
@@ -21,23 +30,24 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import libvirt
 import pytest
+from support.e2e import (
+    E2EStack,
+    TinyGuest,
+    boot_options,
+    check_leaks,
+    stack_name,
+    stack_objects,
+    sweep,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 URI = "qemu:///system"
-
-
-@dataclass(frozen=True)
-class TinyGuest:
-    """The tiny guest's boot files, for ``<kernel>``/``<initrd>``/``<cmdline>``."""
-
-    kernel: Path
-    initrd: Path
-    cmdline: str = "console=ttyS0"
 
 
 def _script(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -96,3 +106,40 @@ def testbed_enter(libvirt_daemon: str) -> Callable[..., subprocess.CompletedProc
         return _script("testbed", "enter", *command, timeout=timeout)
 
     return enter
+
+
+@pytest.fixture(scope="session")
+def conn(libvirt_daemon: str) -> Iterator[Any]:
+    connection = libvirt.open(libvirt_daemon)
+    yield connection
+    connection.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def new_stack(request: pytest.FixtureRequest, tmp_path: Path, libvirt_daemon: str,
+              tiny_guest: TinyGuest, conn: Any) -> Iterator[Callable[..., E2EStack]]:
+    made: list[E2EStack] = []
+
+    def make(suffix: str = "") -> E2EStack:
+        name = stack_name(request.node.name, suffix)
+        assert name not in {s.name for s in made}, f"stack {name} made twice"
+        stack = E2EStack(tmp_path / (name if made or suffix else "stack"), name,
+                         libvirt_daemon, boot_options(tiny_guest))
+        made.append(stack)
+        if stack_objects(conn, name):  # an interrupted earlier run
+            sweep(conn, name)
+        return stack
+
+    yield make
+    check_leaks(conn, made, report=not request.node.stash.get(_CALL_FAILED, False))

@@ -124,11 +124,13 @@ def render_error(error: ProvisionerError) -> str:
 
 def read_options(case: Path) -> PlanOptions:
     data = read_yaml(case / "options.yaml", {})
-    unknown = set(data) - {"destroy", "replace"}
+    unknown = set(data) - {"destroy", "replace", "target", "exclude"}
     assert not unknown, f"options.yaml: unknown keys {sorted(unknown)}"
     return PlanOptions(
         destroy=bool(data.get("destroy", False)),
         replace=frozenset(Address.parse(text) for text in data.get("replace", [])),
+        targets=frozenset(Address.parse(text) for text in data.get("target", [])),
+        excludes=frozenset(Address.parse(text) for text in data.get("exclude", [])),
     )
 
 

@@ -1,0 +1,305 @@
+"""Stacks on the real libvirtd for the e2e tests (tests/e2e).
+
+``E2EStack`` is one stack directory: write its file, plan, apply and destroy
+in-process through the engine (as ``tests/integration`` does), or run the
+real console script on it. Both use the default state file beside the stack,
+so they see the same state.
+
+``stack_objects`` lists what the daemon holds for a stack (domains and
+networks by their owner tag, volumes and pools by their names, see
+``provisioner.providers.libvirt.naming``); ``sweep`` removes those with
+libvirt directly, for when ``destroy`` itself is what failed.
+
+Serial logs: the tiny guest prints ``TINY: ...`` markers on ttyS0, which the
+provider logs to ``/var/log/libvirt/qemu/<guest>-serial.log`` (truncated at
+each start of the domain). ``wait_serial`` polls one for a pattern.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libvirt
+import pytest
+
+from provisioner.apply.executor import ApplyResult, StepResult
+from provisioner.engine import Engine
+from provisioner.plan.model import Change, Plan, Step
+from provisioner.plan.planner import PlanOptions
+from provisioner.providers.libvirt.naming import parse_owner, parse_volume_name
+from provisioner.resources import LiveObject
+from provisioner.stack.loader import Stack, load_stack
+from provisioner.stack.variables import VariableInputs
+
+REPO = Path(__file__).resolve().parents[2]
+PROVISIONER = shutil.which("provisioner") or "provisioner"
+BOOT_OPTIONS = "BOOT_OPTIONS"
+"""Written in a stack body where the tiny guest's direct-boot options go:
+``options: { BOOT_OPTIONS, max_cpus: 2 }``."""
+SERIAL_TIMEOUT = 120.0  # TCG on a busy 2-core machine: ~2.5 s to boot, ~5 s more to a lease
+_UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                   | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                   | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+
+
+class Recorder:
+    """Progress events of an apply, kept for assertions."""
+
+    def __init__(self) -> None:
+        self.results: list[StepResult] = []
+
+    def started(self, step: Step) -> None:
+        pass
+
+    def finished(self, result: StepResult) -> None:
+        self.results.append(result)
+
+
+@dataclass
+class E2EStack:
+    """One stack directory on the real daemon."""
+
+    directory: Path
+    name: str
+    uri: str
+    boot_options: str
+    """``kernel: ..., initrd: ..., cmdline: ...`` of the tiny guest (flow-mapping items)."""
+    variables: tuple[str, ...] = ()
+    """``NAME=VALUE`` assignments, as ``--var`` gives them."""
+
+    @property
+    def file(self) -> Path:
+        return self.directory / "stack.yaml"
+
+    def header(self, providers: str | None = None) -> str:
+        providers = providers or f'  kvm: {{ type: libvirt, uri: "{self.uri}" }}\n'
+        return f"apiVersion: provisioner/v1\nstack: {self.name}\nproviders:\n{providers}"
+
+    def write(self, body: str, providers: str | None = None) -> None:
+        """The stack file: this stack's header (one provider ``kvm`` by default) + ``body``."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.file.write_text(self.header(providers) + body.replace(BOOT_OPTIONS,
+                                                                   self.boot_options))
+
+    def write_file(self, name: str, text: str) -> Path:
+        path = self.directory / name
+        path.write_text(text)
+        return path
+
+    def load(self) -> Stack:
+        return load_stack(self.directory, VariableInputs(assignments=self.variables),
+                          cwd=self.directory)
+
+    def var_args(self) -> list[str]:
+        """The variables as console-script arguments (plan, apply, destroy)."""
+        return [arg for assignment in self.variables for arg in ("--var", assignment)]
+
+    @contextlib.contextmanager
+    def engine(self) -> Iterator[Engine]:
+        with Engine(self.load()) as engine:
+            yield engine
+
+    def plan(self, options: PlanOptions | None = None) -> Plan:
+        with self.engine() as engine:
+            return engine.plan(options)
+
+    def apply(self, plan_check: Any = None) -> tuple[Plan, ApplyResult]:
+        """Plan and apply; fails with each failed step's message. ``plan_check``
+        is called with the plan before it is applied."""
+        with self.engine() as engine:
+            plan = engine.plan()
+            if plan_check is not None:
+                plan_check(plan)
+            result = engine.apply(plan, Recorder())
+            assert result.ok, _failures(result)
+            engine.outputs()
+            return plan, result
+
+    def destroy(self) -> ApplyResult:
+        with self.engine() as engine:
+            return engine.apply(engine.plan(PlanOptions(destroy=True)), Recorder(),
+                                command="destroy")
+
+    def live(self) -> dict[str, LiveObject]:
+        """What the providers list now, by address (``guests.web-0``)."""
+        with self.engine() as engine:
+            return {str(obj.address): obj for inventory in engine.refresh().values()
+                    for obj in inventory.managed}
+
+    def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """The console script: ``cli("plan", "--detailed-exitcode")`` runs
+        ``provisioner plan STACKDIR --detailed-exitcode``."""
+        return subprocess.run([PROVISIONER, args[0], str(self.directory), *args[1:]],
+                              capture_output=True, text=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)
+
+
+def _failures(result: ApplyResult) -> str:
+    return "apply failed:\n" + "\n".join(f"  {r.step.key}: {r.outcome.value}: {r.message}"
+                                         for r in result.results)
+
+
+def changes(plan: Plan) -> dict[str, Change]:
+    """The plan's changes that do something, by address."""
+    return {str(c.address): c for c in plan.changes if c.action.is_change}
+
+
+def describe(plan: Plan) -> str:
+    """One line per change, for assertion messages."""
+    return "\n".join(f"  {c.symbol} {c.address}: {c.action.value} ({c.reason}) "
+                     f"{[f.path for f in c.fields]}" for c in plan.pending()) or "  (none)"
+
+
+@dataclass(frozen=True)
+class TinyGuest:
+    """The tiny guest's boot files, for ``<kernel>``/``<initrd>``/``<cmdline>``."""
+
+    kernel: Path
+    initrd: Path
+    cmdline: str = "console=ttyS0"
+
+
+def boot_options(guest: TinyGuest) -> str:
+    """The tiny guest's direct kernel boot, as items of a guest's ``options:`` mapping."""
+    return f"kernel: {guest.kernel}, initrd: {guest.initrd}, cmdline: {guest.cmdline}"
+
+
+def stack_name(test_name: str, suffix: str = "") -> str:
+    """``e2e-`` and the test's name (without ``test_``), as a DNS label."""
+    slug = re.sub(r"[^a-z0-9]+", "-", test_name.removeprefix("test_").lower()).strip("-")
+    return f"e2e-{slug[:40]}{suffix}".rstrip("-")
+
+
+def check_leaks(conn: Any, stacks: list[E2EStack], report: bool) -> None:
+    """Destroy and sweep what ``stacks`` left on the daemon; fail naming it if
+    ``report`` (a test that already failed is not reported twice)."""
+    leaks: dict[str, list[str]] = {}
+    for stack in stacks:
+        found = stack_objects(conn, stack.name)
+        if not found:
+            continue
+        leaks[stack.name] = found
+        try:
+            stack.destroy()
+        except Exception:
+            pass
+        sweep(conn, stack.name)
+    if leaks and report:
+        left = "; ".join(f"stack {name}: {', '.join(found)}" for name, found in leaks.items())
+        still = [o for stack in stacks for o in stack_objects(conn, stack.name)]
+        pytest.fail(f"the test left objects on the daemon ({left}); destroyed them"
+                    + (f", but these remain: {', '.join(still)}" if still else ""),
+                    pytrace=False)
+
+
+# --- what the daemon holds --------------------------------------------------------
+
+
+def stack_objects(conn: Any, stack: str) -> list[str]:
+    """Every domain, network, pool and volume of ``stack`` on the daemon, as
+    ``kind name`` strings (empty when the stack left nothing)."""
+    found = [f"domain {d.name()}" for d in _tagged(conn.listAllDomains(), stack)]
+    found += [f"network {n.name()}" for n in _tagged(conn.listAllNetworks(), stack)]
+    for pool in conn.listAllStoragePools():
+        if pool.name().startswith(f"{stack}__"):
+            found.append(f"pool {pool.name()}")
+        if not pool.isActive():
+            continue
+        with contextlib.suppress(libvirt.libvirtError):  # busy: the listing may be stale
+            pool.refresh(0)
+        found += [f"volume {pool.name()}/{volume.name()}" for volume in _volumes(pool, stack)]
+    return found
+
+
+def sweep(conn: Any, stack: str) -> None:
+    """Remove every object of ``stack`` with libvirt directly (best effort)."""
+    for domain in _tagged(conn.listAllDomains(), stack):
+        with contextlib.suppress(libvirt.libvirtError):
+            if domain.isActive():
+                domain.destroy()
+            domain.undefineFlags(_UNDEFINE_FLAGS)
+    for network in _tagged(conn.listAllNetworks(), stack):
+        with contextlib.suppress(libvirt.libvirtError):
+            if network.isActive():
+                network.destroy()
+            network.undefine()
+    for pool in conn.listAllStoragePools():
+        if pool.isActive():
+            for volume in _volumes(pool, stack):
+                with contextlib.suppress(libvirt.libvirtError):
+                    volume.delete(0)
+        if pool.name().startswith(f"{stack}__"):
+            with contextlib.suppress(libvirt.libvirtError):
+                if pool.isActive():
+                    pool.destroy()
+                pool.undefine()
+
+
+def _tagged(objects: list[Any], stack: str) -> list[Any]:
+    tagged = []
+    for obj in objects:
+        try:
+            tag = parse_owner(ET.fromstring(obj.XMLDesc(0)))
+        except libvirt.libvirtError:
+            continue  # gone meanwhile
+        if tag is not None and tag.stack == stack:
+            tagged.append(obj)
+    return tagged
+
+
+def _volumes(pool: Any, stack: str) -> list[Any]:
+    try:
+        volumes = pool.listAllVolumes()
+    except libvirt.libvirtError:
+        return []
+    return [v for v in volumes if (parsed := parse_volume_name(v.name())) is not None
+            and parsed.stack == stack]
+
+
+def domain_xml(conn: Any, name: str, flags: int = 0) -> ET.Element:
+    return ET.fromstring(conn.lookupByName(name).XMLDesc(flags))
+
+
+def volume_xml(conn: Any, pool: str, name: str) -> ET.Element:
+    return ET.fromstring(conn.storagePoolLookupByName(pool).storageVolLookupByName(name)
+                         .XMLDesc(0))
+
+
+# --- serial logs ------------------------------------------------------------------
+
+
+def serial_log(guest: LiveObject) -> Path:
+    return Path(str(guest.attributes["serial_log"]))
+
+
+def wait_serial(path: Path, pattern: str, timeout: float = SERIAL_TIMEOUT) -> re.Match[str]:
+    """The first match of ``pattern`` (a regex, multiline) in the serial log, polled
+    until ``timeout``; fails with the log's content."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while True:
+        with contextlib.suppress(FileNotFoundError):
+            text = path.read_text(errors="replace").replace("\r", "")
+        match = re.search(pattern, text, re.MULTILINE)
+        if match is not None:
+            return match
+        if time.monotonic() >= deadline:
+            markers = "\n".join(line for line in text.splitlines() if "TINY:" in line)
+            raise AssertionError(f"{path}: no line matching {pattern!r} after {timeout:.0f}s; "
+                                 f"markers so far:\n{markers or '(none)'}")
+        time.sleep(0.2)
+
+
+def booted(path: Path, timeout: float = SERIAL_TIMEOUT) -> None:
+    """Wait until the guest has looked for its seed: by then its ACPI daemon runs, so
+    a clean shutdown works (before that, one would wait for the hard-stop timeout)."""
+    wait_serial(path, r"^TINY: (seed instance-id=|seed none)", timeout)
