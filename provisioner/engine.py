@@ -23,6 +23,7 @@ from provisioner.apply.executor import (
 from provisioner.errors import PlanError
 from provisioner.outputs import OutputValues, evaluate_outputs
 from provisioner.plan.admission import admission_problems, needs_capacity, plan_demand
+from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.providers.base import Inventory, Owner, Provider, ProviderStats
@@ -91,6 +92,13 @@ class Engine:
         plan = make_plan(inputs, options)
         self._admit(plan)
         return plan
+
+    def drift(self, parallelism: int = DEFAULT_PARALLELISM) -> list[Drift]:
+        """What changed on the hypervisors since the last apply recorded it."""
+        providers = self.providers()
+        inventories = self.refresh(parallelism)
+        return find_drift(self.store.applied(), inventories,
+                          {name: p.schema() for name, p in providers.items()})
 
     def _admit(self, plan: Plan) -> None:
         """Refuse a plan that does not fit; capacity is read only where demand grows."""

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from provisioner import __version__
-from provisioner.cli import adopt, change, info
+from provisioner.cli import adopt, change, info, plan_cmd
 from provisioner.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -43,8 +43,8 @@ def _root(
     """Declarative virtual machines."""
 
 
-for command in (info.validate, change.plan, change.apply, change.destroy, info.show,
-                info.graph, info.schema, info.providers):
+for command in (info.validate, plan_cmd.plan, change.apply, change.destroy, info.show,
+                plan_cmd.drift, info.graph, info.schema, info.providers):
     app.command(epilog=EXIT_CODES_HELP)(command)
 app.command("import", epilog=EXIT_CODES_HELP)(adopt.import_)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,13 +19,20 @@ from provisioner.cli.common import (
     parse_addresses,
     user_errors,
 )
+from provisioner.stack.model import Lifecycle
+
+if TYPE_CHECKING:
+    from provisioner.stack.loader import Stack
 
 
 def import_(
     address: Annotated[str, typer.Argument(help="The resource it becomes, such as "
-                                                "guests.web-0 (declared in the stack).")],
+                                                "guests.web-0.")],
     name: Annotated[str, typer.Argument(help="The object's name on the hypervisor.")],
     stack: StackPath = Path("."),
+    provider: Annotated[str | None, typer.Option(
+        "--provider", help="The provider block it is on, when ADDRESS is not declared yet "
+                           "and the stack has several.")] = None,
     var: VarOption = None,
     var_file: VarFileOption = None,
     lock_timeout: Annotated[float, typer.Option("--lock-timeout", min=0,
@@ -35,32 +42,53 @@ def import_(
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Adopt an existing object that no stack owns: tag it as ADDRESS of this stack.
+    """Adopt an existing object that no stack owns: tag it as ADDRESS of this stack,
+    record it, and print the YAML that declares it as it is.
 
-    The object itself is not changed, only tagged; the next plan shows how it
-    differs from what the stack declares.
+    The object itself is not changed, only tagged. Add the printed YAML to the
+    stack (edit it as you like); the next plan shows what differs.
 
     Example: provisioner import guests.web-0 web-0 stacks/homelab
     """
     with user_errors(debug):
         from provisioner.apply.executor import applied_record
         from provisioner.cli.change import open_engine
-        from provisioner.errors import UsageError
+        from provisioner.render.yaml import declaration_yaml
         from provisioner.resources import Resource
 
         loaded = load(stack, var, var_file)
         (target,) = parse_addresses([address], "import")
         declared = loaded.resource(target)
-        if declared is None:
-            names = ", ".join(str(r.address) for r in loaded.resources) or "none"
-            raise UsageError(f"{address} is not declared in stack {loaded.name}",
-                             hint=f"declare it first; declared: {names}")
+        block = declared.provider if declared else _provider_block(loaded, provider)
         with open_engine(loaded, state, state_backend) as engine, \
                 engine.store.lock("import", lock_timeout):
-            provider = engine.providers()[declared.provider]
-            live = provider.adopt(declared.address, name)
-            observed = Resource(declared.address, declared.provider, live.spec,
-                                deps=declared.deps, lifecycle=declared.lifecycle)
+            live = engine.providers()[block].adopt(target, name)
+            # Not declared yet: protected, so a plan before the YAML is added refuses to
+            # delete what was just adopted instead of planning its deletion.
+            observed = Resource(target, block, live.spec,
+                                deps=declared.deps if declared else live.deps,
+                                lifecycle=declared.lifecycle if declared
+                                else Lifecycle(prevent_destroy=True))
             engine.store.record_applied(applied_record(observed, live))
-        echo(f"Imported '{name}' as {declared.address} (id {live.id}).")
+        echo(f"Imported '{name}' as {target} (id {live.id}).")
+        if declared is None:
+            echo("It is protected from deletion until you declare it. Add it to the stack "
+                 "as it is now:\n")
+            echo(declaration_yaml(target, block, live.spec))
         echo("Run `provisioner plan` to see how it differs from the stack.")
+
+
+def _provider_block(stack: Stack, provider: str | None) -> str:
+    from provisioner.errors import UsageError
+
+    names = sorted(stack.providers)
+    if provider is not None:
+        if provider not in stack.providers:
+            raise UsageError(f"--provider {provider}: no such provider block",
+                             hint="declared: " + (", ".join(names) or "none"))
+        return provider
+    if len(names) != 1:
+        raise UsageError("the address is not declared, and the stack has "
+                         f"{len(names)} provider blocks",
+                         hint="say which with --provider NAME (" + ", ".join(names) + ")")
+    return names[0]

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from provisioner.cli.common import (
-    EXIT_CHANGES,
     EXIT_ERROR,
     DebugOption,
     ExcludeOption,
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from provisioner.apply.progress import LiveProgress, PlainProgress
     from provisioner.engine import Engine
     from provisioner.plan.model import Plan
+    from provisioner.plan.planfile import SavedPlan
     from provisioner.stack.loader import Stack
 
 ReplaceOption = Annotated[
@@ -51,48 +51,6 @@ AutoApproveOption = Annotated[
 LockTimeoutOption = Annotated[
     float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for another run's lock.")
 ]
-
-
-def plan(
-    stack: StackPath = Path("."),
-    json_output: Annotated[bool, typer.Option(
-        "--json", help="Print the plan as JSON (format_version 1, see docs/plan-json.md).")]
-    = False,
-    detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 0 when nothing changes, 2 when something would.")]
-    = False,
-    var: VarOption = None,
-    var_file: VarFileOption = None,
-    parallelism: ParallelismOption = 8,
-    stats: Annotated[bool, typer.Option("--stats", help="Show API calls and time per provider.")]
-    = False,
-    replace: ReplaceOption = None,
-    target: TargetOption = None,
-    exclude: ExcludeOption = None,
-    destroy: Annotated[bool, typer.Option("--destroy", help="Plan deleting everything.")] = False,
-    state: StateOption = None,
-    state_backend: StateBackendOption = None,
-    no_color: NoColorOption = False,
-    debug: DebugOption = False,
-) -> None:
-    """Show what apply would change, without changing anything.
-
-    Reads every provider once (one bulk listing each), compares with the stack
-    and the last applied state, and prints the changes.
-
-    Example: provisioner plan stacks/demo --detailed-exitcode
-    """
-    with user_errors(debug):
-        loaded = load(stack, var, var_file)
-        with open_engine(loaded, state, state_backend) as engine:
-            options = plan_options(loaded, destroy=destroy, replace=replace, target=target,
-                                   exclude=exclude)
-            result = engine.plan(options, parallelism)
-            _print_plan(result, json_output, no_color)
-            if stats:
-                _print_stats(engine, err=json_output)
-    if detailed_exitcode and result.has_changes:
-        raise typer.Exit(EXIT_CHANGES)
 
 
 def apply(
@@ -110,13 +68,15 @@ def apply(
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Make the hypervisors match the stack.
+    """Make the hypervisors match the stack, or apply a saved plan.
 
     Plans under the stack's lock, shows the plan, asks for confirmation (on a
     terminal; elsewhere --auto-approve is required), then applies in
     dependency order, in parallel. A failure skips only what depends on it.
+    Given a plan file (plan -o FILE), applies exactly that plan without
+    asking, or refuses if the stack or any object it read changed since.
 
-    Example: provisioner apply stacks/demo --auto-approve
+    Example: provisioner apply stacks/demo --auto-approve; provisioner apply demo.plan
     """
     _change(stack, var, var_file, parallelism, (replace, target, exclude), lock_timeout,
             (state, state_backend), no_color, debug, auto_approve, destroy=False)
@@ -156,16 +116,22 @@ def _change(
 ) -> None:
     command = "destroy" if destroy else "apply"
     with user_errors(debug):
-        loaded = load(stack, var, var_file)
+        saved = _saved_plan(stack, destroy)
+        loaded = load(Path(saved.stack_path) if saved else stack, var, var_file)
         with open_engine(loaded, *state) as engine, engine.store.lock(command, lock_timeout):
             replace, target, exclude = selection
-            options = plan_options(loaded, destroy=destroy, replace=replace, target=target,
-                                   exclude=exclude)
+            options = saved.options if saved else plan_options(
+                loaded, destroy=destroy, replace=replace, target=target, exclude=exclude)
             planned = engine.plan(options, parallelism)
-            _print_plan(planned, False, no_color)
+            if saved is not None:
+                from provisioner.plan.planfile import check_still_valid
+
+                check_still_valid(saved, loaded.name, loaded.digest, planned)
+            _print_plan(planned, no_color)
             succeeded = True
             if planned.has_changes:
-                _confirm(command, auto_approve)
+                if saved is None:  # a saved plan was reviewed when it was made
+                    _confirm(command, auto_approve)
                 with _interruptible(engine):
                     progress = _progress(len(planned.steps))
                     try:
@@ -184,6 +150,18 @@ def _change(
         raise typer.Exit(EXIT_ERROR)
 
 
+def _saved_plan(path: Path, destroy: bool) -> SavedPlan | None:
+    """The saved plan ``path`` names, if it is a plan file (``apply FILE``)."""
+    from provisioner.errors import UsageError
+    from provisioner.plan.planfile import is_plan_file, read_plan_file
+
+    if not is_plan_file(path):
+        return None
+    if destroy:
+        raise UsageError(f"{path} is a saved plan", hint=f"apply it: provisioner apply {path}")
+    return read_plan_file(path)
+
+
 @contextmanager
 def open_engine(stack: Stack, state: Path | None,
                 backend: str | None = None) -> Iterator[Engine]:
@@ -194,17 +172,13 @@ def open_engine(stack: Stack, state: Path | None,
         yield engine
 
 
-def _print_plan(result: Plan, json_output: bool, no_color: bool) -> None:
-    from provisioner.render.json import render_plan_json
+def _print_plan(result: Plan, no_color: bool) -> None:
     from provisioner.render.text import render_plan
 
-    if json_output:
-        echo(render_plan_json(result))
-    else:
-        echo(render_plan(result, color=use_color(no_color)))
+    echo(render_plan(result, color=use_color(no_color)))
 
 
-def _print_stats(engine: Engine, *, err: bool) -> None:
+def print_stats(engine: Engine, *, err: bool) -> None:
     echo("Provider calls:", err=err)
     for report in engine.stats():
         calls = ", ".join(f"{count} {kind}" for kind, count in report.calls.items()) or "none"

@@ -59,13 +59,20 @@ def show(
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Show what the state store knows: resources, outputs, recent runs, unfinished calls.
+    """Show what the state store knows (resources, outputs, runs, unfinished calls),
+    or a saved plan file.
 
-    Reads only the local state; use plan to compare with the hypervisors.
+    Reads only the state; use plan to compare with the hypervisors.
 
-    Example: provisioner show stacks/demo --json
+    Example: provisioner show stacks/demo --json; provisioner show demo.plan
     """
     with user_errors(debug):
+        from provisioner.plan.planfile import is_plan_file, read_plan_file
+
+        if is_plan_file(stack):
+            saved = read_plan_file(stack)
+            echo(json.dumps(saved.document, indent=2) if json_output else saved.text)
+            return
         from provisioner.state.factory import open_store
 
         loaded = load(stack, None, None)

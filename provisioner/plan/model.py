@@ -153,7 +153,7 @@ class Plan:
     forget: tuple[Address, ...] = ()
     """State records whose object is gone and no longer declared: dropped on apply."""
     fingerprints: Mapping[str, str] = field(default_factory=dict)
-    """Address → fingerprint of each live object read (for saved plans)."""
+    """``address#id`` → fingerprint of each live object read (for saved plans)."""
     warnings: tuple[str, ...] = ()
     destroy: bool = False
 

@@ -90,7 +90,7 @@ class _Planner:
             steps=tuple(steps),
             edges=tuple(edges),
             forget=tuple(a for a in self._forgotten(declared) if a in kept),
-            fingerprints={str(obj.address): obj.fingerprint()
+            fingerprints={f"{obj.address}#{obj.id}": obj.fingerprint()
                           for objs in self.live.values() for obj in objs},
             destroy=self.options.destroy,
         )

@@ -62,12 +62,17 @@ class _Painter:
 
 def _change_block(change: Change, paint: _Painter) -> list[str]:
     symbol = paint(change.symbol, _SYMBOL_COLORS.get(change.symbol))
-    lines = [f"  {symbol} {change.address} {_header(change)}"]
+    lines = [f"  {symbol} {change.address} {change_header(change)}"]
     lines += [f"      {line}" for line in _field_lines(change, paint)]
     return lines
 
 
-def _header(change: Change) -> str:
+def change_details(change: Change) -> list[str]:
+    """The field lines of one change, uncoloured (for other renderers)."""
+    return _field_lines(change, _Painter(False))
+
+
+def change_header(change: Change) -> str:
     """``will be replaced (delete, then create): image forces replacement``."""
     action = change.action
     if action is Action.CREATE:

@@ -55,7 +55,7 @@ def _dsn(stack: Stack, backend: str | None) -> str:
 
 def open_postgres(stack: str, dsn: str) -> StateStore:
     try:
-        from provisioner.state.postgres import PostgresStore  # type: ignore[import-not-found]
+        from provisioner.state.postgres import PostgresStore
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("psycopg"):
             raise MissingExtraError("postgres state", "psycopg", "postgres") from exc

@@ -143,3 +143,17 @@ def new_stack(request: pytest.FixtureRequest, tmp_path: Path, libvirt_daemon: st
 
     yield make
     check_leaks(conn, made, report=not request.node.stash.get(_CALL_FAILED, False))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Timings the tests recorded (``record_property("... seconds", value)``), shown
+    even without ``-s``."""
+    timings = [(report.nodeid.rsplit("::", 1)[-1], name, value)
+               for reports in terminalreporter.stats.values() for report in reports
+               if getattr(report, "when", None) == "call"
+               for name, value in getattr(report, "user_properties", ())
+               if name.endswith("seconds")]
+    if timings:
+        terminalreporter.write_sep("-", "e2e timings")
+        for test, name, value in timings:
+            terminalreporter.write_line(f"{name}: {value} ({test})")

@@ -92,6 +92,7 @@ class E2EStack:
 
     def write_file(self, name: str, text: str) -> Path:
         path = self.directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         return path
 
@@ -188,10 +189,8 @@ def check_leaks(conn: Any, stacks: list[E2EStack], report: bool) -> None:
         if not found:
             continue
         leaks[stack.name] = found
-        try:
+        with contextlib.suppress(Exception):  # the sweep below is the fallback
             stack.destroy()
-        except Exception:
-            pass
         sweep(conn, stack.name)
     if leaks and report:
         left = "; ".join(f"stack {name}: {', '.join(found)}" for name, found in leaks.items())

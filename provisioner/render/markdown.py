@@ -1,0 +1,60 @@
+"""A plan as Markdown, for pull-request comments (``plan --format markdown``).
+
+A summary line and table, then one collapsible block per change holding the
+same field lines as the text plan. Values go through the same display rules:
+file content and secrets never appear, only names and digests.
+"""
+
+from __future__ import annotations
+
+from provisioner.plan.model import Action, Change, Plan
+from provisioner.render.text import NO_CHANGES, change_details, change_header, render_summary_line
+
+_ACTION_WORD = {Action.CREATE: "create", Action.UPDATE: "update", Action.REPLACE: "replace",
+                Action.DELETE: "delete"}
+_DIFF_MARK = {Action.CREATE: "+", Action.DELETE: "-", Action.UPDATE: "!", Action.REPLACE: "!"}
+
+
+def render_plan_markdown(plan: Plan, title: str = "") -> str:
+    heading = title or f"provisioner plan for stack `{plan.stack}`"
+    lines = [f"### {heading}", ""]
+    changes = plan.pending()
+    if not changes and not plan.forget:
+        return "\n".join([*lines, NO_CHANGES, ""])
+    lines += [f"**{render_summary_line(plan)}**", "", "| | resource | action | why |",
+              "| --- | --- | --- | --- |"]
+    lines += [f"| `{c.symbol}` | `{c.address}` | {_ACTION_WORD[c.action]} | {_cell(c.reason)} |"
+              for c in changes]
+    lines.append("")
+    for change in changes:
+        lines += _details(change)
+    if plan.forget:
+        lines.append("Forgotten from the state (gone and no longer declared): "
+                     + ", ".join(f"`{a}`" for a in plan.forget))
+        lines.append("")
+    lines += [f"> Warning: {_cell(text)}" for text in plan.warnings]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _details(change: Change) -> list[str]:
+    mark = _DIFF_MARK[change.action]
+    body = [f"{mark} {line}" for line in change_details(change)] or [f"{mark} (no fields)"]
+    return [
+        "<details>",
+        f"<summary><code>{change.symbol} {change.address}</code> "
+        f"{_html(change_header(change))}</summary>",
+        "",
+        "```diff",
+        *body,
+        "```",
+        "</details>",
+        "",
+    ]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
