@@ -1,0 +1,109 @@
+"""state migrate and force-unlock: commands on the state store itself."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provisioner.cli.common import (
+    EXIT_ERROR,
+    DebugOption,
+    StackPath,
+    StateBackendOption,
+    StateOption,
+    echo,
+    load,
+    user_errors,
+)
+
+state_app = typer.Typer(help="Work on the state store itself.", no_args_is_help=True)
+
+
+@state_app.command("migrate")
+def migrate(
+    stack: StackPath = Path("."),
+    to: Annotated[str, typer.Option("--to", help="The backend to copy into: postgres "
+                                                 "(DSN from PROVISIONER_PG_DSN).")] = "postgres",
+    state: StateOption = None,
+    lock_timeout: Annotated[float, typer.Option("--lock-timeout", min=0)] = 0.0,
+    debug: DebugOption = False,
+) -> None:
+    """Copy the stack's local state (SQLite) into PostgreSQL, for a team or a pipeline.
+
+    Copies the last applied record of every resource, the outputs and any
+    unfinished journal entry, under both stores' locks; the target must hold
+    nothing for this stack yet. The local file is left as it was (its run
+    history stays there).
+
+    Example: PROVISIONER_PG_DSN=postgresql://ci@db/lab provisioner state migrate stacks/lab
+    """
+    with user_errors(debug):
+        from provisioner.errors import UsageError
+        from provisioner.state.factory import open_store
+
+        loaded = load(stack, None, None)
+        with open_store(loaded, state, "local") as source, \
+                open_store(loaded, None, to) as target, \
+                source.lock("state migrate", lock_timeout), \
+                target.lock("state migrate", lock_timeout):
+            if target.applied() or target.unresolved():
+                raise UsageError(f"the {to} state already holds stack {loaded.name}",
+                                 hint="migrate into an empty state only")
+            records = source.applied()
+            for record in records.values():
+                target.record_applied(record)
+            target.set_outputs(source.outputs())
+            pending = source.unresolved()
+            if pending:
+                run_id = target.begin_run("state migrate")
+                for entry in pending:
+                    target.journal_intent(run_id, entry.address, entry.operation,
+                                          f"migrated: {entry.detail}")
+                target.finish_run(run_id, "ok", {"migrated": len(pending)})
+        echo(f"Copied {len(records)} resource record(s), outputs and {len(pending)} unfinished "
+             f"call(s) of stack {loaded.name} into the {to} state.")
+        echo(f"Use it with --state-backend {to}, or state: {{backend: {to}, ...}} in the stack.")
+
+
+def force_unlock(
+    lock_id: Annotated[str, typer.Argument(help="The lock id a lock error or `show` names.")],
+    stack: StackPath = Path("."),
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (needed without a terminal).")]
+    = False,
+    state: StateOption = None,
+    state_backend: StateBackendOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Release a stack lock whose holder cannot release it (a lost pipeline job).
+
+    Asks first. Only the current lock's id is accepted. A local lock is
+    released by the system when its process ends, so it is never broken from
+    outside; a PostgreSQL lock is released by ending the holder's session.
+
+    Example: provisioner force-unlock 3f2c9a... stacks/lab
+    """
+    with user_errors(debug):
+        from provisioner.errors import UsageError
+        from provisioner.state.factory import open_store
+
+        loaded = load(stack, None, None)
+        with open_store(loaded, state, state_backend) as store:
+            holder = store.lock_holder()
+            if holder is None:
+                echo(f"Stack {loaded.name} is not locked.")
+                return
+            echo(f"The lock is held: {holder.describe()}")
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise UsageError("refusing to force-unlock without a terminal to confirm on",
+                                     hint="check the holder is gone, then pass --yes")
+                answer = typer.prompt("Release it? A run still holding it would go on "
+                                      "unprotected. Only 'yes' is accepted", default="",
+                                      show_default=False)
+                if answer.strip() != "yes":
+                    echo("Nothing was changed.")
+                    raise typer.Exit(EXIT_ERROR)
+            echo(store.force_unlock(lock_id))
