@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from provisioner.cli.common import (
+    EXIT_CODES_HELP,
     EXIT_ERROR,
     DebugOption,
     StackPath,
@@ -22,7 +23,7 @@ from provisioner.cli.common import (
 state_app = typer.Typer(help="Work on the state store itself.", no_args_is_help=True)
 
 
-@state_app.command("migrate")
+@state_app.command("migrate", epilog=EXIT_CODES_HELP)
 def migrate(
     stack: StackPath = Path("."),
     to: Annotated[str, typer.Option("--to", help="The backend to copy into: postgres "
@@ -38,7 +39,7 @@ def migrate(
     nothing for this stack yet. The local file is left as it was (its run
     history stays there).
 
-    Example: PROVISIONER_PG_DSN=postgresql://ci@db/lab provisioner state migrate stacks/lab
+    Example: provisioner state migrate stacks/lab (with PROVISIONER_PG_DSN set)
     """
     with user_errors(debug):
         from provisioner.errors import UsageError

@@ -64,9 +64,11 @@ class LibvirtClient:
                      "starts a local one)",
             ) from exc
 
-    def call(self, category: CallKind, what: str, fn: Callable[..., T], *args: object) -> T:
-        """Run one libvirt call, counted under ``category``; retries transient failures."""
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+    def call(self, category: CallKind, what: str, fn: Callable[..., T], *args: object,
+             retry: bool = True) -> T:
+        """Run one libvirt call, counted under ``category``; retries transient failures
+        unless ``retry`` is false (for probes whose caller polls anyway)."""
+        for attempt, delay in enumerate((*RETRY_DELAYS, None) if retry else (None,)):
             try:
                 with self.stats.track(category):
                     return fn(*args)

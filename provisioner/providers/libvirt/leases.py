@@ -42,10 +42,13 @@ def network_leases(client: LibvirtClient, networks: Iterable[libvirt.virNetwork]
 
 
 def domain_addresses(client: LibvirtClient, domain: libvirt.virDomain, what: str) -> list[str]:
-    """The guest's IPv4 addresses now (leases, then agent); empty if none yet."""
+    """The guest's IPv4 addresses now (leases, then agent); empty if none yet. Not
+    retried: a guest without an agent answers "unresponsive", which the client would
+    otherwise retry for 4 s as a transient failure, on every poll."""
     for source in _SOURCES:
         with contextlib.suppress(ProviderError):
-            interfaces = client.call(CallKind.READ, what, domain.interfaceAddresses, source)
+            interfaces = client.call(CallKind.READ, what, domain.interfaceAddresses, source,
+                                     retry=False)
             addresses = [entry["addr"] for interface in (interfaces or {}).values()
                          for entry in interface.get("addrs") or []
                          if entry.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4
