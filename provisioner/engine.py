@@ -30,7 +30,7 @@ from provisioner.providers.base import Inventory, Owner, Provider, ProviderStats
 from provisioner.resources import to_plain
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
-from provisioner.state.store import StateStore
+from provisioner.state.store import JournalEntry, StateStore
 
 
 @dataclass
@@ -73,11 +73,15 @@ class Engine:
             return {name: future.result() for name, future in futures.items()}
 
     def plan(self, options: PlanOptions | None = None,
-             parallelism: int = DEFAULT_PARALLELISM) -> Plan:
-        """Refresh, check references, plan, then check capacity where demand grows."""
+             parallelism: int = DEFAULT_PARALLELISM, *, locked: bool = False) -> Plan:
+        """Refresh, check references, plan, then check capacity where demand grows.
+
+        ``locked``: the caller holds the stack's lock, so journal entries still
+        pending belong to runs that died; the refresh settles them."""
         options = options or PlanOptions()
         providers = self.providers()
         inventories = self.refresh(parallelism)
+        unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
         problems = [problem for name, provider in providers.items()
                     for problem in provider.check(
                         [r for r in self.stack.resources if r.provider == name])]
@@ -91,7 +95,26 @@ class Engine:
         )
         plan = make_plan(inputs, options)
         self._admit(plan)
+        if unfinished and not locked:
+            note = (f"{len(unfinished)} provider call(s) of an interrupted run were never "
+                    "finished; this plan already accounts for what they did, and the next "
+                    "apply settles them (provisioner show lists them)")
+            plan = replace(plan, warnings=(*plan.warnings, note))
         return plan
+
+    def _settle_journal(self, inventories: Mapping[str, Inventory]) -> list[JournalEntry]:
+        """Resolve the calls a dead run left pending, from what the hypervisor holds
+        now (its objects carry the ownership tag): the plan that follows finishes
+        or undoes them, so no manual state surgery is needed."""
+        present = {str(obj.address) for inventory in inventories.values()
+                   for obj in [*inventory.managed, *inventory.leftovers]}
+        entries = self.store.unresolved()
+        for entry in entries:
+            found = "exists" if entry.address in present else "does not exist"
+            self.store.resolve(entry.id, f"run {entry.run_id} died during this call; "
+                                         f"afterwards {entry.address} {found} on the "
+                                         "hypervisor, and the next plan took it from there")
+        return entries
 
     def drift(self, parallelism: int = DEFAULT_PARALLELISM) -> list[Drift]:
         """What changed on the hypervisors since the last apply recorded it."""

@@ -26,6 +26,7 @@ from provisioner.plan.model import Action, Operation, Plan, Step
 from provisioner.providers.base import Provider
 from provisioner.resources import LiveObject, Resource, to_plain
 from provisioner.state.store import AppliedRecord, StateStore, now_iso
+from provisioner.testing import kill_point
 
 DEFAULT_PARALLELISM = 8
 
@@ -178,6 +179,7 @@ class Executor:
         start = time.perf_counter()
         try:
             live = self._call(step)
+            kill_point(f"recorded:{step.operation.value}:{step.address}")
         except ProvisionerError as exc:
             message = exc.message.removeprefix(f"{step.address}: ")  # the line names it
             return StepResult(step, Outcome.FAILED, message, time.perf_counter() - start)
@@ -190,12 +192,15 @@ class Executor:
         change = step.change
         provider = self.providers[change.provider]
         address = str(change.address)
+        point = f"{step.operation.value}:{address}"
         with self.journal.bracket(address, step.operation.value) as outcome:
+            kill_point(f"before:{point}")
             if step.operation is Operation.DELETE:
                 assert change.live is not None
                 provider.delete(change.live)
-                if change.action is Action.DELETE:
-                    self.store.forget(change.address)
+                kill_point(f"after:{point}")
+                if change.action is Action.DELETE and change.key == address:
+                    self.store.forget(change.address)  # not for duplicates and leftovers
                 outcome.append(f"deleted {change.live.id}")
                 return None
             assert change.desired is not None
@@ -204,6 +209,7 @@ class Executor:
             else:
                 assert change.live is not None
                 live = provider.update(change.desired, change.live, changed_paths(change.fields))
+            kill_point(f"after:{point}")
             self.store.record_applied(applied_record(change.desired, live))
             outcome.append(f"id {live.id}")
             return live

@@ -122,7 +122,7 @@ def _change(
             replace, target, exclude = selection
             options = saved.options if saved else plan_options(
                 loaded, destroy=destroy, replace=replace, target=target, exclude=exclude)
-            planned = engine.plan(options, parallelism)
+            planned = engine.plan(options, parallelism, locked=True)
             if saved is not None:
                 from provisioner.plan.planfile import check_still_valid
 

@@ -74,21 +74,36 @@ class StepGraph:
 
     def _link(self, change: Change) -> None:
         write = self.writes.get(change.address)
+        own_deletes = [key for key in self.deletes.get(change.address, [])
+                       if self.steps[key].change is change]
+        if change.key != str(change.address):  # a leftover or duplicate: cleared first
+            for delete in own_deletes:
+                self._edge(delete, write)
         if write is not None and change.desired is not None:
-            for dep in change.desired.deps:
-                self._edge(self.writes.get(dep), write)
-                for deleted in self._replaced_first(dep):
-                    self._edge(deleted, write)
-        for delete in self.deletes.get(change.address, []):
-            for dep in change.old_deps:
-                for dep_delete in self.deletes.get(dep, []):
-                    self._edge(delete, dep_delete)
-            if change.replace_order is ReplaceOrder.CREATE_FIRST:
-                for dependent in self._dependents(change.address):
-                    self._edge(self.writes.get(dependent), delete)
-            if change.action is Action.DELETE:
-                for user in self._former_users(change.address):
-                    self._edge(self.writes.get(user), delete)
+            self._link_write(change.desired.deps, write)
+        for delete in own_deletes:
+            self._link_delete(change, delete)
+
+    def _link_write(self, deps: Iterable[Address], write: str) -> None:
+        """A create or update runs after what it references is written (or deleted,
+        for a delete-first replacement)."""
+        for dep in deps:
+            self._edge(self.writes.get(dep), write)
+            for deleted in self._replaced_first(dep):
+                self._edge(deleted, write)
+
+    def _link_delete(self, change: Change, delete: str) -> None:
+        """A delete runs before the deletes of what the object referenced, and after
+        the writes that stop using it."""
+        for dep in change.old_deps:
+            for dep_delete in self.deletes.get(dep, []):
+                self._edge(delete, dep_delete)
+        if change.replace_order is ReplaceOrder.CREATE_FIRST:
+            for dependent in self._dependents(change.address):
+                self._edge(self.writes.get(dependent), delete)
+        if change.action is Action.DELETE:
+            for user in self._former_users(change.address):
+                self._edge(self.writes.get(user), delete)
 
     def _replaced_first(self, address: Address) -> Iterable[str]:
         """The delete step of ``address`` if it is replaced delete-first. Not with

@@ -92,6 +92,9 @@ class Change:
     old_deps: tuple[Address, ...] = ()
     """What the existing object depended on (from state or the object): deletes
     must run before the deletes of these."""
+    leftover: bool = False
+    """Pieces an interrupted run left (a guest's disks without the guest): deleted,
+    whatever the stack says, before anything is created at the same address."""
 
     @property
     def requires_restart(self) -> bool:
@@ -107,8 +110,10 @@ class Change:
 
     @property
     def key(self) -> str:
-        """Unique within a plan: the address, plus the live id for duplicate deletes."""
-        if self.desired is None and self.live is not None and self.reason.startswith("duplicate"):
+        """Unique within a plan: the address, plus the live id for the deletes of
+        duplicates and leftovers (the address may also have its own change)."""
+        extra = self.leftover or self.reason.startswith("duplicate")
+        if self.desired is None and self.live is not None and extra:
             return f"{self.address}#{self.live.id}"
         return str(self.address)
 

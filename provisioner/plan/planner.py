@@ -76,6 +76,11 @@ class _Planner:
         for address in orphans:
             for live in self.live[address]:
                 self._plan_orphan(live, reason)
+        for inventory in self.inputs.inventories.values():
+            for piece in inventory.leftovers:
+                self.changes.append(Change(
+                    address=piece.address, provider=piece.provider, action=Action.DELETE,
+                    reason="left behind by an interrupted run", live=piece, leftover=True))
         self._check_unreachable(declared)
         kept = self._select()
         errors = [text for address, text in self.errors if address is None or address in kept]

@@ -91,6 +91,10 @@ class Inventory:
     foreign: Mapping[Kind, Mapping[str, str]] = field(default_factory=dict)
     """Per kind, names of objects NOT owned by this stack → who owns them
     ("untagged" or "stack NAME"); used to refuse name collisions at plan time."""
+    leftovers: Sequence[LiveObject] = ()
+    """Pieces of this stack's objects that an interrupted create or delete left
+    behind (a guest's disks without the guest). Each is deleted by ``delete``;
+    the planner always plans that, before any create at the same address."""
 
 
 @dataclass(frozen=True)

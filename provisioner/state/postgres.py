@@ -76,6 +76,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 JSON values are stored as text, exactly as the SQLite backend stores them."""
 
 _CONNECT_TIMEOUT = 10
+_KEEPALIVE = {"keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+"""A peer gone without closing its socket (host down, network cut) is noticed in about a
+minute, not the system's two hours: by us (libpq's options), and by the server, which
+so frees the advisory lock of a vanished holder (the same settings, sent as its GUCs)."""
 _POLL_INTERVAL = 0.1
 _TERMINATE_WAIT = 5.0
 _UNLOCK_HINT = ("wait for that run to finish; if it died, its session on the state server "
@@ -127,9 +131,7 @@ class PostgresStore(StateStore):
         self.server = _server_name(params)
         """host:port/database, for messages: never the DSN, which may hold a password."""
         self._password = str(params.get("password") or "")
-        self._options: dict[str, Any] = {key: value for key, value in (
-            ("connect_timeout", _CONNECT_TIMEOUT), ("application_name", f"provisioner {stack}"),
-        ) if key not in params}
+        self._options = _connect_options(params, stack)
         self._lock_key = advisory_key(f"provisioner:{stack}")
         self._mutex = threading.Lock()
         self._conn: Connection | None = None
@@ -500,6 +502,15 @@ def _parse_dsn(dsn: str) -> dict[str, Any]:
             "state server: the DSN is not a valid PostgreSQL connection string",
             hint="write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode "
                  "special characters) or as key=value pairs") from None
+
+
+def _connect_options(params: Mapping[str, Any], stack: str) -> dict[str, Any]:
+    """Our defaults, each only where the DSN does not set it (the DSN wins)."""
+    server_side = " ".join(f"-c tcp_{key}={value}" for key, value in _KEEPALIVE.items())
+    defaults: dict[str, Any] = {"connect_timeout": _CONNECT_TIMEOUT,
+                                "application_name": f"provisioner {stack}"[:63],
+                                "options": server_side, **_KEEPALIVE}
+    return {key: value for key, value in defaults.items() if key not in params}
 
 
 def _server_name(params: Mapping[str, Any]) -> str:

@@ -101,7 +101,7 @@ class TestPostgresLock(StateLockSuite):
             with store.lock("apply", timeout=0) as holder:
                 store.record_applied(web_record("web-0"))
                 other.force_unlock(holder.id)
-                with pytest.raises(LockError, match="lock of stack .* was lost") as info:
+                with pytest.raises(LockError, match=r"lock of stack .* was lost") as info:
                     store.record_applied(web_record("web-1"))
                 assert "provisioner plan" in info.value.hint
             assert list(other.applied()) == [addr("guests.web-0")]
@@ -129,7 +129,7 @@ class TestPostgresLock(StateLockSuite):
         with admin(pg_dsn) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (advisory_key(f"provisioner:{pg_stack}"),))
             session = conn.info.backend_pid
-            with pytest.raises(LockError, match=f"another session .*backend pid {session}"), \
+            with pytest.raises(LockError, match=rf"another session .*backend pid {session}"), \
                     store.lock("apply", timeout=0):
                 pass
             holder = store.lock_holder()
@@ -327,13 +327,13 @@ def test_plan_apply_show_keep_the_state_in_postgres(
         assert password not in result.stdout + result.stderr
         return result.stdout
 
-    assert "3 to create" in run("plan") or "create" in run("plan")
+    assert "Plan: 3 to add, 0 to change, 0 to destroy." in run("plan")
     run("apply", "--auto-approve")
     document = json.loads(run("show", "--json"))
 
     assert document["stack"] == pg_stack
     assert [r["address"] for r in document["resources"]] == [
-        "guests.web-0", "guests.web-1", "networks.lab"]
+        "networks.lab", "guests.web-0", "guests.web-1"]
     assert [(r["command"], r["status"]) for r in document["runs"]] == [("apply", "ok")]
     assert not (tmp_path / ".provisioner").exists()
     with PostgresStore(pg_dsn, pg_stack) as store:

@@ -4,8 +4,6 @@
   (role, password and database ``provisioner`` on 127.0.0.1:55432). Started
   when it is not running, and stopped again at the end of the session in that
   case; the test fails, with the script's output, when it cannot be started.
-  ``PROVISIONER_TEST_PG_DSN`` points the tests at another server instead (its
-  role needs CREATEDB for ``pg_fresh_database``).
 - ``pg_stack``: a stack name no other test uses: stacks share the database,
   every row is keyed by stack, so each test sees only its own rows.
 - ``pg_fresh_database``: the DSN of a new, empty database (dropped afterwards),
@@ -25,7 +23,6 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "postgres"
-EXTERNAL_DSN = "PROVISIONER_TEST_PG_DSN"
 
 
 def _script(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,13 +32,9 @@ def _script(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="session")
 def pg_dsn() -> Iterator[str]:
-    external = os.environ.get(EXTERNAL_DSN)
-    if external:
-        yield external
-        return
     if os.geteuid() != 0:
         pytest.fail("the PostgreSQL tests start a private cluster with scripts/postgres: run "
-                    f"them as root, or set {EXTERNAL_DSN}", pytrace=False)
+                    "them as root", pytrace=False)
     started = _script("status").returncode != 0
     if started:
         result = _script("start")

@@ -202,12 +202,15 @@ def read_guest(root: ET.Element, applied: Mapping[str, Any], view: HostView,
     applied_disks = list(applied.get("disks") or [])
     disks = [element for element in root.findall("devices/disk[@device='disk']")
              if not _is_seed(element)]
+    read = [_read_disk(element, view, stack, applied_disks, index)
+            for index, element in enumerate(disks)]
+    if not applied_disks and applied.get("image") and len(read) == 1 and not read[0]["volume"]:
+        read = []  # the disk `image:` implies when no `disks:` are declared (Guests.layout)
     return {
         "cpus": int(vcpu.get("current") or vcpu.text or 1) if vcpu is not None else 1,
         "memory": Bytes(_bytes(memory)),
         "image": applied.get("image"),
-        "disks": [_read_disk(element, view, stack, applied_disks, index)
-                  for index, element in enumerate(disks)],
+        "disks": read,
         "networks": [_read_interface(element, view)
                      for element in root.findall("devices/interface")],
         "cloud_init": applied.get("cloud_init"),

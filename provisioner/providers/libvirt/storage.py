@@ -122,10 +122,22 @@ class Storage:
             source = self.client.call(CallKind.READ, what,
                                       self.client.conn.storageVolLookupByPath, base.path)
             xml = volume_xml(name, size, fmt)
-            return self.client.call(CallKind.WRITE, what, target.createXMLFrom, xml, source, 0)
+            volume = self.client.call(CallKind.WRITE, what, target.createXMLFrom, xml, source, 0)
+            self._grow_copy(volume, size, what)
+            return volume
         backing = (base.path, base.format) if base else None
         return self.client.call(CallKind.WRITE, what, target.createXML,
                                 volume_xml(name, size, fmt, backing), 0)
+
+    def _grow_copy(self, volume: libvirt.virStorageVol, size: int, what: str) -> None:
+        """A copy has its image's size whatever capacity it was asked for (libvirt's
+        ``qemu-img convert``): grow it, or delete it and raise."""
+        try:
+            if int(self.client.call(CallKind.READ, what, volume.info)[1]) < size:
+                self.client.call(CallKind.WRITE, what, volume.resize, int(size), 0)
+        except ProviderError:
+            self.delete_volume(volume, what.removeprefix("volume "))
+            raise
 
     def base_image(self, pool: str, image: str) -> BaseImage:
         """A base image: an absolute path known to libvirt, or a volume of ``pool``
