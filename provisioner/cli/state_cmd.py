@@ -101,8 +101,8 @@ def force_unlock(
                 if not sys.stdin.isatty():
                     raise UsageError("refusing to force-unlock without a terminal to confirm on",
                                      hint="check the holder is gone, then pass --yes")
-                answer = typer.prompt("Release it? A run still holding it would go on "
-                                      "unprotected. Only 'yes' is accepted", default="",
+                answer = typer.prompt("Release it? A run still holding it fails at its next "
+                                      "state write. Only 'yes' is accepted", default="",
                                       show_default=False)
                 if answer.strip() != "yes":
                     echo("Nothing was changed.")

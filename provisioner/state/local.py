@@ -10,10 +10,8 @@ The lock file also names its holder, for the message of whoever must wait.
 from __future__ import annotations
 
 import fcntl
-import getpass
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -33,6 +31,7 @@ from provisioner.state.store import (
     LockHolder,
     RunRecord,
     StateStore,
+    new_holder,
     now_iso,
 )
 
@@ -305,7 +304,7 @@ class _FileLock:
         try:
             self._acquire(fd, timeout)
             try:
-                holder = _new_holder(operation)
+                holder = new_holder(operation)
                 with _translated(self.path):
                     os.pwrite(fd, json.dumps(asdict(holder)).encode(), 0)
                 yield holder
@@ -345,15 +344,6 @@ class _FileLock:
             return None
         finally:
             os.close(fd)
-
-
-def _new_holder(operation: str) -> LockHolder:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
-        user = str(os.getuid())
-    return LockHolder(id=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(),
-                      user=user, operation=operation, since=now_iso())
 
 
 def _read_holder(fd: int) -> LockHolder | None:

@@ -31,7 +31,6 @@ from psycopg.rows import DictRow, dict_row
 
 from provisioner.errors import LockError, StateError
 from provisioner.stack.address import Address
-from provisioner.state.local import _new_holder as new_holder  # one notion of a holder
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -39,6 +38,7 @@ from provisioner.state.store import (
     LockHolder,
     RunRecord,
     StateStore,
+    new_holder,
     now_iso,
 )
 
@@ -167,6 +167,9 @@ class PostgresStore(StateStore):
             raise self._error(exc, _lost(conn), doing) from exc
 
     def _connect(self, purpose: str = "") -> Connection:
+        if self._closed:
+            raise StateError(f"state server {self.server} (stack {self.stack}): the store "
+                             "is closed", hint=_BUG_HINT)
         options = dict(self._options)
         if purpose and "application_name" in options:
             options["application_name"] = f"provisioner {self.stack} {purpose}"[:63]
@@ -180,9 +183,6 @@ class PostgresStore(StateStore):
 
     def _connection(self) -> Connection:
         """The shared connection, replaced if lost (the caller holds the mutex)."""
-        if self._closed:
-            raise StateError(f"state server {self.server} (stack {self.stack}): the store "
-                             "is closed", hint=_BUG_HINT)
         if self._conn is None or _lost(self._conn):
             if self._conn is not None:
                 self._conn.close()

@@ -12,6 +12,10 @@ same test suite (tests/unit/test_state_store.py).
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -58,6 +62,16 @@ class LockHolder:
     def describe(self) -> str:
         return (f"{self.operation} by {self.user}@{self.host} (pid {self.pid}) "
                 f"since {self.since}, lock id {self.id}")
+
+
+def new_holder(operation: str) -> LockHolder:
+    """This process as the holder of a lock taken for ``operation``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        user = str(os.getuid())
+    return LockHolder(id=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(),
+                      user=user, operation=operation, since=now_iso())
 
 
 class JournalStatus(StrEnum):
