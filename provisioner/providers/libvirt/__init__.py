@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from provisioner import __version__
 from provisioner.providers.registry import ProviderPlugin
@@ -33,6 +33,10 @@ class LibvirtConfig(_Strict):
         "auto", description="kvm, qemu (software emulation) or auto (kvm when it works)"
     )
     max_parallel: int = Field(8, ge=1, le=64, description="concurrent changes on this host")
+    username: str | None = Field(None, description="SASL user, for qemu+tcp:// or qemu+tls://")
+    password: SecretStr | None = Field(
+        None, description="SASL password, from the environment: ${env.LIBVIRT_PASSWORD}"
+    )
 
 
 BootDevice = Literal["hd", "network", "cdrom"]

@@ -40,9 +40,12 @@ libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # no stderr noise; 
 class LibvirtClient:
     """A thread-safe, lazily opened connection with call accounting."""
 
-    def __init__(self, uri: str, stats: ProviderStats) -> None:
+    def __init__(self, uri: str, stats: ProviderStats,
+                 credentials: tuple[str, str] | None = None) -> None:
         self.uri = uri
         self.stats = stats
+        self.credentials = credentials
+        """(username, password) for SASL authentication (qemu+tcp:// and qemu+tls://)."""
         self._conn: libvirt.virConnect | None = None
         self._lock = threading.Lock()
 
@@ -56,13 +59,31 @@ class LibvirtClient:
     def _open(self) -> libvirt.virConnect:
         try:
             with self.stats.track(CallKind.CONNECT):
-                return libvirt.open(self.uri)
+                if self.credentials is None:
+                    return libvirt.open(self.uri)
+                return libvirt.openAuth(self.uri, self._auth(), 0)
         except libvirt.libvirtError as exc:
             raise ProviderError(
                 f"cannot connect to libvirt at {self.uri}: {exc.get_error_message()}",
                 hint="check that libvirtd runs and the URI is right (scripts/testbed start "
                      "starts a local one)",
             ) from exc
+
+    def _auth(self) -> list[object]:
+        """libvirt's credential callback: answers only the username and password."""
+        username, password = self.credentials or ("", "")
+
+        def answer(credentials: list[list[object]], _data: object) -> int:
+            for credential in credentials:
+                if credential[0] == libvirt.VIR_CRED_AUTHNAME:
+                    credential[4] = username
+                elif credential[0] == libvirt.VIR_CRED_PASSPHRASE:
+                    credential[4] = password
+                else:
+                    return -1
+            return 0
+
+        return [[libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE], answer, None]
 
     def call(self, category: CallKind, what: str, fn: Callable[..., T], *args: object,
              retry: bool = True) -> T:

@@ -89,7 +89,10 @@ class LibvirtProvider(Provider):
     def __init__(self, name: str, config: Any, owner: Owner) -> None:
         super().__init__(name, config, owner)
         self.settings: LibvirtConfig = config
-        self.client = LibvirtClient(self.settings.uri, self.stats)
+        password = self.settings.password
+        credentials = None if password is None else (self.settings.username or "",
+                                                     password.get_secret_value())
+        self.client = LibvirtClient(self.settings.uri, self.stats, credentials)
         self.ownership = Ownership(owner.stack, name)
         self.storage = Storage(self.client, owner.stack)
         self.networks = Networks(self.client, self.ownership)
