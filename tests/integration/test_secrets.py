@@ -117,7 +117,7 @@ def _assert_not_in_postgres(dsn: str) -> None:
             "SELECT tablename FROM pg_tables WHERE tablename LIKE 'provisioner_%'")]
         assert tables
         for table in tables:
-            for row in conn.execute(f"SELECT * FROM {table}"):  # noqa: S608 - fixed names
+            for row in conn.execute(f"SELECT * FROM {table}"):
                 assert CANARY not in repr(row), table
 
 
