@@ -23,6 +23,7 @@ class Kind(StrEnum):
     NETWORK = "networks"
     VOLUME = "volumes"
     GUEST = "guests"
+    CONTAINER = "containers"
 
     @property
     def singular(self) -> str:

@@ -228,6 +228,9 @@ class Disk(StrictModel):
     volume: Name | None = Field(None, description="a volume declared under volumes")
     format: Literal["qcow2", "raw"] | None = None
     bus: Literal["virtio", "scsi", "sata", "ide"] | None = None
+    slot: str | None = Field(
+        None, description="where it is attached, such as scsi0 (Proxmox) or vdb (libvirt)"
+    )
 
     @model_validator(mode="after")
     def _new_or_attached(self) -> Disk:
@@ -248,6 +251,8 @@ class Nic(StrictModel):
     mac: MacAddress | None = None
     ip: IPv4 | None = Field(None, description="fixed address (a DHCP reservation)")
     model: str | None = Field(None, description="NIC model, such as virtio or e1000")
+    vlan: int | None = Field(None, ge=1, le=4094, description="802.1Q VLAN tag")
+    firewall: bool | None = Field(None, description="the hypervisor's firewall on this NIC")
 
     @model_validator(mode="after")
     def _one_attachment(self) -> Nic:
@@ -275,6 +280,10 @@ class Guest(ResourceBase):
     cpus: int = Field(1, ge=1, le=1024)
     memory: Size = Field("1GiB", validate_default=True, description="such as 2GiB")
     image: str | None = Field(None, description="base image of the first disk")
+    clone: str | None = Field(
+        None, description="a template to clone the guest from (Proxmox, vSphere)"
+    )
+    node: str | None = Field(None, description="the host or cluster node it runs on")
     disks: list[Disk] = Field(default_factory=list)
     networks: list[Nic] = Field(default_factory=list)
     cloud_init: CloudInit | None = None
@@ -284,6 +293,38 @@ class Guest(ResourceBase):
         None, description="apply waits until the guest has an IP address (DHCP lease)"
     )
     wait_timeout: int = Field(300, ge=1, le=86400, description="seconds wait_for may take")
+
+
+class RootDisk(StrictModel):
+    """A container's root filesystem."""
+
+    size: Size
+    pool: str | None = Field(None, description="storage for it; the provider's default")
+
+
+class Mount(StrictModel):
+    """An extra filesystem of a container."""
+
+    path: str = Field(description="where it is mounted in the container, such as /srv")
+    size: Size
+    pool: str | None = None
+
+
+class Container(ResourceBase):
+    """A system container (LXC)."""
+
+    count: int | None = Field(None, ge=0, le=10000, description="N instances: name-0..name-N-1")
+    template: str = Field(description="the OS template, such as "
+                                      "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
+    cpus: int = Field(1, ge=1, le=1024)
+    memory: Size = Field("512MiB", validate_default=True)
+    swap: Size | None = None
+    rootfs: RootDisk = Field(default_factory=lambda: RootDisk(size="4GiB"))  # type: ignore[arg-type]
+    mounts: list[Mount] = Field(default_factory=list)
+    networks: list[Nic] = Field(default_factory=list)
+    node: str | None = Field(None, description="the host or cluster node it runs on")
+    power: Literal["running", "stopped"] = "running"
+    autostart: bool = False
 
 
 class OutputSpec(StrictModel):
@@ -306,6 +347,7 @@ class StackModel(StrictModel):
     networks: dict[Name, Network] = Field(default_factory=dict)
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     guests: dict[Name, Guest] = Field(default_factory=dict)
+    containers: dict[Name, Container] = Field(default_factory=dict)
     outputs: dict[Identifier, str | OutputSpec] = Field(default_factory=dict)
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
@@ -321,4 +363,5 @@ SECTION_MODELS: dict[str, type[ResourceBase]] = {
     "networks": Network,
     "volumes": Volume,
     "guests": Guest,
+    "containers": Container,
 }

@@ -20,7 +20,14 @@ from provisioner.errors import Position, Problem
 from provisioner.resources import Blob, Effect, Resource
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import did_you_mean
-from provisioner.stack.model import NOT_IN_SPEC, SETTINGS, Guest, ResourceBase, Volume
+from provisioner.stack.model import (
+    NOT_IN_SPEC,
+    SETTINGS,
+    Container,
+    Guest,
+    ResourceBase,
+    Volume,
+)
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 _COUNT_INDEX_RE = re.compile(r"\$\{\s*count\.index\s*\}")
@@ -52,7 +59,7 @@ class Declarations:
 
     def instance_names(self, kind: Kind, name: str) -> list[str]:
         entry = self.entries.get(kind, {}).get(name)
-        count = entry.count if isinstance(entry, Guest) else None
+        count = getattr(entry, "count", None)
         return [name] if count is None else [f"{name}-{index}" for index in range(count)]
 
 
@@ -117,7 +124,7 @@ class Resolver:
         spec["options"] = spec.pop("options")  # provider settings last, as in the docs
         overrides = self._effect_overrides(entry)
         position = self.source.key_at(path)
-        counted = isinstance(entry, Guest) and entry.count is not None
+        counted = getattr(entry, "count", None) is not None
         for index, instance in enumerate(self.declarations.instance_names(kind, name)):
             instance_spec = _substitute_index(spec, index) if counted else dict(spec)
             if isinstance(entry, Guest):
@@ -175,28 +182,32 @@ class Resolver:
         found: dict[str, Address] = {}
         if isinstance(entry, Volume) and entry.pool is not None:
             found["pool"] = Address(Kind.POOL, entry.pool)
-        if isinstance(entry, Guest):
-            found |= {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
-                      for i, nic in enumerate(entry.networks) if nic.network is not None}
-            found |= {f"disks[{i}].volume": Address(Kind.VOLUME, disk.volume)
-                      for i, disk in enumerate(entry.disks) if disk.volume is not None}
-            found |= {f"disks[{i}].pool": Address(Kind.POOL, disk.pool)
-                      for i, disk in enumerate(entry.disks) if disk.pool is not None}
+        if isinstance(entry, Container):
+            if entry.rootfs.pool is not None:
+                found["rootfs.pool"] = Address(Kind.POOL, entry.rootfs.pool)
+            found |= {f"mounts[{i}].pool": Address(Kind.POOL, mount.pool)
+                      for i, mount in enumerate(entry.mounts) if mount.pool is not None}
+        found |= {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
+                  for i, nic in enumerate(getattr(entry, "networks", [])) if nic.network}
+        for i, disk in enumerate(getattr(entry, "disks", [])):
+            if disk.volume is not None:
+                found[f"disks[{i}].volume"] = Address(Kind.VOLUME, disk.volume)
+            if disk.pool is not None:
+                found[f"disks[{i}].pool"] = Address(Kind.POOL, disk.pool)
         return {path: address for path, address in found.items() if address in self.groups}
 
     def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
         found: list[Address] = [a for path, a in self._references(entry).items()
                                 if path.endswith("pool")]
         base: PathKey = (kind.value, name)
-        if isinstance(entry, Guest):
-            for index, nic in enumerate(entry.networks):
-                if nic.network is not None:
-                    found += self._reference(Kind.NETWORK, nic.network,
-                                             (*base, "networks", index, "network"))
-            for index, disk in enumerate(entry.disks):
-                if disk.volume is not None:
-                    found += self._reference(Kind.VOLUME, disk.volume,
-                                             (*base, "disks", index, "volume"))
+        for index, nic in enumerate(getattr(entry, "networks", [])):
+            if nic.network is not None:
+                found += self._reference(Kind.NETWORK, nic.network,
+                                         (*base, "networks", index, "network"))
+        for index, disk in enumerate(getattr(entry, "disks", [])):
+            if disk.volume is not None:
+                found += self._reference(Kind.VOLUME, disk.volume,
+                                         (*base, "disks", index, "volume"))
         for index, text in enumerate(entry.depends_on):
             found += self._depends_on(text, (*base, "depends_on", index))
         own = Address(kind, name)

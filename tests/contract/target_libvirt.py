@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 class LibvirtTarget(ContractTarget):
     name = "libvirt"
-    kinds = frozenset(Kind)
+    kinds = frozenset(Kind) - {Kind.CONTAINER}
     foreign_kinds = frozenset({Kind.GUEST, Kind.NETWORK})
     default_pool = "default"
     known_gaps = {

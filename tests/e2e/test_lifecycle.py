@@ -215,7 +215,7 @@ guests:
 
 
 def test_disks_from_a_base_image_as_overlay_and_as_full_copy(
-        new_stack: Callable[..., E2EStack], conn: Any, base_image: str) -> None:
+        base_image: str, new_stack: Callable[..., E2EStack], conn: Any) -> None:
     stack = new_stack()
     stack.write(IMAGES.replace("IMAGE", base_image))
     stack.apply()

@@ -105,7 +105,7 @@ guests:
 
 
 def test_isolated_routed_and_bridge_networks_come_up_and_carry_guests(
-        new_stack: Callable[..., E2EStack], conn: Any, host_bridge: str) -> None:
+        host_bridge: str, new_stack: Callable[..., E2EStack], conn: Any) -> None:
     stack = new_stack()
     stack.write(MODES.replace("BRIDGE", host_bridge))
     stack.apply()

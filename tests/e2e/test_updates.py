@@ -1,5 +1,6 @@
 """Changing running guests on the real daemon: memory with a restart, vCPUs and
-memory live, disk growth in place, cloud-init under each ``on_change`` policy.
+memory live, disk growth in place, cloud-init under each ``on_change`` policy,
+disks and NICs added and removed; volumes and DHCP ranges changed in place.
 
 A restart is a clean ACPI shutdown: each test waits until the guest looked
 for its seed (its ACPI daemon runs by then), else the shutdown would wait for
@@ -203,4 +204,90 @@ def test_cloud_init_changes_follow_each_on_change_policy(
     assert (ignored.UUIDString(), ignored.ID()) == before["ci-ignore"], "ci-ignore was touched"
     plan = stack.plan()
     assert not plan.has_changes, describe(plan)
+    stack.destroy()
+
+
+GROWING = """
+networks:
+  gr-lab: {{ provider: kvm, mode: nat, cidr: 10.88.0.0/24, dhcp_range: {{ {range} }} }}
+volumes:
+  gr-vol: {{ provider: kvm, size: {size} }}
+"""
+
+
+def test_a_volume_grows_and_a_dhcp_range_moves_in_place(
+        new_stack: Callable[..., E2EStack], conn: Any) -> None:
+    stack = new_stack()
+    volume = f"{stack.name}__gr-vol.qcow2"
+    stack.write(GROWING.format(range="start: 10.88.0.10, end: 10.88.0.50", size="64MiB"))
+    stack.apply()
+    network = conn.networkLookupByName("gr-lab").UUIDString()
+
+    stack.write(GROWING.format(range="start: 10.88.0.100, end: 10.88.0.150", size="128MiB"))
+    plan, _ = stack.apply()
+    assert {a: (c.action, [f.path for f in c.fields]) for a, c in changes(plan).items()} == {
+        "volumes.gr-vol": (Action.UPDATE, ["size"]),
+        "networks.gr-lab": (Action.UPDATE, ["dhcp_range.start", "dhcp_range.end"]),
+    }, describe(plan)
+    assert int(volume_xml(conn, "default", volume).findtext("capacity") or 0) == 128 * MiB
+    handle = conn.networkLookupByName("gr-lab")
+    assert handle.UUIDString() == network and handle.isActive()
+    for flags in (0, libvirt.VIR_NETWORK_XML_INACTIVE):  # running and stored
+        found = ET.fromstring(handle.XMLDesc(flags)).find("ip/dhcp/range")
+        assert found is not None and (found.get("start"), found.get("end")) == (
+            "10.88.0.100", "10.88.0.150"), ET.tostring(found) if found is not None else None
+    plan = stack.plan()
+    assert not plan.has_changes, describe(plan)
+    stack.destroy()
+
+
+RESHAPE = """
+networks:
+  rs-lab: {{ provider: kvm, mode: nat, cidr: 10.89.0.0/24 }}
+  rs-two: {{ provider: kvm, mode: isolated, cidr: 10.89.1.0/24 }}
+guests:
+  rs-a:
+    provider: kvm
+    memory: 128MiB
+    disks: {disks}
+    networks: {nics}
+    cloud_init: {{ user_data: "#cloud-config\\n" }}
+    options: {{ BOOT_OPTIONS }}
+"""
+ONE_DISK, TWO_DISKS = "[ { size: 64MiB } ]", "[ { size: 64MiB }, { size: 64MiB } ]"
+ONE_NIC = "[ { network: rs-lab } ]"
+TWO_NICS = "[ { network: rs-lab }, { network: rs-two, ip: 10.89.1.77 } ]"
+
+
+def test_disks_and_nics_added_and_removed_with_a_restart(
+        new_stack: Callable[..., E2EStack], conn: Any) -> None:
+    stack = new_stack()
+    second = f"{stack.name}__rs-a__disk1.qcow2"
+    pool = conn.storagePoolLookupByName("default")
+    stack.write(RESHAPE.format(disks=ONE_DISK, nics=ONE_NIC))
+    stack.apply()
+    log = serial_log(stack.live()["guests.rs-a"])
+    uuid = conn.lookupByName("rs-a").UUIDString()
+
+    for disks, nics, paths in ((TWO_DISKS, TWO_NICS, ["disks[1]", "networks[1]"]),
+                               (ONE_DISK, ONE_NIC, ["disks[1]", "networks[1]"])):
+        booted(log)
+        started = conn.lookupByName("rs-a").ID()
+        stack.write(RESHAPE.format(disks=disks, nics=nics))
+        plan, _ = stack.apply()
+        change = changes(plan)["guests.rs-a"]
+        assert change.requires_restart and [f.path for f in change.fields] == paths, \
+            describe(plan)
+        domain = conn.lookupByName("rs-a")
+        assert domain.UUIDString() == uuid and domain.ID() != started
+        root = ET.fromstring(domain.XMLDesc(0))
+        adding = disks == TWO_DISKS
+        assert len(root.findall("devices/interface")) == (2 if adding else 1)
+        pool.refresh(0)
+        assert (second in pool.listVolumes()) is adding, "disk 1's volume"
+        hosts = ET.fromstring(conn.networkLookupByName("rs-two").XMLDesc(0)).findall(
+            "ip/dhcp/host")
+        assert [h.get("ip") for h in hosts] == (["10.89.1.77"] if adding else [])
+        plan = stack.plan()
+        assert not plan.has_changes, describe(plan)
     stack.destroy()

@@ -307,3 +307,19 @@ def test_a_stack_that_does_not_fit_is_refused_naming_host_and_free_memory(
         engine.plan()
     assert "has 4GiB of memory free; the plan needs 6GiB more" in caught.value.message
     assert "guests.big-0: 2GiB" in caught.value.message
+
+
+def test_fields_libvirt_cannot_honour_are_refused_at_plan_time(tmp_path: Path) -> None:
+    body = """
+guests:
+  a: { provider: kvm, memory: 256MiB, clone: tmpl, node: other,
+       networks: [ { host_network: default, vlan: 12, firewall: true } ] }
+"""
+    stack = _stack(tmp_path, node_uri(tmp_path), body)
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine, \
+            pytest.raises(PlanError) as caught:
+        engine.plan()
+    message = caught.value.message
+    for text in ("guests.a: `clone:` is not supported here", "guests.a: `node:` is not supported",
+                 "networks[0].vlan is not supported", "networks[0].firewall is not supported"):
+        assert text in message

@@ -113,22 +113,22 @@ class E2EStack:
         with self.engine() as engine:
             return engine.plan(options)
 
-    def apply(self, plan_check: Any = None) -> tuple[Plan, ApplyResult]:
-        """Plan and apply; fails with each failed step's message. ``plan_check``
-        is called with the plan before it is applied."""
+    def apply(self) -> tuple[Plan, ApplyResult]:
+        """Plan and apply (and store the outputs); fails with every step's outcome
+        unless all succeeded."""
         with self.engine() as engine:
             plan = engine.plan()
-            if plan_check is not None:
-                plan_check(plan)
             result = engine.apply(plan, Recorder())
-            assert result.ok, _failures(result)
+            assert result.ok, _failures("apply", result)
             engine.outputs()
             return plan, result
 
     def destroy(self) -> ApplyResult:
         with self.engine() as engine:
-            return engine.apply(engine.plan(PlanOptions(destroy=True)), Recorder(),
-                                command="destroy")
+            result = engine.apply(engine.plan(PlanOptions(destroy=True)), Recorder(),
+                                  command="destroy")
+            assert result.ok, _failures("destroy", result)
+            return result
 
     def live(self) -> dict[str, LiveObject]:
         """What the providers list now, by address (``guests.web-0``)."""
@@ -144,8 +144,8 @@ class E2EStack:
                               stdin=subprocess.DEVNULL)
 
 
-def _failures(result: ApplyResult) -> str:
-    return "apply failed:\n" + "\n".join(f"  {r.step.key}: {r.outcome.value}: {r.message}"
+def _failures(command: str, result: ApplyResult) -> str:
+    return f"{command} failed:\n" + "\n".join(f"  {r.step.key}: {r.outcome.value}: {r.message}"
                                          for r in result.results)
 
 
@@ -177,7 +177,7 @@ def boot_options(guest: TinyGuest) -> str:
 def stack_name(test_name: str, suffix: str = "") -> str:
     """``e2e-`` and the test's name (without ``test_``), as a DNS label."""
     slug = re.sub(r"[^a-z0-9]+", "-", test_name.removeprefix("test_").lower()).strip("-")
-    return f"e2e-{slug[:40]}{suffix}".rstrip("-")
+    return f"e2e-{slug[:40].strip('-')}{suffix}"
 
 
 def check_leaks(conn: Any, stacks: list[E2EStack], report: bool) -> None:

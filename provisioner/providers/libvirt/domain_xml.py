@@ -247,9 +247,11 @@ def _read_disk(element: ET.Element, view: HostView, stack: str,
     pool = source.get("pool", "") if source is not None else ""
     volume = source.get("volume", "") if source is not None else ""
     parsed = parse_volume_name(volume)
+    slot = target.get("dev") if target is not None else None
     if parsed is not None and parsed.stack == stack and parsed.disk is None:
         return {"size": None, "pool": None, "image": None,
-                "volume": address_name(parsed.object), "format": None, "bus": None}
+                "volume": address_name(parsed.object), "format": None, "bus": None,
+                "slot": slot}
     info = view.volumes.get((pool, volume))
     applied = applied_disks[index] if index < len(applied_disks) else {}
     return {
@@ -259,6 +261,7 @@ def _read_disk(element: ET.Element, view: HostView, stack: str,
         "volume": None,
         "format": driver.get("type") if driver is not None else None,
         "bus": target.get("bus") if target is not None else None,
+        "slot": slot,
     }
 
 

@@ -236,7 +236,7 @@ class Guests:
     def _disk(self, resource: Resource, index: int, disk: Mapping[str, Any],
               used: dict[str, int]) -> DiskPlan:
         bus = disk.get("bus") or "virtio"
-        target = _next_target(bus, used)
+        target = disk.get("slot") or _next_target(bus, used)
         if disk.get("volume"):
             object_name = resource.name_of(Address(Kind.VOLUME, disk["volume"]))
             names = [f"{self.owner.stack}__{object_name}{suffix}" for suffix in (".qcow2", ".img")]

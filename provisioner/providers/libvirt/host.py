@@ -98,8 +98,32 @@ def _check_bridges(checker: _Checker, resources: Sequence[Resource],
                                     f"exist (interfaces: {existing})")
 
 
+_UNSUPPORTED = {
+    "clone": "libvirt has no templates to clone: start the guest from `image:`",
+    "node": "a libvirt provider block runs guests on the host of its URI: declare one block "
+            "per host and pick it with `provider:`",
+}
+_UNSUPPORTED_NIC = {
+    "vlan": "VLAN tags need an Open vSwitch bridge, which this provider does not set up",
+    "firewall": "the libvirt provider has no per-NIC firewall; use the guest's own",
+}
+
+
+def _check_unsupported(checker: _Checker, resource: Resource) -> None:
+    spec = resource.spec
+    for key, why in _UNSUPPORTED.items():
+        if spec.get(key) is not None:
+            checker.problems.append(f"{resource.address}: `{key}:` is not supported here: {why}")
+    for index, nic in enumerate(spec.get("networks") or []):
+        for key, why in _UNSUPPORTED_NIC.items():
+            if nic.get(key):
+                checker.problems.append(
+                    f"{resource.address}: networks[{index}].{key} is not supported here: {why}")
+
+
 def _check_guest(checker: _Checker, resource: Resource, guests: Guests, domain_type: str) -> None:
     spec = resource.spec
+    _check_unsupported(checker, resource)
     disks = list(spec.get("disks") or []) or ([{}] if spec.get("image") else [])
     for index, disk in enumerate(disks):
         if disk.get("volume"):
