@@ -98,3 +98,42 @@ def test_drift_made_with_virsh_is_planned_and_apply_restores_it(
     plan = stack.plan()
     assert not plan.has_changes, describe(plan)
     stack.destroy()
+
+
+LIVE_STACK = """
+networks:
+  dl-lab: { provider: kvm, mode: nat, cidr: 10.88.0.0/24 }
+guests:
+  dl-nic:
+    provider: kvm
+    memory: 128MiB
+    networks: [ { network: dl-lab } ]
+    cloud_init: { user_data: "#cloud-config\\n" }
+    options: { BOOT_OPTIONS }
+"""
+
+
+def test_a_change_made_to_the_running_guest_only_is_planned_too(
+        new_stack: Callable[..., E2EStack], conn: Any) -> None:
+    """virsh detach-interface --live leaves the stored definition as it was: the
+    running guest is what departs from the stack, and the plan must say so."""
+    stack = new_stack()
+    stack.write(LIVE_STACK)
+    stack.apply()
+    live = stack.live()
+    booted(serial_log(live["guests.dl-nic"]))
+    mac = live["guests.dl-nic"].attributes["macs"][0]
+    _virsh(stack.uri, "detach-interface", "dl-nic", "network", "--mac", mac, "--live")
+    assert len(_stored(conn, "dl-nic").findall("devices/interface")) == 1  # stored: unchanged
+
+    plan = stack.plan()
+    nic = changes(plan).get("guests.dl-nic")
+    assert nic is not None and nic.requires_restart, describe(plan)
+    assert [f.path for f in nic.fields] == ["networks[0]"], describe(plan)
+
+    stack.apply()
+    running = ET.fromstring(conn.lookupByName("dl-nic").XMLDesc(0))
+    assert [m.get("address") for m in running.findall("devices/interface/mac")] == [mac]
+    plan = stack.plan()
+    assert not plan.has_changes, describe(plan)
+    stack.destroy()

@@ -271,7 +271,9 @@ def _read_interface(element: ET.Element, view: HostView) -> dict[str, Any]:
     model = element.find("model")
     mac = mac_element.get("address") if mac_element is not None else None
     nic: dict[str, Any] = {"network": None, "host_network": None, "bridge": None}
-    if element.get("type") == "bridge" and source is not None:
+    # A running guest shows a NIC on a bridge-mode network as type='bridge', with
+    # the network still named: the network is what was declared.
+    if source is not None and source.get("network") is None:
         nic["bridge"] = source.get("bridge")
     elif source is not None:
         name = source.get("network", "")

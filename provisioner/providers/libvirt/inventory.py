@@ -175,16 +175,27 @@ class Lister:
 
     def _pending(self, domain: libvirt.virDomain, spec: Mapping[str, Any],
                  applied: Mapping[str, Any], view: HostView) -> dict[str, Any]:
-        """Fields whose stored definition differs from the running guest (a change made
-        with ``virsh ... --config``): the next boot uses them, so the plan must see them.
-        Costs a second XML read per running guest."""
+        """Where a running guest and its stored definition differ, the value the plan
+        must see: the one that departs from what provisioner last wrote (``applied``),
+        so a change made with ``virsh ... --live`` and one made with ``--config`` both
+        show. Memory always comes from the definition: a running guest's memory is its
+        balloon's reading. Costs a second XML read per running guest."""
         try:
             xml = self.client.call(CallKind.READ, domain.name(), domain.XMLDesc,
                                    libvirt.VIR_DOMAIN_XML_INACTIVE)
         except ObjectNotFoundError:
             return {}
         stored = read_guest(ET.fromstring(xml), applied, view, self.owner.stack)
-        return {key: value for key, value in stored.items() if value != spec.get(key)}
+        chosen: dict[str, Any] = {}
+        for key, value in stored.items():
+            running = spec.get(key)
+            if value == running:
+                continue
+            live_drifted = key != "memory" and not _matches(applied.get(key), running)
+            if live_drifted and _matches(applied.get(key), value):
+                continue  # keep the running value: it is the one that changed
+            chosen[key] = value
+        return chosen
 
     def _volumes(self, listing: VolumeListing, pool_names: Mapping[str, str]
                  ) -> list[LiveObject]:
@@ -210,6 +221,19 @@ def volume_object(provider: str, info: VolumeInfo, object_name: str, key: str,
         attributes={"path": key, "key": key, "volume": info.name, "pool": info.pool},
         deps=(Address(Kind.POOL, pool),) if info.pool in pool_names else (),
     )
+
+
+def _matches(declared: Any, observed: Any) -> bool:
+    """Whether ``observed`` is what ``declared`` asks (None asks nothing), as the
+    planner's diff sees it."""
+    if declared is None:
+        return True
+    if isinstance(declared, Mapping) and isinstance(observed, Mapping):
+        return all(_matches(value, observed.get(key)) for key, value in declared.items())
+    if isinstance(declared, list) and isinstance(observed, list):
+        return len(declared) == len(observed) and all(
+            _matches(d, o) for d, o in zip(declared, observed, strict=True))
+    return bool(declared == observed)
 
 
 def _with_addresses(guest: LiveObject, leases: Mapping[str, str]) -> LiveObject:
