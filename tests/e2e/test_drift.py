@@ -65,7 +65,7 @@ def test_drift_made_with_virsh_is_planned_and_apply_restores_it(
     _virsh(stack.uri, "setmem", "dr-mem", "128M", "--config")
     _virsh(stack.uri, "detach-interface", "dr-nic", "network", "--mac", mac, "--config")
     _virsh(stack.uri, "destroy", "dr-power")
-    _virsh(stack.uri, "vol-delete", f"{stack.name}__dr-vol.qcow2", "--pool", "default")
+    _virsh(stack.uri, "vol-delete", f"{stack.name}.kvm__dr-vol.qcow2", "--pool", "default")
 
     plan = stack.plan()
     pending = changes(plan)
@@ -94,7 +94,7 @@ def test_drift_made_with_virsh_is_planned_and_apply_restores_it(
             and (address := i.find("mac")) is not None] == [("dr-lab", mac)]
     assert conn.lookupByName("dr-power").isActive()
     assert conn.storagePoolLookupByName("default").storageVolLookupByName(
-        f"{stack.name}__dr-vol.qcow2").info()[1] == 64 * 1024 * 1024
+        f"{stack.name}.kvm__dr-vol.qcow2").info()[1] == 64 * 1024 * 1024
     plan = stack.plan()
     assert not plan.has_changes, describe(plan)
     stack.destroy()

@@ -48,12 +48,12 @@ def test_removing_a_guest_deletes_it_and_its_disks_and_nothing_else(
     stack.write(_guests("a", "b"))
     stack.apply()
     pool = conn.storagePoolLookupByName("default")
-    own_b = {f"{stack.name}__rm-b__disk0.qcow2", f"{stack.name}__rm-b__seed.iso"}
+    own_b = {f"{stack.name}.kvm__rm-b__disk0.qcow2", f"{stack.name}.kvm__rm-b__seed.iso"}
     assert own_b <= set(pool.listVolumes())
     kept = {
         "rm-a": (conn.lookupByName("rm-a").UUIDString(), conn.lookupByName("rm-a").ID()),
         "network": conn.networkLookupByName("rm-lab").UUIDString(),
-        "volume": pool.storageVolLookupByName(f"{stack.name}__rm-shared.img").key(),
+        "volume": pool.storageVolLookupByName(f"{stack.name}.kvm__rm-shared.img").key(),
         "rm-a disks": sorted(v for v in pool.listVolumes() if "__rm-a__" in v),
     }
 
@@ -69,7 +69,7 @@ def test_removing_a_guest_deletes_it_and_its_disks_and_nothing_else(
     assert kept == {
         "rm-a": (conn.lookupByName("rm-a").UUIDString(), conn.lookupByName("rm-a").ID()),
         "network": conn.networkLookupByName("rm-lab").UUIDString(),
-        "volume": pool.storageVolLookupByName(f"{stack.name}__rm-shared.img").key(),
+        "volume": pool.storageVolLookupByName(f"{stack.name}.kvm__rm-shared.img").key(),
         "rm-a disks": sorted(v for v in pool.listVolumes() if "__rm-a__" in v),
     }
     assert conn.lookupByName("rm-a").isActive()
@@ -101,7 +101,7 @@ def test_destroy_leaves_nothing_of_the_stack_on_the_daemon(
     stack = new_stack()
     stack.write(EVERY_KIND.format(pool=tmp_path / "ds-pool"))
     stack.apply()
-    pool, name = f"{stack.name}__ds-pool", stack.name
+    pool, name = f"{stack.name}.kvm__ds-pool", f"{stack.name}.kvm"
     assert sorted(stack_objects(conn, stack.name)) == sorted([
         "domain ds-a", "network ds-lab", f"pool {pool}", f"volume {pool}/{name}__ds-data.qcow2",
         f"volume {pool}/{name}__ds-a__disk0.qcow2", f"volume {pool}/{name}__ds-a__seed.iso",
@@ -119,9 +119,14 @@ TWO_PROVIDERS = """  kvm-a: {{ type: libvirt, uri: "{uri}" }}
   kvm-b: {{ type: libvirt, uri: "{uri}" }}
 """
 TWO_PROVIDER_GUESTS = """
+volumes:
+  two-va: { provider: kvm-a, size: 64MiB }
+  two-vb: { provider: kvm-b, size: 64MiB }
 guests:
-  two-a: { provider: kvm-a, memory: 128MiB, options: { BOOT_OPTIONS } }
-  two-b: { provider: kvm-b, memory: 128MiB, options: { BOOT_OPTIONS } }
+  two-a: { provider: kvm-a, memory: 128MiB, disks: [ { size: 64MiB }, { volume: two-va } ],
+           options: { BOOT_OPTIONS } }
+  two-b: { provider: kvm-b, memory: 128MiB, disks: [ { size: 64MiB }, { volume: two-vb } ],
+           options: { BOOT_OPTIONS } }
 """
 
 
@@ -131,12 +136,15 @@ def test_two_provider_blocks_on_one_host_each_see_only_their_own_guests(
     stack.write(TWO_PROVIDER_GUESTS, providers=TWO_PROVIDERS.format(uri=stack.uri))
     plan, _ = stack.apply()
     assert {a: c.provider for a, c in changes(plan).items()} == {
-        "guests.two-a": "kvm-a", "guests.two-b": "kvm-b"}
+        "guests.two-a": "kvm-a", "guests.two-b": "kvm-b",
+        "volumes.two-va": "kvm-a", "volumes.two-vb": "kvm-b"}
     assert conn.lookupByName("two-a").isActive() and conn.lookupByName("two-b").isActive()
     with stack.engine() as engine:
         listed = {name: sorted(str(o.address) for o in inventory.managed)
                   for name, inventory in engine.refresh().items()}
-    assert listed == {"kvm-a": ["guests.two-a"], "kvm-b": ["guests.two-b"]}
+    # each block lists its own guest and volume, never the other's (no duplicates)
+    assert listed == {"kvm-a": ["guests.two-a", "volumes.two-va"],
+                      "kvm-b": ["guests.two-b", "volumes.two-vb"]}
     plan = stack.plan()
     assert not plan.has_changes, describe(plan)
     result = stack.cli("plan", "--detailed-exitcode")
@@ -164,15 +172,15 @@ def test_a_stack_pool_holds_its_volumes_and_goes_with_the_stack(
     path = tmp_path / "pl-store"
     stack.write(POOLS.format(path=path))
     stack.apply()
-    pool = conn.storagePoolLookupByName(f"{stack.name}__pl-store")
+    pool = conn.storagePoolLookupByName(f"{stack.name}.kvm__pl-store")
     assert pool.isActive() and pool.autostart()
-    assert sorted(pool.listVolumes()) == [f"{stack.name}__pl-a__disk0.qcow2",
-                                          f"{stack.name}__pl-vol.qcow2"]
+    assert sorted(pool.listVolumes()) == [f"{stack.name}.kvm__pl-a__disk0.qcow2",
+                                          f"{stack.name}.kvm__pl-vol.qcow2"]
     assert sorted(p.name for p in path.iterdir()) == sorted(pool.listVolumes())
     plan = stack.plan()
     assert not plan.has_changes, describe(plan)
     stack.destroy()
-    assert f"{stack.name}__pl-store" not in conn.listStoragePools() + \
+    assert f"{stack.name}.kvm__pl-store" not in conn.listStoragePools() + \
         conn.listDefinedStoragePools(), "the pool is still defined"
     assert not path.exists()
 
@@ -220,10 +228,10 @@ def test_disks_from_a_base_image_as_overlay_and_as_full_copy(
     stack.write(IMAGES.replace("IMAGE", base_image))
     stack.apply()
     base_path = volume_xml(conn, "default", f"{base_image}.qcow2").findtext("target/path")
-    overlay = volume_xml(conn, "default", f"{stack.name}__img-overlay__disk0.qcow2")
+    overlay = volume_xml(conn, "default", f"{stack.name}.kvm__img-overlay__disk0.qcow2")
     assert overlay.findtext("backingStore/path") == base_path
     assert int(overlay.findtext("capacity") or 0) == 64 * MiB  # the image's size
-    copy = volume_xml(conn, "default", f"{stack.name}__img-copy__disk0.qcow2")
+    copy = volume_xml(conn, "default", f"{stack.name}.kvm__img-copy__disk0.qcow2")
     assert copy.findtext("backingStore/path") is None, "image_mode copy made an overlay"
     assert copy.find("target/format").get("type") == "qcow2"
     assert int(copy.findtext("capacity") or 0) == 128 * MiB

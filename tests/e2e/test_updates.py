@@ -123,7 +123,7 @@ guests:
 def test_a_disk_grows_while_the_guest_runs_and_cannot_shrink(
         new_stack: Callable[..., E2EStack], conn: Any) -> None:
     stack = new_stack()
-    volume = f"{stack.name}__disk-a__disk0.qcow2"
+    volume = f"{stack.name}.kvm__disk-a__disk0.qcow2"
     stack.write(DISK.format(size="64MiB"))
     stack.apply()
     started = conn.lookupByName("disk-a").ID()
@@ -218,7 +218,7 @@ volumes:
 def test_a_volume_grows_and_a_dhcp_range_moves_in_place(
         new_stack: Callable[..., E2EStack], conn: Any) -> None:
     stack = new_stack()
-    volume = f"{stack.name}__gr-vol.qcow2"
+    volume = f"{stack.name}.kvm__gr-vol.qcow2"
     stack.write(GROWING.format(range="start: 10.88.0.10, end: 10.88.0.50", size="64MiB"))
     stack.apply()
     network = conn.networkLookupByName("gr-lab").UUIDString()
@@ -262,7 +262,7 @@ TWO_NICS = "[ { network: rs-lab }, { network: rs-two, ip: 10.89.1.77 } ]"
 def test_disks_and_nics_added_and_removed_with_a_restart(
         new_stack: Callable[..., E2EStack], conn: Any) -> None:
     stack = new_stack()
-    second = f"{stack.name}__rs-a__disk1.qcow2"
+    second = f"{stack.name}.kvm__rs-a__disk1.qcow2"
     pool = conn.storagePoolLookupByName("default")
     stack.write(RESHAPE.format(disks=ONE_DISK, nics=ONE_NIC))
     stack.apply()

@@ -191,7 +191,7 @@ def test_count_down_deletes_the_extra_instances_and_their_disks(tmp_path: Path) 
         assert engine.apply(plan, Recorder()).ok
         provider = engine.providers()["kvm"]
         pool = provider.client.conn.storagePoolLookupByName("default")  # type: ignore[attr-defined]
-        assert sorted(v.name() for v in pool.listAllVolumes()) == ["lab__web-0__disk0.qcow2"]
+        assert sorted(v.name() for v in pool.listAllVolumes()) == ["lab.kvm__web-0__disk0.qcow2"]
         assert set(engine.store.applied()) == {Address(Kind.GUEST, "web-0")}
 
 

@@ -209,7 +209,7 @@ def stack_objects(conn: Any, stack: str) -> list[str]:
     found = [f"domain {d.name()}" for d in _tagged(conn.listAllDomains(), stack)]
     found += [f"network {n.name()}" for n in _tagged(conn.listAllNetworks(), stack)]
     for pool in conn.listAllStoragePools():
-        if pool.name().startswith(f"{stack}__"):
+        if pool.name().startswith(f"{stack}."):
             found.append(f"pool {pool.name()}")
         if not pool.isActive():
             continue
@@ -236,7 +236,7 @@ def sweep(conn: Any, stack: str) -> None:
             for volume in _volumes(pool, stack):
                 with contextlib.suppress(libvirt.libvirtError):
                     volume.delete(0)
-        if pool.name().startswith(f"{stack}__"):
+        if pool.name().startswith(f"{stack}."):
             with contextlib.suppress(libvirt.libvirtError):
                 if pool.isActive():
                     pool.destroy()
@@ -261,7 +261,7 @@ def _volumes(pool: Any, stack: str) -> list[Any]:
     except libvirt.libvirtError:
         return []
     return [v for v in volumes if (parsed := parse_volume_name(v.name())) is not None
-            and parsed.stack == stack]
+            and parsed.owner.split(".", 1)[0] == stack]
 
 
 def domain_xml(conn: Any, name: str, flags: int = 0) -> ET.Element:

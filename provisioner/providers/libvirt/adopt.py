@@ -31,7 +31,7 @@ def adopt(client: LibvirtClient, owner: Ownership, address: Address, name: str) 
     else:
         raise ProviderError(
             f"{address}: libvirt volumes are owned by their name and cannot be adopted",
-            hint=f"copy the volume to {owner.stack}__{address.name}.qcow2 in its pool "
+            hint=f"copy the volume to {owner.volume_name(address.name)} in its pool "
                  "(virsh vol-clone), then plan: the copy is the stack's volume")
 
 
@@ -40,7 +40,7 @@ def _adopt_domain(client: LibvirtClient, owner: Ownership, address: Address, nam
     domain = _lookup(client, address, name, conn.lookupByName, conn.listAllDomains)
     root = ET.fromstring(client.call(CallKind.READ, name, domain.XMLDesc, 0))
     _refuse_owned(root, address, name)
-    spec = read_guest(root, {}, HostView({}, {}, {}, {}), owner.stack)
+    spec = read_guest(root, {}, HostView({}, {}, {}, {}), owner.prefix)
     flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
     if client.call(CallKind.READ, name, domain.isActive):
         flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE

@@ -192,7 +192,7 @@ class HostView:
 
 
 def read_guest(root: ET.Element, applied: Mapping[str, Any], view: HostView,
-               stack: str) -> dict[str, Any]:
+               prefix: str) -> dict[str, Any]:
     """A domain's XML as a guest spec. ``applied`` is the spec kept in its metadata,
     the source of what libvirt does not report (image, cloud_init, options)."""
     vcpu = root.find("vcpu")
@@ -202,7 +202,7 @@ def read_guest(root: ET.Element, applied: Mapping[str, Any], view: HostView,
     applied_disks = list(applied.get("disks") or [])
     disks = [element for element in root.findall("devices/disk[@device='disk']")
              if not _is_seed(element)]
-    read = [_read_disk(element, view, stack, applied_disks, index)
+    read = [_read_disk(element, view, prefix, applied_disks, index)
             for index, element in enumerate(disks)]
     if not applied_disks and applied.get("image") and len(read) == 1 and not read[0]["volume"]:
         read = []  # the disk `image:` implies when no `disks:` are declared (Guests.layout)
@@ -239,7 +239,7 @@ def _bytes(element: ET.Element | None) -> int:
     return int(element.text) * factor
 
 
-def _read_disk(element: ET.Element, view: HostView, stack: str,
+def _read_disk(element: ET.Element, view: HostView, prefix: str,
                applied_disks: Sequence[Mapping[str, Any]], index: int) -> dict[str, Any]:
     source = element.find("source")
     target = element.find("target")
@@ -248,7 +248,7 @@ def _read_disk(element: ET.Element, view: HostView, stack: str,
     volume = source.get("volume", "") if source is not None else ""
     parsed = parse_volume_name(volume)
     slot = target.get("dev") if target is not None else None
-    if parsed is not None and parsed.stack == stack and parsed.disk is None:
+    if parsed is not None and parsed.owner == prefix and not parsed.owned_by_guest:
         return {"size": None, "pool": None, "image": None,
                 "volume": address_name(parsed.object), "format": None, "bus": None,
                 "slot": slot}

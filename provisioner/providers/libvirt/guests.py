@@ -37,6 +37,7 @@ from provisioner.providers.libvirt.seed import build_iso, seed_files, upload_see
 from provisioner.providers.libvirt.storage import Storage
 from provisioner.resources import LiveObject, Resource
 from provisioner.stack.address import Address, Kind
+from provisioner.testing import kill_point
 
 SHUTDOWN_TIMEOUT = 60.0
 _UNDEFINE_FLAGS = (
@@ -77,11 +78,14 @@ class Guests:
                 if disk.own:
                     self._create_disk(disk, resource)
                     made.append(disk)
+            kill_point(f"libvirt:disks-created:{resource.address}")
             if layout.seed is not None:
                 self._write_seed(resource, layout.seed)
                 made.append(layout.seed)
+                kill_point(f"libvirt:seed-uploaded:{resource.address}")
             reserved = self._reserve(resource, layout)
             domain = self._define(resource, layout)
+            kill_point(f"libvirt:defined:{resource.address}")
             self._apply_power(domain, resource)
             return domain
         except ProviderError as exc:
@@ -193,7 +197,13 @@ class Guests:
     def delete(self, live: LiveObject) -> None:
         """Stop, delete own disks and seed, release reservations, undefine. Already
         gone is success. The definition goes last: if a disk cannot be deleted, the
-        guest is still listed (and tagged), so the next apply deletes it again."""
+        guest is still listed (and tagged), so the next apply deletes it again. A
+        leftover (volumes of a guest that does not exist) loses its volumes."""
+        leftovers = live.attributes.get("leftover_volumes")
+        if leftovers is not None:
+            for pool, name in leftovers:
+                self.storage.delete(pool, name)
+            return
         try:
             domain = self._lookup(live)
         except ObjectNotFoundError:
@@ -205,6 +215,7 @@ class Guests:
                 self.client.call(CallKind.WRITE, what, domain.destroy)
             for pool, name in own:
                 self.storage.delete(pool, name)
+            kill_point(f"libvirt:disks-deleted:{live.address}")
             self._release(live)
             self.client.call(CallKind.WRITE, what, domain.undefineFlags, _UNDEFINE_FLAGS)
         except ObjectNotFoundError:
@@ -225,7 +236,7 @@ class Guests:
             pool = next((d.pool for d in plans if d.own), self.default_pool)
             target = _next_target("virtio", used)
             seed = DiskPlan(len(plans), target, "virtio", "raw", pool,
-                            str(VolumeName(self.owner.stack, resource.name, None, "raw",
+                            str(VolumeName(self.owner.prefix, resource.name, None, "raw",
                                            seed=True)),
                             own=True, readonly=True)
         current = list(live.spec.get("networks") or []) if live else []
@@ -239,7 +250,7 @@ class Guests:
         target = disk.get("slot") or _next_target(bus, used)
         if disk.get("volume"):
             object_name = resource.name_of(Address(Kind.VOLUME, disk["volume"]))
-            names = [f"{self.owner.stack}__{object_name}{suffix}" for suffix in (".qcow2", ".img")]
+            names = [self.owner.volume_name(object_name, fmt) for fmt in ("qcow2", "raw")]
             found = self.storage.find(names)
             if found is None:
                 raise ProviderError(f"{resource.address}: volume '{disk['volume']}' does not "
@@ -249,7 +260,7 @@ class Guests:
                             shareable=fmt == "raw")
         fmt = disk.get("format") or "qcow2"
         image = disk.get("image") or (resource.spec.get("image") if index == 0 else None)
-        name = str(VolumeName(self.owner.stack, resource.name, index, fmt))
+        name = str(VolumeName(self.owner.prefix, resource.name, index, fmt))
         pool = self.pool_of(resource, f"disks[{index}].pool", disk.get("pool"))
         return DiskPlan(index, target, bus, fmt, pool, name, own=True, size=disk.get("size"),
                         image=image)
@@ -342,7 +353,7 @@ class Guests:
         for source in root.findall("devices/disk/source"):
             pool, volume = source.get("pool"), source.get("volume")
             parsed = parse_volume_name(volume or "")
-            if (pool and volume and parsed and parsed.stack == self.owner.stack
+            if (pool and volume and parsed and parsed.owner == self.owner.prefix
                     and parsed.owned_by_guest):
                 owned.append((pool, volume))
         return owned

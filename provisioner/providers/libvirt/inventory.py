@@ -81,7 +81,21 @@ class Lister:
                                               if n.name() in used or n.name() in network_names])
         managed += [_with_addresses(guest, leases) for guest in guests]
         managed += self._volumes(listing, pool_names)
-        return Inventory(managed=managed, foreign=foreign)
+        leftovers = self._leftovers(listing, {guest.name for guest in guests})
+        return Inventory(managed=managed, foreign=foreign, leftovers=leftovers)
+
+    def _leftovers(self, listing: VolumeListing, guests: set[str]) -> list[LiveObject]:
+        """Disks and seeds of this block's guests whose guest does not exist: what a
+        create or delete killed halfway left. One object per missing guest."""
+        pieces: dict[str, list[list[str]]] = {}
+        for pool, name in sorted(listing.volumes):
+            parsed = parse_volume_name(name)
+            if parsed is not None and parsed.owned_by_guest and parsed.object not in guests:
+                pieces.setdefault(parsed.object, []).append([pool, name])
+        return [LiveObject(address=Address(Kind.GUEST, address_name(guest)),
+                           provider=self.owner.provider, name=guest, id=f"leftovers-of-{guest}",
+                           spec={}, attributes={"leftover_volumes": volumes})
+                for guest, volumes in pieces.items()]
 
     def _pools(self, active: list[libvirt.virStoragePool], inactive: list[libvirt.virStoragePool],
                managed: list[LiveObject]) -> dict[str, str]:
@@ -150,7 +164,7 @@ class Lister:
     def guest_object(self, domain: libvirt.virDomain, root: ET.Element, address: Address,
                      applied: Mapping[str, Any], view: HostView, autostart: bool) -> LiveObject:
         running = domain.ID() != -1  # the id is known locally: no call
-        spec = read_guest(root, applied, view, self.owner.stack)
+        spec = read_guest(root, applied, view, self.owner.prefix)
         if running:
             spec |= self._pending(domain, spec, applied, view)
         spec["power"] = "running" if running else "stopped"
@@ -185,7 +199,7 @@ class Lister:
                                    libvirt.VIR_DOMAIN_XML_INACTIVE)
         except ObjectNotFoundError:
             return {}
-        stored = read_guest(ET.fromstring(xml), applied, view, self.owner.stack)
+        stored = read_guest(ET.fromstring(xml), applied, view, self.owner.prefix)
         chosen: dict[str, Any] = {}
         for key, value in stored.items():
             running = spec.get(key)

@@ -5,13 +5,14 @@ in their ``<metadata>``, with the applied spec as JSON inside (for what
 libvirt cannot report: the base image, cloud-init digests, options). Volumes
 and pools have no metadata, so their name is the tag:
 
-- ``STACK__NAME.qcow2`` (``.img`` for raw): a ``volumes:`` entry;
-- ``STACK__GUEST__diskN.qcow2``: a guest's own disk N;
-- ``STACK__GUEST__seed.iso``: a guest's cloud-init seed;
-- pool ``STACK__NAME``: a ``pools:`` entry.
+- ``STACK.PROVIDER__NAME.qcow2`` (``.img`` for raw): a ``volumes:`` entry;
+- ``STACK.PROVIDER__GUEST__diskN.qcow2``: a guest's own disk N;
+- ``STACK.PROVIDER__GUEST__seed.iso``: a guest's cloud-init seed;
+- pool ``STACK.PROVIDER__NAME``: a ``pools:`` entry.
 
-Stack and resource names are DNS labels (no ``__``), so names parse back
-without ambiguity.
+``PROVIDER`` is the provider block, so two blocks of one stack on one host
+never take each other's volumes. Stack, provider and resource names are DNS
+labels (no ``.``, no ``__``), so names parse back without ambiguity.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ OWNER_KEY = f"{{{OWNER_NS}}}owner"
 SPEC_KEY = f"{{{OWNER_NS}}}spec"
 FORMAT_SUFFIX = {"qcow2": ".qcow2", "raw": ".img"}
 _VOLUME_RE = re.compile(
-    r"^(?P<stack>[a-z0-9-]+)__(?P<object>[a-z0-9.-]+?)"
+    r"^(?P<owner>[a-z0-9-]+\.[a-z0-9-]+)__(?P<object>[a-z0-9.-]+?)"
     r"(?:__disk(?P<disk>\d+)(?P<suffix>\.qcow2|\.img)|(?P<seed>__seed\.iso)|(?P<own>\.qcow2|\.img))$"
 )
-_POOL_RE = re.compile(r"^(?P<stack>[a-z0-9-]+)__(?P<object>[a-z0-9.-]+)$")
+_POOL_RE = re.compile(r"^(?P<owner>[a-z0-9-]+\.[a-z0-9-]+)__(?P<object>[a-z0-9.-]+)$")
 
 ET.register_namespace(OWNER_PREFIX, OWNER_NS)
 
@@ -94,14 +95,27 @@ class Ownership:
                 f"{address}: a {noun} named '{name}' already exists ({owner})",
                 hint=f"rename the {noun} in the stack, or remove or rename that one")
 
+    @property
+    def prefix(self) -> str:
+        """What starts the names of this block's volumes and pools: ``STACK.PROVIDER``."""
+        return f"{self.stack}.{self.provider}"
+
+    def of_stack(self, owner: str) -> bool:
+        """Whether a name's ``STACK.PROVIDER`` part is this stack's (any block)."""
+        return owner.split(".", 1)[0] == self.stack
+
     def pool_name(self, object_name: str) -> str:
         """The libvirt name of a ``pools:`` entry."""
-        return f"{self.stack}__{object_name}"
+        return f"{self.prefix}__{object_name}"
+
+    def volume_name(self, object_name: str, fmt: str = "qcow2") -> str:
+        """The libvirt name of a ``volumes:`` entry."""
+        return f"{self.prefix}__{object_name}{FORMAT_SUFFIX[fmt]}"
 
     def parse_pool(self, name: str) -> str | None:
-        """The object name of one of this stack's pools, else None."""
+        """The object name of one of this block's pools, else None."""
         match = _POOL_RE.match(name)
-        return match.group("object") if match and match.group("stack") == self.stack else None
+        return match.group("object") if match and match.group("owner") == self.prefix else None
 
     def pool_address(self, name: str) -> Address | None:
         object_name = self.parse_pool(name)
@@ -131,7 +145,8 @@ class VolumeName:
     """A volume name that carries its owner: a ``volumes:`` entry (no disk, not seed),
     a guest's own disk N, or a guest's cloud-init seed."""
 
-    stack: str
+    owner: str
+    """``STACK.PROVIDER`` (Ownership.prefix)."""
     object: str
     disk: int | None
     format: str
@@ -139,9 +154,9 @@ class VolumeName:
 
     def __str__(self) -> str:
         if self.seed:
-            return f"{self.stack}__{self.object}__seed.iso"
+            return f"{self.owner}__{self.object}__seed.iso"
         disk = "" if self.disk is None else f"__disk{self.disk}"
-        return f"{self.stack}__{self.object}{disk}{FORMAT_SUFFIX[self.format]}"
+        return f"{self.owner}__{self.object}{disk}{FORMAT_SUFFIX[self.format]}"
 
     @property
     def owned_by_guest(self) -> bool:
@@ -153,9 +168,9 @@ def parse_volume_name(name: str) -> VolumeName | None:
     if match is None:
         return None
     if match.group("seed"):
-        return VolumeName(match.group("stack"), match.group("object"), None, "raw", seed=True)
+        return VolumeName(match.group("owner"), match.group("object"), None, "raw", seed=True)
     suffix = match.group("suffix") or match.group("own")
     disk = match.group("disk")
-    return VolumeName(match.group("stack"), match.group("object"),
+    return VolumeName(match.group("owner"), match.group("object"),
                       None if disk is None else int(disk),
                       "qcow2" if suffix == ".qcow2" else "raw")

@@ -23,6 +23,7 @@ from provisioner.providers.libvirt.network_xml import (
     network_xml,
 )
 from provisioner.resources import LiveObject, Resource
+from provisioner.testing import kill_point
 
 
 class Networks:
@@ -40,6 +41,7 @@ class Networks:
         if network is None:
             network = self.client.call(CallKind.WRITE, what, self.client.conn.networkDefineXML,
                                        network_xml(resource, self.owner))
+            kill_point(f"libvirt:network-defined:{resource.address}")
         try:
             if not self.client.call(CallKind.READ, what, network.isActive):
                 self.client.call(CallKind.WRITE, what, network.create)

@@ -25,7 +25,7 @@ from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.guests import Guests, live_change_possible
 from provisioner.providers.libvirt.host import detect_domain_type, plan_checks, read_capacity
 from provisioner.providers.libvirt.inventory import Lister, ReadBack
-from provisioner.providers.libvirt.naming import FORMAT_SUFFIX, Ownership
+from provisioner.providers.libvirt.naming import Ownership
 from provisioner.providers.libvirt.networks import Networks
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage
@@ -97,7 +97,7 @@ class LibvirtProvider(Provider):
                                                      password.get_secret_value())
         self.client = LibvirtClient(self.settings.uri, self.stats, credentials)
         self.ownership = Ownership(owner.stack, name)
-        self.storage = Storage(self.client, owner.stack)
+        self.storage = Storage(self.client, self.ownership.prefix)
         self.networks = Networks(self.client, self.ownership)
         self.pools = Pools(self.client, self.ownership)
         self.guests = Guests(self.client, self.storage, self.networks, self.ownership,
@@ -183,8 +183,7 @@ class LibvirtProvider(Provider):
                             resource.spec.get("format") or "qcow2")
 
     def _volume_name(self, resource: Resource) -> str:
-        suffix = FORMAT_SUFFIX[resource.spec.get("format") or "qcow2"]
-        return f"{self.owner.stack}__{resource.name}{suffix}"
+        return self.ownership.volume_name(resource.name, resource.spec.get("format") or "qcow2")
 
     def _read(self, resource: Resource) -> LiveObject:
         what = str(resource.address)

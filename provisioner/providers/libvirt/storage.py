@@ -41,9 +41,10 @@ class BaseImage:
 class Storage:
     """Volume operations for one stack on one libvirt connection."""
 
-    def __init__(self, client: LibvirtClient, stack: str) -> None:
+    def __init__(self, client: LibvirtClient, prefix: str) -> None:
         self.client = client
-        self.stack = stack
+        self.prefix = prefix
+        """``STACK.PROVIDER``: the volumes this block owns start with it."""
 
     def listing(self, pools: Sequence[libvirt.virStoragePool]) -> VolumeListing:
         """The volumes of the active ``pools``: one list call per pool; one size read
@@ -55,7 +56,7 @@ class Storage:
             listing.names[pool_name] = {volume.name() for volume in volumes}
             for volume in volumes:
                 parsed = parse_volume_name(volume.name())
-                if parsed is None or parsed.stack != self.stack:
+                if parsed is None or parsed.owner != self.prefix:
                     continue
                 try:
                     info = self.client.call(CallKind.READ, f"volume {volume.name()}", volume.info)

@@ -1,0 +1,109 @@
+"""Ownership on Proxmox objects: a tag naming the stack, a marker in the description.
+
+Guests and containers carry the tag ``provisioner.STACK`` (so the bulk read,
+``/cluster/resources``, finds them without reading any config) and, at the
+end of their description, a marker with the provider block, the address and
+the applied spec as JSON (for what Proxmox cannot report: the template a
+guest was cloned from, the node it was placed on with ``node: auto``, the
+order of disks by slot). The marker is an HTML comment, so the Proxmox UI,
+which renders notes as Markdown, does not show it.
+
+Storages (``pools:``) have neither tags nor notes: their id is the tag,
+``STACK_NAME`` (stack and resource names cannot contain ``_``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.providers.proxmox.props import split_tags
+from provisioner.resources import from_plain, to_plain
+from provisioner.stack.address import Address
+
+TAG_PREFIX = "provisioner."
+_MARKER_RE = re.compile(r"\n*<!-- provisioner:v1 (\{.*?\}) -->\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What the description marker says."""
+
+    stack: str
+    provider: str
+    address: Address
+    applied: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """One provider block of one stack: writes its tags and markers, recognises its objects."""
+
+    stack: str
+    provider: str
+
+    @property
+    def tag(self) -> str:
+        return TAG_PREFIX + self.stack
+
+    def tags(self, user_tags: list[str]) -> str:
+        """The ``tags`` value: the user's tags and ours."""
+        return ";".join(sorted({*user_tags, self.tag}))
+
+    def description(self, notes: str, address: Address, applied: Mapping[str, Any]) -> str:
+        """The user's notes followed by the marker. ``>`` is escaped in the JSON so
+        notes quoted in the applied spec can never close the comment."""
+        document = {"stack": self.stack, "provider": self.provider, "address": str(address),
+                    "spec": to_plain(applied)}
+        text = json.dumps(document, sort_keys=True, separators=(",", ":")).replace(">", "\\u003e")
+        marker = f"<!-- provisioner:v1 {text} -->"
+        return f"{notes.rstrip()}\n\n{marker}" if notes.strip() else marker
+
+    def owns(self, marker: Marker | None) -> bool:
+        return marker is not None and marker.stack == self.stack and \
+            marker.provider == self.provider
+
+    def storage_id(self, object_name: str) -> str:
+        """The storage id of one of this stack's pools."""
+        return f"{self.stack}_{object_name}"
+
+    def pool_name(self, storage_id: str) -> str | None:
+        """The object name of one of this stack's storages, else None."""
+        prefix = f"{self.stack}_"
+        return storage_id[len(prefix):] if storage_id.startswith(prefix) else None
+
+
+def stack_of(tags: Any) -> str | None:
+    """The stack a guest's tags name, or None for a guest no stack owns."""
+    for tag in split_tags(tags):
+        if tag.startswith(TAG_PREFIX) and len(tag) > len(TAG_PREFIX):
+            return tag[len(TAG_PREFIX):]
+    return None
+
+
+def user_tags(tags: Any) -> list[str]:
+    """The tags that are not ownership tags."""
+    return sorted({tag for tag in split_tags(tags) if not tag.startswith(TAG_PREFIX)})
+
+
+def parse_marker(description: Any) -> Marker | None:
+    """The marker at the end of a description, or None."""
+    match = _MARKER_RE.search(str(description or ""))
+    if match is None:
+        return None
+    try:
+        document = json.loads(match.group(1))
+        address = Address.parse(str(document["address"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    spec = document.get("spec")
+    return Marker(str(document.get("stack", "")), str(document.get("provider", "")), address,
+                  from_plain(spec) if isinstance(spec, dict) else {})
+
+
+def notes_of(description: Any) -> str:
+    """The user's part of a description (everything before the marker)."""
+    return _MARKER_RE.sub("", str(description or "")).rstrip()
