@@ -1,7 +1,7 @@
 """Guests (libvirt domains): create with their own disks and seed, update, delete.
 
-A guest owns its disks (``STACK__GUEST__diskN``), its cloud-init seed
-(``STACK__GUEST__seed.iso``) and its DHCP reservations; attached ``volumes:``
+A guest owns its disks (``STACK.PROVIDER__GUEST__diskN``), its cloud-init seed
+(``STACK.PROVIDER__GUEST__seed.iso``) and its DHCP reservations; attached ``volumes:``
 are never deleted with it. Changes that need the guest off are made with a
 clean ACPI shutdown (then a hard stop after a timeout), a redefinition and a
 start; vCPU and memory changes within ``max_cpus``/``max_memory`` are made live.
