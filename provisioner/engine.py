@@ -19,6 +19,7 @@ from provisioner.apply.executor import (
     Events,
     Executor,
     Outcome,
+    applied_record,
 )
 from provisioner.errors import PlanError
 from provisioner.outputs import OutputValues, evaluate_outputs
@@ -153,13 +154,17 @@ class Engine:
         return result
 
     def refresh_attributes(self, plan: Plan) -> None:
-        """Unchanged objects keep their record, but what the hypervisor computes (an
-        address that arrived after the last apply) is brought up to date for outputs
-        and ``show``."""
+        """Bring the records of unchanged objects up to date: what the hypervisor
+        computes (an address that arrived after the last apply), and a record for an
+        object a killed run made but could not record (it matches the stack)."""
         records = self.store.applied()
         for change in plan.changes:
+            if change.action is not Action.NOOP or change.live is None:
+                continue
             record = records.get(change.address)
-            if change.action is not Action.NOOP or change.live is None or record is None:
+            if record is None:
+                if change.desired is not None:
+                    self.store.record_applied(applied_record(change.desired, change.live))
                 continue
             attributes = to_plain(change.live.attributes)
             if attributes != record.attributes:

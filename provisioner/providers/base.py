@@ -243,7 +243,8 @@ class Provider(ABC):
         know their default pool override ``default_pool``."""
         spec = resource.spec
         if resource.kind is Kind.VOLUME:
-            return Requirements(storage={spec.get("pool") or self.default_pool: spec["size"]})
+            return Requirements(storage={spec.get("pool") or self.default_pool:
+                                         int(spec.get("size") or 0)})
         if resource.kind is not Kind.GUEST:
             return Requirements()
         storage: dict[str, int] = {}
@@ -252,8 +253,9 @@ class Provider(ABC):
                 pool = disk.get("pool") or self.default_pool
                 storage[pool] = storage.get(pool, 0) + int(disk["size"])
         running = spec.get("power", "running") == "running"
-        return Requirements(cpus=int(spec["cpus"]) if running else 0,
-                            memory=int(spec["memory"]) if running else 0, storage=storage)
+        return Requirements(cpus=int(spec.get("cpus") or 0) if running else 0,
+                            memory=int(spec.get("memory") or 0) if running else 0,
+                            storage=storage)
 
     @property
     def default_pool(self) -> str:

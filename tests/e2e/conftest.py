@@ -20,7 +20,7 @@
   start clean) and the test fails, naming it.
 
 Each test uses its own stack name, guest and network names, and subnet
-(10.80-10.89.x.0/24; 10.77 is test_testbed's), so that nothing can collide.
+(10.79-10.89.x.0/24; 10.77 is test_testbed's), so that nothing can collide.
 
 Everything here needs root, as the scripts do.
 """
@@ -44,6 +44,7 @@ from support.e2e import (
     stack_objects,
     sweep,
 )
+from support.postgres import pg_dsn  # noqa: F401  (the state backend's server)
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"

@@ -229,7 +229,7 @@ class Guests:
         disks = list(spec.get("disks") or [])
         if not disks and spec.get("image"):
             disks = [{"size": None, "image": None, "volume": None}]
-        used: dict[str, int] = {}
+        used = {disk["slot"] for disk in disks if disk.get("slot")}
         plans = [self._disk(resource, index, disk, used) for index, disk in enumerate(disks)]
         seed = None
         if spec.get("cloud_init"):
@@ -245,7 +245,7 @@ class Guests:
         return GuestLayout(self.domain_type(), plans, nics, seed)
 
     def _disk(self, resource: Resource, index: int, disk: Mapping[str, Any],
-              used: dict[str, int]) -> DiskPlan:
+              used: set[str]) -> DiskPlan:
         bus = disk.get("bus") or "virtio"
         target = disk.get("slot") or _next_target(bus, used)
         if disk.get("volume"):
@@ -390,10 +390,14 @@ def live_change_possible(path: str, live: LiveObject, after: Any) -> bool:
     return isinstance(limit, int) and isinstance(after, int) and 0 < after <= limit
 
 
-def _next_target(bus: str, used: dict[str, int]) -> str:
+def _next_target(bus: str, used: set[str]) -> str:
+    """The first free device name of the bus's kind (``vda``, ``vdb``, ...)."""
     prefix = TARGET_PREFIX[bus]
-    target = prefix + chr(ord("a") + used.get(prefix, 0))
-    used[prefix] = used.get(prefix, 0) + 1
+    letter = 0
+    while f"{prefix}{chr(ord('a') + letter)}" in used:
+        letter += 1
+    target = f"{prefix}{chr(ord('a') + letter)}"
+    used.add(target)
     return target
 
 

@@ -63,6 +63,9 @@ class Lister:
         managed: list[LiveObject] = []
         foreign: dict[Kind, dict[str, str]] = {Kind.GUEST: {}, Kind.NETWORK: {}}
         self.facts = HostFacts()
+        self.incomplete: list[LiveObject] = []
+        """Pools and networks defined but not started (a create killed halfway):
+        deleted and made again, as leftovers."""
         active = self.client.call(CallKind.LIST, "active pools", conn.listAllStoragePools,
                                   libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
         inactive = self.client.call(CallKind.LIST, "inactive pools", conn.listAllStoragePools,
@@ -71,7 +74,11 @@ class Lister:
         listing = self.storage.listing(active)
         self.facts.volumes = listing.names
         networks = self.client.call(CallKind.LIST, "networks", conn.listAllNetworks)
-        network_names, network_roots = self._networks(networks, managed, foreign[Kind.NETWORK])
+        running = {n.name() for n in self.client.call(
+            CallKind.LIST, "active networks", conn.listAllNetworks,
+            libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)}
+        network_names, network_roots = self._networks(networks, running, managed,
+                                                      foreign[Kind.NETWORK])
         reserved = {mac: ip for root in network_roots.values()
                     for mac, ip in reservations(root).items()}
         view = HostView(listing.volumes, network_names, pool_names, reserved)
@@ -82,6 +89,7 @@ class Lister:
         managed += [_with_addresses(guest, leases) for guest in guests]
         managed += self._volumes(listing, pool_names)
         leftovers = self._leftovers(listing, {guest.name for guest in guests})
+        leftovers += self.incomplete
         return Inventory(managed=managed, foreign=foreign, leftovers=leftovers)
 
     def _leftovers(self, listing: VolumeListing, guests: set[str]) -> list[LiveObject]:
@@ -104,12 +112,13 @@ class Lister:
             self.facts.pools[pool.name()] = pool in active
             found = self.pools.live_object(pool, self.owner.provider)
             if found is not None:
-                managed.append(found)
+                (managed if pool in active else self.incomplete).append(found)
                 names[pool.name()] = found.address.name
         return names
 
-    def _networks(self, networks: list[libvirt.virNetwork], managed: list[LiveObject],
-                  foreign: dict[str, str]) -> tuple[dict[str, str], dict[str, ET.Element]]:
+    def _networks(self, networks: list[libvirt.virNetwork], running: set[str],
+                  managed: list[LiveObject], foreign: dict[str, str]
+                  ) -> tuple[dict[str, str], dict[str, ET.Element]]:
         """This block's networks (libvirt name → resource name) and every XML read."""
         names: dict[str, str] = {}
         roots: dict[str, ET.Element] = {}
@@ -123,7 +132,7 @@ class Lister:
             roots[network.name()] = root
             found = self.network_object(network, root)
             if found is not None:
-                managed.append(found)
+                (managed if network.name() in running else self.incomplete).append(found)
                 names[network.name()] = found.address.name
             elif (owner := self.owner.stranger(parse_owner(root))) is not None:
                 foreign[network.name()] = owner

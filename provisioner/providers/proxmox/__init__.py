@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
 
 from provisioner import __version__
 from provisioner.providers.registry import ProviderPlugin
@@ -18,6 +26,15 @@ from provisioner.stack.model import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
 """A Proxmox tag (PVE's pve-tag format, lowercase)."""
+
+
+def _sorted_set(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+Tags = Annotated[list[Tag], AfterValidator(_sorted_set)]
+"""Tags are a set in Proxmox: kept sorted, so the order written never shows as a change."""
+NodeList = Annotated[list[str], AfterValidator(_sorted_set)]
 SnippetVolume = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9\-_.]*:snippets/\S+$")]
 IpConfig = Annotated[str, StringConstraints(
     pattern=r"^(ip|ip6|gw|gw6)=[^,\s]+(,(ip|ip6|gw|gw6)=[^,\s]+)*$")]
@@ -145,7 +162,7 @@ class GuestOptions(_Strict):
     ostype: str | None = Field(None, description="such as l26 (Linux) or win11")
     scsihw: str | None = Field(None, description="SCSI controller, such as virtio-scsi-single")
     agent: bool | None = Field(None, description="the QEMU guest agent channel")
-    tags: list[Tag] = Field(default_factory=list, description="Proxmox tags (besides ours)")
+    tags: Tags = Field(default_factory=list, description="Proxmox tags (besides ours)")
     description: str = Field("", description="notes shown in the Proxmox UI")
     pool: str | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999, description="a fixed VMID")
@@ -170,7 +187,7 @@ class ContainerOptions(_Strict):
     ssh_keys: list[str] = Field(
         default_factory=list, description="root's public keys, written when it is created"
     )
-    tags: list[Tag] = Field(default_factory=list)
+    tags: Tags = Field(default_factory=list)
     description: str = ""
     pool: str | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999)
@@ -183,12 +200,12 @@ Content = Literal["images", "rootdir", "iso", "vztmpl", "backup", "snippets", "i
 class PoolOptions(_Strict):
     """Proxmox-only settings of a pool (a directory storage)."""
 
-    content: list[Content] = Field(
+    content: Annotated[list[Content], AfterValidator(_sorted_set)] = Field(
         default_factory=lambda: list[Content](["images", "rootdir"]),
         description="what the storage holds",
     )
     shared: bool = Field(False, description="the directory is the same on every node (NFS mount)")
-    nodes: list[str] = Field(default_factory=list, description="nodes that have it (empty: all)")
+    nodes: NodeList = Field(default_factory=list, description="nodes that have it (empty: all)")
 
 
 plugin = ProviderPlugin(

@@ -107,16 +107,16 @@ class ProxmoxClient:
 
     # -- calls ----------------------------------------------------------------------------
 
-    def get(self, kind: CallKind, what: str, path: str, **params: Any) -> Any:
+    def get(self, kind: CallKind, what: str, path: str, /, **params: Any) -> Any:
         return self.call(kind, what, "GET", path, params)
 
-    def post(self, what: str, path: str, *, idempotent: bool = True, **params: Any) -> Any:
+    def post(self, what: str, path: str, /, *, idempotent: bool = True, **params: Any) -> Any:
         return self.call(CallKind.WRITE, what, "POST", path, params, idempotent=idempotent)
 
-    def put(self, what: str, path: str, **params: Any) -> Any:
+    def put(self, what: str, path: str, /, **params: Any) -> Any:
         return self.call(CallKind.WRITE, what, "PUT", path, params)
 
-    def delete(self, what: str, path: str, **params: Any) -> Any:
+    def delete(self, what: str, path: str, /, **params: Any) -> Any:
         return self.call(CallKind.WRITE, what, "DELETE", path, params)
 
     def call(self, kind: CallKind, what: str, method: str, path: str,

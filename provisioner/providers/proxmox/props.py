@@ -165,7 +165,8 @@ def parse_drive(text: Any, first_key: str = "file") -> Drive:
     volume = props.pop(first_key, "")
     new = _NEW_DISK_RE.match(volume)
     if new is not None:
-        size: Bytes | None = Bytes(int(float(new.group("gib")) * GIB))
+        size = size_bytes(props["size"]) if "size" in props else \
+            Bytes(int(float(new.group("gib")) * GIB))
         return Drive(new.group("storage"), volume, size, props)
     storage = volume.split(":", 1)[0] if ":" in volume and not volume.startswith("/") else None
     return Drive(storage, volume, size_bytes(props["size"]) if "size" in props else None, props)

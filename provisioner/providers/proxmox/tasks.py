@@ -51,17 +51,18 @@ class Tasks:
         self.client = client
         self.timeout = timeout
 
-    def run(self, what: str, start: Callable[[], Any]) -> None:
+    def run(self, what: str, start: Callable[[], Any], *, idempotent: bool = True) -> None:
         """Start a task with ``start`` (a call answering a UPID) and wait for it; a task
         that fails transiently (a lock held past its timeout) is started again, within
-        the client's retry budget. Raises TaskFailedError with the log's end."""
+        the client's retry budget. Raises TaskFailedError with the log's end.
+        ``idempotent=False``: a lost answer is not retried (see ProxmoxClient.call)."""
 
         def attempt() -> None:
             answer = start()
             if isinstance(answer, str) and answer.startswith("UPID:"):
                 self.wait(answer, what)
 
-        self.client.retrying(what, attempt)
+        self.client.retrying(what, attempt, idempotent=idempotent)
 
     def wait(self, upid: str, what: str) -> None:
         """Poll until the task stops; raise unless its exit status is OK."""

@@ -1,0 +1,89 @@
+"""Capacity: free memory and CPUs per node, free space per storage; what a resource needs.
+
+Nodes come from the listing the plan already made (``/cluster/resources``);
+storage space from each node's ``/nodes/NODE/storage`` (one LIST per node:
+the cluster-wide listing does not say what is free on each node). A storage
+local to each node (``local-lvm``) is counted per node as ``local-lvm@pve2``
+on a cluster of several nodes, so the plan names the node that runs out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.providers.base import (
+    CallKind,
+    Capacity,
+    HostCapacity,
+    PoolCapacity,
+    Requirements,
+)
+from provisioner.providers.proxmox.context import Context
+from provisioner.providers.proxmox.facts import Facts
+from provisioner.providers.proxmox.props import to_bool, to_int
+from provisioner.resources import Resource
+from provisioner.stack.address import Kind
+
+
+def read_capacity(ctx: Context) -> Capacity:
+    facts = ctx.known_facts()
+    nodes = [n for n in ctx.allowed_nodes(facts) if n in facts.nodes and facts.nodes[n].online]
+    hosts = [HostCapacity(node=n, cpus=facts.nodes[n].cpus,
+                          memory_total=facts.nodes[n].memory_total,
+                          memory_free=max(0, facts.nodes[n].memory_total
+                                          - facts.nodes[n].memory_used))
+             for n in nodes]
+    pools: dict[str, PoolCapacity] = {}
+    for node in nodes:
+        for item in ctx.client.get(CallKind.LIST, f"storage of {node}",
+                                   f"nodes/{node}/storage", enabled=1) or []:
+            if not to_bool(item.get("active")):
+                continue
+            key = facts.storage_key(str(item.get("storage")), node)
+            total = to_int(item.get("total")) or 0
+            available = min(total, max(0, to_int(item.get("avail")) or 0))
+            pools.setdefault(key, PoolCapacity(key, total, available))
+    return Capacity(hosts=hosts, pools=list(pools.values()))
+
+
+def requirements(ctx: Context, resource: Resource) -> Requirements:
+    """vCPUs and memory while it runs; bytes per storage (keyed as capacity keys them)."""
+    spec = resource.spec
+    facts = ctx.facts
+    node = _node(ctx, resource, facts)
+    options = spec.get("options") or {}
+    storage: dict[str, int] = {}
+
+    def add(path: str, pool: str | None, size: Any) -> None:
+        if size:
+            sid = ctx.storage_id(resource, path, pool)
+            key = facts.storage_key(sid, node) if node else sid
+            storage[key] = storage.get(key, 0) + int(size)
+
+    if resource.kind is Kind.GUEST:
+        for index, disk in enumerate(spec.get("disks") or []):
+            if disk is not None:
+                add(f"disks[{index}].pool", disk.get("pool"), disk.get("size"))
+        cpus = int(spec["cpus"]) * int(options.get("sockets") or 1)
+    elif resource.kind is Kind.CONTAINER:
+        add("rootfs.pool", spec["rootfs"].get("pool"), spec["rootfs"]["size"])
+        for index, mount in enumerate(spec.get("mounts") or []):
+            if mount is not None:
+                add(f"mounts[{index}].pool", mount.get("pool"), mount.get("size"))
+        cpus = int(spec["cpus"])
+    else:
+        return Requirements()
+    running = spec.get("power", "running") == "running"
+    return Requirements(cpus=cpus if running else 0,
+                        memory=int(spec["memory"]) if running else 0, storage=storage)
+
+
+def _node(ctx: Context, resource: Resource, facts: Facts) -> str | None:
+    declared = resource.spec.get("node")
+    if declared == "auto":
+        return None
+    if declared:
+        return str(declared)
+    if ctx.settings.nodes:
+        return ctx.settings.nodes[0]
+    return next(iter(facts.nodes)) if len(facts.nodes) == 1 else None

@@ -1,0 +1,101 @@
+"""The bulk read: everything one provider block owns on a Proxmox cluster.
+
+Two listings, whatever the number of guests (LIST calls): ``/cluster/resources``
+(every node, storage and guest, with its tags) and ``/storage`` (storage
+configs). Guests and containers tagged with this stack then have their
+config read, in parallel (at most ``read_parallel`` at once), one READ each:
+``/pending`` carries the current values and those waiting for a restart, and
+the description with the marker. A plan's cost is therefore 2 + the number
+of this stack's guests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from provisioner.errors import ObjectNotFoundError, ProviderError
+from provisioner.providers.base import Inventory
+from provisioner.providers.proxmox.context import ConfigView, Context
+from provisioner.providers.proxmox.facts import GuestRef
+from provisioner.providers.proxmox.lifecycle import Lifecycle
+from provisioner.providers.proxmox.marker import parse_marker, stack_of
+from provisioner.providers.proxmox.storages import Storages
+from provisioner.resources import LiveObject
+from provisioner.stack.address import Kind
+
+
+class Lister:
+    """Reads one provider block's guests, containers and storages."""
+
+    def __init__(self, ctx: Context, kinds: Sequence[Lifecycle], storages: Storages) -> None:
+        self.ctx = ctx
+        self.kinds = {kind.kind: kind for kind in kinds}
+        self.storages = storages
+
+    def inventory(self) -> Inventory:
+        facts = self.ctx.refresh()
+        stack = self.ctx.owner.stack
+        foreign: dict[Kind, dict[str, str]] = {k.stack_kind: {} for k in self.kinds.values()}
+        ours: list[GuestRef] = []
+        for ref in facts.guests:
+            kind = self.kinds.get(ref.kind)
+            if kind is None:
+                continue
+            owner = stack_of(ref.tags)
+            if owner == stack and not ref.template:
+                ours.append(ref)
+            elif owner != stack:
+                foreign[kind.stack_kind][ref.name] = "untagged" if owner is None \
+                    else f"stack {owner}"
+        self._refuse_offline(ours)
+        managed: list[LiveObject] = []
+        for ref, view in zip(ours, self._read_all(ours), strict=True):
+            if view is None:
+                continue  # deleted between the listing and the read
+            kind = self.kinds[ref.kind]
+            marker = parse_marker(view.current.get("description"))
+            if marker is not None and self.ctx.owner.owns(marker):
+                managed.append(kind.live_object(ref, view, marker))
+            elif marker is None or marker.stack != stack:
+                foreign[kind.stack_kind][ref.name] = "untagged"
+        managed += self.storages.listed()
+        return Inventory(managed=managed, foreign=foreign)
+
+    def _read_all(self, refs: list[GuestRef]) -> list[ConfigView | None]:
+        if not refs:
+            return []
+        workers = min(self.ctx.settings.read_parallel, len(refs))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-read") as pool:
+            return list(pool.map(self._read, refs))
+
+    def _read(self, ref: GuestRef) -> ConfigView | None:
+        try:
+            return self.ctx.config(ref, f"{ref.kind} {ref.vmid} ({ref.name})")
+        except ObjectNotFoundError:
+            return None
+
+    def _refuse_offline(self, refs: list[GuestRef]) -> None:
+        """Guests on an offline node cannot be read: rather no plan than a wrong one
+        (a guest missing from the listing would be planned as a create)."""
+        facts = self.ctx.facts
+        down = [r for r in refs if r.node in facts.nodes and not facts.nodes[r.node].online]
+        if down:
+            nodes = sorted({r.node for r in down})
+            names = ", ".join(f"{r.name} (VMID {r.vmid})" for r in down[:5])
+            more = f" and {len(down) - 5} more" if len(down) > 5 else ""
+            raise ProviderError(
+                f"node {', '.join(nodes)} is offline: this stack's {names}{more} cannot be read",
+                hint="bring the node back (or fence it and move its guests), then plan again; "
+                     "nothing was changed")
+
+    def one(self, kind: Lifecycle, vmid: int, what: str) -> LiveObject:
+        """One guest as the next plan will see it (after a create or an update)."""
+        ref = self.ctx.find(kind.kind, vmid)
+        if ref is None:
+            raise ObjectNotFoundError(f"{what}: {kind.noun} {vmid} is gone")
+        view = self.ctx.config(ref, what)
+        marker = parse_marker(view.current.get("description"))
+        if marker is None or not self.ctx.owner.owns(marker):
+            raise ObjectNotFoundError(f"{what}: {kind.noun} {vmid} has no marker of this stack")
+        return kind.live_object(ref, view, marker)

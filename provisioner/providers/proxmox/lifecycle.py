@@ -1,0 +1,258 @@
+"""What guests (QEMU) and containers (LXC) share: VMIDs, retried creates, reads, deletes.
+
+A create reserves a VMID the process has not handed out, checks it with
+``/cluster/nextid?vmid=N`` and creates; an id another client took meanwhile
+("already exists") is marked taken and the next one is tried. A create whose
+answer was lost (a dropped connection) is not blindly repeated: the VMID is
+read back, and if it carries this resource's marker the create happened.
+If anything fails once the guest exists, it is destroyed again; what cannot
+be is named in ``CreateFailedError.leftovers``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from provisioner.errors import (
+    CreateFailedError,
+    ObjectNotFoundError,
+    ProviderError,
+    TransientProviderError,
+)
+from provisioner.providers.base import CallKind
+from provisioner.providers.proxmox.client import AlreadyExistsError
+from provisioner.providers.proxmox.context import ConfigView, Context
+from provisioner.providers.proxmox.facts import Facts, GuestRef
+from provisioner.providers.proxmox.marker import Marker, parse_marker, stack_of
+from provisioner.resources import LiveObject, Resource, to_plain
+from provisioner.stack.address import Kind
+
+MAX_VMID_ATTEMPTS = 25
+
+
+class Lifecycle(ABC):
+    """Create, read, delete of one kind of Proxmox guest."""
+
+    kind: ClassVar[str]
+    """``qemu`` or ``lxc``: the API path segment and the /cluster/resources type."""
+    noun: ClassVar[str]
+    stack_kind: ClassVar[Kind]
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.client = ctx.client
+        self.owner = ctx.owner
+
+    # -- what each kind provides -----------------------------------------------------------
+
+    @abstractmethod
+    def make(self, resource: Resource, facts: Facts) -> GuestRef:
+        """Create the guest (allocating its VMID with ``with_vmid``); returns it."""
+
+    @abstractmethod
+    def configure(self, resource: Resource, ref: GuestRef, live: LiveObject | None,
+                  changed: Sequence[str] | None) -> None:
+        """Bring an existing guest to ``resource`` (``changed=None``: all of it)."""
+
+    @abstractmethod
+    def read(self, config: Mapping[str, Any], ref: GuestRef, marker: Marker) -> dict[str, Any]:
+        """The spec of a guest with this config."""
+
+    @abstractmethod
+    def attributes(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Computed values beyond vmid, node and state (MACs, static addresses)."""
+
+    @abstractmethod
+    def storages(self, config: Mapping[str, Any]) -> list[str]:
+        """The storages the guest's disks are on."""
+
+    # -- create ---------------------------------------------------------------------------
+
+    def create(self, resource: Resource) -> GuestRef:
+        """See Provider.create: a guest an earlier attempt made is finished, a name
+        someone else uses is refused, a failure removes what was made."""
+        what = str(resource.address)
+        facts = self.ctx.refresh()
+        earlier = self.earlier_attempt(resource, facts)
+        if earlier is not None:
+            self.configure(resource, earlier, None, None)
+            return earlier
+        made: GuestRef | None = None
+        try:
+            made = self.make(resource, facts)
+            self.configure(resource, made, None, None)
+            return made
+        except ProviderError as exc:
+            leftovers = self.roll_back(made, resource) if made is not None else []
+            message = exc.message.removeprefix(f"{what}: ")
+            raise CreateFailedError(message, exc.hint, address=what,
+                                    leftovers=leftovers) from exc
+
+    def earlier_attempt(self, resource: Resource, facts: Facts) -> GuestRef | None:
+        """The guest an earlier create of this resource made, or None; refuses a
+        guest of the same name that belongs to anything else."""
+        what = str(resource.address)
+        for ref in facts.guests:
+            if ref.kind != self.kind or ref.name != resource.name:
+                continue
+            marker = None if ref.template else self.marker_of(ref, what)
+            if marker is not None and self.owner.owns(marker) and \
+                    marker.address == resource.address:
+                return ref
+            owner = stack_of(ref.tags)
+            whose = "untagged" if owner is None else f"stack {owner}"
+            if marker is not None and marker.stack == self.owner.stack:
+                whose = f"{marker.address} of provider block {marker.provider}"
+            raise ProviderError(
+                f"{what}: a {self.noun} named '{ref.name}' already exists ({whose}, VMID "
+                f"{ref.vmid} on {ref.node})",
+                hint=f"rename it in the stack, or remove or rename that {self.noun}")
+        return None
+
+    def marker_of(self, ref: GuestRef, what: str) -> Marker | None:
+        try:
+            view = self.ctx.config(ref, what)
+        except ObjectNotFoundError:
+            return None
+        return parse_marker(view.current.get("description"))
+
+    def with_vmid(self, resource: Resource, node: str, create: Callable[[int], None]) -> int:
+        """Run ``create(vmid)`` with a VMID nobody uses; returns the VMID it worked with."""
+        what = str(resource.address)
+        fixed = (resource.spec.get("options") or {}).get("vmid")
+        deadline = time.monotonic() + self.ctx.settings.retry_timeout
+        for _attempt in range(MAX_VMID_ATTEMPTS):
+            vmid = int(fixed) if fixed else self.ctx.vmids.reserve()
+            try:
+                self.client.get(CallKind.READ, what, "cluster/nextid", vmid=vmid)
+                create(vmid)
+                return vmid
+            except AlreadyExistsError as exc:
+                self.ctx.vmids.taken(vmid)
+                if fixed:
+                    raise ProviderError(f"{what}: VMID {vmid} is taken",
+                                        hint="choose another options.vmid") from exc
+            except TransientProviderError:
+                if self._created(resource, node, vmid):
+                    return vmid
+                self.ctx.vmids.release(vmid)
+                if time.monotonic() > deadline:
+                    raise
+            except ProviderError:
+                self.ctx.vmids.release(vmid)
+                raise
+        raise ProviderError(f"{what}: {MAX_VMID_ATTEMPTS} VMIDs in a row were taken by "
+                            "other clients", hint="set vmid_range to a range only "
+                                                  "provisioner uses")
+
+    def _created(self, resource: Resource, node: str, vmid: int) -> bool:
+        """After a lost answer: whether the create happened (the VMID has our marker)."""
+        path = f"nodes/{node}/{self.kind}/{vmid}"
+        try:
+            config = self.ctx.power.wait_unlocked(path, str(resource.address))
+        except ObjectNotFoundError:
+            return False
+        marker = parse_marker(config.get("description"))
+        return marker is not None and self.owner.owns(marker) and \
+            marker.address == resource.address
+
+    def roll_back(self, ref: GuestRef, resource: Resource) -> list[str]:
+        """Destroy a guest this create made; what could not be destroyed."""
+        live = LiveObject(resource.address, resource.provider, resource.name, str(ref.vmid), {},
+                          attributes={"node": ref.node})
+        try:
+            self.delete(live)
+        except ProviderError:
+            return [f"{self.noun} {ref.vmid} on node {ref.node}"]
+        return []
+
+    def applied(self, resource: Resource, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """What the marker keeps: the spec as applied, and the provider's own notes."""
+        return {**_without_none(to_plain(resource.spec)), "_pve": dict(extra)}
+
+    # -- read -----------------------------------------------------------------------------
+
+    def live_object(self, ref: GuestRef, view: ConfigView, marker: Marker) -> LiveObject:
+        """The guest as the planner sees it: current values in the spec, values that wait
+        for a restart in ``attributes["pending"]`` (path → value after the restart)."""
+        spec = self.read(view.current, ref, marker)
+        pending: dict[str, Any] = {}
+        if view.pending:
+            _changes("", spec, self.read(view.effective, ref, marker), pending)
+        attributes = {"vmid": ref.vmid, "node": ref.node,
+                      "state": ref.status, "lock": ref.lock, "pending": pending,
+                      **self.attributes(view.current)}
+        return LiveObject(address=marker.address, provider=self.owner.provider, name=ref.name,
+                          id=str(ref.vmid), spec=spec, attributes=attributes,
+                          running=ref.running,
+                          deps=self.ctx.pool_deps(self.storages(view.current)))
+
+    # -- delete ---------------------------------------------------------------------------
+
+    def delete(self, live: LiveObject) -> None:
+        """Stop it hard and destroy it with its disks. Already gone, or the VMID now
+        used by something else, is success."""
+        what = str(live.address)
+        ref = self.ctx.find(self.kind, int(live.id))
+        if ref is None:
+            return
+        marker = self.marker_of(ref, what)
+        if marker is None or not self.owner.owns(marker) or marker.address != live.address:
+            return
+        self.ctx.require_online(self.ctx.facts, ref.node, what)
+        try:
+            if ref.running or self.ctx.power.running(ref.path, what):
+                self.ctx.power.stop(ref.path, ref.node, what, clean=False)
+            with self.ctx.limits.hold(ref.node):
+                self.ctx.tasks.run(what, lambda: self.client.delete(
+                    what, ref.path, purge=1, **{"destroy-unreferenced-disks": 1}))
+        except ObjectNotFoundError:
+            return
+
+
+def _without_none(value: Any) -> Any:
+    """A plain spec without None values (absent reads as None): a shorter marker."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
+
+
+def _changes(path: str, now: Any, later: Any, found: dict[str, Any]) -> None:
+    """Leaf paths where ``later`` differs from ``now``."""
+    if isinstance(now, Mapping) and isinstance(later, Mapping):
+        for key in now.keys() | later.keys():
+            _changes(f"{path}.{key}" if path else str(key), now.get(key), later.get(key), found)
+    elif isinstance(now, list) and isinstance(later, list):
+        for index in range(max(len(now), len(later))):
+            _changes(f"{path}[{index}]", now[index] if index < len(now) else None,
+                     later[index] if index < len(later) else None, found)
+    elif now != later:
+        found[path] = to_plain(later)
+
+
+def has_pending(live: LiveObject, path: str) -> bool:
+    """Whether Proxmox holds a value for ``path`` (or inside it) until a restart."""
+    pending = live.attributes.get("pending") or {}
+    if not isinstance(pending, Mapping):
+        return False
+    return any(key == path or key.startswith((path + ".", path + "[")) or
+               path.startswith((key + ".", key + "[")) for key in pending)
+
+
+def only_changed(resource: Resource, live: LiveObject | None,
+                 changed: Sequence[str] | None) -> Resource:
+    """The resource as it must be written: fields ``changed`` does not name (such as
+    ``lifecycle.ignore_changes`` ones) keep the value the guest has now."""
+    if live is None or changed is None:
+        return resource
+    touched = {re.split(r"[.\[]", path, maxsplit=1)[0] for path in changed}
+    spec = {key: value if key in touched or key not in live.spec else live.spec[key]
+            for key, value in resource.spec.items()}
+    return replace(resource, spec=spec)

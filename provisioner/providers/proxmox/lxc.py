@@ -1,0 +1,149 @@
+"""Containers as LXC: made from an OS template, configured, resized, powered.
+
+Proxmox changes cores, memory, swap and NICs of a running container at once;
+other changes wait for a restart (apply restarts it unless
+``options.restart`` is ``never``). The root filesystem and mount points grow
+in place, never shrink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from provisioner.providers.proxmox.facts import Facts, GuestRef
+from provisioner.providers.proxmox.lifecycle import Lifecycle, only_changed
+from provisioner.providers.proxmox.lxc_spec import (
+    mounts_of,
+    nets_of,
+    new_volume,
+    read_container,
+    storage_of_value,
+    wanted_container,
+)
+from provisioner.providers.proxmox.marker import Marker
+from provisioner.providers.proxmox.props import flag, parse_drive, size_text
+from provisioner.providers.proxmox.qemu_write import config_changes
+from provisioner.resources import LiveObject, Resource
+from provisioner.stack.address import Kind
+
+
+class Lxc(Lifecycle):
+    kind = "lxc"
+    noun = "container"
+    stack_kind = Kind.CONTAINER
+
+    def make(self, resource: Resource, facts: Facts) -> GuestRef:
+        what = str(resource.address)
+        node = self.ctx.place(resource, facts)
+        self.ctx.require_online(facts, node, what)
+        spec = resource.spec
+        options = spec.get("options") or {}
+        description = self.owner.description(str(options.get("description") or ""),
+                                             resource.address, self.applied(resource, {}))
+        wanted = wanted_container(spec, resource.name,
+                                  self.owner.tags(list(options.get("tags") or [])),
+                                  description, {}, None)
+        params: dict[str, Any] = {k: v for k, v in wanted.values.items() if v is not None}
+        rootfs = spec["rootfs"]
+        params["rootfs"] = new_volume(self._storage(resource, "rootfs.pool", rootfs.get("pool")),
+                                      int(rootfs["size"]))
+        for index, mount in enumerate(spec.get("mounts") or []):
+            storage = self._storage(resource, f"mounts[{index}].pool", mount.get("pool"))
+            params[f"mp{index}"] = new_volume(storage, int(mount["size"]), mount["path"])
+        keys = options.get("ssh_keys") or []
+        params |= {"ostemplate": spec["template"], "pool": options.get("pool"),
+                   "unprivileged": flag(bool(options.get("unprivileged", True))),
+                   "ssh-public-keys": "\n".join(keys) + "\n" if keys else None}
+        storages = {str(storage_of_value(params[k])) for k in params
+                    if k == "rootfs" or k.startswith("mp")}
+
+        def create(vmid: int) -> None:
+            with self.ctx.limits.hold(node, storages):
+                self.ctx.tasks.run(what, lambda: self.client.post(
+                    what, f"nodes/{node}/lxc", idempotent=False, vmid=vmid, **params),
+                    idempotent=False)
+
+        vmid = self.with_vmid(resource, node, create)
+        return GuestRef(self.kind, vmid, node, resource.name, "stopped", False, "", None,
+                        options.get("pool"), 0, 0)
+
+    def configure(self, resource: Resource, ref: GuestRef, live: LiveObject | None,
+                  changed: Sequence[str] | None) -> None:
+        what = str(resource.address)
+        self.ctx.power.wait_unlocked(ref.path, what)
+        view = self.ctx.config(ref, what)
+        resource = only_changed(resource, live, changed)
+        spec = resource.spec
+        options = spec.get("options") or {}
+        description = self.owner.description(str(options.get("description") or ""),
+                                             resource.address, self.applied(resource, {}))
+        wanted = wanted_container(spec, resource.name,
+                                  self.owner.tags(list(options.get("tags") or [])),
+                                  description, view.effective, changed)
+        change = config_changes(wanted, view.effective, changed)
+        grow = self._mounts(resource, view.effective, change.set, change.delete, live, changed)
+        running = self.ctx.power.running(ref.path, what)
+        if running and spec.get("power") == "stopped":
+            self.ctx.power.stop(ref.path, ref.node, what)
+            running = False
+        with self.ctx.limits.hold(ref.node):
+            if change:
+                self.client.put(what, f"{ref.path}/config", **change.params())
+            for disk, size in grow.items():
+                self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
+                                                 disk=disk, size=size_text(size)))
+        if "pool" in options or (changed and any(p.startswith("options.pool") for p in changed)):
+            self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
+        ours = set(change.set) | set(change.delete) | set(wanted.values)
+        if running and options.get("restart", "reboot") == "reboot" and \
+                self.ctx.config(ref, what).pending & ours:
+            self.ctx.power.restart(ref.path, ref.node, what)
+        self.ctx.power.set_power(ref.path, ref.node, what, running, str(spec.get("power")))
+
+    def _mounts(self, resource: Resource, current: Mapping[str, Any], put: dict[str, str],
+                delete: list[str], live: LiveObject | None,
+                changed: Sequence[str] | None) -> dict[str, int]:
+        """New mount points into ``put``, removed ones into ``delete``; returns growth."""
+        grow: dict[str, int] = {}
+        rootfs = resource.spec["rootfs"]
+        have = parse_drive(current.get("rootfs"), "volume").size
+        if have is not None and int(rootfs["size"]) > have:
+            grow["rootfs"] = int(rootfs["size"])
+        mounts = [m for m in resource.spec.get("mounts") or [] if m is not None]
+        existing = mounts_of(current)
+        for index, mount in enumerate(mounts):
+            key = f"mp{index}"
+            if index not in existing:
+                storage = self._storage(resource, f"mounts[{index}].pool", mount.get("pool"))
+                put[key] = new_volume(storage, int(mount["size"]), mount["path"])
+                continue
+            drive = parse_drive(existing[index], "volume")
+            if drive.props.get("mp") != mount["path"]:
+                put[key] = ",".join([drive.volume, *(f"{k}={v}" for k, v in
+                                                     {**drive.props, "mp": mount["path"]}.items())])
+            if drive.size is not None and int(mount["size"]) > drive.size:
+                grow[key] = int(mount["size"])
+        if live is not None and changed:
+            delete += [f"mp{i}" for i in existing
+                       if i >= len(mounts) and f"mounts[{i}]" in changed]
+        return grow
+
+    def _storage(self, resource: Resource, path: str, pool: str | None) -> str:
+        return self.ctx.storage_id(resource, path, pool)
+
+    def read(self, config: Mapping[str, Any], ref: GuestRef, marker: Marker) -> dict[str, Any]:
+        return read_container(config, ref.node, ref.running, marker, self.ctx.pool_of,
+                              ref.pool, ref.vmid)
+
+    def attributes(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        nets = [n for _, n in sorted(nets_of(config).items())]
+        ips = [n.get("ip", "").split("/")[0] for n in nets]
+        ips = [ip for ip in ips if ip and ip not in ("dhcp", "manual")]
+        return {"macs": [n["hwaddr"].lower() for n in nets if n.get("hwaddr")],
+                "ip": ips[0] if ips else None, "ips": ips}
+
+    def storages(self, config: Mapping[str, Any]) -> list[str]:
+        values = [config.get("rootfs"), *mounts_of(config).values()]
+        return sorted({s for s in (storage_of_value(v) for v in values if v) if s})

@@ -1,0 +1,233 @@
+"""Guests as QEMU VMs: cloned from a template or made from scratch, configured, powered.
+
+A clone runs on the template's node (``target`` moves it, which Proxmox
+allows only from shared storage; with one template of the same name per node,
+the one on the guest's node is used). After the clone task the config lock
+may still be held: configuring waits until it is gone. Then the config is
+brought to the spec in one write (only what differs), disks grow, and the
+guest is started. Changes Proxmox cannot make while the guest runs stay
+pending; apply then restarts it, unless ``options.restart`` is ``never``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from provisioner.errors import ProviderError
+from provisioner.providers.base import CallKind
+from provisioner.providers.proxmox.facts import Facts, GuestRef
+from provisioner.providers.proxmox.lifecycle import Lifecycle, only_changed
+from provisioner.providers.proxmox.marker import Marker, parse_marker
+from provisioner.providers.proxmox.props import drive_slot, parse_drive, parse_props, size_text
+from provisioner.providers.proxmox.qemu_read import (
+    disks_of,
+    nets_of,
+    private,
+    read_guest,
+)
+from provisioner.providers.proxmox.qemu_write import (
+    assign_slots,
+    config_changes,
+    disk_work,
+    wanted_config,
+)
+from provisioner.resources import LiveObject, Resource
+from provisioner.stack.address import Kind
+
+
+class Qemu(Lifecycle):
+    kind = "qemu"
+    noun = "VM"
+    stack_kind = Kind.GUEST
+
+    # -- create ---------------------------------------------------------------------------
+
+    def make(self, resource: Resource, facts: Facts) -> GuestRef:
+        what = str(resource.address)
+        clone = resource.spec.get("clone")
+        if clone:
+            with_template = {t.node for t in facts.templates(str(clone))}
+            node = self.ctx.place(resource, facts,
+                                  lambda n: n in with_template or not with_template)
+            template, target = self.pick_template(str(clone), node, facts, what)
+        else:
+            node = self.ctx.place(resource, facts)
+        self.ctx.require_online(facts, node, what)
+        options = resource.spec.get("options") or {}
+
+        def create(vmid: int) -> None:
+            if clone:
+                self._clone(resource, template, target, node, vmid)
+            else:
+                self._scratch(resource, node, vmid)
+
+        vmid = self.with_vmid(resource, node, create)
+        return GuestRef(self.kind, vmid, node, resource.name, "stopped", False, "", None,
+                        options.get("pool"), 0, 0)
+
+    def pick_template(self, name: str, node: str, facts: Facts, what: str
+                      ) -> tuple[GuestRef, str | None]:
+        """The template to clone for a guest on ``node``, and the clone's ``target``."""
+        found = facts.templates(name)
+        if not found:
+            raise ProviderError(f"{what}: no template named '{name}' (templates: "
+                                f"{', '.join(facts.template_names()) or 'none'})")
+        local = [t for t in found if t.node == node]
+        if local:
+            return local[0], None
+        for template in found:
+            config = self.client.get(CallKind.READ, what, f"{template.path}/config")
+            storages = {d.storage for d in disks_of(config).values() if d.storage}
+            if all(facts.storages.get(s) is not None and facts.storages[s].shared
+                   for s in storages):
+                return template, node
+        where = ", ".join(sorted(t.node for t in found))
+        raise ProviderError(
+            f"{what}: template '{name}' is on {where}, on storage that is not shared, so a "
+            f"clone cannot move to {node}",
+            hint=f"make the template on {node} too (same name), or keep it on shared storage")
+
+    def _clone(self, resource: Resource, template: GuestRef, target: str | None, node: str,
+               vmid: int) -> None:
+        what = str(resource.address)
+        spec = resource.spec
+        options = spec.get("options") or {}
+        full = bool(options.get("full_clone", True))
+        source = self.client.get(CallKind.READ, what, f"{template.path}/config")
+        template_slots = sorted(disks_of(source))
+        disks = [d for d in spec.get("disks") or [] if d is not None]
+        busy = [k for k in source if k[:3] in ("ide", "sat", "scs", "vir") and k[-1].isdigit()]
+        slots = assign_slots(disks, preferred=template_slots, busy=busy)
+        storage = next((self.ctx.storage_id(resource, f"disks[{i}].pool", d.get("pool"))
+                        for i, (d, s) in enumerate(zip(disks, slots, strict=True))
+                        if s in template_slots and d.get("pool")), None)
+        if storage is not None and not full:
+            raise ProviderError(f"{what}: a linked clone stays on the template's storage; "
+                                f"disks cannot go to {storage}",
+                                hint="drop pool: from its disks, or set full_clone: true")
+        applied = self.applied(resource, {"slots": slots, "template_slots": template_slots,
+                                          "template_nets": [f"net{i}" for i in nets_of(source)]})
+        params = {"newid": vmid, "name": resource.name, "full": 1 if full else 0,
+                  "storage": storage if full else None, "target": target,
+                  "pool": options.get("pool"),
+                  "description": self.owner.description(str(options.get("description") or ""),
+                                                        resource.address, applied)}
+        used = {storage or s for s in (d.storage for d in disks_of(source).values()) if s}
+        with self.ctx.limits.hold(template.node, used):
+            self.ctx.tasks.run(what, lambda: self.client.post(
+                what, f"{template.path}/clone", idempotent=False, **params), idempotent=False)
+
+    def _scratch(self, resource: Resource, node: str, vmid: int) -> None:
+        what = str(resource.address)
+        spec = resource.spec
+        options = spec.get("options") or {}
+        disks = [d for d in spec.get("disks") or [] if d is not None]
+        slots = assign_slots(disks)
+        applied = self.applied(resource, {"slots": slots})
+        description = self.owner.description(str(options.get("description") or ""),
+                                              resource.address, applied)
+        wanted = wanted_config(spec, resource.name, self.owner.tags(list(options.get("tags")
+                                                                         or [])),
+                               description, {}, None, self._ci_storage(resource))
+        work = disk_work(disks, slots, {}, self._disk_storage(resource))
+        params: dict[str, Any] = {k: v for k, v in wanted.values.items() if v is not None}
+        params |= dict(work.new)
+        params |= {"vmid": vmid, "pool": options.get("pool")}
+        if slots:
+            params["boot"] = f"order={slots[0]}"
+        storages = {str(v).split(":", 1)[0] for v in work.new.values()}
+        with self.ctx.limits.hold(node, storages):
+            self.ctx.tasks.run(what, lambda: self.client.post(
+                what, f"nodes/{node}/qemu", idempotent=False, **params), idempotent=False)
+
+    # -- configure (after a create, and for updates) ----------------------------------------
+
+    def configure(self, resource: Resource, ref: GuestRef, live: LiveObject | None,
+                  changed: Sequence[str] | None) -> None:
+        what = str(resource.address)
+        self.ctx.power.wait_unlocked(ref.path, what)
+        view = self.ctx.config(ref, what)
+        marker = parse_marker(view.current.get("description"))
+        notes = private(marker.applied) if marker is not None else {}
+        resource = only_changed(resource, live, changed)
+        spec = resource.spec
+        options = spec.get("options") or {}
+        disks = [d for d in spec.get("disks") or [] if d is not None]
+        slots = assign_slots(disks, kept=list(notes.get("slots") or []),
+                             busy=[key for key in view.effective if drive_slot(key)])
+        detach = _detached(live, changed, len(disks))
+        work = disk_work(disks, slots, view.effective, self._disk_storage(resource), detach)
+        applied = self.applied(resource, {**notes, "slots": slots})
+        description = self.owner.description(str(options.get("description") or ""),
+                                             resource.address, applied)
+        wanted = wanted_config(spec, resource.name,
+                               self.owner.tags(list(options.get("tags") or [])), description,
+                               view.effective, changed, self._ci_storage(resource))
+        change = config_changes(wanted, view.effective, changed)
+        change.set |= dict(work.new)
+        change.delete += list(work.detach)
+        running = self.ctx.power.running(ref.path, what)
+        if running and spec.get("power") == "stopped":
+            self.ctx.power.stop(ref.path, ref.node, what)
+            running = False
+        storages = {str(v).split(":", 1)[0] for v in work.new.values()}
+        with self.ctx.limits.hold(ref.node, storages):
+            if change:
+                self.client.put(what, f"{ref.path}/config", **change.params())
+            for slot, size in work.grow.items():
+                self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
+                                                 disk=slot, size=size_text(size)))
+            if work.detach:
+                self._destroy_unused(ref, what, {view.effective[s] for s in work.detach})
+        if "pool" in options or (changed and any(p.startswith("options.pool") for p in changed)):
+            self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
+        ours = set(change.set) | set(change.delete) | set(wanted.values)
+        if running and options.get("restart", "reboot") == "reboot" and \
+                self.ctx.config(ref, what).pending & ours:
+            self.ctx.power.restart(ref.path, ref.node, what)
+        self.ctx.power.set_power(ref.path, ref.node, what, running, str(spec.get("power")))
+
+    def _destroy_unused(self, ref: GuestRef, what: str, detached: set[Any]) -> None:
+        """A detached disk becomes ``unusedN``; deleting that key destroys the volume."""
+        volumes = {parse_drive(value).volume for value in detached}
+        config = self.client.get(CallKind.READ, what, f"{ref.path}/config")
+        unused = [key for key, value in config.items() if key.startswith("unused")
+                  and parse_drive(value).volume in volumes]
+        if unused:
+            self.client.put(what, f"{ref.path}/config", delete=",".join(sorted(unused)))
+
+    def _disk_storage(self, resource: Resource) -> Any:
+        return lambda pool, index: self.ctx.storage_id(resource, f"disks[{index}].pool", pool)
+
+    def _ci_storage(self, resource: Resource) -> Any:
+        return lambda pool: self.ctx.storage_id(resource, "options.cloud_init.storage", pool)
+
+    # -- read -----------------------------------------------------------------------------
+
+    def read(self, config: Mapping[str, Any], ref: GuestRef, marker: Marker) -> dict[str, Any]:
+        return read_guest(config, ref.node, ref.running, marker, self.ctx.pool_of, ref.pool,
+                          ref.vmid)
+
+    def attributes(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        macs = [n["macaddr"].lower() for _, n in sorted(nets_of(config).items())
+                if n.get("macaddr")]
+        ips = [parse_props(config[k]).get("ip", "").split("/")[0]
+               for k in sorted(config) if k.startswith("ipconfig")]
+        ips = [ip for ip in ips if ip and ip != "dhcp"]
+        return {"macs": macs, "ip": ips[0] if ips else None, "ips": ips}
+
+    def storages(self, config: Mapping[str, Any]) -> list[str]:
+        return sorted({d.storage for d in disks_of(config).values() if d.storage})
+
+
+def _detached(live: LiveObject | None, changed: Sequence[str] | None, count: int) -> list[str]:
+    """Slots of the disks the stack removed (``disks[i]`` changed, i past the end)."""
+    if live is None or not changed:
+        return []
+    found = []
+    for index, disk in enumerate(live.spec.get("disks") or []):
+        if index >= count and disk is not None and f"disks[{index}]" in changed:
+            found.append(str(disk["slot"]))
+    return found
