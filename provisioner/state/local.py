@@ -24,6 +24,7 @@ from typing import Any
 
 from provisioner.errors import LockError, StateError
 from provisioner.stack.address import Address
+from provisioner.state.rows import dumps, entry_from_row, record_from_row, run_from_row
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -61,10 +62,6 @@ _BUSY_TIMEOUT = 10.0
 _POLL_INTERVAL = 0.1
 _UNLOCK_HINT = ("wait for that run to finish; if it died, the lock was released with it; "
                 "`provisioner force-unlock ID` exists for stuck locks")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 def _hint(exc: BaseException) -> str:
@@ -152,13 +149,13 @@ class SQLiteStore(StateStore):
 
     def applied(self) -> dict[Address, AppliedRecord]:
         rows = self._rows("SELECT * FROM applied ORDER BY address")
-        records = (_record_from_row(row) for row in rows)
+        records = (record_from_row(row) for row in rows)
         return {record.address: record for record in records}
 
     def record_applied(self, record: AppliedRecord) -> None:
-        values = (str(record.address), record.provider, _dumps(record.spec),
-                  _dumps([str(dep) for dep in record.deps]), record.live_id, record.name,
-                  _dumps(record.attributes), int(record.prevent_destroy),
+        values = (str(record.address), record.provider, dumps(record.spec),
+                  dumps([str(dep) for dep in record.deps]), record.live_id, record.name,
+                  dumps(record.attributes), int(record.prevent_destroy),
                   record.applied_at or now_iso())
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO applied VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,12 +187,12 @@ class SQLiteStore(StateStore):
             rows = self._rows("SELECT * FROM journal ORDER BY id")
         else:
             rows = self._rows("SELECT * FROM journal WHERE run_id = ? ORDER BY id", (run_id,))
-        return [_entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def unresolved(self) -> list[JournalEntry]:
         rows = self._rows("SELECT * FROM journal WHERE status = ? ORDER BY id",
                           (JournalStatus.PENDING.value,))
-        return [_entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def resolve(self, entry_id: int, detail: str) -> None:
         with self._write() as db:
@@ -231,20 +228,20 @@ class SQLiteStore(StateStore):
         with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
-                (now_iso(), status, _dumps(summary), run_id))
+                (now_iso(), status, dumps(summary), run_id))
             self._changed_one(cursor, f"run {run_id}")
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         # started_at has one-second resolution; rowid breaks ties by insertion order.
         rows = self._rows("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?",
                           (limit,))
-        return [_run_from_row(row) for row in rows]
+        return [run_from_row(row) for row in rows]
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM outputs")
             conn.executemany("INSERT INTO outputs VALUES (?, ?)",
-                             [(str(name), _dumps(value)) for name, value in outputs.items()])
+                             [(str(name), dumps(value)) for name, value in outputs.items()])
 
     def outputs(self) -> dict[str, Any]:
         rows = self._rows("SELECT name, value FROM outputs ORDER BY name")
@@ -259,29 +256,6 @@ def _create_private(path: Path) -> None:
     """Make the directory (0700) and the file (0600) before sqlite does, so they are private."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-
-
-def _record_from_row(row: sqlite3.Row) -> AppliedRecord:
-    return AppliedRecord(
-        address=Address.parse(row["address"]), provider=row["provider"],
-        spec=json.loads(row["spec"]),
-        deps=tuple(Address.parse(dep) for dep in json.loads(row["deps"])),
-        live_id=row["live_id"], name=row["name"], attributes=json.loads(row["attributes"]),
-        prevent_destroy=bool(row["prevent_destroy"]), applied_at=row["applied_at"])
-
-
-def _entry_from_row(row: sqlite3.Row) -> JournalEntry:
-    return JournalEntry(
-        id=row["id"], run_id=row["run_id"], address=row["address"],
-        operation=row["operation"], status=JournalStatus(row["status"]), detail=row["detail"],
-        started_at=row["started_at"], finished_at=row["finished_at"])
-
-
-def _run_from_row(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(id=row["id"], command=row["command"], started_at=row["started_at"],
-                     finished_at=row["finished_at"], status=row["status"],
-                     summary=json.loads(row["summary"]))
-
 
 
 class _FileLock:

@@ -15,7 +15,6 @@ and ``repr`` name the server by host, port and database only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -26,11 +25,21 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
 from provisioner.errors import LockError, StateError
 from provisioner.stack.address import Address
+from provisioner.state.pg_connection import (
+    REACH_HINT,
+    Connection,
+    connect_options,
+    hint,
+    lost,
+    parse_dsn,
+    server_name,
+)
+from provisioner.state.pg_schema import HOLDER_SQL, MIGRATIONS, SCHEMA_KEY, advisory_key
+from provisioner.state.rows import dumps, entry_from_row, record_from_row, run_from_row
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -42,77 +51,12 @@ from provisioner.state.store import (
     now_iso,
 )
 
-Connection = psycopg.Connection[DictRow]
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: the initial layout
-        """CREATE TABLE provisioner_applied (
-            stack TEXT NOT NULL, address TEXT NOT NULL, provider TEXT NOT NULL,
-            spec TEXT NOT NULL, deps TEXT NOT NULL, live_id TEXT NOT NULL, name TEXT NOT NULL,
-            attributes TEXT NOT NULL, prevent_destroy BOOLEAN NOT NULL,
-            applied_at TEXT NOT NULL, PRIMARY KEY (stack, address))""",
-        """CREATE TABLE provisioner_journal (
-            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stack TEXT NOT NULL,
-            run_id TEXT NOT NULL, address TEXT NOT NULL, operation TEXT NOT NULL,
-            status TEXT NOT NULL, detail TEXT NOT NULL, started_at TEXT NOT NULL,
-            finished_at TEXT NOT NULL)""",
-        "CREATE INDEX provisioner_journal_status ON provisioner_journal (stack, status)",
-        "CREATE INDEX provisioner_journal_run ON provisioner_journal (stack, run_id)",
-        """CREATE TABLE provisioner_runs (
-            stack TEXT NOT NULL, id TEXT NOT NULL, command TEXT NOT NULL,
-            started_at TEXT NOT NULL, finished_at TEXT NOT NULL, status TEXT NOT NULL,
-            summary TEXT NOT NULL, seq BIGINT GENERATED ALWAYS AS IDENTITY,
-            PRIMARY KEY (stack, id))""",
-        """CREATE TABLE provisioner_outputs (
-            stack TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
-            PRIMARY KEY (stack, name))""",
-        """CREATE TABLE provisioner_locks (
-            stack TEXT PRIMARY KEY, id TEXT NOT NULL, host TEXT NOT NULL,
-            pid INTEGER NOT NULL, user_name TEXT NOT NULL, operation TEXT NOT NULL,
-            since TEXT NOT NULL, backend_pid INTEGER NOT NULL)""",
-    ),
-)
-"""Applied in order, each in one transaction with its version bump; append, never edit.
-JSON values are stored as text, exactly as the SQLite backend stores them."""
-
-_CONNECT_TIMEOUT = 10
-_KEEPALIVE = {"keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
-"""A peer gone without closing its socket (host down, network cut) is noticed in about a
-minute, not the system's two hours: by us (libpq's options), and by the server, which
-so frees the advisory lock of a vanished holder (the same settings, sent as its GUCs)."""
 _POLL_INTERVAL = 0.1
 _TERMINATE_WAIT = 5.0
 _UNLOCK_HINT = ("wait for that run to finish; if it died, its session on the state server "
                 "ended and the lock with it; `provisioner force-unlock ID` ends the session "
                 "of a stuck holder")
-_REACH_HINT = ("check that the state server is reachable (host, port, firewall), that the "
-               "user and password in the DSN are right, and that the database exists")
 _BUG_HINT = "this is a bug in provisioner; please report it"
-
-_HOLDER_SQL = """
-    SELECT l.pid AS session, k.id, k.host, k.pid, k.user_name, k.operation, k.since
-    FROM pg_locks l
-    LEFT JOIN provisioner_locks k ON k.stack = %(stack)s AND k.backend_pid = l.pid
-    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND l.classid::bigint = %(high)s AND l.objid::bigint = %(low)s"""
-"""The session holding the stack's advisory lock, with its row if that session wrote it
-(a bigint advisory key shows in pg_locks as classid = high half, objid = low half)."""
-
-
-def advisory_key(name: str) -> int:
-    """A stable signed 64-bit key for ``pg_advisory_lock``: the same in every process
-    and on every host (``hash()`` is salted per process)."""
-    digest = hashlib.sha256(name.encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-_SCHEMA_KEY = advisory_key("provisioner-schema")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
 
 class PostgresStore(StateStore):
     """One stack's state in a PostgreSQL database shared with other stacks.
@@ -127,11 +71,11 @@ class PostgresStore(StateStore):
     def __init__(self, dsn: str, stack: str) -> None:
         self.stack = stack
         self._dsn = dsn
-        params = _parse_dsn(dsn)
-        self.server = _server_name(params)
+        params = parse_dsn(dsn)
+        self.server = server_name(params)
         """host:port/database, for messages: never the DSN, which may hold a password."""
         self._password = str(params.get("password") or "")
-        self._options = _connect_options(params, stack)
+        self._options = connect_options(params, stack)
         self._lock_key = advisory_key(f"provisioner:{stack}")
         self._mutex = threading.Lock()
         self._conn: Connection | None = None
@@ -157,14 +101,14 @@ class PostgresStore(StateStore):
         if lost:
             text = f"the connection was lost{doing}: {text}"
         return StateError(f"state server {self.server} (stack {self.stack}): {text}",
-                          hint=_hint(exc, lost))
+                          hint=hint(exc, lost))
 
     @contextmanager
     def _translated(self, conn: Connection | None = None, doing: str = "") -> Iterator[None]:
         try:
             yield
         except psycopg.Error as exc:
-            raise self._error(exc, _lost(conn), doing) from exc
+            raise self._error(exc, lost(conn), doing) from exc
 
     def _connect(self, purpose: str = "") -> Connection:
         if self._closed:
@@ -178,12 +122,12 @@ class PostgresStore(StateStore):
                                    **options)
         except psycopg.Error as exc:
             error = self._error(exc)
-            error.hint = _REACH_HINT
+            error.hint = REACH_HINT
             raise error from exc
 
     def _connection(self) -> Connection:
         """The shared connection, replaced if lost (the caller holds the mutex)."""
-        if self._conn is None or _lost(self._conn):
+        if self._conn is None or lost(self._conn):
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
@@ -196,7 +140,7 @@ class PostgresStore(StateStore):
             try:
                 return conn.execute(sql, params).fetchall()
             except psycopg.Error as exc:
-                if not _lost(conn):
+                if not lost(conn):
                     raise self._error(exc) from exc
             # The connection was lost: a read is safe to run again on a new one.
             conn = self._connection()
@@ -218,7 +162,7 @@ class PostgresStore(StateStore):
                     self._check_fence(conn)
                     yield conn
                 except BaseException:
-                    if not _lost(conn):
+                    if not lost(conn):
                         with suppress(psycopg.Error):  # must not hide the error that led here
                             conn.execute("ROLLBACK")
                     raise
@@ -231,7 +175,7 @@ class PostgresStore(StateStore):
         fence = self._fence
         if fence is None:
             return
-        rows = conn.execute(_HOLDER_SQL, self._key_params()).fetchall()
+        rows = conn.execute(HOLDER_SQL, self._key_params()).fetchall()
         if not rows or rows[0]["session"] != fence:
             raise LockError(
                 f"state server {self.server}: the lock of stack {self.stack} was lost during "
@@ -242,7 +186,7 @@ class PostgresStore(StateStore):
     def _migrate(self) -> None:
         with self._write() as conn:
             # Two processes opening a new database at once: the second waits here.
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_KEY,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_KEY,))
             # Created only if missing: CREATE ... IF NOT EXISTS needs CREATE on the schema
             # even when the table exists, which a role with table grants only lacks.
             if conn.execute("SELECT to_regclass('provisioner_schema') IS NULL AS missing"
@@ -317,7 +261,7 @@ class PostgresStore(StateStore):
             time.sleep(min(_POLL_INTERVAL, remaining))
 
     def _locked_error(self, conn: Connection) -> LockError:
-        rows = conn.execute(_HOLDER_SQL, self._key_params()).fetchall()
+        rows = conn.execute(HOLDER_SQL, self._key_params()).fetchall()
         if rows and rows[0]["id"] is not None:
             who = f": {_holder_from_row(rows[0]).describe()}"
         elif rows:
@@ -328,7 +272,7 @@ class PostgresStore(StateStore):
 
     def lock_holder(self) -> LockHolder | None:
         """The holder, None if free; an ``unknown`` holder if held but not yet described."""
-        rows = self._rows(_HOLDER_SQL, self._key_params())
+        rows = self._rows(HOLDER_SQL, self._key_params())
         if not rows:
             return None
         if rows[0]["id"] is None:
@@ -339,7 +283,7 @@ class PostgresStore(StateStore):
         """The lock is a session's: ending that session on the server
         (``pg_terminate_backend``) frees it, whether the run behind it is stuck, cut
         off or still going (its next state write then fails: see ``_check_fence``)."""
-        rows = self._rows(_HOLDER_SQL, self._key_params())
+        rows = self._rows(HOLDER_SQL, self._key_params())
         if not rows:
             return "the stack is not locked; nothing to do"
         session = rows[0]["session"]
@@ -368,10 +312,10 @@ class PostgresStore(StateStore):
                          f"or a database admin runs SELECT pg_terminate_backend({session})"
                 ) from exc
             except psycopg.Error as exc:
-                raise self._error(exc, _lost(conn)) from exc
+                raise self._error(exc, lost(conn)) from exc
         deadline = time.monotonic() + _TERMINATE_WAIT
         while any(row["session"] == session
-                  for row in self._rows(_HOLDER_SQL, self._key_params())):
+                  for row in self._rows(HOLDER_SQL, self._key_params())):
             if time.monotonic() > deadline:
                 raise LockError(
                     f"state server {self.server}: asked to end the session (backend pid "
@@ -384,13 +328,13 @@ class PostgresStore(StateStore):
     def applied(self) -> dict[Address, AppliedRecord]:
         rows = self._rows("SELECT * FROM provisioner_applied WHERE stack = %s ORDER BY address",
                           (self.stack,))
-        records = (_record_from_row(row) for row in rows)
+        records = (record_from_row(row) for row in rows)
         return {record.address: record for record in records}
 
     def record_applied(self, record: AppliedRecord) -> None:
-        values = (self.stack, str(record.address), record.provider, _dumps(record.spec),
-                  _dumps([str(dep) for dep in record.deps]), record.live_id, record.name,
-                  _dumps(record.attributes), record.prevent_destroy,
+        values = (self.stack, str(record.address), record.provider, dumps(record.spec),
+                  dumps([str(dep) for dep in record.deps]), record.live_id, record.name,
+                  dumps(record.attributes), record.prevent_destroy,
                   record.applied_at or now_iso())
         with self._write() as conn:
             conn.execute(
@@ -433,12 +377,12 @@ class PostgresStore(StateStore):
         else:
             rows = self._rows("SELECT * FROM provisioner_journal WHERE stack = %s"
                               " AND run_id = %s ORDER BY id", (self.stack, run_id))
-        return [_entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def unresolved(self) -> list[JournalEntry]:
         rows = self._rows("SELECT * FROM provisioner_journal WHERE stack = %s AND status = %s"
                           " ORDER BY id", (self.stack, JournalStatus.PENDING.value))
-        return [_entry_from_row(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def resolve(self, entry_id: int, detail: str) -> None:
         with self._write() as conn:
@@ -462,14 +406,14 @@ class PostgresStore(StateStore):
             cursor = conn.execute(
                 "UPDATE provisioner_runs SET finished_at = %s, status = %s, summary = %s"
                 " WHERE stack = %s AND id = %s",
-                (now_iso(), status, _dumps(summary), self.stack, run_id))
+                (now_iso(), status, dumps(summary), self.stack, run_id))
             self._changed_one(cursor, f"run {run_id}")
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         # started_at has one-second resolution; seq breaks ties by insertion order.
         rows = self._rows("SELECT * FROM provisioner_runs WHERE stack = %s"
                           " ORDER BY started_at DESC, seq DESC LIMIT %s", (self.stack, limit))
-        return [_run_from_row(row) for row in rows]
+        return [run_from_row(row) for row in rows]
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:
@@ -477,7 +421,7 @@ class PostgresStore(StateStore):
             with conn.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO provisioner_outputs VALUES (%s, %s, %s)",
-                    [(self.stack, str(name), _dumps(value)) for name, value in outputs.items()])
+                    [(self.stack, str(name), dumps(value)) for name, value in outputs.items()])
 
     def outputs(self) -> dict[str, Any]:
         rows = self._rows("SELECT name, value FROM provisioner_outputs WHERE stack = %s"
@@ -493,70 +437,8 @@ class PostgresStore(StateStore):
                 self._conn = None
 
 
-def _parse_dsn(dsn: str) -> dict[str, Any]:
-    try:
-        return conninfo_to_dict(dsn)
-    except psycopg.Error:
-        # Not chained: the parser's message quotes the DSN, password and all.
-        raise StateError(
-            "state server: the DSN is not a valid PostgreSQL connection string",
-            hint="write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode "
-                 "special characters) or as key=value pairs") from None
-
-
-def _connect_options(params: Mapping[str, Any], stack: str) -> dict[str, Any]:
-    """Our defaults, each only where the DSN does not set it (the DSN wins)."""
-    server_side = " ".join(f"-c tcp_{key}={value}" for key, value in _KEEPALIVE.items())
-    defaults: dict[str, Any] = {"connect_timeout": _CONNECT_TIMEOUT,
-                                "application_name": f"provisioner {stack}"[:63],
-                                "options": server_side, **_KEEPALIVE}
-    return {key: value for key, value in defaults.items() if key not in params}
-
-
-def _server_name(params: Mapping[str, Any]) -> str:
-    host = params.get("host") or params.get("hostaddr") or "localhost"
-    database = params.get("dbname") or params.get("user") or "(default database)"
-    return f"{host}:{params.get('port') or 5432}/{database}"
-
-
-def _lost(conn: Connection | None) -> bool:
-    return conn is not None and (conn.closed or conn.broken)
-
-
-def _hint(exc: psycopg.Error, lost: bool) -> str:
-    if lost:
-        return ("check that the state server is up and reachable; the next command "
-                "reconnects, and `provisioner plan` shows where the stack stands")
-    if isinstance(exc, pg_errors.InsufficientPrivilege):
-        return ("the role needs to own the database (or CREATE on its schema) for the first "
-                "run, then read and write on the provisioner_* tables")
-    if isinstance(exc, psycopg.OperationalError):
-        return _REACH_HINT
-    return "check the state server's log for this error"
-
-
 def _holder_from_row(row: DictRow) -> LockHolder:
     return LockHolder(id=row["id"], host=row["host"], pid=row["pid"], user=row["user_name"],
                       operation=row["operation"], since=row["since"])
 
 
-def _record_from_row(row: DictRow) -> AppliedRecord:
-    return AppliedRecord(
-        address=Address.parse(row["address"]), provider=row["provider"],
-        spec=json.loads(row["spec"]),
-        deps=tuple(Address.parse(dep) for dep in json.loads(row["deps"])),
-        live_id=row["live_id"], name=row["name"], attributes=json.loads(row["attributes"]),
-        prevent_destroy=bool(row["prevent_destroy"]), applied_at=row["applied_at"])
-
-
-def _entry_from_row(row: DictRow) -> JournalEntry:
-    return JournalEntry(
-        id=row["id"], run_id=row["run_id"], address=row["address"],
-        operation=row["operation"], status=JournalStatus(row["status"]), detail=row["detail"],
-        started_at=row["started_at"], finished_at=row["finished_at"])
-
-
-def _run_from_row(row: DictRow) -> RunRecord:
-    return RunRecord(id=row["id"], command=row["command"], started_at=row["started_at"],
-                     finished_at=row["finished_at"], status=row["status"],
-                     summary=json.loads(row["summary"]))
