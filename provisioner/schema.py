@@ -26,7 +26,11 @@ def stack_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "provisioner stack"
-    blocks = [_provider_block(type_name) for type_name in _built_in_types()]
+    blocks = []
+    for type_name in _built_in_types():
+        block, definitions = _provider_block(type_name)
+        blocks.append(block)
+        schema["$defs"].update(definitions)
     if blocks:
         schema["$defs"]["ProviderBlock"] = {
             "description": "A provider instance: `type` picks the plugin.",
@@ -36,13 +40,15 @@ def stack_schema() -> dict[str, Any]:
 
 
 def _allow_expressions(node: Any) -> Any:
-    """Numbers and booleans may also be written as ``${...}`` (typed variables)."""
+    """Numbers, booleans and constrained strings (patterns, choices) may also be
+    written as ``${...}``: the loader substitutes before it validates."""
     if isinstance(node, list):
         return [_allow_expressions(item) for item in node]
     if not isinstance(node, dict):
         return node
     node = {key: _allow_expressions(value) for key, value in node.items()}
-    if node.get("type") in ("integer", "number", "boolean"):
+    constrained_text = node.get("type") == "string" and ("pattern" in node or "enum" in node)
+    if node.get("type") in ("integer", "number", "boolean") or constrained_text:
         keep = {k: v for k, v in node.items() if k in ("default", "description", "title")}
         scalar = {k: v for k, v in node.items() if k not in keep}
         return {**keep, "anyOf": [scalar, EXPRESSION]}
@@ -54,14 +60,19 @@ def _built_in_types() -> list[str]:
             if get_plugin(t).provider_path.startswith(BUILT_IN_PREFIX)]
 
 
-def _provider_block(type_name: str) -> dict[str, Any]:
+def _provider_block(type_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A plugin's settings as one branch of ProviderBlock, and its nested models'
+    definitions, renamed (``Libvirt...``) to sit beside the stack's own ``$defs``."""
     plugin = get_plugin(type_name)
-    block = plugin.config_model.model_json_schema()
+    prefix = type_name.capitalize()
+    text = json.dumps(_allow_expressions(plugin.config_model.model_json_schema()))
+    block: dict[str, Any] = json.loads(text.replace('"#/$defs/', f'"#/$defs/{prefix}'))
+    definitions = {f"{prefix}{name}": value for name, value in block.pop("$defs", {}).items()}
     block.setdefault("properties", {})
     block["properties"] = {"type": {"const": type_name}, **block["properties"]}
     block["required"] = ["type", *block.get("required", [])]
     block["title"] = f"{type_name} provider"
-    return block
+    return block, definitions
 
 
 def render_schema() -> str:

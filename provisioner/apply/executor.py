@@ -46,6 +46,8 @@ class StepResult:
     live: LiveObject | None = None
     trace: str = field(default="", repr=False)
     """Traceback of an unexpected (non-provisioner) error, for --debug."""
+    hint: str = ""
+    """The next step the failed call's error suggests."""
 
 
 class Events(Protocol):
@@ -182,7 +184,8 @@ class Executor:
             kill_point(f"recorded:{step.operation.value}:{step.address}")
         except ProvisionerError as exc:
             message = exc.message.removeprefix(f"{step.address}: ")  # the line names it
-            return StepResult(step, Outcome.FAILED, message, time.perf_counter() - start)
+            return StepResult(step, Outcome.FAILED, message, time.perf_counter() - start,
+                              hint=exc.hint)
         except Exception as exc:  # a bug: report it, keep the other branches going
             return StepResult(step, Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}",
                               time.perf_counter() - start, trace=traceback.format_exc())

@@ -245,6 +245,8 @@ def _print_result(result: ApplyResult, debug: bool, command: str) -> None:
          f"{len(skipped)} skipped.", err=True)
     for item in failed:
         echo(f"  failed:  {item.step.key}: {item.message}", err=True)
+        if item.hint:
+            echo(f"           hint: {item.hint}", err=True)
         if debug and item.trace:
             echo(item.trace, err=True)
     for item in skipped:

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from contract.target_libvirt import LibvirtTarget
+from contract.target_proxmox import ProxmoxTarget
 from contract.targets import ContractTarget, Hypervisor
 from provisioner.providers.base import Provider
 from provisioner.resources import Resource
 from provisioner.stack.address import Kind
 
-TARGETS: list[ContractTarget] = [LibvirtTarget()]
+TARGETS: list[ContractTarget] = [LibvirtTarget(), ProxmoxTarget()]
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)
@@ -50,12 +51,14 @@ def samples(hypervisor: Hypervisor) -> dict[Kind, Resource]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A target's known gaps run as strict xfails: fixing one makes the suite say so."""
+    """A target's known gaps run as strict xfails: fixing one makes the suite say so.
+    A gap names a test function, or one case of it (``test_x[proxmox-case]``)."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         chosen = callspec.params.get("target") if callspec is not None else None
         if isinstance(chosen, ContractTarget):
-            gap = chosen.known_gaps.get(getattr(item, "originalname", item.name))
+            gap = chosen.known_gaps.get(item.name) or chosen.known_gaps.get(
+                getattr(item, "originalname", item.name))
             if gap is not None:
                 item.add_marker(pytest.mark.xfail(reason=gap.reason, raises=gap.raises,
                                                   strict=True))

@@ -7,6 +7,8 @@ The provider itself lives in ``provider.py``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -41,40 +43,44 @@ IpConfig = Annotated[str, StringConstraints(
 """One NIC's addresses as Proxmox writes them: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1."""
 
 
+def _matching(pattern: str, example: str) -> Callable[[str], str]:
+    """A check for a setting's form (a validator, not a schema pattern, so that the
+    setting may also be written as ${var.NAME} in an editor)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"'{value}' is not of the form {example}")
+        return value
+
+    return check
+
+
+_endpoint = _matching(r"^https://[^/\s]+/?$", "https://HOST:8006")
+_token_id = _matching(r"^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$", "USER@REALM!NAME")
+_username = _matching(r"^[^@\s]+@[^@\s]+$", "USER@REALM")
+_vmid_range = _matching(r"^\d+-\d+$", "FIRST-LAST, such as 1000-1999")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
-
-
-class VmidRange(_Strict):
-    """The VMIDs the provider may give new guests and containers."""
-
-    min: int = Field(ge=100, le=999_999_999)
-    max: int = Field(ge=100, le=999_999_999)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> VmidRange:
-        if self.min > self.max:
-            raise ValueError(f"vmid_range min {self.min} is above max {self.max}")
-        return self
 
 
 class ProxmoxConfig(_Strict):
     """Settings of a ``type: proxmox`` provider block."""
 
-    endpoint: str = Field(
-        pattern=r"^https://[^/\s]+/?$",
+    endpoint: Annotated[str, AfterValidator(_endpoint)] = Field(
         description="the API address of any cluster node, such as https://pve1.lan:8006",
     )
-    token_id: str | None = Field(
-        None, pattern=r"^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$",
-        description="an API token: USER@REALM!NAME, such as provisioner@pve!ci (recommended)",
+    token_id: Annotated[str, AfterValidator(_token_id)] | None = Field(
+        None, description="an API token: USER@REALM!NAME, such as provisioner@pve!ci "
+                          "(recommended)",
     )
     token_secret: SecretStr | None = Field(
         None, description="the token's secret, from the environment: ${env.PVE_TOKEN_SECRET}"
     )
-    username: str | None = Field(
-        None, pattern=r"^[^@\s]+@[^@\s]+$",
-        description="password login instead of a token: USER@REALM, such as root@pam",
+    username: Annotated[str, AfterValidator(_username)] | None = Field(
+        None, description="password login instead of a token: USER@REALM, such as root@pam",
     )
     password: SecretStr | None = Field(
         None, description="the user's password, from the environment: ${env.PVE_PASSWORD}"
@@ -89,8 +95,8 @@ class ProxmoxConfig(_Strict):
                     "(empty: every online node; the default is then the only node)",
     )
     storage: str = Field("local-lvm", description="storage for disks that name no `pool:`")
-    vmid_range: VmidRange | None = Field(
-        None, description="VMIDs given to new guests and containers, such as {min: 1000, max: 1999}"
+    vmid_range: Annotated[str, AfterValidator(_vmid_range)] | None = Field(
+        None, description="VMIDs given to new guests and containers, such as 1000-1999",
     )
     timeout: float = Field(30.0, gt=0, le=600, description="seconds one API request may take")
     task_timeout: float = Field(900.0, gt=0, description="seconds one Proxmox task may take")
@@ -122,7 +128,18 @@ class ProxmoxConfig(_Strict):
                              "password")
         if self.ca_file is not None and not self.verify_tls:
             raise ValueError("ca_file is for verifying the certificate; drop verify_tls: false")
+        first, last = self.vmids
+        if not 100 <= first <= last <= 999_999_999:
+            raise ValueError(f"vmid_range {self.vmid_range} is not a range inside 100-999999999")
         return self
+
+    @property
+    def vmids(self) -> tuple[int, int]:
+        """The first and last VMID the provider may give (Proxmox's whole range by default)."""
+        if self.vmid_range is None:
+            return 100, 999_999_999
+        first, _, last = self.vmid_range.partition("-")
+        return int(first), int(last)
 
 
 class Snippets(_Strict):

@@ -93,8 +93,8 @@ class Checker:
         for key, volume in sorted(custom.items()):
             if volume:
                 self._volume(resource, node, str(volume), "snippets", f"cloud_init.custom.{key}")
-        pools = self.resource_pools() if options.get("pool") else frozenset()
-        if options.get("pool") and options["pool"] not in pools:
+        pools = self.resource_pools() if options.get("pool") else None
+        if pools is not None and options["pool"] not in pools:
             self._problem(resource, f"resource pool '{options['pool']}' does not exist "
                                     f"(pools: {', '.join(sorted(pools)) or 'none'})")
         cpus = int(spec.get("cpus") or 1) * int(options.get("sockets") or 1)
@@ -120,6 +120,7 @@ class Checker:
             return None
         if not info.online:
             self._problem(resource, f"node '{declared}' is offline")
+            return None  # nothing on it can be listed
         return str(declared)
 
     # -- what the cluster has -------------------------------------------------------------
@@ -147,12 +148,13 @@ class Checker:
 
     def _bridge(self, resource: Resource, node: str, index: int, bridge: str) -> None:
         """A Linux or OVS bridge of the node, or an SDN VNet (listed only when needed)."""
-        if bridge in self.bridges(node):
+        known = self.bridges(node)
+        if known is None or bridge in known or bridge in self.vnets():
             return
-        known = self.bridges(node) | self.vnets()
-        if bridge not in known:
-            self._problem(resource, f"networks[{index}]: bridge '{bridge}' does not exist on "
-                                    f"node {node} (bridges: {', '.join(sorted(known)) or 'none'})")
+        bridges = ", ".join(sorted(known)) or "none"
+        vnets = f"; SDN VNets: {', '.join(sorted(self.vnets()))}" if self.vnets() else ""
+        self._problem(resource, f"networks[{index}]: bridge '{bridge}' does not exist on node "
+                                f"{node} (bridges: {bridges}{vnets})")
 
     def _template(self, resource: Resource, node: str | None, name: str,
                   options: Mapping[str, Any]) -> None:
@@ -179,7 +181,7 @@ class Checker:
         if on is None:
             return
         present = self.content(on, sid, content)
-        if volume not in present:
+        if present is not None and volume not in present:
             self._problem(resource, f"{field}: '{volume}' is not on storage {sid} of node {on} "
                                     f"(there: {', '.join(sorted(present)) or 'none'})")
 
@@ -221,29 +223,31 @@ class Checker:
 
     # -- lazy listings --------------------------------------------------------------------
 
-    def _bridges(self, node: str) -> frozenset[str]:
+    def _bridges(self, node: str) -> frozenset[str] | None:
         interfaces = self._list(f"bridges of {node}", f"nodes/{node}/network")
-        return frozenset(str(i.get("iface")) for i in interfaces
-                         if i.get("type") in ("bridge", "OVSBridge"))
+        return None if interfaces is None else frozenset(
+            str(i.get("iface")) for i in interfaces if i.get("type") in ("bridge", "OVSBridge"))
 
     def _vnets(self) -> frozenset[str]:
-        vnets = self._list("SDN VNets", "cluster/sdn/vnets")
+        vnets = self._list("SDN VNets", "cluster/sdn/vnets") or []
         return frozenset(str(v.get("vnet")) for v in vnets if v.get("vnet"))
 
-    def _content(self, node: str, sid: str, content: str) -> frozenset[str]:
+    def _content(self, node: str, sid: str, content: str) -> frozenset[str] | None:
         items = self._list(f"{content} on {sid}", f"nodes/{node}/storage/{sid}/content",
                            content=content)
-        return frozenset(str(item.get("volid")) for item in items)
+        return None if items is None else frozenset(str(item.get("volid")) for item in items)
 
-    def _resource_pools(self) -> frozenset[str]:
-        return frozenset(str(p.get("poolid")) for p in self._list("resource pools", "pools"))
+    def _resource_pools(self) -> frozenset[str] | None:
+        pools = self._list("resource pools", "pools")
+        return None if pools is None else frozenset(str(p.get("poolid")) for p in pools)
 
-    def _list(self, what: str, path: str, **params: Any) -> list[Any]:
-        """A listing for a check; a refusal (no privilege to list) skips the check."""
+    def _list(self, what: str, path: str, **params: Any) -> list[Any] | None:
+        """A listing for a check, or None when it is refused (a token without the
+        privilege to list it): the check is then skipped, never failed."""
         try:
             return list(self.ctx.client.get(CallKind.LIST, what, path, **params) or [])
         except ProviderError:
-            return []
+            return None
 
 
 def _volumes(spec: Mapping[str, Any], container: bool) -> list[tuple[str, str | None, str | None]]:

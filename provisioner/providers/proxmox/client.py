@@ -160,7 +160,7 @@ class ProxmoxClient:
                     return resource.put(**clean)
                 return resource.delete(**clean)
         except (proxmoxer.ResourceException, requests.RequestException) as exc:
-            raise self._scrubbed(translate(exc, what)) from exc
+            raise self._scrubbed(translate(exc, what, path)) from exc
 
     def _scrubbed(self, error: ProviderError) -> ProviderError:
         for secret in self._secrets:
@@ -170,10 +170,10 @@ class ProxmoxClient:
         return error
 
 
-def translate(exc: Exception, what: str) -> ProviderError:
-    """The project's error for a failed request concerning ``what``."""
+def translate(exc: Exception, what: str, path: str = "") -> ProviderError:
+    """The project's error for a failed request concerning ``what`` (to API ``path``)."""
     if isinstance(exc, proxmoxer.ResourceException):
-        return _from_answer(exc, what)
+        return _from_answer(exc, what, path)
     if isinstance(exc, requests.exceptions.SSLError):
         return ProviderError(f"{what}: the TLS certificate could not be verified ({_first(exc)})",
                              hint="set ca_file to the CA (or the node's certificate), as "
@@ -187,7 +187,7 @@ def translate(exc: Exception, what: str) -> ProviderError:
     return ProviderError(f"{what}: {exc}")
 
 
-def _from_answer(exc: proxmoxer.ResourceException, what: str) -> ProviderError:
+def _from_answer(exc: proxmoxer.ResourceException, what: str, path: str) -> ProviderError:
     status = int(exc.status_code)
     message = str(exc.content or exc.status_message or "").strip()
     if exc.errors:
@@ -196,8 +196,11 @@ def _from_answer(exc: proxmoxer.ResourceException, what: str) -> ProviderError:
                                     for key, value in sorted(fields.items()))
     text = f"{what}: {message} (HTTP {status})"
     if status in (595, 596):
-        return UnreachableNodeError(text, hint="the node is offline or unreachable from the "
-                                               "node the API runs on")
+        parts = path.split("/")
+        node = f"node {parts[1]}" if len(parts) > 1 and parts[0] == "nodes" else "the node"
+        return UnreachableNodeError(f"{what}: {node} is unreachable: {message} (HTTP {status})",
+                                    hint="the node is offline, or unreachable from the node "
+                                         "the API runs on")
     if status in _PROXY_STATUSES:
         return TransientProviderError(text)
     if status == 401:

@@ -18,7 +18,7 @@ from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox import ProxmoxConfig
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.limits import DEFAULT_RANGE, Limits, VmidAllocator
+from provisioner.providers.proxmox.limits import Limits, VmidAllocator
 from provisioner.providers.proxmox.marker import Ownership
 from provisioner.providers.proxmox.power import Power
 from provisioner.providers.proxmox.tasks import Tasks
@@ -65,9 +65,7 @@ class Context:
         self.tasks = Tasks(client, settings.task_timeout)
         self.limits = Limits(settings.node_parallel, settings.storage_parallel)
         self.power = Power(client, self.tasks, self.limits, settings.shutdown_timeout)
-        first, last = ((settings.vmid_range.min, settings.vmid_range.max)
-                       if settings.vmid_range else DEFAULT_RANGE)
-        self.vmids = VmidAllocator(first, last)
+        self.vmids = VmidAllocator(*settings.vmids)
         self.facts = Facts()
         self._placed: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -88,9 +86,15 @@ class Context:
         return self.facts if self.facts.loaded else self.refresh()
 
     def find(self, kind: str, vmid: int) -> GuestRef | None:
-        """The guest with ``vmid`` in a fresh listing, or None."""
-        return next((g for g in self.refresh().guests if g.kind == kind and g.vmid == vmid),
-                    None)
+        """The guest with ``vmid`` in a fresh listing of guests (one LIST), or None.
+        Node states come from the last full listing."""
+        resources = self.client.get(CallKind.LIST, "cluster guests", "cluster/resources",
+                                    type="vm")
+        guests = Facts.read(resources or [], []).guests
+        self.vmids.observe(g.vmid for g in guests)
+        if not self.facts.loaded:
+            self.refresh()
+        return next((g for g in guests if g.kind == kind and g.vmid == vmid), None)
 
     def config(self, ref: GuestRef, what: str) -> ConfigView:
         """One READ: current values and pending ones."""

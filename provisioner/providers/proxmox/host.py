@@ -47,7 +47,9 @@ def read_capacity(ctx: Context) -> Capacity:
 
 
 def requirements(ctx: Context, resource: Resource) -> Requirements:
-    """vCPUs and memory while it runs; bytes per storage (keyed as capacity keys them)."""
+    """vCPUs and memory while it runs; bytes per storage (keyed as capacity keys them).
+    Pure; works on partial specs too (a live object being deleted, whose fields Proxmox
+    did not report)."""
     spec = resource.spec
     facts = ctx.facts
     node = _node(ctx, resource, facts)
@@ -60,22 +62,23 @@ def requirements(ctx: Context, resource: Resource) -> Requirements:
             key = facts.storage_key(sid, node) if node else sid
             storage[key] = storage.get(key, 0) + int(size)
 
+    cpus = int(spec.get("cpus") or 0)
     if resource.kind is Kind.GUEST:
         for index, disk in enumerate(spec.get("disks") or []):
             if disk is not None:
                 add(f"disks[{index}].pool", disk.get("pool"), disk.get("size"))
-        cpus = int(spec["cpus"]) * int(options.get("sockets") or 1)
+        cpus *= int(options.get("sockets") or 1)
     elif resource.kind is Kind.CONTAINER:
-        add("rootfs.pool", spec["rootfs"].get("pool"), spec["rootfs"]["size"])
+        rootfs = spec.get("rootfs") or {}
+        add("rootfs.pool", rootfs.get("pool"), rootfs.get("size"))
         for index, mount in enumerate(spec.get("mounts") or []):
             if mount is not None:
                 add(f"mounts[{index}].pool", mount.get("pool"), mount.get("size"))
-        cpus = int(spec["cpus"])
     else:
         return Requirements()
     running = spec.get("power", "running") == "running"
     return Requirements(cpus=cpus if running else 0,
-                        memory=int(spec["memory"]) if running else 0, storage=storage)
+                        memory=int(spec.get("memory") or 0) if running else 0, storage=storage)
 
 
 def _node(ctx: Context, resource: Resource, facts: Facts) -> str | None:

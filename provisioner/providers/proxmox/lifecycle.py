@@ -29,6 +29,7 @@ from provisioner.providers.proxmox.client import AlreadyExistsError
 from provisioner.providers.proxmox.context import ConfigView, Context
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.marker import Marker, parse_marker, stack_of
+from provisioner.providers.proxmox.props import parse_drive
 from provisioner.resources import LiveObject, Resource, to_plain
 from provisioner.stack.address import Kind
 
@@ -52,12 +53,16 @@ class Lifecycle(ABC):
 
     @abstractmethod
     def make(self, resource: Resource, facts: Facts) -> GuestRef:
-        """Create the guest (allocating its VMID with ``with_vmid``); returns it."""
+        """Create the guest (allocating its VMID with ``with_vmid``); returns it.
+        If this raises, Proxmox made nothing (a failed create task removes its guest)."""
 
     @abstractmethod
     def configure(self, resource: Resource, ref: GuestRef, live: LiveObject | None,
                   changed: Sequence[str] | None) -> None:
-        """Bring an existing guest to ``resource`` (``changed=None``: all of it)."""
+        """Bring an existing guest to ``resource`` (``changed=None``: all of it): one
+        config write of what differs, growth, resource pool, restart if Proxmox left
+        our changes pending (and ``options.restart`` allows), power. If this raises,
+        the guest exists; what was written shows in the next plan."""
 
     @abstractmethod
     def read(self, config: Mapping[str, Any], ref: GuestRef, marker: Marker) -> dict[str, Any]:
@@ -171,6 +176,16 @@ class Lifecycle(ABC):
             return [f"{self.noun} {ref.vmid} on node {ref.node}"]
         return []
 
+    def destroy_unused(self, ref: GuestRef, what: str, detached: set[Any]) -> None:
+        """A detached disk or mount point becomes ``unusedN``; deleting that key destroys
+        the volume (its data is gone: the stack removed it)."""
+        volumes = {parse_drive(value).volume for value in detached}
+        config = self.client.get(CallKind.READ, what, f"{ref.path}/config")
+        unused = [key for key, value in config.items() if key.startswith("unused")
+                  and parse_drive(value).volume in volumes]
+        if unused:
+            self.client.put(what, f"{ref.path}/config", delete=",".join(sorted(unused)))
+
     def applied(self, resource: Resource, extra: Mapping[str, Any]) -> dict[str, Any]:
         """What the marker keeps: the spec as applied, and the provider's own notes."""
         return {**_without_none(to_plain(resource.spec)), "_pve": dict(extra)}
@@ -201,10 +216,12 @@ class Lifecycle(ABC):
         ref = self.ctx.find(self.kind, int(live.id))
         if ref is None:
             return
+        if ref.status == "unknown":  # what /cluster/resources says of a node it lost
+            raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
+                                hint="bring it back, then apply again")
         marker = self.marker_of(ref, what)
         if marker is None or not self.owner.owns(marker) or marker.address != live.address:
             return
-        self.ctx.require_online(self.ctx.facts, ref.node, what)
         try:
             if ref.running or self.ctx.power.running(ref.path, what):
                 self.ctx.power.stop(ref.path, ref.node, what, clean=False)
@@ -213,6 +230,14 @@ class Lifecycle(ABC):
                     what, ref.path, purge=1, **{"destroy-unreferenced-disks": 1}))
         except ObjectNotFoundError:
             return
+
+
+def managed_keys(change: Any, wanted: Mapping[str, Any], devices: Sequence[str]) -> set[str]:
+    """Config keys whose pending value is this apply's to apply by a restart: what it
+    wrote, and every key it manages (after its write, their pending values are the
+    stack's). Pending values of keys it does not manage are left to their owner."""
+    return set(change.set) | set(change.delete) | set(devices) | \
+        {key for key, value in wanted.items() if value is not None}
 
 
 def _without_none(value: Any) -> Any:

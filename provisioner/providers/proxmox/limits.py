@@ -17,8 +17,6 @@ from collections.abc import Iterable, Iterator
 
 from provisioner.errors import ProviderError
 
-DEFAULT_RANGE = (100, 999_999_999)
-
 
 class Limits:
     """Semaphores per node and per storage, created on first use."""

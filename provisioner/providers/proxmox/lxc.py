@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.lifecycle import Lifecycle, only_changed
+from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
 from provisioner.providers.proxmox.lxc_spec import (
     mounts_of,
     nets_of,
@@ -94,9 +94,14 @@ class Lxc(Lifecycle):
             for disk, size in grow.items():
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=disk, size=size_text(size)))
+            removed = [key for key in change.delete if key.startswith("mp")]
+            if removed:
+                self.destroy_unused(ref, what, {view.effective[k] for k in removed
+                                                if k in view.effective})
         if "pool" in options or (changed and any(p.startswith("options.pool") for p in changed)):
             self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
-        ours = set(change.set) | set(change.delete) | set(wanted.values)
+        ours = managed_keys(change, wanted.values, ["rootfs", *(k for k in change.set
+                                                                 if k.startswith("mp"))])
         if running and options.get("restart", "reboot") == "reboot" and \
                 self.ctx.config(ref, what).pending & ours:
             self.ctx.power.restart(ref.path, ref.node, what)

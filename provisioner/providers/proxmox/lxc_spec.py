@@ -64,7 +64,7 @@ def read_container(config: Mapping[str, Any], node: str, running: bool, marker: 
         "rootfs": _volume(config.get("rootfs"), pool_of),
         "mounts": _mounts(config, pool_of),
         "networks": networks,
-        "node": declared_node if declared_node in (None, "auto") else node,
+        "node": "auto" if declared_node == "auto" else node,
         "power": "running" if running else "stopped",
         "autostart": bool(to_bool(config.get("onboot"))),
         "options": {

@@ -17,7 +17,7 @@ from provisioner.errors import ProviderError, TransientProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.limits import Limits
-from provisioner.providers.proxmox.tasks import Tasks
+from provisioner.providers.proxmox.tasks import TaskFailedError, Tasks
 
 LOCK_POLL = 0.2
 
@@ -37,18 +37,28 @@ class Power:
         return str(status.get("status")) == "running"
 
     def start(self, path: str, node: str, what: str) -> None:
-        with self.limits.hold(node):
-            self.tasks.run(what, lambda: self.client.post(what, f"{path}/status/start"))
+        """Start it; a start whose answer was lost and is repeated finds it running: done."""
+        try:
+            with self.limits.hold(node):
+                self.tasks.run(what, lambda: self.client.post(what, f"{path}/status/start"))
+        except TaskFailedError:
+            if not self.running(path, what):
+                raise
 
     def stop(self, path: str, node: str, what: str, *, clean: bool = True) -> None:
-        """A clean shutdown that ends in a hard stop after the timeout; or a hard stop."""
-        with self.limits.hold(node):
-            if clean:
-                self.tasks.run(what, lambda: self.client.post(
-                    what, f"{path}/status/shutdown", timeout=self.shutdown_timeout,
-                    forceStop=1))
-            else:
-                self.tasks.run(what, lambda: self.client.post(what, f"{path}/status/stop"))
+        """A clean shutdown that ends in a hard stop after the timeout; or a hard stop.
+        A stop that fails on a guest that is stopped anyway is done."""
+        try:
+            with self.limits.hold(node):
+                if clean:
+                    self.tasks.run(what, lambda: self.client.post(
+                        what, f"{path}/status/shutdown", timeout=self.shutdown_timeout,
+                        forceStop=1))
+                else:
+                    self.tasks.run(what, lambda: self.client.post(what, f"{path}/status/stop"))
+        except TaskFailedError:
+            if self.running(path, what):
+                raise
 
     def restart(self, path: str, node: str, what: str) -> None:
         self.stop(path, node, what)

@@ -44,7 +44,7 @@ REPLACE = FieldRule(Effect.REPLACE)
 GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
 ATTRIBUTES = ("vmid", "node", "state", "macs", "ip", "ips", "pending")
 
-_OPTIONS_IN_PLACE = {"options.tags": IN_PLACE, "options.description": IN_PLACE,
+_OPTIONS_COMMON = {"options.tags": IN_PLACE, "options.description": IN_PLACE,
                      "options.pool": IN_PLACE, "options.restart": IN_PLACE,
                      "options.vmid": REPLACE}
 GUEST_FIELDS: Mapping[str, FieldRule] = {
@@ -55,7 +55,7 @@ GUEST_FIELDS: Mapping[str, FieldRule] = {
     "disks[].bus": REPLACE, "disks[].slot": REPLACE,
     "networks": IN_PLACE,
     "cloud_init": REPLACE,
-    "options": RESTART, "options.full_clone": REPLACE, **_OPTIONS_IN_PLACE,
+    "options": RESTART, "options.full_clone": REPLACE, **_OPTIONS_COMMON,
 }
 CONTAINER_FIELDS: Mapping[str, FieldRule] = {
     "template": REPLACE, "node": REPLACE, "cpus": IN_PLACE, "memory": IN_PLACE,
@@ -63,7 +63,7 @@ CONTAINER_FIELDS: Mapping[str, FieldRule] = {
     "mounts": IN_PLACE, "mounts[].size": GROWS, "mounts[].path": RESTART,
     "mounts[].pool": REPLACE, "networks": IN_PLACE, "power": IN_PLACE, "autostart": IN_PLACE,
     "options": RESTART, "options.unprivileged": REPLACE, "options.ssh_keys": REPLACE,
-    "options.ipconfig": IN_PLACE, **_OPTIONS_IN_PLACE,
+    "options.ipconfig": IN_PLACE, **_OPTIONS_COMMON,
 }
 
 
@@ -148,7 +148,9 @@ class ProxmoxProvider(Provider):
         if ref is None:
             raise ObjectNotFoundError(f"{what}: {kind.noun} {live.id} is gone",
                                       hint="plan again: it will be created")
-        self.ctx.require_online(self.ctx.facts, ref.node, what)
+        if ref.status == "unknown":  # what /cluster/resources says of a node it lost
+            raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
+                                hint="bring it back, then apply again")
         kind.configure(resource, ref, live, changed)
         return self.lister.one(kind, ref.vmid, what)
 

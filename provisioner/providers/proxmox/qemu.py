@@ -11,16 +11,16 @@ pending; apply then restarts it, unless ``options.restart`` is ``never``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.lifecycle import Lifecycle, only_changed
+from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
 from provisioner.providers.proxmox.marker import Marker, parse_marker
-from provisioner.providers.proxmox.props import drive_slot, parse_drive, parse_props, size_text
+from provisioner.providers.proxmox.props import drive_slot, parse_props, size_text
 from provisioner.providers.proxmox.qemu_read import (
     disks_of,
     nets_of,
@@ -180,28 +180,21 @@ class Qemu(Lifecycle):
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=slot, size=size_text(size)))
             if work.detach:
-                self._destroy_unused(ref, what, {view.effective[s] for s in work.detach})
+                self.destroy_unused(ref, what, {view.effective[s] for s in work.detach})
         if "pool" in options or (changed and any(p.startswith("options.pool") for p in changed)):
             self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
-        ours = set(change.set) | set(change.delete) | set(wanted.values)
+        ours = managed_keys(change, wanted.values, slots)
         if running and options.get("restart", "reboot") == "reboot" and \
                 self.ctx.config(ref, what).pending & ours:
             self.ctx.power.restart(ref.path, ref.node, what)
         self.ctx.power.set_power(ref.path, ref.node, what, running, str(spec.get("power")))
 
-    def _destroy_unused(self, ref: GuestRef, what: str, detached: set[Any]) -> None:
-        """A detached disk becomes ``unusedN``; deleting that key destroys the volume."""
-        volumes = {parse_drive(value).volume for value in detached}
-        config = self.client.get(CallKind.READ, what, f"{ref.path}/config")
-        unused = [key for key, value in config.items() if key.startswith("unused")
-                  and parse_drive(value).volume in volumes]
-        if unused:
-            self.client.put(what, f"{ref.path}/config", delete=",".join(sorted(unused)))
-
-    def _disk_storage(self, resource: Resource) -> Any:
+    def _disk_storage(self, resource: Resource) -> Callable[[str | None, int], str]:
+        """Declared disk N's storage id, from its ``pool:``."""
         return lambda pool, index: self.ctx.storage_id(resource, f"disks[{index}].pool", pool)
 
-    def _ci_storage(self, resource: Resource) -> Any:
+    def _ci_storage(self, resource: Resource) -> Callable[[str | None], str]:
+        """The cloud-init drive's storage id."""
         return lambda pool: self.ctx.storage_id(resource, "options.cloud_init.storage", pool)
 
     # -- read -----------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def read_guest(config: Mapping[str, Any], node: str, running: bool, marker: Mark
         "memory": Bytes((to_int(config.get("memory")) or 512) * MIB),
         "image": applied.get("image"),
         "clone": applied.get("clone"),
-        "node": declared_node if declared_node in (None, "auto") else node,
+        "node": "auto" if declared_node == "auto" else node,
         "disks": _disks(config, list(notes.get("slots") or []),
                         set(notes.get("template_slots") or []), pool_of),
         "networks": _nets(config, list(applied.get("networks") or []),
@@ -124,7 +124,7 @@ def _options(config: Mapping[str, Any], applied: Mapping[str, Any], pool: str | 
     tags = user_tags(config.get("tags"))
     declared_tags = list(applied.get("tags") or [])
     return {
-        "sockets": to_int(config.get("sockets")) or 1,
+        "sockets": to_int(config.get("sockets")),
         "balloon": None if balloon is None else Bytes(balloon * MIB),
         "cpu_type": parse_props(config.get("cpu"), "cputype").get("cputype")
         if config.get("cpu") else None,

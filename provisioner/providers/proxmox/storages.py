@@ -16,6 +16,7 @@ from typing import Any
 
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.proxmox.client import AlreadyExistsError
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import StorageInfo
 from provisioner.providers.proxmox.props import flag, split_tags, to_bool
@@ -67,8 +68,12 @@ class Storages:
                                     f"{current.get('path')}",
                                     hint=f"remove it (pvesm remove {sid}) or rename the pool")
             return self.update(resource, ["options"])
-        self.client.post(what, "storage", storage=sid, type="dir", path=resource.spec["path"],
-                         **self._settings(resource))
+        try:
+            self.client.post(what, "storage", storage=sid, type="dir",
+                             path=resource.spec["path"], **self._settings(resource))
+        except AlreadyExistsError:  # a repeated request whose first answer was lost
+            if self.read(resource).spec["path"] != resource.spec["path"]:
+                raise
         return self.read(resource)
 
     def update(self, resource: Resource, changed: Sequence[str]) -> LiveObject:

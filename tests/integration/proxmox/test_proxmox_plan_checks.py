@@ -1,0 +1,105 @@
+"""Bad input is a plan-time error that lists what exists; nothing is changed."""
+
+from __future__ import annotations
+
+import pytest
+from pve_harness import Lab, TestPve
+
+from provisioner.errors import PlanError
+
+GOOD = """
+guests:
+  web:
+    provider: pve
+    clone: debian-12
+    node: pve1
+    memory: 1GiB
+    disks: [ { size: 4GiB } ]
+    networks: [ { bridge: vmbr0 } ]
+containers:
+  app:
+    provider: pve
+    node: pve2
+    template: local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst
+    rootfs: { size: 2GiB }
+"""
+
+CASES = {
+    "unknown node": (("node: pve1", "node: pve9"),
+                     "guests.web: node 'pve9' does not exist (nodes: pve1, pve2)"),
+    "unknown storage": (("size: 4GiB }", "size: 4GiB, pool: ssd }"),
+                        "guests.web: storage 'ssd' does not exist (storages on pve1 for "
+                        "images: local-lvm)"),
+    "storage without images": (("size: 4GiB }", "size: 4GiB, pool: local }"),
+                               "guests.web: storage 'local' does not hold images (it holds "
+                               "backup, iso, snippets, vztmpl)"),
+    "unknown bridge": (("bridge: vmbr0", "bridge: vmbr7"),
+                       "guests.web: networks[0]: bridge 'vmbr7' does not exist on node pve1 "
+                       "(bridges: vmbr0"),
+    "unknown template": (("clone: debian-12", "clone: debian-13"),
+                         "guests.web: template 'debian-13' does not exist (templates: "
+                         "debian-12)"),
+    "unknown OS template": (("standard_12.7-1", "standard_13.0-1"),
+                            "containers.app: template: 'local:vztmpl/debian-13.0-1"),
+    "qcow2 on lvmthin": (("size: 4GiB }", "size: 4GiB, format: qcow2 }"),
+                         "guests.web: storage 'local-lvm' (lvmthin) keeps raw volumes only"),
+    "too many vCPUs": (("memory: 1GiB", "memory: 1GiB\n    cpus: 8"),
+                       "guests.web: 8 vCPUs, but node pve1 has 4 CPUs"),
+    "not enough memory on the node": (("memory: 1GiB", "memory: 7GiB"),
+                                      "node pve1 has 6GiB of memory free; the stack needs "
+                                      "7GiB more there (guests.web: 7GiB)"),
+    "cloud-init files": (("memory: 1GiB", "memory: 1GiB\n    cloud_init: "
+                                          "{ user_data: \"#cloud-config\\n\" }"),
+                         "guests.web: cloud_init files are not supported here"),
+    "missing snippet": (("memory: 1GiB", "memory: 1GiB\n    options: { cloud_init: "
+                                         "{ custom: { user: local:snippets/db.yaml } } }"),
+                        "guests.web: cloud_init.custom.user: 'local:snippets/db.yaml' is not on "
+                        "storage local of node pve1 (there: local:snippets/web.yaml)"),
+    "unknown resource pool": (("memory: 1GiB", "memory: 1GiB\n    options: { pool: prod }"),
+                              "guests.web: resource pool 'prod' does not exist (pools: none)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_a_plan_error_naming_what_exists(case: str, lab: Lab,
+                                                      pve: TestPve) -> None:
+    (old, new), expected = CASES[case]
+    body = GOOD.replace(old, new)
+    if case == "unknown OS template":
+        expected = "containers.app: template: 'local:vztmpl/debian-12-standard_13.0-1_amd64." \
+                   "tar.zst' is not on storage local of node pve2 (there: " \
+                   "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst)"
+    assert body != GOOD, "the case changes nothing"
+    requests = len(pve.requests)
+    with pytest.raises(PlanError) as failure:
+        lab.plan(body)
+    assert expected in str(failure.value), str(failure.value)
+    writes = [r for r in pve.requests[requests:] if r[0] != "GET"]
+    assert writes == [], "a plan wrote"
+
+
+def test_the_good_stack_plans(lab: Lab) -> None:
+    assert lab.plan(GOOD).has_changes
+
+
+def test_several_problems_are_reported_together(lab: Lab) -> None:
+    body = GOOD.replace("node: pve1", "node: pve9").replace("clone: debian-12", "clone: x")
+    with pytest.raises(PlanError) as failure:
+        lab.plan(body)
+    assert "node 'pve9' does not exist" in str(failure.value)
+    assert "template 'x' does not exist" in str(failure.value)
+
+
+def test_a_node_list_naming_a_missing_node_is_reported(lab: Lab) -> None:
+    with pytest.raises(PlanError) as failure:
+        lab.plan(GOOD, nodes=["pve1", "pve3"])
+    assert "nodes lists 'pve3', which is not a node of the cluster (pve1, pve2)" in \
+        str(failure.value)
+
+
+def test_storage_full_is_refused_naming_node_and_storage(lab: Lab, pve: TestPve) -> None:
+    pve.storages["local-lvm"]["avail"] = 3 * 1024**3
+    with pytest.raises(PlanError) as failure:
+        lab.plan(GOOD.replace("size: 4GiB", "size: 5GiB"))
+    assert "pool 'local-lvm@pve1' has 3GiB free; the plan needs 5GiB more" in \
+        str(failure.value)

@@ -1,0 +1,43 @@
+"""Plan cost at scale: a plan of 200 guests reads /cluster/resources and /storage once
+and each guest's config once (in parallel): at most guests + a constant API calls."""
+
+from __future__ import annotations
+
+import time
+
+from pve_harness import Lab, TestPve, failures
+
+GUESTS = 200
+FLEET = f"""
+guests:
+  fleet:
+    provider: pve
+    count: {GUESTS}
+    clone: debian-12
+    node: auto
+    memory: 16MiB
+    disks: [ {{ size: 2GiB }} ]
+    networks: [ {{ bridge: vmbr0 }} ]
+    power: stopped
+"""
+CONSTANT = 10
+"""Listings besides the per-guest reads: cluster resources, storage, bridges per node."""
+
+
+def test_a_plan_of_200_guests_costs_guests_plus_a_constant(lab: Lab, pve: TestPve) -> None:
+    _, result = lab.apply(FLEET, parallelism=20, node_parallel=20, storage_parallel=20,
+                          max_parallel=20)
+    assert result.ok, failures(result)
+    assert sum(1 for vm in pve.vms if vm.name.startswith("fleet-")) == GUESTS
+    with lab.engine(FLEET) as engine:
+        started = time.perf_counter()
+        plan = engine.plan()
+        seconds = time.perf_counter() - started
+        (report,) = engine.stats()
+    assert not plan.has_changes
+    calls = report.calls
+    print(f"\nplan of {GUESTS} guests: {calls} in {seconds:.2f}s "
+          f"({report.seconds:.2f}s summed over calls)")
+    assert calls.get("read", 0) == GUESTS
+    assert calls.get("list", 0) <= CONSTANT
+    assert set(calls) <= {"connect", "list", "read"}
