@@ -21,13 +21,14 @@ from provisioner.apply.executor import (
     Outcome,
     applied_record,
 )
-from provisioner.errors import PlanError
 from provisioner.outputs import OutputValues, evaluate_outputs
-from provisioner.plan.admission import admission_problems, needs_capacity, plan_demand
+from provisioner.plan.admission import CapacityView, admit
+from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
+from provisioner.plan.placement import place_stack
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
-from provisioner.providers.base import Inventory, Owner, Provider, ProviderStats
+from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderStats
 from provisioner.resources import to_plain
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
@@ -74,28 +75,36 @@ class Engine:
             return {name: future.result() for name, future in futures.items()}
 
     def plan(self, options: PlanOptions | None = None,
-             parallelism: int = DEFAULT_PARALLELISM, *, locked: bool = False) -> Plan:
-        """Refresh, check references, plan, then check capacity where demand grows.
+             parallelism: int = DEFAULT_PARALLELISM, *, locked: bool = False,
+             view: CapacityView | None = None, check_capacity: bool = True) -> Plan:
+        """Refresh, place, check references, plan, then check capacity where demand
+        grows (capacity is read only when placement or the check needs it).
 
         ``locked``: the caller holds the stack's lock, so journal entries still
-        pending belong to runs that died; the refresh settles them."""
+        pending belong to runs that died; the refresh settles them. ``view``: the
+        capacity to place and check against (default: read from the providers once);
+        ``check_capacity=False`` skips the admission check (the capacity report shows
+        what does not fit instead)."""
         options = options or PlanOptions()
         providers = self.providers()
         inventories = self.refresh(parallelism)
         unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
+        view = view or self.capacity_view()
+        resources = (list(self.stack.resources) if options.destroy
+                     else place_stack(self.stack, inventories, view, options.replace))
         problems = [problem for name, provider in providers.items()
-                    for problem in provider.check(
-                        [r for r in self.stack.resources if r.provider == name])]
+                    for problem in provider.check([r for r in resources if r.provider == name])]
         inputs = PlanInputs(
             stack=self.stack.name,
-            resources=self.stack.resources,
+            resources=resources,
             schemas={name: p.schema() for name, p in providers.items()},
             inventories=inventories,
             prior=self.store.applied(),
             problems=problems,
         )
         plan = make_plan(inputs, options)
-        self._admit(plan)
+        if check_capacity:
+            admit(plan, view)
         if unfinished and not locked:
             note = (f"{len(unfinished)} provider call(s) of an interrupted run were never "
                     "finished; this plan already accounts for what they did, and the next "
@@ -117,23 +126,33 @@ class Engine:
                                          "hypervisor, and the next plan took it from there")
         return entries
 
+    def capacity(self, options: PlanOptions | None = None,
+                 parallelism: int = DEFAULT_PARALLELISM) -> CapacityReport:
+        """Every provider's capacity, and what the plan would add or free on it."""
+        view = self.capacity_view()
+        plan = self.plan(options, parallelism, view=view, check_capacity=False)
+        return build_report(self.stack.name, plan, sorted(self.stack.providers), view)
+
+    def capacity_view(self) -> CapacityView:
+        """Capacity for one plan: each provider's read once, and only if needed."""
+        providers = self.providers()
+        read: dict[str, Capacity] = {}
+
+        def capacity_of(name: str) -> Capacity:
+            if name not in read:
+                read[name] = providers[name].capacity()
+            return read[name]
+
+        return CapacityView(capacity_of,
+                            {name: block.capacity for name, block in self.stack.providers.items()},
+                            {name: p.requirements for name, p in providers.items()})
+
     def drift(self, parallelism: int = DEFAULT_PARALLELISM) -> list[Drift]:
         """What changed on the hypervisors since the last apply recorded it."""
         providers = self.providers()
         inventories = self.refresh(parallelism)
         return find_drift(self.store.applied(), inventories,
                           {name: p.schema() for name, p in providers.items()})
-
-    def _admit(self, plan: Plan) -> None:
-        """Refuse a plan that does not fit; capacity is read only where demand grows."""
-        providers = self.providers()
-        demands = plan_demand(plan, {name: p.requirements for name, p in providers.items()})
-        capacities = {name: providers[name].capacity() for name in needs_capacity(demands)}
-        problems = admission_problems(demands, capacities)
-        if problems:
-            raise PlanError("the plan does not fit:\n" + "\n".join(problems),
-                            hint="nothing was changed; free resources or lower what the stack "
-                                 "asks, then plan again")
 
     def apply(self, plan: Plan, events: Events, parallelism: int = DEFAULT_PARALLELISM,
               command: str = "apply") -> ApplyResult:

@@ -69,7 +69,9 @@ def _provider_block(type_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     block: dict[str, Any] = json.loads(text.replace('"#/$defs/', f'"#/$defs/{prefix}'))
     definitions = {f"{prefix}{name}": value for name, value in block.pop("$defs", {}).items()}
     block.setdefault("properties", {})
-    block["properties"] = {"type": {"const": type_name}, **block["properties"]}
+    block["properties"] = {"type": {"const": type_name},
+                           "capacity": {"$ref": "#/$defs/CapacitySettings"},
+                           **block["properties"]}
     block["required"] = ["type", *block.get("required", [])]
     block["title"] = f"{type_name} provider"
     return block, definitions

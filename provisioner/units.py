@@ -58,6 +58,14 @@ def format_size(size: int) -> str:
     return f"{size}B"
 
 
+def approx_size(size: int) -> str:
+    """Exact when a whole number of MiB (``3GiB``, ``1536MiB``), else GiB to one decimal
+    (reported free space such as ``12.3GiB``); negative values keep their sign."""
+    if size < 0:
+        return "-" + approx_size(-size)
+    return format_size(size) if size % (1 << 20) == 0 else f"{size / (1 << 30):.1f}GiB"
+
+
 class Bytes(int):
     """An integer number of bytes whose repr is a size (``repr(Bytes(2 << 30))`` → ``2GiB``).
 

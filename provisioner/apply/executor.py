@@ -1,9 +1,12 @@
 """Apply: walk the plan's step graph in parallel.
 
 A step starts when every step before it in the graph has succeeded, at most
-``parallelism`` at once and at most each provider's ``max_parallel`` on one
-provider. A failure skips only what depends on it ("upstream dependency
-failed"); independent branches finish. Each provider call is bracketed in the
+``parallelism`` at once, at most each provider's ``max_parallel`` on one
+provider, and at most what each provider declares per lane (a node, a storage:
+``Provider.lanes``) on one lane; a step whose lane is full waits while steps
+on other lanes start, so no worker blocks inside a provider. A failure skips
+only what depends on it ("upstream dependency failed"); independent branches
+finish. Each provider call is bracketed in the
 journal; each success updates the last applied record at once, so a run
 killed halfway leaves a state that matches what was done.
 """
@@ -23,7 +26,7 @@ from provisioner.apply.journal import Journal
 from provisioner.errors import ProvisionerError
 from provisioner.plan.diff import changed_paths
 from provisioner.plan.model import Action, Operation, Plan, Step
-from provisioner.providers.base import Provider
+from provisioner.providers.base import Lane, Provider
 from provisioner.resources import LiveObject, Resource, to_plain
 from provisioner.state.store import AppliedRecord, StateStore, now_iso
 from provisioner.testing import kill_point
@@ -92,6 +95,7 @@ class Executor:
         self.stop = stop or threading.Event()
         """Once set (by a signal handler), no new step starts; running ones finish."""
         self.limits = {name: p.schema().max_parallel for name, p in providers.items()}
+        self.lanes = {step.key: self._lanes_of(step) for step in plan.steps}
         self.steps = {step.key: step for step in plan.steps}
         self.order = {step.key: index for index, step in enumerate(plan.steps)}
         self.waiting_on: dict[str, set[str]] = {key: set() for key in self.steps}
@@ -116,8 +120,8 @@ class Executor:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(finished, key=lambda f: self.order[running[f]]):
                     key = running.pop(future)
-                    provider = self.steps[key].change.provider
-                    busy[provider] -= 1
+                    for lane in self.lanes[key]:
+                        busy[lane.key] -= 1
                     self._settle(future.result(), result, ready, settled)
         for key in sorted(set(self.steps) - settled, key=self.order.__getitem__):
             reason = "interrupted" if self.stop.is_set() else "not reached"
@@ -136,13 +140,29 @@ class Executor:
             if len(running) >= self.parallelism:
                 return
             step = self.steps[key]
-            provider = step.change.provider
-            if busy.get(provider, 0) >= self.limits[provider]:
+            lanes = self.lanes[key]
+            if any(busy.get(lane.key, 0) >= lane.limit for lane in lanes):
                 continue
             ready.remove(key)
-            busy[provider] = busy.get(provider, 0) + 1
+            for lane in lanes:
+                busy[lane.key] = busy.get(lane.key, 0) + 1
             self.events.started(step)
             running[pool.submit(self._execute, step)] = key
+
+    def _lanes_of(self, step: Step) -> list[Lane]:
+        """The provider's own lane, then what its provider declares for the object
+        (node, storages), keyed by provider so that two providers never share one."""
+        change = step.change
+        provider = self.providers[change.provider]
+        lanes = [Lane(change.provider, self.limits[change.provider])]
+        if step.operation is Operation.DELETE or change.desired is None:
+            resource = change.live.as_resource() if change.live is not None else None
+        else:
+            resource = change.desired
+        if resource is not None:
+            lanes += [Lane(f"{change.provider}/{lane.key}", lane.limit)
+                      for lane in provider.lanes(resource)]
+        return lanes
 
     def _settle(
         self, outcome: StepResult, result: ApplyResult, ready: list[str], settled: set[str]

@@ -44,7 +44,7 @@ def _root(
 
 
 for command in (info.validate, plan_cmd.plan, change.apply, change.destroy, info.show,
-                plan_cmd.drift, info.graph, info.schema, info.providers):
+                plan_cmd.drift, plan_cmd.capacity, info.graph, info.schema, info.providers):
     app.command(epilog=EXIT_CODES_HELP)(command)
 app.command("import", epilog=EXIT_CODES_HELP)(adopt.import_)
 app.command("force-unlock", epilog=EXIT_CODES_HELP)(state_cmd.force_unlock)

@@ -12,6 +12,7 @@ import typer
 from provisioner.cli.change import ReplaceOption, open_engine, print_stats
 from provisioner.cli.common import (
     EXIT_CHANGES,
+    EXIT_ERROR,
     DebugOption,
     ExcludeOption,
     NoColorOption,
@@ -102,6 +103,49 @@ def plan(
                 print_stats(engine, err=chosen is not Format.TEXT)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(EXIT_CHANGES)
+
+
+def capacity(
+    stack: StackPath = Path("."),
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print as JSON (docs/capacity.md).")] = False,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    parallelism: ParallelismOption = 8,
+    replace: ReplaceOption = None,
+    target: TargetOption = None,
+    exclude: ExcludeOption = None,
+    destroy: Annotated[bool, typer.Option(
+        "--destroy", help="Show what deleting everything would free.")] = False,
+    state: StateOption = None,
+    state_backend: StateBackendOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show each provider's hosts and pools: size, what running and stopped guests
+    hold, and what this stack's plan would add or free, with bars.
+
+    Plans as `plan` does (placement included) but does not stop where the plan does
+    not fit: it shows where and by how much, and exits 1. Changes nothing.
+
+    Example: provisioner capacity stacks/proxmox-lab --json
+    """
+    with user_errors(debug):
+        from provisioner.plan.capacity_report import report_document
+        from provisioner.render.capacity import render_capacity
+
+        loaded = load(stack, var, var_file)
+        with open_engine(loaded, state, state_backend) as engine:
+            options = plan_options(loaded, destroy=destroy, replace=replace, target=target,
+                                   exclude=exclude)
+            report = engine.capacity(options, parallelism)
+        if json_output:
+            import json
+
+            echo(json.dumps(report_document(report), indent=2))
+        else:
+            echo(render_capacity(report).rstrip("\n"))
+    if not report.fits:
+        raise typer.Exit(EXIT_ERROR)
 
 
 def render(result: Plan, chosen: Format, color: bool) -> str:

@@ -59,7 +59,7 @@ class _Planner:
         self.inputs = inputs
         self.options = options
         self.desired = [] if options.destroy else list(inputs.resources)
-        self.live = _index_live(inputs.inventories)
+        self.live = index_live(inputs.inventories)
         self.protected_in_stack = {resource.address: resource.lifecycle.prevent_destroy
                                    for resource in inputs.resources}
         self.errors: list[tuple[Address | None, str]] = [] if options.destroy else [
@@ -265,7 +265,8 @@ def _address_in(problem: str) -> Address | None:
         return None
 
 
-def _index_live(inventories: Mapping[str, Inventory]) -> dict[Address, list[LiveObject]]:
+def index_live(inventories: Mapping[str, Inventory]) -> dict[Address, list[LiveObject]]:
+    """Every managed object of every provider, by address."""
     index: dict[Address, list[LiveObject]] = {}
     for provider in sorted(inventories):
         for obj in inventories[provider].managed:

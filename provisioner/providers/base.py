@@ -81,6 +81,19 @@ class ProviderSchema:
     kinds: Mapping[Kind, KindSchema]
     max_parallel: int = 8
     """Upper bound on concurrent write calls to this provider during apply."""
+    node_parallel: int | None = None
+    """Upper bound on concurrent changes on one node (None: no bound below max_parallel)."""
+    storage_parallel: int | None = None
+    """Upper bound on concurrent changes touching one pool or storage (None: no bound)."""
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Something a running change occupies (a node, a storage) and how many changes
+    may occupy it at once; the executor starts no change whose lane is full."""
+
+    key: str
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -99,12 +112,20 @@ class Inventory:
 
 @dataclass(frozen=True)
 class HostCapacity:
-    """Free resources of one host or node, as the hypervisor reports them."""
+    """One host or node: its size, and what the guests on it (this stack's and every
+    other's) reserve, as the hypervisor reports them."""
 
     node: str
     cpus: int
     memory_total: int
     memory_free: int
+    """What the host itself says is free now (free + reclaimable caches)."""
+    running_cpus: int = 0
+    running_memory: int = 0
+    """vCPUs and memory of the guests running on it (every guest, not only this stack's)."""
+    stopped_cpus: int = 0
+    stopped_memory: int = 0
+    """vCPUs and memory of the guests defined on it but stopped (reserved if started)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,10 @@ class PoolCapacity:
     pool: str
     capacity: int
     available: int
+    allocated: int = 0
+    """Bytes the pool's volumes may grow to (virtual sizes), 0 if unknown."""
+    node: str | None = None
+    """The node a node-local storage belongs to."""
 
 
 @dataclass(frozen=True)
@@ -124,11 +149,13 @@ class Capacity:
 
 @dataclass(frozen=True)
 class Requirements:
-    """What one resource reserves on its provider: vCPUs, memory, bytes per pool."""
+    """What one resource reserves on its provider: vCPUs, memory, bytes per pool, and
+    the node it reserves them on (None: the provider's only host)."""
 
     cpus: int = 0
     memory: int = 0
     storage: Mapping[str, int] = field(default_factory=dict)
+    node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +283,20 @@ class Provider(ABC):
         return Requirements(cpus=int(spec.get("cpus") or 0) if running else 0,
                             memory=int(spec.get("memory") or 0) if running else 0,
                             storage=storage)
+
+    def lanes(self, resource: Resource) -> list[Lane]:
+        """The lanes a change to ``resource`` occupies while it runs: its node and the
+        pools it has disks on, bounded by the schema's ``node_parallel`` and
+        ``storage_parallel``. Pure."""
+        schema = self.schema()
+        need = self.requirements(resource)
+        lanes = []
+        if schema.node_parallel is not None and need.node is not None:
+            lanes.append(Lane(f"node:{need.node}", schema.node_parallel))
+        if schema.storage_parallel is not None:
+            lanes += [Lane(f"storage:{pool}", schema.storage_parallel)
+                      for pool in sorted(need.storage)]
+        return lanes
 
     @property
     def default_pool(self) -> str:

@@ -31,6 +31,10 @@ the plan's order, so the same plan always gives byte-identical JSON.
         ``"create"``, ``"update"``, ``"replace"``, ``"delete"`` or ``"no-op"``.
     ``reason`` (string)
         Why, in words: ``"image forces replacement"``, ``"no longer in the stack"``.
+    ``placement`` (string or null)
+        For a guest placed by ``node: auto`` or a placement group: where it
+        goes and why, such as ``"placed on pve3 (spread: 28.0GiB of memory
+        left there)"`` or ``"stays on pve3 (placed there before)"``.
     ``replace_order`` (string or null)
         ``"delete_first"`` or ``"create_first"`` for a replacement, else null.
     ``requires_restart`` (boolean)
@@ -103,6 +107,7 @@ def _change(change: Change) -> dict[str, Any]:
         "provider": change.provider,
         "action": change.action.value,
         "reason": change.reason,
+        "placement": (change.desired.placement or None) if change.desired is not None else None,
         "replace_order": order.name.lower() if order is not None else None,
         "requires_restart": change.requires_restart,
         "fields": [_field(diff) for diff in change.fields],

@@ -92,12 +92,22 @@ def change_header(change: Change) -> str:
 def _field_lines(change: Change, paint: _Painter) -> list[str]:
     if change.action is Action.CREATE:
         spec = change.desired.spec if change.desired is not None else {}
-        return [f"{path}: {display(value)}" for path, value in _leaves("", spec)]
+        return _placement_lines(change) + [
+            f"{path}: {display(value)}" for path, value in _leaves("", spec)]
     if change.action in (Action.UPDATE, Action.REPLACE):
         replacing = change.action is Action.REPLACE
         lines = [_diff_line(diff, paint, replacing) for diff in change.fields]
-        return lines + _new_name_lines(change)
+        return _placement_lines(change) + lines + _new_name_lines(change)
     return []
+
+
+def _placement_lines(change: Change) -> list[str]:
+    """Where a placed guest lands and why (only where placement chose anew)."""
+    placement = change.desired.placement if change.desired is not None else None
+    if not placement or (change.action is not Action.CREATE and
+                         placement.startswith("stays")):
+        return []
+    return [f"# {placement}"]
 
 
 def _new_name_lines(change: Change) -> list[str]:

@@ -17,7 +17,14 @@ from pydantic import BaseModel, SecretStr
 from provisioner.errors import Problem
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean
-from provisioner.stack.model import NOT_IN_SPEC, SECTION_MODELS, SETTINGS, OutputSpec, ResourceBase
+from provisioner.stack.model import (
+    NOT_IN_SPEC,
+    SECTION_MODELS,
+    SETTINGS,
+    OutputSpec,
+    PlacementGroup,
+    ResourceBase,
+)
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 _REFERENCE_RE = re.compile(
@@ -53,6 +60,35 @@ def check_providers(
                 problems.append(Problem(source.value_at(path), format_path(path),
                                         f"provider '{entry.provider}' does not serve {kind.value}",
                                         f"it serves: {served}"))
+    return problems
+
+
+def check_placement_groups(groups: Mapping[str, PlacementGroup],
+                           providers: Mapping[str, Any], source: SourceMap) -> list[Problem]:
+    """A placement group names declared provider blocks, all of one type, and no
+    provider block has the group's name."""
+    problems: list[Problem] = []
+    for name, group in groups.items():
+        path: PathKey = ("placement_groups", name)
+        if name in providers:
+            problems.append(Problem(source.key_at(path), format_path(path),
+                                    f"'{name}' is also a provider block",
+                                    "give the group a name of its own"))
+        types = set()
+        for index, member in enumerate(group.providers):
+            block = providers.get(member, ...)
+            if block is ...:
+                where = (*path, "providers", index)
+                problems.append(Problem(source.value_at(where), format_path(where),
+                                        f"unknown provider '{member}'",
+                                        did_you_mean(member, set(providers))))
+            elif block is not None:
+                types.add(block.type_name)
+        if len(types) > 1:
+            kinds = ", ".join(sorted(types))
+            problems.append(Problem(source.key_at(path), format_path(path),
+                                    f"its providers are of different types ({kinds})",
+                                    "a placement group is hosts of one kind"))
     return problems
 
 

@@ -22,6 +22,7 @@ from provisioner.stack.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.stack.checks import (
     check_ignore_changes,
     check_outputs,
+    check_placement_groups,
     check_providers,
     check_secrets,
 )
@@ -29,7 +30,9 @@ from provisioner.stack.files import merge_documents, read_documents, stack_files
 from provisioner.stack.interpolate import Interpolator
 from provisioner.stack.model import (
     SECTION_MODELS,
+    CapacitySettings,
     OutputSpec,
+    PlacementGroup,
     ResourceBase,
     StackModel,
     StateConfig,
@@ -51,6 +54,7 @@ class ProviderConfig:
     type_name: str
     plugin: ProviderPlugin
     config: BaseModel
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class Stack:
     outputs: Mapping[str, OutputSpec]
     state: StateConfig
     source: SourceMap = field(repr=False)
+    placement_groups: Mapping[str, PlacementGroup] = field(default_factory=dict)
     variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """Values of the non-sensitive variables (outputs may show them)."""
     digest: str = ""
@@ -114,9 +119,12 @@ class _Loader:
         data = interpolation.data
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
-        declarations = self._declarations(data, source, providers, validated)
+        groups = top.placement_groups if top is not None else {}
+        self.problems += check_placement_groups(groups, providers, source)
+        declarations = self._declarations(data, source, providers, validated, groups)
         served = {name: tuple(p.plugin.options_models) if p else None
                   for name, p in providers.items()}
+        served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
         if top is not None:
@@ -144,6 +152,7 @@ class _Loader:
                      for name, output in outputs.items()},
             state=top.state,
             source=source,
+            placement_groups=dict(top.placement_groups),
             variables={k: v for k, v in variables.items() if k not in sensitive},
             digest=_digest(files, variables),
         )
@@ -207,12 +216,15 @@ class _Loader:
                 self.problems.append(Problem(source.value_at((*path, "type")),
                                              "providers." + name + ".type", exc.message, exc.hint))
                 continue
-            settings = {k: v for k, v in block.items() if k != "type"}
+            settings = {k: v for k, v in block.items() if k not in ("type", "capacity")}
             config, problems = validate_model(plugin.config_model, settings, source, path,
                                               self.hidden)
             self.problems += problems
-            if config is not None:
-                configs[name] = ProviderConfig(name, block["type"], plugin, config)
+            capacity, problems = validate_model(CapacitySettings, block.get("capacity", {}),
+                                                source, (*path, "capacity"))
+            self.problems += problems
+            if config is not None and capacity is not None:
+                configs[name] = ProviderConfig(name, block["type"], plugin, config, capacity)
                 validated[path] = config
         return configs, validated
 
@@ -222,6 +234,7 @@ class _Loader:
         source: SourceMap,
         providers: Mapping[str, ProviderConfig | None],
         validated: dict[PathKey, Any],
+        groups: Mapping[str, PlacementGroup],
     ) -> Declarations:
         declarations = Declarations()
         for kind in Kind:
@@ -241,7 +254,8 @@ class _Loader:
                 if entry is None:
                     declarations.invalid.add(Address(kind, name))
                 else:
-                    entries[name] = self._with_options(kind, entry, path, source, providers,
+                    entries[name] = self._with_options(kind, entry, path, source,
+                                                       _members_view(providers, groups),
                                                        validated)
         return declarations
 
@@ -298,6 +312,26 @@ def _redacted(problem: Problem, secrets: set[str]) -> Problem:
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         message, hint = message.replace(secret, "(sensitive)"), hint.replace(secret, "(sensitive)")
     return replace(problem, message=message, hint=hint)
+
+
+def _members_view(providers: Mapping[str, ProviderConfig | None],
+                  groups: Mapping[str, PlacementGroup]) -> dict[str, ProviderConfig | None]:
+    """Providers by name, with each placement group standing for its first member (all
+    members are of one type: their options validate the same)."""
+    view = dict(providers)
+    for name, group in groups.items():
+        view.setdefault(name, providers.get(group.providers[0]))
+    return view
+
+
+def _group_kinds(group: PlacementGroup,
+                 providers: Mapping[str, ProviderConfig | None]) -> tuple[Kind, ...] | None:
+    """What every member of a placement group serves (None if a member is unknown)."""
+    members = [providers.get(name) for name in group.providers]
+    if any(member is None for member in members):
+        return None
+    kinds = [set(member.plugin.options_models) for member in members if member is not None]
+    return tuple(kind for kind in Kind if all(kind in served for served in kinds))
 
 
 def _digest(files: list[Path], variables: Mapping[str, Any]) -> str:

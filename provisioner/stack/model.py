@@ -108,12 +108,43 @@ class Lifecycle(StrictModel):
     )
 
 
+class CapacitySettings(StrictModel):
+    """How much of a host the plan-time check lets guests reserve."""
+
+    cpu_overcommit: float = Field(4.0, gt=0, le=64,
+                                  description="vCPUs of running guests per host CPU")
+    memory_overcommit: float = Field(1.0, gt=0, le=16,
+                                     description="memory of running guests per byte of RAM")
+    reserve_memory: Size = Field("0B", validate_default=True,
+                                 description="memory kept for the host itself")
+    reserve_cpus: int = Field(0, ge=0, description="CPUs kept for the host itself")
+
+
 class ProviderBlock(BaseModel):
-    """A provider instance: ``type`` picks the plugin; the rest is that plugin's settings."""
+    """A provider instance: ``type`` picks the plugin; ``capacity`` is the plan-time
+    check's settings; the rest is that plugin's settings."""
 
     model_config = ConfigDict(strict=True, frozen=True, extra="allow")
 
     type: str = Field(description="the provider plugin, such as libvirt or proxmox")
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings)
+
+
+class PlacementGroup(StrictModel):
+    """Several provider blocks (one libvirt host each) that guests are placed across."""
+
+    providers: list[Name] = Field(min_length=1, description="provider blocks of the group")
+    strategy: Literal["spread", "pack"] = Field(
+        "spread", description="spread: most room left; pack: fill the fullest that fits")
+
+
+class Placement(StrictModel):
+    """How a guest with ``node: auto`` (or on a placement group) is placed."""
+
+    strategy: Literal["spread", "pack"] | None = Field(
+        None, description="default: the group's, else spread")
+    spread_across: list[str] = Field(
+        default_factory=list, description="keep off nodes that run these, such as guests.web")
 
 
 class Variable(StrictModel):
@@ -283,7 +314,9 @@ class Guest(ResourceBase):
     clone: str | None = Field(
         None, description="a template to clone the guest from (Proxmox, vSphere)"
     )
-    node: str | None = Field(None, description="the host or cluster node it runs on")
+    node: str | None = Field(
+        None, description="the host or cluster node it runs on; auto: placed by free room")
+    placement: Placement | None = None
     disks: list[Disk] = Field(default_factory=list)
     networks: list[Nic] = Field(default_factory=list)
     cloud_init: CloudInit | None = None
@@ -342,6 +375,7 @@ class StackModel(StrictModel):
     stack: Name = Field(description="the stack name; tags every object created")
     state: StateConfig = Field(default_factory=StateConfig)
     providers: dict[Name, ProviderBlock] = Field(default_factory=dict)
+    placement_groups: dict[Name, PlacementGroup] = Field(default_factory=dict)
     variables: dict[Identifier, Variable] = Field(default_factory=dict)
     pools: dict[Name, Pool] = Field(default_factory=dict)
     networks: dict[Name, Network] = Field(default_factory=dict)
@@ -355,7 +389,7 @@ class StackModel(StrictModel):
 
 NOT_IN_SPEC = frozenset({"provider", "lifecycle", "depends_on", "count"})
 """Keys that say how the planner treats a resource; never diffed."""
-SETTINGS = frozenset({"wait_for", "wait_timeout"})
+SETTINGS = frozenset({"wait_for", "wait_timeout", "placement"})
 """Keys that say how apply carries out a change (``Resource.settings``); never diffed."""
 
 SECTION_MODELS: dict[str, type[ResourceBase]] = {

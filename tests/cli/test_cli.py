@@ -22,7 +22,7 @@ import pytest
 from support.libvirt_node import node_uri, write_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ["validate", "plan", "apply", "destroy", "show", "drift", "graph", "schema",
+COMMANDS = ["validate", "plan", "apply", "destroy", "show", "drift", "capacity", "graph", "schema",
             "providers", "import", "force-unlock", "state migrate"]
 PROVISIONER = shutil.which("provisioner") or "provisioner"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import libvirt
 import pytest
-from support.e2e import E2EStack, changes, describe, stack_objects, volume_xml
+from support.e2e import E2E_CAPACITY, E2EStack, changes, describe, stack_objects, volume_xml
 
 from provisioner.plan.model import Action
 from provisioner.plan.planner import PlanOptions
@@ -115,8 +115,8 @@ def test_destroy_leaves_nothing_of_the_stack_on_the_daemon(
     assert not stack.plan(PlanOptions(destroy=True)).has_changes
 
 
-TWO_PROVIDERS = """  kvm-a: {{ type: libvirt, uri: "{uri}" }}
-  kvm-b: {{ type: libvirt, uri: "{uri}" }}
+TWO_PROVIDERS = """  kvm-a: {{ type: libvirt, uri: "{uri}", capacity: {capacity} }}
+  kvm-b: {{ type: libvirt, uri: "{uri}", capacity: {capacity} }}
 """
 TWO_PROVIDER_GUESTS = """
 volumes:
@@ -133,7 +133,8 @@ guests:
 def test_two_provider_blocks_on_one_host_each_see_only_their_own_guests(
         new_stack: Callable[..., E2EStack], conn: Any) -> None:
     stack = new_stack()
-    stack.write(TWO_PROVIDER_GUESTS, providers=TWO_PROVIDERS.format(uri=stack.uri))
+    stack.write(TWO_PROVIDER_GUESTS, providers=TWO_PROVIDERS.format(
+        uri=stack.uri, capacity=E2E_CAPACITY))
     plan, _ = stack.apply()
     assert {a: c.provider for a, c in changes(plan).items()} == {
         "guests.two-a": "kvm-a", "guests.two-b": "kvm-b",

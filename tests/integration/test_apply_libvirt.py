@@ -258,7 +258,7 @@ guests:
     disks: [ {{ size: 64MiB }} ]
     networks: [ {{ network: lab }} ]
 """
-    return _stack(tmp_path, node_uri(tmp_path, memory_gib=1024), body)
+    return _stack(tmp_path, node_uri(tmp_path, cpus=256, memory_gib=1024), body)
 
 
 def test_plan_list_calls_do_not_grow_with_guests_and_replan_is_clean(tmp_path: Path) -> None:
@@ -305,7 +305,8 @@ def test_a_stack_that_does_not_fit_is_refused_naming_host_and_free_memory(
     with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine, \
             pytest.raises(PlanError) as caught:
         engine.plan()
-    assert "has 4GiB of memory free; the plan needs 6GiB more" in caught.value.message
+    assert "4GiB of memory free for guests (4GiB x 1 overcommit, 0B running); the plan " \
+           "needs 6GiB more" in caught.value.message
     assert "guests.big-0: 2GiB" in caught.value.message
 
 

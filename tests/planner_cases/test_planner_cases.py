@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,17 @@ import pytest
 import yaml
 
 from provisioner.errors import ProvisionerError
+from provisioner.plan.admission import CapacityView, admit
+from provisioner.plan.placement import place_stack
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
-from provisioner.providers.base import Inventory, Owner, ProviderSchema
+from provisioner.providers.base import (
+    Capacity,
+    HostCapacity,
+    Inventory,
+    Owner,
+    PoolCapacity,
+    ProviderSchema,
+)
 from provisioner.providers.libvirt.provider import LibvirtProvider
 from provisioner.render.graph import render_dot
 from provisioner.render.json import render_plan_json
@@ -39,6 +48,7 @@ CASE_FILES = {
     "live.yaml",
     "prior.yaml",
     "options.yaml",
+    "capacity.yaml",
     "expected.txt",
     "expected.json",
     "expected.dot",
@@ -68,6 +78,9 @@ PRIOR_KEYS = {
     "deps",
     "prevent_destroy",
 }
+HOST_KEYS = {"node", "cpus", "memory", "running_cpus", "running_memory", "stopped_cpus",
+             "stopped_memory"}
+POOL_KEYS = {"pool", "capacity", "available"}
 SIZE_KEYS = {"memory", "size"}
 BLOB_KEYS = {"user_data", "meta_data", "network_config"}
 _PATH_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -108,8 +121,16 @@ def run_case(case: Path) -> tuple[str, str | None, str | None]:
     """The plan as text, JSON and step graph; or the error text and Nones for a refusal."""
     try:
         stack = load_stack(case / "stack.yaml", environ={}, cwd=case)
-        inputs = CaseInputs(case, stack).plan_inputs()
-        plan = make_plan(inputs, read_options(case))
+        case_inputs = CaseInputs(case, stack)
+        inputs = case_inputs.plan_inputs()
+        options = read_options(case)
+        view = case_inputs.capacity_view()
+        if view is not None and not options.destroy:
+            placed = place_stack(stack, inputs.inventories, view, options.replace)
+            inputs = replace(inputs, resources=placed)
+        plan = make_plan(inputs, options)
+        if view is not None:
+            admit(plan, view)
     except ProvisionerError as error:
         return render_error(error), None, None
     return render_plan(plan), render_plan_json(plan), render_dot(plan)
@@ -157,13 +178,30 @@ class CaseInputs:
             prior=self.prior(),
         )
 
-    def schemas(self) -> dict[str, ProviderSchema]:
+    def providers(self) -> dict[str, LibvirtProvider]:
+        """Provider objects for their pure parts (schema, requirements): never connected."""
         owner = Owner(self.stack.name)
-        schemas = {}
+        providers = {}
         for name, block in self.stack.providers.items():
             assert block.type_name == "libvirt", "planner cases use libvirt provider blocks"
-            schemas[name] = LibvirtProvider(name, block.config, owner).schema()
-        return schemas
+            providers[name] = LibvirtProvider(name, block.config, owner)
+        return providers
+
+    def schemas(self) -> dict[str, ProviderSchema]:
+        return {name: provider.schema() for name, provider in self.providers().items()}
+
+    def capacity_view(self) -> CapacityView | None:
+        """capacity.yaml as each provider's capacity; None without it (no placement or
+        admission: the plain planner)."""
+        data = read_yaml(self.case / "capacity.yaml", None)
+        if data is None:
+            return None
+        assert set(data) <= set(self.stack.providers), "capacity.yaml names a provider"
+        capacities = {name: _capacity(name, entry or {}) for name, entry in data.items()}
+        return CapacityView(
+            capacity_of=capacities.__getitem__,
+            settings={name: block.capacity for name, block in self.stack.providers.items()},
+            requirements={name: p.requirements for name, p in self.providers().items()})
 
     def inventories(self) -> dict[str, Inventory]:
         data = read_yaml(self.case / "live.yaml", [])
@@ -257,6 +295,27 @@ class CaseInputs:
         if declared is not None:
             return declared.provider
         return next(iter(self.stack.providers))
+
+
+def _capacity(provider: str, entry: Mapping[str, Any]) -> Capacity:
+    assert set(entry) <= {"hosts", "pools"}, f"capacity.yaml {provider}: unknown keys"
+    hosts = []
+    for host in entry.get("hosts") or []:
+        assert set(host) <= HOST_KEYS, f"capacity.yaml {provider}: {sorted(set(host) - HOST_KEYS)}"
+        memory = parse_size(str(host["memory"]))
+        hosts.append(HostCapacity(
+            node=str(host.get("node", provider)), cpus=int(host["cpus"]), memory_total=memory,
+            memory_free=memory - parse_size(str(host.get("running_memory", "0B"))),
+            running_cpus=int(host.get("running_cpus", 0)),
+            running_memory=parse_size(str(host.get("running_memory", "0B"))),
+            stopped_cpus=int(host.get("stopped_cpus", 0)),
+            stopped_memory=parse_size(str(host.get("stopped_memory", "0B")))))
+    pools = []
+    for pool in entry.get("pools") or []:
+        assert set(pool) <= POOL_KEYS, f"capacity.yaml {provider}: {sorted(set(pool) - POOL_KEYS)}"
+        pools.append(PoolCapacity(str(pool["pool"]), parse_size(str(pool["capacity"])),
+                                  parse_size(str(pool["available"]))))
+    return Capacity(hosts, pools)
 
 
 def _copy(value: Any) -> Any:

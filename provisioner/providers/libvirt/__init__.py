@@ -33,6 +33,10 @@ class LibvirtConfig(_Strict):
         "auto", description="kvm, qemu (software emulation) or auto (kvm when it works)"
     )
     max_parallel: int = Field(8, ge=1, le=64, description="concurrent changes on this host")
+    pool_parallel: int = Field(
+        4, ge=1, le=64,
+        description="concurrent changes that write disks to one storage pool (image copies "
+                    "and uploads contend on its disk)")
     username: str | None = Field(None, description="SASL user, for qemu+tcp:// or qemu+tls://")
     password: SecretStr | None = Field(
         None, description="SASL password, from the environment: ${env.LIBVIRT_PASSWORD}"

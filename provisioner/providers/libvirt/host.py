@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import libvirt
 
-from provisioner.errors import ProviderError
+from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind, Capacity, HostCapacity, PoolCapacity
 from provisioner.providers.libvirt.client import LibvirtClient, error_code
 from provisioner.providers.libvirt.inventory import HostFacts
@@ -22,41 +22,55 @@ if TYPE_CHECKING:
 
 
 def read_capacity(client: LibvirtClient) -> Capacity:
-    """Host CPUs and memory, and the space of every active pool."""
+    """Host CPUs and memory, what every domain on it reserves (running and stopped),
+    and the space of every active pool."""
     conn = client.conn
     info = client.call(CallKind.READ, "host", conn.getInfo)
     total = int(info[1]) * 1024 * 1024
+    running = _reserved(client, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+    stopped = _reserved(client, libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
     host = HostCapacity(
         node=client.call(CallKind.READ, "host", conn.getHostname),
         cpus=int(info[2]),
         memory_total=total,
-        memory_free=_available_memory(client, total),
+        memory_free=_available_memory(client, total, running[1]),
+        running_cpus=running[0], running_memory=running[1],
+        stopped_cpus=stopped[0], stopped_memory=stopped[1],
     )
     pools = []
     for pool in client.call(CallKind.LIST, "storage pools", conn.listAllStoragePools,
                             libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
         state = client.call(CallKind.READ, pool.name(), pool.info)
-        pools.append(PoolCapacity(pool.name(), int(state[1]), int(state[3])))
+        pools.append(PoolCapacity(pool.name(), int(state[1]), int(state[3]),
+                                  allocated=int(state[2])))
     return Capacity(hosts=[host], pools=pools)
 
 
-def _available_memory(client: LibvirtClient, total: int) -> int:
-    """Memory the host can give guests: free plus reclaimable caches.
+def _reserved(client: LibvirtClient, flag: int) -> tuple[int, int]:
+    """vCPUs and memory (bytes) the domains listed with ``flag`` reserve: every
+    domain on the host, this stack's or not."""
+    cpus = memory = 0
+    for domain in client.call(CallKind.LIST, "domains", client.conn.listAllDomains, flag):
+        try:
+            state = client.call(CallKind.READ, domain.name(), domain.info)
+        except ObjectNotFoundError:
+            continue  # gone since the listing
+        cpus += int(state[3])
+        memory += int(state[2]) * 1024
+    return cpus, memory
 
-    Drivers without node memory statistics (libvirt's test driver) get the total
-    minus what running domains hold.
-    """
-    conn = client.conn
+
+def _available_memory(client: LibvirtClient, total: int, running: int) -> int:
+    """Memory the host can give guests: free plus reclaimable caches. Drivers without
+    node memory statistics (libvirt's test driver): the total minus what running
+    domains hold (``running``)."""
     try:
-        stats = client.call(CallKind.READ, "host memory", conn.getMemoryStats,
+        stats = client.call(CallKind.READ, "host memory", client.conn.getMemoryStats,
                             libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)
     except ProviderError as exc:
         if error_code(exc) != libvirt.VIR_ERR_NO_SUPPORT:
             raise
-        running = client.call(CallKind.LIST, "running domains", conn.listAllDomains,
-                              libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
-        held = sum(int(domain.info()[2]) * 1024 for domain in running)
-        return max(0, total - held)
+        return max(0, total - running)
     kib = sum(int(stats.get(key, 0)) for key in ("free", "buffers", "cached"))
     return kib * 1024
 

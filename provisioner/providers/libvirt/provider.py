@@ -111,6 +111,7 @@ class LibvirtProvider(Provider):
             kinds={Kind.POOL: POOL_SCHEMA, Kind.GUEST: GUEST_SCHEMA,
                    Kind.NETWORK: NETWORK_SCHEMA, Kind.VOLUME: VOLUME_SCHEMA},
             max_parallel=self.settings.max_parallel,
+            storage_parallel=self.settings.pool_parallel,
         )
 
     def domain_type(self) -> str:

@@ -2,8 +2,8 @@
 
 Nodes, storages (and that they take disks, container volumes, snippets, on
 that node), bridges, templates, OS templates, resource pools, fields this
-provider cannot honour, and memory per node. Each problem names the resource
-and what exists instead. Reads the last listing; a few extra listings are
+provider cannot honour (memory per node is the core admission check). Each
+problem names the resource and what exists instead. Reads the last listing; a few extra listings are
 made only when the stack names something to look up (a node's bridges, a
 storage's templates, the resource pools): LIST calls, never one per guest.
 """
@@ -19,11 +19,9 @@ from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
-from provisioner.providers.proxmox.marker import stack_of
 from provisioner.providers.proxmox.unsupported import unsupported
 from provisioner.resources import Resource
 from provisioner.stack.address import Kind
-from provisioner.units import format_size
 
 _STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$")
 MIB = 1024**2
@@ -54,7 +52,6 @@ class Checker:
                 self._pool(resource)
             elif resource.kind in (Kind.GUEST, Kind.CONTAINER):
                 self._guest(resource)
-        self._memory_per_node()
         return self.problems
 
     def _problem(self, resource: Resource, text: str) -> None:
@@ -184,42 +181,6 @@ class Checker:
         if present is not None and volume not in present:
             self._problem(resource, f"{field}: '{volume}' is not on storage {sid} of node {on} "
                                     f"(there: {', '.join(sorted(present)) or 'none'})")
-
-    def _memory_per_node(self) -> None:
-        """Memory that running guests and containers add on each node, against what is
-        free there (the plan's own check sums all nodes)."""
-        demand: dict[str, int] = {}
-        askers: dict[str, list[str]] = {}
-        for resource in self.resources:
-            if resource.kind not in (Kind.GUEST, Kind.CONTAINER) or \
-                    resource.spec.get("power") != "running":
-                continue
-            node = self._quiet_node(resource)
-            if node is not None:
-                demand[node] = demand.get(node, 0) + int(resource.spec["memory"])
-                askers.setdefault(node, []).append(
-                    f"{resource.address}: {format_size(int(resource.spec['memory']))}")
-        for ref in self.facts.guests:
-            if stack_of(ref.tags) == self.ctx.owner.stack and ref.running and ref.node in demand:
-                demand[ref.node] -= ref.memory
-        for node, needed in sorted(demand.items()):
-            info = self.facts.nodes.get(node)
-            free = (info.memory_total - info.memory_used) if info else 0
-            if info is not None and needed > free:
-                self.problems.append(
-                    f"node {node} has {format_size(free)} of memory free; the stack needs "
-                    f"{format_size(needed)} more there ({', '.join(askers[node][:5])})")
-
-    def _quiet_node(self, resource: Resource) -> str | None:
-        declared = resource.spec.get("node")
-        if declared == "auto":
-            return None
-        if declared:
-            return str(declared)
-        try:
-            return self.ctx.default_node(self.facts, str(resource.address))
-        except ProviderError:
-            return None
 
     # -- lazy listings --------------------------------------------------------------------
 

@@ -28,11 +28,7 @@ from provisioner.stack.address import Kind
 def read_capacity(ctx: Context) -> Capacity:
     facts = ctx.known_facts()
     nodes = [n for n in ctx.allowed_nodes(facts) if n in facts.nodes and facts.nodes[n].online]
-    hosts = [HostCapacity(node=n, cpus=facts.nodes[n].cpus,
-                          memory_total=facts.nodes[n].memory_total,
-                          memory_free=max(0, facts.nodes[n].memory_total
-                                          - facts.nodes[n].memory_used))
-             for n in nodes]
+    hosts = [_host(facts, n) for n in nodes]
     pools: dict[str, PoolCapacity] = {}
     for node in nodes:
         for item in ctx.client.get(CallKind.LIST, f"storage of {node}",
@@ -44,6 +40,19 @@ def read_capacity(ctx: Context) -> Capacity:
             available = min(total, max(0, to_int(item.get("avail")) or 0))
             pools.setdefault(key, PoolCapacity(key, total, available))
     return Capacity(hosts=hosts, pools=list(pools.values()))
+
+
+def _host(facts: Facts, node: str) -> HostCapacity:
+    """A node's size, and what every guest on it (templates aside) reserves."""
+    info = facts.nodes[node]
+    guests = [g for g in facts.guests if g.node == node and not g.template]
+    running = [g for g in guests if g.running]
+    stopped = [g for g in guests if not g.running]
+    return HostCapacity(
+        node=node, cpus=info.cpus, memory_total=info.memory_total,
+        memory_free=max(0, info.memory_total - info.memory_used),
+        running_cpus=sum(g.cpus for g in running), running_memory=sum(g.memory for g in running),
+        stopped_cpus=sum(g.cpus for g in stopped), stopped_memory=sum(g.memory for g in stopped))
 
 
 def requirements(ctx: Context, resource: Resource) -> Requirements:
@@ -78,7 +87,8 @@ def requirements(ctx: Context, resource: Resource) -> Requirements:
         return Requirements()
     running = spec.get("power", "running") == "running"
     return Requirements(cpus=cpus if running else 0,
-                        memory=int(spec.get("memory") or 0) if running else 0, storage=storage)
+                        memory=int(spec.get("memory") or 0) if running else 0, storage=storage,
+                        node=node)
 
 
 def _node(ctx: Context, resource: Resource, facts: Facts) -> str | None:

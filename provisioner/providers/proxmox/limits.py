@@ -3,7 +3,10 @@
 Proxmox serialises much of its work per node and per storage (a clone
 holds the template's lock, lvmthin allocations contend on the volume group),
 and answers too many at once with lock timeouts. The executor bounds the
-changes on one provider; these bound them per node and per storage.
+changes per node and per storage from the lanes this provider declares
+(``node_parallel``, ``storage_parallel``); these semaphores bound the tasks
+themselves, which matters where a task runs on another node than its guest
+(a clone runs on its template's node).
 ``/cluster/nextid`` reserves nothing, so parallel creates would be handed the
 same VMID: the allocator hands out each id once per process, and a create
 that still finds its id taken (another client) asks for the next one.

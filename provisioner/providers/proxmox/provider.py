@@ -111,6 +111,8 @@ class ProxmoxProvider(Provider):
             kinds={Kind.POOL: POOL_SCHEMA, Kind.GUEST: GUEST_SCHEMA,
                    Kind.CONTAINER: CONTAINER_SCHEMA},
             max_parallel=self.settings.max_parallel,
+            node_parallel=self.settings.node_parallel,
+            storage_parallel=self.settings.storage_parallel,
         )
 
     def list_managed(self) -> Inventory:

@@ -4,7 +4,9 @@
 real Proxmox does it: ``PUT .../qemu/{vmid}/resize`` changes the disk's size
 (fakepve answers it without changing anything), and two scenario hooks,
 ``steal`` (another client takes a VMID between our check and our create) and
-``linger`` (a clone's config lock outlives its task). It is served on its own
+``linger`` (a clone's config lock outlives its task). ``node_sizes`` gives
+nodes their own CPUs and memory (fakepve reports 4 CPUs and 8GiB for every
+node). It is served on its own
 event loop in a thread, as fakepve's pytest plugin does.
 
 ``Lab`` is one stack directory on one fake: write its file, plan, apply,
@@ -14,12 +16,14 @@ re-plan through ``Engine`` with its own SQLite state.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import textwrap
 import threading
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from fakepve import FakePve
 
 from provisioner.apply.executor import ApplyResult, StepResult
@@ -49,6 +53,25 @@ class TestPve(FakePve):  # type: ignore[misc]
         self.linger = 0.0
         """PVE seconds a clone stays locked after its task ended."""
         self._cloning: int | None = None
+        self.node_sizes: dict[str, tuple[int, int]] = {}
+        """Node → (CPUs, memory in bytes), for nodes of different sizes."""
+
+    async def _nodes(self, request: Any) -> Any:
+        return self._sized(await super()._nodes(request))
+
+    async def _resources(self, request: Any) -> Any:
+        return self._sized(await super()._resources(request))
+
+    def _sized(self, response: Any) -> Any:
+        if not self.node_sizes:
+            return response
+        body = json.loads(response.body)
+        for item in body["data"] or []:
+            size = self.node_sizes.get(item.get("node", ""))
+            if item.get("type") == "node" and "maxmem" in item and size is not None:
+                item["maxcpu"], item["maxmem"] = size
+                item["mem"] = min(item.get("mem", 0), size[1] // 4)
+        return web.json_response(body)
 
     def _routes_qemu_resize(self) -> list[tuple[str, str, Any]]:
         return [("PUT", "/nodes/{node}/qemu/{vmid}/resize", self._qm_resize)]

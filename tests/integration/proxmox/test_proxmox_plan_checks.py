@@ -45,9 +45,10 @@ CASES = {
                          "guests.web: storage 'local-lvm' (lvmthin) keeps raw volumes only"),
     "too many vCPUs": (("memory: 1GiB", "memory: 1GiB\n    cpus: 8"),
                        "guests.web: 8 vCPUs, but node pve1 has 4 CPUs"),
-    "not enough memory on the node": (("memory: 1GiB", "memory: 7GiB"),
-                                      "node pve1 has 6GiB of memory free; the stack needs "
-                                      "7GiB more there (guests.web: 7GiB)"),
+    "not enough memory on the node": (("memory: 1GiB", "memory: 9GiB"),
+                                      "provider pve, node pve1: 8GiB of memory free for guests "
+                                      "(8GiB x 1 overcommit, 0B running); the plan needs 9GiB "
+                                      "more (guests.web: 9GiB)"),
     "cloud-init files": (("memory: 1GiB", "memory: 1GiB\n    cloud_init: "
                                           "{ user_data: \"#cloud-config\\n\" }"),
                          "guests.web: cloud_init files are not supported here"),

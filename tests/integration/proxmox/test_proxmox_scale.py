@@ -25,6 +25,7 @@ CONSTANT = 10
 
 
 def test_a_plan_of_200_guests_costs_guests_plus_a_constant(lab: Lab, pve: TestPve) -> None:
+    pve.storages["local-lvm"]["total"] = 1 << 40  # 200 full clones of 2GiB: 400GiB
     _, result = lab.apply(FLEET, parallelism=20, node_parallel=20, storage_parallel=20,
                           max_parallel=20)
     assert result.ok, failures(result)
