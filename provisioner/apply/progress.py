@@ -38,6 +38,20 @@ class PlainProgress:
         """Nothing to tear down."""
 
 
+class CollectingProgress:
+    """Keeps every step's result and prints nothing: for callers of ``Engine.apply``
+    that inspect the results themselves (tests, benchmarks, embedding programs)."""
+
+    def __init__(self) -> None:
+        self.results: list[StepResult] = []
+
+    def started(self, step: Step) -> None:
+        """Nothing to show."""
+
+    def finished(self, result: StepResult) -> None:
+        self.results.append(result)
+
+
 class LiveProgress:
     """A rich live view: what runs now, and counts of what is done, failed, skipped."""
 

@@ -14,12 +14,14 @@ import pytest
 
 from contract.target_libvirt import LibvirtTarget
 from contract.target_proxmox import ProxmoxTarget
+from contract.target_vsphere import VSPHERE_TARGETS
 from contract.targets import ContractTarget, Hypervisor
 from provisioner.providers.base import Provider
 from provisioner.resources import Resource
 from provisioner.stack.address import Kind
 
 TARGETS: list[ContractTarget] = [LibvirtTarget(), ProxmoxTarget()]
+TARGETS += VSPHERE_TARGETS
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)

@@ -14,6 +14,7 @@ import pytest
 from support.libvirt_node import node_uri, write_stack
 
 from provisioner.apply.executor import Outcome, StepResult
+from provisioner.apply.progress import CollectingProgress as Recorder
 from provisioner.engine import Engine
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Plan, Step
@@ -22,20 +23,6 @@ from provisioner.stack.address import Address, Kind
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.state.local import SQLiteStore
 from provisioner.state.store import JournalStatus
-
-
-class Recorder:
-    """Progress events, kept for assertions."""
-
-    def __init__(self) -> None:
-        self.begun: list[str] = []
-        self.results: list[StepResult] = []
-
-    def started(self, step: Step) -> None:
-        self.begun.append(step.key)
-
-    def finished(self, result: StepResult) -> None:
-        self.results.append(result)
 
 
 def _stack(tmp_path: Path, uri: str, body: str, name: str = "lab") -> Stack:

@@ -31,9 +31,10 @@ from typing import Any
 import libvirt
 import pytest
 
-from provisioner.apply.executor import ApplyResult, StepResult
+from provisioner.apply.executor import ApplyResult
+from provisioner.apply.progress import CollectingProgress as Recorder
 from provisioner.engine import Engine
-from provisioner.plan.model import Change, Plan, Step
+from provisioner.plan.model import Change, Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.providers.libvirt.naming import parse_owner, parse_volume_name
 from provisioner.resources import LiveObject
@@ -51,17 +52,6 @@ _UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                    | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
 
 
-class Recorder:
-    """Progress events of an apply, kept for assertions."""
-
-    def __init__(self) -> None:
-        self.results: list[StepResult] = []
-
-    def started(self, step: Step) -> None:
-        pass
-
-    def finished(self, result: StepResult) -> None:
-        self.results.append(result)
 
 
 E2E_CAPACITY = "{ cpu_overcommit: 32 }"

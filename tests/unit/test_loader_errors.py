@@ -294,7 +294,8 @@ def test_unknown_provider_type_lists_the_installed_types(tmp_path: Path) -> None
         """)))
     assert problem.position == at(4, 15)
     assert problem.path == "providers.kvm.type"
-    assert problem.message == "unknown provider type 'libvrt' (installed: libvirt, proxmox)"
+    assert problem.message == ("unknown provider type 'libvrt' (installed: libvirt, proxmox, "
+                               "vsphere)")
     assert problem.hint == "check the spelling, or install the plugin that provides it"
 
 

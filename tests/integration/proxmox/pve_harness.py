@@ -26,9 +26,10 @@ from typing import Any
 from aiohttp import web
 from fakepve import FakePve
 
-from provisioner.apply.executor import ApplyResult, StepResult
+from provisioner.apply.executor import ApplyResult
+from provisioner.apply.progress import CollectingProgress as Recorder
 from provisioner.engine import Engine
-from provisioner.plan.model import Action, Plan, Step
+from provisioner.plan.model import Action, Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.state.local import SQLiteStore
@@ -171,15 +172,6 @@ def lab_cluster(pve: TestPve) -> None:
         "content": "snippets", "format": "raw", "size": 300, "ctime": 0}
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.results: list[StepResult] = []
-
-    def started(self, step: Step) -> None:
-        pass
-
-    def finished(self, result: StepResult) -> None:
-        self.results.append(result)
 
 
 class Lab:

@@ -1,0 +1,104 @@
+"""Capacity and requirements of one provider block, from the last bulk read. Pure.
+
+A block places guests on one compute resource: its cluster (``cluster:``),
+its standalone host (``host:``), or the datacenter's only one. That compute
+resource is the block's one node, so the plan-time check applies to every
+guest, wherever DRS puts it: a cluster is reported as a whole, with the
+logical CPUs of its connected hosts outside maintenance mode, its effective
+memory (what vCenter says those hosts offer VMs), and the vCPUs and memory
+of the VMs running and stopped on them (every VM, not only this stack's). A
+standalone host reports its own. Datastores are those the compute resource
+mounts, with their free space. The provider block's ``capacity:`` settings
+(overcommit ratios, reserves) apply on top, as for every provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.providers.base import Capacity, HostCapacity, PoolCapacity, Requirements
+from provisioner.providers.vsphere import VsphereConfig, devices
+from provisioner.providers.vsphere.facts import Compute, Facts
+from provisioner.providers.vsphere.placement import PlacementError, Resolver
+
+MIB = 1024 * 1024
+
+
+def capacity(settings: VsphereConfig, facts: Facts) -> Capacity:
+    """Raises PlacementError when the block's datacenter, cluster or host is unknown."""
+    resolver = Resolver(settings, facts)
+    datacenter = resolver.datacenter()
+    compute = resolver.compute(datacenter, settings.cluster,
+                               resolver.host(datacenter, settings.host))
+    pools = []
+    for moid in compute.datastores:
+        store = facts.datastores.get(moid)
+        if store is not None and store.accessible:
+            pools.append(PoolCapacity(store.name, store.capacity,
+                                      max(0, min(store.free, store.capacity))))
+    return Capacity(hosts=[node(compute, facts)], pools=pools)
+
+
+def node(compute: Compute, facts: Facts) -> HostCapacity:
+    """A cluster or standalone host as one node."""
+    hosts = [facts.hosts[h] for h in compute.hosts
+             if h in facts.hosts and facts.hosts[h].connected and not facts.hosts[h].maintenance]
+    total = sum(host.memory for host in hosts)
+    if compute.cluster and compute.effective_memory_mb is not None:
+        total = min(total, compute.effective_memory_mb * MIB)
+    used = sum(host.used_memory_mb for host in hosts) * MIB
+    running, stopped = [0, 0], [0, 0]
+    members = {host.moid for host in hosts}
+    for record in facts.vms:
+        host_ref = record.get("runtime.host")
+        if record.template or host_ref is None or str(host_ref._moId) not in members:
+            continue
+        tally = running if str(record.get("runtime.powerState")) == "poweredOn" else stopped
+        tally[0] += int(record.get("config.hardware.numCPU", 0))
+        tally[1] += int(record.get("config.hardware.memoryMB", 0)) * MIB
+    name = compute.name if compute.cluster or not hosts else hosts[0].name
+    return HostCapacity(node=name, cpus=sum(host.threads for host in hosts),
+                        memory_total=total, memory_free=max(0, min(total, total - used)),
+                        running_cpus=running[0], running_memory=running[1],
+                        stopped_cpus=stopped[0], stopped_memory=stopped[1])
+
+
+def requirements(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> Requirements:
+    """vCPUs and memory of a running guest, and the bytes of its disks per datastore
+    (a clone's disks that give no size count at the template's size)."""
+    running = spec.get("power", "running") == "running"
+    default = _default_datastore(settings, facts, spec)
+    template_sizes = _template_sizes(settings, facts, spec)
+    storage: dict[str, int] = {}
+    for index, disk in enumerate(spec.get("disks") or []):
+        size = int(disk.get("size") or 0) or (
+            template_sizes[index] if index < len(template_sizes) else 0)
+        store = disk.get("pool") or default
+        storage[store] = storage.get(store, 0) + size
+    # node None: the block's one node (see the module docstring), wherever DRS runs it
+    return Requirements(cpus=int(spec.get("cpus") or 0) if running else 0,
+                        memory=int(spec.get("memory") or 0) if running else 0,
+                        storage=storage)
+
+
+def _default_datastore(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> str:
+    options = spec.get("options") or {}
+    named = options.get("datastore") or settings.datastore
+    if named:
+        return str(named)
+    try:
+        return Resolver(settings, facts).place(spec).datastore.name
+    except PlacementError:
+        return ""  # the plan-time checks report it
+
+
+def _template_sizes(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> list[int]:
+    if not spec.get("clone"):
+        return []
+    resolver = Resolver(settings, facts)
+    try:
+        template = resolver.template(resolver.datacenter(), spec["clone"])
+    except PlacementError:
+        return []
+    return [disk.size for disk in devices.disks(list(template.get("config.hardware.device", [])))]

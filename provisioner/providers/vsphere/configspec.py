@@ -1,0 +1,266 @@
+"""The ReconfigVM spec that makes a VM match a guest spec, for the fields asked. Pure.
+
+``config_spec`` compares the VM as read (``VmRecord``) with the desired spec
+and builds one ``vim.vm.ConfigSpec`` for the fields in ``changed`` (every
+field for a create): vCPUs and cores, memory, hot-add flags, guest OS,
+firmware, notes, the guestinfo keys of cloud-init, and the device changes for
+disks (grow, add on a SCSI controller, remove) and NICs (port group, MAC,
+model, add, remove). vSphere applies one spec atomically, so a failed
+reconfigure changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyVmomi import vim
+
+from provisioner.providers.vsphere import devices, guestinfo
+from provisioner.providers.vsphere.devices import Device
+from provisioner.providers.vsphere.facts import Facts, Network, VmRecord
+from provisioner.providers.vsphere.marker import CREATING_KEY
+
+MIB = 1024 * 1024
+Lookup = Callable[[str], Network]
+"""A port group by name (raises PlacementError)."""
+DatastoreName = Callable[[str | None], str]
+"""The datastore a new disk goes to, for the disk's ``pool:`` (None: the guest's)."""
+
+
+@dataclass
+class Request:
+    """What to change: the desired spec, the fields asked, and how to find names."""
+
+    name: str
+    spec: Mapping[str, Any]
+    changed: Collection[str]
+    networks: Lookup
+    datastore: DatastoreName
+    facts: Facts
+    annotation: str | None = None
+    """The annotation to write (notes, and the marker on ESXi), or None to keep it."""
+    finish_create: bool = False
+    """Clear the create-in-progress marker."""
+    key: Callable[[], int] = field(default_factory=lambda: _Keys().next)
+
+    def touches(self, prefix: str) -> bool:
+        return touches(self.changed, prefix)
+
+
+def config_spec(record: VmRecord, request: Request) -> Any | None:
+    """The spec, or None when nothing needs changing."""
+    spec = vim.vm.ConfigSpec()
+    touched = _hardware(spec, record, request)
+    if request.annotation is not None:
+        spec.annotation = request.annotation
+        touched = True
+    extra = []
+    if request.touches("cloud_init"):
+        documents = guestinfo.documents(request.name, request.spec.get("cloud_init"))
+        extra += [vim.option.OptionValue(key=k, value=v) for k, v in documents.items()]
+    if request.finish_create:
+        extra.append(vim.option.OptionValue(key=CREATING_KEY, value=""))
+    if extra:
+        spec.extraConfig = extra
+        touched = True
+    device_list = list(record.get("config.hardware.device", []))
+    changes = _disk_changes(device_list, request) + _nic_changes(device_list, request)
+    if changes:
+        spec.deviceChange = changes
+        touched = True
+    return spec if touched else None
+
+
+def _hardware(spec: Any, record: VmRecord, request: Request) -> bool:
+    desired, options = request.spec, request.spec.get("options") or {}
+    touched = False
+    if request.touches("cpus") and desired.get("cpus") != record.get("config.hardware.numCPU"):
+        spec.numCPUs = int(desired["cpus"])
+        touched = True
+    if request.touches("options.cores_per_socket") and options.get("cores_per_socket"):
+        spec.numCoresPerSocket = int(options["cores_per_socket"])
+        touched = True
+    memory = int(desired.get("memory") or 0) // MIB
+    if request.touches("memory") and memory != record.get("config.hardware.memoryMB"):
+        spec.memoryMB = memory
+        touched = True
+    for option, attribute in (("cpu_hot_add", "cpuHotAddEnabled"),
+                              ("cpu_hot_remove", "cpuHotRemoveEnabled"),
+                              ("memory_hot_add", "memoryHotAddEnabled")):
+        if request.touches(f"options.{option}") and option in options:
+            setattr(spec, attribute, bool(options[option]))
+            touched = True
+    for option, attribute in (("guest_id", "guestId"), ("firmware", "firmware")):
+        if request.touches(f"options.{option}") and options.get(option):
+            setattr(spec, attribute, str(options[option]))
+            touched = True
+    return touched
+
+
+# -- disks ------------------------------------------------------------------------------
+
+
+def _disk_changes(device_list: Sequence[Any], request: Request) -> list[Any]:
+    current = devices.disks(device_list)
+    wanted = list(request.spec.get("disks") or [])
+    changes = []
+    adder = _DiskAdder(device_list, request)
+    for index, want in enumerate(wanted):
+        if not request.touches(f"disks[{index}]") and not request.touches("disks"):
+            continue
+        size = int(want.get("size") or 0)
+        if index < len(current):
+            disk = current[index]
+            if size > disk.size:
+                changes.append(_grow(disk.device, size))
+            elif size and size < disk.size:
+                raise ValueError(f"disks[{index}] is {disk.size} bytes and cannot shrink to "
+                                 f"{size}")
+        else:
+            changes += adder.add(want, size)
+    for index in range(len(wanted), len(current)):
+        if request.touches(f"disks[{index}]") or request.touches("disks"):
+            changes.append(Device.VirtualDeviceSpec(
+                operation="remove", fileOperation="destroy", device=current[index].device))
+    return changes
+
+
+def _grow(device: Any, size: int) -> Any:
+    device.capacityInBytes = size
+    device.capacityInKB = size // 1024
+    return Device.VirtualDeviceSpec(operation="edit", device=device)
+
+
+class _DiskAdder:
+    """Adds disks at their slot, or at the slot after the last disk's, so that slot
+    order stays declaration order; adds the SCSI controllers they need."""
+
+    def __init__(self, device_list: Sequence[Any], request: Request) -> None:
+        self.request = request
+        self.scsi = {bus: device for kind, bus, device in devices.controllers(device_list).values()
+                     if kind == "scsi"}
+        current = devices.disks(device_list)
+        self.last = current[-1].slot if current else None
+        options = request.spec.get("options") or {}
+        self.controller_type = devices.SCSI_TYPES[options.get("scsi_controller") or "pvscsi"]
+        self.provisioning = options.get("disk_provisioning") or "thin"
+
+    def add(self, want: Mapping[str, Any], size: int) -> list[Any]:
+        changes = []
+        slot = devices.parse_slot(want["slot"]) if want.get("slot") else \
+            devices.next_slot(self.last)
+        if slot is None or slot.kind != "scsi":
+            raise ValueError("no SCSI slot is left after the last disk (four buses of 15)")
+        self.last = slot
+        if slot.bus not in self.scsi:
+            controller = self.controller_type(key=self.request.key(), busNumber=slot.bus,
+                                              sharedBus="noSharing")
+            self.scsi[slot.bus] = controller
+            changes.append(Device.VirtualDeviceSpec(operation="add", device=controller))
+        controller = self.scsi[slot.bus]
+        datastore = self.request.datastore(want.get("pool"))
+        backing = Device.VirtualDisk.FlatVer2BackingInfo(
+            fileName=f"[{datastore}]", diskMode="persistent",
+            thinProvisioned=self.provisioning == "thin",
+            eagerlyScrub=self.provisioning == "eager_zeroed")
+        disk = Device.VirtualDisk(key=self.request.key(), controllerKey=controller.key,
+                                  unitNumber=slot.unit, capacityInBytes=size,
+                                  capacityInKB=size // 1024, backing=backing)
+        changes.append(Device.VirtualDeviceSpec(operation="add", fileOperation="create",
+                                                device=disk))
+        return changes
+
+
+# -- NICs -------------------------------------------------------------------------------
+
+
+def _nic_changes(device_list: Sequence[Any], request: Request) -> list[Any]:
+    current = devices.nics(device_list)
+    wanted = list(request.spec.get("networks") or [])
+    changes = []
+    for index, want in enumerate(wanted):
+        if not request.touches(f"networks[{index}]") and not request.touches("networks"):
+            continue
+        if index >= len(current):
+            changes.append(_add_nic(want, request))
+            continue
+        nic = current[index]
+        model = want.get("model") or nic.model
+        if model != nic.model:
+            changes += [Device.VirtualDeviceSpec(operation="remove", device=nic.device),
+                        _add_nic({**want, "model": model}, request)]
+            continue
+        edit = _edit_nic(nic, want, request)
+        if edit is not None:
+            changes.append(edit)
+    for index in range(len(wanted), len(current)):
+        if request.touches(f"networks[{index}]") or request.touches("networks"):
+            changes.append(Device.VirtualDeviceSpec(operation="remove",
+                                                    device=current[index].device))
+    return changes
+
+
+def _add_nic(want: Mapping[str, Any], request: Request) -> Any:
+    model = devices.NIC_MODELS[want.get("model") or "vmxnet3"]
+    nic = model(key=request.key(), backing=_backing(want["host_network"], request),
+                connectable=Device.VirtualDevice.ConnectInfo(
+                    startConnected=True, connected=True, allowGuestControl=True))
+    _set_mac(nic, want.get("mac"))
+    return Device.VirtualDeviceSpec(operation="add", device=nic)
+
+
+def _edit_nic(nic: devices.Nic, want: Mapping[str, Any], request: Request) -> Any | None:
+    device, touched = nic.device, False
+    name = want.get("host_network")
+    if name and devices.network_name(nic, request.facts) != name:
+        device.backing = _backing(name, request)
+        touched = True
+    mac = want.get("mac")
+    if mac and mac.lower() != nic.mac:
+        _set_mac(device, mac)
+        touched = True
+    return Device.VirtualDeviceSpec(operation="edit", device=device) if touched else None
+
+
+def _set_mac(device: Any, mac: str | None) -> None:
+    if mac:
+        device.addressType = "manual"
+        device.macAddress = mac.lower()
+    else:
+        device.addressType = "generated"
+
+
+def _backing(name: str, request: Request) -> Any:
+    network = request.networks(name)
+    if network.kind == "dvpg":
+        port = vim.dvs.PortConnection(switchUuid=request.facts.switches.get(network.switch or ""),
+                                      portgroupKey=network.key)
+        return Device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(port=port)
+    if network.kind == "opaque":
+        raise ValueError(f"port group '{name}' is an NSX opaque network, which this provider "
+                         "cannot attach NICs to")
+    return Device.VirtualEthernetCard.NetworkBackingInfo(
+        deviceName=name, network=vim.Network(network.moid))
+
+
+def touches(changed: Collection[str], prefix: str) -> bool:
+    """Whether a changed path is ``prefix``, below it, or above it (``options``
+    touches ``options.notes``)."""
+    return any(_within(path, prefix) or _within(prefix, path) for path in changed)
+
+
+def _within(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
+
+
+class _Keys:
+    """Temporary negative device keys, unique within one spec."""
+
+    def __init__(self) -> None:
+        self.last = -100
+
+    def next(self) -> int:
+        self.last -= 1
+        return self.last

@@ -1,0 +1,213 @@
+"""Guests (VMs): create from a template or empty, update, delete.
+
+A create makes the VM in one task (a clone, or an empty VM) carrying the
+create-in-progress marker, tags it, reconfigures it to the spec in a second
+task that also clears the marker, moves it to its host if the clone did not,
+and starts it. If any step fails, the VM is deleted again; a VM that cannot
+be deleted is named in the CreateFailedError (it still carries the marker, so
+the next plan deletes it as a leftover). Names are checked by the provider
+(vCenter refuses a second VM of the same name in a folder, the simulator does
+not): a VM of that name that is not this guest is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from pyVmomi import vim
+
+from provisioner.errors import (
+    CreateFailedError,
+    ObjectNotFoundError,
+    ProviderError,
+    TransientProviderError,
+)
+from provisioner.providers.vsphere import VsphereConfig
+from provisioner.providers.vsphere.changes import Changer, label
+from provisioner.providers.vsphere.client import VsphereClient
+from provisioner.providers.vsphere.collect import vms_named
+from provisioner.providers.vsphere.facts import VmRecord
+from provisioner.providers.vsphere.faults import TaskTimeoutError
+from provisioner.providers.vsphere.inventory import FactsCache, Lister
+from provisioner.providers.vsphere.marker import CREATING_KEY, Marker, decode, extra_config
+from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
+from provisioner.providers.vsphere.power import Power
+from provisioner.resources import LiveObject, Resource
+from provisioner.testing import kill_point
+
+DEFAULT_GUEST_ID = "otherLinux64Guest"
+
+
+class Guests:
+    """VM operations for one provider block."""
+
+    def __init__(self, client: VsphereClient, settings: VsphereConfig, lister: Lister,
+                 cache: FactsCache) -> None:
+        self.client = client
+        self.settings = settings
+        self.lister = lister
+        self.ownership = lister.ownership
+        self.cache = cache
+        self.power = Power(client, settings)
+        self.changer = Changer(client, settings, lister, cache, self.power)
+        self._claims: set[str] = set()
+        self._claims_lock = threading.Condition()
+
+    # -- create -----------------------------------------------------------------------
+
+    def create(self, resource: Resource) -> str:
+        """The VM's moid. See the module docstring for what a failure leaves."""
+        what = label(resource.address, resource.name)
+        resolver = Resolver(self.settings, self.cache.facts())
+        try:
+            placement = resolver.place(resource.spec)
+            clone = resource.spec.get("clone")
+            template = resolver.template(placement.datacenter, clone) if clone else None
+            _references(resolver, placement, resource)  # fail before anything is made
+        except PlacementError as exc:
+            raise ProviderError(f"{what}: {exc}",
+                                hint="fix the stack, or plan again if the inventory changed"
+                                ) from None
+        self.changer.memo_of(resource, what)  # cloud-init documents that cannot be written
+        with self._claim(resource.name):
+            earlier = self._earlier_attempt(resource, what)
+            if earlier is not None:
+                self.changer.settle_power(earlier, resource, what)
+                return earlier
+            moid = self._make(resource, placement, template, what)
+        kill_point(f"vsphere:made:{resource.address}")
+        try:
+            self.changer.finish_create(moid, resource, placement, what)
+        except ProviderError as exc:
+            leftovers = self._roll_back(moid, what)
+            raise CreateFailedError(exc.message.removeprefix(f"{resource.address}: "), exc.hint,
+                                    address=str(resource.address), leftovers=leftovers) from exc
+        return moid
+
+    @contextlib.contextmanager
+    def _claim(self, key: str) -> Iterator[None]:
+        """One create per name at a time in this process (the name check and the create
+        are two calls)."""
+        with self._claims_lock:
+            while key in self._claims:
+                self._claims_lock.wait()
+            self._claims.add(key)
+        try:
+            yield
+        finally:
+            with self._claims_lock:
+                self._claims.discard(key)
+                self._claims_lock.notify_all()
+
+    def _earlier_attempt(self, resource: Resource, what: str) -> str | None:
+        """The VM an earlier create of this guest made, if complete; an incomplete one is
+        deleted first. A VM or template of that name owned by anything else, anywhere in
+        the inventory, is refused: names are unique per provider (vCenter only refuses
+        them within a folder, the simulator nowhere)."""
+        earlier = None
+        for record in vms_named(self.client, resource.name, what):
+            _notes, marker = self.lister.marker_of(record, self.cache.facts())
+            creating = decode(extra_config(record.get("config.extraConfig")).get(CREATING_KEY))
+            if creating is not None and self.ownership.owns(creating) and \
+                    creating.address == resource.address:
+                self.delete_vm(record.moid, what)  # an interrupted create: start over
+            elif self.ownership.owns(marker) and marker is not None and \
+                    marker.address == resource.address and not record.template:
+                earlier = record.moid
+            else:
+                self._refuse(resource, record, creating or marker, what)
+        return earlier
+
+    def _refuse(self, resource: Resource, record: VmRecord, marker: Marker | None,
+                what: str) -> None:
+        owner = self.ownership.stranger(marker) or (
+            f"{marker.address} of this stack" if marker is not None else "untagged")
+        facts = self.cache.facts()
+        folder = facts.folder_path(_moid(record.get("parent"))) or "/"
+        noun = "template" if record.template else "VM"
+        raise ProviderError(f"{what}: a {noun} named '{resource.name}' already exists in "
+                            f"folder {folder} ({owner})",
+                            hint="rename the guest, or remove or rename that VM (an untagged "
+                                 f"one can be adopted: provisioner import {resource.address} "
+                                 f"{resource.name})")
+
+    def _make(self, resource: Resource, placement: Placement, template: VmRecord | None,
+              what: str) -> str:
+        """The VM in one task, marked as being created. Raises CreateFailedError."""
+        client, name = self.client, resource.name
+        creating = [vim.option.OptionValue(key=CREATING_KEY,
+                                           value=self.ownership.creating(resource.address))]
+        pool = client.ref(vim.ResourcePool, placement.pool)
+        host = None if placement.host is None else client.ref(vim.HostSystem, placement.host)
+        folder = client.ref(vim.Folder, placement.folder)
+        start: Any
+        if template is not None:
+            source = client.ref(vim.VirtualMachine, template.moid)
+            location = vim.vm.RelocateSpec(
+                pool=pool, host=host,
+                datastore=client.ref(vim.Datastore, placement.datastore.moid))
+            clone_spec = vim.vm.CloneSpec(location=location, powerOn=False, template=False,
+                                          config=vim.vm.ConfigSpec(extraConfig=creating))
+
+            def start(_s: Any) -> Any:
+                return source.CloneVM_Task(folder=folder, name=name, spec=clone_spec)
+        else:
+            options = resource.spec.get("options") or {}
+            config = vim.vm.ConfigSpec(
+                name=name, guestId=options.get("guest_id") or DEFAULT_GUEST_ID,
+                files=vim.vm.FileInfo(vmPathName=f"[{placement.datastore.name}]"),
+                extraConfig=creating)
+
+            def start(_s: Any) -> Any:
+                return folder.CreateVM_Task(config=config, pool=pool, host=host)
+        try:
+            made = client.run_task(what, start, retry=False)
+        except ProviderError as exc:
+            # vSphere makes a VM in one step: a refused task left nothing; a lost answer or
+            # a timeout may have left one, marked as being created (the next plan deletes it)
+            unsure = isinstance(exc, TaskTimeoutError | TransientProviderError)
+            raise CreateFailedError(exc.message.removeprefix(f"{resource.address}: "), exc.hint,
+                                    address=str(resource.address),
+                                    leftovers=(name,) if unsure else ()) from exc
+        return str(made._moId)
+
+    def _roll_back(self, moid: str, what: str) -> tuple[str, ...]:
+        try:
+            self.delete_vm(moid, what)
+        except ProviderError:
+            return (f"VM {moid}",)
+        return ()
+
+    # -- update and delete ------------------------------------------------------------
+
+    def update(self, resource: Resource, live: LiveObject, changed: list[str]) -> None:
+        self.changer.update(resource, live, changed)
+
+    def delete_vm(self, moid: str, what: str) -> None:
+        """Power off (it is going away) and destroy, with its disks. Already gone is
+        success; if this raises, the VM may still exist and is deleted by the next apply."""
+        try:
+            state = self.power.state(moid, what)
+            if state != "poweredOff":
+                self.power.stop(moid, what)
+            vm = self.client.ref(vim.VirtualMachine, moid)
+            self.client.run_task(what, lambda _s: vm.Destroy_Task())
+        except ObjectNotFoundError:
+            return
+
+
+def _moid(value: Any) -> str | None:
+    return None if value is None else str(value._moId)
+
+
+def _references(resolver: Resolver, placement: Placement, resource: Resource) -> None:
+    """Every datastore and port group the guest names exists (raises PlacementError)."""
+    for disk in resource.spec.get("disks") or []:
+        if disk.get("pool"):
+            resolver.datastore(placement.compute, disk["pool"])
+    for nic in resource.spec.get("networks") or []:
+        if nic.get("host_network"):
+            resolver.network(placement.datacenter, nic["host_network"])

@@ -1,0 +1,127 @@
+"""Ownership on vSphere VMs: a custom attribute on vCenter, the annotation on ESXi.
+
+The tag is one compact JSON document naming the stack, the provider block and
+the address, with a memo of what vSphere cannot report back (the template a
+guest was cloned from, the labels and digests of its cloud-init data, how
+its disks were provisioned):
+
+- on vCenter it is the value of the custom attribute ``provisioner`` (the
+  block's ``attribute``); the VM's notes stay the user's;
+- a standalone ESXi host has no custom attributes, so it is the last line of
+  the annotation, after the user's notes: ``provisioner:v1 {...}``.
+
+A create writes ``provisioner.creating`` into the VM's extraConfig in the very
+task that makes the VM, and clears it once the VM is complete: a VM that
+still carries it is what an interrupted create left (a leftover), even when
+the interruption came before the custom attribute was set.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.resources import from_plain, to_plain
+from provisioner.stack.address import Address
+
+CREATING_KEY = "provisioner.creating"
+ANNOTATION_PREFIX = "provisioner:v1 "
+_ANNOTATION_RE = re.compile(r"(?:\A|\n)provisioner:v1 (\{[^\n]*\})\s*\Z")
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What a tag says."""
+
+    stack: str
+    provider: str
+    address: Address
+    memo: Mapping[str, Any] = field(default_factory=dict)
+
+
+def encode(marker: Marker) -> str:
+    """The tag's JSON (no newline; ``<`` and ``>`` escaped so notes that quote it are
+    harmless in any UI that renders HTML)."""
+    document = {"stack": marker.stack, "provider": marker.provider,
+                "address": str(marker.address), "memo": to_plain(marker.memo)}
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def decode(text: Any) -> Marker | None:
+    """The marker in ``text``, or None when it is not one."""
+    try:
+        document = json.loads(str(text or ""))
+        address = Address.parse(str(document["address"]))
+        stack, provider = str(document["stack"]), str(document["provider"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    memo = document.get("memo")
+    return Marker(stack, provider, address, from_plain(memo) if isinstance(memo, dict) else {})
+
+
+def with_annotation(notes: str, marker: Marker | None) -> str:
+    """An annotation: the user's notes, then the marker line (ESXi)."""
+    if marker is None:
+        return notes
+    line = ANNOTATION_PREFIX + encode(marker)
+    return f"{notes.rstrip()}\n\n{line}" if notes.strip() else line
+
+
+def split_annotation(annotation: Any) -> tuple[str, Marker | None]:
+    """(the user's notes, the marker) of an annotation."""
+    text = str(annotation or "")
+    match = _ANNOTATION_RE.search(text)
+    if match is None:
+        return text, None
+    return text[:match.start()].rstrip(), decode(match.group(1))
+
+
+def custom_value(values: Any, key: int | None) -> str | None:
+    """The value of custom attribute ``key`` among a VM's ``customValue``. The last
+    one wins (the simulator appends where vCenter replaces)."""
+    if key is None:
+        return None
+    found = None
+    for value in values or ():
+        if int(getattr(value, "key", -1)) == key:
+            found = str(getattr(value, "value", "") or "")
+    return found or None
+
+
+def extra_config(options: Any) -> dict[str, str]:
+    """A VM's extraConfig as a mapping; the last value of a key wins and an empty
+    value means removed (vSphere removes a key set to "", the simulator keeps it)."""
+    found: dict[str, str] = {}
+    for option in options or ():
+        found[str(option.key)] = str(option.value if option.value is not None else "")
+    return {key: value for key, value in found.items() if value != ""}
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """One provider block of one stack: recognises its VMs and other owners'."""
+
+    stack: str
+    provider: str
+
+    def marker(self, address: Address, memo: Mapping[str, Any]) -> Marker:
+        return Marker(self.stack, self.provider, address, memo)
+
+    def owns(self, marker: Marker | None) -> bool:
+        return marker is not None and marker.stack == self.stack and \
+            marker.provider == self.provider
+
+    def stranger(self, marker: Marker | None) -> str | None:
+        """Who owns a VM that is not this block's, for collision errors; None for this
+        stack's (another block of the stack manages its own)."""
+        if marker is None:
+            return "untagged"
+        return None if marker.stack == self.stack else f"stack {marker.stack}"
+
+    def creating(self, address: Address) -> str:
+        """The value of CREATING_KEY for a create of ``address``."""
+        return encode(Marker(self.stack, self.provider, address))

@@ -1,0 +1,112 @@
+"""VsphereProvider: the provider contract on one vCenter or standalone ESXi host.
+
+Guests only (vSphere networks, datastores and templates are the
+infrastructure guests refer to by name). The bulk read is
+``inventory.Lister`` over ``collect.read_all`` (one PropertyCollector
+retrieval); plan-time checks are ``checks``; capacity is ``capacity``; VM
+changes are ``guests`` and ``changes``; every call goes through ``client``,
+which owns the session and translates faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from provisioner.errors import ProviderError
+from provisioner.providers.base import (
+    Capacity,
+    Inventory,
+    Owner,
+    Provider,
+    ProviderSchema,
+    Requirements,
+)
+from provisioner.providers.vsphere import VsphereConfig
+from provisioner.providers.vsphere.adopt import adopt
+from provisioner.providers.vsphere.capacity import capacity, requirements
+from provisioner.providers.vsphere.changes import label
+from provisioner.providers.vsphere.checks import plan_checks
+from provisioner.providers.vsphere.client import VsphereClient
+from provisioner.providers.vsphere.guests import Guests
+from provisioner.providers.vsphere.inventory import FactsCache, Lister
+from provisioner.providers.vsphere.marker import Ownership
+from provisioner.providers.vsphere.placement import PlacementError
+from provisioner.providers.vsphere.schema import GUEST_SCHEMA
+from provisioner.resources import LiveObject, Resource
+from provisioner.stack.address import Address, Kind
+
+
+class VsphereProvider(Provider):
+    """The guests of one provider block on one vCenter or ESXi host."""
+
+    type_name = "vsphere"
+
+    def __init__(self, name: str, config: Any, owner: Owner) -> None:
+        super().__init__(name, config, owner)
+        self.settings: VsphereConfig = config
+        self.client = VsphereClient(self.settings, self.stats)
+        self.cache = FactsCache(self.client, self.settings)
+        self.lister = Lister(self.client, Ownership(owner.stack, name), self.cache)
+        self.guests = Guests(self.client, self.settings, self.lister, self.cache)
+
+    def schema(self) -> ProviderSchema:
+        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
+                              max_parallel=self.settings.max_parallel)
+
+    def list_managed(self) -> Inventory:
+        """One PropertyCollector retrieval (LIST) of the whole inventory."""
+        return self.lister.inventory()
+
+    def check(self, resources: Sequence[Resource]) -> list[str]:
+        """Names the stack uses (datacenter, cluster, host, pool, folder, datastore, port
+        group, template) against the last read, and what vSphere (or a standalone ESXi
+        host) cannot honour."""
+        guests = [r for r in resources if r.kind is Kind.GUEST]
+        if not guests:
+            return []
+        return plan_checks(guests, self.settings, self.cache.facts(), self.client.is_vcenter)
+
+    def capacity(self) -> Capacity:
+        """The block's clusters or hosts and their datastores, from the last read."""
+        try:
+            return capacity(self.settings, self.cache.facts())
+        except PlacementError as exc:
+            raise ProviderError(f"provider {self.name}: {exc}",
+                                hint="fix the provider block") from None
+
+    def requirements(self, resource: Resource) -> Requirements:
+        if resource.kind is not Kind.GUEST:
+            return Requirements()
+        return requirements(self.settings, self.cache.facts(), resource.spec)
+
+    def create(self, resource: Resource) -> LiveObject:
+        """Clone or create the VM, tag it, configure it, start it (``guests``). If this
+        raises, the VM was deleted again, or CreateFailedError names it (it carries the
+        create-in-progress marker: the next plan deletes it)."""
+        self._guest_only(resource.kind)
+        moid = self.guests.create(resource)
+        return self.lister.one(moid, label(resource.address, resource.name))
+
+    def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
+        """Change the fields in ``changed`` (``changes``), powering the guest off only
+        when one needs it. If this raises, the VM exists and keeps what was changed."""
+        self._guest_only(resource.kind)
+        self.guests.update(resource, live, list(changed))
+        return self.lister.one(live.id, label(resource.address, live.name))
+
+    def delete(self, live: LiveObject) -> None:
+        """Power off and destroy the VM with its disks; already gone is success."""
+        self.guests.delete_vm(live.id, label(live.address, live.name))
+
+    def adopt(self, address: Address, name: str) -> LiveObject:
+        self._guest_only(address.kind)
+        moid = adopt(self.client, self.lister, self.cache, self.guests.changer, address, name)
+        return self.lister.one(moid, label(address, name))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _guest_only(self, kind: Kind) -> None:
+        if kind is not Kind.GUEST:
+            raise ProviderError(f"the vsphere provider serves guests only, not {kind.value}")

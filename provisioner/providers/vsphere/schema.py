@@ -1,0 +1,93 @@
+"""How each guest field changes on vSphere, for the planner and for ``update`` alike.
+
+vCPUs and memory need the VM powered off unless its hot-add flags allow the
+change (more vCPUs with ``cpu_hot_add``, fewer with ``cpu_hot_remove``, more
+memory with ``memory_hot_add``): ``refine`` reads the flags of the live VM,
+so the plan says ``requires restart`` exactly when ``update`` will power the
+guest off. The simulator accepts any reconfigure of a running VM; vCenter
+does not, so the provider decides from the flags itself and never relies on
+the server to refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from provisioner.providers.base import FieldRule, KindSchema
+from provisioner.providers.vsphere.read import ATTRIBUTES
+from provisioner.resources import Effect, LiveObject
+
+IN_PLACE = FieldRule(Effect.IN_PLACE)
+RESTART = FieldRule(Effect.RESTART)
+REPLACE = FieldRule(Effect.REPLACE)
+GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
+
+GUEST_FIELDS: Mapping[str, FieldRule] = {
+    "cpus": RESTART, "memory": RESTART, "power": IN_PLACE, "autostart": IN_PLACE,
+    "image": REPLACE, "clone": REPLACE, "node": IN_PLACE,
+    "disks": IN_PLACE, "disks[].size": GROWS, "disks[].pool": REPLACE,
+    "disks[].image": REPLACE, "disks[].volume": REPLACE, "disks[].format": REPLACE,
+    "disks[].bus": REPLACE, "disks[].slot": REPLACE,
+    "networks": IN_PLACE, "networks[].host_network": IN_PLACE, "networks[].mac": RESTART,
+    "networks[].model": RESTART, "networks[].network": REPLACE, "networks[].bridge": REPLACE,
+    "networks[].ip": REPLACE, "networks[].vlan": REPLACE, "networks[].firewall": REPLACE,
+    "cloud_init": REPLACE,
+    "options": RESTART, "options.notes": IN_PLACE, "options.folder": IN_PLACE,
+    "options.resource_pool": IN_PLACE, "options.cluster": IN_PLACE,
+    "options.datastore": REPLACE, "options.firmware": REPLACE,
+    "options.scsi_controller": REPLACE, "options.disk_provisioning": REPLACE,
+}
+MOVES = ("node", "options.folder", "options.resource_pool", "options.cluster")
+
+
+def hot_change(path: str, before: Any, after: Any, attributes: Mapping[str, Any]) -> bool:
+    """Whether ``path`` can change from ``before`` to ``after`` on the running VM."""
+    if not isinstance(before, int) or not isinstance(after, int):
+        return False
+    if path == "cpus":
+        return bool((after > before and attributes.get("cpu_hot_add"))
+                    or (after < before and attributes.get("cpu_hot_remove")))
+    if path == "memory":
+        return bool(after > before and attributes.get("memory_hot_add"))
+    return False
+
+
+def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:
+    """vCPUs and memory change in place when the hot-add flags allow it; a NIC's MAC
+    or model no longer declared is left as it is, so nothing restarts."""
+    if path in ("cpus", "memory") and hot_change(path, before, after, live.attributes):
+        return Effect.IN_PLACE
+    if after is None and path.startswith("networks[") and path.endswith(("].mac", "].model")):
+        return Effect.IN_PLACE
+    return None
+
+
+GUEST_SCHEMA = KindSchema(fields=GUEST_FIELDS, attributes=ATTRIBUTES, refine=refine)
+
+
+def needs_power_off(changed: Sequence[str], live: LiveObject,
+                    desired: Mapping[str, Any]) -> bool:
+    """Whether ``update`` must power the guest off for ``changed``: a field whose effect
+    is not "in place" (a cloud_init change arrives only with ``on_change: reboot``)."""
+    for path in changed:
+        if path == "power":
+            continue
+        effect = refine(path, value_at(live.spec, path), value_at(desired, path), live) \
+            or GUEST_SCHEMA.rule_for(path).effect
+        if effect is not Effect.IN_PLACE:
+            return True
+    return False
+
+
+def value_at(spec: Any, path: str) -> Any:
+    """The value at a diff path (``networks[0].mac``) of a spec, None if absent."""
+    value = spec
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            index = int(part[1:-1])
+            value = value[index] if isinstance(value, list) and index < len(value) else None
+        else:
+            value = value.get(part) if isinstance(value, Mapping) else None
+    return value
