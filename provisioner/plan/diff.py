@@ -64,6 +64,10 @@ class _Differ:
         if path and self._override(path) is _NEVER:
             return
         known = have if have is not MISSING else prior
+        if type(want) in _SCALARS:  # most fields: no ABC checks below
+            if known is not MISSING and not _equal(want, known):
+                self._record(path, known, want)
+            return
         if want is None:
             if prior is not MISSING and prior is not None and known not in (None, MISSING):
                 self._record(path, known, None)
@@ -118,14 +122,19 @@ class _Differ:
 
 _NEVER = object()
 _NO_OVERRIDE = object()
+_SCALARS = frozenset({str, int, float, bool})
+"""Leaf types, tested by type: a plan walks every field of every resource, and the
+``Mapping`` ABC checks were most of the walk's time."""
 
 
 def _covered(path: str, prefixes: tuple[str, ...]) -> bool:
+    if not prefixes:
+        return False
     return any(path == p or path.startswith((p + ".", p + "[")) for p in prefixes)
 
 
 def _child(value: Any, key: str) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or (value is not MISSING and isinstance(value, Mapping)):
         return value.get(key, MISSING)
     return MISSING
 

@@ -1,0 +1,26 @@
+"""What every benchmark gets: mode, work directory, log."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Context:
+    quick: bool
+    work: Path
+    started: float = field(default_factory=time.monotonic)
+
+    def log(self, message: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"[{elapsed:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def dir(self, name: str) -> Path:
+        path = self.work / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,398 @@
+"""Benchmark 4: the same guests brought up by provisioner, Ansible and kcli.
+
+libvirt (the real daemon): 10 guests with 1 vCPU, 128 MiB, a 256 MiB qcow2 disk
+and a NIC on a NAT network of their own; each tool brings them up from nothing
+(converge), then runs again with nothing to change (re-run). The guests boot
+nothing (SeaBIOS, blank disk): kcli's libvirt provider has no direct kernel boot,
+so the tiny guest's kernel would make the tools' guests differ. Proxmox (fakepve):
+20 guests cloned from the template debian-12, disk grown to 4 GiB, started; with
+provisioner and with community.proxmox's proxmox_kvm and proxmox_disk. Ansible's
+clone names the template by VMID (the lab has a debian-12 on each node: by name
+the module refuses, "Multiple VMs with name debian-12 found, provide vmid
+instead") and gives each guest a fixed ``newid``: without one a re-run clones
+every guest again, and then fails on "Multiple VMs with name bans-1 found".
+
+Each tool runs as its documentation shows: ``provisioner apply --auto-approve``
+with its defaults; ``ansible-playbook`` of a playbook looping over the guests;
+``kcli create plan -f``. Each is torn down after its turn (not timed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import libvirt
+
+from bench import stacks
+from bench.context import ROOT, Context
+from bench.measure import Run, run
+from bench.pve import TOKEN_ENV, PveServer
+from bench.report import Goal, Section, Table, fmt_s
+from bench.stacks import TinyGuests
+from bench.testbed import Testbed
+
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors are reported, not printed
+VENVS = Path(os.environ.get("BENCH_VENVS", "/var/cache/provisioner-bench"))
+PVE_TIME_SCALE = 0.1
+"""A full clone of 8 PVE seconds takes 0.8 s."""
+PVE_GUESTS = 20
+
+
+@dataclass
+class Outcome:
+    tool: str
+    converge: float | None = None
+    rerun: float | None = None
+    error: str = ""
+
+
+def _venv_tool(name: str) -> Path:
+    return VENVS / name / "bin"
+
+
+def _ensure_tools(ctx: Context) -> None:
+    if (_venv_tool("ansible") / "ansible-playbook").exists() and \
+            (_venv_tool("kcli") / "kcli").exists():
+        return
+    ctx.log("peers: installing Ansible and kcli (bench/install)")
+    subprocess.run([str(ROOT / "bench" / "install")], check=False)
+
+
+def _timed(outcome: Outcome, command: list[str], cwd: Path, env: dict[str, str],
+           check: Callable[[], str] | None = None) -> None:
+    """Converge, then re-run; record the first failure (its own words) and stop."""
+    for attribute in ("converge", "rerun"):
+        result: Run = run(command, cwd=cwd, env=env, timeout=900)
+        problem = "" if result.ok else f"exit {result.returncode}: {result.tail(8)}"
+        if not problem and check is not None:
+            problem = check()
+        if problem:
+            outcome.error = f"{attribute}: {problem}"
+            return
+        setattr(outcome, attribute, result.seconds)
+
+
+# ------------------------------------------------------------------- libvirt
+
+def _running(conn: libvirt.virConnect, guests: TinyGuests) -> Callable[[], str]:
+    def check() -> str:
+        missing = []
+        for name in guests.names():
+            try:
+                if not conn.lookupByName(name).isActive():
+                    missing.append(f"{name} (not running)")
+            except libvirt.libvirtError:
+                missing.append(f"{name} (absent)")
+        return f"guests not up: {', '.join(missing)}" if missing else ""
+    return check
+
+
+def _sweep(conn: libvirt.virConnect, guests: TinyGuests) -> None:
+    """Remove whatever a tool left of these guests (by name), network included."""
+    for name in guests.names():
+        with contextlib.suppress(libvirt.libvirtError):
+            domain = conn.lookupByName(name)
+            if domain.isActive():
+                domain.destroy()
+            domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+    for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.refresh(0)
+        for volume in pool.listAllVolumes():
+            if any(volume.name().startswith(n + "_") or volume.name().startswith(n + ".")
+                   or volume.name().startswith(f"{guests.prefix}.") for n in guests.names()):
+                with contextlib.suppress(libvirt.libvirtError):
+                    volume.delete(0)
+    for name in (guests.network, f"{guests.prefix}-{guests.network}"):
+        with contextlib.suppress(libvirt.libvirtError):
+            network = conn.networkLookupByName(name)
+            if network.isActive():
+                network.destroy()
+            network.undefine()
+
+
+def _provisioner_libvirt(ctx: Context, conn: libvirt.virConnect,
+                         guests: TinyGuests) -> Outcome:
+    outcome = Outcome("provisioner")
+    directory = ctx.dir(f"peers-{guests.prefix}")
+    stacks.write(directory, stacks.libvirt_peers(guests))
+    cli = [sys.executable, "-m", "provisioner"]
+    try:
+        _timed(outcome, [*cli, "apply", str(directory), "--auto-approve", "--no-color"],
+               ROOT, {}, _running(conn, guests))
+    finally:
+        run([*cli, "destroy", str(directory), "--auto-approve"], cwd=ROOT)
+    return outcome
+
+
+def _ansible_env(directory: Path) -> dict[str, str]:
+    return {"ANSIBLE_HOME": str(directory / ".ansible"), "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCALHOST_WARNING": "False", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_PYTHON_INTERPRETER": str(_venv_tool("ansible") / "python")}
+
+
+def _ansible_libvirt(ctx: Context, conn: libvirt.virConnect, guests: TinyGuests) -> Outcome:
+    outcome = Outcome("Ansible (community.libvirt)")
+    playbook_bin = _venv_tool("ansible") / "ansible-playbook"
+    if not playbook_bin.exists():
+        outcome.error = f"{playbook_bin} is missing (bench/install failed)"
+        return outcome
+    directory = ctx.dir(f"peers-{guests.prefix}")
+    gateway = guests.cidr.rsplit(".", 1)[0]
+    (directory / "network.xml").write_text(
+        f"<network><name>{guests.network}</name><forward mode='nat'/>"
+        f"<ip address='{gateway}.1' netmask='255.255.255.0'><dhcp>"
+        f"<range start='{gateway}.2' end='{gateway}.254'/></dhcp></ip></network>\n")
+    (directory / "guest.xml.j2").write_text(textwrap.dedent(f"""\
+        <domain type='qemu'>
+          <name>{{{{ item }}}}</name>
+          <memory unit='MiB'>{guests.memory_mib}</memory>
+          <vcpu>1</vcpu>
+          <os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>
+          <features><acpi/><apic/></features>
+          <devices>
+            <disk type='volume' device='disk'>
+              <driver name='qemu' type='qcow2'/>
+              <source pool='default' volume='{{{{ item }}}}.qcow2'/>
+              <target dev='vda' bus='virtio'/>
+            </disk>
+            <interface type='network'>
+              <source network='{guests.network}'/><model type='virtio'/>
+            </interface>
+            <serial type='pty'><target port='0'/></serial>
+            <console type='pty'><target type='serial' port='0'/></console>
+          </devices>
+        </domain>
+        """))
+    names = ", ".join(guests.names())
+    volume = ("<volume><name>{{ item }}.qcow2</name>"
+              f"<capacity unit='MiB'>{guests.disk_mib}</capacity>"
+              "<target><format type='qcow2'/></target></volume>")
+    (directory / "site.yml").write_text(textwrap.dedent(f"""\
+        - name: {guests.count} tiny guests on libvirt
+          hosts: localhost
+          connection: local
+          gather_facts: false
+          vars:
+            uri: qemu:///system
+            guests: [{names}]
+          tasks:
+            - name: The network is defined
+              community.libvirt.virt_net:
+                uri: "{{{{ uri }}}}"
+                command: define
+                name: {guests.network}
+                xml: "{{{{ lookup('file', 'network.xml') }}}}"
+            - name: The network is active
+              community.libvirt.virt_net:
+                uri: "{{{{ uri }}}}"
+                name: {guests.network}
+                state: active
+            - name: Each guest has its disk
+              community.libvirt.virt_volume:
+                uri: "{{{{ uri }}}}"
+                pool: default
+                name: "{{{{ item }}}}.qcow2"
+                state: present
+                xml: "{volume}"
+              loop: "{{{{ guests }}}}"
+            - name: Each guest is defined
+              community.libvirt.virt:
+                uri: "{{{{ uri }}}}"
+                command: define
+                xml: "{{{{ lookup('template', 'guest.xml.j2') }}}}"
+              loop: "{{{{ guests }}}}"
+            - name: Each guest runs
+              community.libvirt.virt:
+                uri: "{{{{ uri }}}}"
+                name: "{{{{ item }}}}"
+                state: running
+              loop: "{{{{ guests }}}}"
+        """))
+    try:
+        _timed(outcome, [str(playbook_bin), "-i", "localhost,", "site.yml"], directory,
+               _ansible_env(directory), _running(conn, guests))
+    finally:
+        _sweep(conn, guests)
+    return outcome
+
+
+def _kcli_libvirt(ctx: Context, conn: libvirt.virConnect, guests: TinyGuests) -> Outcome:
+    outcome = Outcome("kcli")
+    kcli = _venv_tool("kcli") / "kcli"
+    if not kcli.exists():
+        outcome.error = f"{kcli} is missing (bench/install failed)"
+        return outcome
+    directory = ctx.dir(f"peers-{guests.prefix}")
+    (directory / ".kcli").mkdir(exist_ok=True)
+    (directory / ".kcli" / "config.yml").write_text(
+        "default:\n  client: local\nlocal:\n  type: kvm\n  host: 127.0.0.1\n  pool: default\n")
+    lines = [f"{guests.network}:", "  type: network", f"  cidr: {guests.cidr}", "  dhcp: true",
+             "  nat: true"]
+    for name in guests.names():
+        lines += [f"{name}:", "  virttype: qemu", "  numcpus: 1", f"  memory: {guests.memory_mib}",
+                  "  pool: default", f"  disks: [{{size: {guests.disk_mib / 1024}}}]",
+                  f"  nets: [{guests.network}]", "  cloudinit: false", "  start: true"]
+    (directory / "plan.yml").write_text("\n".join(lines) + "\n")
+    env = {"HOME": str(directory)}
+    try:
+        _timed(outcome, [str(kcli), "create", "plan", "-f", "plan.yml", guests.prefix],
+               directory, env, _running(conn, guests))
+    finally:
+        run([str(kcli), "delete", "plan", guests.prefix, "-y"], cwd=directory, env=env)
+        _sweep(conn, guests)
+    return outcome
+
+
+# ------------------------------------------------------------------- Proxmox
+
+def _provisioner_pve(ctx: Context, pve: PveServer) -> Outcome:
+    outcome = Outcome("provisioner")
+    block = stacks.flow({"type": "proxmox", "endpoint": pve.endpoint, "token_id": pve.token_id,
+                         "token_secret": f"${{env.{TOKEN_ENV}}}", "ca_file": pve.ca_file,
+                         "nodes": ["pve1"], "storage": "local-lvm"})
+    directory = ctx.dir("peers-pve-provisioner")
+    stacks.write(directory, stacks.proxmox_fleet(block, PVE_GUESTS, "bprov", "bprov"))
+    _timed(outcome, [sys.executable, "-m", "provisioner", "apply", str(directory),
+                     "--auto-approve", "--no-color"], ROOT, pve.env)
+    return outcome
+
+
+def _ansible_pve(ctx: Context, pve: PveServer) -> Outcome:
+    outcome = Outcome("Ansible (community.proxmox)")
+    playbook_bin = _venv_tool("ansible") / "ansible-playbook"
+    if not playbook_bin.exists():
+        outcome.error = f"{playbook_bin} is missing (bench/install failed)"
+        return outcome
+    directory = ctx.dir("peers-pve-ansible")
+    host, port = pve.endpoint.removeprefix("https://").rsplit(":", 1)
+    user, token = pve.token_id.split("!")
+    names = ", ".join(f"{{name: bans-{index}, id: {2000 + index}}}" for index in range(PVE_GUESTS))
+    api = textwrap.indent(textwrap.dedent(f"""\
+        api_host: {host}
+        api_port: {port}
+        api_user: {user}
+        api_token_id: {token}
+        api_token_secret: "{{{{ lookup('env', '{TOKEN_ENV}') }}}}"
+        validate_certs: true
+        node: pve1
+        """), " " * 8)
+    (directory / "site.yml").write_text(textwrap.dedent("""\
+        - name: {count} guests cloned from debian-12
+          hosts: localhost
+          connection: local
+          gather_facts: false
+          vars:
+            guests: [{names}]
+          tasks:
+            - name: Each guest is a full clone of the template
+              community.proxmox.proxmox_kvm:
+        {api}        clone: debian-12
+                vmid: 9000
+                newid: "{{{{ item.id }}}}"
+                name: "{{{{ item.name }}}}"
+                full: true
+                storage: local-lvm
+                timeout: 300
+              loop: "{{{{ guests }}}}"
+            - name: Each guest has 1 core and 64 MiB
+              community.proxmox.proxmox_kvm:
+        {api}        name: "{{{{ item.name }}}}"
+                cores: 1
+                memory: 64
+                update: true
+              loop: "{{{{ guests }}}}"
+            - name: Each guest's disk is 4 GiB
+              community.proxmox.proxmox_disk:
+        {api_disk}        name: "{{{{ item.name }}}}"
+                disk: scsi0
+                size: 4G
+                state: resized
+              loop: "{{{{ guests }}}}"
+            - name: Each guest runs
+              community.proxmox.proxmox_kvm:
+        {api}        name: "{{{{ item.name }}}}"
+                state: started
+              loop: "{{{{ guests }}}}"
+        """).format(count=PVE_GUESTS, names=names, api=api,
+                    api_disk=api.replace("        node: pve1\n", "")))
+    env = {**_ansible_env(directory), **pve.env, "REQUESTS_CA_BUNDLE": pve.ca_file}
+    _timed(outcome, [str(playbook_bin), "-i", "localhost,", "site.yml"], directory, env)
+    return outcome
+
+
+# ------------------------------------------------------------------- report
+
+def _table(title: str, outcomes: list[Outcome]) -> tuple[Table, list[str]]:
+    table = Table(title, ["tool", "converge", "re-run, nothing to change",
+                          "converge vs provisioner", "re-run vs provisioner"])
+    errors = []
+    ours = outcomes[0]
+    for outcome in outcomes:
+        def ratio(mine: float | None, theirs: float | None) -> str:
+            return f"{theirs / mine:.1f}x" if mine and theirs else "-"
+        table.add(outcome.tool, fmt_s(outcome.converge) if outcome.converge else "failed",
+                  fmt_s(outcome.rerun) if outcome.rerun else "-",
+                  ratio(ours.converge, outcome.converge), ratio(ours.rerun, outcome.rerun))
+        if outcome.error:
+            errors.append(f"- **{outcome.tool}** ({title}): `{outcome.error}`")
+    return table, errors
+
+
+def _goals(section: Section, label: str, outcomes: list[Outcome]) -> None:
+    ours, peers = outcomes[0], [o for o in outcomes[1:] if o.converge]
+    if not peers or not ours.converge:
+        section.goals.append(Goal(f"{label}: converge vs the fastest peer", ">= 3x",
+                                  "no peer ran", None))
+        return
+    fastest = min(o.converge for o in peers if o.converge)
+    section.goals.append(Goal(f"{label}: converge vs the fastest peer", ">= 3x",
+                              f"{fastest / ours.converge:.1f}x", fastest / ours.converge >= 3))
+    reruns = [o.rerun for o in peers if o.rerun]
+    if reruns and ours.rerun:
+        ratio = min(reruns) / ours.rerun
+        section.goals.append(Goal(f"{label}: no-change re-run vs the fastest peer", ">= 5x",
+                                  f"{ratio:.1f}x", ratio >= 5))
+
+
+def run_benchmark(ctx: Context) -> Section:
+    section = Section("peers", "4. Side by side: provisioner, Ansible, kcli", __doc__ or "")
+    section.method = (__doc__ or "").split("\n\n", 1)[1]
+    if ctx.quick:
+        section.notes.append("Skipped in --quick: the peers need bench/install.")
+        return section
+    _ensure_tools(ctx)
+    with Testbed(), contextlib.closing(libvirt.open("qemu:///system")) as conn:
+        runs = [("provisioner", TinyGuests("bprov", "bprov-net", "10.91.0.0/24"),
+                 _provisioner_libvirt),
+                ("Ansible", TinyGuests("bans", "bans-net", "10.92.0.0/24"), _ansible_libvirt),
+                ("kcli", TinyGuests("bkcli", "bkcli-net", "10.93.0.0/24"), _kcli_libvirt)]
+        outcomes = []
+        for label, guests, body in runs:
+            ctx.log(f"peers, libvirt: {label}")
+            _sweep(conn, guests)
+            outcomes.append(body(ctx, conn, guests))
+            ctx.log(f"  {outcomes[-1]}")
+    table, errors = _table("libvirt: 10 guests", outcomes)
+    section.tables.append(table)
+    section.notes += errors
+    _goals(section, "libvirt", outcomes)
+    pve_outcomes = []
+    for label, pve_body in (("provisioner", _provisioner_pve), ("Ansible", _ansible_pve)):
+        ctx.log(f"peers, Proxmox: {label}")
+        with PveServer(PVE_TIME_SCALE) as pve:
+            pve_outcomes.append(pve_body(ctx, pve))
+        ctx.log(f"  {pve_outcomes[-1]}")
+    table, errors = _table(f"Proxmox (fakepve, time scale {PVE_TIME_SCALE}): "
+                           f"{PVE_GUESTS} clones", pve_outcomes)
+    section.tables.append(table)
+    section.notes += errors
+    _goals(section, "Proxmox", pve_outcomes)
+    return section

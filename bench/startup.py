@@ -1,0 +1,86 @@
+"""Benchmark 3: start-up of the console script, and what it imports."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from collections import defaultdict
+
+from bench.context import ROOT, Context
+from bench.measure import median, run
+from bench.report import Goal, Section, Table, fmt_mb
+
+GOAL_SECONDS = 0.3
+_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)$")
+
+
+def _script() -> list[str]:
+    found = shutil.which("provisioner")
+    return [found] if found else [sys.executable, "-m", "provisioner"]
+
+
+def import_totals(args: list[str]) -> tuple[float, dict[str, float]]:
+    """Total import time (s) of a command, and the cumulative time of each top-level
+    package it imported directly (``python -X importtime``)."""
+    result = run([sys.executable, "-X", "importtime", "-m", "provisioner", *args], cwd=ROOT)
+    total = 0
+    packages: dict[str, float] = defaultdict(float)
+    for line in result.stderr.splitlines():
+        match = _LINE.match(line)
+        if not match:
+            continue
+        own, cumulative, indent, name = match.groups()
+        total += int(own)
+        if len(indent) == 1:  # imported by the command itself, not by another module
+            packages[name.split(".")[0]] += int(cumulative) / 1e6
+    return total / 1e6, dict(packages)
+
+
+def run_benchmark(ctx: Context) -> Section:
+    section = Section("startup", "3. Start-up", METHOD)
+    repeats = 5 if ctx.quick else 15
+    commands = {"python -c pass (the interpreter alone)": [sys.executable, "-c", "pass"],
+                "provisioner --help": [*_script(), "--help"],
+                "provisioner validate stacks/demo": [*_script(), "validate", "stacks/demo"]}
+    table = Table("Start-up (wall time of the whole process)",
+                  ["command", "median", "min", "peak RSS", "imports (-X importtime)"])
+    section.tables.append(table)
+    medians = {}
+    imports: dict[str, dict[str, float]] = {}
+    for label, command in commands.items():
+        ctx.log(f"start-up: {label}")
+        run(command, cwd=ROOT)  # warm the page cache
+        runs = [run(command, cwd=ROOT) for _ in range(repeats)]
+        if not all(r.ok for r in runs):
+            raise RuntimeError(f"{label} failed:\n{runs[0].tail()}")
+        medians[label] = median([r.seconds for r in runs])
+        total = "-"
+        if command[0] != sys.executable or "-m" in command:
+            seconds, packages = import_totals(command[1:] if command[0] != sys.executable
+                                              else command[3:])
+            imports[label] = packages
+            total = f"{seconds * 1000:.0f} ms"
+        table.add(label, f"{medians[label] * 1000:.0f} ms",
+                  f"{min(r.seconds for r in runs) * 1000:.0f} ms",
+                  fmt_mb(max(r.peak_rss_mb for r in runs)), total)
+    for label, packages in imports.items():
+        top = Table(f"What `{label}` imports: top-level packages by cumulative import time",
+                    ["package", "cumulative"])
+        for name, seconds in sorted(packages.items(), key=lambda kv: -kv[1])[:10]:
+            top.add(name, f"{seconds * 1000:.1f} ms")
+        section.tables.append(top)
+    for label in ("provisioner --help", "provisioner validate stacks/demo"):
+        section.goals.append(Goal(f"start-up: `{label}`", f"< {GOAL_SECONDS * 1000:.0f} ms",
+                                  f"{medians[label] * 1000:.0f} ms",
+                                  medians[label] < GOAL_SECONDS))
+    return section
+
+
+METHOD = """
+Each command runs as a new process, as a user types it (the `provisioner` console
+script); after one warm-up run, the median and minimum of the runs. The import
+totals come from one `python -X importtime -m provisioner ...` run: the sum of
+every module's own import time, and per top-level package imported by the CLI's
+modules the cumulative time.
+"""
