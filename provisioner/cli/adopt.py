@@ -19,7 +19,6 @@ from provisioner.cli.common import (
     parse_addresses,
     user_errors,
 )
-from provisioner.stack.model import Lifecycle
 
 if TYPE_CHECKING:
     from provisioner.stack.loader import Stack
@@ -60,6 +59,8 @@ def import_(
         (target,) = parse_addresses([address], "import")
         declared = loaded.resource(target)
         block = declared.provider if declared else _provider_block(loaded, provider)
+        from provisioner.stack.model import Lifecycle  # the models load only when needed
+
         with open_engine(loaded, state, state_backend) as engine, \
                 engine.store.lock("import", lock_timeout):
             live = engine.providers()[block].adopt(target, name)

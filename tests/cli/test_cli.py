@@ -271,3 +271,18 @@ def test_after_apply_a_new_process_plans_no_changes_and_destroy_asks(stack_dir: 
     assert destroyed.returncode == 0, destroyed.stderr
     assert "Destroy complete: 0 created, 0 updated, 3 deleted." in destroyed.stdout
     assert json.loads(run("show", str(stack_dir), "--json").stdout)["resources"] == []
+
+
+HEAVY_MODULES = ("pydantic", "yaml", "networkx", "libvirt", "proxmoxer", "pyVmomi", "rich",
+                 "psycopg")
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`provisioner --help` starts at once: the stack models, YAML, the graph library
+    and the hypervisor libraries load only when a command needs them."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "provisioner", "--help"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert "provisioner.cli" in imported
+    assert sorted(name for name in HEAVY_MODULES if name in imported) == []
