@@ -180,9 +180,16 @@ def from_plain(value: Any) -> Any:
     if type(value) in _PLAIN:
         return value
     if isinstance(value, Mapping):
-        if set(value) == {"label", "digest"} and str(value["digest"]).startswith("sha256:"):
+        if is_stored_blob(value):
             return Blob(str(value["label"]), str(value["digest"]), b"")
         return {key: from_plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [from_plain(item) for item in value]
     return value
+
+
+def is_stored_blob(value: Any) -> bool:
+    """Whether ``value`` is a blob as ``to_plain`` stores it ({label, digest})."""
+    return ((type(value) is dict or isinstance(value, Mapping)) and len(value) == 2
+            and "label" in value
+            and "digest" in value and str(value["digest"]).startswith("sha256:"))

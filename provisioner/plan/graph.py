@@ -54,7 +54,8 @@ class StepGraph:
         for change in self.changes:
             self._link(change)
         ordered = self._ordered()
-        edges = sorted(self.graph.edges(), key=lambda e: (ordered.index(e[0]), ordered.index(e[1])))
+        position = {key: index for index, key in enumerate(ordered)}
+        edges = sorted(self.graph.edges(), key=lambda e: (position[e[0]], position[e[1]]))
         return [self.steps[key] for key in ordered], edges
 
     def _add(self, change: Change) -> None:

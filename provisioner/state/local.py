@@ -24,7 +24,7 @@ from typing import Any
 
 from provisioner.errors import LockError, StateError
 from provisioner.stack.address import Address
-from provisioner.state.rows import dumps, entry_from_row, record_from_row, run_from_row
+from provisioner.state.rows import dumps, entry_from_row, records_from_rows, run_from_row
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -149,8 +149,7 @@ class SQLiteStore(StateStore):
 
     def applied(self) -> dict[Address, AppliedRecord]:
         rows = self._rows("SELECT * FROM applied ORDER BY address")
-        records = (record_from_row(row) for row in rows)
-        return {record.address: record for record in records}
+        return records_from_rows(rows)
 
     def record_applied(self, record: AppliedRecord) -> None:
         values = (str(record.address), record.provider, dumps(record.spec),

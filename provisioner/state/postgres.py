@@ -39,7 +39,7 @@ from provisioner.state.pg_connection import (
     server_name,
 )
 from provisioner.state.pg_schema import HOLDER_SQL, MIGRATIONS, SCHEMA_KEY, advisory_key
-from provisioner.state.rows import dumps, entry_from_row, record_from_row, run_from_row
+from provisioner.state.rows import dumps, entry_from_row, records_from_rows, run_from_row
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -328,8 +328,7 @@ class PostgresStore(StateStore):
     def applied(self) -> dict[Address, AppliedRecord]:
         rows = self._rows("SELECT * FROM provisioner_applied WHERE stack = %s ORDER BY address",
                           (self.stack,))
-        records = (record_from_row(row) for row in rows)
-        return {record.address: record for record in records}
+        return records_from_rows(rows)
 
     def record_applied(self, record: AppliedRecord) -> None:
         values = (self.stack, str(record.address), record.provider, dumps(record.spec),

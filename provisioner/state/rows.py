@@ -7,6 +7,8 @@ back the same records from the same writes.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any, Protocol
 
 from provisioner.stack.address import Address
@@ -24,13 +26,39 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def record_from_row(row: Row) -> AppliedRecord:
-    return AppliedRecord(
-        address=Address.parse(row["address"]), provider=row["provider"],
-        spec=json.loads(row["spec"]),
-        deps=tuple(Address.parse(dep) for dep in json.loads(row["deps"])),
-        live_id=row["live_id"], name=row["name"], attributes=json.loads(row["attributes"]),
-        prevent_destroy=bool(row["prevent_destroy"]), applied_at=row["applied_at"])
+def records_from_rows(rows: Sequence[Row]) -> dict[Address, AppliedRecord]:
+    """The applied records by address. Every row's JSON columns are decoded by one
+    ``json.loads`` of them all, and each dependency address is parsed once: a
+    10,000-guest state spent more time in 30,000 small decodes than in reading."""
+    documents = _decoded_columns(rows)
+    parsed: dict[str, Address] = {}
+
+    def dep(text: str) -> Address:
+        if text not in parsed:
+            parsed[text] = Address.parse(text)
+        return parsed[text]
+
+    records = {}
+    for row, (spec, deps, attributes) in zip(rows, documents, strict=True):
+        address = Address.parse(row["address"])
+        records[address] = AppliedRecord(
+            address=address, provider=row["provider"], spec=spec,
+            deps=tuple(dep(text) for text in deps), live_id=row["live_id"], name=row["name"],
+            attributes=attributes, prevent_destroy=bool(row["prevent_destroy"]),
+            applied_at=row["applied_at"])
+    return records
+
+
+def _decoded_columns(rows: Sequence[Row]) -> list[list[Any]]:
+    """[spec, deps, attributes] of each row, decoded together; row by row (whose
+    error names the bad value) if the joined text does not split back into rows."""
+    text = ",".join(f"[{row['spec']},{row['deps']},{row['attributes']}]" for row in rows)
+    with suppress(ValueError):
+        documents: list[list[Any]] = json.loads(f"[{text}]")
+        if len(documents) == len(rows) and all(len(columns) == 3 for columns in documents):
+            return documents
+    return [[json.loads(row[column]) for column in ("spec", "deps", "attributes")]
+            for row in rows]
 
 
 def entry_from_row(row: Row) -> JournalEntry:
