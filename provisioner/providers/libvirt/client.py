@@ -34,6 +34,14 @@ _TRANSIENT = {
 }
 RETRY_DELAYS = (0.2, 0.5, 1.0)
 
+MAX_IN_FLIGHT = 4
+"""Calls on one connection at once, from every thread. libvirtd serves at most 5 of
+a client's requests at a time (``max_client_requests``, default 5) and stops reading
+that client's socket while it has 5: with a volume upload in flight, whose data
+arrives on that socket, the upload and every call behind it then waited forever
+(seen in the e2e suite: "Client hit max requests limit 5" in libvirtd's log, then a
+lookup that never returned). Below the limit the daemon always reads on."""
+
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # no stderr noise; we report
 
 
@@ -48,6 +56,7 @@ class LibvirtClient:
         """(username, password) for SASL authentication (qemu+tcp:// and qemu+tls://)."""
         self._conn: libvirt.virConnect | None = None
         self._lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
     @property
     def conn(self) -> libvirt.virConnect:
@@ -88,10 +97,11 @@ class LibvirtClient:
     def call(self, category: CallKind, what: str, fn: Callable[..., T], *args: object,
              retry: bool = True) -> T:
         """Run one libvirt call, counted under ``category``; retries transient failures
-        unless ``retry`` is false (for probes whose caller polls anyway)."""
+        unless ``retry`` is false (for probes whose caller polls anyway). At most
+        MAX_IN_FLIGHT run at once; a whole upload (stream included) is one call."""
         for attempt, delay in enumerate((*RETRY_DELAYS, None) if retry else (None,)):
             try:
-                with self.stats.track(category):
+                with self._in_flight, self.stats.track(category):
                     return fn(*args)
             except libvirt.libvirtError as exc:
                 error = translate(exc, what)
