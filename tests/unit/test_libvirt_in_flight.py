@@ -8,6 +8,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from provisioner.providers.base import CallKind, ProviderStats
 from provisioner.providers.libvirt.client import MAX_IN_FLIGHT, LibvirtClient
 
@@ -41,8 +43,6 @@ def test_a_failed_call_gives_its_slot_back() -> None:
         raise RuntimeError("not a libvirt error")
 
     for _ in range(MAX_IN_FLIGHT + 2):
-        try:
+        with pytest.raises(RuntimeError):
             client.call(CallKind.READ, "x", boom)
-        except RuntimeError:
-            pass
     assert client.call(CallKind.READ, "x", lambda: 7) == 7
