@@ -6,8 +6,9 @@ provider, and at most what each provider declares per lane (a node, a storage:
 ``Provider.lanes``) on one lane; a step whose lane is full waits while steps
 on other lanes start, so no worker blocks inside a provider. A failure skips
 only what depends on it ("upstream dependency failed"); independent branches
-finish. Each provider call is bracketed in the
-journal; each success updates the last applied record at once, so a run
+finish. Of the steps ready to start, those heading the longest chains of work
+go first (critical path), ties in plan order. Each provider call is bracketed
+in the journal; each success updates the last applied record at once, so a run
 killed halfway leaves a state that matches what was done.
 """
 
@@ -32,6 +33,9 @@ from provisioner.state.store import AppliedRecord, StateStore, now_iso
 from provisioner.testing import kill_point
 
 DEFAULT_PARALLELISM = 8
+STEP_WEIGHT = {Operation.CREATE: 3.0, Operation.DELETE: 2.0, Operation.UPDATE: 1.0}
+"""Rough relative duration of a step, for scheduling only: a create clones or
+allocates disks and boots; a delete stops and frees; an update sets a few values."""
 
 
 class Outcome(StrEnum):
@@ -103,6 +107,7 @@ class Executor:
         for before, after in plan.edges:
             self.waiting_on[after].add(before)
             self.followers[before].append(after)
+        self.priority = self._critical_path_first()
 
     def run(self) -> ApplyResult:
         result = ApplyResult()
@@ -128,6 +133,19 @@ class Executor:
             self._skip(key, reason, result, settled)
         return result
 
+    def _critical_path_first(self) -> dict[str, tuple[float, int]]:
+        """Sort key of each step: the longest chain of work it heads (its own estimated
+        duration plus its longest line of dependents) first, then plan order.
+
+        Starting the heads of long chains first keeps the slots full to the end; plan
+        order alone left the chains' tails running with idle slots (20 chains of 5
+        guests at parallelism 16 took 1.58 times the lower bound)."""
+        chain: dict[str, float] = {}
+        for step in reversed(self.plan.steps):  # dependents before what they follow
+            chain[step.key] = STEP_WEIGHT[step.operation] + max(
+                (chain[follower] for follower in self.followers[step.key]), default=0.0)
+        return {key: (-chain[key], self.order[key]) for key in self.steps}
+
     def _submit(
         self,
         pool: ThreadPoolExecutor,
@@ -135,7 +153,7 @@ class Executor:
         running: dict[Future[StepResult], str],
         busy: dict[str, int],
     ) -> None:
-        ready.sort(key=self.order.__getitem__)
+        ready.sort(key=self.priority.__getitem__)
         for key in list(ready):
             if len(running) >= self.parallelism:
                 return
