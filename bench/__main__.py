@@ -73,7 +73,9 @@ def main() -> int:
     if not args.no_doc:
         write_doc(DOC, HEAD + "\n\n" + table.markdown(), sections, TAIL)
         ctx.log(f"wrote {DOC.relative_to(ROOT)}")
-    return 1 if crashed else 0
+    if ctx.failures:
+        ctx.log(f"could not run: {', '.join(ctx.failures)}")
+    return 1 if crashed or ctx.failures else 0
 
 
 HEAD = """

@@ -93,6 +93,7 @@ def _guarded(ctx: Context, section: Section, label: str,
         section.tables.append(body())
     except Exception as exc:  # recorded: the other half of the benchmark still runs
         ctx.log(f"apply, {label}: could not run: {exc}")
+        ctx.failures.append(f"apply, {label}")
         section.notes.append(f"**{label} could not run**: `{type(exc).__name__}: {exc}`")
 
 

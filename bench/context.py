@@ -15,6 +15,8 @@ class Context:
     quick: bool
     work: Path
     started: float = field(default_factory=time.monotonic)
+    failures: list[str] = field(default_factory=list)
+    """Parts that could not run: the run still ends, and exits 1 (CI sees it)."""
 
     def log(self, message: str) -> None:
         elapsed = time.monotonic() - self.started

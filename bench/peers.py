@@ -12,6 +12,10 @@ the module refuses, "Multiple VMs with name debian-12 found, provide vmid
 instead") and gives each guest a fixed ``newid``: without one a re-run clones
 every guest again, and then fails on "Multiple VMs with name bans-1 found".
 
+Two more rows give the floor: the same guests made with bare libvirt-python calls
+(bench/floor.py), on one connection and on 4, and a new Python process reading
+them back; no tool can go below what the daemon and QEMU take there.
+
 Each tool runs as its documentation shows: ``provisioner apply --auto-approve``
 with its defaults; ``ansible-playbook`` of a playbook looping over the guests;
 ``kcli create plan -f``. Each is torn down after its turn (not timed).
@@ -30,8 +34,9 @@ from pathlib import Path
 
 import libvirt
 
-from bench import stacks
+from bench import floor, stacks
 from bench.context import ROOT, Context
+from bench.libvirt_xml import guest_xml, network_xml, volume_xml
 from bench.measure import Run, run
 from bench.pve import TOKEN_ENV, PveServer
 from bench.report import Goal, Section, Table, fmt_s
@@ -145,36 +150,10 @@ def _ansible_libvirt(ctx: Context, conn: libvirt.virConnect, guests: TinyGuests)
         outcome.error = f"{playbook_bin} is missing (bench/install failed)"
         return outcome
     directory = ctx.dir(f"peers-{guests.prefix}")
-    gateway = guests.cidr.rsplit(".", 1)[0]
-    (directory / "network.xml").write_text(
-        f"<network><name>{guests.network}</name><forward mode='nat'/>"
-        f"<ip address='{gateway}.1' netmask='255.255.255.0'><dhcp>"
-        f"<range start='{gateway}.2' end='{gateway}.254'/></dhcp></ip></network>\n")
-    (directory / "guest.xml.j2").write_text(textwrap.dedent(f"""\
-        <domain type='qemu'>
-          <name>{{{{ item }}}}</name>
-          <memory unit='MiB'>{guests.memory_mib}</memory>
-          <vcpu>1</vcpu>
-          <os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>
-          <features><acpi/><apic/></features>
-          <devices>
-            <disk type='volume' device='disk'>
-              <driver name='qemu' type='qcow2'/>
-              <source pool='default' volume='{{{{ item }}}}.qcow2'/>
-              <target dev='vda' bus='virtio'/>
-            </disk>
-            <interface type='network'>
-              <source network='{guests.network}'/><model type='virtio'/>
-            </interface>
-            <serial type='pty'><target port='0'/></serial>
-            <console type='pty'><target type='serial' port='0'/></console>
-          </devices>
-        </domain>
-        """))
+    (directory / "network.xml").write_text(network_xml(guests))
+    (directory / "guest.xml.j2").write_text(guest_xml(guests, "{{ item }}"))
     names = ", ".join(guests.names())
-    volume = ("<volume><name>{{ item }}.qcow2</name>"
-              f"<capacity unit='MiB'>{guests.disk_mib}</capacity>"
-              "<target><format type='qcow2'/></target></volume>")
+    volume = volume_xml(guests, "{{ item }}")
     (directory / "site.yml").write_text(textwrap.dedent(f"""\
         - name: {guests.count} tiny guests on libvirt
           hosts: localhost
@@ -249,6 +228,27 @@ def _kcli_libvirt(ctx: Context, conn: libvirt.virConnect, guests: TinyGuests) ->
         run([str(kcli), "delete", "plan", guests.prefix, "-y"], cwd=directory, env=env)
         _sweep(conn, guests)
     return outcome
+
+
+def _floors(ctx: Context, conn: libvirt.virConnect) -> list[Outcome]:
+    """Rows for bare libvirt calls (bench/floor.py): what the daemon and QEMU take."""
+    rows = []
+    for threads, cidr in ((1, "10.96.0.0/24"), (floor.THREADS, "10.97.0.0/24")):
+        guests = TinyGuests(f"bfloor{threads}", f"bfloor{threads}-net", cidr)
+        label = (f"bare libvirt calls, {threads} connection{'s' if threads > 1 else ''} "
+                 "(the floor, no tool)")
+        outcome = Outcome(label)
+        ctx.log(f"peers, libvirt: {label}")
+        _sweep(conn, guests)
+        try:
+            outcome.converge = floor.converge(guests, threads)
+            outcome.rerun = floor.rerun(ctx.work)
+        except (libvirt.libvirtError, RuntimeError) as exc:
+            outcome.error = str(exc)
+        finally:
+            _sweep(conn, guests)
+        rows.append(outcome)
+    return rows
 
 
 # ------------------------------------------------------------------- Proxmox
@@ -380,16 +380,20 @@ def run_benchmark(ctx: Context) -> Section:
             _sweep(conn, guests)
             outcomes.append(body(ctx, conn, guests))
             ctx.log(f"  {outcomes[-1]}")
-    table, errors = _table("libvirt: 10 guests", outcomes)
+    if outcomes[0].error:
+        ctx.failures.append(f"peers, libvirt: provisioner: {outcomes[0].error}")
+    _goals(section, "libvirt", outcomes)
+    table, errors = _table("libvirt: 10 guests", outcomes + _floors(ctx, conn))
     section.tables.append(table)
     section.notes += errors
-    _goals(section, "libvirt", outcomes)
     pve_outcomes = []
     for label, pve_body in (("provisioner", _provisioner_pve), ("Ansible", _ansible_pve)):
         ctx.log(f"peers, Proxmox: {label}")
         with PveServer(PVE_TIME_SCALE) as pve:
             pve_outcomes.append(pve_body(ctx, pve))
         ctx.log(f"  {pve_outcomes[-1]}")
+    if pve_outcomes[0].error:
+        ctx.failures.append(f"peers, Proxmox: provisioner: {pve_outcomes[0].error}")
     table, errors = _table(f"Proxmox (fakepve, time scale {PVE_TIME_SCALE}): "
                            f"{PVE_GUESTS} clones", pve_outcomes)
     section.tables.append(table)
