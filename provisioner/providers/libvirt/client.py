@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import libvirt
@@ -20,6 +21,7 @@ from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProv
 from provisioner.providers.base import CallKind, ProviderStats
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _NOT_FOUND = {
     libvirt.VIR_ERR_NO_DOMAIN,
@@ -33,6 +35,12 @@ _TRANSIENT = {
     libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
 }
 RETRY_DELAYS = (0.2, 0.5, 1.0)
+IN_FLIGHT = 4
+"""Per-object reads sent at once by ``each``: libvirt carries concurrent calls on one
+connection, and libvirtd serves up to 5 of a client's at a time by default
+(``max_client_requests``), so round trips overlap each other and the parsing of
+earlier answers (about half a 10,000-guest read, measured on the test driver)."""
+BATCH = 32
 
 MAX_IN_FLIGHT = 4
 """Calls on one connection at once, from every thread. libvirtd serves at most 5 of
@@ -109,6 +117,19 @@ class LibvirtClient:
                     raise error from exc
                 time.sleep(delay * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def each(self, read: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """``read(item)`` for every item, in order, up to IN_FLIGHT of them at once on
+        this connection (each thread reads a run of BATCH items: one task per item
+        would cost more than some reads). ``read`` makes its calls through ``call``;
+        what it raises is raised here, and the reads not started yet are dropped."""
+        batches = [items[start:start + BATCH] for start in range(0, len(items), BATCH)]
+        pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="libvirt-read")
+        try:
+            for results in pool.map(lambda batch: [read(item) for item in batch], batches):
+                yield from results
+        finally:
+            pool.shutdown(cancel_futures=True)
 
     def close(self) -> None:
         with self._lock:

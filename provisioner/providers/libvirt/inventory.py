@@ -2,9 +2,19 @@
 
 Listings (counted as LIST calls, constant in the number of guests): storage
 pools, each active pool's volumes, networks, each relevant network's DHCP
-leases, domains, autostart domains. libvirt has no call that returns many
-objects' XML, so each domain's and network's XML and each of this stack's
-volumes' sizes are then read once (READ calls).
+leases, domains, autostart domains, and the statistics of every running domain
+(``domain_stats``). libvirt has no call that returns many objects' XML, so each
+domain's stored definition and each network's XML are then read once (READ
+calls), and each of this stack's volumes that no running guest's statistics
+sized gets one size read; these reads are pipelined (``LibvirtClient.each``).
+
+A guest is read from its stored definition (``VIR_DOMAIN_XML_INACTIVE``): what
+survives a restart and what provisioner defines. For a running guest the
+statistics add what runs now: vCPUs online (so ``virsh setvcpus --live`` shows),
+the live maxima, and its disks and NIC count; only a guest whose disks or NICs
+differ from its definition has its running XML read too. Memory always comes
+from the definition. A driver without these statistics (libvirt's test driver)
+gives definitions only: changes made to its running guests alone are not seen.
 """
 
 from __future__ import annotations
@@ -19,6 +29,15 @@ import libvirt
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import CallKind, Inventory
 from provisioner.providers.libvirt.client import LibvirtClient
+from provisioner.providers.libvirt.domain_stats import (
+    Stats,
+    devices_differ,
+    disk_capacities,
+    live_limits,
+    pending,
+    running_stats,
+    running_values,
+)
 from provisioner.providers.libvirt.domain_xml import (
     HostView,
     VolumeInfo,
@@ -34,6 +53,9 @@ from provisioner.providers.libvirt.storage import Storage, VolumeListing
 from provisioner.resources import LiveObject, address_name
 from provisioner.stack.address import Address, Kind
 from provisioner.units import Bytes
+
+_STORED = libvirt.VIR_DOMAIN_XML_INACTIVE
+"""The definition libvirt keeps: what a restart runs and what provisioner defines."""
 
 
 @dataclass
@@ -71,7 +93,8 @@ class Lister:
         inactive = self.client.call(CallKind.LIST, "inactive pools", conn.listAllStoragePools,
                                     libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE)
         pool_names = self._pools(active, inactive, managed)
-        listing = self.storage.listing(active)
+        stats = running_stats(self.client)
+        listing = self.storage.listing(active, disk_capacities(stats))
         self.facts.volumes = listing.names
         networks = self.client.call(CallKind.LIST, "networks", conn.listAllNetworks)
         running = {n.name() for n in self.client.call(
@@ -82,7 +105,7 @@ class Lister:
         reserved = {mac: ip for root in network_roots.values()
                     for mac, ip in reservations(root).items()}
         view = HostView(listing.volumes, network_names, pool_names, reserved)
-        guests = self._guests(view, foreign[Kind.GUEST])
+        guests = self._guests(view, foreign[Kind.GUEST], stats)
         used = {n for guest in guests for n in guest.attributes.get("network_names", {}).values()}
         leases = network_leases(self.client, [n for n in networks
                                               if n.name() in used or n.name() in network_names])
@@ -150,32 +173,43 @@ class Lister:
                         "bridge_name": bridge.get("name") if bridge is not None else None},
         )
 
-    def _guests(self, view: HostView, foreign: dict[str, str]) -> list[LiveObject]:
+    def _guests(self, view: HostView, foreign: dict[str, str],
+                stats: Mapping[str, Stats]) -> list[LiveObject]:
         conn = self.client.conn
         autostart = {d.name() for d in self.client.call(
             CallKind.LIST, "autostart domains", conn.listAllDomains,
             libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
         guests = []
-        for domain in self.client.call(CallKind.LIST, "domains", conn.listAllDomains):
-            try:
-                root = ET.fromstring(self.client.call(CallKind.READ, domain.name(),
-                                                      domain.XMLDesc, 0))
-            except ObjectNotFoundError:
+        domains = self.client.call(CallKind.LIST, "domains", conn.listAllDomains)
+        for domain, xml in zip(domains, self.client.each(self._stored, domains), strict=True):
+            if xml is None:
                 continue  # deleted between the listing and this read
+            root = ET.fromstring(xml)
             tag = parse_owner(root)
+            name = domain.name()
             if tag is not None and self.owner.owns(tag):
                 guests.append(self.guest_object(domain, root, tag.address, tag.spec, view,
-                                                domain.name() in autostart))
+                                                name in autostart, stats.get(name, {})))
             elif (owner := self.owner.stranger(tag)) is not None:
-                foreign[domain.name()] = owner
+                foreign[name] = owner
         return guests
 
+    def _stored(self, domain: libvirt.virDomain) -> str | None:
+        try:
+            return str(self.client.call(CallKind.READ, domain.name(), domain.XMLDesc, _STORED))
+        except ObjectNotFoundError:
+            return None
+
     def guest_object(self, domain: libvirt.virDomain, root: ET.Element, address: Address,
-                     applied: Mapping[str, Any], view: HostView, autostart: bool) -> LiveObject:
+                     applied: Mapping[str, Any], view: HostView, autostart: bool,
+                     stats: Stats) -> LiveObject:
+        """A guest from its stored definition ``root`` and, if it runs, its ``stats``."""
         running = domain.ID() != -1  # the id is known locally: no call
         spec = read_guest(root, applied, view, self.owner.prefix)
+        limits = read_limits(root)
         if running:
-            spec |= self._pending(domain, spec, applied, view)
+            spec |= self._pending(domain, root, spec, applied, view, stats)
+            limits |= live_limits(stats)
         spec["power"] = "running" if running else "stopped"
         spec["autostart"] = autostart
         deps = [Address(Kind.NETWORK, n["network"]) for n in spec["networks"] if n["network"]]
@@ -186,39 +220,30 @@ class Lister:
         networks = {(n["network"] or n["host_network"]): source
                     for n, source in zip(spec["networks"], sources, strict=False)
                     if n["network"] or n["host_network"]}
+        name, uuid = domain.name(), domain.UUIDString()
         return LiveObject(
-            address=address, provider=self.owner.provider, name=domain.name(),
-            id=domain.UUIDString(), spec=spec, running=running, deps=tuple(deps),
-            attributes={"uuid": domain.UUIDString(),
+            address=address, provider=self.owner.provider, name=name,
+            id=uuid, spec=spec, running=running, deps=tuple(deps),
+            attributes={"uuid": uuid,
                         "macs": [n["mac"] for n in spec["networks"] if n["mac"]],
                         "state": "running" if running else "stopped",
-                        "serial_log": serial_log_path(domain.name()),
-                        "network_names": networks, **read_limits(root)},
+                        "serial_log": serial_log_path(name),
+                        "network_names": networks, **limits},
         )
 
-    def _pending(self, domain: libvirt.virDomain, spec: Mapping[str, Any],
-                 applied: Mapping[str, Any], view: HostView) -> dict[str, Any]:
-        """Where a running guest and its stored definition differ, the value the plan
-        must see: the one that departs from what provisioner last wrote (``applied``),
-        so a change made with ``virsh ... --live`` and one made with ``--config`` both
-        show. Memory always comes from the definition: a running guest's memory is its
-        balloon's reading. Costs a second XML read per running guest."""
+    def _pending(self, domain: libvirt.virDomain, root: ET.Element, spec: Mapping[str, Any],
+                 applied: Mapping[str, Any], view: HostView, stats: Stats) -> dict[str, Any]:
+        """The running guest's values the plan must see instead of its definition's
+        (``domain_stats.pending``): from the statistics, or from its running XML when
+        they show other disks or NICs than the definition (one more read)."""
+        if not devices_differ(stats, root):
+            return pending(spec, running_values(stats, spec), applied)
         try:
-            xml = self.client.call(CallKind.READ, domain.name(), domain.XMLDesc,
-                                   libvirt.VIR_DOMAIN_XML_INACTIVE)
+            xml = self.client.call(CallKind.READ, domain.name(), domain.XMLDesc, 0)
         except ObjectNotFoundError:
             return {}
-        stored = read_guest(ET.fromstring(xml), applied, view, self.owner.prefix)
-        chosen: dict[str, Any] = {}
-        for key, value in stored.items():
-            running = spec.get(key)
-            if value == running:
-                continue
-            live_drifted = key != "memory" and not _matches(applied.get(key), running)
-            if live_drifted and _matches(applied.get(key), value):
-                continue  # keep the running value: it is the one that changed
-            chosen[key] = value
-        return chosen
+        return pending(spec, read_guest(ET.fromstring(xml), applied, view, self.owner.prefix),
+                       applied)
 
     def _volumes(self, listing: VolumeListing, pool_names: Mapping[str, str]
                  ) -> list[LiveObject]:
@@ -246,19 +271,6 @@ def volume_object(provider: str, info: VolumeInfo, object_name: str, key: str,
     )
 
 
-def _matches(declared: Any, observed: Any) -> bool:
-    """Whether ``observed`` is what ``declared`` asks (None asks nothing), as the
-    planner's diff sees it."""
-    if declared is None:
-        return True
-    if isinstance(declared, Mapping) and isinstance(observed, Mapping):
-        return all(_matches(value, observed.get(key)) for key, value in declared.items())
-    if isinstance(declared, list) and isinstance(observed, list):
-        return len(declared) == len(observed) and all(
-            _matches(d, o) for d, o in zip(declared, observed, strict=True))
-    return bool(declared == observed)
-
-
 def _with_addresses(guest: LiveObject, leases: Mapping[str, str]) -> LiveObject:
     addresses = [leases[mac.lower()] for mac in guest.attributes.get("macs", [])
                  if mac.lower() in leases]
@@ -279,14 +291,16 @@ class ReadBack:
     def guest(self, name: str, what: str) -> LiveObject:
         conn = self.client.conn
         domain = self.client.call(CallKind.READ, what, conn.lookupByName, name)
-        root = ET.fromstring(self.client.call(CallKind.READ, what, domain.XMLDesc, 0))
+        root = ET.fromstring(self.client.call(CallKind.READ, what, domain.XMLDesc, _STORED))
         tag = parse_owner(root)
         if tag is None:
             raise ObjectNotFoundError(f"{what}: the domain has no ownership tag")
         networks, reserved = self._networks(root)
         view = HostView(self._volumes(root), networks, self._pool_names(root), reserved)
         autostart = bool(self.client.call(CallKind.READ, what, domain.autostart))
-        guest = self.lister.guest_object(domain, root, tag.address, tag.spec, view, autostart)
+        stats = running_stats(self.client, [domain]) if domain.ID() != -1 else {}
+        guest = self.lister.guest_object(domain, root, tag.address, tag.spec, view, autostart,
+                                         stats.get(name, {}))
         if not guest.running:
             return guest
         addresses = domain_addresses(self.client, domain, what)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libvirt
@@ -15,7 +15,7 @@ from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import VolumeInfo
-from provisioner.providers.libvirt.naming import parse_volume_name
+from provisioner.providers.libvirt.naming import VolumeName, parse_volume_name
 
 IMAGE_SUFFIXES = ("", ".qcow2", ".img", ".raw")
 
@@ -46,27 +46,40 @@ class Storage:
         self.prefix = prefix
         """``STACK.PROVIDER``: the volumes this block owns start with it."""
 
-    def listing(self, pools: Sequence[libvirt.virStoragePool]) -> VolumeListing:
-        """The volumes of the active ``pools``: one list call per pool; one size read
-        per volume of this stack (other volumes are only named)."""
+    def listing(self, pools: Sequence[libvirt.virStoragePool],
+                sized: Mapping[str, int] | None = None) -> VolumeListing:
+        """The volumes of the active ``pools``: one list call per pool. Each volume of
+        this stack gets its size from ``sized`` (image path → bytes, what running
+        guests' statistics reported) if it is there, else from one size read (other
+        volumes are only named). A volume's key is its path in file-based pools, and
+        is known without a call."""
         listing = VolumeListing()
+        found: list[tuple[str, libvirt.virStorageVol, VolumeName, int | None]] = []
         for pool in pools:
             pool_name = pool.name()
             volumes = self.client.call(CallKind.LIST, f"pool {pool_name}", pool.listAllVolumes)
             listing.names[pool_name] = {volume.name() for volume in volumes}
             for volume in volumes:
                 parsed = parse_volume_name(volume.name())
-                if parsed is None or parsed.owner != self.prefix:
-                    continue
-                try:
-                    info = self.client.call(CallKind.READ, f"volume {volume.name()}", volume.info)
-                except ObjectNotFoundError:
-                    continue  # deleted between the listing and this read
+                if parsed is not None and parsed.owner == self.prefix:
+                    found.append((pool_name, volume, parsed, (sized or {}).get(volume.key())))
+        unsized = [volume for _, volume, _, capacity in found if capacity is None]
+        read = dict(zip(unsized, self.client.each(self._capacity, unsized), strict=True))
+        for pool_name, volume, parsed, bulk in found:
+            capacity = read.get(volume) if bulk is None else bulk
+            if capacity is not None:  # else deleted between the listing and this read
                 key = (pool_name, volume.name())
-                listing.volumes[key] = VolumeInfo(pool_name, volume.name(), int(info[1]),
+                listing.volumes[key] = VolumeInfo(pool_name, volume.name(), capacity,
                                                   parsed.format)
                 listing.keys[key] = volume.key()
         return listing
+
+    def _capacity(self, volume: libvirt.virStorageVol) -> int | None:
+        try:
+            return int(self.client.call(CallKind.READ, f"volume {volume.name()}",
+                                        volume.info)[1])
+        except ObjectNotFoundError:
+            return None
 
     def pool(self, name: str) -> libvirt.virStoragePool:
         try:
