@@ -112,8 +112,12 @@ def proxmox_block(endpoint: str, token_id: str, token_env: str, ca_file: str,
                  "token_secret": f"${{env.{token_env}}}", "ca_file": ca_file,
                  "nodes": ["pve1"], "storage": "local-lvm", "vmid_range": "1000-9999",
                  "max_parallel": parallel, "node_parallel": parallel,
-                 "storage_parallel": parallel, "read_parallel": 8, "retry_timeout": 60})
+                 "storage_parallel": parallel, "read_parallel": 8, "retry_timeout": 60,
+                 "capacity": SIMULATED_NODE})
 
+
+SIMULATED_NODE = {"cpu_overcommit": 16}
+"""fakepve's node has 64 CPUs: 500 one-vCPU guests need more than the default 4x."""
 
 PVE_GUEST = {"node": "pve1", "clone": "debian-12", "cpus": "1", "memory": "64MiB",
              "disks": "[ { size: 4GiB } ]", "networks": "[ { bridge: vmbr0 } ]"}

@@ -262,7 +262,7 @@ def test_after_apply_a_new_process_plans_no_changes_and_destroy_asks(stack_dir: 
     clean = run("plan", str(stack_dir), "--detailed-exitcode", "--stats")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert clean.stdout.startswith("No changes.")
-    assert "kvm (libvirt): 1 connect, 8 list" in clean.stdout
+    assert "kvm (libvirt): 1 connect, 9 list" in clean.stdout
     refused = run("destroy", str(stack_dir))
     assert refused.returncode == 1
     assert "refusing to destroy without a terminal" in refused.stderr

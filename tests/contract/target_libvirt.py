@@ -71,7 +71,7 @@ class LibvirtHypervisor(Hypervisor):
 
     def attach(self, provider: Provider) -> None:
         # A second open() of the URI would see a fresh copy of node.xml, not this test's state.
-        provider.client._conn = self.conn  # type: ignore[attr-defined]
+        provider.client.share(self.conn)  # type: ignore[attr-defined]
 
     def define_untagged(self, kind: Kind, name: str) -> None:
         if kind is Kind.GUEST:
@@ -108,6 +108,4 @@ class LibvirtHypervisor(Hypervisor):
         return "\n".join(texts)
 
     def close(self) -> None:
-        for provider in self.providers:
-            provider.client._conn = None  # type: ignore[attr-defined]  # the one close is below
-        self.conn.close()
+        self.conn.close()  # the providers only borrowed it

@@ -138,6 +138,10 @@ class LibvirtProvider(Provider):
         return self.settings.pool
 
     def create(self, resource: Resource) -> LiveObject:
+        with self.client.dedicated():  # changes spread over a few connections
+            return self._create(resource)
+
+    def _create(self, resource: Resource) -> LiveObject:
         if resource.kind is Kind.GUEST:
             self.guests.create(resource)
         elif resource.kind is Kind.NETWORK:
@@ -149,6 +153,10 @@ class LibvirtProvider(Provider):
         return self._read(resource)
 
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
+        with self.client.dedicated():  # changes spread over a few connections
+            return self._update(resource, live, changed)
+
+    def _update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
         if resource.kind is Kind.GUEST:
             self.guests.update(resource, live, changed)
         elif resource.kind is Kind.NETWORK:
@@ -159,6 +167,10 @@ class LibvirtProvider(Provider):
         return self._read(resource)
 
     def delete(self, live: LiveObject) -> None:
+        with self.client.dedicated():  # changes spread over a few connections
+            self._delete(live)
+
+    def _delete(self, live: LiveObject) -> None:
         if live.kind is Kind.GUEST:
             self.guests.delete(live)
         elif live.kind is Kind.NETWORK:
