@@ -13,12 +13,14 @@ Rules (as Terraform's):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Change, Operation, ReplaceOrder, Step
 from provisioner.stack.address import Address
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _OPERATION_RANK = {Operation.DELETE: 0, Operation.CREATE: 1, Operation.UPDATE: 2}
 
@@ -40,15 +42,22 @@ def steps_for(change: Change) -> list[Step]:
 class StepGraph:
     """Builds the step DAG of a plan."""
 
+    graph: nx.DiGraph[str]
+    """Made by ``build`` when there is a step."""
+
     def __init__(self, changes: Sequence[Change], order: dict[Address, int]) -> None:
         self.changes = changes
         self.order = order
-        self.graph = nx.DiGraph()
         self.steps: dict[str, Step] = {}
         self.writes: dict[Address, str] = {}  # address → its create/update step
         self.deletes: dict[Address, list[str]] = {}
 
     def build(self) -> tuple[list[Step], list[tuple[str, str]]]:
+        if not any(steps_for(change) for change in self.changes):
+            return [], []  # no changes: the graph library is not even imported (~70 ms)
+        import networkx
+
+        self.graph = networkx.DiGraph()
         for change in self.changes:
             self._add(change)
         for change in self.changes:
@@ -127,6 +136,8 @@ class StepGraph:
             self.graph.add_edge(before, after)
 
     def _ordered(self) -> list[str]:
+        import networkx as nx
+
         try:
             return list(nx.lexicographical_topological_sort(self.graph, key=self._sort_key))
         except nx.NetworkXUnfeasible:

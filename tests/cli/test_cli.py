@@ -286,3 +286,16 @@ def test_help_imports_nothing_heavy() -> None:
                 if line.startswith("import time:") and "|" in line}
     assert "provisioner.cli" in imported
     assert sorted(name for name in HEAVY_MODULES if name in imported) == []
+
+
+def test_validate_imports_no_graph_or_hypervisor_library() -> None:
+    """Validating reads YAML and builds the models; the graph library (only a plan
+    with changes needs it) and the hypervisor libraries stay unloaded."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "provisioner", "validate",
+                             str(ROOT / "stacks" / "demo")],
+                            capture_output=True, text=True, timeout=60, check=True)
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert {"pydantic", "yaml"} <= imported
+    assert sorted(name for name in ("networkx", "libvirt", "proxmoxer", "pyVmomi", "psycopg")
+                  if name in imported) == []
