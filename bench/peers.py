@@ -380,10 +380,11 @@ def run_benchmark(ctx: Context) -> Section:
             _sweep(conn, guests)
             outcomes.append(body(ctx, conn, guests))
             ctx.log(f"  {outcomes[-1]}")
+        floors = _floors(ctx, conn)
     if outcomes[0].error:
         ctx.failures.append(f"peers, libvirt: provisioner: {outcomes[0].error}")
     _goals(section, "libvirt", outcomes)
-    table, errors = _table("libvirt: 10 guests", outcomes + _floors(ctx, conn))
+    table, errors = _table("libvirt: 10 guests", outcomes + floors)
     section.tables.append(table)
     section.notes += errors
     pve_outcomes = []

@@ -96,7 +96,8 @@ def libvirt_apply(uri: str, shape: Shape, parallel: int) -> str:
     finds no boot device and waits, so 100 of them do not load 2 cores the way 100
     booting kernels would, while each create still starts a real QEMU."""
     block = flow({"type": "libvirt", "uri": uri, "max_parallel": parallel,
-                  "domain_type": "qemu", "capacity": GUESTS_THAT_BOOT_NOTHING})
+                  "pool_parallel": parallel, "domain_type": "qemu",
+                  "capacity": GUESTS_THAT_BOOT_NOTHING})
     return header("bench-apply", {"kvm": block}) + """networks:
   net: { provider: kvm, mode: isolated, cidr: 10.94.0.0/16 }
 """ + shaped_guests(shape, "kvm", {
