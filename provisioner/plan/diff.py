@@ -100,6 +100,9 @@ class _Differ:
                     self._record(f"{prefix}{key}", live, value)
                 continue
             self.walk(f"{prefix}{key}", value, live, prior_map.get(key, MISSING))
+        for key, before in prior_map.items():
+            if key not in want:  # declared at the last apply, not any more: a removal
+                self.walk(f"{prefix}{key}", None, have_map.get(key, MISSING), before)
 
     def _walk_list(
         self, path: str, want: Sequence[Any], have: Any, known: Sequence[Any], prior: Any

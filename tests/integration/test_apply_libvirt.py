@@ -165,6 +165,29 @@ def test_update_with_restart_then_no_changes(tmp_path: Path) -> None:
         assert obj.id == live_id and obj.spec["cpus"] == 2 and obj.running
 
 
+def test_an_option_removed_from_the_stack_is_removed_from_the_guest(tmp_path: Path) -> None:
+    """A key deleted from `options:` goes back to its default on the hypervisor, and
+    the plan after that apply is clean."""
+    uri = node_uri(tmp_path)
+    state = tmp_path / "state.db"
+    body = "guests:\n  app: {{ provider: kvm, memory: 256MiB, power: stopped{options} }}\n"
+    with Engine(_stack(tmp_path, uri, body.format(options=", options: { graphics: vnc }")),
+                SQLiteStore(state)) as engine:
+        assert engine.apply(engine.plan(), Recorder()).ok
+        (before,) = engine.refresh()["kvm"].managed
+        assert before.spec["options"].get("graphics") == "vnc"
+        engine.stack = _stack(tmp_path, uri, body.format(options=""))
+        plan = engine.plan()
+        (change,) = plan.pending()
+        assert change.action is Action.UPDATE
+        assert [(f.path, f.before, f.after) for f in change.fields] == [
+            ("options.graphics", "vnc", None)]
+        assert engine.apply(plan, Recorder()).ok
+        (after,) = engine.refresh()["kvm"].managed
+        assert after.spec["options"].get("graphics") in (None, "none")
+        assert not engine.plan().has_changes
+
+
 def test_count_down_deletes_the_extra_instances_and_their_disks(tmp_path: Path) -> None:
     uri = node_uri(tmp_path)
     body = "guests:\n  web: {{ provider: kvm, count: {count}, memory: 256MiB, " \
