@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import ssl
 import subprocess
 import sys
@@ -317,6 +318,18 @@ class Simulator:
         for folder in self.all(vim.Folder):
             if f"folder:{folder._moId}" not in self.baseline and not folder.childEntity:
                 self.wait(folder.Destroy_Task())
+        self._sweep_datastores()
+
+    def _sweep_datastores(self) -> None:
+        """Remove VM directories the baseline's VMs do not own from the simulator's
+        datastores (directories under its TMPDIR): a task a test made fail (clear_faults)
+        can leave a VM's disk files without the VM, and the simulator then names the
+        next VM of that name's disks ``NAME_1.vmdk`` in a directory it does not own."""
+        kept = self.vm_names()
+        for datastore in self.workdir.glob("govcsim-*"):
+            for entry in datastore.iterdir():
+                if entry.is_dir() and entry.name not in kept:
+                    shutil.rmtree(entry, ignore_errors=True)
 
 
 def _read_url(process: subprocess.Popen[str], log: Path) -> str:
