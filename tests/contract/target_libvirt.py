@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 class LibvirtTarget(ContractTarget):
     name = "libvirt"
+    removable_option = ("graphics", "vnc", "none")
     kinds = frozenset(Kind) - {Kind.CONTAINER}
     foreign_kinds = frozenset({Kind.GUEST, Kind.NETWORK})
     default_pool = "default"

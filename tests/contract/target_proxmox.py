@@ -33,6 +33,7 @@ OS_TEMPLATE = "debian-12-standard_12.7-1_amd64.tar.zst"
 
 class ProxmoxTarget(ContractTarget):
     name = "proxmox"
+    removable_option = ("description", "set by the contract suite", "")
     kinds = frozenset({Kind.POOL, Kind.GUEST})
     foreign_kinds = frozenset({Kind.GUEST})
     default_pool = "local-lvm"

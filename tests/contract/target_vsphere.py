@@ -39,6 +39,7 @@ def _gaps(name: str) -> dict[str, KnownGap]:
 class VsphereTarget(ContractTarget):
     model: ClassVar[str]
     kinds = frozenset({Kind.GUEST})
+    removable_option = ("cpu_hot_add", True, False)
     foreign_kinds = frozenset({Kind.GUEST})
     default_pool = "LocalDS_0"
 

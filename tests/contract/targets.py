@@ -131,6 +131,9 @@ class ContractTarget(ABC):
     kinds: ClassVar[frozenset[Kind]]
     """Kinds the provider serves; its schema must serve exactly these."""
     foreign_kinds: ClassVar[frozenset[Kind]]
+    removable_option: ClassVar[tuple[str, Any, Any]]
+    """A guest ``options:`` key, a value to set, and what the guest reads back once the
+    key is removed from the declaration (its default)."""
     """Kinds whose names another stack or an untagged object can take, reported in
     ``Inventory.foreign`` (volumes named after their stack cannot collide)."""
     default_pool: ClassVar[str]

@@ -10,9 +10,9 @@ import pytest
 from contract.checks import create_all, field_diffs, managed, seen
 from contract.targets import ContractTarget, Hypervisor
 from provisioner.errors import CreateFailedError, ProviderError
-from provisioner.plan.diff import changed_paths
+from provisioner.plan.diff import changed_paths, diff_resource
 from provisioner.providers.base import Provider
-from provisioner.resources import Effect, Resource
+from provisioner.resources import Effect, Resource, to_plain
 from provisioner.stack.address import Kind
 
 
@@ -61,6 +61,27 @@ def test_update_changes_only_the_listed_fields(
     assert grown.spec["cpus"] == 2
     assert grown.running is True, "power changed, but only cpus was listed"
     assert grown.id == live.id
+
+
+def test_an_option_removed_from_the_declaration_goes_back_to_its_default(
+    target: ContractTarget, hypervisor: Hypervisor, provider: Provider
+) -> None:
+    """The planner diffs a removed ``options:`` key (prior has it, the stack not) as a
+    change to null; the provider's update must then really drop it."""
+    key, value, default = target.removable_option
+    with_option = _guest(target, hypervisor, options={key: value})
+    live = provider.create(with_option)
+    assert live.spec["options"].get(key) == value
+
+    without = _guest(target, hypervisor)
+    schema = provider.schema().kinds[Kind.GUEST]
+    diffs = diff_resource(without, live, to_plain(with_option.spec), schema).fields
+    assert [(d.path, d.before, d.after) for d in diffs] == [(f"options.{key}", value, None)]
+    after = provider.update(without, live, changed_paths(diffs))
+    assert after.id == live.id
+    assert after.spec["options"].get(key, default) == default
+    assert diff_resource(without, after, to_plain(without.spec), schema).fields == []
+    assert seen(managed(provider)[live.address]) == seen(after)
 
 
 def test_volume_grows_in_place(

@@ -89,8 +89,8 @@ def _hardware(spec: Any, record: VmRecord, request: Request) -> bool:
     for option, attribute in (("cpu_hot_add", "cpuHotAddEnabled"),
                               ("cpu_hot_remove", "cpuHotRemoveEnabled"),
                               ("memory_hot_add", "memoryHotAddEnabled")):
-        if request.touches(f"options.{option}") and option in options:
-            setattr(spec, attribute, bool(options[option]))
+        if request.touches(f"options.{option}"):  # absent: removed, back to off (default)
+            setattr(spec, attribute, bool(options.get(option, False)))
             touched = True
     for option, attribute in (("guest_id", "guestId"), ("firmware", "firmware")):
         if request.touches(f"options.{option}") and options.get(option):
