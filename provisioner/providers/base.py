@@ -43,12 +43,19 @@ class FieldRule:
     """Shrinking is refused at plan time (disk sizes)."""
 
 
+IN_PLACE = FieldRule(Effect.IN_PLACE)
+RESTART = FieldRule(Effect.RESTART)
+REPLACE = FieldRule(Effect.REPLACE)
+GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
+"""The rules every provider's schema is written with."""
+
+
 @dataclass(frozen=True)
 class KindSchema:
     """Field semantics of one kind, keyed by path pattern (``cpus``, ``disks[].size``)."""
 
     fields: Mapping[str, FieldRule]
-    default: FieldRule = FieldRule(Effect.REPLACE)
+    default: FieldRule = REPLACE
     """Fields without a rule force replacement: the safe choice for the unknown."""
     attributes: tuple[str, ...] = ()
     """Computed values a LiveObject carries, readable in outputs (ip, mac, uuid)."""

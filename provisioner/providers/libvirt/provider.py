@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from provisioner.providers.base import (
+    GROWS,
+    IN_PLACE,
+    REPLACE,
+    RESTART,
     Capacity,
-    FieldRule,
     Inventory,
     KindSchema,
     Owner,
@@ -31,11 +34,6 @@ from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage
 from provisioner.resources import Effect, LiveObject, Resource
 from provisioner.stack.address import Address, Kind
-
-IN_PLACE = FieldRule(Effect.IN_PLACE)
-RESTART = FieldRule(Effect.RESTART)
-REPLACE = FieldRule(Effect.REPLACE)
-GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
 
 
 def _refine_guest(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:

@@ -8,7 +8,7 @@ in place, never shrink.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,7 @@ from provisioner.providers.proxmox.lxc_spec import (
 )
 from provisioner.providers.proxmox.marker import Marker
 from provisioner.providers.proxmox.props import flag, parse_drive, size_text
-from provisioner.providers.proxmox.qemu_write import config_changes
+from provisioner.providers.proxmox.qemu_write import Wanted, config_changes
 from provisioner.resources import LiveObject, Resource
 from provisioner.stack.address import Kind
 
@@ -34,17 +34,23 @@ class Lxc(Lifecycle):
     noun = "container"
     stack_kind = Kind.CONTAINER
 
+    def _wanted(self, resource: Resource, current: Mapping[str, Any],
+                changed: Collection[str] | None) -> Wanted:
+        """The config the container's spec asks for, with our tags and description."""
+        options = resource.spec.get("options") or {}
+        description = self.owner.description(str(options.get("description") or ""),
+                                             resource.address, self.applied(resource, {}))
+        return wanted_container(resource.spec, resource.name,
+                                self.owner.tags(list(options.get("tags") or [])),
+                                description, current, changed)
+
     def make(self, resource: Resource, facts: Facts) -> GuestRef:
         what = str(resource.address)
         node = self.ctx.place(resource, facts)
         self.ctx.require_online(facts, node, what)
         spec = resource.spec
         options = spec.get("options") or {}
-        description = self.owner.description(str(options.get("description") or ""),
-                                             resource.address, self.applied(resource, {}))
-        wanted = wanted_container(spec, resource.name,
-                                  self.owner.tags(list(options.get("tags") or [])),
-                                  description, {}, None)
+        wanted = self._wanted(resource, {}, None)
         params: dict[str, Any] = {k: v for k, v in wanted.values.items() if v is not None}
         rootfs = spec["rootfs"]
         params["rootfs"] = new_volume(self._storage(resource, "rootfs.pool", rootfs.get("pool")),
@@ -77,11 +83,7 @@ class Lxc(Lifecycle):
         resource = only_changed(resource, live, changed)
         spec = resource.spec
         options = spec.get("options") or {}
-        description = self.owner.description(str(options.get("description") or ""),
-                                             resource.address, self.applied(resource, {}))
-        wanted = wanted_container(spec, resource.name,
-                                  self.owner.tags(list(options.get("tags") or [])),
-                                  description, view.effective, changed)
+        wanted = self._wanted(resource, view.effective, changed)
         change = config_changes(wanted, view.effective, changed)
         grow = self._mounts(resource, view.effective, change.set, change.delete, live, changed)
         running = self.ctx.power.running(ref.path, what)

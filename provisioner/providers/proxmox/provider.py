@@ -13,6 +13,10 @@ from typing import Any
 
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import (
+    GROWS,
+    IN_PLACE,
+    REPLACE,
+    RESTART,
     Capacity,
     FieldRule,
     Inventory,
@@ -38,10 +42,6 @@ from provisioner.providers.proxmox.unsupported import unsupported
 from provisioner.resources import Effect, LiveObject, Resource
 from provisioner.stack.address import Address, Kind
 
-IN_PLACE = FieldRule(Effect.IN_PLACE)
-RESTART = FieldRule(Effect.RESTART)
-REPLACE = FieldRule(Effect.REPLACE)
-GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
 ATTRIBUTES = ("vmid", "node", "state", "macs", "ip", "ips", "pending")
 
 _OPTIONS_COMMON = {"options.tags": IN_PLACE, "options.description": IN_PLACE,

@@ -15,14 +15,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provisioner.providers.base import FieldRule, KindSchema
+from provisioner.providers.base import (
+    GROWS,
+    IN_PLACE,
+    REPLACE,
+    RESTART,
+    FieldRule,
+    KindSchema,
+)
 from provisioner.providers.vsphere.read import ATTRIBUTES
 from provisioner.resources import Effect, LiveObject
-
-IN_PLACE = FieldRule(Effect.IN_PLACE)
-RESTART = FieldRule(Effect.RESTART)
-REPLACE = FieldRule(Effect.REPLACE)
-GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
 
 GUEST_FIELDS: Mapping[str, FieldRule] = {
     "cpus": RESTART, "memory": RESTART, "power": IN_PLACE, "autostart": IN_PLACE,

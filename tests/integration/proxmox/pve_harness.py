@@ -25,11 +25,12 @@ from typing import Any
 
 from aiohttp import web
 from fakepve import FakePve
+from support.plans import changes, failures, field_changes  # noqa: F401  (re-exported)
 
 from provisioner.apply.executor import ApplyResult
 from provisioner.apply.progress import CollectingProgress as Recorder
 from provisioner.engine import Engine
-from provisioner.plan.model import Action, Plan
+from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.state.local import SQLiteStore
@@ -210,20 +211,6 @@ class Lab:
     def plan(self, body: str, options: PlanOptions | None = None, **settings: Any) -> Plan:
         with self.engine(body, **settings) as engine:
             return engine.plan(options)
-
-
-def changes(plan: Plan) -> dict[str, Action]:
-    return {str(c.address): c.action for c in plan.changes if c.action.is_change}
-
-
-def field_changes(plan: Plan) -> dict[str, list[tuple[str, str]]]:
-    """Address → (path, effect) of each field that changes."""
-    return {str(c.address): [(f.path, f.effect.value) for f in c.fields]
-            for c in plan.changes if c.action.is_change}
-
-
-def failures(result: ApplyResult) -> list[str]:
-    return [r.message for r in result.results if r.message and r.outcome.value != "done"]
 
 
 def task_types(pve: TestPve, vmid: int) -> list[str]:

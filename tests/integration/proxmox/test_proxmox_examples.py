@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pve_harness import Recorder, TestPve, failures
+from pve_harness import TestPve
+from support.plans import assert_example_round_trip
 
-from provisioner.engine import Engine
-from provisioner.stack.loader import load_stack
 from provisioner.stack.variables import VariableInputs
-from provisioner.state.local import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_TOKEN = "provisioner@pve!ci"
@@ -42,18 +40,4 @@ def test_example_has_no_perpetual_diff(path: Path, pve: TestPve, pve_pki: tuple[
     monkeypatch.setenv("PVE_TOKEN_SECRET", "example-secret")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", pve_pki[0])  # the fake's certificate, trusted
     inputs = VariableInputs(assignments=[f"pve_endpoint={pve.url}"])
-
-    def engine() -> Engine:
-        return Engine(load_stack(path, inputs), SQLiteStore(tmp_path / "state.db"))
-
-    with engine() as first:
-        plan = first.plan()
-        assert plan.has_changes
-        result = first.apply(plan, Recorder(), parallelism=8)
-        assert result.ok, failures(result)
-    with engine() as second:
-        again = second.plan()
-        assert not again.has_changes, [(str(c.address), c.fields) for c in again.changes
-                                       if c.action.is_change]
-        outputs = second.outputs().values
-        assert all(value not in (None, [], [None]) for value in outputs.values()), outputs
+    assert_example_round_trip(path, inputs, tmp_path / "state.db")

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.plans import assert_example_round_trip
 from support.vcsim import PASSWORD_ENV, USERNAME, Simulator, missing, session_simulator
-from vsphere_lab import Recorder, failures
 
-from provisioner.engine import Engine
-from provisioner.stack.loader import load_stack
 from provisioner.stack.variables import VariableInputs
-from provisioner.state.local import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -59,18 +56,4 @@ def test_example_has_no_perpetual_diff(path: Path, request: pytest.FixtureReques
     inputs = VariableInputs(assignments=[
         f"{server}=127.0.0.1", f"port={simulator.port}", f"username={USERNAME}",
         f"ca_file={simulator.cafile}"])
-
-    def engine() -> Engine:
-        return Engine(load_stack(path, inputs), SQLiteStore(tmp_path / "state.db"))
-
-    with engine() as first:
-        plan = first.plan()
-        assert plan.has_changes
-        result = first.apply(plan, Recorder(), parallelism=8)
-        assert result.ok, failures(result)
-    with engine() as second:
-        again = second.plan()
-        assert not again.has_changes, [(str(c.address), c.fields) for c in again.changes
-                                       if c.action.is_change]
-        outputs = second.outputs().values
-        assert all(value not in (None, [], [None]) for value in outputs.values()), outputs
+    assert_example_round_trip(path, inputs, tmp_path / "state.db")

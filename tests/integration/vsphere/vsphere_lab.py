@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from support.plans import changes, failures, field_changes  # noqa: F401  (re-exported)
 from support.vcsim import Simulator
 
 from provisioner.apply.executor import ApplyResult
 from provisioner.apply.progress import CollectingProgress as Recorder
 from provisioner.engine import Engine
-from provisioner.plan.model import Action, Plan
+from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.state.local import SQLiteStore
@@ -57,20 +58,6 @@ class Lab:
     def destroy(self, body: str, **settings: Any) -> ApplyResult:
         _, result = self.apply(body, options=PlanOptions(destroy=True), **settings)
         return result
-
-
-def changes(plan: Plan) -> dict[str, Action]:
-    return {str(c.address): c.action for c in plan.changes if c.action.is_change}
-
-
-def field_changes(plan: Plan) -> dict[str, list[tuple[str, str]]]:
-    """Address → (path, effect) of each field that changes."""
-    return {str(c.address): [(f.path, f.effect.value) for f in c.fields]
-            for c in plan.changes if c.action.is_change}
-
-
-def failures(result: ApplyResult) -> list[str]:
-    return [r.message for r in result.results if r.message and r.outcome.value != "done"]
 
 
 def boot_time(simulator: Simulator, name: str) -> Any:
