@@ -108,3 +108,27 @@ def test_close_closes_what_it_opened_and_not_a_shared_connection(
     assert client.conn is lent
     client.close()
     assert writer.closed and not lent.closed
+
+
+def test_a_read_failure_without_an_error_code_is_asked_again_a_write_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import libvirt
+
+    from provisioner.errors import ProviderError
+    from provisioner.providers.libvirt import client as client_module
+
+    monkeypatch.setattr(client_module, "RETRY_DELAYS", (0.0, 0.0))
+    client = LibvirtClient("qemu:///system", ProviderStats())
+    attempts = {"read": 0, "write": 0}
+
+    def flaky(kind: str) -> str:
+        attempts[kind] += 1
+        if attempts[kind] == 1:
+            raise libvirt.libvirtError("virDomainLookupByName() failed")  # no error recorded
+        return "ok"
+
+    assert client.call(CallKind.READ, "x", flaky, "read") == "ok"
+    assert attempts["read"] == 2
+    with pytest.raises(ProviderError):
+        client.call(CallKind.WRITE, "x", flaky, "write")
+    assert attempts["write"] == 1

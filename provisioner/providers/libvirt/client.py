@@ -179,6 +179,11 @@ class LibvirtClient:
                     return fn(*args)
             except libvirt.libvirtError as exc:
                 error = translate(exc, what)
+                if category in (CallKind.READ, CallKind.LIST) and not exc.get_error_code():
+                    # libvirt returned a failure but recorded no error (seen on the test
+                    # driver under parallel applies: "virDomainLookupByName() failed"):
+                    # a read is safe to ask again
+                    error = TransientProviderError(f"{what}: {error.message}")
                 if not isinstance(error, TransientProviderError) or delay is None:
                     raise error from exc
                 time.sleep(delay * (attempt + 1))
