@@ -28,3 +28,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if layer is None:
             raise pytest.UsageError(f"{relative}: tests live in one of {sorted(_LAYERS)}")
         item.add_marker(getattr(pytest.mark, layer))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_reach_no_daemon(request: pytest.FixtureRequest,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit and contract tests run before CI starts any daemon: a libvirt URI other
+    than the in-process ``test:`` driver (or a host under ``.invalid``, which never
+    answers) fails here, on every machine, rather than passing wherever a libvirtd
+    happens to run."""
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("e2e"):
+        return
+    try:
+        import libvirt
+    except ImportError:
+        return
+    for name in ("open", "openAuth", "openReadOnly"):
+        real = getattr(libvirt, name)
+
+        def guarded(uri: str | None = None, *args: object, _real: object = real) -> object:
+            if not (uri or "").startswith("test:") and ".invalid" not in (uri or ""):
+                raise AssertionError(f"a fast test opened {uri!r}: use test:///default")
+            return _real(uri, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(libvirt, name, guarded)

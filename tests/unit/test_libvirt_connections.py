@@ -118,7 +118,7 @@ def test_a_read_failure_without_an_error_code_is_asked_again_a_write_is_not(
     from provisioner.providers.libvirt import client as client_module
 
     monkeypatch.setattr(client_module, "RETRY_DELAYS", (0.0, 0.0))
-    client = LibvirtClient("qemu:///system", ProviderStats())
+    client = LibvirtClient("test:///default", ProviderStats())
     attempts = {"read": 0, "write": 0}
 
     def flaky(kind: str) -> str:
