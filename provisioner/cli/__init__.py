@@ -6,6 +6,7 @@ destroy) and ``info.py`` (validate, show, graph, schema, providers).
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -52,4 +53,7 @@ app.add_typer(state_cmd.state_app, name="state")
 
 
 def main() -> None:
+    # pydantic looks for its own plugins (an entry-point scan) when it builds each
+    # validator; a command-line run has none to use
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app()

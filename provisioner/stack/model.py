@@ -90,7 +90,7 @@ IPv4 = Annotated[str, AfterValidator(_canonical_address)]
 class StrictModel(BaseModel):
     """Base of every stack model: unknown keys refused, no coercion, immutable."""
 
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", defer_build=True)
 
 
 class Lifecycle(StrictModel):
@@ -124,7 +124,7 @@ class ProviderBlock(BaseModel):
     """A provider instance: ``type`` picks the plugin; ``capacity`` is the plan-time
     check's settings; the rest is that plugin's settings."""
 
-    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
+    model_config = ConfigDict(strict=True, frozen=True, extra="allow", defer_build=True)
 
     type: str = Field(description="the provider plugin, such as libvirt or proxmox")
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)

@@ -18,7 +18,7 @@ from provisioner.stack.model import Size
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", defer_build=True)
 
 
 class LibvirtConfig(_Strict):

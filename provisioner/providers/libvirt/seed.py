@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import libvirt
-import pycdlib
 import yaml
 
 from provisioner.errors import ObjectNotFoundError, ProviderError
@@ -131,6 +130,8 @@ def build_iso(files: SeedFiles) -> bytes:
         "meta_data": files.meta_data,
         "network_config": files.network_config,
     }
+    import pycdlib  # here: a plan with nothing to seed never pays for the import
+
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=3, vol_ident=VOLUME_LABEL, joliet=3, rock_ridge="1.09")
     try:

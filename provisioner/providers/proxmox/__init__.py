@@ -63,7 +63,7 @@ _vmid_range = _matching(r"^\d+-\d+$", "FIRST-LAST, such as 1000-1999")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", defer_build=True)
 
 
 class ProxmoxConfig(_Strict):

@@ -20,7 +20,7 @@ InventoryPath = Annotated[str, StringConstraints(pattern=r"^[^/\s][^/]*(/[^/]+)*
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", defer_build=True)
 
 
 class VsphereConfig(_Strict):
