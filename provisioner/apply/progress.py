@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from provisioner.apply.executor import Outcome, StepResult
 from provisioner.plan.model import Step
+from provisioner.streams import write
 
 _SYMBOL = {Outcome.DONE: "✓", Outcome.FAILED: "✗", Outcome.SKIPPED: "·"}
 
@@ -19,8 +20,7 @@ class PlainProgress:
         self.start = time.monotonic()
 
     def _line(self, text: str) -> None:
-        self.stream.write(f"[{time.monotonic() - self.start:6.1f}s] {text}\n")
-        self.stream.flush()
+        write(self.stream, f"[{time.monotonic() - self.start:6.1f}s] {text}\n")
 
     def started(self, step: Step) -> None:
         self._line(f"{step.address}: {step.operation.progressive}...")

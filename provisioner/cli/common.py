@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from provisioner.streams import write
+
 if TYPE_CHECKING:
     from provisioner.plan.planner import PlanOptions
     from provisioner.stack.address import Address
@@ -83,9 +85,8 @@ def use_color(no_color: bool) -> bool:
 
 
 def echo(text: str = "", *, err: bool = False) -> None:
-    stream = sys.stderr if err else sys.stdout
-    stream.write(text if text.endswith("\n") or not text else text + "\n")
-    stream.flush()
+    write(sys.stderr if err else sys.stdout,
+          text if text.endswith("\n") or not text else text + "\n")
 
 
 @contextmanager

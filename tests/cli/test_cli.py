@@ -273,6 +273,23 @@ def test_after_apply_a_new_process_plans_no_changes_and_destroy_asks(stack_dir: 
     assert json.loads(run("show", str(stack_dir), "--json").stdout)["resources"] == []
 
 
+def test_an_apply_whose_reader_goes_away_finishes_and_records_its_work(
+        stack_dir: Path) -> None:
+    """`provisioner apply ... | head -1`: the pipe closes after the first line; the apply
+    must neither die with a BrokenPipeError half-way nor leave steps unrecorded."""
+    process = subprocess.Popen([PROVISIONER, "apply", str(stack_dir), "--auto-approve"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == 0, errors
+    assert first.startswith("provisioner will perform these actions")
+    assert "BrokenPipe" not in errors and "internal error" not in errors, errors
+    recorded = json.loads(run("show", str(stack_dir), "--json").stdout)["resources"]
+    assert len(recorded) == 3
+
+
 HEAVY_MODULES = ("pydantic", "yaml", "networkx", "libvirt", "proxmoxer", "pyVmomi", "rich",
                  "psycopg")
 
