@@ -8,10 +8,11 @@ stack's lock, and outputs. Tests drive it directly with in-process drivers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from provisioner.apply.executor import (
     DEFAULT_PARALLELISM,
@@ -21,6 +22,7 @@ from provisioner.apply.executor import (
     Outcome,
     applied_record,
 )
+from provisioner.errors import ConnectionLostError
 from provisioner.outputs import OutputValues, evaluate_outputs
 from provisioner.plan.admission import CapacityView, admit
 from provisioner.plan.capacity_report import CapacityReport, build_report
@@ -33,6 +35,23 @@ from provisioner.resources import to_plain
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
 from provisioner.state.store import JournalEntry, StateStore
+
+T = TypeVar("T")
+READ_ATTEMPTS = 3
+"""Times a provider's whole read is asked when its connection drops under it (a daemon
+restarted, a network cut): the provider reconnects and the read starts over."""
+
+
+def read_again_if_lost(read: Callable[[], T]) -> T:
+    """``read()``, asked again whole while its connection drops, up to READ_ATTEMPTS."""
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        try:
+            return read()
+        except ConnectionLostError:
+            if attempt == READ_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -65,13 +84,15 @@ class Engine:
         return self._providers
 
     def refresh(self, parallelism: int = DEFAULT_PARALLELISM) -> dict[str, Inventory]:
-        """One ``list_managed`` per provider, run in parallel."""
+        """One ``list_managed`` per provider, run in parallel; a read whose connection
+        drops is asked again whole."""
         providers = self.providers()
         if not providers:
             return {}
         workers = max(1, min(parallelism, len(providers)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
-            futures = {name: pool.submit(p.list_managed) for name, p in providers.items()}
+            futures = {name: pool.submit(read_again_if_lost, p.list_managed)
+                       for name, p in providers.items()}
             return {name: future.result() for name, future in futures.items()}
 
     def plan(self, options: PlanOptions | None = None,
@@ -140,7 +161,7 @@ class Engine:
 
         def capacity_of(name: str) -> Capacity:
             if name not in read:
-                read[name] = providers[name].capacity()
+                read[name] = read_again_if_lost(providers[name].capacity)
             return read[name]
 
         return CapacityView(capacity_of,

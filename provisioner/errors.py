@@ -128,6 +128,13 @@ class TransientProviderError(ProviderError):
     """A failure that is safe to retry (lock held, timeout, 5xx)."""
 
 
+class ConnectionLostError(TransientProviderError):
+    """The connection to the hypervisor dropped (daemon restarted, network cut). The
+    provider reconnects on its next call; objects read on the old connection are gone
+    with it, so a read is asked again whole, and a change's outcome is learned by
+    reading (the next run does), never by sending it again."""
+
+
 class ObjectNotFoundError(ProviderError):
     """The object does not exist (any more)."""
 

@@ -18,7 +18,12 @@ from typing import TypeVar
 
 import libvirt
 
-from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
+from provisioner.errors import (
+    ConnectionLostError,
+    ObjectNotFoundError,
+    ProviderError,
+    TransientProviderError,
+)
 from provisioner.providers.base import CallKind, ProviderStats
 
 T = TypeVar("T")
@@ -71,6 +76,8 @@ class _Channel:
     users: int = 0
     owned: bool = True
     """False for a connection the caller lent (``share``): never closed here."""
+    lost: bool = False
+    """The connection dropped: no call goes through it any more."""
 
 
 class LibvirtClient:
@@ -85,6 +92,7 @@ class LibvirtClient:
         """(username, password) for SASL authentication (qemu+tcp:// and qemu+tls://)."""
         self._main: _Channel | None = None
         self._writers: list[_Channel] = []
+        self._retired: list[_Channel] = []
         self._bound = threading.local()
         self._lock = threading.Lock()
 
@@ -97,6 +105,9 @@ class LibvirtClient:
     def _channel(self) -> _Channel:
         bound: _Channel | None = getattr(self._bound, "channel", None)
         if bound is not None:
+            if not bound.lost:
+                return bound
+            self._bound.channel = bound = self._writer()  # the block goes on, reconnected
             return bound
         with self._lock:
             if self._main is None:
@@ -118,12 +129,11 @@ class LibvirtClient:
         if self.uri.startswith("test:") or getattr(self._bound, "channel", None) is not None:
             yield
             return
-        channel = self._writer()
-        self._bound.channel = channel
+        self._bound.channel = self._writer()
         try:
             yield
         finally:
-            self._bound.channel = None
+            channel, self._bound.channel = self._bound.channel, None
             with self._lock:
                 channel.users -= 1
 
@@ -174,10 +184,13 @@ class LibvirtClient:
         MAX_IN_FLIGHT run at once per connection; a whole upload (stream included) is
         one call."""
         for attempt, delay in enumerate((*RETRY_DELAYS, None) if retry else (None,)):
+            channel = self._channel()
             try:
-                with self._channel().in_flight, self.stats.track(category):
+                with channel.in_flight, self.stats.track(category):
                     return fn(*args)
             except libvirt.libvirtError as exc:
+                if _connection_lost(exc, channel):
+                    raise self._lost(channel, what, exc) from exc
                 error = translate(exc, what)
                 if category in (CallKind.READ, CallKind.LIST) and not exc.get_error_code():
                     # libvirt returned a failure but recorded no error (seen on the test
@@ -188,6 +201,34 @@ class LibvirtClient:
                     raise error from exc
                 time.sleep(delay * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _lost(self, channel: _Channel, what: str, exc: libvirt.libvirtError) -> ConnectionLostError:
+        """The error for a call whose connection dropped; if ``channel`` is dead and
+        still in use, every connection is retired (the next calls open new ones). Not
+        retried here: ``fn`` may hold objects of the dead connection."""
+        alive = False
+        with contextlib.suppress(libvirt.libvirtError):
+            alive = bool(channel.conn.isAlive())  # alive: ``fn`` held an older one's object
+        if not alive and not channel.lost:  # (lost: another call retired it already)
+            self._retire_all()
+        return ConnectionLostError(
+            f"{what}: the connection to libvirt at {self.uri} was lost "
+            f"({exc.get_error_message() or exc})",
+            hint="if it was a change, run apply again: it reads what the change did and "
+                 "finishes it, with no duplicate",
+        )
+
+    def _retire_all(self) -> None:
+        """A connection died: the daemon most likely went away under all of them, and
+        a dead one is found only by a call failing on it. So every open connection is
+        retired (no new call goes through it; calls in flight finish or fail there) and
+        the next calls open new ones. Retired connections are closed by ``close``."""
+        with self._lock:
+            channels = ([self._main] if self._main else []) + self._writers
+            for channel in channels:
+                channel.lost = True
+            self._retired.extend(channels)
+            self._main, self._writers = None, []
 
     def each(self, read: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         """``read(item)`` for every item, in order, up to IN_FLIGHT of them at once on
@@ -204,8 +245,8 @@ class LibvirtClient:
 
     def close(self) -> None:
         with self._lock:
-            channels = ([self._main] if self._main else []) + self._writers
-            self._main, self._writers = None, []
+            channels = ([self._main] if self._main else []) + self._writers + self._retired
+            self._main, self._writers, self._retired = None, [], []
         for channel in channels:
             if channel.owned:
                 with contextlib.suppress(libvirt.libvirtError):
@@ -223,6 +264,18 @@ def translate(exc: libvirt.libvirtError, what: str) -> ProviderError:
     if code == libvirt.VIR_ERR_NO_SUPPORT:
         return ProviderError(f"{what}: this libvirt driver cannot do that ({message})")
     return ProviderError(f"{what}: {message}")
+
+
+def _connection_lost(exc: libvirt.libvirtError, channel: _Channel) -> bool:
+    """True when the call failed because its connection dropped: the RPC layer's
+    "Cannot write data: Broken pipe" / "client socket is closed", or a dead channel."""
+    if exc.get_error_domain() == libvirt.VIR_FROM_RPC and exc.get_error_code() in (
+            libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_INTERNAL_ERROR):
+        return True
+    try:
+        return not channel.conn.isAlive()
+    except libvirt.libvirtError:
+        return True
 
 
 def error_code(exc: BaseException) -> int | None:

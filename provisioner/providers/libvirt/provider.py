@@ -208,6 +208,7 @@ class LibvirtProvider(Provider):
         return self.read_back.volume(pool, self._volume_name(resource), resource.name, what)
 
     def _local(self) -> bool:
-        """Whether files named in the stack are on this machine (not qemu+ssh://)."""
+        """Whether files named in the stack are on this machine: qemu:///system, or
+        qemu+unix:///system?socket=... (not qemu+ssh://host/...)."""
         uri = self.settings.uri
-        return uri.startswith("qemu:///")
+        return uri.startswith(("qemu:///", "qemu+unix:///"))
