@@ -188,6 +188,18 @@ def from_plain(value: Any) -> Any:
     return value
 
 
+def loads_plain(text: str) -> Any:
+    """``from_plain(json.loads(text))`` in one pass: stored blobs are made while the
+    JSON is decoded (a 10,000-guest plan decodes an owner tag per guest)."""
+    return json.loads(text, object_hook=_blob_or_dict)
+
+
+def _blob_or_dict(value: dict[str, Any]) -> Any:
+    if is_stored_blob(value):
+        return Blob(str(value["label"]), str(value["digest"]), b"")
+    return value
+
+
 def is_stored_blob(value: Any) -> bool:
     """Whether ``value`` is a blob as ``to_plain`` stores it ({label, digest})."""
     return ((type(value) is dict or isinstance(value, Mapping)) and len(value) == 2

@@ -17,7 +17,15 @@ import pytest
 from provisioner.plan.diff import diff_resource
 from provisioner.plan.model import Fingerprints
 from provisioner.providers.base import FieldRule, KindSchema
-from provisioner.resources import Blob, Effect, LiveObject, Resource, from_plain, to_plain
+from provisioner.resources import (
+    Blob,
+    Effect,
+    LiveObject,
+    Resource,
+    from_plain,
+    loads_plain,
+    to_plain,
+)
 from provisioner.stack.address import Address, Kind
 from provisioner.state.rows import dumps, records_from_rows
 
@@ -94,3 +102,14 @@ def test_a_damaged_value_fails_as_it_would_alone() -> None:
         records_from_rows(rows([dumps({"cpus": 1}), '{"cpus": 2},{"x": 1}']))
     with pytest.raises(ValueError):
         records_from_rows(rows(['{"cpus": ']))
+
+
+def test_an_owner_tag_decoded_in_one_pass_equals_the_plain_decode() -> None:
+    spec = {"cloud_init": {"user_data": USER_DATA, "extra": [{"blob": USER_DATA}]},
+            "disks": [{"size": 1, "labels": {"label": "x", "digest": "not-a-digest"}}],
+            "cpus": 2, "name": None}
+    text = json.dumps(to_plain(spec))
+    decoded = loads_plain(text)
+    assert decoded == from_plain(json.loads(text))
+    assert decoded["cloud_init"]["user_data"] == Blob(USER_DATA.label, USER_DATA.digest, b"")
+    assert decoded["disks"][0]["labels"] == {"label": "x", "digest": "not-a-digest"}

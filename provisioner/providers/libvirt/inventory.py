@@ -181,34 +181,37 @@ class Lister:
             libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
         guests = []
         domains = self.client.call(CallKind.LIST, "domains", conn.listAllDomains)
-        for domain, xml in zip(domains, self.client.each(self._stored, domains), strict=True):
+        named = [(domain, domain.name()) for domain in domains]  # each name() is a C call
+        for (domain, name), xml in zip(named, self.client.each(self._stored, named),
+                                       strict=True):
             if xml is None:
                 continue  # deleted between the listing and this read
             root = ET.fromstring(xml)
             tag = parse_owner(root)
-            name = domain.name()
             if tag is not None and self.owner.owns(tag):
                 guests.append(self.guest_object(domain, root, tag.address, tag.spec, view,
-                                                name in autostart, stats.get(name, {})))
+                                                name in autostart, stats.get(name, {}), name))
             elif (owner := self.owner.stranger(tag)) is not None:
                 foreign[name] = owner
         return guests
 
-    def _stored(self, domain: libvirt.virDomain) -> str | None:
+    def _stored(self, named: tuple[libvirt.virDomain, str]) -> str | None:
+        domain, name = named
         try:
-            return str(self.client.call(CallKind.READ, domain.name(), domain.XMLDesc, _STORED))
+            return str(self.client.call(CallKind.READ, name, domain.XMLDesc, _STORED))
         except ObjectNotFoundError:
             return None
 
     def guest_object(self, domain: libvirt.virDomain, root: ET.Element, address: Address,
                      applied: Mapping[str, Any], view: HostView, autostart: bool,
-                     stats: Stats) -> LiveObject:
-        """A guest from its stored definition ``root`` and, if it runs, its ``stats``."""
+                     stats: Stats, name: str) -> LiveObject:
+        """A guest (domain ``name``) from its stored definition ``root`` and, if it runs,
+        its ``stats``."""
         running = domain.ID() != -1  # the id is known locally: no call
         spec = read_guest(root, applied, view, self.owner.prefix)
         limits = read_limits(root)
         if running:
-            spec |= self._pending(domain, root, spec, applied, view, stats)
+            spec |= self._pending(domain, name, root, spec, applied, view, stats)
             limits |= live_limits(stats)
         spec["power"] = "running" if running else "stopped"
         spec["autostart"] = autostart
@@ -220,7 +223,7 @@ class Lister:
         networks = {(n["network"] or n["host_network"]): source
                     for n, source in zip(spec["networks"], sources, strict=False)
                     if n["network"] or n["host_network"]}
-        name, uuid = domain.name(), domain.UUIDString()
+        uuid = root.findtext("uuid") or domain.UUIDString()
         return LiveObject(
             address=address, provider=self.owner.provider, name=name,
             id=uuid, spec=spec, running=running, deps=tuple(deps),
@@ -231,7 +234,8 @@ class Lister:
                         "network_names": networks, **limits},
         )
 
-    def _pending(self, domain: libvirt.virDomain, root: ET.Element, spec: Mapping[str, Any],
+    def _pending(self, domain: libvirt.virDomain, name: str, root: ET.Element,
+                 spec: Mapping[str, Any],
                  applied: Mapping[str, Any], view: HostView, stats: Stats) -> dict[str, Any]:
         """The running guest's values the plan must see instead of its definition's
         (``domain_stats.pending``): from the statistics, or from its running XML when
@@ -239,7 +243,7 @@ class Lister:
         if not devices_differ(stats, root):
             return pending(spec, running_values(stats, spec), applied)
         try:
-            xml = self.client.call(CallKind.READ, domain.name(), domain.XMLDesc, 0)
+            xml = self.client.call(CallKind.READ, name, domain.XMLDesc, 0)
         except ObjectNotFoundError:
             return {}
         return pending(spec, read_guest(ET.fromstring(xml), applied, view, self.owner.prefix),
@@ -300,7 +304,7 @@ class ReadBack:
         autostart = bool(self.client.call(CallKind.READ, what, domain.autostart))
         stats = running_stats(self.client, [domain]) if domain.ID() != -1 else {}
         guest = self.lister.guest_object(domain, root, tag.address, tag.spec, view, autostart,
-                                         stats.get(name, {}))
+                                         stats.get(name, {}), name)
         if not guest.running:
             return guest
         addresses = domain_addresses(self.client, domain, what)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.errors import ProviderError
-from provisioner.resources import address_name, from_plain, to_plain
+from provisioner.resources import address_name, loads_plain, to_plain
 from provisioner.stack.address import Address, Kind
 
 OWNER_NS = "https://provisioner.dev/xmlns/owner/1"
@@ -132,11 +132,10 @@ def parse_owner(root: ET.Element) -> OwnerTag | None:
     except ValueError:
         return None
     try:
-        spec = json.loads(owner.findtext(SPEC_KEY) or "{}")
+        spec = loads_plain(owner.findtext(SPEC_KEY) or "{}")
     except json.JSONDecodeError:
         spec = {}
-    return OwnerTag(owner.get("stack", ""), address,
-                    from_plain(spec) if isinstance(spec, dict) else {},
+    return OwnerTag(owner.get("stack", ""), address, spec if isinstance(spec, dict) else {},
                     owner.get("provider", ""))
 
 

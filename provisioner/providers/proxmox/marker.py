@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.providers.proxmox.props import split_tags
-from provisioner.resources import from_plain, to_plain
+from provisioner.resources import loads_plain, to_plain
 from provisioner.stack.address import Address
 
 TAG_PREFIX = "provisioner."
@@ -95,13 +95,13 @@ def parse_marker(description: Any) -> Marker | None:
     if match is None:
         return None
     try:
-        document = json.loads(match.group(1))
+        document = loads_plain(match.group(1))
         address = Address.parse(str(document["address"]))
     except (ValueError, KeyError, TypeError):
         return None
     spec = document.get("spec")
     return Marker(str(document.get("stack", "")), str(document.get("provider", "")), address,
-                  from_plain(spec) if isinstance(spec, dict) else {})
+                  spec if isinstance(spec, dict) else {})
 
 
 def notes_of(description: Any) -> str:

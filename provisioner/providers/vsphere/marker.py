@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.resources import from_plain, to_plain
+from provisioner.resources import loads_plain, to_plain
 from provisioner.stack.address import Address
 
 CREATING_KEY = "provisioner.creating"
@@ -54,13 +54,13 @@ def encode(marker: Marker) -> str:
 def decode(text: Any) -> Marker | None:
     """The marker in ``text``, or None when it is not one."""
     try:
-        document = json.loads(str(text or ""))
+        document = loads_plain(str(text or ""))
         address = Address.parse(str(document["address"]))
         stack, provider = str(document["stack"]), str(document["provider"])
     except (ValueError, KeyError, TypeError):
         return None
     memo = document.get("memo")
-    return Marker(stack, provider, address, from_plain(memo) if isinstance(memo, dict) else {})
+    return Marker(stack, provider, address, memo if isinstance(memo, dict) else {})
 
 
 def with_annotation(notes: str, marker: Marker | None) -> str:
