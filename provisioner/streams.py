@@ -3,11 +3,13 @@
 ``provisioner plan | head`` closes the pipe while provisioner still writes. A tool
 that dies there is fine for a plan, but an apply must not stop half-way because its
 log reader did: a step would be left started and not recorded. So a closed output
-is sent to /dev/null from then on, and the command finishes what it started.
+(or a terminal that was closed) is sent to /dev/null from then on, and the command
+finishes what it started.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import IO
 
@@ -19,6 +21,10 @@ def write(stream: IO[str], text: str) -> None:
         stream.write(text)
         stream.flush()
     except BrokenPipeError:
+        _to_devnull(stream)
+    except OSError as exc:
+        if exc.errno != errno.EIO:  # EIO: the terminal was closed (hung up)
+            raise
         _to_devnull(stream)
 
 

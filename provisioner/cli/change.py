@@ -211,21 +211,29 @@ def _progress(total: int) -> LiveProgress | PlainProgress:
     return PlainProgress(sys.stdout)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextmanager
 def _interruptible(engine: Engine) -> Iterator[None]:
-    """First Ctrl-C: finish running steps, start no new one. Second: stop now."""
+    """First Ctrl-C (SIGINT), SIGTERM (a CI job cancelled, ``timeout``, ``docker
+    stop``) or SIGHUP (the terminal closed): finish the running steps, record them,
+    start no new one. A second signal: stop at once (the next run settles the steps
+    that were running, from the journal)."""
 
-    def handler(_signum: int, _frame: FrameType | None) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         if engine.stop.is_set():
             raise KeyboardInterrupt
         engine.stop.set()
-        echo("Stopping: waiting for running steps to finish (Ctrl-C again to abort).", err=True)
+        echo(f"Stopping ({signal.Signals(signum).name}): waiting for running steps to finish "
+             "(Ctrl-C again to abort).", err=True)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, action in previous.items():
+            signal.signal(signum, action)
 
 
 def _print_result(result: ApplyResult, debug: bool, command: str) -> None:

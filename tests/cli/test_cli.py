@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -288,6 +289,33 @@ def test_an_apply_whose_reader_goes_away_finishes_and_records_its_work(
     assert "BrokenPipe" not in errors and "internal error" not in errors, errors
     recorded = json.loads(run("show", str(stack_dir), "--json").stdout)["resources"]
     assert len(recorded) == 3
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_finishes_the_running_step_and_starts_no_other(
+        stack_dir: Path, tmp_path_factory: pytest.TempPathFactory, signum: int) -> None:
+    """Ctrl-C, or SIGTERM from a cancelled CI job: the step running then finishes and
+    is recorded, no other starts, the run exits 1 and leaves nothing unresolved."""
+    marker = tmp_path_factory.mktemp("pause") / "paused"
+    env = {**os.environ, "PROVISIONER_TEST_PAUSE_AT": "before:create:guests.web-0",
+           "PROVISIONER_TEST_PAUSE_FILE": str(marker)}
+    process = subprocess.Popen(
+        [PROVISIONER, "apply", str(stack_dir), "--auto-approve", "--parallelism", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), "the apply never reached the pause point"
+    process.send_signal(signum)
+    time.sleep(0.2)  # the handler runs in the main thread, between its waits
+    marker.unlink()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, out + err
+    assert f"Stopping ({signal.Signals(signum).name})" in err
+    assert "guests.web-0: created" in out and "guests.web-1: create skipped (interrupted)" in out
+    shown = json.loads(run("show", str(stack_dir), "--json").stdout)
+    assert sorted(r["address"] for r in shown["resources"]) == ["guests.web-0", "networks.lab"]
+    assert shown["unresolved"] == []
 
 
 HEAVY_MODULES = ("pydantic", "yaml", "networkx", "libvirt", "proxmoxer", "pyVmomi", "rich",
