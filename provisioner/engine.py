@@ -126,12 +126,24 @@ class Engine:
         plan = make_plan(inputs, options)
         if check_capacity:
             admit(plan, view)
-        if unfinished and not locked:
-            note = (f"{len(unfinished)} provider call(s) of an interrupted run were never "
-                    "finished; this plan already accounts for what they did, and the next "
-                    "apply settles them (provisioner show lists them)")
+        note = "" if locked else self._unlocked_note(unfinished)
+        if note:
             plan = replace(plan, warnings=(*plan.warnings, note))
         return plan
+
+    def _unlocked_note(self, unfinished: list[JournalEntry]) -> str:
+        """What a plan made without the lock must say: that a run holding it is
+        changing the hypervisors now, or that a dead run left calls unfinished."""
+        holder = self.store.lock_holder()
+        if holder is not None:
+            return (f"another run holds the stack's lock ({holder.describe()}) and is "
+                    "changing the hypervisors now: this plan shows them as they were read, "
+                    "and may be out of date when that run ends")
+        if unfinished:
+            return (f"{len(unfinished)} provider call(s) of an interrupted run were never "
+                    "finished; this plan already accounts for what they did, and the next "
+                    "apply settles them (provisioner show lists them)")
+        return ""
 
     def _settle_journal(self, inventories: Mapping[str, Inventory]) -> list[JournalEntry]:
         """Resolve the calls a dead run left pending, from what the hypervisor holds

@@ -98,7 +98,16 @@ def _state_document(stack: str, store: Any) -> dict[str, Any]:
                  for r in store.runs(10)],
         "unresolved": [{"run": e.run_id, "address": e.address, "operation": e.operation,
                         "started_at": e.started_at} for e in store.unresolved()],
+        "lock": _holder(store.lock_holder()),
     }
+
+
+def _holder(holder: Any) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    return {"id": holder.id, "operation": holder.operation, "user": holder.user,
+            "host": holder.host, "pid": holder.pid, "since": holder.since,
+            "text": holder.describe()}
 
 
 def _state_text(document: dict[str, Any]) -> str:
@@ -117,8 +126,12 @@ def _state_text(document: dict[str, Any]) -> str:
         lines += [f"  {r['started_at']}  {r['command']:<8} {r['status']:<8} "
                   + ", ".join(f"{n} {k}" for k, n in r["summary"].items() if n)
                   for r in document["runs"]]
+    if document["lock"]:
+        lines.append(f"\nLocked by a run in progress: {document['lock']['text']}")
     if document["unresolved"]:
-        lines.append("\nUnfinished provider calls (the run stopped during them):")
+        lines.append("\nProvider calls in progress (the run holding the lock is making them):"
+                     if document["lock"] else
+                     "\nUnfinished provider calls (the run stopped during them):")
         lines += [f"  {e['started_at']}  {e['operation']} {e['address']} (run {e['run']})"
                   for e in document["unresolved"]]
     return "\n".join(lines)

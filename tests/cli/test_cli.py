@@ -291,13 +291,10 @@ def test_an_apply_whose_reader_goes_away_finishes_and_records_its_work(
     assert len(recorded) == 3
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_stop_signal_finishes_the_running_step_and_starts_no_other(
-        stack_dir: Path, tmp_path_factory: pytest.TempPathFactory, signum: int) -> None:
-    """Ctrl-C, or SIGTERM from a cancelled CI job: the step running then finishes and
-    is recorded, no other starts, the run exits 1 and leaves nothing unresolved."""
-    marker = tmp_path_factory.mktemp("pause") / "paused"
-    env = {**os.environ, "PROVISIONER_TEST_PAUSE_AT": "before:create:guests.web-0",
+def _paused_apply(stack_dir: Path, point: str, marker: Path) -> subprocess.Popen[str]:
+    """``provisioner apply`` at parallelism 1, waiting at ``point`` until ``marker``
+    (which it creates there) is removed."""
+    env = {**os.environ, "PROVISIONER_TEST_PAUSE_AT": point,
            "PROVISIONER_TEST_PAUSE_FILE": str(marker)}
     process = subprocess.Popen(
         [PROVISIONER, "apply", str(stack_dir), "--auto-approve", "--parallelism", "1"],
@@ -306,6 +303,40 @@ def test_a_stop_signal_finishes_the_running_step_and_starts_no_other(
     while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert marker.exists(), "the apply never reached the pause point"
+    return process
+
+
+def test_plan_and_show_during_an_apply_name_the_run_in_progress(
+        stack_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Its calls in flight are not an interrupted run's: plan warns that the stack is
+    being changed, show names the holder of the lock."""
+    marker = tmp_path_factory.mktemp("pause") / "paused"
+    process = _paused_apply(stack_dir, "after:create:guests.web-0", marker)
+    try:
+        planned = run("plan", str(stack_dir), "--json")
+        shown = run("show", str(stack_dir))
+        document = json.loads(run("show", str(stack_dir), "--json").stdout)
+    finally:
+        marker.unlink()
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    warnings = json.loads(planned.stdout)["warnings"]
+    assert any("another run holds the stack's lock (apply by" in w for w in warnings), warnings
+    assert not any("interrupted run" in w for w in warnings), warnings
+    assert document["lock"]["operation"] == "apply" and document["lock"]["pid"] == process.pid
+    assert [e["address"] for e in document["unresolved"]] == ["guests.web-0"]
+    assert "Locked by a run in progress: apply by" in shown.stdout
+    assert "Provider calls in progress" in shown.stdout
+    assert json.loads(run("show", str(stack_dir), "--json").stdout)["lock"] is None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_finishes_the_running_step_and_starts_no_other(
+        stack_dir: Path, tmp_path_factory: pytest.TempPathFactory, signum: int) -> None:
+    """Ctrl-C, or SIGTERM from a cancelled CI job: the step running then finishes and
+    is recorded, no other starts, the run exits 1 and leaves nothing unresolved."""
+    marker = tmp_path_factory.mktemp("pause") / "paused"
+    process = _paused_apply(stack_dir, "before:create:guests.web-0", marker)
     process.send_signal(signum)
     time.sleep(0.2)  # the handler runs in the main thread, between its waits
     marker.unlink()
