@@ -116,6 +116,8 @@ class Interpolator:
 
     def _variable(self, name: str, path: PathKey, original: str) -> Any:
         if name in self.declared and name not in self.variables:
+            if name in self.sensitive:
+                self.result.sensitive_paths[path] = name
             return original
         if name not in self.variables:
             hint = did_you_mean(name, set(self.variables) | set(self.declared))
@@ -127,11 +129,11 @@ class Interpolator:
         return self.variables[name]
 
     def _environment(self, name: str, path: PathKey, original: str) -> Any:
+        self.result.environment_paths.add(path)  # (set or not: the stack names no value)
         if name not in self.environ:
             self._problem(path, f"environment variable {name} is not set (used by '{original}')",
                           f"export {name}=... before running provisioner")
             return original
-        self.result.environment_paths.add(path)
         return self.environ[name]
 
     def _problem(self, path: PathKey, message: str, hint: str) -> None:

@@ -404,6 +404,24 @@ def test_unset_environment_variable_is_named(tmp_path: Path) -> None:
         "export LAB_RELEASE=... before running provisioner")
 
 
+@pytest.mark.parametrize("secret, message", [
+    ("${env.LAB_PASSWORD}",
+     "environment variable LAB_PASSWORD is not set (used by '${env.LAB_PASSWORD}')"),
+    ("${var.password}", "variable 'password' has no value"),
+])
+def test_a_missing_secret_is_only_reported_missing(
+        tmp_path: Path, secret: str, message: str) -> None:
+    """Not also as 'a secret written in the stack file': the stack names no value."""
+    error = errors(tmp_path, dedent(f"""\
+        apiVersion: provisioner/v1
+        stack: lab
+        providers:
+          kvm: {{type: libvirt, uri: "qemu+tcp://h/system", username: u, password: "{secret}"}}
+        """) + ("variables:\n  password: {type: string, sensitive: true}\n"
+                if "var." in secret else ""))
+    assert [problem.message for problem in error.problems] == [message]
+
+
 def test_unknown_variable_suggests_the_declared_one(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + dedent("""\
         variables:
