@@ -334,3 +334,43 @@ guests:
     for text in ("guests.a: `clone:` is not supported here", "guests.a: `node:` is not supported",
                  "networks[0].vlan is not supported", "networks[0].firewall is not supported"):
         assert text in message
+
+
+def test_a_network_range_in_use_on_the_host_is_refused_at_plan_time(tmp_path: Path) -> None:
+    """libvirt would refuse to start it ("Network is already in use by interface
+    virbr1") after the plan was accepted; two declared networks may not overlap either;
+    a network of this stack that the plan deletes does not count."""
+    body = """
+networks:
+  lab: { provider: kvm, mode: nat, cidr: 10.42.0.128/25 }
+  also: { provider: kvm, mode: isolated, cidr: 10.43.0.0/16 }
+  again: { provider: kvm, mode: isolated, cidr: 10.43.7.0/24 }
+  fine: { provider: kvm, mode: isolated, cidr: 10.44.0.0/24 }
+"""
+    stack = _stack(tmp_path, node_uri(tmp_path), body)
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine:
+        engine.providers()["kvm"].client.conn.networkDefineXML(  # type: ignore[attr-defined]
+            "<network><name>someone-else</name><bridge name='virbr9'/>"
+            "<ip address='10.42.0.1' netmask='255.255.255.0'/>"
+            "<ip family='ipv6' address='fd00::1' prefix='64'/></network>")
+        with pytest.raises(PlanError) as caught:
+            engine.plan()
+    message = caught.value.message
+    assert ("networks.lab: cidr 10.42.0.128/25 overlaps 10.42.0.0/24 of the libvirt network "
+            "'someone-else' on this host; pick a free range") in message
+    assert ("networks.again: cidr 10.43.7.0/24 overlaps 10.43.0.0/16 of networks.also; "
+            "pick a free range") in message
+    assert "networks.fine" not in message and "networks.also:" not in message
+
+    renamed = _stack(tmp_path, node_uri(tmp_path), """
+networks:
+  old: { provider: kvm, mode: isolated, cidr: 10.45.0.0/24 }
+""")
+    with Engine(renamed, SQLiteStore(tmp_path / "renamed.db")) as engine:
+        assert engine.apply(engine.plan(), Recorder()).ok
+        engine.stack = _stack(tmp_path, node_uri(tmp_path), """
+networks:
+  new: { provider: kvm, mode: isolated, cidr: 10.45.0.0/24 }
+""")
+        assert _changes(engine.plan()) == {"networks.old": Action.DELETE,
+                                           "networks.new": Action.CREATE}

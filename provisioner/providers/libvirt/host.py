@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -87,7 +88,28 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
         elif resource.kind is Kind.GUEST:
             _check_guest(checker, resource, guests, domain_type)
     _check_bridges(checker, resources, guests.client)
+    _check_ranges(checker, resources)
     return checker.problems
+
+
+def _check_ranges(checker: _Checker, resources: Sequence[Resource]) -> None:
+    """A network's cidr overlaps no other network on the host (libvirt refuses to start
+    it: "Network is already in use by interface virbr1") nor another declared one.
+    This block's own networks that are no longer declared are not counted: the plan
+    deletes them."""
+    declared = [(r, ipaddress.ip_network(r.spec["cidr"], strict=False)) for r in resources
+                if r.kind is Kind.NETWORK and r.spec.get("cidr")]
+    for index, (resource, wanted) in enumerate(declared):
+        for name, ranges in sorted(checker.facts.network_ranges.items()):
+            for taken in ranges:
+                if taken.version == wanted.version and taken.overlaps(wanted):
+                    checker.problems.append(
+                        f"{resource.address}: cidr {wanted} overlaps {taken} of the libvirt "
+                        f"network '{name}' on this host; pick a free range")
+        for other, taken in declared[:index]:
+            if taken.version == wanted.version and taken.overlaps(wanted):
+                checker.problems.append(f"{resource.address}: cidr {wanted} overlaps {taken} "
+                                        f"of {other.address}; pick a free range")
 
 
 def _check_bridges(checker: _Checker, resources: Sequence[Resource],

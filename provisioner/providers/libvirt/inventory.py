@@ -47,7 +47,7 @@ from provisioner.providers.libvirt.domain_xml import (
 )
 from provisioner.providers.libvirt.leases import domain_addresses, network_leases
 from provisioner.providers.libvirt.naming import Ownership, parse_owner, parse_volume_name
-from provisioner.providers.libvirt.network_xml import read_network, reservations
+from provisioner.providers.libvirt.network_xml import IpRange, ip_ranges, read_network, reservations
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
 from provisioner.resources import LiveObject, address_name
@@ -67,6 +67,8 @@ class HostFacts:
     volumes: dict[str, set[str]] = field(default_factory=dict)
     """Every volume name of each active pool."""
     networks: set[str] = field(default_factory=set)
+    network_ranges: dict[str, list[IpRange]] = field(default_factory=dict)
+    """Address ranges of every network this provider block does not own."""
 
 
 class Lister:
@@ -157,8 +159,10 @@ class Lister:
             if found is not None:
                 (managed if network.name() in running else self.incomplete).append(found)
                 names[network.name()] = found.address.name
-            elif (owner := self.owner.stranger(parse_owner(root))) is not None:
-                foreign[network.name()] = owner
+            else:
+                self.facts.network_ranges[network.name()] = ip_ranges(root)
+                if (owner := self.owner.stranger(parse_owner(root))) is not None:
+                    foreign[network.name()] = owner
         return names, roots
 
     def network_object(self, network: libvirt.virNetwork, root: ET.Element) -> LiveObject | None:

@@ -103,6 +103,26 @@ def _cidr(ip: ET.Element | None) -> str | None:
     return str(ipaddress.IPv4Network(f"{ip.get('address')}/{prefix}", strict=False))
 
 
+IpRange = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def ip_ranges(root: ET.Element) -> list[IpRange]:
+    """Every address range a network definition declares (IPv4 and IPv6)."""
+    ranges: list[IpRange] = []
+    for ip in root.findall("ip"):
+        address, prefix, netmask = ip.get("address"), ip.get("prefix"), ip.get("netmask")
+        if not address:
+            continue
+        try:
+            if prefix is None and netmask is not None:
+                prefix = str(ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen)
+            ranges.append(ipaddress.ip_network(f"{address}/{prefix or ''}".rstrip("/"),
+                                               strict=False))
+        except ValueError:
+            continue  # not ours to judge: libvirt accepted it
+    return ranges
+
+
 def reservations(root: ET.Element) -> dict[str, str]:
     """MAC → fixed IP of the network's DHCP host entries."""
     return {host.get("mac", "").lower(): host.get("ip", "")
