@@ -118,6 +118,7 @@ class Resolver:
         path: PathKey = (kind.value, name)
         deps = self._dependencies(kind, name, entry)
         references = self._references(entry)
+        self._check_same_provider(kind, name, entry, references)
         spec = entry.model_dump(exclude=set(NOT_IN_SPEC | SETTINGS))
         settings = entry.model_dump(include=set(SETTINGS))
         spec["options"] = spec.pop("options")  # provider settings last, as in the docs
@@ -194,6 +195,22 @@ class Resolver:
             if disk.pool is not None:
                 found[f"disks[{i}].pool"] = Address(Kind.POOL, disk.pool)
         return {path: address for path, address in found.items() if address in self.groups}
+
+    def _check_same_provider(self, kind: Kind, name: str, entry: ResourceBase,
+                             references: dict[str, Address]) -> None:
+        """A network, volume or pool lives on one provider block (one hypervisor host,
+        one cluster): a resource can only use those of its own block."""
+        for field_path, address in references.items():
+            target = self.declarations.entries.get(address.kind, {}).get(address.name)
+            if target is None or target.provider == entry.provider:
+                continue
+            self._problem(
+                (kind.value, name, *_path_key(field_path)),
+                f"{address.kind.singular} '{address.name}' is on provider '{target.provider}', "
+                f"this {kind.singular} on '{entry.provider}': a {kind.singular} can use only "
+                f"the {address.kind.value} of its own provider",
+                f"declare a {address.kind.singular} on provider '{entry.provider}' for it, or "
+                f"put the {kind.singular} on '{target.provider}'")
 
     def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
         found: list[Address] = [a for path, a in self._references(entry).items()
@@ -277,6 +294,12 @@ class Resolver:
 
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.source.value_at(path), format_path(path), message, hint))
+
+
+def _path_key(text: str) -> PathKey:
+    """``networks[0].network`` → ("networks", 0, "network")."""
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.findall(r"[^.\[\]]+", text))
 
 
 def _substitute_index(value: Any, index: int) -> Any:

@@ -254,6 +254,35 @@ def test_unknown_reference_suggests_the_closest_name(tmp_path: Path) -> None:
                               "unknown network 'lbb'", "did you mean 'lab'?")
 
 
+def test_a_reference_to_another_providers_network_or_volume_is_refused(
+        tmp_path: Path) -> None:
+    """Each provider block is its own host or cluster: its guests cannot attach what
+    another block declares."""
+    error = errors(tmp_path, HEAD + dedent("""\
+          far: {type: libvirt, uri: "test:///default"}
+        networks:
+          lab: {provider: far, cidr: 10.42.0.0/24}
+        volumes:
+          data: {provider: far, size: 1GiB}
+          near: {provider: kvm, size: 1GiB}
+        guests:
+          web:
+            provider: kvm
+            networks: [{network: lab}]
+            disks: [{volume: near}, {volume: data}]
+        """))
+    assert [(p.position, p.path, p.message, p.hint) for p in error.problems] == [
+        (at(14, 26), "guests.web.networks[0].network",
+         "network 'lab' is on provider 'far', this guest on 'kvm': a guest can use only the "
+         "networks of its own provider",
+         "declare a network on provider 'kvm' for it, or put the guest on 'far'"),
+        (at(15, 38), "guests.web.disks[1].volume",
+         "volume 'data' is on provider 'far', this guest on 'kvm': a guest can use only the "
+         "volumes of its own provider",
+         "declare a volume on provider 'kvm' for it, or put the guest on 'far'"),
+    ]
+
+
 def test_unknown_reference_lists_the_valid_names(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + NETWORKS + dedent("""\
         guests:
