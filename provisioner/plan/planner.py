@@ -115,6 +115,7 @@ class _Planner:
     def _select(self) -> set[Address]:
         """Apply --target/--exclude: keep the selected changes, return their addresses."""
         everything = {c.address for c in self.changes} | set(self.inputs.prior)
+        self._check_named(everything)
         if not self.options.targets and not self.options.excludes:
             return everything
         kept = selected_addresses(self.changes, self.options.targets, self.options.excludes)
@@ -122,6 +123,19 @@ class _Planner:
             kept |= {a for a in self.options.targets if a in self.inputs.prior}
         self.changes = [c for c in self.changes if c.address in kept]
         return kept
+
+    def _check_named(self, known: set[Address]) -> None:
+        """Every address given to --target, --exclude or --replace is in the stack or
+        the state: a typo must not make a plan that silently does nothing."""
+        for flag, given in (("--target", self.options.targets),
+                            ("--exclude", self.options.excludes),
+                            ("--replace", self.options.replace)):
+            for address in sorted(given - known):
+                from provisioner.stack.interpolate import did_you_mean
+
+                hint = did_you_mean(str(address), [str(a) for a in known])
+                self._error(None, f"{flag} {address}: no such resource in the stack or the "
+                                  f"state{f' ({hint})' if hint else ''}")
 
     def _error(self, address: Address | None, text: str) -> None:
         self.errors.append((address, text))
