@@ -87,6 +87,11 @@ def resolve_variables(
 
 
 def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: Path) -> None:
+    if not path.is_file():
+        result.problems.append(Problem(
+            None, "", f"--var-file {path}: no such file",
+            f"check the path (relative to the current directory, {Path.cwd()})"))
+        return
     document = read_yaml(path)
     result.problems.extend(document.problems)
     if document.data is None:

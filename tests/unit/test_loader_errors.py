@@ -501,6 +501,15 @@ def test_var_of_the_wrong_type_names_the_option(tmp_path: Path) -> None:
     assert problem.message == "--var cpus gives 'cpus' the value 'many', which is not an integer"
 
 
+def test_a_missing_var_file_is_named(tmp_path: Path) -> None:
+    stack = write(tmp_path, HEAD + "variables:\n  cpus: {default: 2}\n", "stack.yaml")
+    with pytest.raises(StackError) as caught:
+        load_stack(stack, VariableInputs(files=[tmp_path / "nope.yaml"]), {}, cwd=tmp_path)
+    problem = only(caught.value)
+    assert problem.message == f"--var-file {tmp_path / 'nope.yaml'}: no such file"
+    assert problem.hint.startswith("check the path")
+
+
 def test_unknown_name_in_a_var_file(tmp_path: Path) -> None:
     var_file = write(tmp_path, "image: debian-12\ncpu: 4\n", "values.yaml")
     stack = write(tmp_path, HEAD + "variables:\n  cpus: {default: 2}\n  image: {default: x}\n",
