@@ -132,3 +132,14 @@ def test_a_read_failure_without_an_error_code_is_asked_again_a_write_is_not(
     with pytest.raises(ProviderError):
         client.call(CallKind.WRITE, "x", flaky, "write")
     assert attempts["write"] == 1
+
+
+@pytest.mark.parametrize("uri, words", [
+    ("qemu+ssh://root@kvm-a/system", "known_hosts"),
+    ("qemu+tcp://kvm-a/system", "SASL"),
+    ("qemu:///system", "scripts/testbed start"),
+])
+def test_a_failed_connect_says_what_to_check_for_its_transport(uri: str, words: str) -> None:
+    from provisioner.providers.libvirt.client import _connect_hint
+
+    assert words in _connect_hint(uri)

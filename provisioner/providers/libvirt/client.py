@@ -157,9 +157,7 @@ class LibvirtClient:
         except libvirt.libvirtError as exc:
             raise ProviderError(
                 f"cannot connect to libvirt at {self.uri}: {exc.get_error_message()}",
-                hint="check that libvirtd runs and the URI is right (scripts/testbed start "
-                     "starts a local one)",
-            ) from exc
+                hint=_connect_hint(self.uri)) from exc
 
     def _auth(self) -> list[object]:
         """libvirt's credential callback: answers only the username and password."""
@@ -264,6 +262,19 @@ def translate(exc: libvirt.libvirtError, what: str) -> ProviderError:
     if code == libvirt.VIR_ERR_NO_SUPPORT:
         return ProviderError(f"{what}: this libvirt driver cannot do that ({message})")
     return ProviderError(f"{what}: {message}")
+
+
+def _connect_hint(uri: str) -> str:
+    """The next step when a connection to ``uri`` cannot be opened."""
+    if uri.split(":", 1)[0].endswith("+ssh"):
+        return ("over SSH, libvirt needs a login without a prompt: a key in ssh-agent or "
+                "~/.ssh, and the host's key in ~/.ssh/known_hosts (run `ssh HOST true` "
+                "once); and libvirtd running on that host")
+    if uri.split(":", 1)[0].endswith(("+tcp", "+tls")):
+        return ("check that libvirtd listens there (virtproxyd or libvirtd --listen) and, "
+                "for SASL, the provider's username and password")
+    return ("check that libvirtd runs and the URI is right (scripts/testbed start starts a "
+            "local one)")
 
 
 def _connection_lost(exc: libvirt.libvirtError, channel: _Channel) -> bool:
