@@ -339,7 +339,7 @@ guests:
 def test_a_network_range_in_use_on_the_host_is_refused_at_plan_time(tmp_path: Path) -> None:
     """libvirt would refuse to start it ("Network is already in use by interface
     virbr1") after the plan was accepted; two declared networks may not overlap either;
-    a network of this stack that the plan deletes does not count."""
+    a network of this stack that the plan deletes, or one not started, does not count."""
     body = """
 networks:
   lab: { provider: kvm, mode: nat, cidr: 10.42.0.128/25 }
@@ -349,10 +349,14 @@ networks:
 """
     stack = _stack(tmp_path, node_uri(tmp_path), body)
     with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine:
-        engine.providers()["kvm"].client.conn.networkDefineXML(  # type: ignore[attr-defined]
+        conn = engine.providers()["kvm"].client.conn  # type: ignore[attr-defined]
+        conn.networkDefineXML(
             "<network><name>someone-else</name><bridge name='virbr9'/>"
             "<ip address='10.42.0.1' netmask='255.255.255.0'/>"
-            "<ip family='ipv6' address='fd00::1' prefix='64'/></network>")
+            "<ip family='ipv6' address='fd00::1' prefix='64'/></network>").create()
+        conn.networkDefineXML(  # not started: libvirt does not count it either
+            "<network><name>idle</name><bridge name='virbr8'/>"
+            "<ip address='10.44.0.1' netmask='255.255.255.0'/></network>")
         with pytest.raises(PlanError) as caught:
             engine.plan()
     message = caught.value.message

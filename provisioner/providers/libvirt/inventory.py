@@ -68,7 +68,7 @@ class HostFacts:
     """Every volume name of each active pool."""
     networks: set[str] = field(default_factory=set)
     network_ranges: dict[str, list[IpRange]] = field(default_factory=dict)
-    """Address ranges of every network this provider block does not own."""
+    """Address ranges of every active network this provider block does not own."""
 
 
 class Lister:
@@ -160,7 +160,8 @@ class Lister:
                 (managed if network.name() in running else self.incomplete).append(found)
                 names[network.name()] = found.address.name
             else:
-                self.facts.network_ranges[network.name()] = ip_ranges(root)
+                if network.name() in running:  # (libvirt checks only those in use)
+                    self.facts.network_ranges[network.name()] = ip_ranges(root)
                 if (owner := self.owner.stranger(parse_owner(root))) is not None:
                     foreign[network.name()] = owner
         return names, roots
