@@ -132,6 +132,19 @@ stack 4.25 s; `provisioner --help` 194 ms. What the profiles showed, and the fix
 - **Start-up**: `--help` no longer builds the stack models (pydantic); what remains
   is typer (which pulls in asyncio) and, for commands that read a stack, pydantic
   building the models and PyYAML.
+- **Second pass (2026-11-27 afternoon)**: a run on a loaded machine put the
+  10,000-guest plan at 5.22 s, over its goal. Its profile showed 30,000
+  `virDomainGetName` calls (three per domain) and each owner tag's JSON walked
+  again after decoding: names are now read once per domain, the UUID comes from
+  the definition already parsed, and owner tags are decoded with their blobs in
+  one pass (4.30-4.38 s since). Start-up: the stack and provider models are built
+  on first use (`defer_build`), the shipped providers are found without scanning
+  every installed distribution's entry points, pydantic's own plugin scan is off
+  in the CLI, and pycdlib is imported only to build a seed. A no-change re-run of
+  the side-by-side stack went from 0.40-0.41 s to 0.36-0.37 s on a quiet machine.
+  Still slower than kcli's re-run here: about 90 ms of it is importing pydantic
+  and building the models (typer 0.29 imports pydantic too), which a tool that
+  does not validate its input does not pay.
 - **What no change can reach**: the floor rows of benchmark 4 are bare
   libvirt-python calls, no tool around them; a tool's converge cannot go below
   them, and a re-run cannot go below a new Python process that connects and reads
