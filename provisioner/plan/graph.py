@@ -7,13 +7,17 @@ Rules (as Terraform's):
 - a replacement is delete-then-create, or create-then-delete with
   ``create_before_destroy``, where the old object is deleted only after the
   objects that depend on it were updated;
+- a create that takes a value only one object may hold at a time (a libvirt
+  network's cidr, ``KindSchema.exclusive``) runs after the delete of the object
+  holding it (a rename that keeps the range);
 - ties are broken by declaration order, so the same inputs give the same order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Change, Operation, ReplaceOrder, Step
@@ -39,15 +43,24 @@ def steps_for(change: Change) -> list[Step]:
     return []
 
 
+def _holding(change: Change, name: str, value: Any) -> tuple[str, str, str, str]:
+    """Who may hold ``value`` in field ``name``: one per provider block and kind."""
+    return (change.provider, change.address.kind.value, name,
+            json.dumps(value, sort_keys=True, default=str))
+
+
 class StepGraph:
     """Builds the step DAG of a plan."""
 
     graph: nx.DiGraph[str]
     """Made by ``build`` when there is a step."""
 
-    def __init__(self, changes: Sequence[Change], order: dict[Address, int]) -> None:
+    def __init__(self, changes: Sequence[Change], order: dict[Address, int],
+                 exclusive: Callable[[Change], tuple[str, ...]] | None = None) -> None:
         self.changes = changes
         self.order = order
+        self.exclusive = exclusive or (lambda _change: ())
+        """A change's fields that only one object may hold at a time (KindSchema)."""
         self.steps: dict[str, Step] = {}
         self.writes: dict[Address, str] = {}  # address → its create/update step
         self.deletes: dict[Address, list[str]] = {}
@@ -62,6 +75,7 @@ class StepGraph:
             self._add(change)
         for change in self.changes:
             self._link(change)
+        self._link_exclusive()
         ordered = self._ordered()
         position = {key: index for index, key in enumerate(ordered)}
         edges = sorted(self.graph.edges(), key=lambda e: (position[e[0]], position[e[1]]))
@@ -115,6 +129,27 @@ class StepGraph:
             for user in self._former_users(change.address):
                 self._edge(self.writes.get(user), delete)
 
+    def _link_exclusive(self) -> None:
+        """A create that takes a value only one object may hold (a network's cidr)
+        runs after the delete, in this plan, of the object holding it now."""
+        freed: dict[tuple[str, str, str, str], list[str]] = {}
+        for key, step in self.steps.items():
+            live = step.change.live
+            if step.operation is Operation.DELETE and live is not None:
+                for name in self.exclusive(step.change):
+                    if live.spec.get(name) is not None:
+                        freed.setdefault(_holding(step.change, name, live.spec[name]),
+                                         []).append(key)
+        if not freed:
+            return
+        for key, step in self.steps.items():
+            desired = step.change.desired
+            if step.operation is Operation.CREATE and desired is not None:
+                for name in self.exclusive(step.change):
+                    for delete in freed.get(_holding(step.change, name,
+                                                     desired.spec.get(name)), []):
+                        self._edge(delete, key)
+
     def _replaced_first(self, address: Address) -> Iterable[str]:
         """The delete step of ``address`` if it is replaced delete-first. Not with
         create_before_destroy: there the old object outlives its dependents' writes."""
@@ -145,7 +180,9 @@ class StepGraph:
             text = " -> ".join(edge[0] for edge in cycle) + f" -> {cycle[0][0]}"
             raise PlanError(f"the changes cannot be ordered: {text}",
                             hint="apply the replacement in two steps, or drop "
-                                 "create_before_destroy on one of them") from None
+                                 "create_before_destroy on one of them; where a new "
+                                 "object takes a value an old one holds (a network's "
+                                 "cidr), make the change in two applies") from None
 
     def _sort_key(self, key: str) -> str:
         step = self.steps[key]

@@ -101,7 +101,7 @@ class _Planner:
             raise PlanError("\n".join(errors),
                             hint="nothing was changed; fix the stack or the flags and plan again")
         order = {resource.address: resource.order for resource in self.desired}
-        steps, edges = StepGraph(self.changes, order).build()
+        steps, edges = StepGraph(self.changes, order, self._exclusive).build()
         return Plan(
             stack=self.inputs.stack,
             changes=tuple(self.changes),
@@ -123,6 +123,11 @@ class _Planner:
             kept |= {a for a in self.options.targets if a in self.inputs.prior}
         self.changes = [c for c in self.changes if c.address in kept]
         return kept
+
+    def _exclusive(self, change: Change) -> tuple[str, ...]:
+        schema = self.inputs.schemas.get(change.provider)
+        kind = schema.kinds.get(change.address.kind) if schema else None
+        return kind.exclusive if kind else ()
 
     def _check_named(self, known: set[Address]) -> None:
         """Every address given to --target, --exclude or --replace is in the stack or

@@ -62,6 +62,10 @@ class KindSchema:
     refine: Callable[[str, Any, Any, LiveObject], Effect | None] | None = None
     """Pure; given (path, before, after, live object), the effect when it depends on
     values (memory within the guest's maximum changes live), or None for the rule."""
+    exclusive: tuple[str, ...] = ()
+    """Top-level fields whose value no two objects of this kind on one provider block
+    may hold at once (a libvirt network's cidr): a create that takes a value a delete
+    of the same plan frees runs after that delete."""
 
     def rule_for(self, path: str) -> FieldRule:
         """The most specific rule: ``disks[2].size`` → ``disks[].size`` → ``disks``."""

@@ -129,3 +129,20 @@ def test_isolated_routed_and_bridge_networks_come_up_and_carry_guests(
     plan = stack.plan()
     assert not plan.has_changes, describe(plan)
     stack.destroy()
+
+
+def test_a_network_renamed_with_its_range_is_deleted_before_the_new_one_starts(
+        new_stack: Callable[..., E2EStack], conn: Any) -> None:
+    """libvirtd refuses a second network on a range in use ("Network is already in use
+    by interface virbrN"): the plan orders the old network's delete first."""
+    stack = new_stack()
+    stack.write("networks:\n  rn-old: { provider: kvm, mode: nat, cidr: 10.78.0.0/24 }\n")
+    stack.apply()
+    stack.write("networks:\n  rn-new: { provider: kvm, mode: nat, cidr: 10.78.0.0/24 }\n")
+    plan, _ = stack.apply()
+    assert {a: c.action for a, c in changes(plan).items()} == {
+        "networks.rn-old": Action.DELETE, "networks.rn-new": Action.CREATE}
+    assert ("delete networks.rn-old", "create networks.rn-new") in plan.edges
+    assert conn.networkLookupByName("rn-new").isActive()
+    assert not stack.plan().has_changes
+    stack.destroy()

@@ -71,6 +71,7 @@ NETWORK_SCHEMA = KindSchema(
     fields={"mode": REPLACE, "cidr": REPLACE, "dhcp": REPLACE, "dhcp_range": IN_PLACE,
             "bridge": REPLACE, "domain": REPLACE, "options": IN_PLACE},
     attributes=("uuid", "bridge_name"),
+    exclusive=("cidr",),  # libvirt: "Network is already in use by interface virbrN"
 )
 VOLUME_SCHEMA = KindSchema(
     fields={"size": GROWS, "pool": REPLACE, "format": REPLACE, "options": IN_PLACE},
@@ -79,6 +80,7 @@ VOLUME_SCHEMA = KindSchema(
 POOL_SCHEMA = KindSchema(
     fields={"type": REPLACE, "path": REPLACE, "options": IN_PLACE},
     attributes=("uuid", "pool"),
+    exclusive=("path",),  # libvirt: "Storage source conflict with pool"
 )
 
 
