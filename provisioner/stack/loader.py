@@ -19,6 +19,7 @@ from provisioner.errors import Problem, StackError, UserError
 from provisioner.providers.registry import ProviderPlugin, get_plugin
 from provisioner.resources import Resource
 from provisioner.stack.address import NAME_HELP, NAME_RE, Address, Kind
+from provisioner.stack.addresses import check_addresses
 from provisioner.stack.checks import (
     check_ignore_changes,
     check_outputs,
@@ -134,6 +135,7 @@ class _Loader:
         )
         resolution = Resolver(declarations, source, self.root).run()
         self.problems += resolution.problems
+        self.problems += check_addresses(resolution.resources, resolution.groups, source)
         outputs = self._outputs(data, source)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
         known |= resolution.groups

@@ -10,6 +10,8 @@ named by ``type``, so plugins can add settings without touching this file.
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -63,8 +65,39 @@ Size = Annotated[
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 """Names of variables and outputs: letters, digits and underscores."""
+COUNT_INDEX_RE = re.compile(r"\$\{\s*count\.index\s*\}")
+MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+
+
+def per_instance(check: Callable[[str], str]) -> Callable[[str], str]:
+    """``check`` a value, or a template with ``${count.index}`` for each instance of a
+    counted guest (``10.42.0.1${count.index}``): its shape is checked here with sample
+    indexes, each instance's value once count is expanded (stack/addresses.py)."""
+
+    def validate(value: str) -> str:
+        if not COUNT_INDEX_RE.search(value):
+            return check(value)
+        for sample in ("0", "9"):
+            try:
+                check(COUNT_INDEX_RE.sub(sample, value))
+            except ValueError as exc:
+                raise ValueError(f"with ${{count.index}} = {sample}: {exc}") from None
+        return value
+
+    return validate
+
+
+def _mac(value: str) -> str:
+    if not MAC_RE.match(value):
+        raise ValueError(f"'{value}' is not a MAC address such as 52:54:00:12:34:56 "
+                         "(lower case)")
+    return value
+
+
 MacAddress = Annotated[
-    str, StringConstraints(pattern=r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$", to_lower=False)
+    str, AfterValidator(per_instance(_mac)),
+    WithJsonSchema({"type": "string", "description": "a MAC address, 52:54:00:12:34:56",
+                    "pattern": r"^(([0-9a-f]{2}:){5}[0-9a-f]{2}|.*\$\{\s*count\.index\s*\}.*)$"}),
 ]
 Options = dict[str, Any]
 
@@ -84,7 +117,11 @@ def _canonical_address(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_canonical_network)]
-IPv4 = Annotated[str, AfterValidator(_canonical_address)]
+IPv4 = Annotated[
+    str, AfterValidator(per_instance(_canonical_address)),
+    WithJsonSchema({"type": "string", "description": "an IPv4 address, such as 10.42.0.10, "
+                                                     "or a template with ${count.index}"}),
+]
 
 
 class StrictModel(BaseModel):

@@ -20,6 +20,7 @@ from provisioner.resources import Blob, Effect, Resource
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
+    COUNT_INDEX_RE,
     NOT_IN_SPEC,
     SETTINGS,
     Container,
@@ -29,7 +30,6 @@ from provisioner.stack.model import (
 )
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
-_COUNT_INDEX_RE = re.compile(r"\$\{\s*count\.index\s*\}")
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,
     "replace": Effect.REPLACE,
@@ -304,7 +304,7 @@ def _path_key(text: str) -> PathKey:
 
 def _substitute_index(value: Any, index: int) -> Any:
     if isinstance(value, str):
-        return _COUNT_INDEX_RE.sub(str(index), value)
+        return COUNT_INDEX_RE.sub(str(index), value)
     if isinstance(value, Mapping):
         return {key: _substitute_index(item, index) for key, item in value.items()}
     if isinstance(value, list):

@@ -220,7 +220,9 @@ def test_mac_address_pattern_hint_is_not_the_name_rule(tmp_path: Path) -> None:
         """)))
     assert problem.path == "guests.web.networks[0].mac"
     assert problem.position == at(8, 35)
-    assert problem.hint != NAME_HELP and "[0-9a-f]" in problem.hint
+    assert problem.hint != NAME_HELP
+    assert problem.message == ("'52:54:00:ZZ:00:01' is not a MAC address such as "
+                               "52:54:00:12:34:56 (lower case)")
 
 
 def test_bad_ignore_changes_field_suggests_the_closest_field(tmp_path: Path) -> None:
@@ -757,3 +759,75 @@ def test_problems_of_every_file_of_a_directory_stack_come_together(tmp_path: Pat
         (at(6, 24, "a.yaml"), "guests.web.cpu"),
         (at(3, 31, "b.yaml"), "volumes.data.size"),
     ]
+
+
+# --- fixed addresses ---------------------------------------------------------------------------
+
+LAN = """\
+networks:
+  lan: {provider: kvm, cidr: 10.42.0.0/24}
+"""
+
+
+def test_fixed_addresses_are_checked_across_the_stack(tmp_path: Path) -> None:
+    error = errors(tmp_path, HEAD + LAN + dedent("""\
+        guests:
+          a: {provider: kvm, networks: [{network: lan, mac: "52:54:00:00:00:01", ip: 10.42.0.10}]}
+          b: {provider: kvm, networks: [{network: lan, mac: "52:54:00:00:00:01", ip: 10.42.0.10}]}
+          c: {provider: kvm, networks: [{network: lan, ip: 10.43.0.10}]}
+          d: {provider: kvm, networks: [{network: lan, ip: 10.42.0.1}]}
+        """))
+    assert [(p.position, p.path, p.message) for p in error.problems] == [
+        (at(9, 53), "guests.b.networks[0].mac",
+         "MAC 52:54:00:00:00:01 is also guests.a's: two NICs with one MAC lose the network"),
+        (at(9, 78), "guests.b.networks[0].ip", "10.42.0.10 on network lan is also guests.a's"),
+        (at(10, 52), "guests.c.networks[0].ip", "10.43.0.10 is not in network lan (10.42.0.0/24)"),
+        (at(11, 52), "guests.d.networks[0].ip",
+         "10.42.0.1 is network lan's own address (network, gateway or broadcast)"),
+    ]
+
+
+def test_a_counted_guest_builds_its_addresses_from_the_index(tmp_path: Path) -> None:
+    body = HEAD + LAN + dedent("""\
+        guests:
+          web:
+            provider: kvm
+            count: COUNT
+            networks: [{network: lan, mac: "52:54:00:00:00:1${count.index}",
+                        ip: "10.42.0.1${count.index}"}]
+        """)
+    stack = load_stack(write(tmp_path, body.replace("COUNT", "3")), None, {}, cwd=tmp_path)
+    nics = [r.spec["networks"][0] for r in stack.resources if r.address.kind.value == "guests"]
+    assert [(n["mac"], n["ip"]) for n in nics] == [
+        ("52:54:00:00:00:10", "10.42.0.10"), ("52:54:00:00:00:11", "10.42.0.11"),
+        ("52:54:00:00:00:12", "10.42.0.12")]
+    error = errors(tmp_path, body.replace("COUNT", "120"))
+    assert [(p.path, p.message) for p in error.problems] == [
+        ("guests.web.networks[0].mac",
+         "guests.web-10 gets the MAC '52:54:00:00:00:110', which is not one"),
+        ("guests.web.networks[0].ip",
+         "guests.web-100 gets the address '10.42.0.1100', which is not one"),
+    ]
+
+
+def test_a_literal_address_in_a_counted_guest_is_refused_with_the_way_out(
+        tmp_path: Path) -> None:
+    problem = only(errors(tmp_path, HEAD + LAN + dedent("""\
+        guests:
+          web: {provider: kvm, count: 2, networks: [{network: lan, ip: 10.42.0.10}]}
+        """)))
+    assert problem.message == "10.42.0.10 on network lan is also guests.web-0's"
+    assert problem.hint == ("each instance of a counted guest gets the same ip: build it from "
+                            "${count.index}, or leave it out")
+
+
+def test_a_template_that_is_no_address_for_index_0_is_refused_at_once(tmp_path: Path) -> None:
+    problem = only(errors(tmp_path, HEAD + LAN + dedent("""\
+        guests:
+          web:
+            provider: kvm
+            count: 2
+            networks: [{network: lan, mac: "52:54:00:00:00:${count.index}"}]
+        """)))
+    assert problem.path == "guests.web.networks[0].mac"
+    assert problem.message.startswith("with ${count.index} = 0: '52:54:00:00:00:0' is not a MAC")

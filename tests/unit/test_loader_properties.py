@@ -46,7 +46,7 @@ FULL = {
             "memory": "2GiB",
             "image": "debian-${env.LAB_RELEASE}",
             "disks": [{"size": "10GiB"}, {"volume": "data"}],
-            "networks": [{"network": "lab", "ip": "10.42.0.10"}],
+            "networks": [{"network": "lab", "ip": "10.42.0.1${count.index}"}],
             "cloud_init": {"user_data": "#cloud-config\nhostname: web-${count.index}\n",
                            "on_change": "reboot"},
             "lifecycle": {"ignore_changes": ["memory"]},
