@@ -16,8 +16,8 @@ from typing import Any
 from provisioner.errors import Problem
 from provisioner.resources import Resource
 from provisioner.stack.address import Address, Kind
-from provisioner.stack.model import MAC_RE
 from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.values import MAC_RE
 
 
 def check_addresses(resources: Sequence[Resource], groups: Mapping[Address, list[Address]],

@@ -10,118 +10,27 @@ named by ``type``, so plugins can add settings without touching this file.
 from __future__ import annotations
 
 import ipaddress
-import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
-    StringConstraints,
-    WithJsonSchema,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from provisioner.stack.address import NAME_PATTERN
-from provisioner.units import UNITS_HELP, Bytes, parse_size
+from provisioner.stack.values import (
+    Cidr,
+    Identifier,
+    IPv4,
+    MacAddress,
+    Name,
+    Options,
+    Size,
+)
 
 API_VERSION = "provisioner/v1"
-
-
-def _size_error(reason: str) -> PydanticCustomError:
-    return PydanticCustomError("value_error", "{reason}", {"reason": reason, "hint": UNITS_HELP})
-
-
-def _size_from_text(value: Any) -> Any:
-    if isinstance(value, bool | int | float):
-        raise _size_error(f"{value} has no unit")
-    if isinstance(value, str):
-        try:
-            return parse_size(value)
-        except ValueError as exc:
-            raise _size_error(str(exc).removesuffix(f"; {UNITS_HELP}")) from None
-        except OverflowError:  # hundreds of digits overflow the float to inf
-            raise _size_error(f"'{value[:40]}...' is too large") from None
-    return value
-
-
-Size = Annotated[
-    int,
-    BeforeValidator(_size_from_text),
-    AfterValidator(Bytes),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^\s*\d+(\.\d+)?\s*(B|[KMGTP]i?B|[KMGTP]|kB)\s*$",
-            "description": "a size with a unit: 512MiB, 2GiB, 20G (binary), 20GB (decimal)",
-        }
-    ),
-]
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-"""Names of variables and outputs: letters, digits and underscores."""
-COUNT_INDEX_RE = re.compile(r"\$\{\s*count\.index\s*\}")
-MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
-
-
-def per_instance(check: Callable[[str], str]) -> Callable[[str], str]:
-    """``check`` a value, or a template with ``${count.index}`` for each instance of a
-    counted guest (``10.42.0.1${count.index}``): its shape is checked here with sample
-    indexes, each instance's value once count is expanded (stack/addresses.py)."""
-
-    def validate(value: str) -> str:
-        if not COUNT_INDEX_RE.search(value):
-            return check(value)
-        for sample in ("0", "9"):
-            try:
-                check(COUNT_INDEX_RE.sub(sample, value))
-            except ValueError as exc:
-                raise ValueError(f"with ${{count.index}} = {sample}: {exc}") from None
-        return value
-
-    return validate
-
-
-def _mac(value: str) -> str:
-    if not MAC_RE.match(value):
-        raise ValueError(f"'{value}' is not a MAC address such as 52:54:00:12:34:56 "
-                         "(lower case)")
-    return value
-
-
-MacAddress = Annotated[
-    str, AfterValidator(per_instance(_mac)),
-    WithJsonSchema({"type": "string", "description": "a MAC address, 52:54:00:12:34:56",
-                    "pattern": r"^(([0-9a-f]{2}:){5}[0-9a-f]{2}|.*\$\{\s*count\.index\s*\}.*)$"}),
-]
-Options = dict[str, Any]
-
-
-def _canonical_network(value: str) -> str:
-    try:
-        return str(ipaddress.IPv4Network(value, strict=True))
-    except ValueError as exc:
-        raise ValueError(f"'{value}' is not an IPv4 subnet such as 10.42.0.0/24 ({exc})") from None
-
-
-def _canonical_address(value: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except ValueError:
-        raise ValueError(f"'{value}' is not an IPv4 address such as 10.42.0.10") from None
-
-
-Cidr = Annotated[str, AfterValidator(_canonical_network)]
-IPv4 = Annotated[
-    str, AfterValidator(per_instance(_canonical_address)),
-    WithJsonSchema({"type": "string", "description": "an IPv4 address, such as 10.42.0.10, "
-                                                     "or a template with ${count.index}"}),
-]
 
 
 class StrictModel(BaseModel):

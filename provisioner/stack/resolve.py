@@ -20,7 +20,6 @@ from provisioner.resources import Blob, Effect, Resource
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
-    COUNT_INDEX_RE,
     NOT_IN_SPEC,
     SETTINGS,
     Container,
@@ -29,6 +28,7 @@ from provisioner.stack.model import (
     Volume,
 )
 from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.values import COUNT_INDEX_RE
 
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,

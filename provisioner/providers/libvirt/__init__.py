@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from provisioner import __version__
 from provisioner.providers.registry import ProviderPlugin
 from provisioner.stack.address import Kind
-from provisioner.stack.model import Size
+from provisioner.stack.values import Size
 
 
 class _Strict(BaseModel):

@@ -24,7 +24,7 @@ from pydantic import (
 from provisioner import __version__
 from provisioner.providers.registry import ProviderPlugin
 from provisioner.stack.address import Kind
-from provisioner.stack.model import Size
+from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
 """A Proxmox tag (PVE's pve-tag format, lowercase)."""
