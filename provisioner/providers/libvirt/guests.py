@@ -13,7 +13,7 @@ import contextlib
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -23,20 +23,17 @@ from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderE
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import (
-    TARGET_PREFIX,
     DiskPlan,
     GuestLayout,
-    NicPlan,
-    default_mac,
     domain_xml,
 )
+from provisioner.providers.libvirt.layout import Layouts
 from provisioner.providers.libvirt.leases import wait_for_addresses
-from provisioner.providers.libvirt.naming import Ownership, VolumeName, parse_volume_name
+from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
 from provisioner.providers.libvirt.networks import Networks
 from provisioner.providers.libvirt.seed import build_iso, seed_files, upload_seed
 from provisioner.providers.libvirt.storage import Storage
 from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.testing import kill_point
 
 SHUTDOWN_TIMEOUT = 60.0
@@ -57,7 +54,7 @@ class Guests:
         self.networks = networks
         self.owner = owner
         self.default_pool = default_pool
-        self.domain_type = domain_type
+        self.layouts = Layouts(storage, owner, default_pool, domain_type)
 
     # -- create ---------------------------------------------------------------------------
 
@@ -224,72 +221,10 @@ class Guests:
     # -- layout ---------------------------------------------------------------------------
 
     def layout(self, resource: Resource, live: LiveObject | None = None) -> GuestLayout:
-        """Resolve the spec against the hypervisor: pools, volumes, networks, MACs."""
-        spec = resource.spec
-        disks = list(spec.get("disks") or [])
-        if not disks and spec.get("image"):
-            disks = [{"size": None, "image": None, "volume": None}]
-        used = {disk["slot"] for disk in disks if disk.get("slot")}
-        plans = [self._disk(resource, index, disk, used) for index, disk in enumerate(disks)]
-        seed = None
-        if spec.get("cloud_init"):
-            pool = next((d.pool for d in plans if d.own), self.default_pool)
-            target = _next_target("virtio", used)
-            seed = DiskPlan(len(plans), target, "virtio", "raw", pool,
-                            str(VolumeName(self.owner.prefix, resource.name, None, "raw",
-                                           seed=True)),
-                            own=True, readonly=True)
-        current = list(live.spec.get("networks") or []) if live else []
-        nics = [self._nic(resource, index, nic, current)
-                for index, nic in enumerate(spec.get("networks") or [])]
-        return GuestLayout(self.domain_type(), plans, nics, seed)
-
-    def _disk(self, resource: Resource, index: int, disk: Mapping[str, Any],
-              used: set[str]) -> DiskPlan:
-        bus = disk.get("bus") or "virtio"
-        target = disk.get("slot") or _next_target(bus, used)
-        if disk.get("volume"):
-            object_name = resource.name_of(Address(Kind.VOLUME, disk["volume"]))
-            names = [self.owner.volume_name(object_name, fmt) for fmt in ("qcow2", "raw")]
-            found = self.storage.find(names)
-            if found is None:
-                raise ProviderError(f"{resource.address}: volume '{disk['volume']}' does not "
-                                    f"exist", hint=f"apply volumes.{disk['volume']} first")
-            fmt = "raw" if found[1].endswith(".img") else "qcow2"
-            return DiskPlan(index, target, bus, fmt, found[0], found[1], own=False,
-                            shareable=fmt == "raw")
-        fmt = disk.get("format") or "qcow2"
-        image = disk.get("image") or (resource.spec.get("image") if index == 0 else None)
-        name = str(VolumeName(self.owner.prefix, resource.name, index, fmt))
-        pool = self.pool_of(resource, f"disks[{index}].pool", disk.get("pool"))
-        return DiskPlan(index, target, bus, fmt, pool, name, own=True, size=disk.get("size"),
-                        image=image)
+        return self.layouts.layout(resource, live)
 
     def pool_of(self, resource: Resource, path: str, declared: str | None) -> str:
-        """The libvirt pool a ``pool:`` value means: a pool of the stack, a pool the
-        host has, or the provider's default."""
-        if declared is None:
-            return self.default_pool
-        reference = resource.references.get(path)
-        if reference is not None:
-            return self.owner.pool_name(resource.name_of(reference))
-        return declared
-
-    def _nic(self, resource: Resource, index: int, nic: Mapping[str, Any],
-             current: Sequence[Mapping[str, Any]]) -> NicPlan:
-        if nic.get("bridge"):
-            kind, source = "bridge", nic["bridge"]
-        elif nic.get("network"):
-            kind, source = "network", resource.name_of(Address(Kind.NETWORK, nic["network"]))
-        else:
-            kind, source = "network", nic["host_network"]
-        mac = nic.get("mac")
-        old = current[index] if index < len(current) else None
-        if mac is None and old is not None and all(
-                old.get(k) == nic.get(k) for k in ("network", "host_network", "bridge")):
-            mac = old.get("mac")  # keep the address libvirt or an earlier apply gave it
-        return NicPlan(kind, source, mac or default_mac(self.owner.stack, resource.address,
-                                                        index), nic.get("model") or "virtio")
+        return self.layouts.pool_of(resource, path, declared)
 
     # -- reservations, power, helpers ---------------------------------------------------------
 
@@ -388,17 +323,6 @@ def live_change_possible(path: str, live: LiveObject, after: Any) -> bool:
         return False
     limit = live.attributes.get("max_cpus" if path == "cpus" else "max_memory")
     return isinstance(limit, int) and isinstance(after, int) and 0 < after <= limit
-
-
-def _next_target(bus: str, used: set[str]) -> str:
-    """The first free device name of the bus's kind (``vda``, ``vdb``, ...)."""
-    prefix = TARGET_PREFIX[bus]
-    letter = 0
-    while f"{prefix}{chr(ord('a') + letter)}" in used:
-        letter += 1
-    target = f"{prefix}{chr(ord('a') + letter)}"
-    used.add(target)
-    return target
 
 
 def _only_changed(resource: Resource, live: LiveObject, changed: Sequence[str]) -> Resource:
