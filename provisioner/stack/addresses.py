@@ -51,7 +51,7 @@ class _Checker:
     def __init__(self, source: SourceMap) -> None:
         self.source = source
         self.problems: list[Problem] = []
-        self.macs: dict[str, Address] = {}
+        self.macs: dict[str, tuple[Address, int]] = {}  # MAC → guest and NIC index
         self.ips: dict[tuple[str, str], Address] = {}
         self.reported: set[PathKey] = set()
 
@@ -60,8 +60,8 @@ class _Checker:
             self._problem((*nic, "mac"), f"{address} gets the MAC '{mac}', which is not one",
                           "keep the template to two hex digits per part for every index")
             return
-        holder = self.macs.setdefault(mac.lower(), address)
-        if holder != address:
+        holder, index = self.macs.setdefault(mac.lower(), (address, int(nic[-1])))
+        if (holder, index) != (address, nic[-1]):
             self._problem((*nic, "mac"), f"MAC {mac} is also {holder}'s: two NICs with one "
                           "MAC lose the network", _count_hint(address, holder, "mac",
                                                               "give each NIC its own MAC, or "

@@ -831,3 +831,16 @@ def test_a_template_that_is_no_address_for_index_0_is_refused_at_once(tmp_path: 
         """)))
     assert problem.path == "guests.web.networks[0].mac"
     assert problem.message.startswith("with ${count.index} = 0: '52:54:00:00:00:0' is not a MAC")
+
+
+def test_two_nics_of_one_guest_with_one_mac_are_refused(tmp_path: Path) -> None:
+    problem = only(errors(tmp_path, HEAD + LAN + dedent("""\
+        guests:
+          a:
+            provider: kvm
+            networks: [{network: lan, mac: "52:54:00:00:00:01"},
+                       {network: lan, mac: "52:54:00:00:00:01"}]
+        """)))
+    assert problem.path == "guests.a.networks[1].mac"
+    assert problem.message == ("MAC 52:54:00:00:00:01 is also guests.a's: two NICs with one "
+                               "MAC lose the network")
