@@ -17,7 +17,7 @@ from provisioner.errors import Problem
 from provisioner.resources import Resource
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.source import PathKey, SourceMap, format_path
-from provisioner.stack.values import MAC_RE
+from provisioner.stack.values import COUNT_INDEX_RE, MAC_RE
 
 
 def check_addresses(resources: Sequence[Resource], groups: Mapping[Address, list[Address]],
@@ -32,6 +32,8 @@ def check_addresses(resources: Sequence[Resource], groups: Mapping[Address, list
         group = declared_as.get(resource.address, resource.address)
         for index, nic in enumerate(resource.spec.get("networks") or []):
             path: PathKey = ("guests", group.name, "networks", index)
+            if COUNT_INDEX_RE.search(str(nic.get("mac")) + str(nic.get("ip"))):
+                continue  # in a guest without count: reported where it is written
             if nic.get("mac"):
                 checker.mac(resource.address, path, str(nic["mac"]))
             if nic.get("ip") and nic.get("network"):

@@ -125,6 +125,10 @@ class Resolver:
         overrides = self._effect_overrides(entry)
         position = self.source.key_at(path)
         counted = getattr(entry, "count", None) is not None
+        if not counted:
+            for where in _count_index_paths(spec):
+                self._problem((*path, *where), "${count.index} is known only in a resource "
+                              "with count", "add count: N, or write the value itself")
         for index, instance in enumerate(self.declarations.instance_names(kind, name)):
             instance_spec = _substitute_index(spec, index) if counted else dict(spec)
             if isinstance(entry, Guest):
@@ -300,6 +304,17 @@ def _path_key(text: str) -> PathKey:
     """``networks[0].network`` → ("networks", 0, "network")."""
     return tuple(int(part) if part.isdigit() else part
                  for part in re.findall(r"[^.\[\]]+", text))
+
+
+def _count_index_paths(value: Any, path: PathKey = ()) -> list[PathKey]:
+    """Where ``${count.index}`` is written in a spec."""
+    if isinstance(value, str):
+        return [path] if COUNT_INDEX_RE.search(value) else []
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _count_index_paths(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _count_index_paths(item, (*path, i))]
+    return []
 
 
 def _substitute_index(value: Any, index: int) -> Any:

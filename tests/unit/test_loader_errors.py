@@ -844,3 +844,18 @@ def test_two_nics_of_one_guest_with_one_mac_are_refused(tmp_path: Path) -> None:
     assert problem.path == "guests.a.networks[1].mac"
     assert problem.message == ("MAC 52:54:00:00:00:01 is also guests.a's: two NICs with one "
                                "MAC lose the network")
+
+
+def test_count_index_in_a_resource_without_count_is_refused_where_written(
+        tmp_path: Path) -> None:
+    error = errors(tmp_path, HEAD + LAN + dedent("""\
+        guests:
+          a:
+            provider: kvm
+            image: "debian-${count.index}"
+            networks: [{network: lan, ip: "10.42.0.1${count.index}"}]
+        """))
+    assert [(p.path, p.message) for p in error.problems] == [
+        ("guests.a.image", "${count.index} is known only in a resource with count"),
+        ("guests.a.networks[0].ip", "${count.index} is known only in a resource with count"),
+    ]
