@@ -23,7 +23,7 @@ from provisioner.apply.executor import (
     applied_record,
 )
 from provisioner.errors import ConnectionLostError
-from provisioner.outputs import OutputValues, evaluate_outputs
+from provisioner.outputs import OutputValues, evaluate_outputs, unknown_attributes
 from provisioner.plan.admission import CapacityView, admit
 from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
@@ -115,6 +115,10 @@ class Engine:
                      else place_stack(self.stack, inventories, view, options.replace))
         problems = [problem for name, provider in providers.items()
                     for problem in provider.check([r for r in resources if r.provider == name])]
+        if not options.destroy:
+            problems += unknown_attributes(self.stack, {
+                name: {kind: schema.attributes for kind, schema in p.schema().kinds.items()}
+                for name, p in providers.items()})
         inputs = PlanInputs(
             stack=self.stack.name,
             resources=resources,

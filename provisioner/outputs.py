@@ -2,9 +2,10 @@
 
 ``${guests.web[*].ip}`` is a list over the instances of ``web``;
 ``${guests.web-0.name}`` one value; an output that is only one expression
-keeps the value's type, text around expressions makes a string. A value the
-objects do not have is null (and named in a warning), never an error: apply
-has already happened.
+keeps the value's type, text around expressions makes a string. A value no
+object of that kind can have (a typo) is refused by the plan
+(``unknown_attributes``); one an object lacks after the apply is null (and named
+in a warning), never an error: apply has already happened.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.stack.address import Address, Kind
+from provisioner.stack.checks import output_references
 from provisioner.stack.interpolate import EXPRESSION_RE
 from provisioner.stack.model import OutputSpec
 from provisioner.state.store import AppliedRecord
+
+if TYPE_CHECKING:
+    from provisioner.stack.loader import Stack
 
 SENSITIVE_MASK = "(sensitive)"
 _REFERENCE_RE = re.compile(
@@ -50,6 +55,36 @@ def evaluate_outputs(
         if output.sensitive:
             result.sensitive.add(name)
     return result
+
+
+def unknown_attributes(stack: Stack, attributes: Mapping[str, Mapping[Kind, tuple[str, ...]]]
+                       ) -> list[str]:
+    """Output expressions naming a value their resource can never have (a typo such as
+    ``${guests.web[*].ipp}``), for the plan to refuse: the values a resource has are
+    its declared fields, ``name``, ``id`` and what its provider reads back
+    (``attributes``: provider block → kind → names)."""
+    resources = {r.address: r for r in stack.resources}
+    problems = []
+    for name, output in stack.outputs.items():
+        for expression in output_references(output.value):
+            match = _REFERENCE_RE.match(expression)
+            kind = Kind.parse(match.group("kind")) if match else None
+            if match is None or kind is None:
+                continue
+            address = Address(kind, match.group("name"))
+            members = [resources[a] for a in stack.groups.get(address, [address])
+                       if a in resources]
+            if not members:
+                continue
+            known = {"name", "id", *members[0].spec,
+                     *attributes.get(members[0].provider, {}).get(kind, ())}
+            wanted = match.group("attr").split(".")[0]
+            if wanted not in known:
+                where = stack.source.value_at(("outputs", name))
+                problems.append(
+                    f"{f'{where}: ' if where else ''}outputs.{name}: {address} has no value "
+                    f"'{wanted}' (it has: {', '.join(sorted(known))})")
+    return problems
 
 
 class _Evaluator:

@@ -378,3 +378,25 @@ networks:
 """)
         assert _changes(engine.plan()) == {"networks.old": Action.DELETE,
                                            "networks.new": Action.CREATE}
+
+
+def test_an_output_naming_a_value_no_resource_has_is_refused_at_plan_time(
+        tmp_path: Path) -> None:
+    """A typo in an output (`ipp`) would only show after the apply, as a null and a
+    warning; the plan knows each kind's fields and what the provider reads back."""
+    body = """
+guests:
+  web: { provider: kvm, count: 2, memory: 256MiB }
+outputs:
+  ips: ${guests.web[*].ipp}
+  first: ${guests.web-0.uuid}
+  memory: ${guests.web[0].memory}
+"""
+    stack = _stack(tmp_path, node_uri(tmp_path), body)
+    with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine, \
+            pytest.raises(PlanError) as caught:
+        engine.plan()
+    message = caught.value.message
+    assert "outputs.ips: guests.web has no value 'ipp' (it has: " in message
+    assert ", ip, ips, " in message
+    assert "outputs.first" not in message and "outputs.memory" not in message
