@@ -116,7 +116,7 @@ class Engine:
         problems = [problem for name, provider in providers.items()
                     for problem in provider.check([r for r in resources if r.provider == name])]
         if not options.destroy:
-            problems += unknown_attributes(self.stack, {
+            problems += unknown_attributes(self.stack, resources, {
                 name: {kind: schema.attributes for kind, schema in p.schema().kinds.items()}
                 for name, p in providers.items()})
         inputs = PlanInputs(

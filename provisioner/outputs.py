@@ -11,7 +11,7 @@ in a warning), never an error: apply has already happened.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from provisioner.stack.model import OutputSpec
 from provisioner.state.store import AppliedRecord
 
 if TYPE_CHECKING:
+    from provisioner.resources import Resource
     from provisioner.stack.loader import Stack
 
 SENSITIVE_MASK = "(sensitive)"
@@ -57,13 +58,14 @@ def evaluate_outputs(
     return result
 
 
-def unknown_attributes(stack: Stack, attributes: Mapping[str, Mapping[Kind, tuple[str, ...]]]
-                       ) -> list[str]:
+def unknown_attributes(stack: Stack, resources: Sequence[Resource],
+                       attributes: Mapping[str, Mapping[Kind, tuple[str, ...]]]) -> list[str]:
     """Output expressions naming a value their resource can never have (a typo such as
     ``${guests.web[*].ipp}``), for the plan to refuse: the values a resource has are
     its declared fields, ``name``, ``id`` and what its provider reads back
-    (``attributes``: provider block → kind → names)."""
-    resources = {r.address: r for r in stack.resources}
+    (``attributes``: provider block → kind → names). ``resources`` are placed: a
+    guest of a placement group has its provider block."""
+    by_address = {r.address: r for r in resources}
     problems = []
     for name, output in stack.outputs.items():
         for expression in output_references(output.value):
@@ -72,8 +74,8 @@ def unknown_attributes(stack: Stack, attributes: Mapping[str, Mapping[Kind, tupl
             if match is None or kind is None:
                 continue
             address = Address(kind, match.group("name"))
-            members = [resources[a] for a in stack.groups.get(address, [address])
-                       if a in resources]
+            members = [by_address[a] for a in stack.groups.get(address, [address])
+                       if a in by_address]
             if not members:
                 continue
             known = {"name", "id", *members[0].spec,

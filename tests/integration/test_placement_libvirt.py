@@ -50,6 +50,9 @@ guests:
     provider: racks
     count: 3
     memory: 2GiB
+outputs:
+  uuids: ${{guests.web[*].uuid}}
+  worker_ip: ${{guests.worker-0.ip}}
 """
     return load_stack(write_stack(tmp_path, text))
 
