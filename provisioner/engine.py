@@ -113,16 +113,15 @@ class Engine:
         view = view or self.capacity_view()
         resources = (list(self.stack.resources) if options.destroy
                      else place_stack(self.stack, inventories, view, options.replace))
+        schemas = {name: p.schema() for name, p in providers.items()}
         problems = [problem for name, provider in providers.items()
                     for problem in provider.check([r for r in resources if r.provider == name])]
         if not options.destroy:
-            problems += unknown_attributes(self.stack, resources, {
-                name: {kind: schema.attributes for kind, schema in p.schema().kinds.items()}
-                for name, p in providers.items()})
+            problems += unknown_attributes(self.stack, resources, schemas)
         inputs = PlanInputs(
             stack=self.stack.name,
             resources=resources,
-            schemas={name: p.schema() for name, p in providers.items()},
+            schemas=schemas,
             inventories=inventories,
             prior=self.store.applied(),
             problems=problems,

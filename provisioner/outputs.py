@@ -22,6 +22,7 @@ from provisioner.stack.model import OutputSpec
 from provisioner.state.store import AppliedRecord
 
 if TYPE_CHECKING:
+    from provisioner.providers.base import ProviderSchema
     from provisioner.resources import Resource
     from provisioner.stack.loader import Stack
 
@@ -59,34 +60,43 @@ def evaluate_outputs(
 
 
 def unknown_attributes(stack: Stack, resources: Sequence[Resource],
-                       attributes: Mapping[str, Mapping[Kind, tuple[str, ...]]]) -> list[str]:
+                       schemas: Mapping[str, ProviderSchema]) -> list[str]:
     """Output expressions naming a value their resource can never have (a typo such as
     ``${guests.web[*].ipp}``), for the plan to refuse: the values a resource has are
     its declared fields, ``name``, ``id`` and what its provider reads back
-    (``attributes``: provider block → kind → names). ``resources`` are placed: a
-    guest of a placement group has its provider block."""
+    (``KindSchema.attributes``). ``resources`` are placed: a guest of a placement
+    group has its provider block."""
     by_address = {r.address: r for r in resources}
     problems = []
     for name, output in stack.outputs.items():
         for expression in output_references(output.value):
-            match = _REFERENCE_RE.match(expression)
-            kind = Kind.parse(match.group("kind")) if match else None
-            if match is None or kind is None:
+            reference = _reference(expression)
+            if reference is None:
                 continue
-            address = Address(kind, match.group("name"))
+            address, _, attr = reference
             members = [by_address[a] for a in stack.groups.get(address, [address])
                        if a in by_address]
             if not members:
                 continue
-            known = {"name", "id", *members[0].spec,
-                     *attributes.get(members[0].provider, {}).get(kind, ())}
-            wanted = match.group("attr").split(".")[0]
+            schema = schemas.get(members[0].provider)
+            kind = schema.kinds.get(address.kind) if schema else None
+            known = {"name", "id", *members[0].spec, *(kind.attributes if kind else ())}
+            wanted = attr.split(".")[0]
             if wanted not in known:
                 where = stack.source.value_at(("outputs", name))
                 problems.append(
                     f"{f'{where}: ' if where else ''}outputs.{name}: {address} has no value "
                     f"'{wanted}' (it has: {', '.join(sorted(known))})")
     return problems
+
+
+def _reference(expression: str) -> tuple[Address, str | None, str] | None:
+    """``guests.web[*].ip`` → (guests.web, "[*]", "ip"); None if it names no resource."""
+    match = _REFERENCE_RE.match(expression)
+    kind = Kind.parse(match.group("kind")) if match else None
+    if match is None or kind is None:
+        return None
+    return Address(kind, match.group("name")), match.group("index"), match.group("attr")
 
 
 class _Evaluator:
@@ -117,14 +127,11 @@ class _Evaluator:
     def evaluate(self, expression: str) -> Any:
         if expression.startswith("var."):
             return self.variables.get(expression[4:])
-        match = _REFERENCE_RE.match(expression)
-        kind = Kind.parse(match.group("kind")) if match else None
-        if match is None or kind is None:
+        reference = _reference(expression)
+        if reference is None:
             self.warnings.append(f"cannot evaluate '{expression}'")
             return None
-        address = Address(kind, match.group("name"))
-        attr = match.group("attr")
-        index = match.group("index")
+        address, index, attr = reference
         members = self.groups.get(address)
         if index == "[*]" or (members is not None and members != [address] and index is None):
             return [self._value(member, attr) for member in (members or [])]

@@ -28,6 +28,7 @@ from provisioner.plan.selection import selected_addresses
 from provisioner.providers.base import Inventory, ProviderSchema
 from provisioner.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource
 from provisioner.stack.address import Address
+from provisioner.stack.interpolate import did_you_mean
 from provisioner.state.store import AppliedRecord
 from provisioner.units import Bytes
 
@@ -136,8 +137,6 @@ class _Planner:
                             ("--exclude", self.options.excludes),
                             ("--replace", self.options.replace)):
             for address in sorted(given - known):
-                from provisioner.stack.interpolate import did_you_mean
-
                 hint = did_you_mean(str(address), [str(a) for a in known])
                 self._error(None, f"{flag} {address}: no such resource in the stack or the "
                                   f"state{f' ({hint})' if hint else ''}")

@@ -25,7 +25,7 @@ def check_addresses(resources: Sequence[Resource], groups: Mapping[Address, list
     declared_as = {member: group for group, members in groups.items() for member in members}
     ranges = {r.address.name: _range(r.spec.get("cidr")) for r in resources
               if r.kind is Kind.NETWORK}
-    checker = _Checker(source)
+    checker = _Checker(source, declared_as)
     for resource in resources:
         if resource.kind is not Kind.GUEST:
             continue
@@ -50,10 +50,12 @@ def _range(cidr: Any) -> ipaddress.IPv4Network | None:
 
 
 class _Checker:
-    def __init__(self, source: SourceMap) -> None:
+    def __init__(self, source: SourceMap, declared_as: Mapping[Address, Address]) -> None:
         self.source = source
+        self.declared_as = declared_as
+        """Each instance → the declaration that made it (``guests.web-1`` → ``guests.web``)."""
         self.problems: list[Problem] = []
-        self.macs: dict[str, tuple[Address, int]] = {}  # MAC → guest and NIC index
+        self.macs: dict[str, tuple[Address, PathKey]] = {}  # MAC → guest and its NIC
         self.ips: dict[tuple[str, str], Address] = {}
         self.reported: set[PathKey] = set()
 
@@ -62,12 +64,12 @@ class _Checker:
             self._problem((*nic, "mac"), f"{address} gets the MAC '{mac}', which is not one",
                           "keep the template to two hex digits per part for every index")
             return
-        holder, index = self.macs.setdefault(mac.lower(), (address, int(nic[-1])))
-        if (holder, index) != (address, nic[-1]):
+        holder, holder_nic = self.macs.setdefault(mac.lower(), (address, nic))
+        if (holder, holder_nic) != (address, nic):
             self._problem((*nic, "mac"), f"MAC {mac} is also {holder}'s: two NICs with one "
-                          "MAC lose the network", _count_hint(address, holder, "mac",
-                                                              "give each NIC its own MAC, or "
-                                                              "leave mac out (one is made)"))
+                          "MAC lose the network",
+                          self._hint(address, holder, "mac",
+                                     "give each NIC its own MAC, or leave mac out (one is made)"))
 
     def ip(self, address: Address, nic: PathKey, ip: str, network: str,
            cidr: ipaddress.IPv4Network | None) -> None:
@@ -93,19 +95,19 @@ class _Checker:
         holder = self.ips.setdefault((network, ip), address)
         if holder != address:
             self._problem(path, f"{ip} on network {network} is also {holder}'s",
-                          _count_hint(address, holder, "ip",
-                                                             "give each guest its own address"))
+                          self._hint(address, holder, "ip", "give each guest its own address"))
+
+    def _hint(self, address: Address, holder: Address, key: str, otherwise: str) -> str:
+        """The way out of a duplicate: for two instances of one counted guest, build the
+        value from ``${count.index}``."""
+        group = self.declared_as.get(address, address)
+        if address not in (holder, group) and group == self.declared_as.get(holder):
+            return (f"each instance of a counted guest gets the same {key}: build it from "
+                    "${count.index}, or leave it out")
+        return otherwise
 
     def _problem(self, path: PathKey, message: str, hint: str) -> None:
         if path not in self.reported:  # once per line, not once per counted instance
             self.reported.add(path)
             self.problems.append(Problem(self.source.value_at(path), format_path(path),
                                          message, hint))
-
-
-def _count_hint(address: Address, holder: Address, key: str, otherwise: str) -> str:
-    same_group = address.name.rpartition("-")[0] == holder.name.rpartition("-")[0]
-    if same_group and address.name.rpartition("-")[2].isdigit():
-        return (f"each instance of a counted guest gets the same {key}: build it from "
-                "${count.index}, or leave it out")
-    return otherwise

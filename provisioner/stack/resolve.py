@@ -9,7 +9,6 @@ Blobs; a dependency cycle is a problem naming the cycle.
 from __future__ import annotations
 
 import graphlib
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +26,7 @@ from provisioner.stack.model import (
     ResourceBase,
     Volume,
 )
-from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.source import PathKey, SourceMap, format_path, parse_path
 from provisioner.stack.values import COUNT_INDEX_RE
 
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
@@ -209,7 +208,7 @@ class Resolver:
             if target is None or target.provider == entry.provider:
                 continue
             self._problem(
-                (kind.value, name, *_path_key(field_path)),
+                (kind.value, name, *parse_path(field_path)),
                 f"{address.kind.singular} '{address.name}' is on provider '{target.provider}', "
                 f"this {kind.singular} on '{entry.provider}': a {kind.singular} can use only "
                 f"the {address.kind.value} of its own provider",
@@ -298,12 +297,6 @@ class Resolver:
 
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.source.value_at(path), format_path(path), message, hint))
-
-
-def _path_key(text: str) -> PathKey:
-    """``networks[0].network`` → ("networks", 0, "network")."""
-    return tuple(int(part) if part.isdigit() else part
-                 for part in re.findall(r"[^.\[\]]+", text))
 
 
 def _count_index_paths(value: Any, path: PathKey = ()) -> list[PathKey]:

@@ -55,6 +55,12 @@ def format_path(path: PathKey) -> str:
     return text
 
 
+def parse_path(text: str) -> PathKey:
+    """The inverse of ``format_path``: ``networks[0].network`` → ("networks", 0, "network")."""
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.findall(r"[^.\[\]]+", text))
+
+
 @dataclass
 class SourceMap:
     """Positions of keys and values by path; merged across the files of a stack."""

@@ -844,6 +844,7 @@ def test_two_nics_of_one_guest_with_one_mac_are_refused(tmp_path: Path) -> None:
     assert problem.path == "guests.a.networks[1].mac"
     assert problem.message == ("MAC 52:54:00:00:00:01 is also guests.a's: two NICs with one "
                                "MAC lose the network")
+    assert problem.hint == "give each NIC its own MAC, or leave mac out (one is made)"
 
 
 def test_count_index_in_a_resource_without_count_is_refused_where_written(

@@ -266,11 +266,12 @@ def translate(exc: libvirt.libvirtError, what: str) -> ProviderError:
 
 def _connect_hint(uri: str) -> str:
     """The next step when a connection to ``uri`` cannot be opened."""
-    if uri.split(":", 1)[0].endswith("+ssh"):
+    scheme = uri.split(":", 1)[0]
+    if scheme.endswith("+ssh"):
         return ("over SSH, libvirt needs a login without a prompt: a key in ssh-agent or "
                 "~/.ssh, and the host's key in ~/.ssh/known_hosts (run `ssh HOST true` "
                 "once); and libvirtd running on that host")
-    if uri.split(":", 1)[0].endswith(("+tcp", "+tls")):
+    if scheme.endswith(("+tcp", "+tls")):
         return ("check that libvirtd listens there (virtproxyd or libvirtd --listen) and, "
                 "for SASL, the provider's username and password")
     return ("check that libvirtd runs and the URI is right (scripts/testbed start starts a "

@@ -96,11 +96,8 @@ def read_network(root: ET.Element, applied: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _cidr(ip: ET.Element | None) -> str | None:
-    if ip is None or not ip.get("address"):
-        return None
-    prefix = ip.get("prefix") or str(
-        ipaddress.IPv4Network(f"0.0.0.0/{ip.get('netmask')}").prefixlen)
-    return str(ipaddress.IPv4Network(f"{ip.get('address')}/{prefix}", strict=False))
+    found = _ip_range(ip) if ip is not None else None
+    return str(found) if isinstance(found, ipaddress.IPv4Network) else None
 
 
 IpRange = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -108,19 +105,21 @@ IpRange = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def ip_ranges(root: ET.Element) -> list[IpRange]:
     """Every address range a network definition declares (IPv4 and IPv6)."""
-    ranges: list[IpRange] = []
-    for ip in root.findall("ip"):
-        address, prefix, netmask = ip.get("address"), ip.get("prefix"), ip.get("netmask")
-        if not address:
-            continue
-        try:
-            if prefix is None and netmask is not None:
-                prefix = str(ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen)
-            ranges.append(ipaddress.ip_network(f"{address}/{prefix or ''}".rstrip("/"),
-                                               strict=False))
-        except ValueError:
-            continue  # not ours to judge: libvirt accepted it
-    return ranges
+    return [found for ip in root.findall("ip") if (found := _ip_range(ip)) is not None]
+
+
+def _ip_range(ip: ET.Element) -> IpRange | None:
+    """The range of one ``<ip address=... prefix|netmask=...>``; None without an address
+    or when libvirt took a value this cannot read."""
+    address, prefix, netmask = ip.get("address"), ip.get("prefix"), ip.get("netmask")
+    if not address:
+        return None
+    try:
+        if prefix is None and netmask is not None:
+            prefix = str(ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen)
+        return ipaddress.ip_network(f"{address}/{prefix}" if prefix else address, strict=False)
+    except ValueError:
+        return None
 
 
 def reservations(root: ET.Element) -> dict[str, str]:
