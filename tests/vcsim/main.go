@@ -15,6 +15,9 @@
 // "delay_ms") or never ends ("hang": true). DELETE /_provisioner/faults
 // clears every rule. The simulator alone never fails a task for lack of
 // capacity, nor makes one wait.
+//
+// Clones get their own devices (serveClone): govmomi 0.24 hands the source's
+// device objects themselves to every clone (govmomi issue 2706).
 package main
 
 import (
@@ -47,6 +50,7 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+	vimxml "github.com/vmware/govmomi/vim25/xml"
 )
 
 func main() {
@@ -207,9 +211,10 @@ var faults = map[string]func(r rule, this ref) types.BaseMethodFault{
 }
 
 type injector struct {
-	next  http.Handler
-	mu    sync.Mutex
-	rules []*rule
+	next    http.Handler
+	mu      sync.Mutex
+	rules   []*rule
+	cloning sync.Mutex // one clone at a time: each swaps its source's devices (serveClone)
 }
 
 func newInjector(next http.Handler) *injector {
@@ -232,10 +237,67 @@ func (i *injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			i.fail(w, armed, method, this)
 			return
 		}
+		if method == "CloneVM_Task" {
+			i.serveClone(w, r, this)
+			return
+		}
 		i.next.ServeHTTP(w, r)
 	default:
 		i.next.ServeHTTP(w, r)
 	}
+}
+
+// serveClone runs a CloneVM_Task with the source holding copies of its devices, then
+// gives the source its own devices back: the clone keeps the copies. govmomi 0.24's
+// clone adds the source's device objects themselves to the new VM (govmomi issue
+// 2706, fixed upstream in 0.28), so the template and all its clones shared one disk
+// and one NIC: a clone's disk file name was written into the template's disk, every
+// clone had the template's MAC, and two clones made at once, or a clone made while a
+// sibling was reconfigured, raced on one disk ("FileNotFound .../api-0_1-flat.vmdk").
+// The copies' NICs without a manual MAC lose it, so the clone gets a MAC of its own,
+// as on vCenter. The simulator runs a clone inside the call, so restoring after the
+// call is safe; clones are serialized here so that no two swap one source at once.
+func (i *injector) serveClone(w http.ResponseWriter, r *http.Request, this types.ManagedObjectReference) {
+	source, ok := simulator.Map.Get(this).(*simulator.VirtualMachine)
+	if !ok {
+		i.next.ServeHTTP(w, r)
+		return
+	}
+	i.cloning.Lock()
+	defer i.cloning.Unlock()
+	var own []types.BaseVirtualDevice
+	simulator.Map.WithLock(source, func() {
+		own = source.Config.Hardware.Device
+		source.Config.Hardware.Device = copiesForClone(own)
+	})
+	defer simulator.Map.WithLock(source, func() { source.Config.Hardware.Device = own })
+	i.next.ServeHTTP(w, r)
+}
+
+// copiesForClone deep-copies devices (through the SOAP encoding, as govmomi's own
+// deepCopy does) and clears the MACs vSphere generated, so the clone generates its own.
+func copiesForClone(devices []types.BaseVirtualDevice) []types.BaseVirtualDevice {
+	copies := make([]types.BaseVirtualDevice, 0, len(devices))
+	for _, device := range devices {
+		encoded, err := vimxml.Marshal(device)
+		if err != nil {
+			log.Panicf("copying device %d: %s", device.GetVirtualDevice().Key, err)
+		}
+		copied := reflect.New(reflect.TypeOf(device).Elem()).Interface().(types.BaseVirtualDevice)
+		decoder := vimxml.NewDecoder(bytes.NewReader(encoded))
+		decoder.TypeFunc = types.TypeFunc()
+		if err := decoder.Decode(copied); err != nil {
+			log.Panicf("copying device %d: %s", device.GetVirtualDevice().Key, err)
+		}
+		if nic, ok := copied.(types.BaseVirtualEthernetCard); ok {
+			card := nic.GetVirtualEthernetCard()
+			if !strings.EqualFold(card.AddressType, string(types.VirtualEthernetCardMacTypeManual)) {
+				card.MacAddress = ""
+			}
+		}
+		copies = append(copies, copied)
+	}
+	return copies
 }
 
 func (i *injector) serveRules(w http.ResponseWriter, r *http.Request) {
