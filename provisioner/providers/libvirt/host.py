@@ -15,6 +15,7 @@ from provisioner.providers.base import CallKind, Capacity, HostCapacity, PoolCap
 from provisioner.providers.libvirt.client import LibvirtClient, error_code
 from provisioner.providers.libvirt.inventory import HostFacts
 from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
+from provisioner.providers.macs import mac_clashes
 from provisioner.resources import Resource
 from provisioner.stack.address import Kind
 
@@ -79,7 +80,8 @@ def _available_memory(client: LibvirtClient, total: int, running: int) -> int:
 def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
                 domain_type: str, local: bool) -> list[str]:
     """What the declared resources refer to on the host, checked against the last
-    listing: pools, host networks, bridges, base images, kernel files, CPU modes."""
+    listing: pools, host networks, bridges, base images, kernel files, CPU modes, and
+    fixed MACs that a domain outside the stack has."""
     declared_pools = {guests.owner.pool_name(r.name) for r in resources if r.kind is Kind.POOL}
     checker = _Checker(facts, declared_pools, local)
     for resource in resources:
@@ -89,7 +91,7 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
             _check_guest(checker, resource, guests, domain_type)
     _check_bridges(checker, resources, guests.client)
     _check_ranges(checker, resources)
-    return checker.problems
+    return checker.problems + mac_clashes(resources, facts.macs)
 
 
 def _check_ranges(checker: _Checker, resources: Sequence[Resource]) -> None:

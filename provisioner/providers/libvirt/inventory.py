@@ -50,6 +50,7 @@ from provisioner.providers.libvirt.naming import Ownership, parse_owner, parse_v
 from provisioner.providers.libvirt.network_xml import IpRange, ip_ranges, read_network, reservations
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
+from provisioner.providers.macs import MacHolder, mac_holders
 from provisioner.resources import LiveObject, address_name
 from provisioner.stack.address import Address, Kind
 from provisioner.units import Bytes
@@ -69,6 +70,9 @@ class HostFacts:
     networks: set[str] = field(default_factory=set)
     network_ranges: dict[str, list[IpRange]] = field(default_factory=dict)
     """Address ranges of every active network this provider block does not own."""
+    macs: dict[str, MacHolder] = field(default_factory=dict)
+    """MACs of the NICs of every domain that is not this stack's (from the definitions
+    the listing reads anyway)."""
 
 
 class Lister:
@@ -185,6 +189,7 @@ class Lister:
             CallKind.LIST, "autostart domains", conn.listAllDomains,
             libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
         guests = []
+        strangers: list[tuple[MacHolder, list[str]]] = []
         domains = self.client.call(CallKind.LIST, "domains", conn.listAllDomains)
         named = [(domain, domain.name()) for domain in domains]  # each name() is a C call
         for (domain, name), xml in zip(named, self.client.each(self._stored, named),
@@ -198,6 +203,9 @@ class Lister:
                                                 name in autostart, stats.get(name, {}), name))
             elif (owner := self.owner.stranger(tag)) is not None:
                 foreign[name] = owner
+                macs = [m.get("address", "") for m in root.findall("devices/interface/mac")]
+                strangers.append((MacHolder(name, owner), [m for m in macs if m]))
+        self.facts.macs = mac_holders(strangers)
         return guests
 
     def _stored(self, named: tuple[libvirt.virDomain, str]) -> str | None:

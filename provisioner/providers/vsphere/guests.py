@@ -31,8 +31,8 @@ from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import vms_named
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import TaskTimeoutError
-from provisioner.providers.vsphere.inventory import FactsCache, Lister
-from provisioner.providers.vsphere.marker import CREATING_KEY, Marker, decode, extra_config
+from provisioner.providers.vsphere.inventory import FactsCache, Lister, creating_marker
+from provisioner.providers.vsphere.marker import CREATING_KEY, Marker
 from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
 from provisioner.providers.vsphere.power import Power
 from provisioner.resources import LiveObject, Resource
@@ -110,7 +110,7 @@ class Guests:
         earlier = None
         for record in vms_named(self.client, resource.name, what):
             _notes, marker = self.lister.marker_of(record, self.cache.facts())
-            creating = decode(extra_config(record.get("config.extraConfig")).get(CREATING_KEY))
+            creating = creating_marker(record)
             if creating is not None and self.ownership.owns(creating) and \
                     creating.address == resource.address:
                 self.delete_vm(record.moid, what)  # an interrupted create: start over

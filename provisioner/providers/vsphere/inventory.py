@@ -5,7 +5,7 @@ VM): this block's (its ownership tag names the stack and the block) becomes
 a LiveObject; one still marked as being created is a leftover of an
 interrupted create, deleted by the next apply; any other VM or template is a
 foreign name, so a guest of the same name is refused at plan time instead of
-colliding at apply time.
+colliding at apply time, and its NICs' MACs are taken (``mac_holders``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import threading
 
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import Inventory
-from provisioner.providers.vsphere import VsphereConfig
+from provisioner.providers.macs import MacHolder, mac_holders
+from provisioner.providers.vsphere import VsphereConfig, devices
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import read_all, read_vm
 from provisioner.providers.vsphere.facts import Facts, VmRecord
@@ -74,7 +75,7 @@ class Lister:
         foreign: dict[str, str] = {}
         for record in facts.vms:
             notes, marker = self.marker_of(record, facts)
-            creating = decode(extra_config(record.get("config.extraConfig")).get(CREATING_KEY))
+            creating = creating_marker(record)
             if creating is not None and self.ownership.owns(creating):
                 leftovers.append(_leftover(record, creating, self.ownership.provider))
             elif self.ownership.owns(marker) and marker is not None and not record.template:
@@ -83,6 +84,19 @@ class Lister:
             elif (owner := self.ownership.stranger(creating or marker)) is not None:
                 foreign[record.name] = owner
         return Inventory(managed=managed, foreign={Kind.GUEST: foreign}, leftovers=leftovers)
+
+    def mac_holders(self, facts: Facts) -> dict[str, MacHolder]:
+        """The MACs of the NICs of every VM and template that is not this stack's, from
+        the bulk read (which has every VM's devices: no further call)."""
+        found = []
+        for record in facts.vms:
+            _notes, marker = self.marker_of(record, facts)
+            creating = creating_marker(record)
+            owner = self.ownership.stranger(creating or marker)
+            if owner is not None:
+                nics = devices.nics(list(record.get("config.hardware.device", [])))
+                found.append((MacHolder(record.name, owner), [n.mac for n in nics if n.mac]))
+        return mac_holders(found)
 
     def marker_of(self, record: VmRecord, facts: Facts) -> tuple[str, Marker | None]:
         """(the user's notes, the ownership tag) of a VM: the custom attribute on vCenter,
@@ -105,6 +119,11 @@ class Lister:
         if marker is None or not self.ownership.owns(marker):
             raise ObjectNotFoundError(f"{what}: the VM has no ownership tag of this stack")
         return live_object(record, marker, notes, facts, self.ownership.provider)
+
+
+def creating_marker(record: VmRecord) -> Marker | None:
+    """The create-in-progress marker a VM still carries (an interrupted create), if any."""
+    return decode(extra_config(record.get("config.extraConfig")).get(CREATING_KEY))
 
 
 def _leftover(record: VmRecord, marker: Marker, provider: str) -> LiveObject:

@@ -22,6 +22,7 @@ from provisioner.providers.base import (
     ProviderSchema,
     Requirements,
 )
+from provisioner.providers.macs import declares_macs, mac_clashes
 from provisioner.providers.vsphere import VsphereConfig
 from provisioner.providers.vsphere.adopt import adopt
 from provisioner.providers.vsphere.capacity import capacity, requirements
@@ -60,12 +61,17 @@ class VsphereProvider(Provider):
 
     def check(self, resources: Sequence[Resource]) -> list[str]:
         """Names the stack uses (datacenter, cluster, host, pool, folder, datastore, port
-        group, template) against the last read, and what vSphere (or a standalone ESXi
-        host) cannot honour."""
+        group, template) against the last read, what vSphere (or a standalone ESXi host)
+        cannot honour, and fixed MACs that a VM outside the stack has (its devices are
+        in the last read: no further call)."""
         guests = [r for r in resources if r.kind is Kind.GUEST]
         if not guests:
             return []
-        return plan_checks(guests, self.settings, self.cache.facts(), self.client.is_vcenter)
+        facts = self.cache.facts()
+        problems = plan_checks(guests, self.settings, facts, self.client.is_vcenter)
+        if declares_macs(guests):
+            problems += mac_clashes(guests, self.lister.mac_holders(facts))
+        return problems
 
     def capacity(self) -> Capacity:
         """The block's clusters or hosts and their datastores, from the last read."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
-from support.vcsim import Simulator
-from vsphere_lab import Lab
+from support.vcsim import TEMPLATE, Simulator
+from vsphere_lab import Lab, changes, failures
 
 from provisioner.errors import PlanError
+from provisioner.plan.model import Action
 
 GUEST = """
 guests:
@@ -129,3 +133,72 @@ def test_a_clone_declares_the_templates_disks_and_nics_first(
                             "    networks: [ { host_network: VM Network } ]")
     assert ("guests.app: disks[0].size 1GiB is smaller than the template's disk (2GiB): "
             "disks can only grow") in message
+
+
+# -- fixed MACs held outside the stack (issue 11, defect 4) ------------------------------
+
+MAC = "00:50:56:00:aa:01"
+NIC = f'networks: [ {{ host_network: VM Network, mac: "{MAC}" }} ]'
+TAKEN = ("guests.app: networks[0].mac {mac} is already used by VM '{name}' ({owner}); "
+         "choose another MAC, or leave mac: out to have one generated")
+
+
+def _legacy(simulator: Simulator, mac: str) -> Any:
+    """An untagged VM whose NIC an administrator gave a static MAC (the simulator's
+    reset deletes it; its own VMs are shared by every test and stay untouched)."""
+    from pyVmomi import vim
+
+    vm = simulator.make_vm("legacy")
+    nic = next(d for d in vm.config.hardware.device
+               if isinstance(d, vim.vm.device.VirtualEthernetCard))
+    nic.macAddress, nic.addressType = mac, "manual"
+    change = vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic)
+    simulator.wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
+    assert _macs(simulator, "legacy") == [mac]
+    return vm
+
+
+def test_a_fixed_mac_an_untagged_vm_has_is_refused(lab: Lab, vcsim: Simulator) -> None:
+    _legacy(vcsim, MAC)
+    message = _refusal(lab, NIC)
+    assert TAKEN.format(mac=MAC, name="legacy", owner="untagged") in message
+
+
+def test_the_simulators_own_generated_macs_count_too(lab: Lab, vcsim: Simulator) -> None:
+    holder = min((vm for vm in vcsim.vms() if vm.name != TEMPLATE), key=lambda vm: vm.name)
+    (mac,) = [d.macAddress for d in holder.config.hardware.device if hasattr(d, "macAddress")]
+    message = _refusal(lab, f'networks: [ {{ host_network: VM Network, mac: "{mac}" }} ]')
+    assert "is outside the range vSphere allows" in message
+    assert TAKEN.format(mac=mac, name=holder.name, owner="untagged") in message
+
+
+def test_a_fixed_mac_another_stacks_vm_has_is_refused(lab: Lab, vcsim: Simulator,
+                                                      tmp_path: Path) -> None:
+    other = Lab(tmp_path / "other", vcsim, name="other")
+    _, result = other.apply(GUEST.replace("app:", "db:").format(extra=NIC))
+    assert result.ok, failures(result)
+    assert _macs(vcsim, "db") == [MAC]
+    message = _refusal(lab, NIC)
+    assert TAKEN.format(mac=MAC, name="db", owner="stack other") in message
+
+
+def test_a_guest_keeps_its_own_fixed_mac(lab: Lab, vcsim: Simulator) -> None:
+    _, result = lab.apply(GUEST.format(extra=NIC))
+    assert result.ok, failures(result)
+    plan, result = lab.apply(GUEST.replace("256MiB", "512MiB").format(extra=NIC))
+    assert changes(plan) == {"guests.app": Action.UPDATE}
+    assert result.ok, failures(result)
+    assert _macs(vcsim, "app") == [MAC]
+
+
+def test_fixed_macs_are_checked_from_the_one_bulk_read(lab: Lab, vcsim: Simulator) -> None:
+    _legacy(vcsim, MAC)
+    with lab.engine(GUEST.format(extra=NIC.replace("aa:01", "aa:02"))) as engine:
+        assert engine.plan().has_changes
+        (report,) = engine.stats()
+    assert report.calls == {"connect": 2, "list": 1}, report.calls
+
+
+def _macs(simulator: Simulator, name: str) -> list[str]:
+    return [d.macAddress for d in simulator.vm(name).config.hardware.device
+            if hasattr(d, "macAddress")]
