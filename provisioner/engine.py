@@ -67,10 +67,15 @@ class ProviderReport:
 class Engine:
     """Owns the providers and the store of one command; close() releases both."""
 
-    def __init__(self, stack: Stack, store: StateStore | None = None) -> None:
+    def __init__(self, stack: Stack, store: StateStore | None = None,
+                 providers: Mapping[str, Provider] | None = None) -> None:
+        """``providers``: instances already built for the stack's provider blocks (by
+        name), used instead of building them (a test that shares one connection)."""
         self.stack = stack
         self.store = store or open_store(stack)
-        self._providers: dict[str, Provider] = {}
+        self._providers: dict[str, Provider] = dict(providers or {})
+        self._borrowed = set(self._providers)
+        """Names of the providers handed in: their owner closes them, not close()."""
         self.stop = threading.Event()
         """Set it (Ctrl-C) to let running steps finish and start no new one."""
 
@@ -241,8 +246,9 @@ class Engine:
         return reports
 
     def close(self) -> None:
-        for provider in self._providers.values():
-            provider.close()
+        for name, provider in self._providers.items():
+            if name not in self._borrowed:
+                provider.close()
         self.store.close()
 
     def __enter__(self) -> Engine:

@@ -10,12 +10,16 @@ hypervisor opens one connection and hands it to every provider it builds
 from __future__ import annotations
 
 import importlib.util
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from contract.honesty import FieldEdit, Power, RawFields, Watch
 from contract.targets import FIXTURES, ContractTarget, Hypervisor, KnownGap
 from provisioner.errors import ProviderError
 from provisioner.providers.base import Provider
@@ -25,12 +29,58 @@ if TYPE_CHECKING:
     import libvirt
 
 
+_LAB = {"networks": {"lab": {"provider": "hv", "mode": "isolated", "cidr": "10.44.0.0/24"}}}
+_DATA = {"volumes": {"data": {"provider": "hv", "size": "1GiB"},
+                     "more": {"provider": "hv", "size": "1GiB"}}}
+_ONE_DISK = [{"size": "1GiB"}]
+LIBVIRT_EDITS = [
+    FieldEdit("cpus", {"cpus": 1}, {"cpus": 2}),
+    FieldEdit("cpus", {"cpus": 1, "options": {"max_cpus": 4}},
+              {"cpus": 2, "options": {"max_cpus": 4}}, stopped=True),
+    FieldEdit("memory", {"memory": "256MiB"}, {"memory": "512MiB"}),
+    FieldEdit("power", {}, {"power": "stopped"}),
+    FieldEdit("autostart", {}, {"autostart": True}),
+    FieldEdit("disks", {}, {"disks": [*_ONE_DISK, {"size": "1GiB"}]}),
+    FieldEdit("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}),
+    FieldEdit("disks[1].volume", {"disks": [*_ONE_DISK, {"volume": "data"}]},
+              {"disks": [*_ONE_DISK, {"volume": "more"}]}, sections=_DATA),
+    FieldEdit("disks[0].bus", {}, {"disks": [{"size": "1GiB", "bus": "sata"}]}),
+    FieldEdit("disks[0].slot", {}, {"disks": [{"size": "1GiB", "slot": "vdc"}]}),
+    FieldEdit("networks", {}, {"networks": [{"network": "lab"}]}, sections=_LAB),
+    FieldEdit("options.graphics", {}, {"options": {"graphics": "vnc"}}),
+]
+# Raw keys: "config."/"live." + an element path of the inactive/live domain XML.
+LIBVIRT_RAW_FIELDS = RawFields((
+    (r"(config|live)\.vcpu", "cpus"),
+    (r"(config|live)\.(memory|currentMemory)", "memory"),
+    (r"(config|live)\.devices/disk\[\d+\]", ("disks", "cloud_init")),
+    (r"(config|live)\.devices/controller\[\d+\]", "disks"),
+    (r"(config|live)\.devices/interface\[\d+\]", "networks"),
+    (r"(config|live)\.devices/(graphics|video|input)\[\d+\]", "options.graphics"),
+    (r"(config|live)\.(os|cpu)", "options"),
+    (r"autostart", "autostart"), (r"state", "power"),
+    # the ownership marker, and what libvirt rewrites on every start
+    (r"(config|live)\.(metadata|seclabel|resource|devices/(serial|console)\[\d+\])", None),
+), transient=r"live\..*")
+_POWER_CALLS = {"create": Power.START, "createWithFlags": Power.START,
+                "resume": Power.START, "shutdown": Power.STOP, "shutdownFlags": Power.STOP,
+                "destroy": Power.STOP, "destroyFlags": Power.STOP, "reboot": Power.REBOOT,
+                "reset": Power.REBOOT, "suspend": Power.SUSPEND,
+                "managedSave": Power.SUSPEND}
+
+
 class LibvirtTarget(ContractTarget):
     name = "libvirt"
     removable_option = ("graphics", "vnc", "none")
     kinds = frozenset(Kind) - {Kind.CONTAINER}
     foreign_kinds = frozenset({Kind.GUEST, Kind.NETWORK})
     default_pool = "default"
+    field_edits = LIBVIRT_EDITS
+    raw_fields = LIBVIRT_RAW_FIELDS
+    honesty_gaps = {
+        "disks[0].size": "the test driver has no virStorageVolResize nor blockResize "
+                         "(libvirtd has: the integration run covers it)",
+    }
     known_gaps = {
         "test_volume_grows_in_place": KnownGap(
             "the test driver has no virStorageVolResize (libvirtd has; integration tests)",
@@ -108,5 +158,70 @@ class LibvirtHypervisor(Hypervisor):
             texts += [volume.XMLDesc(0) for volume in pool.listAllVolumes()]
         return "\n".join(texts)
 
+    def raw_state(self, kind: Kind, name: str) -> dict[str, str]:
+        return domain_raw_state(self.conn, name)
+
+    @contextmanager
+    def watch(self, kind: Kind, name: str) -> Iterator[Watch]:
+        with watch_domain(name) as watch:
+            yield watch
+
     def close(self) -> None:
         self.conn.close()  # the providers only borrowed it
+
+
+def domain_raw_state(conn: libvirt.virConnect, name: str) -> dict[str, str]:
+    """A domain's inactive and live XML by element (``config.vcpu``,
+    ``live.devices/disk[1]``), its state and its autostart flag."""
+    import libvirt
+
+    domain = conn.lookupByName(name)
+    raw = {"state": "running" if domain.isActive() else "stopped",
+           "autostart": str(bool(domain.autostart()))}
+    flags = {"config": libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE}
+    if domain.isActive():
+        flags["live"] = libvirt.VIR_DOMAIN_XML_SECURE
+    for prefix, flag in flags.items():
+        root = ET.fromstring(domain.XMLDesc(flag))
+        for child in root:
+            if child.tag == "devices":
+                counts: dict[str, int] = {}
+                for device in child:
+                    index = counts.get(device.tag, 0)
+                    counts[device.tag] = index + 1
+                    raw[f"{prefix}.devices/{device.tag}[{index}]"] = _canonical(device)
+            elif child.tag not in ("name", "uuid", "id"):
+                raw[f"{prefix}.{child.tag}"] = _canonical(child)
+    return raw
+
+
+def _canonical(element: ET.Element) -> str:
+    return ET.canonicalize(ET.tostring(element, encoding="unicode"), strip_text=True)
+
+
+@contextmanager
+def watch_domain(name: str) -> Iterator[Watch]:
+    """The power calls made on the domain through libvirt-python, by any connection of
+    this process (the methods of ``virDomain`` wrapped while the block runs)."""
+    import libvirt
+
+    watch = Watch()
+    originals = {method: getattr(libvirt.virDomain, method) for method in _POWER_CALLS
+                 if hasattr(libvirt.virDomain, method)}
+
+    def wrapped(method: str) -> Any:
+        real = originals[method]
+
+        def call(domain: libvirt.virDomain, *args: Any, **kwargs: Any) -> Any:
+            if domain.name() == name:
+                watch.power.append(_POWER_CALLS[method])
+            return real(domain, *args, **kwargs)
+        return call
+
+    for method in originals:
+        setattr(libvirt.virDomain, method, wrapped(method))
+    try:
+        yield watch
+    finally:
+        for method, real in originals.items():
+            setattr(libvirt.virDomain, method, real)

@@ -16,11 +16,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.pve_hotplug import hotplug_like_pve
 
+from contract.honesty import FieldEdit, Power, RawFields, Watch
 from contract.targets import PROVIDER, ContractTarget, Hypervisor, KnownGap
 from provisioner.errors import ProviderError, StackError
 from provisioner.stack.address import Kind
@@ -29,6 +34,63 @@ TOKEN_ID = "root@pam!contract"
 TOKEN_ENV = "PVE_CONTRACT_TOKEN"
 os.environ.setdefault(TOKEN_ENV, "contract-token-secret")  # the fake server's token, no secret
 OS_TEMPLATE = "debian-12-standard_12.7-1_amd64.tar.zst"
+RESOURCE_POOLS = ("lab", "prod")
+_POWER = {"start": Power.START, "resume": Power.START, "stop": Power.STOP,
+          "shutdown": Power.STOP, "reboot": Power.REBOOT, "reset": Power.REBOOT,
+          "suspend": Power.SUSPEND}
+_STATUS = re.compile(r"/api2/json/nodes/[^/]+/(qemu|lxc)/(\d+)/status/(\w+)")
+
+_COMMON_EDITS = [
+    ("cpus", {"cpus": 1}, {"cpus": 2}),
+    ("memory", {"memory": "256MiB"}, {"memory": "512MiB"}),
+    ("power", {}, {"power": "stopped"}),
+    ("autostart", {}, {"autostart": True}),
+    ("networks", {}, {"networks": [{"bridge": "vmbr0"}, {"bridge": "vmbr0", "vlan": 10}]}),
+    ("networks[0].vlan", {}, {"networks": [{"bridge": "vmbr0", "vlan": 10}]}),
+    ("networks[0].firewall", {}, {"networks": [{"bridge": "vmbr0", "firewall": True}]}),
+    ("options.tags", {"options": {"tags": ["a"]}}, {"options": {"tags": ["a", "b"]}}),
+    ("options.description", {"options": {"description": "one"}},
+     {"options": {"description": "two"}}),
+    ("options.pool", {"options": {"pool": "lab"}}, {"options": {"pool": "prod"}}),
+    ("options.restart", {}, {"options": {"restart": "never"}}),
+]
+_GUEST_EDITS = [
+    ("disks", {}, {"disks": [{"size": "1GiB"}, {"size": "1GiB"}]}),
+    ("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}),
+    ("options.sockets", {}, {"options": {"sockets": 2}}),
+    ("options.cloud_init", {"options": {"cloud_init": {"user": "one"}}},
+     {"options": {"cloud_init": {"user": "two"}}}),
+]
+_CONTAINER_EDITS = [
+    ("swap", {}, {"swap": "256MiB"}),
+    ("rootfs.size", {}, {"rootfs": {"size": "3GiB"}}),
+    ("mounts", {}, {"mounts": [{"path": "/srv", "size": "1GiB"}]}),
+    ("mounts[0].size", {"mounts": [{"path": "/srv", "size": "1GiB"}]},
+     {"mounts": [{"path": "/srv", "size": "2GiB"}]}),
+    ("mounts[0].path", {"mounts": [{"path": "/srv", "size": "1GiB"}]},
+     {"mounts": [{"path": "/data", "size": "1GiB"}]}),
+    ("options.nameserver", {}, {"options": {"nameserver": "10.0.0.1"}}),
+    ("options.ipconfig", {}, {"options": {"ipconfig": ["ip=10.0.0.5/24,gw=10.0.0.1"]}}),
+]
+_RAW_FIELDS = RawFields((
+    (r"(pending\.)?(cores)", "cpus"), (r"(pending\.)?memory", "memory"),
+    (r"(pending\.)?swap", "swap"), (r"(pending\.)?sockets", "options.sockets"),
+    (r"(pending\.)?onboot", "autostart"), (r"(pending\.)?tags", "options.tags"),
+    (r"(pending\.)?net\d+", ("networks", "options.ipconfig")),
+    (r"(pending\.)?(scsi|virtio|sata|ide)\d+|(pending\.)?unused\d+|(pending\.)?boot",
+     ("disks", "options.cloud_init")),
+    (r"(pending\.)?(ciuser|sshkeys|nameserver|searchdomain|cicustom|ipconfig\d+)",
+     ("options.cloud_init", "options.nameserver", "options.searchdomain")),
+    (r"(pending\.)?rootfs", "rootfs"), (r"(pending\.)?mp\d+", "mounts"),
+    (r"pool", "options.pool"), (r"status", "power"),
+    # the ownership marker lives in the description, beside options.description
+    (r"description|digest", None),
+))
+
+
+def _edits(kind: Kind, table: list[tuple[str, dict[str, Any], dict[str, Any]]]
+           ) -> list[FieldEdit]:
+    return [FieldEdit(path, before, after, kind) for path, before, after in table]
 
 
 class ProxmoxTarget(ContractTarget):
@@ -37,6 +99,11 @@ class ProxmoxTarget(ContractTarget):
     kinds = frozenset({Kind.POOL, Kind.GUEST})
     foreign_kinds = frozenset({Kind.GUEST})
     default_pool = "local-lvm"
+    honesty_kinds = frozenset({Kind.GUEST, Kind.CONTAINER})
+    field_edits = [*_edits(Kind.GUEST, _COMMON_EDITS + _GUEST_EDITS),
+                   FieldEdit("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}, stopped=True),
+                   *_edits(Kind.CONTAINER, _COMMON_EDITS + _CONTAINER_EDITS)]
+    raw_fields = _RAW_FIELDS
     known_gaps = {
         "test_schema_serves_the_declared_kinds": KnownGap(
             "the provider serves containers too; the suite's fixtures (_theirs, "
@@ -66,6 +133,13 @@ class ProxmoxTarget(ContractTarget):
                 "token_id": TOKEN_ID, "token_secret": f"${{env.{TOKEN_ENV}}}",
                 "timeout": 2, "retry_timeout": 1}
 
+    def honest_base(self, kind: Kind) -> dict[str, Any]:
+        if kind is Kind.CONTAINER:
+            return {"provider": PROVIDER, "template": f"local:vztmpl/{OS_TEMPLATE}",
+                    "cpus": 1, "memory": "256MiB", "rootfs": {"size": "2GiB"},
+                    "networks": [{"bridge": "vmbr0"}], "power": "running"}
+        return self.small_guest(power="running", networks=[{"bridge": "vmbr0"}])
+
     def sample_sections(self) -> dict[str, Any]:
         return {
             "pools": {"images": {"provider": PROVIDER, "path": "/srv/images"}},
@@ -93,6 +167,11 @@ class ProxmoxHypervisor(Hypervisor):
         pve.store_file("local", OS_TEMPLATE, 100 * 1024**2, content="vztmpl")
         local = pve.storages["local"]
         local["content"] = "iso,vztmpl,backup,snippets"
+        for pool in RESOURCE_POOLS:
+            pve.pools[pool] = set()
+            pve.pool_info[pool] = {"comment": None, "storage": set()}
+        pve.max_requests = 10**9  # watch() counts from an index into the log
+        hotplug_like_pve(pve)
         self._next = 900
 
     def provider_block(self) -> dict[str, Any]:
@@ -120,3 +199,29 @@ class ProxmoxHypervisor(Hypervisor):
         texts += [json.dumps(self.pve.storage_config(sid), default=str)
                   for sid in self.pve.storages]
         return "\n".join(texts)
+
+    def _guest(self, kind: Kind, name: str) -> Any:
+        guests = self.pve.cts if kind is Kind.CONTAINER else self.pve.vms
+        found = [g for g in guests if (g.config.get("hostname") or g.name) == name]
+        assert len(found) == 1, f"{len(found)} {kind.value} named {name}"
+        return found[0]
+
+    def raw_state(self, kind: Kind, name: str) -> dict[str, str]:
+        guest = self._guest(kind, name)
+        raw = {key: str(value) for key, value in guest.config.items()}
+        raw |= {f"pending.{key}": str(value) for key, value in guest.pending.items()}
+        raw |= {"status": str(guest.status),
+                "pool": ",".join(sorted(p for p, members in self.pve.pools.items()
+                                        if guest.vmid in members))}
+        return raw
+
+    @contextmanager
+    def watch(self, kind: Kind, name: str) -> Iterator[Watch]:
+        vmid = str(self._guest(kind, name).vmid)
+        start = len(self.pve.requests)
+        watch = Watch()
+        yield watch
+        for method, path, _ in self.pve.requests[start:]:
+            match = _STATUS.fullmatch(path)
+            if method == "POST" and match and match.group(2) == vmid:
+                watch.power.append(_POWER[match.group(3)])

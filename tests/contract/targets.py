@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
+from contract.honesty import FieldEdit, HonestyProbe, RawFields
 from provisioner.providers.base import Owner, Provider
 from provisioner.resources import Resource
 from provisioner.stack.address import Kind
@@ -64,7 +65,7 @@ def build_provider(directory: Path, stack: str, block: Mapping[str, Any]) -> Pro
     return config.plugin.provider_class()(PROVIDER, config.config, Owner(loaded.name))
 
 
-class Hypervisor(ABC):
+class Hypervisor(HonestyProbe):
     """One test's private hypervisor, and every provider built to talk to it."""
 
     def __init__(self, target: ContractTarget, workdir: Path) -> None:
@@ -72,12 +73,14 @@ class Hypervisor(ABC):
         self.workdir = workdir
         self.stacks = workdir / "stacks"
         self.providers: list[Provider] = []
+        self.stack = STACK
+        """The stack the tests work for (a shared daemon gives each test its own)."""
 
     @abstractmethod
     def provider_block(self) -> dict[str, Any]:
         """The ``providers.hv`` block (with ``type``) that reaches this hypervisor."""
 
-    def attach(self, provider: Provider) -> None:  # noqa: B027 - optional hook
+    def attach(self, provider: Provider) -> None:
         """Make a freshly built provider use this hypervisor (shared connections)."""
 
     @abstractmethod
@@ -97,17 +100,20 @@ class Hypervisor(ABC):
         for provider in self.providers:
             provider.close()
 
-    def provider(self, stack: str = STACK) -> Provider:
+    def provider(self, stack: str | None = None) -> Provider:
         """A new provider instance for ``stack`` on this hypervisor."""
-        provider = build_provider(self.stacks, stack, self.provider_block())
+        provider = build_provider(self.stacks, stack or self.stack, self.provider_block())
         self.attach(provider)
         self.providers.append(provider)
         return provider
 
-    def load(self, sections: Mapping[str, Any], stack: str = STACK) -> list[Resource]:
+    def load(self, sections: Mapping[str, Any], stack: str | None = None) -> list[Resource]:
         """Resources of a stack made of ``sections``, in declaration order."""
-        path = write_stack(self.stacks, stack, self.provider_block(), sections)
-        return list(load_stack(path, cwd=self.stacks).resources)
+        return list(load_stack(self.stack_file(sections, stack), cwd=self.stacks).resources)
+
+    def stack_file(self, sections: Mapping[str, Any], stack: str | None = None) -> Path:
+        """A stack file of ``sections`` on this hypervisor (a new folder each time)."""
+        return write_stack(self.stacks, stack or self.stack, self.provider_block(), sections)
 
     def samples(self) -> dict[Kind, Resource]:
         """The target's sample resource of each kind it serves, in creation order."""
@@ -140,6 +146,18 @@ class ContractTarget(ABC):
     """The pool (datastore, storage) disks land in when a spec names none."""
     known_gaps: ClassVar[Mapping[str, KnownGap]] = {}
     """Test function name → why this target fails it today (a strict xfail)."""
+    field_edits: ClassVar[Sequence[FieldEdit]] = ()
+    """For the honesty check: one edit per updatable field of each kind in
+    ``honesty_kinds`` (a field the schema adds without an edit fails the check)."""
+    honesty_kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.GUEST})
+    raw_fields: ClassVar[RawFields] = RawFields(())
+    """Which field owns each raw key of a definition (``Hypervisor.raw_state``)."""
+    honesty_untestable: ClassVar[Mapping[str, str]] = {}
+    """Updatable field pattern → why this hypervisor cannot show a change of it (one
+    cluster only): counted as covered by the edit check, and said in the report."""
+    honesty_gaps: ClassVar[Mapping[str, str]] = {}
+    """Edit path → why the plan does not tell the truth about it yet (the case must
+    then still find a problem: fixing it makes the suite say so)."""
 
     def missing(self) -> str | None:
         """Why this target cannot run on this machine (a library, a simulator), or None."""
@@ -159,6 +177,11 @@ class ContractTarget(ABC):
         sections: dict[str, Any] = yaml.safe_load(
             (FIXTURES / "sample-stack.yaml").read_text(encoding="utf-8"))
         return {kind.value: sections[kind.value] for kind in Kind if kind in self.kinds}
+
+    def honest_base(self, kind: Kind) -> dict[str, Any]:
+        """The declaration every honesty edit of ``kind`` starts from: running, so a
+        restart would show."""
+        return self.small_guest(power="running")
 
     def small_guest(self, **fields: Any) -> dict[str, Any]:
         """A cheap guest declaration (one disk, stopped), with ``fields`` overriding."""

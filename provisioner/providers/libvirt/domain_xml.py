@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
 from provisioner.resources import Resource, address_name
 from provisioner.stack.address import Address
@@ -214,8 +215,21 @@ def read_guest(root: ET.Element, applied: Mapping[str, Any], view: HostView,
         "networks": [_read_interface(element, view)
                      for element in root.findall("devices/interface")],
         "cloud_init": applied.get("cloud_init"),
-        "options": applied.get("options", {}),
+        "options": _read_options(root, applied.get("options") or {}),
     }
+
+
+_OPTION_DEFAULTS = {name: field.get_default(call_default_factory=True)
+                    for name, field in GuestOptions.model_fields.items()}
+"""What a guest has for an option its declaration leaves out."""
+
+
+def _read_options(root: ET.Element, applied: Mapping[str, Any]) -> dict[str, Any]:
+    """The guest's options: what the domain XML shows (graphics), else what was applied,
+    else the default. An option added to a declaration is then diffed against the value
+    the guest really has, not skipped as unreadable."""
+    graphics = "vnc" if root.find("devices/graphics") is not None else "none"
+    return {**_OPTION_DEFAULTS, **applied, "graphics": graphics}
 
 
 def read_limits(root: ET.Element) -> dict[str, int]:
