@@ -124,7 +124,7 @@ def wanted_container(spec: Mapping[str, Any], name: str, tags: str, description:
     """The config keys (not mount points) ``spec`` asks for."""
     options = spec.get("options") or {}
     values: dict[str, str | None] = {"hostname": name, "tags": tags, "description": description}
-    paths: dict[str, str] = {}
+    paths: dict[str, str] = {"tags": "options.tags"}
 
     def want(key: str, path: str, value: str | None) -> None:
         values[key] = value

@@ -101,8 +101,8 @@ class ProxmoxProvider(Provider):
         self.settings: ProxmoxConfig = config
         self.client = ProxmoxClient(self.settings, self.stats)
         self.ctx = Context(self.settings, self.client, Ownership(owner.stack, name))
-        self.qemu = Qemu(self.ctx)
-        self.lxc = Lxc(self.ctx)
+        self.qemu = Qemu(self.ctx, GUEST_SCHEMA)
+        self.lxc = Lxc(self.ctx, CONTAINER_SCHEMA)
         self.storages = Storages(self.ctx)
         self.lister = Lister(self.ctx, [self.qemu, self.lxc], self.storages)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.providers.proxmox.nics import format_qemu_nic, write_nic
+from provisioner.providers.proxmox.nics import format_qemu_nic, same_nic, write_nic
 from provisioner.providers.proxmox.props import (
     flag,
     format_props,
@@ -67,7 +67,7 @@ def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: st
     the stack does not set (a NIC's MAC)."""
     options = spec.get("options") or {}
     values: dict[str, str | None] = {"name": name, "tags": tags, "description": description}
-    paths: dict[str, str] = {}
+    paths: dict[str, str] = {"tags": "options.tags"}
 
     def want(key: str, path: str, value: str | None) -> None:
         values[key] = value
@@ -120,19 +120,27 @@ def _cloud_init(cloud_init: Mapping[str, Any] | None, current: Mapping[str, Any]
 
 def config_changes(wanted: Wanted, current: Mapping[str, Any],
                    changed: Collection[str] | None) -> ConfigChange:
-    """What to write so ``current`` holds ``wanted``."""
+    """What to write so ``current`` holds ``wanted``. An update (``changed`` given)
+    considers only the keys of the fields it names, and the keys no field owns (the
+    name, and the description that holds the marker): a key of an untouched field
+    is never written, whatever the guest holds (a value set in the UI, or one
+    Proxmox fills in), so an update cannot leave a change pending that the plan did
+    not list."""
     change = ConfigChange()
     for key, value in wanted.values.items():
+        path = wanted.paths.get(key)
+        if changed is not None and path is not None and not touched(path, changed):
+            continue
         if value is None:
-            path = wanted.paths.get(key, "")
-            if key in current and changed is not None and _touched(path, changed):
+            if key in current and changed is not None:
                 change.delete.append(key)
         elif not same(key, value, current.get(key)):
             change.set[key] = value
     return change
 
 
-def _touched(path: str, changed: Collection[str]) -> bool:
+def touched(path: str, changed: Collection[str]) -> bool:
+    """Whether a change of one of the ``changed`` paths changes ``path`` (or inside it)."""
     return any(p == path or p.startswith((path + ".", path + "[")) or
                path.startswith((p + ".", p + "[")) for p in changed)
 
@@ -147,7 +155,9 @@ def same(key: str, want: str, have: Any) -> bool:
         return unquote_keys(want) == unquote_keys(have)
     if key in ("cores", "memory", "sockets", "balloon", "onboot"):
         return to_int(want) == to_int(have)
-    if key.startswith(("net", "ipconfig", "cicustom", "agent", "cpu")):
+    if key.startswith("net"):
+        return same_nic(want, have)
+    if key.startswith(("ipconfig", "cicustom", "agent", "cpu")):
         return parse_props(want, "_") == parse_props(have, "_")
     return str(want) == str(have)
 
