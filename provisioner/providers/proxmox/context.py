@@ -67,6 +67,8 @@ class Context:
         self.power = Power(client, self.tasks, self.limits, settings.shutdown_timeout)
         self.vmids = VmidAllocator(*settings.vmids)
         self.facts = Facts()
+        self.owned: dict[int, Address] = {}
+        """VMID → address of this provider block's guests and containers (last listing)."""
         self._placed: dict[str, int] = {}
         self._lock = threading.Lock()
 

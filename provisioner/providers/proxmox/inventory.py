@@ -59,6 +59,7 @@ class Lister:
                 managed.append(kind.live_object(ref, view, marker))
             elif marker is None or marker.stack != stack:
                 foreign[kind.stack_kind][ref.name] = "untagged"
+        self.ctx.owned = {int(obj.id): obj.address for obj in managed}
         managed += self.storages.listed()
         return Inventory(managed=managed, foreign=foreign)
 

@@ -65,6 +65,16 @@ def _meaning(value: Any) -> dict[str, str]:
             if not (key in FLAGS and not to_bool(text))}
 
 
+def macs_of(config: Mapping[str, Any]) -> list[str]:
+    """The MACs of a guest's or a container's NICs (``netN``), lower case."""
+    macs = []
+    for key, value in sorted(config.items()):
+        if key.startswith("net") and key[3:].isdigit():
+            props = parse_props(value, _MODEL_KEY)
+            macs += [mac.lower() for prop, mac in props.items() if prop in _MAC_KEYS and mac]
+    return macs
+
+
 def read_nic(props: Mapping[str, str], applied: Mapping[str, Any] | None,
              mac_key: str) -> dict[str, Any]:
     """The stack's NIC shape. The bridge is reported as ``host_network`` when the stack

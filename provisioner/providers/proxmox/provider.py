@@ -18,6 +18,7 @@ from provisioner.providers.base import (
     REPLACE,
     RESTART,
     Capacity,
+    FieldProblem,
     FieldRule,
     Inventory,
     KindSchema,
@@ -29,6 +30,7 @@ from provisioner.providers.base import (
 from provisioner.providers.proxmox import ProxmoxConfig
 from provisioner.providers.proxmox.adopt import adopt
 from provisioner.providers.proxmox.checks import Checker
+from provisioner.providers.proxmox.clashes import fixed_vmids
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.host import read_capacity, requirements
@@ -118,7 +120,10 @@ class ProxmoxProvider(Provider):
     def list_managed(self) -> Inventory:
         return self.lister.inventory()
 
-    def check(self, resources: Sequence[Resource]) -> list[str]:
+    def check(self, resources: Sequence[Resource]) -> Sequence[str | FieldProblem]:
+        # every plan checks, and apply plans first: the allocator learns here which
+        # VMIDs the stack fixes, before any create could be handed one of them
+        self.ctx.vmids.keep_out(fixed_vmids(resources).values())
         return Checker(self.ctx, resources).run()
 
     def capacity(self) -> Capacity:
