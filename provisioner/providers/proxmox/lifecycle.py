@@ -258,9 +258,8 @@ def managed_keys(change: ConfigChange, wanted: Wanted, devices: Mapping[str, str
     if changed is None:
         return keys | set(devices.values()) | {k for k, v in wanted.values.items()
                                                 if v is not None}
-    owned = {**{path: key for key, path in wanted.paths.items()},
-             **{path: key for path, key in devices.items()}}
-    return keys | {key for path, key in owned.items() if touched(path, changed)}
+    return keys | {key for key in wanted.paths if wanted.touched(key, changed)} | \
+        {key for path, key in devices.items() if touched(path, changed)}
 
 
 def restart_announced(schema: KindSchema, live: LiveObject | None,

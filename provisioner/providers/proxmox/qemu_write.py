@@ -56,8 +56,13 @@ class Wanted:
 
     values: Mapping[str, str | None]
     """Config key → value; None: not wanted (deleted only when its field changed)."""
-    paths: Mapping[str, str]
-    """Config key → the spec path it comes from (for ``changed``)."""
+    paths: Mapping[str, tuple[str, ...]]
+    """Config key → the spec paths it comes from (for ``changed``): a container's NIC
+    holds ``networks[N]`` and its addresses, ``options.ipconfig[N]``."""
+
+    def touched(self, key: str, changed: Collection[str]) -> bool:
+        """Whether ``changed`` names a field of ``key`` (a key of no field: never)."""
+        return any(touched(path, changed) for path in self.paths.get(key, ()))
 
 
 def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: str,
@@ -67,11 +72,11 @@ def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: st
     the stack does not set (a NIC's MAC)."""
     options = spec.get("options") or {}
     values: dict[str, str | None] = {"name": name, "tags": tags, "description": description}
-    paths: dict[str, str] = {"tags": "options.tags"}
+    paths: dict[str, tuple[str, ...]] = {"tags": ("options.tags",)}
 
     def want(key: str, path: str, value: str | None) -> None:
         values[key] = value
-        paths[key] = path
+        paths[key] = (path,)
 
     want("cores", "cpus", str(spec["cpus"]))
     want("memory", "memory", str(mib(int(spec["memory"]))))
@@ -128,8 +133,7 @@ def config_changes(wanted: Wanted, current: Mapping[str, Any],
     not list."""
     change = ConfigChange()
     for key, value in wanted.values.items():
-        path = wanted.paths.get(key)
-        if changed is not None and path is not None and not touched(path, changed):
+        if changed is not None and key in wanted.paths and not wanted.touched(key, changed):
             continue
         if value is None:
             if key in current and changed is not None:

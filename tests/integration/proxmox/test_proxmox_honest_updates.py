@@ -129,3 +129,21 @@ def test_a_nic_change_adds_no_flag_and_restarts_nothing(template: str, lab: Lab,
     assert held == (template == "guest"), "fakepve changed how it hot-plugs NICs"
     expected = {address: [("networks[0].vlan", "requires restart")]} if held else {}
     assert field_changes(lab.plan(moved)) == expected
+
+
+def test_a_containers_address_change_rewrites_its_nic(lab: Lab, pve: TestPve) -> None:
+    """A container's addresses live in its NIC (``net0: ...,ip=...``): changing
+    ``options.ipconfig`` writes that NIC, and only it."""
+    body = CT.replace("options: {{ tags: [{tags}] }}",
+                      'options: {{ tags: [{tags}], ipconfig: ["{ip}"] }}')
+    _, result = lab.apply(body.format(**BASE, ip="ip=dhcp"))
+    assert result.ok, failures(result)
+    calls = Calls(pve)
+    moved = body.format(**BASE, ip="ip=10.0.0.5/24,gw=10.0.0.1")
+    plan, result = lab.apply(moved)
+    assert result.ok, failures(result)
+    assert field_changes(plan) == {"containers.app": [("options.ipconfig[0]", "in place")]}
+    assert set().union(*calls.config_writes()) == {"net0", "description"}
+    assert "ip=10.0.0.5/24" in guest(pve, "app").config["net0"]
+    assert calls.power() == []
+    assert not lab.plan(moved).has_changes
