@@ -194,13 +194,15 @@ class Lifecycle(ABC):
         """What the marker keeps: the spec as applied, and the provider's own notes."""
         return {**_without_none(to_plain(resource.spec)), "_pve": dict(extra)}
 
-    def restart_for_pending(self, ref: GuestRef, what: str, running: bool,
-                            options: Mapping[str, Any], ours: set[str],
-                            live: LiveObject | None, changed: Sequence[str] | None) -> None:
+    def restart_for_pending(self, resource: Resource, ref: GuestRef, running: bool,
+                            ours: set[str], live: LiveObject | None,
+                            changed: Sequence[str] | None) -> None:
         """Restart a running guest when Proxmox left a value of ``ours`` pending, the
         plan announced a restart, and ``options.restart`` allows it."""
+        what = str(resource.address)
+        options = resource.spec.get("options") or {}
         if not running or options.get("restart", "reboot") != "reboot" or \
-                not restart_announced(self.schema, live, changed):
+                not restart_announced(self.schema, resource, live, changed):
             return
         if self.ctx.config(ref, what).pending & ours:
             self.ctx.power.restart(ref.path, ref.node, what)
@@ -262,21 +264,35 @@ def managed_keys(change: ConfigChange, wanted: Wanted, devices: Mapping[str, str
         {key for path, key in devices.items() if touched(path, changed)}
 
 
-def restart_announced(schema: KindSchema, live: LiveObject | None,
+def restart_announced(schema: KindSchema, resource: Resource, live: LiveObject | None,
                       changed: Sequence[str] | None) -> bool:
-    """Whether the plan said this update requires a restart: a changed field's rule is
-    RESTART, or Proxmox held it pending when the plan was made. Only then may a
-    running guest be restarted; a value Proxmox leaves pending after an "in place"
-    update stays pending (the next plan shows it as requiring a restart)."""
+    """Whether the plan said this update requires a restart: the effect the plan gave
+    a changed field (its rule, refined by the values and what Proxmox held pending) is
+    RESTART. Only then may a running guest be restarted; a value Proxmox leaves
+    pending after an "in place" update stays pending (the next plan shows it as
+    requiring a restart)."""
     if live is None or changed is None:
         return True  # a create: the guest has not run yet
     for path in changed:
         effect = schema.rule_for(path).effect
         if schema.refine is not None:
-            effect = schema.refine(path, None, None, live) or effect
+            before, after = value_at(live.spec, path), value_at(resource.spec, path)
+            effect = schema.refine(path, before, after, live) or effect
         if effect is Effect.RESTART:
             return True
     return False
+
+
+def value_at(spec: Any, path: str) -> Any:
+    """The value at a diff path (``mounts[1].size``) of a spec; None where it has none."""
+    for part in re.findall(r"[^.\[\]]+", path):
+        if isinstance(spec, Mapping):
+            spec = spec.get(part)
+        elif isinstance(spec, list) and part.isdigit() and int(part) < len(spec):
+            spec = spec[int(part)]
+        else:
+            return None
+    return spec
 
 
 def _without_none(value: Any) -> Any:

@@ -102,7 +102,7 @@ class Lxc(Lifecycle):
             self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
         devices = {"rootfs": "rootfs", **removed, **{
             f"mounts[{i}]": f"mp{i}" for i in range(len(spec.get("mounts") or []))}}
-        self.restart_for_pending(ref, what, running, options,
+        self.restart_for_pending(resource, ref, running,
                                  managed_keys(change, wanted, devices, changed), live, changed)
         if removed:  # after the restart: a removal Proxmox held pending is done by then
             self.destroy_unused(ref, what, {view.current[key] for key in removed.values()})

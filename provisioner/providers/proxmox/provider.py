@@ -8,6 +8,7 @@ plan-time checks are ``checks``; each kind's changes live in its own module
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -69,14 +70,21 @@ CONTAINER_FIELDS: Mapping[str, FieldRule] = {
 }
 
 
+_MOUNT_POINT = re.compile(r"^mounts\[\d+\]$")
+
+
 def _pending_refine(fields: Mapping[str, FieldRule]) -> Any:
     schema = KindSchema(fields=fields)
 
     def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:
         """A change Proxmox already holds pending (or cannot make while a pending value
-        waits) takes effect only at a restart: "in place" becomes "requires restart"."""
-        if schema.rule_for(path).effect is Effect.IN_PLACE and live.running and \
-                has_pending(live, path):
+        waits) takes effect only at a restart: "in place" becomes "requires restart".
+        So does removing a running container's mount point: Proxmox holds the removal
+        until the container starts again."""
+        if schema.rule_for(path).effect is not Effect.IN_PLACE or not live.running:
+            return None
+        if has_pending(live, path) or (_MOUNT_POINT.match(path) and before is not None
+                                       and after is None):
             return Effect.RESTART
         return None
 

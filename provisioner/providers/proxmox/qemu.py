@@ -186,7 +186,7 @@ class Qemu(Lifecycle):
         if changed is None or touched("options.pool", changed):
             self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
         devices = {**{f"disks[{index}]": slot for index, slot in enumerate(slots)}, **detach}
-        self.restart_for_pending(ref, what, running, options,
+        self.restart_for_pending(resource, ref, running,
                                  managed_keys(change, wanted, devices, changed), live, changed)
         if detach:  # after the restart: a detach Proxmox held pending is done by then
             self.destroy_unused(ref, what, {view.current[s] for s in detach.values()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import pytest
-from pve_harness import Lab, TestPve, failures, field_changes, guest
+from pve_harness import Lab, TestPve, failures, field_changes, guest, task_types
 
 POWER = ("/status/shutdown", "/status/stop", "/status/reboot", "/status/reset",
          "/status/suspend")
@@ -147,3 +147,24 @@ def test_a_containers_address_change_rewrites_its_nic(lab: Lab, pve: TestPve) ->
     assert "ip=10.0.0.5/24" in guest(pve, "app").config["net0"]
     assert calls.power() == []
     assert not lab.plan(moved).has_changes
+
+
+def test_removing_a_running_containers_mount_point_is_planned_as_a_restart(
+    lab: Lab, pve: TestPve
+) -> None:
+    """Proxmox cannot detach a mount point from a running container: it holds the
+    removal until the next start. The plan says so, and the apply restarts it."""
+    mounts = "\n    mounts: [ {{ path: /srv, size: 1GiB }}{more} ]"
+    body = CT.replace("rootfs: {{ size: {size} }}", "rootfs: {{ size: {size} }}" + mounts)
+    _, result = lab.apply(body.format(**BASE, more=", { path: /data, size: 1GiB }"))
+    assert result.ok, failures(result)
+    container = guest(pve, "app")
+    assert "mp1" in container.config
+    plan, result = lab.apply(body.format(**BASE, more=""))
+    assert field_changes(plan) == {"containers.app": [("mounts[1]", "requires restart")]}
+    assert result.ok, failures(result)
+    assert "mp1" not in container.config and not container.pending
+    assert not [key for key in container.config if key.startswith("unused")], \
+        "the removed mount point's volume was kept"
+    assert task_types(pve, container.vmid)[-2:] == ["vzshutdown", "vzstart"]
+    assert not lab.plan(body.format(**BASE, more="")).has_changes
