@@ -30,9 +30,17 @@ from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
 from provisioner.plan.placement import place_stack
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
-from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderStats
+from provisioner.providers.base import (
+    Capacity,
+    FieldProblem,
+    Inventory,
+    Owner,
+    Provider,
+    ProviderStats,
+)
 from provisioner.resources import to_plain
 from provisioner.stack.loader import Stack
+from provisioner.stack.source import parse_path
 from provisioner.state.factory import open_store
 from provisioner.state.store import JournalEntry, StateStore
 
@@ -52,6 +60,17 @@ def read_again_if_lost(read: Callable[[], T]) -> T:
                 raise
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
+
+
+def located(stack: Stack, problem: str | FieldProblem) -> str:
+    """A provider's problem as the plan shows it: a field problem at the line that
+    declares the field (for an instance of a counted resource, its declaration's)."""
+    if isinstance(problem, str):
+        return problem
+    declared = next((group for group, members in stack.groups.items()
+                     if problem.address in members), problem.address)
+    path = (declared.kind.value, declared.name, *parse_path(problem.path))
+    return problem.render(stack.source.value_at(path))
 
 
 @dataclass
@@ -119,7 +138,7 @@ class Engine:
         resources = (list(self.stack.resources) if options.destroy
                      else place_stack(self.stack, inventories, view, options.replace))
         schemas = {name: p.schema() for name, p in providers.items()}
-        problems = [problem for name, provider in providers.items()
+        problems = [located(self.stack, problem) for name, provider in providers.items()
                     for problem in provider.check([r for r in resources if r.provider == name])]
         if not options.destroy:
             problems += unknown_attributes(self.stack, resources, schemas)

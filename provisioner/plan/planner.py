@@ -8,6 +8,7 @@ one PlanError.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -31,6 +32,9 @@ from provisioner.stack.address import Address
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.state.store import AppliedRecord
 from provisioner.units import Bytes
+
+_LOCATION_RE = re.compile(r"^[^\n]*?:\d+:\d+: ")
+"""The ``FILE:LINE:COLUMN: `` a problem may start with."""
 
 _Copied = TypeVar("_Copied", Resource, Change)
 
@@ -298,9 +302,10 @@ def _copy_with(obj: _Copied, **changes: Any) -> _Copied:
 
 
 def _address_in(problem: str) -> Address | None:
-    """The address a provider's problem starts with (``guests.web: ...``), if any."""
+    """The address a provider's problem starts with (``guests.web: ...``, also after
+    the line it concerns: ``stack.yaml:9:13: guests.web: ...``), if any."""
     try:
-        return Address.parse(problem.split(":", 1)[0])
+        return Address.parse(_LOCATION_RE.sub("", problem, count=1).split(":", 1)[0])
     except ValueError:
         return None
 

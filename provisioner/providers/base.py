@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from provisioner.errors import ProviderError
+from provisioner.errors import Position, ProviderError
 from provisioner.resources import Effect, LiveObject, Resource
 from provisioner.stack.address import Address, Kind
 
@@ -48,6 +48,24 @@ RESTART = FieldRule(Effect.RESTART)
 REPLACE = FieldRule(Effect.REPLACE)
 GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
 """The rules every provider's schema is written with."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A plan-time problem with one declared field (``options.vmid``,
+    ``networks[0].mac``), shown at the line that declares it."""
+
+    address: Address
+    path: str
+    """The field's spec path, as a diff names it."""
+    message: str
+    """What is wrong, read after ``ADDRESS: PATH``: ``3000 is also guests.db's``."""
+    hint: str = ""
+
+    def render(self, position: Position | None) -> str:
+        where = f"{position}: " if position else ""
+        text = f"{where}{self.address}: {self.path} {self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
 
 
 @dataclass(frozen=True)
@@ -268,11 +286,12 @@ class Provider(ABC):
         an object already gone is success. If this raises, the object may still
         exist and the next plan deletes it again."""
 
-    def check(self, resources: Sequence[Resource]) -> list[str]:
+    def check(self, resources: Sequence[Resource]) -> Sequence[str | FieldProblem]:
         """Plan-time checks of what the declared resources refer to outside the stack
         (pools, host networks, bridges, base images), against what the last
         ``list_managed`` read. Returns problems, each naming the resource and what
-        exists; read-only. Default: nothing to check."""
+        exists (a ``FieldProblem`` when one field is at fault: the plan shows it at
+        that field's line); read-only. Default: nothing to check."""
         return []
 
     def requirements(self, resource: Resource) -> Requirements:

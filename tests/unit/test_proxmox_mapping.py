@@ -25,6 +25,7 @@ from provisioner.providers.proxmox.qemu_write import (
     assign_slots,
     config_changes,
     disk_work,
+    same,
     wanted_config,
 )
 from provisioner.resources import Effect, LiveObject
@@ -163,6 +164,33 @@ def test_a_rewritten_nic_keeps_its_mac() -> None:
                            ["networks[0].vlan"], lambda pool: pool or "local-lvm")
     change = config_changes(wanted, current, ["networks[0].vlan"])
     assert change.set == {"net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1,tag=30"}
+
+
+def test_a_nic_flag_at_zero_is_the_nic_without_it() -> None:
+    bare = "virtio=BC:24:11:00:00:01,bridge=vmbr0"
+    assert same("net0", "virtio=bc:24:11:00:00:01,bridge=vmbr0,firewall=0", bare)
+    assert same("net0", "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:02,link_down=0",
+                "hwaddr=bc:24:11:00:00:02,name=eth0,bridge=vmbr0")
+    assert not same("net0", f"{bare},firewall=1", bare)
+    assert not same("net0", "virtio=BC:24:11:00:00:01,bridge=vmbr1", bare)
+    # a NIC read back without the key reads firewall: False; writing it adds nothing
+    spec = _spec(networks=[{**_spec()["networks"][0], "vlan": None, "firewall": False}])
+    current = {**_written(spec, ["scsi0"], {}), "net0": bare}
+    wanted = wanted_config(spec, "web", current["tags"], current["description"], current,
+                           None, lambda pool: pool or "local-lvm")
+    assert wanted.values["net0"] == bare
+    assert not config_changes(wanted, current, None)
+
+
+def test_an_update_writes_only_the_keys_of_the_changed_fields() -> None:
+    spec = _spec(options={"tags": ["web", "prod"], "balloon": 0})
+    current = {**_written(_spec(), ["scsi0"], {}), "memory": 1024, "cores": "4",
+               "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr1"}
+    wanted = wanted_config(spec, "web", OWNER.tags(["web", "prod"]), current["description"],
+                           current, ["options.tags"], lambda pool: pool or "local-lvm")
+    change = config_changes(wanted, current, ["options.tags"])
+    assert change.params() == {"tags": "prod;provisioner.lab;web"}, \
+        "an update wrote fields the plan did not list"
 
 
 def test_disk_work_grows_and_adds_never_shrinks() -> None:

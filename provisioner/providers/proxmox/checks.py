@@ -2,8 +2,9 @@
 
 Nodes, storages (and that they take disks, container volumes, snippets, on
 that node), bridges, templates, OS templates, resource pools, fields this
-provider cannot honour (memory per node is the core admission check). Each
-problem names the resource and what exists instead. Reads the last listing; a few extra listings are
+provider cannot honour (memory per node is the core admission check), and
+fixed VMIDs and MACs someone else holds (``clashes``). Each problem names the
+resource and what exists instead. Reads the last listing; a few extra listings are
 made only when the stack names something to look up (a node's bridges, a
 storage's templates, the resource pools): LIST calls, never one per guest.
 """
@@ -16,7 +17,8 @@ from functools import cache
 from typing import Any
 
 from provisioner.errors import ProviderError
-from provisioner.providers.base import CallKind
+from provisioner.providers.base import CallKind, FieldProblem
+from provisioner.providers.proxmox.clashes import mac_clashes, vmid_clashes
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
 from provisioner.providers.proxmox.unsupported import unsupported
@@ -42,7 +44,7 @@ class Checker:
         self.content = cache(self._content)
         self.resource_pools = cache(self._resource_pools)
 
-    def run(self) -> list[str]:
+    def run(self) -> list[str | FieldProblem]:
         for node in self.ctx.settings.nodes:
             if node not in self.facts.nodes:
                 self.problems.append(f"provider {self.ctx.owner.provider}: nodes lists '{node}', "
@@ -52,7 +54,8 @@ class Checker:
                 self._pool(resource)
             elif resource.kind in (Kind.GUEST, Kind.CONTAINER):
                 self._guest(resource)
-        return self.problems
+        return [*self.problems, *vmid_clashes(self.ctx, self.resources),
+                *mac_clashes(self.ctx, self.resources)]
 
     def _problem(self, resource: Resource, text: str) -> None:
         self.problems.append(f"{resource.address}: {text}")

@@ -67,6 +67,8 @@ class Context:
         self.power = Power(client, self.tasks, self.limits, settings.shutdown_timeout)
         self.vmids = VmidAllocator(*settings.vmids)
         self.facts = Facts()
+        self.owned: dict[int, Address] = {}
+        """VMID → address of this provider block's guests and containers (last listing)."""
         self._placed: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -104,12 +106,18 @@ class Context:
 
     def storage_id(self, resource: Resource, path: str, pool: str | None) -> str:
         """The storage a ``pool:`` value means: a pool of the stack, a storage the cluster
-        has, or the provider's default."""
+        has, or the provider's default. A guest read back from the cluster (what an
+        update or a delete frees) names the stack's storages by their pool name and
+        carries no references: a name the cluster has only as a storage of the stack
+        is that storage."""
         if pool is None:
             return self.settings.storage
         reference = resource.references.get(path)
         if reference is not None:
             return self.owner.storage_id(resource.name_of(reference))
+        ours = self.owner.storage_id(pool)
+        if pool not in self.facts.storages and ours in self.facts.storages:
+            return ours
         return pool
 
     def pool_of(self, storage_id: str) -> str:

@@ -5,8 +5,9 @@ Two listings, whatever the number of guests (LIST calls): ``/cluster/resources``
 configs). Guests and containers tagged with this stack then have their
 config read, in parallel (at most ``read_parallel`` at once), one READ each:
 ``/pending`` carries the current values and those waiting for a restart, and
-the description with the marker. A plan's cost is therefore 2 + the number
-of this stack's guests.
+the description with the marker: 2 LIST calls and one READ per guest of the
+stack. What the rest of a plan adds (capacity, checks) is in the "Plan cost"
+section of docs/providers/proxmox.md.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Lister:
                 managed.append(kind.live_object(ref, view, marker))
             elif marker is None or marker.stack != stack:
                 foreign[kind.stack_kind][ref.name] = "untagged"
+        self.ctx.owned = {int(obj.id): obj.address for obj in managed}
         managed += self.storages.listed()
         return Inventory(managed=managed, foreign=foreign)
 

@@ -24,13 +24,14 @@ from provisioner.errors import (
     ProviderError,
     TransientProviderError,
 )
-from provisioner.providers.base import CallKind
+from provisioner.providers.base import CallKind, KindSchema
 from provisioner.providers.proxmox.client import AlreadyExistsError
 from provisioner.providers.proxmox.context import ConfigView, Context
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.marker import Marker, parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
-from provisioner.resources import LiveObject, Resource, to_plain
+from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted, touched
+from provisioner.resources import Effect, LiveObject, Resource, to_plain
 from provisioner.stack.address import Kind
 
 MAX_VMID_ATTEMPTS = 25
@@ -44,10 +45,12 @@ class Lifecycle(ABC):
     noun: ClassVar[str]
     stack_kind: ClassVar[Kind]
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, schema: KindSchema) -> None:
         self.ctx = ctx
         self.client = ctx.client
         self.owner = ctx.owner
+        self.schema = schema
+        """The kind's field rules: what the plan announced for a change."""
 
     # -- what each kind provides -----------------------------------------------------------
 
@@ -59,10 +62,11 @@ class Lifecycle(ABC):
     @abstractmethod
     def configure(self, resource: Resource, ref: GuestRef, live: LiveObject | None,
                   changed: Sequence[str] | None) -> None:
-        """Bring an existing guest to ``resource`` (``changed=None``: all of it): one
-        config write of what differs, growth, resource pool, restart if Proxmox left
-        our changes pending (and ``options.restart`` allows), power. If this raises,
-        the guest exists; what was written shows in the next plan."""
+        """Bring an existing guest to ``resource`` (``changed=None``: all of it, after a
+        create; else only the fields ``changed`` names): one config write of what
+        differs, growth, resource pool, a restart if Proxmox left a change pending that
+        the plan announced as requiring one (and ``options.restart`` allows), power.
+        If this raises, the guest exists; what was written shows in the next plan."""
 
     @abstractmethod
     def read(self, config: Mapping[str, Any], ref: GuestRef, marker: Marker) -> dict[str, Any]:
@@ -190,6 +194,19 @@ class Lifecycle(ABC):
         """What the marker keeps: the spec as applied, and the provider's own notes."""
         return {**_without_none(to_plain(resource.spec)), "_pve": dict(extra)}
 
+    def restart_for_pending(self, resource: Resource, ref: GuestRef, running: bool,
+                            ours: set[str], live: LiveObject | None,
+                            changed: Sequence[str] | None) -> None:
+        """Restart a running guest when Proxmox left a value of ``ours`` pending, the
+        plan announced a restart, and ``options.restart`` allows it."""
+        what = str(resource.address)
+        options = resource.spec.get("options") or {}
+        if not running or options.get("restart", "reboot") != "reboot" or \
+                not restart_announced(self.schema, resource, live, changed):
+            return
+        if self.ctx.config(ref, what).pending & ours:
+            self.ctx.power.restart(ref.path, ref.node, what)
+
     # -- read -----------------------------------------------------------------------------
 
     def live_object(self, ref: GuestRef, view: ConfigView, marker: Marker) -> LiveObject:
@@ -232,12 +249,50 @@ class Lifecycle(ABC):
             return
 
 
-def managed_keys(change: Any, wanted: Mapping[str, Any], devices: Sequence[str]) -> set[str]:
+def managed_keys(change: ConfigChange, wanted: Wanted, devices: Mapping[str, str],
+                 changed: Sequence[str] | None) -> set[str]:
     """Config keys whose pending value is this apply's to apply by a restart: what it
-    wrote, and every key it manages (after its write, their pending values are the
-    stack's). Pending values of keys it does not manage are left to their owner."""
-    return set(change.set) | set(change.delete) | set(devices) | \
-        {key for key, value in wanted.items() if value is not None}
+    wrote, and the keys of the fields it changes (every key it manages, after a create:
+    their pending values are then the stack's). ``devices``: spec path → config key
+    of each declared disk or mount point. Pending values of other keys are left to
+    their owner."""
+    keys = set(change.set) | set(change.delete)
+    if changed is None:
+        return keys | set(devices.values()) | {k for k, v in wanted.values.items()
+                                                if v is not None}
+    return keys | {key for key in wanted.paths if wanted.touched(key, changed)} | \
+        {key for path, key in devices.items() if touched(path, changed)}
+
+
+def restart_announced(schema: KindSchema, resource: Resource, live: LiveObject | None,
+                      changed: Sequence[str] | None) -> bool:
+    """Whether the plan said this update requires a restart: the effect the plan gave
+    a changed field (its rule, refined by the values and what Proxmox held pending) is
+    RESTART. Only then may a running guest be restarted; a value Proxmox leaves
+    pending after an "in place" update stays pending (the next plan shows it as
+    requiring a restart)."""
+    if live is None or changed is None:
+        return True  # a create: the guest has not run yet
+    for path in changed:
+        effect = schema.rule_for(path).effect
+        if schema.refine is not None:
+            before, after = value_at(live.spec, path), value_at(resource.spec, path)
+            effect = schema.refine(path, before, after, live) or effect
+        if effect is Effect.RESTART:
+            return True
+    return False
+
+
+def value_at(spec: Any, path: str) -> Any:
+    """The value at a diff path (``mounts[1].size``) of a spec; None where it has none."""
+    for part in re.findall(r"[^.\[\]]+", path):
+        if isinstance(spec, Mapping):
+            spec = spec.get(part)
+        elif isinstance(spec, list) and part.isdigit() and int(part) < len(spec):
+            spec = spec[int(part)]
+        else:
+            return None
+    return spec
 
 
 def _without_none(value: Any) -> Any:

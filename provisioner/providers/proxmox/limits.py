@@ -8,8 +8,9 @@ changes per node and per storage from the lanes this provider declares
 themselves, which matters where a task runs on another node than its guest
 (a clone runs on its template's node).
 ``/cluster/nextid`` reserves nothing, so parallel creates would be handed the
-same VMID: the allocator hands out each id once per process, and a create
-that still finds its id taken (another client) asks for the next one.
+same VMID: the allocator hands out each id once per process, never one the
+stack fixes, and a create that still finds its id taken (another client) asks
+for the next one.
 """
 
 from __future__ import annotations
@@ -55,17 +56,25 @@ class VmidAllocator:
         self._lock = threading.Lock()
         self._taken: set[int] = set()
         self._reserved: set[int] = set()
+        self._fixed: set[int] = set()
 
     def observe(self, vmids: Iterable[int]) -> None:
         """Ids seen in use on the cluster (from a listing)."""
         with self._lock:
             self._taken.update(vmids)
 
+    def keep_out(self, vmids: Iterable[int]) -> None:
+        """Ids the stack fixes (``options.vmid``): handed to no other guest, even before
+        the guest that fixes one is created."""
+        with self._lock:
+            self._fixed = set(vmids)
+
     def reserve(self) -> int:
-        """The lowest id of the range neither seen in use nor handed out."""
+        """The lowest id of the range neither seen in use, nor handed out, nor fixed."""
         with self._lock:
             for vmid in range(self.first, self.last + 1):
-                if vmid not in self._taken and vmid not in self._reserved:
+                if vmid not in self._taken and vmid not in self._reserved and \
+                        vmid not in self._fixed:
                     self._reserved.add(vmid)
                     return vmid
         raise ProviderError(f"no free VMID left in {self.first}-{self.last}",

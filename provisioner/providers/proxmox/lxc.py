@@ -24,7 +24,7 @@ from provisioner.providers.proxmox.lxc_spec import (
 )
 from provisioner.providers.proxmox.marker import Marker
 from provisioner.providers.proxmox.props import flag, parse_drive, size_text
-from provisioner.providers.proxmox.qemu_write import Wanted, config_changes
+from provisioner.providers.proxmox.qemu_write import Wanted, config_changes, touched
 from provisioner.resources import LiveObject, Resource
 from provisioner.stack.address import Kind
 
@@ -85,7 +85,9 @@ class Lxc(Lifecycle):
         options = spec.get("options") or {}
         wanted = self._wanted(resource, view.effective, changed)
         change = config_changes(wanted, view.effective, changed)
-        grow = self._mounts(resource, view.effective, change.set, change.delete, live, changed)
+        grow = self._mounts(resource, view.effective, change.set)
+        removed = _removed_mounts(view.current, len(spec.get("mounts") or []), live, changed)
+        change.delete += [key for key in removed.values() if key in view.effective]
         running = self.ctx.power.running(ref.path, what)
         if running and spec.get("power") == "stopped":
             self.ctx.power.stop(ref.path, ref.node, what)
@@ -96,23 +98,19 @@ class Lxc(Lifecycle):
             for disk, size in grow.items():
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=disk, size=size_text(size)))
-            removed = [key for key in change.delete if key.startswith("mp")]
-            if removed:
-                self.destroy_unused(ref, what, {view.effective[k] for k in removed
-                                                if k in view.effective})
-        if "pool" in options or (changed and any(p.startswith("options.pool") for p in changed)):
+        if changed is None or touched("options.pool", changed):
             self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
-        ours = managed_keys(change, wanted.values, ["rootfs", *(k for k in change.set
-                                                                 if k.startswith("mp"))])
-        if running and options.get("restart", "reboot") == "reboot" and \
-                self.ctx.config(ref, what).pending & ours:
-            self.ctx.power.restart(ref.path, ref.node, what)
+        devices = {"rootfs": "rootfs", **removed, **{
+            f"mounts[{i}]": f"mp{i}" for i in range(len(spec.get("mounts") or []))}}
+        self.restart_for_pending(resource, ref, running,
+                                 managed_keys(change, wanted, devices, changed), live, changed)
+        if removed:  # after the restart: a removal Proxmox held pending is done by then
+            self.destroy_unused(ref, what, {view.current[key] for key in removed.values()})
         self.ctx.power.set_power(ref.path, ref.node, what, running, str(spec.get("power")))
 
-    def _mounts(self, resource: Resource, current: Mapping[str, Any], put: dict[str, str],
-                delete: list[str], live: LiveObject | None,
-                changed: Sequence[str] | None) -> dict[str, int]:
-        """New mount points into ``put``, removed ones into ``delete``; returns growth."""
+    def _mounts(self, resource: Resource, current: Mapping[str, Any],
+                put: dict[str, str]) -> dict[str, int]:
+        """New mount points and new paths into ``put``; returns growth."""
         grow: dict[str, int] = {}
         rootfs = resource.spec["rootfs"]
         have = parse_drive(current.get("rootfs"), "volume").size
@@ -132,9 +130,6 @@ class Lxc(Lifecycle):
                                                      {**drive.props, "mp": mount["path"]}.items())])
             if drive.size is not None and int(mount["size"]) > drive.size:
                 grow[key] = int(mount["size"])
-        if live is not None and changed:
-            delete += [f"mp{i}" for i in existing
-                       if i >= len(mounts) and f"mounts[{i}]" in changed]
         return grow
 
     def _storage(self, resource: Resource, path: str, pool: str | None) -> str:
@@ -154,3 +149,13 @@ class Lxc(Lifecycle):
     def storages(self, config: Mapping[str, Any]) -> list[str]:
         values = [config.get("rootfs"), *mounts_of(config).values()]
         return sorted({s for s in (storage_of_value(v) for v in values if v) if s})
+
+
+def _removed_mounts(current: Mapping[str, Any], count: int, live: LiveObject | None,
+                    changed: Sequence[str] | None) -> dict[str, str]:
+    """The mount points the stack removed (``mounts[i]`` changed, i past the end):
+    path → config key."""
+    if live is None or not changed:
+        return {}
+    return {f"mounts[{i}]": f"mp{i}" for i in mounts_of(current)
+            if i >= count and f"mounts[{i}]" in changed}

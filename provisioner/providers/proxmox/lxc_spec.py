@@ -26,7 +26,7 @@ from provisioner.providers.proxmox.props import (
     to_int,
 )
 from provisioner.providers.proxmox.qemu_read import PoolOf
-from provisioner.providers.proxmox.qemu_write import Wanted
+from provisioner.providers.proxmox.qemu_write import Wanted, touched
 from provisioner.units import Bytes
 
 ADDRESS_KEYS = ("ip", "gw", "ip6", "gw6")
@@ -124,11 +124,11 @@ def wanted_container(spec: Mapping[str, Any], name: str, tags: str, description:
     """The config keys (not mount points) ``spec`` asks for."""
     options = spec.get("options") or {}
     values: dict[str, str | None] = {"hostname": name, "tags": tags, "description": description}
-    paths: dict[str, str] = {}
+    paths: dict[str, tuple[str, ...]] = {"tags": ("options.tags",)}
 
-    def want(key: str, path: str, value: str | None) -> None:
+    def want(key: str, path: str, value: str | None, *more: str) -> None:
         values[key] = value
-        paths[key] = path
+        paths[key] = (path, *more)
 
     want("cores", "cpus", str(spec["cpus"]))
     want("memory", "memory", str(mib(int(spec["memory"]))))
@@ -152,12 +152,13 @@ def wanted_container(spec: Mapping[str, Any], name: str, tags: str, description:
                           changed if index in nets else None, "hwaddr")
         props["name"] = props.get("name") or f"eth{index}"
         addresses = parse_props(ipconfig[index]) if index < len(ipconfig) else {}
+        addressed = f"options.ipconfig[{index}]"
         for key in ADDRESS_KEYS:
             if key in addresses:
                 props[key] = addresses[key]
-            elif changed is not None and f"options.ipconfig[{index}]" in changed:
+            elif changed is not None and touched(addressed, changed):
                 props.pop(key, None)
-        want(f"net{index}", path, format_lxc_nic(props))
+        want(f"net{index}", path, format_lxc_nic(props), addressed)
     return Wanted(values, paths)
 
 

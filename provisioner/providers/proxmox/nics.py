@@ -19,6 +19,10 @@ QEMU_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e100
                "i82557b", "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio",
                "vmxnet3")
 _MODEL_KEY = "_model"
+FLAGS = ("firewall", "link_down")
+"""NIC properties that are booleans: absent means 0 (``firewall=0`` and no ``firewall``
+key are one NIC)."""
+_MAC_KEYS = frozenset({*QEMU_MODELS, "macaddr", "hwaddr"})
 
 
 def parse_qemu_nic(value: Any) -> dict[str, str]:
@@ -47,6 +51,28 @@ def format_qemu_nic(props: Mapping[str, str]) -> str:
 def format_lxc_nic(props: Mapping[str, str]) -> str:
     keys = ["name", *sorted(k for k in props if k != "name")]
     return ",".join(f"{k}={props[k]}" for k in keys if k in props)
+
+
+def same_nic(want: Any, have: Any) -> bool:
+    """Whether two ``netN`` values mean one NIC: keys in any order, MACs in any case, a
+    flag at 0 as if it were absent."""
+    return _meaning(want) == _meaning(have)
+
+
+def _meaning(value: Any) -> dict[str, str]:
+    props = parse_props(value, _MODEL_KEY)
+    return {key: text.upper() if key in _MAC_KEYS else text for key, text in props.items()
+            if not (key in FLAGS and not to_bool(text))}
+
+
+def macs_of(config: Mapping[str, Any]) -> list[str]:
+    """The MACs of a guest's or a container's NICs (``netN``), lower case."""
+    macs = []
+    for key, value in sorted(config.items()):
+        if key.startswith("net") and key[3:].isdigit():
+            props = parse_props(value, _MODEL_KEY)
+            macs += [mac.lower() for prop, mac in props.items() if prop in _MAC_KEYS and mac]
+    return macs
 
 
 def read_nic(props: Mapping[str, str], applied: Mapping[str, Any] | None,
@@ -91,7 +117,8 @@ def write_nic(nic: Mapping[str, Any], current: Mapping[str, str], path: str,
     vlan = nic.get("vlan")
     put("tag", None if vlan is None else str(vlan), "vlan")
     firewall = nic.get("firewall")
-    put("firewall", None if firewall is None else flag(bool(firewall)), "firewall")
+    if firewall or "firewall" in props:  # off and absent mean the same: add nothing
+        put("firewall", None if firewall is None else flag(bool(firewall)), "firewall")
     if mac_key == "macaddr":
         put("model", nic.get("model"), "model")
     return props

@@ -8,6 +8,7 @@ plan-time checks are ``checks``; each kind's changes live in its own module
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from provisioner.providers.base import (
     REPLACE,
     RESTART,
     Capacity,
+    FieldProblem,
     FieldRule,
     Inventory,
     KindSchema,
@@ -29,6 +31,7 @@ from provisioner.providers.base import (
 from provisioner.providers.proxmox import ProxmoxConfig
 from provisioner.providers.proxmox.adopt import adopt
 from provisioner.providers.proxmox.checks import Checker
+from provisioner.providers.proxmox.clashes import fixed_vmids
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.host import read_capacity, requirements
@@ -67,14 +70,21 @@ CONTAINER_FIELDS: Mapping[str, FieldRule] = {
 }
 
 
+_MOUNT_POINT = re.compile(r"^mounts\[\d+\]$")
+
+
 def _pending_refine(fields: Mapping[str, FieldRule]) -> Any:
     schema = KindSchema(fields=fields)
 
     def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:
         """A change Proxmox already holds pending (or cannot make while a pending value
-        waits) takes effect only at a restart: "in place" becomes "requires restart"."""
-        if schema.rule_for(path).effect is Effect.IN_PLACE and live.running and \
-                has_pending(live, path):
+        waits) takes effect only at a restart: "in place" becomes "requires restart".
+        So does removing a running container's mount point: Proxmox holds the removal
+        until the container starts again."""
+        if schema.rule_for(path).effect is not Effect.IN_PLACE or not live.running:
+            return None
+        if has_pending(live, path) or (_MOUNT_POINT.match(path) and before is not None
+                                       and after is None):
             return Effect.RESTART
         return None
 
@@ -101,8 +111,8 @@ class ProxmoxProvider(Provider):
         self.settings: ProxmoxConfig = config
         self.client = ProxmoxClient(self.settings, self.stats)
         self.ctx = Context(self.settings, self.client, Ownership(owner.stack, name))
-        self.qemu = Qemu(self.ctx)
-        self.lxc = Lxc(self.ctx)
+        self.qemu = Qemu(self.ctx, GUEST_SCHEMA)
+        self.lxc = Lxc(self.ctx, CONTAINER_SCHEMA)
         self.storages = Storages(self.ctx)
         self.lister = Lister(self.ctx, [self.qemu, self.lxc], self.storages)
 
@@ -118,7 +128,10 @@ class ProxmoxProvider(Provider):
     def list_managed(self) -> Inventory:
         return self.lister.inventory()
 
-    def check(self, resources: Sequence[Resource]) -> list[str]:
+    def check(self, resources: Sequence[Resource]) -> Sequence[str | FieldProblem]:
+        # every plan checks, and apply plans first: the allocator learns here which
+        # VMIDs the stack fixes, before any create could be handed one of them
+        self.ctx.vmids.keep_out(fixed_vmids(resources).values())
         return Checker(self.ctx, resources).run()
 
     def capacity(self) -> Capacity:

@@ -5,8 +5,10 @@ allows only from shared storage; with one template of the same name per node,
 the one on the guest's node is used). After the clone task the config lock
 may still be held: configuring waits until it is gone. Then the config is
 brought to the spec in one write (only what differs), disks grow, and the
-guest is started. Changes Proxmox cannot make while the guest runs stay
-pending; apply then restarts it, unless ``options.restart`` is ``never``.
+guest is started. An update writes only the keys of the fields the plan lists.
+Changes Proxmox cannot make while the guest runs stay pending; apply then
+restarts it if the plan announced a restart, unless ``options.restart`` is
+``never``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from provisioner.providers.proxmox.qemu_write import (
     assign_slots,
     config_changes,
     disk_work,
+    touched,
     wanted_config,
 )
 from provisioner.resources import LiveObject, Resource
@@ -158,7 +161,8 @@ class Qemu(Lifecycle):
         slots = assign_slots(disks, kept=list(notes.get("slots") or []),
                              busy=[key for key in view.effective if drive_slot(key)])
         detach = _detached(live, changed, len(disks))
-        work = disk_work(disks, slots, view.effective, self._disk_storage(resource), detach)
+        work = disk_work(disks, slots, view.effective, self._disk_storage(resource),
+                         list(detach.values()))
         applied = self.applied(resource, {**notes, "slots": slots})
         description = self.owner.description(str(options.get("description") or ""),
                                              resource.address, applied)
@@ -179,14 +183,14 @@ class Qemu(Lifecycle):
             for slot, size in work.grow.items():
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=slot, size=size_text(size)))
-            if work.detach:
-                self.destroy_unused(ref, what, {view.effective[s] for s in work.detach})
-        if "pool" in options or (changed and any(p.startswith("options.pool") for p in changed)):
+        if changed is None or touched("options.pool", changed):
             self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
-        ours = managed_keys(change, wanted.values, slots)
-        if running and options.get("restart", "reboot") == "reboot" and \
-                self.ctx.config(ref, what).pending & ours:
-            self.ctx.power.restart(ref.path, ref.node, what)
+        devices = {**{f"disks[{index}]": slot for index, slot in enumerate(slots)}, **detach}
+        self.restart_for_pending(resource, ref, running,
+                                 managed_keys(change, wanted, devices, changed), live, changed)
+        if detach:  # after the restart: a detach Proxmox held pending is done by then
+            self.destroy_unused(ref, what, {view.current[s] for s in detach.values()
+                                            if s in view.current})
         self.ctx.power.set_power(ref.path, ref.node, what, running, str(spec.get("power")))
 
     def _disk_storage(self, resource: Resource) -> Callable[[str | None, int], str]:
@@ -215,12 +219,11 @@ class Qemu(Lifecycle):
         return sorted({d.storage for d in disks_of(config).values() if d.storage})
 
 
-def _detached(live: LiveObject | None, changed: Sequence[str] | None, count: int) -> list[str]:
-    """Slots of the disks the stack removed (``disks[i]`` changed, i past the end)."""
+def _detached(live: LiveObject | None, changed: Sequence[str] | None,
+              count: int) -> dict[str, str]:
+    """The disks the stack removed (``disks[i]`` changed, i past the end): path → slot."""
     if live is None or not changed:
-        return []
-    found = []
-    for index, disk in enumerate(live.spec.get("disks") or []):
-        if index >= count and disk is not None and f"disks[{index}]" in changed:
-            found.append(str(disk["slot"]))
-    return found
+        return {}
+    return {f"disks[{index}]": str(disk["slot"])
+            for index, disk in enumerate(live.spec.get("disks") or [])
+            if index >= count and disk is not None and f"disks[{index}]" in changed}

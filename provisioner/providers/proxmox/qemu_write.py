@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.providers.proxmox.nics import format_qemu_nic, write_nic
+from provisioner.providers.proxmox.nics import format_qemu_nic, same_nic, write_nic
 from provisioner.providers.proxmox.props import (
     flag,
     format_props,
@@ -56,8 +56,13 @@ class Wanted:
 
     values: Mapping[str, str | None]
     """Config key → value; None: not wanted (deleted only when its field changed)."""
-    paths: Mapping[str, str]
-    """Config key → the spec path it comes from (for ``changed``)."""
+    paths: Mapping[str, tuple[str, ...]]
+    """Config key → the spec paths it comes from (for ``changed``): a container's NIC
+    holds ``networks[N]`` and its addresses, ``options.ipconfig[N]``."""
+
+    def touched(self, key: str, changed: Collection[str]) -> bool:
+        """Whether ``changed`` names a field of ``key`` (a key of no field: never)."""
+        return any(touched(path, changed) for path in self.paths.get(key, ()))
 
 
 def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: str,
@@ -67,11 +72,11 @@ def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: st
     the stack does not set (a NIC's MAC)."""
     options = spec.get("options") or {}
     values: dict[str, str | None] = {"name": name, "tags": tags, "description": description}
-    paths: dict[str, str] = {}
+    paths: dict[str, tuple[str, ...]] = {"tags": ("options.tags",)}
 
     def want(key: str, path: str, value: str | None) -> None:
         values[key] = value
-        paths[key] = path
+        paths[key] = (path,)
 
     want("cores", "cpus", str(spec["cpus"]))
     want("memory", "memory", str(mib(int(spec["memory"]))))
@@ -120,19 +125,26 @@ def _cloud_init(cloud_init: Mapping[str, Any] | None, current: Mapping[str, Any]
 
 def config_changes(wanted: Wanted, current: Mapping[str, Any],
                    changed: Collection[str] | None) -> ConfigChange:
-    """What to write so ``current`` holds ``wanted``."""
+    """What to write so ``current`` holds ``wanted``. An update (``changed`` given)
+    considers only the keys of the fields it names, and the keys no field owns (the
+    name, and the description that holds the marker): a key of an untouched field
+    is never written, whatever the guest holds (a value set in the UI, or one
+    Proxmox fills in), so an update cannot leave a change pending that the plan did
+    not list."""
     change = ConfigChange()
     for key, value in wanted.values.items():
+        if changed is not None and key in wanted.paths and not wanted.touched(key, changed):
+            continue
         if value is None:
-            path = wanted.paths.get(key, "")
-            if key in current and changed is not None and _touched(path, changed):
+            if key in current and changed is not None:
                 change.delete.append(key)
         elif not same(key, value, current.get(key)):
             change.set[key] = value
     return change
 
 
-def _touched(path: str, changed: Collection[str]) -> bool:
+def touched(path: str, changed: Collection[str]) -> bool:
+    """Whether a change of one of the ``changed`` paths changes ``path`` (or inside it)."""
     return any(p == path or p.startswith((path + ".", path + "[")) or
                path.startswith((p + ".", p + "[")) for p in changed)
 
@@ -147,7 +159,9 @@ def same(key: str, want: str, have: Any) -> bool:
         return unquote_keys(want) == unquote_keys(have)
     if key in ("cores", "memory", "sockets", "balloon", "onboot"):
         return to_int(want) == to_int(have)
-    if key.startswith(("net", "ipconfig", "cicustom", "agent", "cpu")):
+    if key.startswith("net"):
+        return same_nic(want, have)
+    if key.startswith(("ipconfig", "cicustom", "agent", "cpu")):
         return parse_props(want, "_") == parse_props(have, "_")
     return str(want) == str(have)
 

@@ -147,14 +147,28 @@ def test_guest_from_scratch_with_a_disk_on_a_pool_of_the_stack(lab: Lab, pve: Te
     assert str(vm.config["sockets"]) == "2" and vm.config["cpu"] == "host"
     assert not lab.plan(SCRATCH.format(extra="")).has_changes
 
-    # a third disk is added in place; removing it detaches and destroys it
-    _, result = lab.apply(SCRATCH.format(extra=", { size: 1GiB, slot: virtio3 }"))
+    # a third disk is added in place. fakepve, like a guest whose hotplug option leaves
+    # out disks, holds it pending: no restart the plan did not announce; the next plan
+    # says it requires one, and applying that restarts the guest
+    plan, result = lab.apply(SCRATCH.format(extra=", { size: 1GiB, slot: virtio3 }"))
+    assert field_changes(plan) == {"guests.db": [("disks[2]", "in place")]}
     assert result.ok, failures(result)
-    assert "virtio3" in vm.config or "virtio3" in vm.pending
+    assert "virtio3" in vm.pending and "qmshutdown" not in task_types(pve, vm.vmid)
+    plan, result = lab.apply(SCRATCH.format(extra=", { size: 1GiB, slot: virtio3 }"))
+    assert field_changes(plan) == {"guests.db": [("disks[2]", "requires restart")]}
+    assert result.ok, failures(result)
+    assert "virtio3" in vm.config and task_types(pve, vm.vmid)[-2:] == ["qmshutdown", "qmstart"]
     assert not lab.plan(SCRATCH.format(extra=", { size: 1GiB, slot: virtio3 }")).has_changes
+
+    # removing it detaches it (pending too, so the next apply restarts)
     plan, result = lab.apply(SCRATCH.format(extra=""))
-    assert field_changes(plan)["guests.db"][0][0] == "disks[2]"
+    assert field_changes(plan) == {"guests.db": [("disks[2]", "in place")]}
     assert result.ok, failures(result)
+    assert vm.pending == {"virtio3": None}
+    plan, result = lab.apply(SCRATCH.format(extra=""))
+    assert field_changes(plan) == {"guests.db": [("disks[2]", "requires restart")]}
+    assert result.ok, failures(result)
+    assert not any(key.startswith(("virtio3", "unused")) for key in vm.config), vm.config
     assert not lab.plan(SCRATCH.format(extra="")).has_changes
 
     with lab.engine(SCRATCH.format(extra="")) as engine:

@@ -1,0 +1,127 @@
+"""Values the stack fixes that must be unique on the cluster: VMIDs and MACs.
+
+A fixed VMID (``options.vmid``) that two of the stack's guests share, that
+every instance of a counted guest gets, or that the cluster already gives to
+another guest, container or template makes the apply fail half-way ("VM 3000
+already exists"). A fixed MAC (``networks[N].mac``) that a guest outside the
+stack already has gives two NICs one MAC, which Proxmox accepts without a
+word. Each is a plan-time problem at the line that fixes the value, naming the
+holder. A guest's own VMID and MACs (this stack's guest at the same address)
+are no clash.
+
+The VMIDs come from the listing the plan made. The MACs of guests outside
+the stack are in their configs only: they are read only when the stack fixes
+a MAC, one LIST call per guest and container that is not this stack's
+(templates aside: they never run, and a clone gets new MACs), at most
+``read_parallel`` at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from provisioner.errors import ProviderError
+from provisioner.providers.base import CallKind, FieldProblem
+from provisioner.providers.proxmox.context import Context
+from provisioner.providers.proxmox.facts import GuestRef
+from provisioner.providers.proxmox.marker import stack_of
+from provisioner.providers.proxmox.nics import macs_of
+from provisioner.resources import Resource
+from provisioner.stack.address import Address, Kind
+
+VMID_HINT = "choose another VMID, or leave options.vmid out to have one allocated"
+COUNTED_VMID_HINT = ("every instance of a counted guest gets this VMID: leave options.vmid "
+                     "out to have one allocated to each")
+MAC_HINT = "choose another MAC, or leave mac: out to have one generated"
+
+
+def fixed_vmids(resources: Iterable[Resource]) -> dict[Address, int]:
+    """The VMID each guest and container fixes (``options.vmid``)."""
+    found = {}
+    for resource in resources:
+        vmid = (resource.spec.get("options") or {}).get("vmid")
+        if resource.kind in (Kind.GUEST, Kind.CONTAINER) and vmid:
+            found[resource.address] = int(vmid)
+    return found
+
+
+def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProblem]:
+    """Fixed VMIDs that another declared resource, or another object of the cluster,
+    has."""
+    problems: list[FieldProblem] = []
+    first: dict[int, Resource] = {}
+    by_vmid = {ref.vmid: ref for ref in ctx.facts.guests}
+    declared = {r.address: r for r in resources}
+    for address, vmid in fixed_vmids(resources).items():
+        resource = declared[address]
+        other = first.setdefault(vmid, resource)
+        if other is not resource:
+            counted = other.position is not None and other.position == resource.position
+            problems.append(FieldProblem(address, "options.vmid",
+                                         f"{vmid} is also {other.address}'s",
+                                         COUNTED_VMID_HINT if counted else VMID_HINT))
+            continue
+        ref = by_vmid.get(vmid)
+        if ref is not None and ctx.owned.get(vmid) != address:
+            problems.append(FieldProblem(address, "options.vmid", f"{vmid} is already used "
+                                         f"by {holder(ctx, ref)}", VMID_HINT))
+    return problems
+
+
+def mac_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProblem]:
+    """Fixed MACs that a guest or container outside the stack has."""
+    declared = [(r.address, index, str(nic["mac"]))
+                for r in resources if r.kind in (Kind.GUEST, Kind.CONTAINER)
+                for index, nic in enumerate(r.spec.get("networks") or [])
+                if nic and nic.get("mac")]
+    if not declared:
+        return []
+    holders = _mac_holders(ctx)
+    problems = []
+    for address, index, mac in declared:
+        ref = holders.get(mac.lower())
+        if ref is not None:
+            problems.append(FieldProblem(address, f"networks[{index}].mac",
+                                         f"{mac} is already used by {holder(ctx, ref)}",
+                                         MAC_HINT))
+    return problems
+
+
+def holder(ctx: Context, ref: GuestRef) -> str:
+    """``VM 'legacy' (untagged, VMID 120 on pve1)``: what holds a value, and whose it is."""
+    noun = "template" if ref.template else "container" if ref.kind == "lxc" else "VM"
+    owner = stack_of(ref.tags)
+    address = ctx.owned.get(ref.vmid)
+    whose = (f"{address} of this stack" if address is not None
+             else "untagged" if owner is None else f"stack {owner}")
+    return f"{noun} '{ref.name}' ({whose}, VMID {ref.vmid} on {ref.node})"
+
+
+def _mac_holders(ctx: Context) -> dict[str, GuestRef]:
+    """Lower-case MAC → the guest or container outside the stack that has it (of two,
+    the lower VMID: plans are deterministic)."""
+    refs = sorted((ref for ref in ctx.facts.guests
+                   if not ref.template and ref.vmid not in ctx.owned), key=lambda r: r.vmid)
+    if not refs:
+        return {}
+    workers = min(ctx.settings.read_parallel, len(refs))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-macs") as pool:
+        configs = list(pool.map(lambda ref: _config(ctx, ref), refs))
+    holders: dict[str, GuestRef] = {}
+    for ref, config in zip(refs, configs, strict=True):
+        for mac in macs_of(config):
+            holders.setdefault(mac, ref)
+    return holders
+
+
+def _config(ctx: Context, ref: GuestRef) -> Mapping[str, Any]:
+    """A guest's config, or nothing when it cannot be read (gone since the listing, on
+    an offline node, not visible to the token): its MACs are then not checked."""
+    try:
+        config: Mapping[str, Any] = ctx.client.get(
+            CallKind.LIST, f"NICs of {ref.kind} {ref.vmid}", f"{ref.path}/config")
+    except ProviderError:
+        return {}
+    return config or {}
