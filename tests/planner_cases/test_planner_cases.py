@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import yaml
 
 from provisioner.errors import ProvisionerError
 from provisioner.plan.admission import CapacityView, admit
-from provisioner.plan.placement import place_stack
+from provisioner.plan.placed import plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.providers.base import (
     Capacity,
@@ -128,11 +128,10 @@ def run_case(case: Path) -> tuple[str, str | None, str | None]:
         inputs = case_inputs.plan_inputs()
         options = read_options(case)
         view = case_inputs.capacity_view()
-        if view is not None and not options.destroy:
-            placed = place_stack(stack, inputs.inventories, view, options.replace)
-            inputs = replace(inputs, resources=placed)
-        plan = make_plan(inputs, options)
-        if view is not None:
+        if view is None:
+            plan = make_plan(inputs, options)
+        else:
+            plan = plan_with_placement(stack, inputs, options, view)
             admit(plan, view)
     except ProvisionerError as error:
         return render_error(error), None, None
