@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -28,8 +28,8 @@ from provisioner.plan.admission import CapacityView, admit
 from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
-from provisioner.plan.placement import place_stack
-from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
+from provisioner.plan.placed import plan_with_placement
+from provisioner.plan.planner import PlanInputs, PlanOptions
 from provisioner.providers.base import (
     Capacity,
     FieldProblem,
@@ -38,7 +38,7 @@ from provisioner.providers.base import (
     Provider,
     ProviderStats,
 )
-from provisioner.resources import to_plain
+from provisioner.resources import Resource, to_plain
 from provisioner.stack.loader import Stack
 from provisioner.stack.source import parse_path
 from provisioner.state.factory import open_store
@@ -135,22 +135,19 @@ class Engine:
         inventories = self.refresh(parallelism)
         unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
         view = view or self.capacity_view()
-        resources = (list(self.stack.resources) if options.destroy
-                     else place_stack(self.stack, inventories, view, options.replace))
         schemas = {name: p.schema() for name, p in providers.items()}
-        problems = [located(self.stack, problem) for name, provider in providers.items()
-                    for problem in provider.check([r for r in resources if r.provider == name])]
-        if not options.destroy:
-            problems += unknown_attributes(self.stack, resources, schemas)
-        inputs = PlanInputs(
-            stack=self.stack.name,
-            resources=resources,
-            schemas=schemas,
-            inventories=inventories,
-            prior=self.store.applied(),
-            problems=problems,
-        )
-        plan = make_plan(inputs, options)
+
+        def check(resources: Sequence[Resource]) -> list[str]:
+            problems = [located(self.stack, problem) for name, provider in providers.items()
+                        for problem in provider.check([r for r in resources
+                                                       if r.provider == name])]
+            if not options.destroy:
+                problems += unknown_attributes(self.stack, resources, schemas)
+            return problems
+
+        inputs = PlanInputs(stack=self.stack.name, resources=self.stack.resources,
+                            schemas=schemas, inventories=inventories, prior=self.store.applied())
+        plan = plan_with_placement(self.stack, inputs, options, view, check)
         if check_capacity:
             admit(plan, view)
         note = "" if locked else self._unlocked_note(unfinished)

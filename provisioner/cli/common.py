@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -116,11 +116,16 @@ def user_errors(debug: bool) -> Iterator[None]:
         raise typer.Exit(EXIT_ERROR) from None
 
 
-def load(path: Path, var: list[str] | None, var_file: list[Path] | None) -> Stack:
+def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
+         secrets: Literal["all", "state", "none"] = "all") -> Stack:
+    """The stack at ``path``; ``secrets``: which the command needs, ``all`` (it connects
+    to hypervisors), ``state`` (it opens only the state store) or ``none``."""
     from provisioner.stack.loader import load_stack
+    from provisioner.stack.secrets import Secrets
     from provisioner.stack.variables import VariableInputs
 
-    return load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())))
+    return load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())),
+                      secrets=Secrets(secrets))
 
 
 def parse_addresses(texts: list[str] | None, flag: str,

@@ -6,7 +6,7 @@ import importlib.util
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,30 +22,47 @@ from provisioner.cli.common import (
     user_errors,
 )
 
+if TYPE_CHECKING:
+    from provisioner.stack.loader import Stack
+
 
 def validate(
     stack: StackPath = Path("."),
     var: VarOption = None,
     var_file: VarFileOption = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also list the stack files read and the YAML files skipped.")]
+    = False,
     debug: DebugOption = False,
 ) -> None:
     """Check the stack files without contacting any hypervisor.
 
     Reports every problem at once, each with file:line:column, the key path
-    and a hint.
+    and a hint. Needs no secret: a token left unset is reported by the commands
+    that connect.
 
     Example: provisioner validate stacks/demo
     """
     with user_errors(debug):
         from provisioner.stack.address import Kind
 
-        loaded = load(stack, var, var_file)
+        loaded = load(stack, var, var_file, secrets="none")
+        if verbose:
+            echo(_files_text(loaded))
         kinds: dict[Kind, int] = {}
         for resource in loaded.resources:
             kinds[resource.kind] = kinds.get(resource.kind, 0) + 1
         counted = ", ".join(_count(n, kind.singular) for kind, n in kinds.items())
         echo(f"Stack '{loaded.name}' is valid: {counted or 'no resources'} on "
              f"{_count(len(loaded.providers), 'provider')}.")
+
+
+def _files_text(loaded: Stack) -> str:
+    lines = ["Stack files: " + ", ".join(path.name for path in loaded.files)]
+    if loaded.skipped:
+        lines.append("Not stack files (skipped):")
+        lines += [f"  {entry.path.name}: {entry.reason}" for entry in loaded.skipped]
+    return "\n".join(lines)
 
 
 def _count(number: int, noun: str) -> str:
@@ -75,7 +92,7 @@ def show(
             return
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, None, None)
+        loaded = load(stack, None, None, secrets="state")
         with open_store(loaded, state, state_backend) as store:
             document = _state_document(loaded.name, store)
         if json_output:
@@ -162,7 +179,7 @@ def graph(
             render_resource_graph_mermaid,
         )
 
-        loaded = load(stack, var, var_file)
+        loaded = load(stack, var, var_file, secrets="none")
         if output_format is GraphFormat.DOT:
             echo(render_resource_graph_dot(loaded.resources))
         else:

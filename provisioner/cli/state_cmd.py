@@ -45,7 +45,7 @@ def migrate(
         from provisioner.errors import UsageError
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, None, None)
+        loaded = load(stack, None, None, secrets="state")
         with open_store(loaded, state, "local") as source, \
                 open_store(loaded, None, to) as target, \
                 source.lock("state migrate", lock_timeout), \
@@ -90,7 +90,7 @@ def force_unlock(
         from provisioner.errors import UsageError
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, None, None)
+        loaded = load(stack, None, None, secrets="state")
         with open_store(loaded, state, state_backend) as store:
             holder = store.lock_holder()
             if holder is None:

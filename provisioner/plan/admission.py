@@ -11,13 +11,14 @@ peak. Per pool, new disks (at their full size) must fit in the free space.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Change, Plan, ReplaceOrder
 from provisioner.providers.base import Capacity, HostCapacity, Requirements
 from provisioner.resources import Resource
+from provisioner.stack.address import Address
 from provisioner.stack.model import CapacitySettings
 from provisioner.units import approx_size
 
@@ -75,14 +76,17 @@ class Demand:
             size > 0 for size in self.storage.values())
 
 
-def plan_demand(plan: Plan, requirements: Mapping[str, RequirementsOf]) -> dict[str, Demand]:
-    """Net demand per provider (only providers the plan touches)."""
+def plan_demand(plan: Plan, requirements: Mapping[str, RequirementsOf],
+                placed: Collection[Address] = ()) -> dict[str, Demand]:
+    """Net demand per provider (only providers the plan touches). ``placed``: addresses
+    whose new object placement is choosing a node for: only what their old object (if
+    replaced) frees counts."""
     demands: dict[str, Demand] = {}
     for change in plan.changes:
         if change.action is Action.NOOP:
             continue
         if change.desired is not None and change.action is not Action.DELETE \
-                and change.desired.provider in requirements:
+                and change.address not in placed and change.desired.provider in requirements:
             demand = demands.setdefault(change.desired.provider, Demand())
             asker = str(change.address)
             if change.replace_order is ReplaceOrder.CREATE_FIRST:

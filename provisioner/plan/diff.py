@@ -6,6 +6,8 @@
   compared with the last applied value instead; with neither, it is not
   diffed (no perpetual diff after a lost state).
 - ``lifecycle.ignore_changes`` paths and their children are never diffed.
+- A list the schema calls unordered (tags) is compared as a set, whole: one
+  diff at its own path, whatever moved, and none when only the order differs.
 - Each diff gets the effect the provider's schema gives its path, unless the
   resource overrides it (cloud_init.on_change); RESTART on a stopped guest
   is IN_PLACE, as nothing needs restarting.
@@ -17,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.plan.model import FieldDiff
+from provisioner.plan.model import FieldDiff, items_not_in, same_value
 from provisioner.providers.base import KindSchema
 from provisioner.resources import Blob, Effect, LiveObject, Resource, from_plain, is_stored_blob
 from provisioner.units import Bytes
@@ -79,7 +81,11 @@ class _Differ:
                 self._record(path, known, None)
             return
         if isinstance(want, list) and isinstance(known, list):
-            self._walk_list(path, want, have, known, prior)
+            if self.schema.is_unordered(path):
+                if items_not_in(want, known) or items_not_in(known, want):
+                    self._record(path, known, want)
+            else:
+                self._walk_list(path, want, have, known, prior)
         elif _is_mapping(want) and _is_mapping(known):
             self._walk_mapping(path, want, have, prior)
         elif known is not MISSING and not _equal(want, known):
@@ -131,7 +137,9 @@ class _Differ:
             effect = self.schema.refine(path, before, after, self.live) or effect
         if effect is Effect.RESTART and self.running is False:
             effect = Effect.IN_PLACE
-        diff = FieldDiff(path, before, after, effect)
+        unordered = self.schema.is_unordered(path) and _list_or_none(before) and \
+            _list_or_none(after)
+        diff = FieldDiff(path, before, after, effect, unordered)
         self.result.fields.append(diff)
         if rule.grow_only and isinstance(before, int) and isinstance(after, int) and after < before:
             self.result.shrinks.append(diff)
@@ -162,10 +170,11 @@ def _item(value: Any, index: int) -> Any:
     return MISSING
 
 
-def _equal(want: Any, have: Any) -> bool:
-    if isinstance(want, bool) or isinstance(have, bool):
-        return type(want) is type(have) and want == have
-    return bool(want == have)
+_equal = same_value
+
+
+def _list_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, list)
 
 
 def changed_paths(fields: Sequence[FieldDiff]) -> list[str]:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from provisioner.plan.diff import diff_resource
 from provisioner.plan.model import FieldDiff
 from provisioner.providers.base import Inventory, ProviderSchema
-from provisioner.render.values import display_pair, plain
+from provisioner.render.values import display_pair, display_set_change, plain
 from provisioner.resources import Resource, from_plain
 from provisioner.stack.address import Address
 from provisioner.state.store import AppliedRecord
@@ -70,12 +70,18 @@ def render_drift_text(drifts: list[Drift]) -> str:
             lines.append(f"  ? {drift.address} exists but no apply recorded it")
         else:
             lines.append(f"  ~ {drift.address} changed")
-            for diff in drift.fields:
-                before, after = display_pair(diff.after, diff.before)
-                lines.append(f"      {diff.path}: {before} -> {after}")
+            lines += [f"      {_drift_line(diff)}" for diff in drift.fields]
     lines += ["", f"Drift: {len(drifts)} object(s). `provisioner apply` restores what the "
                   "stack declares."]
     return "\n".join(lines) + "\n"
+
+
+def _drift_line(diff: FieldDiff) -> str:
+    """From what was applied (``after``) to what is there now (``before``)."""
+    if diff.unordered:
+        return f"{diff.path}: {display_set_change(diff.removed, diff.added)}"
+    applied, now = display_pair(diff.after, diff.before)
+    return f"{diff.path}: {applied} -> {now}"
 
 
 def render_drift_json(drifts: list[Drift]) -> str:

@@ -7,7 +7,7 @@ A REPLACE is two steps (delete and create) whose order is part of the action.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -75,6 +75,35 @@ class FieldDiff:
     before: Any
     after: Any
     effect: Effect
+    unordered: bool = False
+    """The field is a set (``KindSchema.unordered``): read ``added`` and ``removed``."""
+
+    @property
+    def added(self) -> tuple[Any, ...]:
+        """Items of a set the change adds (none for other fields)."""
+        return items_not_in(self.after, self.before) if self.unordered else ()
+
+    @property
+    def removed(self) -> tuple[Any, ...]:
+        """Items of a set the change removes (none for other fields)."""
+        return items_not_in(self.before, self.after) if self.unordered else ()
+
+
+def same_value(one: Any, other: Any) -> bool:
+    """Equal, with booleans apart from numbers (``True`` is not ``1`` in a spec)."""
+    if isinstance(one, bool) or isinstance(other, bool):
+        return type(one) is type(other) and one == other
+    return bool(one == other)
+
+
+def items_not_in(items: Sequence[Any] | None, others: Sequence[Any] | None) -> tuple[Any, ...]:
+    """The items of ``items`` that ``others`` lacks, once each, in order: a set
+    difference that works for items that cannot be hashed (mappings). None is empty."""
+    found: list[Any] = []
+    for item in items or ():
+        if not any(same_value(item, other) for other in [*(others or ()), *found]):
+            found.append(item)
+    return tuple(found)
 
 
 @dataclass(frozen=True)

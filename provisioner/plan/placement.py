@@ -10,7 +10,9 @@ block of its group) where it fits and that the strategy prefers:
 
 ``spread_across: [guests.web]`` prefers candidates running none of those
 guests (anti-affinity); ties are broken by name. What is placed earlier in the
-same plan counts against later choices, so a count of guests spreads out.
+same plan counts against later choices, so a count of guests spreads out; so
+does the rest of the plan (updates, deletes, guests on fixed nodes) when
+``place_resources`` is given its demand (placed.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from provisioner.errors import PlanError
-from provisioner.plan.admission import CapacityView, host_limits
+from provisioner.plan.admission import CapacityView, Demand, host_limits
 from provisioner.plan.planner import index_live
 from provisioner.providers.base import Capacity, HostCapacity, Inventory, Requirements
 from provisioner.resources import LiveObject, Resource
@@ -60,6 +62,8 @@ class PlacementResult:
     resources: list[Resource]
     reasons: dict[Address, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    placed: set[Address] = field(default_factory=set)
+    """The resources placement chose a node for (new ones, and --replace ones)."""
 
 
 class Placer:
@@ -92,6 +96,22 @@ class Placer:
         if slot is not None:
             self.members.setdefault(slot, set()).add(live.address)
 
+    def count_plan(self, demands: Mapping[str, Demand]) -> None:
+        """Take the net demand of the plan's other changes (``plan_demand``: updates,
+        deletes, creates on fixed nodes) on each candidate host and pool."""
+        for provider, demand in demands.items():
+            hosts = self.capacities[provider].hosts if provider in self.capacities else []
+            for node, (memory, cpus) in demand.hosts.items():
+                # as admission counts it: a node of a cluster, or the only host (a
+                # cluster's demand on no node has no slot, and is not counted)
+                slot = Slot(provider, None) if len(hosts) == 1 else Slot(provider, node)
+                if slot in self.used:
+                    self.used[slot][0] += memory
+                    self.used[slot][1] += cpus
+            for pool, size in demand.storage.items():
+                if (provider, pool) in self.storage_free:
+                    self.storage_free[(provider, pool)] -= size
+
     def reserve_pinned(self, resource: Resource) -> None:
         """A new resource on a fixed node of a candidate provider takes its share there
         before anything is placed, so that placement does not fill that node."""
@@ -116,6 +136,11 @@ class Placer:
             return Slot(live.provider, None)
         node = live.attributes.get("node") or live.spec.get("node")
         return Slot(live.provider, str(node)) if node else None
+
+    def first_slot(self, rules: PlacementRules) -> Slot | None:
+        """The first candidate slot by name, whether it has room or not."""
+        slots = [slot for provider in rules.candidates for slot in self._slots(provider)]
+        return min(slots, key=str) if slots else None
 
     def place(self, resource: Resource, rules: PlacementRules) -> tuple[Slot | None, str]:
         """The chosen slot and why, or None and why nothing fits."""
@@ -202,15 +227,25 @@ def needs_placement(resource: Resource, groups: Mapping[str, object]) -> bool:
 
 def place_resources(resources: Sequence[Resource], rules: Mapping[Address, PlacementRules],
                     live: Mapping[Address, Sequence[LiveObject]], placer: Placer,
-                    again: frozenset[Address] = frozenset()) -> PlacementResult:
+                    again: frozenset[Address] = frozenset(),
+                    plan: Mapping[str, Demand] | None = None,
+                    draft: bool = False) -> PlacementResult:
     """Resolve the provider and node of every resource ``rules`` names. One that exists
-    keeps its place, unless it is in ``again`` (``--replace``): it is placed anew."""
+    keeps its place, unless it is in ``again`` (``--replace``): it is placed anew.
+
+    ``plan``: the net demand of the plan's changes other than what is placed here
+    (without it, only new resources on fixed nodes are counted). ``draft``: a resource
+    no candidate has room for goes to the first candidate instead of being a problem
+    (a draft plan only needs every resource somewhere)."""
     for objects in live.values():
         for obj in objects:
             placer.note_existing(obj)
-    for resource in resources:
-        if resource.address not in rules and resource.address not in live:
-            placer.reserve_pinned(resource)
+    if plan is not None:
+        placer.count_plan(plan)
+    else:
+        for resource in resources:
+            if resource.address not in rules and resource.address not in live:
+                placer.reserve_pinned(resource)
     result = PlacementResult([])
     for resource in resources:
         rule = rules.get(resource.address)
@@ -225,7 +260,10 @@ def place_resources(resources: Sequence[Resource], rules: Mapping[Address, Place
             result.resources.append(replace(Placer.on(resource, current), placement=why))
             result.reasons[resource.address] = why
             continue
+        result.placed.add(resource.address)
         slot, why = placer.place(resource, rule)
+        if slot is None and draft:
+            slot, why = placer.first_slot(rule), "a draft: no room"
         if slot is None:
             result.problems.append(f"{resource.address}: {why}")
             result.resources.append(resource)
@@ -242,22 +280,25 @@ def _reverse(text: str) -> tuple[int, ...]:
 
 
 def place_stack(stack: Stack, inventories: Mapping[str, Inventory], view: CapacityView,
-                again: frozenset[Address] = frozenset()) -> list[Resource]:
+                again: frozenset[Address] = frozenset(),
+                plan: Mapping[str, Demand] | None = None, draft: bool = False
+                ) -> PlacementResult:
     """The stack's resources with ``node: auto`` and placement groups resolved; reads
-    the capacity of the candidate providers only if something needs placing. Raises
-    PlanError naming every resource no candidate has room for."""
+    the capacity of the candidate providers only if something needs placing. Unless a
+    ``draft``, raises PlanError naming every resource no candidate has room for."""
     rules = placement_rules(stack)
     if not rules:
-        return list(stack.resources)
+        return PlacementResult(list(stack.resources))
     candidates = sorted({p for rule in rules.values() for p in rule.candidates})
     placer = Placer({p: view.capacity_of(p) for p in candidates}, view.settings,
                     {p: view.requirements[p] for p in candidates})
-    result = place_resources(stack.resources, rules, index_live(inventories), placer, again)
+    result = place_resources(stack.resources, rules, index_live(inventories), placer, again,
+                             plan, draft)
     if result.problems:
         raise PlanError("placement found no room:\n" + "\n".join(result.problems),
                         hint="nothing was changed; free resources, lower what the guests "
                              "ask, or add hosts (provisioner capacity shows each node)")
-    return result.resources
+    return result
 
 
 def placement_rules(stack: Stack) -> dict[Address, PlacementRules]:

@@ -84,6 +84,14 @@ class KindSchema:
     """Top-level fields whose value no two objects of this kind on one provider block
     may hold at once (a libvirt network's cidr): a create that takes a value a delete
     of the same plan frees runs after that delete."""
+    unordered: frozenset[str] = frozenset()
+    """Patterns of the lists that are sets (``options.tags``): compared by membership,
+    not position, so a new order is no change and a change names the items added and
+    removed. The diff names the whole list (``options.tags``) to ``update``."""
+
+    def is_unordered(self, path: str) -> bool:
+        """Whether the list at ``path`` (``options.tags``, ``disks[1].tags``) is a set."""
+        return bool(self.unordered) and _INDEX_RE.sub("[]", path) in self.unordered
 
     def rule_for(self, path: str) -> FieldRule:
         """The most specific rule: ``disks[2].size`` → ``disks[].size`` → ``disks``."""

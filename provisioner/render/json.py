@@ -40,10 +40,14 @@ the plan's order, so the same plan always gives byte-identical JSON.
     ``requires_restart`` (boolean)
         True for an update that restarts the guest.
     ``fields`` (list of objects)
-        The fields that differ, each ``{"path", "before", "after", "effect"}``:
-        ``path`` like ``"disks[1].size"``; ``before`` and ``after`` are values
-        (null for an added or removed item); ``effect`` is ``"in place"``,
-        ``"requires restart"`` or ``"forces replacement"``.
+        The fields that differ, each ``{"path", "before", "after", "effect",
+        "added", "removed"}``: ``path`` like ``"disks[1].size"``; ``before`` and
+        ``after`` are values (null for an added or removed item); ``effect`` is
+        ``"in place"``, ``"requires restart"`` or ``"forces replacement"``. A
+        field that is a set (a provider's tags) is one entry for the whole list,
+        whatever the order on either side, with ``added`` and ``removed`` the
+        lists of its items that the change adds and removes; for any other
+        field both are null.
     ``before`` (object or null)
         What the provider read from the hypervisor, or null if nothing runs.
     ``after`` (object or null)
@@ -122,6 +126,8 @@ def _field(diff: FieldDiff) -> dict[str, Any]:
         "before": plain(diff.before),
         "after": plain(diff.after),
         "effect": diff.effect.value,
+        "added": [plain(item) for item in diff.added] if diff.unordered else None,
+        "removed": [plain(item) for item in diff.removed] if diff.unordered else None,
     }
 
 

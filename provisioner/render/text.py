@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from provisioner.plan.model import Action, Change, FieldDiff, Plan, ReplaceOrder
-from provisioner.render.values import display, display_pair
+from provisioner.render.values import display, display_pair, display_set_change
 from provisioner.resources import Effect
 
 NO_CHANGES = "No changes. The hypervisors match the stack."
@@ -120,8 +120,11 @@ def _new_name_lines(change: Change) -> list[str]:
 
 
 def _diff_line(diff: FieldDiff, paint: _Painter, replacing: bool) -> str:
-    before, after = display_pair(diff.before, diff.after)
-    line = f"{diff.path}: {before} -> {after}"
+    if diff.unordered:
+        line = f"{diff.path}: {display_set_change(diff.added, diff.removed)}"
+    else:
+        before, after = display_pair(diff.before, diff.after)
+        line = f"{diff.path}: {before} -> {after}"
     # A replaced guest is never restarted: only what forces the replacement is marked.
     if diff.effect is Effect.IN_PLACE or (replacing and diff.effect is not Effect.REPLACE):
         return line

@@ -8,7 +8,7 @@ here, and plans are pasted into tickets and CI logs.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Secret, SecretBytes, SecretStr
@@ -52,6 +52,12 @@ def display_pair(before: Any, after: Any) -> tuple[str, str]:
     ``2147483648 -> 4GiB`` would hide that the change is 2GiB -> 4GiB.
     """
     return display(_sized_like(before, after)), display(_sized_like(after, before))
+
+
+def display_set_change(added: Sequence[Any], removed: Sequence[Any]) -> str:
+    """What a set gains and loses: ``+ "new", - "old"`` (a set has no positions)."""
+    return ", ".join([*(f"+ {display(item)}" for item in added),
+                      *(f"- {display(item)}" for item in removed)])
 
 
 def short_blob(blob: Blob) -> str:

@@ -1,9 +1,8 @@
 """Checks across a stack's sections that no single model can make.
 
 Each returns problems (never raises): a resource's provider exists and serves
-its kind, ``ignore_changes`` names real fields, secrets reach only secret
-fields and only from the environment or sensitive variables, outputs refer to
-declared resources.
+its kind, ``ignore_changes`` names real fields, outputs refer to declared
+resources. (Secrets are checked in ``secrets.py``.)
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-
-from pydantic import BaseModel, SecretStr
 
 from provisioner.errors import Problem
 from provisioner.stack.address import Address, Kind
@@ -108,50 +105,6 @@ def check_ignore_changes(
                                             f"'{text}' is not a field of {kind.value}",
                                             did_you_mean(head, fields)))
     return problems
-
-
-def check_secrets(
-    validated: Mapping[PathKey, Any],
-    sensitive_paths: Mapping[PathKey, str],
-    environment_paths: set[PathKey],
-    source: SourceMap,
-) -> list[Problem]:
-    """Sensitive values land only on secret fields; secret fields are never literals.
-
-    ``validated`` maps the path of each validated block (provider blocks,
-    options) to its model, to find which fields are secrets.
-    """
-    problems: list[Problem] = []
-    secret_fields = {
-        (*prefix, *sub): None for prefix, model in validated.items()
-        for sub in _secret_paths(model)
-    }
-    for path, variable in sensitive_paths.items():
-        if path not in secret_fields:
-            problems.append(Problem(
-                source.value_at(path), format_path(path),
-                f"the sensitive variable '{variable}' would be shown in plans here",
-                "use sensitive variables only in secret fields (tokens, passwords)"))
-    for path in secret_fields:
-        if path not in sensitive_paths and path not in environment_paths:
-            problems.append(Problem(
-                source.value_at(path), format_path(path),
-                "a secret written in the stack file would end up in git",
-                "set it from the environment, such as ${env.PVE_TOKEN}, or a sensitive variable"))
-    return problems
-
-
-def _secret_paths(model: Any, prefix: PathKey = ()) -> list[PathKey]:
-    if isinstance(model, SecretStr):
-        return [prefix]
-    if isinstance(model, BaseModel):
-        return [p for key in type(model).model_fields
-                for p in _secret_paths(getattr(model, key), (*prefix, key))]
-    if isinstance(model, dict):
-        return [p for key, item in model.items() for p in _secret_paths(item, (*prefix, key))]
-    if isinstance(model, list):
-        return [p for i, item in enumerate(model) for p in _secret_paths(item, (*prefix, i))]
-    return []
 
 
 def output_references(text: str) -> list[str]:

@@ -1,37 +1,93 @@
 """Which files make a stack, and how several files merge into one document.
 
-A stack is one YAML file, or every ``*.yaml``/``*.yml`` file of a directory
-(not its subdirectories) except cloud-init files (first line ``#cloud-config``
-or another ``#`` header cloud-init reads). Sections of several files merge; a
-name defined twice is a problem naming both places.
+A stack is one YAML file, or the stack files among the ``*.yaml``/``*.yml``
+files of a directory (not its subdirectories). A stack directory also holds
+what the stack names (cloud-init data, var files) and files of other tools,
+so a file of the directory is a stack file when
+
+- it has ``apiVersion`` (whoever else names it), or
+- it looks like one that lost it: a stack section (``guests:``, ``stack:``,
+  ...), a misspelt ``apiVersion``, or YAML that does not parse. It is read,
+  and its missing apiVersion reported, never skipped in silence;
+
+and it is skipped, with the reason kept for ``validate --verbose``, when its
+first line is a cloud-init header (``#cloud-config``, ...), when the stack
+names it (``cloud_init`` files, ``--var-file``), or when it has none of the
+above. Sections of several files merge; a name defined twice is a problem
+naming both places.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from provisioner.errors import Problem, UsageError
+from provisioner.stack.model import CLOUD_INIT_FILES, StackModel
 from provisioner.stack.source import SourceMap, YamlDocument, format_path, read_yaml
 
 SCALAR_KEYS = ("apiVersion", "stack")
 CLOUD_INIT_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#part-handler")
+STACK_KEYS = frozenset(field.alias or name for name, field in StackModel.model_fields.items())
+NOT_A_STACK = "no apiVersion, and no section of a stack"
+CLOUD_INIT_DATA = "cloud-init data (its first line is a cloud-init header)"
 
 
-def stack_files(path: Path) -> list[Path]:
-    """The files of the stack at ``path``; raises UsageError when there are none."""
+class SkippedFile(NamedTuple):
+    """A YAML file of the stack directory that is not a stack file, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class StackFiles:
+    """The stack files of a path, read, and the YAML files beside them left out."""
+
+    documents: list[YamlDocument]
+    skipped: list[SkippedFile]
+
+    @property
+    def paths(self) -> list[Path]:
+        return [document.path for document in self.documents]
+
+
+def stack_files(path: Path, base: Path, var_files: Sequence[Path] = ()) -> StackFiles:
+    """The stack files at ``path``, read (errors printed relative to ``base``); raises
+    UsageError when there are none. A file named on purpose is always a stack file."""
     if path.is_file():
-        return [path]
+        return StackFiles([read_yaml(path, display_name(path, base))], [])
     if not path.exists():
         raise UsageError(f"{path}: no such file or directory",
                          hint="pass a stack file or a directory of stack files")
-    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-    stack = [p for p in files if not _is_cloud_init(p)]
-    if not stack:
-        raise UsageError(f"{path}: no stack files (*.yaml) in this directory",
-                         hint="run provisioner in the stack's directory or pass its path")
-    return stack
+    found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    skipped = [SkippedFile(p, CLOUD_INIT_DATA) for p in found if _is_cloud_init(p)]
+    documents = [read_yaml(p, display_name(p, base))
+                 for p in found if not _is_cloud_init(p)]
+    named = _named_files(path, documents, var_files)
+    chosen = []
+    for document in documents:
+        reason = _not_a_stack_file(document, named.get(document.path.resolve()))
+        if reason is None:
+            chosen.append(document)
+        else:
+            skipped.append(SkippedFile(document.path, reason))
+    if not chosen:
+        raise UsageError(_no_stack_files(path, skipped),
+                         hint="run provisioner in the stack's directory or pass its path; "
+                              "a stack file starts with apiVersion: provisioner/v1")
+    return StackFiles(chosen, sorted(skipped))
+
+
+def _no_stack_files(path: Path, skipped: list[SkippedFile]) -> str:
+    message = f"{path}: no stack files (*.yaml) in this directory"
+    if skipped:
+        message += "; not stack files: " + ", ".join(
+            f"{entry.path.name} ({entry.reason})" for entry in sorted(skipped))
+    return message
 
 
 def _is_cloud_init(path: Path) -> bool:
@@ -43,16 +99,56 @@ def _is_cloud_init(path: Path) -> bool:
     return first.startswith(CLOUD_INIT_HEADERS)
 
 
+def _not_a_stack_file(document: YamlDocument, named_as: str | None) -> str | None:
+    """Why ``document`` is not a stack file, or None if it is one."""
+    data = document.data
+    if isinstance(data, dict) and "apiVersion" in data:
+        return None
+    if named_as is not None:
+        return named_as
+    if document.problems or (isinstance(data, dict) and any(map(_stack_like, data))):
+        return None
+    return NOT_A_STACK
+
+
+def _stack_like(key: Any) -> bool:
+    """A key of a stack file: a section, or apiVersion misspelt (``apiversion``,
+    ``api_version``). Other close words are not: netplan's ``network:`` is not a
+    misspelt ``networks:``."""
+    if not isinstance(key, str):
+        return False
+    if key in STACK_KEYS:
+        return True
+    folded = key.lower().replace("_", "").replace("-", "")
+    return difflib.SequenceMatcher(None, folded, "apiversion").ratio() >= 0.85
+
+
+def _named_files(root: Path, documents: Sequence[YamlDocument],
+                 var_files: Sequence[Path]) -> dict[Path, str]:
+    """Files the stack names, by resolved path → what names them. Only literal names
+    count: ``${var.file}`` is not known before the stack is read."""
+    named: dict[Path, str] = {path.resolve(): "--var-file" for path in var_files}
+    for document in documents:
+        guests = document.data.get("guests") if isinstance(document.data, dict) else None
+        for name, entry in guests.items() if isinstance(guests, dict) else ():
+            cloud_init = entry.get("cloud_init") if isinstance(entry, dict) else None
+            if not isinstance(cloud_init, Mapping):
+                continue
+            for key in CLOUD_INIT_FILES:
+                value = cloud_init.get(key)
+                if isinstance(value, str) and not value.lstrip().startswith("#") \
+                        and "${" not in value and "\0" not in value:
+                    named.setdefault((root / value).resolve(),
+                                     f"cloud_init.{key} of guests.{name}")
+    return named
+
+
 def display_name(path: Path, base: Path) -> str:
     """The path as printed in errors: relative to the working directory when possible."""
     try:
         return str(path.resolve().relative_to(base.resolve()))
     except ValueError:
         return str(path)
-
-
-def read_documents(files: Sequence[Path], base: Path) -> list[YamlDocument]:
-    return [read_yaml(path, display_name(path, base)) for path in files]
 
 
 def merge_documents(

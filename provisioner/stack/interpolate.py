@@ -38,6 +38,9 @@ class Interpolation:
     environment_paths: set[PathKey] = field(default_factory=set)
     """Paths whose value came from the environment: secret fields must be set this
     way or from a sensitive variable, never by a literal kept in git."""
+    unset_environment: dict[PathKey, Problem] = field(default_factory=dict)
+    """The problems (also in ``problems``) of environment variables that are not set,
+    by path: a command that needs no secret drops those of secret fields."""
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
@@ -133,6 +136,7 @@ class Interpolator:
         if name not in self.environ:
             self._problem(path, f"environment variable {name} is not set (used by '{original}')",
                           f"export {name}=... before running provisioner")
+            self.result.unset_environment[path] = self.result.problems[-1]
             return original
         return self.environ[name]
 

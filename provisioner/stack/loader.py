@@ -25,10 +25,9 @@ from provisioner.stack.checks import (
     check_outputs,
     check_placement_groups,
     check_providers,
-    check_secrets,
 )
-from provisioner.stack.files import merge_documents, read_documents, stack_files
-from provisioner.stack.interpolate import Interpolator
+from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
+from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.model import (
     SECTION_MODELS,
     CapacitySettings,
@@ -40,6 +39,7 @@ from provisioner.stack.model import (
     Variable,
 )
 from provisioner.stack.resolve import Declarations, Resolver
+from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import VariableInputs, resolve_variables
@@ -76,6 +76,8 @@ class Stack:
     """Values of the non-sensitive variables (outputs may show them)."""
     digest: str = ""
     """sha256 of the files and variable values: changes when the stack does."""
+    skipped: tuple[SkippedFile, ...] = ()
+    """YAML files beside the stack files that are not stack files, and why."""
 
     def resource(self, address: Address) -> Resource | None:
         return next((r for r in self.resources if r.address == address), None)
@@ -86,28 +88,33 @@ def load_stack(
     inputs: VariableInputs | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    secrets: Secrets = Secrets.ALL,
 ) -> Stack:
-    """Load and validate the stack at ``path``; raises StackError listing every problem."""
-    files = stack_files(path)
+    """Load and validate the stack at ``path``; raises StackError listing every problem.
+
+    ``secrets``: which secrets the command needs (secrets.py); a secret field whose
+    value it does not need may stay unset, and then holds its ``${...}`` text."""
+    inputs = inputs or VariableInputs()
+    cwd = cwd or Path.cwd()
+    files = stack_files(path, cwd, inputs.files)
     root = path if path.is_dir() else path.parent
-    loader = _Loader(root.resolve(), inputs or VariableInputs(), environ, cwd or Path.cwd())
-    return loader.load(files)
+    return _Loader(root.resolve(), inputs, environ, cwd, secrets).load(files)
 
 
 class _Loader:
-    def __init__(
-        self, root: Path, inputs: VariableInputs, environ: Mapping[str, str] | None, cwd: Path
-    ) -> None:
+    def __init__(self, root: Path, inputs: VariableInputs, environ: Mapping[str, str] | None,
+                 cwd: Path, secrets: Secrets) -> None:
         self.root = root
         self.inputs = inputs
         self.environ = environ
         self.cwd = cwd
+        self.secrets = secrets
         self.problems: list[Problem] = []
         self.hidden: set[PathKey] = set()  # values from secrets: never quoted in problems
+        self.unset_variables: dict[str, Problem] = {}
 
-    def load(self, files: list[Path]) -> Stack:
-        documents = read_documents(files, self.cwd)
-        data, source, problems = merge_documents(documents)
+    def load(self, files: StackFiles) -> Stack:
+        data, source, problems = merge_documents(files.documents)
         self.problems += problems
         if not data and self.problems:
             raise StackError(self.problems)  # nothing readable: "missing apiVersion" is noise
@@ -130,9 +137,7 @@ class _Loader:
         self.problems += check_ignore_changes(declarations.entries, source)
         if top is not None:
             validated[("state",)] = top.state
-        self.problems += check_secrets(
-            validated, interpolation.sensitive_paths, interpolation.environment_paths, source
-        )
+        self._check_secrets(validated, interpolation, sensitive, source)
         resolution = Resolver(declarations, source, self.root).run()
         self.problems += resolution.problems
         self.problems += check_addresses(resolution.resources, resolution.groups, source)
@@ -146,7 +151,7 @@ class _Loader:
         return Stack(
             name=top.stack,
             root=self.root,
-            files=tuple(files),
+            files=tuple(files.paths),
             providers={name: p for name, p in providers.items() if p is not None},
             resources=tuple(resolution.resources),
             groups=resolution.groups,
@@ -156,8 +161,21 @@ class _Loader:
             source=source,
             placement_groups=dict(top.placement_groups),
             variables={k: v for k, v in variables.items() if k not in sensitive},
-            digest=_digest(files, variables),
+            digest=_digest(files.paths, variables),
+            skipped=tuple(files.skipped),
         )
+
+    def _check_secrets(self, validated: dict[PathKey, Any], interpolation: Interpolation,
+                       sensitive: set[str], source: SourceMap) -> None:
+        """Report secrets written as literals or used elsewhere; forget the unset values
+        this command does not need (they were reported as they were found)."""
+        secret_paths = secret_fields(validated)
+        self.problems += check_secrets(secret_paths, interpolation.sensitive_paths,
+                                       interpolation.environment_paths, source)
+        unset = Unset(interpolation.unset_environment, self.unset_variables,
+                      interpolation.sensitive_paths)
+        dropped = not_needed(self.secrets, secret_paths, unset, sensitive)
+        self.problems = [p for p in self.problems if not any(p is d for d in dropped)]
 
     def _variables(
         self, data: dict[str, Any], source: SourceMap
@@ -174,6 +192,7 @@ class _Loader:
                 declared[name] = variable
         values = resolve_variables(declared, source, self.inputs)
         self.problems += values.problems
+        self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)
 
     def _top_level(self, data: dict[str, Any], source: SourceMap) -> StackModel | None:

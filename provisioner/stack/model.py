@@ -239,6 +239,10 @@ class Nic(StrictModel):
         return self
 
 
+CLOUD_INIT_FILES = ("user_data", "meta_data", "network_config")
+"""The keys of ``cloud_init:`` that hold content: inline, or a file of the stack directory."""
+
+
 class CloudInit(StrictModel):
     """cloud-init NoCloud data. A value starting with '#' is inline; else a file path."""
 

@@ -19,6 +19,7 @@ from provisioner.resources import Blob, Effect, Resource
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
+    CLOUD_INIT_FILES,
     NOT_IN_SPEC,
     SETTINGS,
     Container,
@@ -151,7 +152,7 @@ class Resolver:
         if cloud_init is None:
             return None
         blobs: dict[str, Any] = {}
-        for key in ("user_data", "meta_data", "network_config"):
+        for key in CLOUD_INIT_FILES:
             value = cloud_init[key]
             blobs[key] = None if value is None else self._blob(value, (*path, "cloud_init", key))
         return blobs

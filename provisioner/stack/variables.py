@@ -48,6 +48,9 @@ class VariableValues:
     problems: list[Problem] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)
     """Variables given a value of the wrong type (already reported)."""
+    unset: dict[str, Problem] = field(default_factory=dict)
+    """The problems (also in ``problems``) of variables without a value, by name: a
+    command that needs no secret drops those of sensitive variables."""
 
 
 def declared_type(variable: Variable) -> str | None:
@@ -78,11 +81,11 @@ def resolve_variables(
         _set(result, declared, name, value, source.key_at(("variables", name)), f"--var {name}")
     for name in declared:
         if name not in result.values and name not in result.invalid:
-            result.problems.append(
-                Problem(source.key_at(("variables", name)), f"variables.{name}",
-                        f"variable '{name}' has no value",
-                        f"pass --var {name}=VALUE, put it in a --var-file, or give it a default")
-            )
+            result.unset[name] = Problem(
+                source.key_at(("variables", name)), f"variables.{name}",
+                f"variable '{name}' has no value",
+                f"pass --var {name}=VALUE, put it in a --var-file, or give it a default")
+            result.problems.append(result.unset[name])
     return result
 
 

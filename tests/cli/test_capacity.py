@@ -97,3 +97,37 @@ def test_a_plan_that_does_not_fit_is_shown_and_exits_1(tmp_path: Path, as_json: 
     assert problem.startswith("provider small, node ") and \
         "8GiB of memory free for guests" in problem and "guests.db: 10GiB" in problem
     assert run("plan", str(tmp_path)).returncode == 1  # plan refuses the same stack
+
+
+def test_a_placement_reason_agrees_with_the_table_after_an_update(tmp_path: Path) -> None:
+    """db runs 2GiB on big and grows to 5GiB in the same plan that places app: the
+    memory the reason says is left on big is what the report shows after the plan
+    (it said 10GiB, counting the new guest only)."""
+    from support.libvirt_node import snapshot_node
+
+    from provisioner.engine import Engine
+    from provisioner.stack.loader import load_stack
+
+    class Quiet:
+        def started(self, step: object) -> None: ...
+        def finished(self, result: object) -> None: ...
+
+    def write(body: str) -> None:
+        text = (tmp_path / "stack.yaml").read_text()
+        (tmp_path / "stack.yaml").write_text(text.split("guests:")[0] + "guests:\n" + body)
+
+    _stack(tmp_path)
+    write("  db: { provider: big, memory: 2GiB }\n")
+    with Engine(load_stack(tmp_path)) as engine:  # state in .provisioner/, as the CLI's
+        assert engine.apply(engine.plan(), Quiet()).ok
+        snapshot_node(engine.providers()["big"].client.conn,  # type: ignore[attr-defined]
+                      tmp_path / "big" / "node.xml")
+    write("  db: { provider: big, memory: 5GiB }\n  app: { provider: hosts, memory: 2GiB }\n")
+    result = run("capacity", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    big = next(row["memory"] for row in document["hosts"] if row["provider"] == "big")
+    assert (big["running"], big["plan"]) == (2 * GIB, 5 * GIB)  # +3GiB db, +2GiB app
+    assert big["limit"] - big["after"] == 7 * GIB
+    assert document["placements"] == {
+        "guests.app": "placed on big (spread: 7GiB of memory left there)"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import yaml
 
 from provisioner.errors import ProvisionerError
 from provisioner.plan.admission import CapacityView, admit
-from provisioner.plan.placement import place_stack
+from provisioner.plan.placed import plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.providers.base import (
     Capacity,
@@ -29,15 +29,16 @@ from provisioner.providers.base import (
     Inventory,
     Owner,
     PoolCapacity,
+    Provider,
     ProviderSchema,
 )
-from provisioner.providers.libvirt.provider import LibvirtProvider
 from provisioner.render.graph import render_dot
 from provisioner.render.json import render_plan_json
 from provisioner.render.text import render_plan
 from provisioner.resources import Blob, LiveObject, Resource, to_plain
 from provisioner.stack.address import Address, Kind
 from provisioner.stack.loader import Stack, load_stack
+from provisioner.stack.secrets import Secrets
 from provisioner.state.store import AppliedRecord
 from provisioner.units import Bytes, parse_size
 
@@ -53,6 +54,8 @@ CASE_FILES = {
     "expected.json",
     "expected.dot",
 }
+CASE_PROVIDERS = ("libvirt", "proxmox")
+"""Provider types a case may declare: libvirt, or proxmox for what only it has (tags)."""
 CLOUD_INIT_SUFFIX = ".cloud.yaml"
 """Content files a case's stack or live.yaml reads (cloud-init user-data)."""
 LIVE_KEYS = {
@@ -120,16 +123,15 @@ def check_golden(path: Path, actual: str | None) -> None:
 def run_case(case: Path) -> tuple[str, str | None, str | None]:
     """The plan as text, JSON and step graph; or the error text and Nones for a refusal."""
     try:
-        stack = load_stack(case / "stack.yaml", environ={}, cwd=case)
+        stack = load_stack(case / "stack.yaml", environ={}, cwd=case, secrets=Secrets.NONE)
         case_inputs = CaseInputs(case, stack)
         inputs = case_inputs.plan_inputs()
         options = read_options(case)
         view = case_inputs.capacity_view()
-        if view is not None and not options.destroy:
-            placed = place_stack(stack, inputs.inventories, view, options.replace)
-            inputs = replace(inputs, resources=placed)
-        plan = make_plan(inputs, options)
-        if view is not None:
+        if view is None:
+            plan = make_plan(inputs, options)
+        else:
+            plan = plan_with_placement(stack, inputs, options, view)
             admit(plan, view)
     except ProvisionerError as error:
         return render_error(error), None, None
@@ -178,13 +180,13 @@ class CaseInputs:
             prior=self.prior(),
         )
 
-    def providers(self) -> dict[str, LibvirtProvider]:
+    def providers(self) -> dict[str, Provider]:
         """Provider objects for their pure parts (schema, requirements): never connected."""
         owner = Owner(self.stack.name)
         providers = {}
         for name, block in self.stack.providers.items():
-            assert block.type_name == "libvirt", "planner cases use libvirt provider blocks"
-            providers[name] = LibvirtProvider(name, block.config, owner)
+            assert block.type_name in CASE_PROVIDERS, f"planner cases use {CASE_PROVIDERS}"
+            providers[name] = block.plugin.provider_class()(name, block.config, owner)
         return providers
 
     def schemas(self) -> dict[str, ProviderSchema]:

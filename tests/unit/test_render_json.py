@@ -123,6 +123,8 @@ def test_all_changes_including_no_op() -> None:
         "before": "debian-11",
         "after": "debian-12",
         "effect": "forces replacement",
+        "added": None,  # only a set's items are listed (test_diff_sets.py)
+        "removed": None,
     }
     assert web["before"] == {"memory": GIB, "image": "debian-11"}
     assert web["after"]["memory"] == 2 * GIB

@@ -47,6 +47,7 @@ from provisioner.stack.address import Address, Kind
 
 ATTRIBUTES = ("vmid", "node", "state", "macs", "ip", "ips", "pending")
 
+SETS = frozenset({"options.tags"})  # Proxmox keeps tags as a set: sorted, each once
 _OPTIONS_COMMON = {"options.tags": IN_PLACE, "options.description": IN_PLACE,
                      "options.pool": IN_PLACE, "options.restart": IN_PLACE,
                      "options.vmid": REPLACE}
@@ -92,12 +93,12 @@ def _pending_refine(fields: Mapping[str, FieldRule]) -> Any:
 
 
 GUEST_SCHEMA = KindSchema(fields=GUEST_FIELDS, attributes=ATTRIBUTES,
-                          refine=_pending_refine(GUEST_FIELDS))
+                          refine=_pending_refine(GUEST_FIELDS), unordered=SETS)
 CONTAINER_SCHEMA = KindSchema(fields=CONTAINER_FIELDS, attributes=ATTRIBUTES,
-                              refine=_pending_refine(CONTAINER_FIELDS))
+                              refine=_pending_refine(CONTAINER_FIELDS), unordered=SETS)
 POOL_SCHEMA = KindSchema(
     fields={"type": REPLACE, "path": REPLACE, "options": IN_PLACE},
-    attributes=("storage",),
+    attributes=("storage",), unordered=frozenset({"options.content", "options.nodes"}),
 )
 
 
