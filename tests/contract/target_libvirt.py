@@ -54,13 +54,15 @@ LIBVIRT_RAW_FIELDS = RawFields((
     (r"(config|live)\.vcpu", "cpus"),
     (r"(config|live)\.(memory|currentMemory)", "memory"),
     (r"(config|live)\.devices/disk\[\d+\]", ("disks", "cloud_init")),
-    (r"(config|live)\.devices/controller\[\d+\]", "disks"),
+    # controllers libvirt adds for the devices on them
+    (r"(config|live)\.devices/controller\[\d+\]", ("disks", "networks", "options.graphics")),
     (r"(config|live)\.devices/interface\[\d+\]", "networks"),
     (r"(config|live)\.devices/(graphics|video|input)\[\d+\]", "options.graphics"),
     (r"(config|live)\.(os|cpu)", "options"),
     (r"autostart", "autostart"), (r"state", "power"),
     # the ownership marker, and what libvirt rewrites on every start
-    (r"(config|live)\.(metadata|seclabel|resource|devices/(serial|console)\[\d+\])", None),
+    (r"(config|live)\.(metadata|seclabel|resource)", None),
+    (r"(config|live)\.devices/(serial|console|channel)\[\d+\]", None),
 ), transient=r"live\..*")
 _POWER_CALLS = {"create": Power.START, "createWithFlags": Power.START,
                 "resume": Power.START, "shutdown": Power.STOP, "shutdownFlags": Power.STOP,

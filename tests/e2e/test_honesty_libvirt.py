@@ -17,10 +17,11 @@ import pytest
 from contract.honesty import Watch, check_every_edit
 from contract.target_libvirt import LibvirtTarget, domain_raw_state, watch_domain
 from contract.targets import ContractTarget, Hypervisor
-from support.e2e import TinyGuest, stack_name, stack_objects, sweep
+from support.e2e import TinyGuest, booted, stack_name, stack_objects, sweep
 
 from provisioner.apply.progress import CollectingProgress
 from provisioner.engine import Engine
+from provisioner.providers.libvirt.domain_xml import serial_log_path
 from provisioner.stack.address import Kind
 from provisioner.stack.loader import load_stack
 from provisioner.state.local import SQLiteStore
@@ -74,6 +75,11 @@ class DaemonHypervisor(Hypervisor):
     def watch(self, kind: Kind, name: str) -> Iterator[Watch]:
         with watch_domain(name) as watch:
             yield watch
+
+    def settle(self, kind: Kind, name: str) -> None:
+        """Booted far enough that ACPI shutdown works (else a restart waits out the
+        provider's timeout before its hard stop)."""
+        booted(Path(serial_log_path(name)))
 
 
 def test_the_plan_says_what_libvirtd_does(

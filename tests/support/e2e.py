@@ -295,6 +295,6 @@ def wait_serial(path: Path, pattern: str, timeout: float = SERIAL_TIMEOUT) -> re
 
 
 def booted(path: Path, timeout: float = SERIAL_TIMEOUT) -> None:
-    """Wait until the guest has looked for its seed: by then its ACPI daemon runs, so
-    a clean shutdown works (before that, one would wait for the hard-stop timeout)."""
-    wait_serial(path, r"^TINY: (seed instance-id=|seed none)", timeout)
+    """Wait until the guest's ACPI daemon runs, so a clean shutdown works (before that,
+    one would wait for the hard-stop timeout)."""
+    wait_serial(path, r"^TINY: acpi$", timeout)

@@ -149,6 +149,51 @@ def _devices(resource: Resource, layout: GuestLayout, options: Mapping[str, Any]
     return devices
 
 
+def keep_addresses(xml: str, old: ET.Element) -> str:
+    """``xml`` (a new definition of a defined domain) with every device the old definition
+    had kept at the bus address it had, and the old controllers kept: libvirt gives
+    addresses anew to devices that come without one, so adding a disk or a NIC would
+    move the others to other PCI slots, and the guest would see its NIC renamed
+    (``enp0s3`` becomes ``enp0s4``), a change the plan never listed."""
+    root = ET.fromstring(xml)
+    devices = root.find("devices")
+    old_devices = old.find("devices")
+    if devices is None or old_devices is None:
+        return xml
+    addresses = {key: element.find("address") for key, element in _keyed(old_devices)}
+    present = {key for key, _ in _keyed(devices)}
+    for key, element in _keyed(old_devices):
+        if element.tag == "controller" and key not in present:
+            devices.append(element)
+    for key, element in _keyed(devices):
+        address = addresses.get(key)
+        if element.find("address") is None and address is not None:
+            element.append(address)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _keyed(devices: ET.Element) -> list[tuple[tuple[str, ...], ET.Element]]:
+    """Each device with what identifies it across two definitions: a disk by its target,
+    a NIC by its MAC, a controller by type and index, anything else by its tag and its
+    place among devices of that tag."""
+    counts: dict[str, int] = {}
+    keyed = []
+    for element in devices:
+        if element.tag == "disk":
+            target = element.find("target")
+            key: tuple[str, ...] = ("disk", "" if target is None else target.get("dev", ""))
+        elif element.tag == "interface":
+            mac = element.find("mac")
+            key = ("interface", "" if mac is None else mac.get("address", "").lower())
+        elif element.tag == "controller":
+            key = ("controller", element.get("type", ""), element.get("index", ""))
+        else:
+            counts[element.tag] = counts.get(element.tag, 0) + 1
+            key = (element.tag, str(counts[element.tag]))
+        keyed.append((key, element))
+    return keyed
+
+
 def _disk_element(disk: DiskPlan) -> ET.Element:
     element = ET.Element("disk", {"type": "volume", "device": "disk"})
     ET.SubElement(element, "driver", {"name": "qemu", "type": disk.format})

@@ -26,6 +26,7 @@ from provisioner.providers.libvirt.domain_xml import (
     DiskPlan,
     GuestLayout,
     domain_xml,
+    keep_addresses,
 )
 from provisioner.providers.libvirt.layout import Layouts
 from provisioner.providers.libvirt.leases import wait_for_addresses
@@ -154,7 +155,7 @@ class Guests:
             self._release(live)
             self._reserve(resource, layout)
         old_volumes = self._own_volumes(domain, live.name)
-        domain = self._define(resource, layout, live.id)
+        domain = self._define(resource, layout, live.id, self._definition(domain, resource))
         if running:
             self._change_live(domain, resource, live_paths)
         kept = {(disk.pool, disk.volume) for disk in layout.disks if disk.own}
@@ -244,11 +245,19 @@ class Guests:
                 name = live.attributes.get("network_names", {}).get(network, network)
                 self.networks.release(name, nic["mac"], str(live.address))
 
-    def _define(self, resource: Resource, layout: GuestLayout,
-                uuid: str | None = None) -> libvirt.virDomain:
+    def _define(self, resource: Resource, layout: GuestLayout, uuid: str | None = None,
+                old: ET.Element | None = None) -> libvirt.virDomain:
+        """Define it; a redefinition keeps the devices it had where they were."""
         xml = domain_xml(resource, self.owner, layout, uuid)
+        if old is not None:
+            xml = keep_addresses(xml, old)
         return self.client.call(CallKind.WRITE, str(resource.address),
                                 self.client.conn.defineXML, xml)
+
+    def _definition(self, domain: libvirt.virDomain, resource: Resource) -> ET.Element:
+        """The domain's persistent definition as libvirt completed it (addresses)."""
+        return ET.fromstring(self.client.call(CallKind.READ, str(resource.address),
+                                              domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE))
 
     def _apply_power(self, domain: libvirt.virDomain, resource: Resource) -> None:
         """Autostart and power as declared; wait for an address if asked."""
