@@ -35,6 +35,7 @@ from provisioner.providers.proxmox.clashes import fixed_vmids
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.host import read_capacity, requirements
+from provisioner.providers.proxmox.hotplug import held_until_restart
 from provisioner.providers.proxmox.inventory import Lister
 from provisioner.providers.proxmox.lifecycle import Lifecycle, has_pending
 from provisioner.providers.proxmox.lxc import Lxc
@@ -80,12 +81,14 @@ def _pending_refine(fields: Mapping[str, FieldRule]) -> Any:
     def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:
         """A change Proxmox already holds pending (or cannot make while a pending value
         waits) takes effect only at a restart: "in place" becomes "requires restart".
-        So does removing a running container's mount point: Proxmox holds the removal
-        until the container starts again."""
+        So does a change the VM's hotplug option does not let Proxmox plug live, and
+        removing a running container's mount point (held until it starts again)."""
         if schema.rule_for(path).effect is not Effect.IN_PLACE or not live.running:
             return None
+        plugged = live.attributes.get("hotplug")
         if has_pending(live, path) or (_MOUNT_POINT.match(path) and before is not None
-                                       and after is None):
+                                       and after is None) or (
+                plugged is not None and held_until_restart(path, before, after, plugged)):
             return Effect.RESTART
         return None
 

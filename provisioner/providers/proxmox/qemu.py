@@ -19,6 +19,7 @@ from typing import Any
 
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.proxmox import hotplug
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
 from provisioner.providers.proxmox.marker import Marker, parse_marker
@@ -213,7 +214,8 @@ class Qemu(Lifecycle):
         ips = [parse_props(config[k]).get("ip", "").split("/")[0]
                for k in sorted(config) if k.startswith("ipconfig")]
         ips = [ip for ip in ips if ip and ip != "dhcp"]
-        return {"macs": macs, "ip": ips[0] if ips else None, "ips": ips}
+        return {"macs": macs, "ip": ips[0] if ips else None, "ips": ips,
+                "hotplug": hotplug.features(config.get("hotplug"))}
 
     def storages(self, config: Mapping[str, Any]) -> list[str]:
         return sorted({d.storage for d in disks_of(config).values() if d.storage})

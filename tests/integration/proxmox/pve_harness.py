@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 from fakepve import FakePve
 from support.plans import changes, failures, field_changes  # noqa: F401  (re-exported)
+from support.pve_hotplug import hotplug_like_pve
 
 from provisioner.apply.executor import ApplyResult
 from provisioner.apply.progress import CollectingProgress as Recorder
@@ -159,7 +160,9 @@ class Served:
 
 
 def lab_cluster(pve: TestPve) -> None:
-    """Two nodes, a template named debian-12 on each, an OS template, snippets."""
+    """Two nodes, a template named debian-12 on each, an OS template, snippets; running
+    VMs take NIC and disk changes live, as Proxmox VE does (support/pve_hotplug.py)."""
+    hotplug_like_pve(pve)
     pve.apitokens[TOKEN_ID] = TOKEN
     pve.add_node("pve2")
     for vmid, node in ((9000, "pve1"), (9001, "pve2")):

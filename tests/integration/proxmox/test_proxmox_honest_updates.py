@@ -109,9 +109,8 @@ def test_an_in_place_update_writes_only_its_keys_and_restarts_nothing(
 @pytest.mark.parametrize("template", ["guest", "container"])
 def test_a_nic_change_adds_no_flag_and_restarts_nothing(template: str, lab: Lab,
                                                         pve: TestPve) -> None:
-    """A VLAN change is "in place". fakepve holds a running VM's NIC change pending
-    (as Proxmox does for a guest whose hotplug option leaves out network): it stays
-    pending, and the next plan says it requires a restart."""
+    """A VLAN change is "in place": Proxmox moves the running guest's tap device to the
+    new VLAN (the fake plugs it as PVE does, support/pve_hotplug.py)."""
     body, name = (VM, "web") if template == "guest" else (CT, "app")
     _, result = lab.apply(body.format(**BASE))
     assert result.ok, failures(result)
@@ -124,11 +123,29 @@ def test_a_nic_change_adds_no_flag_and_restarts_nothing(template: str, lab: Lab,
     assert "firewall" not in nets[0], f"an undeclared firewall flag was written: {nets[0]}"
     assert set().union(*calls.config_writes()) == {"net0", "description"}
     assert calls.power() == [], "an in-place update power-cycled the guest"
-    address = f"{'guests' if template == 'guest' else 'containers'}.{name}"
-    held = bool(guest(pve, name).pending)
-    assert held == (template == "guest"), "fakepve changed how it hot-plugs NICs"
-    expected = {address: [("networks[0].vlan", "requires restart")]} if held else {}
-    assert field_changes(lab.plan(moved)) == expected
+    assert not guest(pve, name).pending and "tag=30" in guest(pve, name).config["net0"]
+    assert not lab.plan(moved).has_changes
+
+
+def test_a_new_nic_on_a_vm_without_network_hotplug_is_planned_and_made_with_a_restart(
+        lab: Lab, pve: TestPve) -> None:
+    """The VM's hotplug option leaves out network: Proxmox would hold a new NIC until
+    the next start, so the plan says "requires restart", and the apply restarts it."""
+    _, result = lab.apply(VM.format(**BASE))
+    assert result.ok, failures(result)
+    guest(pve, "web").config["hotplug"] = "disk,usb"  # set in the UI
+    two = VM.format(**BASE).replace("networks: [ { bridge: vmbr0 }",
+                                    "networks: [ { bridge: vmbr0 }, { bridge: vmbr0 }")
+    assert two != VM.format(**BASE), "the stack did not get a second NIC"
+    plan = lab.plan(two)
+    assert field_changes(plan) == {"guests.web": [("networks[1]", "requires restart")]}
+    vmid = guest(pve, "web").vmid
+    before = task_types(pve, vmid)
+    _, result = lab.apply(two)
+    assert result.ok, failures(result)
+    assert task_types(pve, vmid)[len(before):] == ["qmshutdown", "qmstart"]
+    assert not guest(pve, "web").pending and "net1" in guest(pve, "web").config
+    assert not lab.plan(two).has_changes
 
 
 def test_a_containers_address_change_rewrites_its_nic(lab: Lab, pve: TestPve) -> None:
