@@ -11,9 +11,9 @@ are no clash.
 
 The VMIDs come from the listing the plan made. The MACs of guests outside
 the stack are in their configs only: they are read only when the stack fixes
-a MAC, one LIST call per guest and container that is not this stack's
+a MAC, one READ call per guest and container that is not this stack's
 (templates aside: they never run, and a clone gets new MACs), at most
-``read_parallel`` at once.
+``read_parallel`` at once: Proxmox has no bulk read of configs.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def _config(ctx: Context, ref: GuestRef) -> Mapping[str, Any]:
     an offline node, not visible to the token): its MACs are then not checked."""
     try:
         config: Mapping[str, Any] = ctx.client.get(
-            CallKind.LIST, f"NICs of {ref.kind} {ref.vmid}", f"{ref.path}/config")
+            CallKind.READ, f"NICs of {ref.kind} {ref.vmid}", f"{ref.path}/config")
     except ProviderError:
         return {}
     return config or {}
