@@ -328,7 +328,7 @@ def check_every_edit(target: Any, hypervisor: Any, provider: Provider, directory
                                target.raw_fields, edit, target.honest_base(edit.kind),
                                f"honest-{number}")
             verdict = case.run()
-            gap = target.honesty_gaps.get(edit.path)
+            gap = target.honesty_gaps.get(f"{edit.kind.value}.{edit.path}")
             if gap is not None:
                 assert verdict.problems, f"known gap no longer found ({gap}): remove it"
             else:

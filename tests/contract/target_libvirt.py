@@ -48,7 +48,13 @@ LIBVIRT_EDITS = [
     FieldEdit("disks[0].slot", {}, {"disks": [{"size": "1GiB", "slot": "vdc"}]}),
     FieldEdit("networks", {}, {"networks": [{"network": "lab"}]}, sections=_LAB),
     FieldEdit("options.graphics", {}, {"options": {"graphics": "vnc"}}),
+    FieldEdit("dhcp_range", {}, {"dhcp_range": {"start": "10.45.0.100", "end": "10.45.0.150"}},
+              Kind.NETWORK),
+    FieldEdit("size", {}, {"size": "2GiB"}, Kind.VOLUME),
 ]
+LIBVIRT_NO_OPTIONS = {
+    f"{kind.value}.options": "the libvirt provider declares no options for this kind"
+    for kind in (Kind.NETWORK, Kind.VOLUME, Kind.POOL)}
 # Raw keys: "config."/"live." + an element path of the inactive/live domain XML.
 LIBVIRT_RAW_FIELDS = RawFields((
     (r"(config|live)\.vcpu", "cpus"),
@@ -60,6 +66,11 @@ LIBVIRT_RAW_FIELDS = RawFields((
     (r"(config|live)\.devices/(graphics|video|input)\[\d+\]", "options.graphics"),
     (r"(config|live)\.(os|cpu)", "options"),
     (r"autostart", "autostart"), (r"state", "power"),
+    # networks (their XML by element) and volumes
+    (r"network\.ip\[\d+\]", ("dhcp_range", "cidr", "dhcp")), (r"network\.forward\[0\]", "mode"),
+    (r"network\.domain\[0\]", "domain"), (r"volume\.capacity", "size"),
+    (r"volume\.target/format", "format"),
+    (r"network\..*|volume\..*", None),
     # the ownership marker, and what libvirt rewrites on every start
     (r"(config|live)\.(metadata|seclabel|resource)", None),
     (r"(config|live)\.devices/(serial|console|channel)\[\d+\]", None),
@@ -77,11 +88,14 @@ class LibvirtTarget(ContractTarget):
     kinds = frozenset(Kind) - {Kind.CONTAINER}
     foreign_kinds = frozenset({Kind.GUEST, Kind.NETWORK})
     default_pool = "default"
+    honesty_kinds = frozenset({Kind.GUEST, Kind.NETWORK, Kind.VOLUME, Kind.POOL})
+    honesty_untestable = LIBVIRT_NO_OPTIONS
     field_edits = LIBVIRT_EDITS
     raw_fields = LIBVIRT_RAW_FIELDS
     honesty_gaps = {
-        "disks[0].size": "the test driver has no virStorageVolResize nor blockResize "
-                         "(libvirtd has: the integration run covers it)",
+        "guests.disks[0].size": "the test driver has no virStorageVolResize nor blockResize "
+                                "(libvirtd has: the e2e run covers it)",
+        "volumes.size": "the test driver has no virStorageVolResize (the e2e run covers it)",
     }
     known_gaps = {
         "test_volume_grows_in_place": KnownGap(
@@ -99,6 +113,13 @@ class LibvirtTarget(ContractTarget):
 
     def open(self, request: pytest.FixtureRequest, workdir: Path) -> Hypervisor:
         return LibvirtHypervisor(self, workdir)
+
+    def honest_base(self, kind: Kind) -> dict[str, Any]:
+        if kind is Kind.NETWORK:
+            return {"provider": "hv", "mode": "isolated", "cidr": "10.45.0.0/24"}
+        if kind is Kind.VOLUME:
+            return {"provider": "hv", "size": "1GiB"}
+        return super().honest_base(kind)
 
     def unreachable_block(self) -> dict[str, Any]:
         return {"type": "libvirt", "uri": "qemu+ssh://nonexistent.invalid/system"}
@@ -161,7 +182,7 @@ class LibvirtHypervisor(Hypervisor):
         return "\n".join(texts)
 
     def raw_state(self, kind: Kind, name: str) -> dict[str, str]:
-        return domain_raw_state(self.conn, name)
+        return libvirt_raw_state(self.conn, kind, name)
 
     @contextmanager
     def watch(self, kind: Kind, name: str) -> Iterator[Watch]:
@@ -170,6 +191,34 @@ class LibvirtHypervisor(Hypervisor):
 
     def close(self) -> None:
         self.conn.close()  # the providers only borrowed it
+
+
+def libvirt_raw_state(conn: libvirt.virConnect, kind: Kind, name: str) -> dict[str, str]:
+    """A guest's, network's or volume's definition as libvirt stores it, by element."""
+    if kind is Kind.NETWORK:
+        network = conn.networkLookupByName(name)
+        raw = _elements("network", ET.fromstring(network.XMLDesc(0)))
+        return raw | {"network.active": str(bool(network.isActive()))}
+    if kind is Kind.VOLUME:
+        (volume,) = [v for p in conn.listAllStoragePools() if p.isActive()
+                     for v in p.listAllVolumes() if v.name().split("__", 1)[-1]
+                     in (f"{name}.qcow2", f"{name}.img")]
+        root = ET.fromstring(volume.XMLDesc(0))
+        return {f"volume.{path}": _canonical(element) for path in ("capacity", "target/format")
+                if (element := root.find(path)) is not None}
+    return domain_raw_state(conn, name)
+
+
+def _elements(prefix: str, root: ET.Element) -> dict[str, str]:
+    """``PREFIX.TAG[N]`` → each child element of ``root``, canonical."""
+    counts: dict[str, int] = {}
+    raw = {}
+    for child in root:
+        index = counts.get(child.tag, 0)
+        counts[child.tag] = index + 1
+        if child.tag not in ("name", "uuid"):
+            raw[f"{prefix}.{child.tag}[{index}]"] = _canonical(child)
+    return raw
 
 
 def domain_raw_state(conn: libvirt.virConnect, name: str) -> dict[str, str]:

@@ -72,7 +72,15 @@ _CONTAINER_EDITS = [
     ("options.nameserver", {}, {"options": {"nameserver": "10.0.0.1"}}),
     ("options.ipconfig", {}, {"options": {"ipconfig": ["ip=10.0.0.5/24,gw=10.0.0.1"]}}),
 ]
+_POOL_EDITS = [
+    ("options.content", {}, {"options": {"content": ["images", "iso"]}}),
+    ("options.shared", {}, {"options": {"shared": True}}),
+    ("options.nodes", {}, {"options": {"nodes": ["pve1"]}}),
+]
 _RAW_FIELDS = RawFields((
+    (r"storage\.content", "options.content"), (r"storage\.shared", "options.shared"),
+    (r"storage\.nodes", "options.nodes"), (r"storage\.path", "path"),
+    (r"storage\.type", "type"), (r"storage\..*", None),
     (r"(pending\.)?(cores)", "cpus"), (r"(pending\.)?memory", "memory"),
     (r"(pending\.)?swap", "swap"), (r"(pending\.)?sockets", "options.sockets"),
     (r"(pending\.)?onboot", "autostart"), (r"(pending\.)?tags", "options.tags"),
@@ -99,13 +107,14 @@ class ProxmoxTarget(ContractTarget):
     kinds = frozenset({Kind.POOL, Kind.GUEST})
     foreign_kinds = frozenset({Kind.GUEST})
     default_pool = "local-lvm"
-    honesty_kinds = frozenset({Kind.GUEST, Kind.CONTAINER})
+    honesty_kinds = frozenset({Kind.GUEST, Kind.CONTAINER, Kind.POOL})
     field_edits = [*_edits(Kind.GUEST, _COMMON_EDITS + _GUEST_EDITS),
                    FieldEdit("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}, stopped=True),
-                   *_edits(Kind.CONTAINER, _COMMON_EDITS + _CONTAINER_EDITS)]
+                   *_edits(Kind.CONTAINER, _COMMON_EDITS + _CONTAINER_EDITS),
+                   *_edits(Kind.POOL, _POOL_EDITS)]
     raw_fields = _RAW_FIELDS
     honesty_gaps = {
-        "disks[0].size": "fakepve answers a QEMU disk resize without changing the size, so "
+        "guests.disks[0].size": "fakepve answers a QEMU disk resize without changing the size, so "
                          "the grow is planned again (tests/integration/proxmox's TestPve "
                          "resizes: test_proxmox_honest_updates covers it there)",
     }
@@ -139,6 +148,8 @@ class ProxmoxTarget(ContractTarget):
                 "timeout": 2, "retry_timeout": 1}
 
     def honest_base(self, kind: Kind) -> dict[str, Any]:
+        if kind is Kind.POOL:
+            return {"provider": PROVIDER, "path": "/srv/honest"}
         if kind is Kind.CONTAINER:
             return {"provider": PROVIDER, "template": f"local:vztmpl/{OS_TEMPLATE}",
                     "cpus": 1, "memory": "256MiB", "rootfs": {"size": "2GiB"},
@@ -212,6 +223,9 @@ class ProxmoxHypervisor(Hypervisor):
         return found[0]
 
     def raw_state(self, kind: Kind, name: str) -> dict[str, str]:
+        if kind is Kind.POOL:
+            config = self.pve.storage_config(f"{self.stack}_{name}")
+            return {f"storage.{key}": str(value) for key, value in config.items()}
         guest = self._guest(kind, name)
         raw = {key: str(value) for key, value in guest.config.items()}
         raw |= {f"pending.{key}": str(value) for key, value in guest.pending.items()}
@@ -222,6 +236,9 @@ class ProxmoxHypervisor(Hypervisor):
 
     @contextmanager
     def watch(self, kind: Kind, name: str) -> Iterator[Watch]:
+        if kind is Kind.POOL:
+            yield Watch()
+            return
         vmid = str(self._guest(kind, name).vmid)
         start = len(self.pve.requests)
         watch = Watch()

@@ -134,8 +134,8 @@ class VcenterTarget(VsphereTarget):
     known_gaps = _gaps(name)
     field_edits = [*_COMMON_EDITS, *_VCENTER_EDITS]
     raw_fields = _raw_fields("options.notes")
-    honesty_untestable = {"options.cluster": "the simulator's vCenter has one cluster",
-                          "autostart": _NO_AUTOSTART}
+    honesty_untestable = {"guests.options.cluster": "the simulator's vCenter has one cluster",
+                          "guests.autostart": _NO_AUTOSTART}
 
 
 class EsxiTarget(VsphereTarget):
@@ -147,11 +147,11 @@ class EsxiTarget(VsphereTarget):
     field_edits = _COMMON_EDITS
     raw_fields = _raw_fields(None)
     honesty_untestable = {
-        "autostart": _NO_AUTOSTART,
-        "node": "a standalone ESXi host is the only host",
-        "options.cluster": "an ESXi host has no clusters",
-        "options.folder": "an ESXi host has no VM folders",
-        "networks[].host_network": "the simulated ESXi host has one port group",
+        "guests.autostart": _NO_AUTOSTART,
+        "guests.node": "a standalone ESXi host is the only host",
+        "guests.options.cluster": "an ESXi host has no clusters",
+        "guests.options.folder": "an ESXi host has no VM folders",
+        "guests.networks[].host_network": "the simulated ESXi host has one port group",
     }
 
 

@@ -153,11 +153,13 @@ class ContractTarget(ABC):
     raw_fields: ClassVar[RawFields] = RawFields(())
     """Which field owns each raw key of a definition (``Hypervisor.raw_state``)."""
     honesty_untestable: ClassVar[Mapping[str, str]] = {}
-    """Updatable field pattern → why this hypervisor cannot show a change of it (one
-    cluster only): counted as covered by the edit check, and said in the report."""
+    """``KIND.PATTERN`` of an updatable field (``guests.autostart``) → why this
+    hypervisor cannot show a change of it (one cluster only): counted as covered by
+    the edit check."""
     honesty_gaps: ClassVar[Mapping[str, str]] = {}
-    """Edit path → why the plan does not tell the truth about it yet (the case must
-    then still find a problem: fixing it makes the suite say so)."""
+    """``KIND.PATH`` of an edit (``guests.disks[0].size``) → why the plan does not tell
+    the truth about it on this hypervisor (the case must then still find a problem:
+    fixing it makes the suite say so)."""
 
     def missing(self) -> str | None:
         """Why this target cannot run on this machine (a library, a simulator), or None."""
