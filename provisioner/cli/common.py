@@ -47,7 +47,8 @@ VarOption = Annotated[
 ]
 VarFileOption = Annotated[
     list[Path] | None,
-    typer.Option("--var-file", help="A YAML file of NAME: VALUE variables (repeatable)."),
+    typer.Option("--var-file", help="A YAML file of NAME: VALUE variables (repeatable).",
+                 metavar="FILE"),
 ]
 ParallelismOption = Annotated[
     int, typer.Option("--parallelism", min=1, max=256,

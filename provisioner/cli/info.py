@@ -72,6 +72,8 @@ def _count(number: int, noun: str) -> str:
 def show(
     stack: StackPath = Path("."),
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -92,7 +94,7 @@ def show(
             return
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, None, None, secrets="state")
+        loaded = load(stack, var, var_file, secrets="state")
         with open_store(loaded, state, state_backend) as store:
             document = _state_document(loaded.name, store)
         if json_output:

@@ -15,6 +15,8 @@ from provisioner.cli.common import (
     StackPath,
     StateBackendOption,
     StateOption,
+    VarFileOption,
+    VarOption,
     echo,
     load,
     user_errors,
@@ -28,6 +30,8 @@ def migrate(
     stack: StackPath = Path("."),
     to: Annotated[str, typer.Option("--to", help="The backend to copy into: postgres "
                                                  "(DSN from PROVISIONER_PG_DSN).")] = "postgres",
+    var: VarOption = None,
+    var_file: VarFileOption = None,
     state: StateOption = None,
     lock_timeout: Annotated[float, typer.Option("--lock-timeout", min=0)] = 0.0,
     debug: DebugOption = False,
@@ -45,7 +49,7 @@ def migrate(
         from provisioner.errors import UsageError
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, None, None, secrets="state")
+        loaded = load(stack, var, var_file, secrets="state")
         with open_store(loaded, state, "local") as source, \
                 open_store(loaded, None, to) as target, \
                 source.lock("state migrate", lock_timeout), \
@@ -74,6 +78,8 @@ def force_unlock(
     stack: StackPath = Path("."),
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask (needed without a terminal).")]
     = False,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -90,7 +96,7 @@ def force_unlock(
         from provisioner.errors import UsageError
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, None, None, secrets="state")
+        loaded = load(stack, var, var_file, secrets="state")
         with open_store(loaded, state, state_backend) as store:
             holder = store.lock_holder()
             if holder is None:

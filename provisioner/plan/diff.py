@@ -9,8 +9,9 @@
 - A list the schema calls unordered (tags) is compared as a set, whole: one
   diff at its own path, whatever moved, and none when only the order differs.
 - Each diff gets the effect the provider's schema gives its path, unless the
-  resource overrides it (cloud_init.on_change); RESTART on a stopped guest
-  is IN_PLACE, as nothing needs restarting.
+  resource overrides it (cloud_init.on_change); RESTART on a stopped guest, or
+  on one the same change stops (``power: stopped``), is IN_PLACE, as nothing
+  is restarted: the change is made while it is off.
 """
 
 from __future__ import annotations
@@ -57,13 +58,22 @@ def diff_resource(
     return differ.result
 
 
+def runs_through(desired: Resource, live: LiveObject) -> bool | None:
+    """Whether the guest runs before and after the change (None: not known, or not
+    a guest): only then does a RESTART field restart it. A guest the change stops
+    is changed while off and stays off."""
+    if live.running and desired.spec.get("power") == "stopped":
+        return False
+    return live.running
+
+
 class _Differ:
     def __init__(self, desired: Resource, live: LiveObject, schema: KindSchema) -> None:
         self.ignored = tuple(desired.lifecycle.ignore_changes)
         self.overrides = desired.effect_overrides
         self.filtered = bool(self.ignored or self.overrides)
         self.schema = schema
-        self.running = live.running
+        self.running = runs_through(desired, live)
         self.live = live
         self.result = DiffResult()
 

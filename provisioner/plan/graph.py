@@ -157,10 +157,13 @@ class StepGraph:
                 if self.steps[key].change.replace_order is ReplaceOrder.DELETE_FIRST]
 
     def _former_users(self, address: Address) -> list[Address]:
-        """Updated objects that use ``address`` now: the update drops the reference,
-        so it runs before the delete (a network is not deleted under its guests)."""
+        """Updated objects that use ``address`` now and drop the reference: the update
+        runs before the delete (a network is not deleted under its guests). One that
+        keeps it (the leftover of an address made again) waits for the new object
+        instead: ordering it before the delete too was a cycle."""
         return [c.address for c in self.changes
-                if c.action is Action.UPDATE and address in c.old_deps]
+                if c.action is Action.UPDATE and address in c.old_deps
+                and (c.desired is None or address not in c.desired.deps)]
 
     def _dependents(self, address: Address) -> list[Address]:
         return [c.address for c in self.changes

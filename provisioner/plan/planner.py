@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from provisioner.errors import PlanError
 from provisioner.plan.action import decide_action
-from provisioner.plan.diff import diff_resource
+from provisioner.plan.diff import diff_resource, runs_through
 from provisioner.plan.graph import StepGraph
 from provisioner.plan.model import (
     Action,
@@ -218,7 +218,7 @@ class _Planner:
         if not moved:
             return change
         schema = self.inputs.schemas[change.provider].kinds[change.address.kind]
-        running = change.live.running if change.live else None
+        running = runs_through(desired, change.live) if change.live else None
         extra = []
         for path, target in moved.items():
             old = replaced[target].live

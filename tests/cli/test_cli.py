@@ -71,6 +71,33 @@ def test_help_lists_every_command_and_each_has_an_example() -> None:
         assert "Exit codes" in page.stdout, command
 
 
+def test_every_command_that_reads_a_stack_takes_its_variables(tmp_path: Path) -> None:
+    # A variable without a default made `show` fail with "pass --var port=VALUE",
+    # an option show did not have: a stack of such variables could not be shown.
+    for command in COMMANDS:
+        if command not in ("schema", "providers"):
+            page = run(*command.split(), "--help")
+            assert "--var NAME=VALUE" in page.stdout and "--var-file FILE" in page.stdout, command
+    uri = node_uri(tmp_path)
+    write_stack(tmp_path, textwrap.dedent(f"""\
+        apiVersion: provisioner/v1
+        stack: needsvar
+        variables:
+          memory: {{ description: no default }}
+        providers:
+          kvm: {{ type: libvirt, uri: "{uri}" }}
+        guests:
+          web: {{ provider: kvm, memory: "${{var.memory}}" }}
+        """))
+    applied = run("apply", str(tmp_path), "--auto-approve", "--var", "memory=256MiB")
+    assert applied.returncode == 0, applied.stderr
+    shown = run("show", str(tmp_path), "--var", "memory=256MiB")
+    assert shown.returncode == 0, shown.stderr
+    assert "guests.web" in shown.stdout
+    unlocked = run("force-unlock", "0", str(tmp_path), "--yes", "--var", "memory=256MiB")
+    assert "is not locked" in unlocked.stdout, unlocked.stderr
+
+
 def test_python_dash_m_runs_the_same_cli() -> None:
     result = subprocess.run([sys.executable, "-m", "provisioner", "--version"], text=True,
                             capture_output=True, check=False)

@@ -110,6 +110,31 @@ def test_vcpus_and_memory_grow_live_up_to_the_maximum(
     stack.destroy()
 
 
+def test_fewer_vcpus_are_planned_with_a_restart_and_come_out_right(
+        new_stack: Callable[..., E2EStack], conn: Any) -> None:
+    # Live, libvirt would ask the guest to release a vCPU; the tiny guest does not,
+    # and the update failed ("An error occurred, but the cause is unknown") on a
+    # plan that had said "in place".
+    stack = new_stack()
+    stack.write(LIVE.format(cpus=2, memory="256MiB"))
+    stack.apply()
+    booted(serial_log(stack.live()["guests.live-a"]))
+    started = conn.lookupByName("live-a").ID()
+
+    stack.write(LIVE.format(cpus=1, memory="256MiB"))
+    plan, _ = stack.apply()
+    change = changes(plan)["guests.live-a"]
+    assert change.requires_restart, describe(plan)
+    assert [(f.path, f.effect) for f in change.fields] == [("cpus", Effect.RESTART)]
+
+    domain = conn.lookupByName("live-a")
+    assert domain.isActive() and domain.ID() != started, "the guest was not restarted"
+    assert domain.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) == 1
+    plan = stack.plan()
+    assert not plan.has_changes, describe(plan)
+    stack.destroy()
+
+
 DISK = """
 guests:
   disk-a:

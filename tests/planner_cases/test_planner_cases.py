@@ -209,10 +209,11 @@ class CaseInputs:
         data = read_yaml(self.case / "live.yaml", [])
         if isinstance(data, list):
             data = {"objects": data}
-        unknown = set(data) - {"objects", "foreign"}
+        unknown = set(data) - {"objects", "foreign", "leftovers"}
         assert not unknown, f"live.yaml: unknown keys {sorted(unknown)}"
         objects = [self.live_object(entry) for entry in data.get("objects") or []]
-        for obj in objects:
+        leftovers = [self.live_object(entry) for entry in data.get("leftovers") or []]
+        for obj in [*objects, *leftovers]:
             assert obj.provider in self.stack.providers, f"live.yaml {obj.address}: provider"
         foreign = data.get("foreign") or {}
         assert set(foreign) <= set(self.stack.providers), "live.yaml: foreign names a provider"
@@ -222,6 +223,7 @@ class CaseInputs:
                 foreign={
                     Kind(kind): dict(names) for kind, names in (foreign.get(name) or {}).items()
                 },
+                leftovers=[obj for obj in leftovers if obj.provider == name],
             )
             for name in self.stack.providers
         }

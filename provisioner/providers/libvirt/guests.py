@@ -327,11 +327,20 @@ class Guests:
 
 def live_change_possible(path: str, live: LiveObject, after: Any) -> bool:
     """Whether a vCPU or memory change can be made while the guest runs: only up to
-    the maximum it was defined with (``options.max_cpus``/``max_memory``)."""
+    the maximum it was defined with (``options.max_cpus``/``max_memory``), and vCPUs
+    only added. Removing a vCPU needs the guest to release it, which many do not
+    (QEMU waits, libvirt gives up with "the cause is unknown" and the guest keeps
+    it): a restart is the only way the plan can promise fewer vCPUs."""
     if not live.running:
+        return False
+    if path == "cpus" and isinstance(after, int) and after < _int(live.spec.get("cpus")):
         return False
     limit = live.attributes.get("max_cpus" if path == "cpus" else "max_memory")
     return isinstance(limit, int) and isinstance(after, int) and 0 < after <= limit
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
 
 
 def _only_changed(resource: Resource, live: LiveObject, changed: Sequence[str]) -> Resource:

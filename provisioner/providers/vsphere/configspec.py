@@ -22,6 +22,8 @@ from provisioner.providers.vsphere.devices import Device
 from provisioner.providers.vsphere.facts import Facts, Network, VmRecord
 from provisioner.providers.vsphere.marker import CREATING_KEY
 
+DEFAULT_GUEST_ID = "otherLinux64Guest"
+
 MIB = 1024 * 1024
 Lookup = Callable[[str], Network]
 """A port group by name (raises PlacementError)."""
@@ -79,8 +81,12 @@ def _hardware(spec: Any, record: VmRecord, request: Request) -> bool:
     if request.touches("cpus") and desired.get("cpus") != record.get("config.hardware.numCPU"):
         spec.numCPUs = int(desired["cpus"])
         touched = True
-    if request.touches("options.cores_per_socket") and options.get("cores_per_socket"):
-        spec.numCoresPerSocket = int(options["cores_per_socket"])
+    # Absent on an update: removed from the stack, so back to the default (the plan
+    # said "-> null" and restarted the guest for it); absent on a create: as cloned.
+    removed = not request.finish_create
+    if request.touches("options.cores_per_socket") and (options.get("cores_per_socket")
+                                                        or removed):
+        spec.numCoresPerSocket = int(options.get("cores_per_socket") or 1)
         touched = True
     memory = int(desired.get("memory") or 0) // MIB
     if request.touches("memory") and memory != record.get("config.hardware.memoryMB"):
@@ -92,11 +98,22 @@ def _hardware(spec: Any, record: VmRecord, request: Request) -> bool:
         if request.touches(f"options.{option}"):  # absent: removed, back to off (default)
             setattr(spec, attribute, bool(options.get(option, False)))
             touched = True
-    for option, attribute in (("guest_id", "guestId"), ("firmware", "firmware")):
-        if request.touches(f"options.{option}") and options.get(option):
-            setattr(spec, attribute, str(options[option]))
-            touched = True
+    if request.touches("options.guest_id") and (options.get("guest_id") or removed):
+        spec.guestId = str(options.get("guest_id") or default_guest_id(desired, request.facts))
+        touched = True
+    if request.touches("options.firmware") and options.get("firmware"):
+        spec.firmware = str(options["firmware"])  # a removal replaces the guest (bios)
+        touched = True
     return touched
+
+
+def default_guest_id(desired: Mapping[str, Any], facts: Facts) -> str:
+    """The guest OS a guest has without ``options.guest_id``: its template's, or
+    DEFAULT_GUEST_ID for an empty VM (or a template no longer there)."""
+    clone = desired.get("clone")
+    template = next((vm for vm in facts.vms if clone and vm.name == clone), None)
+    return str(template.get("config.guestId") or DEFAULT_GUEST_ID) if template \
+        else DEFAULT_GUEST_ID
 
 
 # -- disks ------------------------------------------------------------------------------

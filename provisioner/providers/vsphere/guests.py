@@ -29,6 +29,7 @@ from provisioner.providers.vsphere import VsphereConfig
 from provisioner.providers.vsphere.changes import Changer, label
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import vms_named
+from provisioner.providers.vsphere.configspec import DEFAULT_GUEST_ID
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import TaskTimeoutError
 from provisioner.providers.vsphere.inventory import FactsCache, Lister, creating_marker
@@ -37,8 +38,6 @@ from provisioner.providers.vsphere.placement import Placement, PlacementError, R
 from provisioner.providers.vsphere.power import Power
 from provisioner.resources import LiveObject, Resource
 from provisioner.testing import kill_point
-
-DEFAULT_GUEST_ID = "otherLinux64Guest"
 
 
 class Guests:

@@ -106,3 +106,20 @@ def test_notes_on_esxi_keep_the_ownership_line(lab: Lab, vcsim_esx: Simulator) -
            {"guests.app": [("options.notes", "in place")]})
     annotation = vcsim_esx.vm("app").config.annotation
     assert annotation.startswith("second\nline\n\nprovisioner:v1 {")
+
+
+def test_removed_guest_os_and_cores_go_back_to_their_defaults(lab: Lab,
+                                                              vcsim: Simulator) -> None:
+    # The plan said "-> null  # requires restart"; the guest was restarted and kept
+    # both values, so the restart was for nothing and the plan was not what happened.
+    set_ = "{ guest_id: debian10_64Guest, cores_per_socket: 2 }"
+    _, result = lab.apply(_body(options=set_).replace("memory: 256MiB",
+                                                      "memory: 256MiB\n    cpus: 2"))
+    assert result.ok, failures(result)
+    vm = vcsim.vm("app")
+    assert (vm.config.guestId, vm.config.hardware.numCoresPerSocket) == ("debian10_64Guest", 2)
+    _apply(lab, _body().replace("memory: 256MiB", "memory: 256MiB\n    cpus: 2"), {
+        "guests.app": [("options.cores_per_socket", "requires restart"),
+                       ("options.guest_id", "requires restart")]})
+    vm = vcsim.vm("app")
+    assert (vm.config.guestId, vm.config.hardware.numCoresPerSocket) == ("otherLinux64Guest", 1)
