@@ -6,6 +6,8 @@
   compared with the last applied value instead; with neither, it is not
   diffed (no perpetual diff after a lost state).
 - ``lifecycle.ignore_changes`` paths and their children are never diffed.
+- A value the hypervisor keeps when the stack stops declaring it (a NIC's MAC:
+  the schema's ``kept``) is no change when its declaration goes away.
 - A list the schema calls unordered (tags) is compared as a set, whole: one
   diff at its own path, whatever moved, and none when only the order differs.
 - Each diff gets the effect the provider's schema gives its path, unless the
@@ -87,7 +89,8 @@ class _Differ:
                 self._record(path, known, want)
             return
         if want is None:
-            if prior is not MISSING and prior is not None and known not in (None, MISSING):
+            if prior is not MISSING and prior is not None and known not in (None, MISSING) \
+                    and not self.schema.keeps(path):
                 self._record(path, known, None)
             return
         if isinstance(want, list) and isinstance(known, list):

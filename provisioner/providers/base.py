@@ -89,6 +89,15 @@ class KindSchema:
     not position, so a new order is no change and a change names the items added and
     removed. The diff names the whole list (``options.tags``) to ``update``."""
 
+    kept: frozenset[str] = frozenset()
+    """Patterns of values the object keeps when the stack stops declaring them (a NIC's
+    MAC: the guest keeps the address it has): dropping the declaration changes nothing,
+    so the plan shows nothing."""
+
+    def keeps(self, path: str) -> bool:
+        """Whether the value at ``path`` stays as it is when no longer declared."""
+        return bool(self.kept) and _INDEX_RE.sub("[]", path) in self.kept
+
     def is_unordered(self, path: str) -> bool:
         """Whether the list at ``path`` (``options.tags``, ``disks[1].tags``) is a set."""
         return bool(self.unordered) and _INDEX_RE.sub("[]", path) in self.unordered

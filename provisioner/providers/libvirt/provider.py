@@ -66,6 +66,7 @@ GUEST_SCHEMA = KindSchema(
     },
     attributes=("uuid", "ip", "ips", "macs", "state", "serial_log", "max_cpus", "max_memory"),
     refine=_refine_guest,
+    kept=frozenset({"networks[].mac"}),  # a NIC no longer told its MAC keeps the one it has
 )
 NETWORK_SCHEMA = KindSchema(
     fields={"mode": REPLACE, "cidr": REPLACE, "dhcp": REPLACE, "dhcp_range": IN_PLACE,

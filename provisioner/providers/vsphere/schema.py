@@ -57,16 +57,15 @@ def hot_change(path: str, before: Any, after: Any, attributes: Mapping[str, Any]
 
 
 def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:
-    """vCPUs and memory change in place when the hot-add flags allow it; a NIC's MAC
-    or model no longer declared is left as it is, so nothing restarts."""
+    """vCPUs and memory change in place when the hot-add flags allow it."""
     if path in ("cpus", "memory") and hot_change(path, before, after, live.attributes):
-        return Effect.IN_PLACE
-    if after is None and path.startswith("networks[") and path.endswith(("].mac", "].model")):
         return Effect.IN_PLACE
     return None
 
 
-GUEST_SCHEMA = KindSchema(fields=GUEST_FIELDS, attributes=ATTRIBUTES, refine=refine)
+GUEST_SCHEMA = KindSchema(fields=GUEST_FIELDS, attributes=ATTRIBUTES, refine=refine,
+                          # a NIC no longer told its MAC or model keeps the one it has
+                          kept=frozenset({"networks[].mac", "networks[].model"}))
 
 
 def needs_power_off(changed: Sequence[str], live: LiveObject,
