@@ -80,7 +80,7 @@ def _drift_line(diff: FieldDiff) -> str:
     """From what was applied (``after``) to what is there now (``before``)."""
     if diff.unordered:
         return f"{diff.path}: {display_set_change(diff.removed, diff.added)}"
-    applied, now = display_pair(diff.after, diff.before)
+    applied, now = display_pair(diff.after, diff.before, diff.path)
     return f"{diff.path}: {applied} -> {now}"
 
 

@@ -123,7 +123,7 @@ def _diff_line(diff: FieldDiff, paint: _Painter, replacing: bool) -> str:
     if diff.unordered:
         line = f"{diff.path}: {display_set_change(diff.added, diff.removed)}"
     else:
-        before, after = display_pair(diff.before, diff.after)
+        before, after = display_pair(diff.before, diff.after, diff.path)
         line = f"{diff.path}: {before} -> {after}"
     # A replaced guest is never restarted: only what forces the replacement is marked.
     if diff.effect is Effect.IN_PLACE or (replacing and diff.effect is not Effect.REPLACE):

@@ -17,6 +17,9 @@ from provisioner.resources import Blob, to_plain
 from provisioner.units import Bytes
 
 SENSITIVE = "(sensitive)"
+SIZE_KEYS = frozenset({"size", "memory", "swap", "max_memory", "balloon"})
+"""Fields whose numbers are bytes in every kind's spec: shown with units even when the
+other side of a diff gives no ``Bytes`` to follow (a disk removed, an option dropped)."""
 
 _SECRETS = (Secret, SecretStr, SecretBytes)
 
@@ -38,20 +41,28 @@ def display(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, Mapping):
-        items = (f"{key}: {display(item)}" for key, item in value.items() if item is not None)
+        items = (f"{key}: {display(_sized_by_key(key, item))}" for key, item in value.items()
+                 if item is not None)
         return "{" + ", ".join(items) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(display(item) for item in value) + "]"
     return str(value)
 
 
-def display_pair(before: Any, after: Any) -> tuple[str, str]:
-    """Both sides of a diff; a plain int facing a ``Bytes`` is shown as a size too.
+def display_pair(before: Any, after: Any, path: str = "") -> tuple[str, str]:
+    """Both sides of a diff at ``path``; a plain int facing a ``Bytes``, or under a size
+    field (``options.max_memory``), is shown as a size too.
 
     Providers report sizes as plain ints while the stack declares ``Bytes``:
     ``2147483648 -> 4GiB`` would hide that the change is 2GiB -> 4GiB.
     """
+    key = path.rsplit(".", 1)[-1]
+    before, after = _sized_by_key(key, before), _sized_by_key(key, after)
     return display(_sized_like(before, after)), display(_sized_like(after, before))
+
+
+def _sized_by_key(key: str, value: Any) -> Any:
+    return Bytes(value) if key in SIZE_KEYS and _plain_int(value) else value
 
 
 def display_set_change(added: Sequence[Any], removed: Sequence[Any]) -> str:

@@ -133,7 +133,7 @@ provisioner will perform these actions:
 
   -/+ guests.app will be replaced (delete, then create): image forces replacement
       image: "debian-11" -> "debian-12"  # forces replacement
-      disks[1]: {size: 5368709120} -> null
+      disks[1]: {size: 5GiB} -> null
 
   +/- guests.api will be replaced (create, then delete): replacement requested with --replace
       disks[1]: null -> {size: 5GiB}
@@ -267,3 +267,14 @@ def test_plain_redacts_secrets_and_blob_content() -> None:
         "ud": [{"label": "web.cloud.yaml", "digest": USER_DATA.digest}],
         "mem": GIB,
     }
+
+
+@pytest.mark.parametrize(("path", "before", "after", "shown"), [
+    ("options.max_memory", 536870912, None, ("512MiB", "null")),
+    ("disks[2]", {"size": 2147483648, "pool": "big"}, None, ('{size: 2GiB, pool: "big"}', "null")),
+    ("cpus", 2, None, ("2", "null")),
+])
+def test_sizes_keep_their_units_when_the_other_side_is_null(
+        path: str, before: Any, after: Any, shown: tuple[str, str]) -> None:
+    """A dropped option or a disk removed by hand: no Bytes on the other side to follow."""
+    assert display_pair(before, after, path) == shown
