@@ -22,6 +22,7 @@ from provisioner.apply.executor import (
     Outcome,
     applied_record,
 )
+from provisioner.core.resources import Resource, to_plain
 from provisioner.errors import ConnectionLostError
 from provisioner.outputs import OutputValues, evaluate_outputs, unknown_attributes
 from provisioner.plan.admission import CapacityView, admit
@@ -38,7 +39,6 @@ from provisioner.providers.base import (
     Provider,
     ProviderStats,
 )
-from provisioner.resources import Resource, to_plain
 from provisioner.stack.loader import Stack
 from provisioner.stack.source import parse_path
 from provisioner.state.factory import open_store

@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from provisioner.stack.address import Address, Kind
+from provisioner.core.address import Address, Kind
 from provisioner.stack.checks import output_references
 from provisioner.stack.interpolate import EXPRESSION_RE
 from provisioner.stack.model import OutputSpec
 from provisioner.state.store import AppliedRecord
 
 if TYPE_CHECKING:
+    from provisioner.core.resources import Resource
     from provisioner.providers.base import ProviderSchema
-    from provisioner.resources import Resource
     from provisioner.stack.loader import Stack
 
 SENSITIVE_MASK = "(sensitive)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provisioner.providers.registry import get_plugin, installed_types
+from provisioner.core.plugins import get_plugin, installed_types
 from provisioner.stack.model import StackModel
 
 SCHEMA_ID = "https://provisioner.dev/schemas/stack.schema.json"

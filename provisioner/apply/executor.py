@@ -24,11 +24,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from provisioner.apply.journal import Journal
+from provisioner.core.resources import LiveObject, Resource, to_plain
 from provisioner.errors import ProvisionerError
 from provisioner.plan.diff import changed_paths
 from provisioner.plan.model import Action, Operation, Plan, Step
 from provisioner.providers.base import Lane, Provider
-from provisioner.resources import LiveObject, Resource, to_plain
 from provisioner.state.store import AppliedRecord, StateStore, now_iso
 from provisioner.testing import kill_point
 

@@ -52,14 +52,13 @@ def import_(
     with user_errors(debug):
         from provisioner.apply.executor import applied_record
         from provisioner.cli.change import open_engine
+        from provisioner.core.resources import Protection, Resource
         from provisioner.render.yaml import declaration_yaml
-        from provisioner.resources import Resource
 
         loaded = load(stack, var, var_file)
         (target,) = parse_addresses([address], "import")
         declared = loaded.resource(target)
         block = declared.provider if declared else _provider_block(loaded, provider)
-        from provisioner.stack.model import Lifecycle  # the models load only when needed
 
         with open_engine(loaded, state, state_backend) as engine, \
                 engine.store.lock("import", lock_timeout):
@@ -69,7 +68,7 @@ def import_(
             observed = Resource(target, block, live.spec,
                                 deps=declared.deps if declared else live.deps,
                                 lifecycle=declared.lifecycle if declared
-                                else Lifecycle(prevent_destroy=True))
+                                else Protection(prevent_destroy=True))
             engine.store.record_applied(applied_record(observed, live))
         echo(f"Imported '{name}' as {target} (id {live.id}).")
         if declared is None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from provisioner.apply.progress import LiveProgress, PlainProgress
     from provisioner.engine import Engine
     from provisioner.plan.model import Plan
-    from provisioner.plan.planfile import SavedPlan
+    from provisioner.render.planfile import SavedPlan
     from provisioner.stack.loader import Stack
 
 ReplaceOption = Annotated[
@@ -124,7 +124,7 @@ def _change(
                 loaded, destroy=destroy, replace=replace, target=target, exclude=exclude)
             planned = engine.plan(options, parallelism, locked=True)
             if saved is not None:
-                from provisioner.plan.planfile import check_still_valid
+                from provisioner.render.planfile import check_still_valid
 
                 check_still_valid(saved, loaded.name, loaded.digest, planned)
             _print_plan(planned, no_color)
@@ -153,7 +153,7 @@ def _change(
 def _saved_plan(path: Path, destroy: bool) -> SavedPlan | None:
     """The saved plan ``path`` names, if it is a plan file (``apply FILE``)."""
     from provisioner.errors import UsageError
-    from provisioner.plan.planfile import is_plan_file, read_plan_file
+    from provisioner.render.planfile import is_plan_file, read_plan_file
 
     if not is_plan_file(path):
         return None

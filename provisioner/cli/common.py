@@ -19,8 +19,8 @@ import typer
 from provisioner.streams import write
 
 if TYPE_CHECKING:
+    from provisioner.core.address import Address
     from provisioner.plan.planner import PlanOptions
-    from provisioner.stack.address import Address
     from provisioner.stack.loader import Stack
 
 EXIT_OK = 0
@@ -133,8 +133,8 @@ def parse_addresses(texts: list[str] | None, flag: str,
                     stack: Stack | None = None) -> frozenset[Address]:
     """Addresses from the command line; a declared name with ``count`` means all its
     instances (``guests.web`` → ``guests.web-0``, ``guests.web-1``, ...)."""
+    from provisioner.core.address import Address
     from provisioner.errors import UsageError
-    from provisioner.stack.address import Address
 
     addresses: set[Address] = set()
     for text in texts or []:

@@ -44,7 +44,7 @@ def validate(
     Example: provisioner validate stacks/demo
     """
     with user_errors(debug):
-        from provisioner.stack.address import Kind
+        from provisioner.core.address import Kind
 
         loaded = load(stack, var, var_file, secrets="none")
         if verbose:
@@ -86,7 +86,7 @@ def show(
     Example: provisioner show stacks/demo --json; provisioner show demo.plan
     """
     with user_errors(debug):
-        from provisioner.plan.planfile import is_plan_file, read_plan_file
+        from provisioner.render.planfile import is_plan_file, read_plan_file
 
         if is_plan_file(stack):
             saved = read_plan_file(stack)
@@ -205,7 +205,7 @@ def providers(debug: DebugOption = False) -> None:
     Example: provisioner providers
     """
     with user_errors(debug):
-        from provisioner.providers.registry import get_plugin, installed_types
+        from provisioner.core.plugins import get_plugin, installed_types
 
         for type_name in installed_types():
             plugin = get_plugin(type_name)

@@ -94,7 +94,7 @@ def plan(
             result = engine.plan(options, parallelism)
             echo(render(result, chosen, use_color(no_color)))
             if out is not None:
-                from provisioner.plan.planfile import write_plan_file
+                from provisioner.render.planfile import write_plan_file
 
                 write_plan_file(out, result, loaded.digest, str(stack), options)
                 echo(f"Saved the plan to {out}; apply it with: provisioner apply {out}",
@@ -178,7 +178,7 @@ def drift(
     Example: provisioner drift stacks/demo --format markdown
     """
     with user_errors(debug):
-        from provisioner.plan.drift import render_drift_json, render_drift_text
+        from provisioner.render.drift import render_drift_json, render_drift_text
 
         loaded = load(stack, var, var_file)
         with open_engine(loaded, state, state_backend) as engine:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from provisioner.core.resources import Effect, LiveObject, Resource
 from provisioner.plan.model import Action, FieldDiff, ReplaceOrder
-from provisioner.resources import Effect, LiveObject, Resource
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from provisioner.core.address import Address
+from provisioner.core.resources import Resource
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Change, Plan, ReplaceOrder
 from provisioner.providers.base import Capacity, HostCapacity, Requirements
-from provisioner.resources import Resource
-from provisioner.stack.address import Address
 from provisioner.stack.model import CapacitySettings
 from provisioner.units import approx_size
 

@@ -22,9 +22,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.core.resources import (
+    Blob,
+    Effect,
+    LiveObject,
+    Resource,
+    from_plain,
+    is_stored_blob,
+)
 from provisioner.plan.model import FieldDiff, items_not_in, same_value
 from provisioner.providers.base import KindSchema
-from provisioner.resources import Blob, Effect, LiveObject, Resource, from_plain, is_stored_blob
 from provisioner.units import Bytes
 
 

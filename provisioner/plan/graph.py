@@ -19,9 +19,9 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from provisioner.core.address import Address
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Change, Operation, ReplaceOrder, Step
-from provisioner.stack.address import Address
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from provisioner.resources import Effect, LiveObject, Resource
-from provisioner.stack.address import Address
+from provisioner.core.address import Address
+from provisioner.core.resources import Effect, LiveObject, Resource
 
 
 class Action(StrEnum):

@@ -16,13 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from provisioner.core.address import Address
+from provisioner.core.resources import Resource
 from provisioner.errors import PlanError
 from provisioner.plan.admission import CapacityView, Demand, plan_demand
 from provisioner.plan.model import Plan
 from provisioner.plan.placement import place_stack
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
-from provisioner.resources import Resource
-from provisioner.stack.address import Address
 
 if TYPE_CHECKING:
     from provisioner.stack.loader import Stack

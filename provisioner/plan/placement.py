@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from provisioner.core.address import Address
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import PlanError
 from provisioner.plan.admission import CapacityView, Demand, host_limits
 from provisioner.plan.planner import index_live
 from provisioner.providers.base import Capacity, HostCapacity, Inventory, Requirements
-from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Address
 from provisioner.stack.model import CapacitySettings
 from provisioner.units import approx_size
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from provisioner.core.address import Address
+from provisioner.core.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource
 from provisioner.errors import PlanError
 from provisioner.plan.action import decide_action
 from provisioner.plan.diff import diff_resource, runs_through
@@ -27,8 +29,6 @@ from provisioner.plan.model import (
 )
 from provisioner.plan.selection import selected_addresses
 from provisioner.providers.base import Inventory, ProviderSchema
-from provisioner.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource
-from provisioner.stack.address import Address
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.state.store import AppliedRecord
 from provisioner.units import Bytes

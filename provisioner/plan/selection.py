@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from provisioner.core.address import Address
 from provisioner.plan.model import Change
-from provisioner.stack.address import Address
 
 
 def selected_addresses(changes: Sequence[Change], targets: Iterable[Address],

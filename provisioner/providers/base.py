@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Effect, LiveObject, Resource
 from provisioner.errors import Position, ProviderError
-from provisioner.resources import Effect, LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 
 _INDEX_RE = re.compile(r"\[\d+\]")
 

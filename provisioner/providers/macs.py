@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 
 HINT = "choose another MAC, or leave mac: out to have one generated"
 

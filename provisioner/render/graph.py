@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from provisioner.core.resources import Resource
 from provisioner.plan.model import Plan
-from provisioner.resources import Resource
 
 Edge = tuple[str, str]
 

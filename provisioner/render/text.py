@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from provisioner.core.resources import Effect
 from provisioner.plan.model import Action, Change, FieldDiff, Plan, ReplaceOrder
 from provisioner.render.values import display, display_pair, display_set_change
-from provisioner.resources import Effect
 
 NO_CHANGES = "No changes. The hypervisors match the stack."
 HEADING = "provisioner will perform these actions:"

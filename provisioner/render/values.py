@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Secret, SecretBytes, SecretStr
 
-from provisioner.resources import Blob, to_plain
+from provisioner.core.resources import Blob, to_plain
 from provisioner.units import Bytes
 
 SENSITIVE = "(sensitive)"

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from provisioner.resources import Blob
-from provisioner.stack.address import Address
+from provisioner.core.address import Address
+from provisioner.core.resources import Blob
 from provisioner.units import Bytes, format_size
 
 

@@ -13,9 +13,9 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Resource
 from provisioner.errors import Problem
-from provisioner.resources import Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.values import COUNT_INDEX_RE, MAC_RE
 

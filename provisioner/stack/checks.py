@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from provisioner.core.address import Address, Kind
 from provisioner.errors import Problem
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean
 from provisioner.stack.model import (
     NOT_IN_SPEC,

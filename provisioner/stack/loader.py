@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
+from provisioner.core.plugins import ProviderPlugin, get_plugin
+from provisioner.core.resources import Resource
 from provisioner.errors import Problem, StackError, UserError
-from provisioner.providers.registry import ProviderPlugin, get_plugin
-from provisioner.resources import Resource
-from provisioner.stack.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.stack.addresses import check_addresses
 from provisioner.stack.checks import (
     check_ignore_changes,

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Blob, Effect, Protection, Resource
 from provisioner.errors import Position, Problem
-from provisioner.resources import Blob, Effect, Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
     CLOUD_INIT_FILES,
@@ -129,6 +129,9 @@ class Resolver:
             for where in _count_index_paths(spec):
                 self._problem((*path, *where), "${count.index} is known only in a resource "
                               "with count", "add count: N, or write the value itself")
+        rules = entry.lifecycle
+        protection = Protection(rules.prevent_destroy, tuple(rules.ignore_changes),
+                                rules.create_before_destroy)
         for index, instance in enumerate(self.declarations.instance_names(kind, name)):
             instance_spec = _substitute_index(spec, index) if counted else dict(spec)
             if isinstance(entry, Guest):
@@ -138,7 +141,7 @@ class Resolver:
                 provider=entry.provider,
                 spec=instance_spec,
                 deps=deps,
-                lifecycle=entry.lifecycle,
+                lifecycle=protection,
                 position=position,
                 effect_overrides=overrides,
                 references=references,

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from provisioner.core.address import NAME_HELP, NAME_PATTERN
 from provisioner.errors import Problem
-from provisioner.stack.address import NAME_HELP, NAME_PATTERN
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.source import PathKey, SourceMap, format_path
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from provisioner.stack.address import NAME_PATTERN
+from provisioner.core.address import NAME_PATTERN
 from provisioner.units import UNITS_HELP, Bytes, parse_size
 
 

@@ -22,8 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from provisioner.core.address import Address
 from provisioner.errors import LockError, StateError
-from provisioner.stack.address import Address
 from provisioner.state.rows import dumps, entry_from_row, records_from_rows, run_from_row
 from provisioner.state.store import (
     AppliedRecord,

@@ -22,8 +22,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
+from provisioner.core.address import Address
 from provisioner.errors import StateError
-from provisioner.stack.address import Address
 from provisioner.state.pg_connection import (
     REACH_HINT,
     Connection,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any, Protocol
 
-from provisioner.stack.address import Address
+from provisioner.core.address import Address
 from provisioner.state.store import AppliedRecord, JournalEntry, JournalStatus, RunRecord
 
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from provisioner.stack.address import Address
+from provisioner.core.address import Address
 
 
 def now_iso() -> str:

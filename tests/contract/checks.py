@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from provisioner.core.address import Address
+from provisioner.core.resources import LiveObject, Resource, to_plain
 from provisioner.plan.diff import diff_resource
 from provisioner.plan.model import FieldDiff
 from provisioner.providers.base import Provider
-from provisioner.resources import LiveObject, Resource, to_plain
-from provisioner.stack.address import Address
 
 
 def create_all(provider: Provider, resources: Iterable[Resource]) -> dict[Address, LiveObject]:

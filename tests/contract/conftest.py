@@ -16,9 +16,9 @@ from contract.target_libvirt import LibvirtTarget
 from contract.target_proxmox import ProxmoxTarget
 from contract.target_vsphere import VSPHERE_TARGETS
 from contract.targets import ContractTarget, Hypervisor
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.providers.base import Provider
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 
 TARGETS: list[ContractTarget] = [LibvirtTarget(), ProxmoxTarget()]
 TARGETS += VSPHERE_TARGETS

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.apply.progress import CollectingProgress
+from provisioner.core.address import Kind
+from provisioner.core.resources import Effect
 from provisioner.engine import Engine
 from provisioner.plan.model import Action, Plan
 from provisioner.providers.base import KindSchema, Provider
-from provisioner.resources import Effect
-from provisioner.stack.address import Kind
 from provisioner.stack.loader import load_stack
 from provisioner.state.local import SQLiteStore
 

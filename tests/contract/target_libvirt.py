@@ -21,9 +21,9 @@ import pytest
 
 from contract.honesty import FieldEdit, Power, RawFields, Watch
 from contract.targets import FIXTURES, ContractTarget, Hypervisor, KnownGap
+from provisioner.core.address import Kind
 from provisioner.errors import ProviderError
 from provisioner.providers.base import Provider
-from provisioner.stack.address import Kind
 
 if TYPE_CHECKING:
     import libvirt

@@ -27,8 +27,8 @@ from support.pve_hotplug import hotplug_like_pve
 
 from contract.honesty import FieldEdit, Power, RawFields, Watch
 from contract.targets import PROVIDER, ContractTarget, Hypervisor, KnownGap
+from provisioner.core.address import Kind
 from provisioner.errors import ProviderError, StackError
-from provisioner.stack.address import Kind
 
 TOKEN_ID = "root@pam!contract"
 TOKEN_ENV = "PVE_CONTRACT_TOKEN"

@@ -21,8 +21,8 @@ from support.vcsim import Simulator, missing, session_simulator
 
 from contract.honesty import FieldEdit, Power, RawFields, Watch
 from contract.targets import PROVIDER, ContractTarget, Hypervisor, KnownGap
+from provisioner.core.address import Kind
 from provisioner.errors import StackError
-from provisioner.stack.address import Kind
 
 _GAPS = {
     "test_user_data_stays_out_of_definitions_and_live_objects": KnownGap(

@@ -32,9 +32,9 @@ import pytest
 import yaml
 
 from contract.honesty import FieldEdit, HonestyProbe, RawFields
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.providers.base import Owner, Provider
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 from provisioner.stack.loader import load_stack
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from contract.targets import STACK, ContractTarget, build_provider
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import Provider
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 
 
 def test_init_and_schema_do_no_io(target: ContractTarget, tmp_path: Path) -> None:

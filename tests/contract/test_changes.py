@@ -9,11 +9,11 @@ import pytest
 
 from contract.checks import create_all, field_diffs, managed, seen
 from contract.targets import ContractTarget, Hypervisor
+from provisioner.core.address import Kind
+from provisioner.core.resources import Effect, Resource, to_plain
 from provisioner.errors import CreateFailedError, ProviderError
 from provisioner.plan.diff import changed_paths, diff_resource
 from provisioner.providers.base import Provider
-from provisioner.resources import Effect, Resource, to_plain
-from provisioner.stack.address import Kind
 
 
 def _guest(target: ContractTarget, hypervisor: Hypervisor, **fields: Any) -> Resource:

@@ -11,10 +11,10 @@ import pytest
 
 from contract.checks import create_all, field_diffs, managed, seen
 from contract.targets import ContractTarget, Hypervisor
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import Provider
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 
 OTHER = "other"
 

@@ -6,8 +6,8 @@ import json
 import uuid
 
 from contract.targets import ContractTarget, Hypervisor
+from provisioner.core.resources import Blob, to_plain
 from provisioner.providers.base import Provider
-from provisioner.resources import Blob, to_plain
 
 
 def test_user_data_stays_out_of_definitions_and_live_objects(

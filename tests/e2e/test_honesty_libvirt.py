@@ -20,9 +20,9 @@ from contract.targets import ContractTarget, Hypervisor
 from support.e2e import TinyGuest, booted, stack_name, stack_objects, sweep
 
 from provisioner.apply.progress import CollectingProgress
+from provisioner.core.address import Kind
 from provisioner.engine import Engine
 from provisioner.providers.libvirt.domain_xml import serial_log_path
-from provisioner.stack.address import Kind
 from provisioner.stack.loader import load_stack
 from provisioner.state.local import SQLiteStore
 

@@ -10,9 +10,9 @@ from typing import Any
 import libvirt
 from support.e2e import E2EStack, changes, describe
 
+from provisioner.core.resources import Effect
 from provisioner.plan.model import Action
 from provisioner.providers.base import CallKind
-from provisioner.resources import Effect
 
 MiB = 1024 * 1024
 STACK = """

@@ -19,9 +19,9 @@ import libvirt
 import pytest
 from support.e2e import E2EStack, booted, changes, describe, serial_log, volume_xml, wait_serial
 
+from provisioner.core.resources import Effect
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action
-from provisioner.resources import Effect
 
 MiB = 1024 * 1024
 

@@ -15,11 +15,11 @@ from support.libvirt_node import node_uri, write_stack
 
 from provisioner.apply.executor import Outcome, StepResult
 from provisioner.apply.progress import CollectingProgress as Recorder
+from provisioner.core.address import Address, Kind
 from provisioner.engine import Engine
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Plan, Step
 from provisioner.plan.planner import PlanOptions
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.state.local import SQLiteStore
 from provisioner.state.store import JournalStatus

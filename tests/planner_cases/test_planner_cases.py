@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Blob, LiveObject, Resource, to_plain
 from provisioner.errors import ProvisionerError
 from provisioner.plan.admission import CapacityView, admit
 from provisioner.plan.placed import plan_with_placement
@@ -35,8 +37,6 @@ from provisioner.providers.base import (
 from provisioner.render.graph import render_dot
 from provisioner.render.json import render_plan_json
 from provisioner.render.text import render_plan
-from provisioner.resources import Blob, LiveObject, Resource, to_plain
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.secrets import Secrets
 from provisioner.state.store import AppliedRecord

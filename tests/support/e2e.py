@@ -33,11 +33,11 @@ import pytest
 
 from provisioner.apply.executor import ApplyResult
 from provisioner.apply.progress import CollectingProgress as Recorder
+from provisioner.core.resources import LiveObject
 from provisioner.engine import Engine
 from provisioner.plan.model import Change, Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.providers.libvirt.naming import parse_owner, parse_volume_name
-from provisioner.resources import LiveObject
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.variables import VariableInputs
 

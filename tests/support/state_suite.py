@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from provisioner.core.address import Address
 from provisioner.errors import LockError, StateError
-from provisioner.stack.address import Address
 from provisioner.state.store import AppliedRecord, JournalStatus, StateStore
 
 Opener = Callable[[], StateStore]

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Effect, LiveObject, Protection, Resource, to_plain
 from provisioner.plan.diff import changed_paths, diff_resource
-from provisioner.plan.drift import find_drift, render_drift_text
+from provisioner.plan.drift import find_drift
 from provisioner.plan.model import Action, Change, FieldDiff, Operation, Plan, Step
 from provisioner.providers.base import (
     IN_PLACE,
@@ -22,12 +24,10 @@ from provisioner.providers.base import (
     ProviderSchema,
 )
 from provisioner.providers.proxmox.provider import CONTAINER_SCHEMA, GUEST_SCHEMA
+from provisioner.render.drift import render_drift_text
 from provisioner.render.json import render_plan_json
 from provisioner.render.markdown import render_plan_markdown
 from provisioner.render.text import render_plan
-from provisioner.resources import Effect, LiveObject, Resource, to_plain
-from provisioner.stack.address import Address, Kind
-from provisioner.stack.model import Lifecycle
 from provisioner.state.store import AppliedRecord
 
 pytestmark = pytest.mark.unit
@@ -40,7 +40,7 @@ SCHEMA = KindSchema(fields={"options.tags": IN_PLACE, "options": RESTART, "disks
 def desired(tags: list[str] | None, ignore: tuple[str, ...] = ()) -> Resource:
     options: dict[str, Any] = {} if tags is None else {"tags": tags}
     return Resource(WEB, "pve", {"cpus": 1, "options": options},
-                    lifecycle=Lifecycle(ignore_changes=list(ignore)))
+                    lifecycle=Protection(ignore_changes=tuple(ignore)))
 
 
 def live(tags: list[str] | None) -> LiveObject:

@@ -17,6 +17,8 @@ import pytest
 from pydantic import BaseModel
 
 from provisioner.apply.executor import Executor
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Effect, LiveObject, Resource
 from provisioner.plan.model import Plan, Step
 from provisioner.plan.planner import PlanInputs, make_plan
 from provisioner.providers.base import (
@@ -29,8 +31,6 @@ from provisioner.providers.base import (
     ProviderSchema,
     Requirements,
 )
-from provisioner.resources import Effect, LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.state.local import SQLiteStore
 
 pytestmark = pytest.mark.unit

@@ -14,11 +14,11 @@ import pytest
 from test_executor_lanes import RecordingProvider
 
 from provisioner.apply.executor import Executor
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Resource
 from provisioner.plan.model import Step
 from provisioner.plan.planner import PlanInputs, make_plan
 from provisioner.providers.base import Inventory
-from provisioner.resources import Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.state.local import SQLiteStore
 
 pytestmark = pytest.mark.unit

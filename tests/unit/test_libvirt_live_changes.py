@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Effect, LiveObject
 from provisioner.providers.libvirt.provider import GUEST_SCHEMA
-from provisioner.resources import Effect, LiveObject
-from provisioner.stack.address import Address, Kind
 
 MiB = 1024 * 1024
 

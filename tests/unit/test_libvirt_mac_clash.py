@@ -17,11 +17,11 @@ import pytest
 from support.libvirt_node import node_uri, write_stack
 
 from provisioner.apply.progress import CollectingProgress as Recorder
+from provisioner.core.address import Address, Kind
 from provisioner.engine import Engine
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action
 from provisioner.providers.libvirt.naming import Ownership
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.loader import load_stack
 from provisioner.state.local import SQLiteStore
 

@@ -9,6 +9,7 @@ import pycdlib
 import pytest
 import yaml
 
+from provisioner.core.resources import Blob
 from provisioner.providers.libvirt.seed import (
     EMPTY_USER_DATA,
     SeedFiles,
@@ -16,7 +17,6 @@ from provisioner.providers.libvirt.seed import (
     seed_digest,
     seed_files,
 )
-from provisioner.resources import Blob
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,9 @@ from textwrap import dedent
 
 import pytest
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Blob
 from provisioner.errors import Position
-from provisioner.resources import Blob
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.variables import VariableInputs
 

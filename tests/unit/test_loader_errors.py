@@ -12,8 +12,8 @@ from textwrap import dedent
 
 import pytest
 
+from provisioner.core.address import NAME_HELP
 from provisioner.errors import Position, Problem, StackError, UsageError
-from provisioner.stack.address import NAME_HELP
 from provisioner.stack.loader import load_stack
 from provisioner.stack.variables import VariableInputs
 from provisioner.units import UNITS_HELP

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.plan.admission import CapacityView
 from provisioner.plan.placed import plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions
@@ -25,8 +27,6 @@ from provisioner.providers.base import (
     Requirements,
 )
 from provisioner.providers.libvirt.provider import GUEST_SCHEMA
-from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.stack.loader import load_stack
 
 pytestmark = pytest.mark.unit

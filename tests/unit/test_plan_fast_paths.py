@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from provisioner.plan.diff import diff_resource
-from provisioner.plan.model import Fingerprints
-from provisioner.providers.base import FieldRule, KindSchema
-from provisioner.resources import (
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import (
     Blob,
     Effect,
     LiveObject,
@@ -26,7 +24,9 @@ from provisioner.resources import (
     loads_plain,
     to_plain,
 )
-from provisioner.stack.address import Address, Kind
+from provisioner.plan.diff import diff_resource
+from provisioner.plan.model import Fingerprints
+from provisioner.providers.base import FieldRule, KindSchema
 from provisioner.state.rows import dumps, records_from_rows
 
 pytestmark = pytest.mark.unit

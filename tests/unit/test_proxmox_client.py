@@ -198,7 +198,7 @@ def test_the_provider_block_needs_exactly_one_login() -> None:
 
 def test_the_descriptor_does_not_import_proxmoxer() -> None:
     code = ("import sys, provisioner.providers.proxmox, provisioner.cli\n"
-            "from provisioner.providers.registry import get_plugin\n"
+            "from provisioner.core.plugins import get_plugin\n"
             "get_plugin('proxmox')\n"
             "assert 'proxmoxer' not in sys.modules and 'requests' not in sys.modules, "
             "sorted(m for m in sys.modules if 'prox' in m or 'requests' in m)\n")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Effect, LiveObject
 from provisioner.providers.proxmox.context import split_pending
 from provisioner.providers.proxmox.lifecycle import _changes, has_pending
 from provisioner.providers.proxmox.marker import (
@@ -28,8 +30,6 @@ from provisioner.providers.proxmox.qemu_write import (
     same,
     wanted_config,
 )
-from provisioner.resources import Effect, LiveObject
-from provisioner.stack.address import Address, Kind
 
 OWNER = Ownership("lab", "pve")
 WEB = Address(Kind.GUEST, "web")

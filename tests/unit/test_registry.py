@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.core import plugins as registry
 from provisioner.errors import UserError
-from provisioner.providers import registry
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Blob, Resource
 from provisioner.plan.model import Action, Change, Operation, Plan, ReplaceOrder, Step
 from provisioner.render.graph import (
     render_dot,
@@ -13,8 +15,6 @@ from provisioner.render.graph import (
     render_resource_graph_dot,
     render_resource_graph_mermaid,
 )
-from provisioner.resources import Blob, Resource
-from provisioner.stack.address import Address, Kind
 
 pytestmark = pytest.mark.unit
 

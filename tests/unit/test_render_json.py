@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Blob, Effect, LiveObject, Resource
 from provisioner.plan.model import (
     Action,
     Change,
@@ -18,8 +20,6 @@ from provisioner.plan.model import (
     Step,
 )
 from provisioner.render.json import plan_document, render_plan_json
-from provisioner.resources import Blob, Effect, LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.units import Bytes
 
 pytestmark = pytest.mark.unit

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Blob, Effect, LiveObject, Resource
 from provisioner.plan.model import (
     Action,
     Change,
@@ -18,8 +20,6 @@ from provisioner.plan.model import (
 )
 from provisioner.render.text import render_plan, render_summary_line
 from provisioner.render.values import display, display_pair, plain
-from provisioner.resources import Blob, Effect, LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 from provisioner.units import Bytes
 
 pytestmark = pytest.mark.unit

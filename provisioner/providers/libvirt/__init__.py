@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from provisioner import __version__
-from provisioner.providers.registry import ProviderPlugin
-from provisioner.stack.address import Kind
+from provisioner.core.address import Kind
+from provisioner.core.plugins import ProviderPlugin
 from provisioner.stack.values import Size
 
 

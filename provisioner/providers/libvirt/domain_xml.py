@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.core.address import Address
+from provisioner.core.resources import Resource, address_name
 from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
-from provisioner.resources import Resource, address_name
-from provisioner.stack.address import Address
 from provisioner.units import Bytes
 
 TARGET_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "ide": "hd"}

@@ -19,6 +19,7 @@ from typing import Any
 
 import libvirt
 
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
@@ -34,7 +35,6 @@ from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
 from provisioner.providers.libvirt.networks import Networks
 from provisioner.providers.libvirt.seed import build_iso, seed_files, upload_seed
 from provisioner.providers.libvirt.storage import Storage
-from provisioner.resources import LiveObject, Resource
 from provisioner.testing import kill_point
 
 SHUTDOWN_TIMEOUT = 60.0

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 import libvirt
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind, Capacity, HostCapacity, PoolCapacity
 from provisioner.providers.libvirt.client import LibvirtClient, error_code
 from provisioner.providers.libvirt.inventory import HostFacts
 from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
 from provisioner.providers.macs import mac_clashes
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 
 if TYPE_CHECKING:
     from provisioner.providers.libvirt.guests import Guests

@@ -26,6 +26,8 @@ from typing import Any
 
 import libvirt
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import LiveObject, address_name
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import CallKind, Inventory
 from provisioner.providers.libvirt.client import LibvirtClient
@@ -51,8 +53,6 @@ from provisioner.providers.libvirt.network_xml import IpRange, ip_ranges, read_n
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
 from provisioner.providers.macs import MacHolder, mac_holders
-from provisioner.resources import LiveObject, address_name
-from provisioner.stack.address import Address, Kind
 from provisioner.units import Bytes
 
 _STORED = libvirt.VIR_DOMAIN_XML_INACTIVE

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.libvirt.domain_xml import (
     TARGET_PREFIX,
@@ -20,8 +22,6 @@ from provisioner.providers.libvirt.domain_xml import (
 )
 from provisioner.providers.libvirt.naming import Ownership, VolumeName
 from provisioner.providers.libvirt.storage import Storage
-from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 
 
 class Layouts:

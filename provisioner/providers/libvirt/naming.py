@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import address_name, loads_plain, to_plain
 from provisioner.errors import ProviderError
-from provisioner.resources import address_name, loads_plain, to_plain
-from provisioner.stack.address import Address, Kind
 
 OWNER_NS = "https://provisioner.dev/xmlns/owner/1"
 OWNER_PREFIX = "prov"

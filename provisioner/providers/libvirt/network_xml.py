@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provisioner.core.resources import Resource
 from provisioner.providers.libvirt.naming import Ownership
-from provisioner.resources import Resource
 
 _FORWARD_MODE = {"nat": "nat", "routed": "route", "bridge": "bridge"}
 _MODE_FROM_FORWARD = {value: key for key, value in _FORWARD_MODE.items()}

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import libvirt
 
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
@@ -22,7 +23,6 @@ from provisioner.providers.libvirt.network_xml import (
     host_xml,
     network_xml,
 )
-from provisioner.resources import LiveObject, Resource
 from provisioner.testing import kill_point
 
 

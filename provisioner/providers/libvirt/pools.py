@@ -12,11 +12,11 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.naming import Ownership
-from provisioner.resources import LiveObject, Resource
 
 
 class Pools:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Effect, LiveObject, Resource
 from provisioner.providers.base import (
     GROWS,
     IN_PLACE,
@@ -32,8 +34,6 @@ from provisioner.providers.libvirt.naming import Ownership
 from provisioner.providers.libvirt.networks import Networks
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage
-from provisioner.resources import Effect, LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 
 
 def _refine_guest(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:

@@ -26,10 +26,10 @@ from typing import Any
 import libvirt
 import yaml
 
+from provisioner.core.resources import Blob
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.resources import Blob
 
 VOLUME_LABEL = "cidata"
 EMPTY_USER_DATA = b"#cloud-config\n"

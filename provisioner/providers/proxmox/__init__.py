@@ -22,8 +22,8 @@ from pydantic import (
 )
 
 from provisioner import __version__
-from provisioner.providers.registry import ProviderPlugin
-from provisioner.stack.address import Kind
+from provisioner.core.address import Kind
+from provisioner.core.plugins import ProviderPlugin
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]

@@ -9,11 +9,11 @@ it, which Proxmox cannot do.
 
 from __future__ import annotations
 
+from provisioner.core.address import Address
 from provisioner.errors import ProviderError
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.lifecycle import Lifecycle
 from provisioner.providers.proxmox.marker import Marker, notes_of, stack_of, user_tags
-from provisioner.stack.address import Address
 
 
 def adopt(ctx: Context, kind: Lifecycle, address: Address, name: str) -> int:

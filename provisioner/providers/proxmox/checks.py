@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, FieldProblem
 from provisioner.providers.proxmox.clashes import mac_clashes, vmid_clashes
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
 from provisioner.providers.proxmox.unsupported import unsupported
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 
 _STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$")
 MIB = 1024**2

@@ -22,14 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, FieldProblem
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import GuestRef
 from provisioner.providers.proxmox.marker import stack_of
 from provisioner.providers.proxmox.nics import macs_of
-from provisioner.resources import Resource
-from provisioner.stack.address import Address, Kind
 
 VMID_HINT = "choose another VMID, or leave options.vmid out to have one allocated"
 COUNTED_VMID_HINT = ("every instance of a counted guest gets this VMID: leave options.vmid "

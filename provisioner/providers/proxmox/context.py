@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Resource, address_name
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox import ProxmoxConfig
@@ -22,8 +24,6 @@ from provisioner.providers.proxmox.limits import Limits, VmidAllocator
 from provisioner.providers.proxmox.marker import Ownership
 from provisioner.providers.proxmox.power import Power
 from provisioner.providers.proxmox.tasks import Tasks
-from provisioner.resources import Resource, address_name
-from provisioner.stack.address import Address, Kind
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.providers.base import (
     CallKind,
     Capacity,
@@ -21,8 +23,6 @@ from provisioner.providers.base import (
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
 from provisioner.providers.proxmox.props import to_bool, to_int
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 
 
 def read_capacity(ctx: Context) -> Capacity:

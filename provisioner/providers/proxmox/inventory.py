@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import Inventory
 from provisioner.providers.proxmox.context import ConfigView, Context
@@ -22,8 +24,6 @@ from provisioner.providers.proxmox.facts import GuestRef
 from provisioner.providers.proxmox.lifecycle import Lifecycle
 from provisioner.providers.proxmox.marker import parse_marker, stack_of
 from provisioner.providers.proxmox.storages import Storages
-from provisioner.resources import LiveObject
-from provisioner.stack.address import Kind
 
 
 class Lister:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import Effect, LiveObject, Resource, to_plain
 from provisioner.errors import (
     CreateFailedError,
     ObjectNotFoundError,
@@ -31,8 +33,6 @@ from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.marker import Marker, parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
 from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted, touched
-from provisioner.resources import Effect, LiveObject, Resource, to_plain
-from provisioner.stack.address import Kind
 
 MAX_VMID_ATTEMPTS = 25
 

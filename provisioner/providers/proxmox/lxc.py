@@ -12,6 +12,8 @@ from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
 from provisioner.providers.proxmox.lxc_spec import (
@@ -25,8 +27,6 @@ from provisioner.providers.proxmox.lxc_spec import (
 from provisioner.providers.proxmox.marker import Marker
 from provisioner.providers.proxmox.props import flag, parse_drive, size_text
 from provisioner.providers.proxmox.qemu_write import Wanted, config_changes, touched
-from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Kind
 
 
 class Lxc(Lifecycle):

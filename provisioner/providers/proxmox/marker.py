@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.core.address import Address
+from provisioner.core.resources import loads_plain, to_plain
 from provisioner.providers.proxmox.props import split_tags
-from provisioner.resources import loads_plain, to_plain
-from provisioner.stack.address import Address
 
 TAG_PREFIX = "provisioner."
 _MARKER_RE = re.compile(r"\n*<!-- provisioner:v1 (\{.*?\}) -->\s*$", re.DOTALL)

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Effect, LiveObject, Resource
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import (
     GROWS,
@@ -43,8 +45,6 @@ from provisioner.providers.proxmox.marker import Ownership
 from provisioner.providers.proxmox.qemu import Qemu
 from provisioner.providers.proxmox.storages import Storages
 from provisioner.providers.proxmox.unsupported import unsupported
-from provisioner.resources import Effect, LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 
 ATTRIBUTES = ("vmid", "node", "state", "macs", "ip", "ips", "pending")
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox import hotplug
@@ -37,8 +39,6 @@ from provisioner.providers.proxmox.qemu_write import (
     touched,
     wanted_config,
 )
-from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Kind
 
 
 class Qemu(Lifecycle):

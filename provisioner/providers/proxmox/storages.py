@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import LiveObject, Resource, address_name
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox.client import AlreadyExistsError
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import StorageInfo
 from provisioner.providers.proxmox.props import flag, split_tags, to_bool
-from provisioner.resources import LiveObject, Resource, address_name
-from provisioner.stack.address import Address, Kind
 
 DEFAULT_CONTENT = ["images", "rootdir"]
 

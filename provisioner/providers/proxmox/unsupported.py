@@ -6,8 +6,8 @@ get the same result on Proxmox.
 
 from __future__ import annotations
 
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 
 _GUEST = {
     "image": "Proxmox guests start from a template: use clone: with the template's name "

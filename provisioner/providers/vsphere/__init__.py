@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
 from provisioner import __version__
-from provisioner.providers.registry import ProviderPlugin
-from provisioner.stack.address import Kind
+from provisioner.core.address import Kind
+from provisioner.core.plugins import ProviderPlugin
 
 InventoryPath = Annotated[str, StringConstraints(pattern=r"^[^/\s][^/]*(/[^/]+)*$", max_length=400)]
 """A folder or resource pool below its root, such as ``lab`` or ``lab/web`` (no leading /)."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pyVmomi import vim
 
+from provisioner.core.address import Address
 from provisioner.errors import ProviderError
 from provisioner.providers.vsphere.changes import Changer, label
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
 from provisioner.providers.vsphere.marker import with_annotation
-from provisioner.stack.address import Address
 
 
 def adopt(client: VsphereClient, lister: Lister, cache: FactsCache, changer: Changer,

@@ -17,6 +17,8 @@ from typing import Any
 
 from pyVmomi import vim
 
+from provisioner.core.address import Address
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.vsphere import VsphereConfig, devices, guestinfo
@@ -30,8 +32,6 @@ from provisioner.providers.vsphere.marker import Marker, encode, split_annotatio
 from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
 from provisioner.providers.vsphere.power import Power
 from provisioner.providers.vsphere.schema import needs_power_off
-from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Address
 from provisioner.testing import kill_point
 
 CREATE_PATHS = ("cpus", "memory", "disks", "networks", "cloud_init", "options")

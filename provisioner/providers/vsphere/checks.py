@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import Resource
 from provisioner.providers.vsphere import VsphereConfig, devices, guestinfo
 from provisioner.providers.vsphere.facts import Facts, VmRecord
 from provisioner.providers.vsphere.placement import PlacementError, Resolver
-from provisioner.resources import Resource
-from provisioner.stack.address import Kind
 from provisioner.units import Bytes
 
 MAX_NAME = 80

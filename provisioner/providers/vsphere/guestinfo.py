@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from provisioner.resources import Blob
+from provisioner.core.resources import Blob
 
 USERDATA = "guestinfo.userdata"
 METADATA = "guestinfo.metadata"

@@ -19,6 +19,7 @@ from typing import Any
 
 from pyVmomi import vim
 
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import (
     CreateFailedError,
     ObjectNotFoundError,
@@ -36,7 +37,6 @@ from provisioner.providers.vsphere.inventory import FactsCache, Lister, creating
 from provisioner.providers.vsphere.marker import CREATING_KEY, Marker
 from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
 from provisioner.providers.vsphere.power import Power
-from provisioner.resources import LiveObject, Resource
 from provisioner.testing import kill_point
 
 

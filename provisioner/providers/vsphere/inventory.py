@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 
+from provisioner.core.address import Kind
+from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import Inventory
 from provisioner.providers.macs import MacHolder, mac_holders
@@ -29,8 +31,6 @@ from provisioner.providers.vsphere.marker import (
     split_annotation,
 )
 from provisioner.providers.vsphere.read import live_object
-from provisioner.resources import LiveObject
-from provisioner.stack.address import Kind
 
 
 class FactsCache:

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.resources import loads_plain, to_plain
-from provisioner.stack.address import Address
+from provisioner.core.address import Address
+from provisioner.core.resources import loads_plain, to_plain
 
 CREATING_KEY = "provisioner.creating"
 ANNOTATION_PREFIX = "provisioner:v1 "

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
     Capacity,
@@ -34,8 +36,6 @@ from provisioner.providers.vsphere.inventory import FactsCache, Lister
 from provisioner.providers.vsphere.marker import Ownership
 from provisioner.providers.vsphere.placement import PlacementError
 from provisioner.providers.vsphere.schema import GUEST_SCHEMA
-from provisioner.resources import LiveObject, Resource
-from provisioner.stack.address import Address, Kind
 
 
 class VsphereProvider(Provider):

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from provisioner.core.resources import LiveObject
 from provisioner.providers.vsphere import devices, guestinfo
 from provisioner.providers.vsphere.facts import Facts, VmRecord
 from provisioner.providers.vsphere.marker import Marker, extra_config
-from provisioner.resources import LiveObject
 from provisioner.units import Bytes
 
 MIB = 1024 * 1024

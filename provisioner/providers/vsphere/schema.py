@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provisioner.core.resources import Effect, LiveObject
 from provisioner.providers.base import (
     GROWS,
     IN_PLACE,
@@ -24,7 +25,6 @@ from provisioner.providers.base import (
     KindSchema,
 )
 from provisioner.providers.vsphere.read import ATTRIBUTES
-from provisioner.resources import Effect, LiveObject
 
 GUEST_FIELDS: Mapping[str, FieldRule] = {
     "cpus": RESTART, "memory": RESTART, "power": IN_PLACE, "autostart": IN_PLACE,

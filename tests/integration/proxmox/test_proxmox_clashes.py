@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from pve_harness import Lab, TestPve, failures, guest
 
+from provisioner.core.address import Address
 from provisioner.errors import PlanError
 from provisioner.plan.planner import PlanOptions
-from provisioner.stack.address import Address
 
 VMID_HINT = "  hint: choose another VMID, or leave options.vmid out to have one allocated"
 MAC_HINT = "  hint: choose another MAC, or leave mac: out to have one generated"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pve_harness import Lab, TestPve, failures, guest
 
+from provisioner.core.address import Address, Kind
 from provisioner.errors import PlanError, ProviderError
-from provisioner.stack.address import Address, Kind
 
 ALMA = """
 guests:

@@ -13,10 +13,10 @@ import collections
 import pytest
 from pve_harness import GIB, Lab, TestPve, failures, guest
 
+from provisioner.core.address import Address
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action
 from provisioner.plan.planner import PlanOptions
-from provisioner.stack.address import Address
 
 SIZES = {"pve1": (4, 8 * GIB), "pve2": (8, 16 * GIB), "pve3": (16, 32 * GIB)}
 

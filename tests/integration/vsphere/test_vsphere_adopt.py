@@ -6,8 +6,8 @@ import pytest
 from support.vcsim import Simulator
 from vsphere_lab import Lab, failures, field_changes
 
+from provisioner.core.address import Address, Kind
 from provisioner.errors import ProviderError
-from provisioner.stack.address import Address, Kind
 
 LEGACY = """
 guests:

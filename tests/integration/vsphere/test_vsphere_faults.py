@@ -12,11 +12,11 @@ import pytest
 from support.vcsim import Simulator
 from vsphere_lab import Lab, changes, failures
 
+from provisioner.core.address import Address, Kind
 from provisioner.errors import CreateFailedError, PlanError, ProviderError
 from provisioner.plan.model import Action
 from provisioner.providers.vsphere.faults import InvalidPowerStateError
 from provisioner.providers.vsphere.marker import CREATING_KEY, Ownership
-from provisioner.stack.address import Address, Kind
 
 APP = """
 guests:

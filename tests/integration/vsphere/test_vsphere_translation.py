@@ -11,6 +11,8 @@ import pytest
 import yaml
 from pyVmomi import vim, vmodl
 
+from provisioner.core.address import Address, Kind
+from provisioner.core.resources import Blob, LiveObject
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.vsphere import guestinfo
 from provisioner.providers.vsphere.devices import parse_slot
@@ -31,8 +33,6 @@ from provisioner.providers.vsphere.marker import (
     with_annotation,
 )
 from provisioner.providers.vsphere.schema import needs_power_off, value_at
-from provisioner.resources import Blob, LiveObject
-from provisioner.stack.address import Address, Kind
 
 WHAT = "guests.web: VM 'web'"
 CASES = [

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from provisioner import __version__
+from provisioner.core.address import Address
 from provisioner.errors import PlanError, UsageError
 from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.render.json import plan_document
 from provisioner.render.text import render_plan
-from provisioner.stack.address import Address
 from provisioner.state.store import now_iso
 
 FORMAT = "provisioner-plan"

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from provisioner.core.address import Kind
 from provisioner.errors import MissingExtraError, UserError
-from provisioner.stack.address import Kind
 
 if TYPE_CHECKING:
     from provisioner.providers.base import Provider

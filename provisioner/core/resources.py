@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from provisioner.core.address import Address, Kind
 from provisioner.errors import Position
-from provisioner.stack.address import Address, Kind
-from provisioner.stack.model import Lifecycle
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +63,18 @@ class Effect(StrEnum):
 
 
 @dataclass(frozen=True)
+class Protection:
+    """How the planner may treat a resource (its declaration's ``lifecycle:``)."""
+
+    prevent_destroy: bool = False
+    """Refuse any plan that would delete or replace it."""
+    ignore_changes: tuple[str, ...] = ()
+    """Field paths never diffed (``memory``, ``disks[0].size``)."""
+    create_before_destroy: bool = False
+    """On replacement, make the new object before deleting the old one."""
+
+
+@dataclass(frozen=True)
 class Resource:
     """One declared resource, resolved: the desired state of one hypervisor object."""
 
@@ -71,7 +82,7 @@ class Resource:
     provider: str
     spec: Mapping[str, Any]
     deps: tuple[Address, ...] = ()
-    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    lifecycle: Protection = field(default_factory=Protection)
     position: Position | None = None
     order: int = 0
     effect_overrides: Mapping[str, Effect | None] = field(default_factory=dict)
