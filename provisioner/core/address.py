@@ -8,7 +8,7 @@ order in which independent resources of different kinds are listed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -43,23 +43,40 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Address:
-    """``kind.name``: the identity of a resource across stack, plan, state and hypervisor."""
+    """The identity of a resource across stack, plan, state and hypervisor:
+    ``guests.web-0``, or ``module.k8s.guests.worker-0`` inside a module instance."""
 
     kind: Kind
     name: str
+    """The instance name (``web-0`` for the first of ``web`` with ``count``)."""
+    module: tuple[str, ...] = ()
+    """The module instances it lives in, outermost first (empty: the stack itself)."""
+    index: int | str | None = field(default=None, compare=False)
+    """Which instance of a counted (``0``) or ``for_each`` (``"a"``) declaration it is,
+    when known; ``name`` already carries it, so it takes no part in identity."""
 
     def __str__(self) -> str:
-        return f"{self.kind.value}.{self.name}"
+        if not self.module:
+            return f"{self.kind.value}.{self.name}"
+        prefix = "".join(f"module.{step}." for step in self.module)
+        return f"{prefix}{self.kind.value}.{self.name}"
 
     def __lt__(self, other: Address) -> bool:
-        return (self.kind.rank, self.name) < (other.kind.rank, other.name)
+        return (self.module, self.kind.rank, self.name) < (other.module, other.kind.rank,
+                                                           other.name)
 
     @classmethod
     def parse(cls, text: str) -> Address:
-        """Parse ``guests.web-0``; raises ValueError naming the valid kinds."""
-        kind_text, dot, name = text.partition(".")
+        """Parse ``guests.web-0`` or ``module.k8s.guests.worker-0``; raises ValueError
+        naming the valid kinds."""
+        rest, module, valid = text, [], True
+        while rest.startswith("module.") and valid:
+            step, dot, rest = rest.removeprefix("module.").partition(".")
+            valid = bool(dot and NAME_RE.match(step))
+            module.append(step)
+        kind_text, dot, name = rest.partition(".")
         kind = Kind.parse(kind_text)
-        if not dot or kind is None or not NAME_RE.match(name):
+        if not valid or not dot or kind is None or not NAME_RE.match(name):
             kinds = ", ".join(k.value for k in Kind)
             raise ValueError(f"'{text}' is not an address like guests.web-0 (kinds: {kinds})")
-        return cls(kind, name)
+        return cls(kind, name, tuple(module))

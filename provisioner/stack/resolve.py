@@ -137,7 +137,7 @@ class Resolver:
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
-                address=Address(kind, instance),
+                address=Address(kind, instance, index=index if counted else None),
                 provider=entry.provider,
                 spec=instance_spec,
                 deps=deps,
