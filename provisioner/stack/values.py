@@ -24,6 +24,8 @@ def _size_error(reason: str) -> PydanticCustomError:
 
 
 def _size_from_text(value: Any) -> Any:
+    if isinstance(value, Bytes):
+        return value  # already a size: a spec read back into a provider's options model
     if isinstance(value, bool | int | float):
         raise _size_error(f"{value} has no unit")
     if isinstance(value, str):
