@@ -73,9 +73,10 @@ def needs_power_off(changed: Sequence[str], live: LiveObject,
     """Whether ``update`` must power the guest off for ``changed``: a field whose effect
     is not "in place" (a cloud_init change arrives only with ``on_change: reboot``)."""
     for path in changed:
-        if path == "power":
-            continue
-        effect = refine(path, value_at(live.spec, path), value_at(desired, path), live) \
+        after = value_at(desired, path)
+        if path == "power" or (after is None and GUEST_SCHEMA.keeps(path)):
+            continue  # a value no longer declared that the VM keeps: nothing is written
+        effect = refine(path, value_at(live.spec, path), after, live) \
             or GUEST_SCHEMA.rule_for(path).effect
         if effect is not Effect.IN_PLACE:
             return True
