@@ -22,6 +22,7 @@ from provisioner.apply.executor import (
     Outcome,
     applied_record,
 )
+from provisioner.core.problems import Problem, as_problem
 from provisioner.core.resources import Resource, to_plain
 from provisioner.errors import ConnectionLostError
 from provisioner.outputs import OutputValues, evaluate_outputs, unknown_attributes
@@ -33,7 +34,6 @@ from provisioner.plan.placed import plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions
 from provisioner.providers.base import (
     Capacity,
-    FieldProblem,
     Inventory,
     Owner,
     Provider,
@@ -62,15 +62,16 @@ def read_again_if_lost(read: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def located(stack: Stack, problem: str | FieldProblem) -> str:
-    """A provider's problem as the plan shows it: a field problem at the line that
-    declares the field (for an instance of a counted resource, its declaration's)."""
-    if isinstance(problem, str):
+def located(stack: Stack, problem: Problem) -> Problem:
+    """A problem with one field, at the line that declares the field (for an instance
+    of a counted resource, its declaration's); any other problem as it is."""
+    if problem.address is None or not problem.path or problem.position is not None:
         return problem
+    address = problem.address
     declared = next((group for group, members in stack.groups.items()
-                     if problem.address in members), problem.address)
+                     if address in members), address)
     path = (declared.kind.value, declared.name, *parse_path(problem.path))
-    return problem.render(stack.source.value_at(path))
+    return problem.at(stack.source.value_at(path))
 
 
 @dataclass
@@ -137,8 +138,9 @@ class Engine:
         view = view or self.capacity_view()
         schemas = {name: p.schema() for name, p in providers.items()}
 
-        def check(resources: Sequence[Resource]) -> list[str]:
-            problems = [located(self.stack, problem) for name, provider in providers.items()
+        def check(resources: Sequence[Resource]) -> list[Problem]:
+            problems = [located(self.stack, as_problem(problem))
+                        for name, provider in providers.items()
                         for problem in provider.check([r for r in resources
                                                        if r.provider == name])]
             if not options.destroy:

@@ -240,7 +240,7 @@ class Executor:
                 assert change.live is not None
                 provider.delete(change.live)
                 kill_point(f"after:{point}")
-                if change.action is Action.DELETE and change.key == address:
+                if change.action is Action.DELETE and change.stray is None:
                     self.store.forget(change.address)  # not for duplicates and leftovers
                 outcome.append(f"deleted {change.live.id}")
                 return None
