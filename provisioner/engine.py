@@ -25,13 +25,13 @@ from provisioner.apply.executor import (
 from provisioner.core.problems import Problem, as_problem
 from provisioner.core.resources import Resource, to_plain
 from provisioner.errors import ConnectionLostError
-from provisioner.outputs import OutputValues, evaluate_outputs, unknown_attributes
-from provisioner.plan.admission import CapacityView, admit
+from provisioner.outputs import OutputValues, evaluate_outputs
+from provisioner.plan.admission import CapacityView
 from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
-from provisioner.plan.placed import plan_with_placement
-from provisioner.plan.planner import PlanInputs, PlanOptions
+from provisioner.plan.planner import PlanOptions
+from provisioner.plan.stack_plan import plan_stack
 from provisioner.providers.base import (
     Capacity,
     Inventory,
@@ -40,7 +40,6 @@ from provisioner.providers.base import (
     ProviderStats,
 )
 from provisioner.stack.loader import Stack
-from provisioner.stack.source import parse_path
 from provisioner.state.factory import open_store
 from provisioner.state.store import JournalEntry, StateStore
 
@@ -60,18 +59,6 @@ def read_again_if_lost(read: Callable[[], T]) -> T:
                 raise
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
-
-
-def located(stack: Stack, problem: Problem) -> Problem:
-    """A problem with one field, at the line that declares the field (for an instance
-    of a counted resource, its declaration's); any other problem as it is."""
-    if problem.address is None or not problem.path or problem.position is not None:
-        return problem
-    address = problem.address
-    declared = next((group for group, members in stack.groups.items()
-                     if address in members), address)
-    path = (declared.kind.value, declared.name, *parse_path(problem.path))
-    return problem.at(stack.source.value_at(path))
 
 
 @dataclass
@@ -131,27 +118,18 @@ class Engine:
         capacity to place and check against (default: read from the providers once);
         ``check_capacity=False`` skips the admission check (the capacity report shows
         what does not fit instead)."""
-        options = options or PlanOptions()
         providers = self.providers()
         inventories = self.refresh(parallelism)
         unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
-        view = view or self.capacity_view()
-        schemas = {name: p.schema() for name, p in providers.items()}
 
         def check(resources: Sequence[Resource]) -> list[Problem]:
-            problems = [located(self.stack, as_problem(problem))
-                        for name, provider in providers.items()
-                        for problem in provider.check([r for r in resources
-                                                       if r.provider == name])]
-            if not options.destroy:
-                problems += unknown_attributes(self.stack, resources, schemas)
-            return problems
+            return [as_problem(problem) for name, provider in providers.items()
+                    for problem in provider.check([r for r in resources if r.provider == name])]
 
-        inputs = PlanInputs(stack=self.stack.name, resources=self.stack.resources,
-                            schemas=schemas, inventories=inventories, prior=self.store.applied())
-        plan = plan_with_placement(self.stack, inputs, options, view, check)
-        if check_capacity:
-            admit(plan, view)
+        plan = plan_stack(self.stack, inventories=inventories, prior=self.store.applied(),
+                          schemas={name: p.schema() for name, p in providers.items()},
+                          view=view or self.capacity_view(), check=check, options=options,
+                          check_capacity=check_capacity)
         note = "" if locked else self._unlocked_note(unfinished)
         if note:
             plan = replace(plan, warnings=(*plan.warnings, note))
