@@ -1,8 +1,9 @@
 """The engine: one command's stack, providers and state store, wired together.
 
 The CLI parses flags and prints; the engine does the work in between:
-refresh (one bulk read per provider, in parallel), plan, apply under the
-stack's lock, and outputs. Tests drive it directly with in-process drivers.
+refresh (one bulk read per provider, in parallel), plan (or plan a saved plan
+again), apply under the stack's lock and what follows it (records, outputs),
+and adopting existing objects. Tests drive it directly with in-process drivers.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.apply.executor import (
-    DEFAULT_PARALLELISM,
     ApplyResult,
     Events,
     Executor,
     Outcome,
     applied_record,
 )
+from provisioner.core.address import Address
 from provisioner.core.problems import Problem, as_problem
-from provisioner.core.resources import Resource, to_plain
+from provisioner.core.resources import LiveObject, Protection, Resource, to_plain
 from provisioner.errors import ConnectionLostError
 from provisioner.outputs import OutputValues, evaluate_outputs
 from provisioner.plan.admission import CapacityView
@@ -39,6 +41,7 @@ from provisioner.providers.base import (
     Provider,
     ProviderStats,
 )
+from provisioner.render.planfile import SavedPlan, check_still_valid
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
 from provisioner.state.store import JournalEntry, StateStore
@@ -135,6 +138,14 @@ class Engine:
             plan = replace(plan, warnings=(*plan.warnings, note))
         return plan
 
+    def replan(self, saved: SavedPlan, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
+        """A saved plan (``apply FILE``) made again with its options, under the lock the
+        caller holds; refused (PlanError, naming every difference) unless the stack, the
+        objects it read and the changes are still the same."""
+        plan = self.plan(saved.options, parallelism, locked=True)
+        check_still_valid(saved, self.stack.name, self.stack.digest, plan)
+        return plan
+
     def _unlocked_note(self, unfinished: list[JournalEntry]) -> str:
         """What a plan made without the lock must say: that a run holding it is
         changing the hypervisors now, or that a dead run left calls unfinished."""
@@ -208,6 +219,38 @@ class Engine:
             self.refresh_attributes(plan)
             self.store.finish_run(run_id, "ok" if result.ok else "failed", _summary(result))
         return result
+
+    def conclude(self, plan: Plan, result: ApplyResult | None, *,
+                 destroy: bool = False) -> OutputValues | None:
+        """What follows ``apply`` or ``destroy`` (``result`` None: the plan had nothing to
+        do, and nothing was applied): the records of unchanged objects brought up to
+        date, then the outputs computed and stored. None after destroy, which clears the
+        stored outputs once it succeeded."""
+        if result is None:
+            self.refresh_attributes(plan)
+        if not destroy:
+            return self.outputs()
+        if result is None or result.ok:
+            self.store.set_outputs({})
+        return None
+
+    def adopt(self, address: Address, name: str, block: str,
+              lock_timeout: float = 0.0) -> LiveObject:
+        """Tag the object named ``name`` on provider block ``block``, owned by no stack, as
+        ``address`` of this stack, and record it, under the stack's lock (``provisioner
+        import``). Raises what ``Provider.adopt`` raises (the object is unchanged) or
+        LockError. An address the stack does not declare yet is recorded protected: a
+        plan before its declaration is added refuses to delete what was just adopted,
+        instead of planning its deletion."""
+        declared = self.stack.resource(address)
+        with self.store.lock("import", lock_timeout):
+            live = self.providers()[block].adopt(address, name)
+            observed = Resource(address, block, live.spec,
+                                deps=declared.deps if declared else live.deps,
+                                lifecycle=declared.lifecycle if declared
+                                else Protection(prevent_destroy=True))
+            self.store.record_applied(applied_record(observed, live))
+        return live
 
     def refresh_attributes(self, plan: Plan) -> None:
         """Bring the records of unchanged objects up to date: what the hypervisor
