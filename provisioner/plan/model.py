@@ -136,6 +136,11 @@ class Change:
     """Set when the change deletes an object that is not the address's own."""
 
     @property
+    def leftover(self) -> bool:
+        """Whether it deletes pieces an interrupted run left."""
+        return self.stray is Stray.LEFTOVER
+
+    @property
     def requires_restart(self) -> bool:
         return self.action is Action.UPDATE and any(
             f.effect is Effect.RESTART for f in self.fields
