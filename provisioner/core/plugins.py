@@ -86,18 +86,6 @@ class ProviderPlugin:
         return cls
 
 
-_registered: dict[str, ProviderPlugin] = {}
-
-
-def register(plugin: ProviderPlugin) -> None:
-    """Add a plugin without an entry point (tests, embedding)."""
-    _registered[plugin.type_name] = plugin
-
-
-def unregister(type_name: str) -> None:
-    _registered.pop(type_name, None)
-
-
 @cache
 def _entry_points() -> dict[str, EntryPoint]:
     return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
@@ -105,13 +93,11 @@ def _entry_points() -> dict[str, EntryPoint]:
 
 def installed_types() -> list[str]:
     """Names of every provider type available, sorted; imports nothing."""
-    return sorted(set(_entry_points()) | set(BUILT_IN) | set(_registered))
+    return sorted(set(_entry_points()) | set(BUILT_IN))
 
 
 def get_plugin(type_name: str) -> ProviderPlugin:
     """The plugin for ``type_name``; raises UserError listing the installed types."""
-    if type_name in _registered:
-        return _registered[type_name]
     if type_name in BUILT_IN:
         module_name, _, attribute = BUILT_IN[type_name].partition(":")
         built_in: ProviderPlugin = getattr(importlib.import_module(module_name), attribute)

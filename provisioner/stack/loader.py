@@ -19,7 +19,6 @@ from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.core.plugins import ProviderPlugin, get_plugin
 from provisioner.core.resources import Resource
 from provisioner.errors import Problem, StackError, UserError
-from provisioner.stack.addresses import check_addresses
 from provisioner.stack.checks import (
     check_ignore_changes,
     check_outputs,
@@ -28,6 +27,7 @@ from provisioner.stack.checks import (
 )
 from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
 from provisioner.stack.interpolate import Interpolation, Interpolator
+from provisioner.stack.macs_and_ips import check_macs_and_ips
 from provisioner.stack.model import (
     SECTION_MODELS,
     CapacitySettings,
@@ -140,7 +140,7 @@ class _Loader:
         self._check_secrets(validated, interpolation, sensitive, source)
         resolution = Resolver(declarations, source, self.root).run()
         self.problems += resolution.problems
-        self.problems += check_addresses(resolution.resources, resolution.groups, source)
+        self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
         outputs = self._outputs(data, source)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
         known |= resolution.groups
