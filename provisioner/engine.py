@@ -1,8 +1,9 @@
 """The engine: one command's stack, providers and state store, wired together.
 
 The CLI parses flags and prints; the engine does the work in between:
-refresh (one bulk read per provider, in parallel), plan, apply under the
-stack's lock, and outputs. Tests drive it directly with in-process drivers.
+refresh (one bulk read per provider, in parallel), plan (or plan a saved plan
+again), apply under the stack's lock and what follows it (records, outputs),
+and adopting existing objects. Tests drive it directly with in-process drivers.
 """
 
 from __future__ import annotations
@@ -14,33 +15,34 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.apply.executor import (
-    DEFAULT_PARALLELISM,
     ApplyResult,
     Events,
     Executor,
     Outcome,
     applied_record,
 )
-from provisioner.core.resources import Resource, to_plain
+from provisioner.core.address import Address
+from provisioner.core.problems import Problem, as_problem
+from provisioner.core.resources import LiveObject, Protection, Resource, to_plain
 from provisioner.errors import ConnectionLostError
-from provisioner.outputs import OutputValues, evaluate_outputs, unknown_attributes
-from provisioner.plan.admission import CapacityView, admit
+from provisioner.outputs import OutputValues, evaluate_outputs
+from provisioner.plan.admission import CapacityView
 from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
-from provisioner.plan.placed import plan_with_placement
-from provisioner.plan.planner import PlanInputs, PlanOptions
+from provisioner.plan.planner import PlanOptions
+from provisioner.plan.stack_plan import plan_stack
 from provisioner.providers.base import (
     Capacity,
-    FieldProblem,
     Inventory,
     Owner,
     Provider,
     ProviderStats,
 )
+from provisioner.render.planfile import SavedPlan, check_still_valid
 from provisioner.stack.loader import Stack
-from provisioner.stack.source import parse_path
 from provisioner.state.factory import open_store
 from provisioner.state.store import JournalEntry, StateStore
 
@@ -60,17 +62,6 @@ def read_again_if_lost(read: Callable[[], T]) -> T:
                 raise
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
-
-
-def located(stack: Stack, problem: str | FieldProblem) -> str:
-    """A provider's problem as the plan shows it: a field problem at the line that
-    declares the field (for an instance of a counted resource, its declaration's)."""
-    if isinstance(problem, str):
-        return problem
-    declared = next((group for group, members in stack.groups.items()
-                     if problem.address in members), problem.address)
-    path = (declared.kind.value, declared.name, *parse_path(problem.path))
-    return problem.render(stack.source.value_at(path))
 
 
 @dataclass
@@ -130,29 +121,29 @@ class Engine:
         capacity to place and check against (default: read from the providers once);
         ``check_capacity=False`` skips the admission check (the capacity report shows
         what does not fit instead)."""
-        options = options or PlanOptions()
         providers = self.providers()
         inventories = self.refresh(parallelism)
         unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
-        view = view or self.capacity_view()
-        schemas = {name: p.schema() for name, p in providers.items()}
 
-        def check(resources: Sequence[Resource]) -> list[str]:
-            problems = [located(self.stack, problem) for name, provider in providers.items()
-                        for problem in provider.check([r for r in resources
-                                                       if r.provider == name])]
-            if not options.destroy:
-                problems += unknown_attributes(self.stack, resources, schemas)
-            return problems
+        def check(resources: Sequence[Resource]) -> list[Problem]:
+            return [as_problem(problem) for name, provider in providers.items()
+                    for problem in provider.check([r for r in resources if r.provider == name])]
 
-        inputs = PlanInputs(stack=self.stack.name, resources=self.stack.resources,
-                            schemas=schemas, inventories=inventories, prior=self.store.applied())
-        plan = plan_with_placement(self.stack, inputs, options, view, check)
-        if check_capacity:
-            admit(plan, view)
+        plan = plan_stack(self.stack, inventories=inventories, prior=self.store.applied(),
+                          schemas={name: p.schema() for name, p in providers.items()},
+                          view=view or self.capacity_view(), check=check, options=options,
+                          check_capacity=check_capacity)
         note = "" if locked else self._unlocked_note(unfinished)
         if note:
             plan = replace(plan, warnings=(*plan.warnings, note))
+        return plan
+
+    def replan(self, saved: SavedPlan, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
+        """A saved plan (``apply FILE``) made again with its options, under the lock the
+        caller holds; refused (PlanError, naming every difference) unless the stack, the
+        objects it read and the changes are still the same."""
+        plan = self.plan(saved.options, parallelism, locked=True)
+        check_still_valid(saved, self.stack.name, self.stack.digest, plan)
         return plan
 
     def _unlocked_note(self, unfinished: list[JournalEntry]) -> str:
@@ -228,6 +219,38 @@ class Engine:
             self.refresh_attributes(plan)
             self.store.finish_run(run_id, "ok" if result.ok else "failed", _summary(result))
         return result
+
+    def conclude(self, plan: Plan, result: ApplyResult | None, *,
+                 destroy: bool = False) -> OutputValues | None:
+        """What follows ``apply`` or ``destroy`` (``result`` None: the plan had nothing to
+        do, and nothing was applied): the records of unchanged objects brought up to
+        date, then the outputs computed and stored. None after destroy, which clears the
+        stored outputs once it succeeded."""
+        if result is None:
+            self.refresh_attributes(plan)
+        if not destroy:
+            return self.outputs()
+        if result is None or result.ok:
+            self.store.set_outputs({})
+        return None
+
+    def adopt(self, address: Address, name: str, block: str,
+              lock_timeout: float = 0.0) -> LiveObject:
+        """Tag the object named ``name`` on provider block ``block``, owned by no stack, as
+        ``address`` of this stack, and record it, under the stack's lock (``provisioner
+        import``). Raises what ``Provider.adopt`` raises (the object is unchanged) or
+        LockError. An address the stack does not declare yet is recorded protected: a
+        plan before its declaration is added refuses to delete what was just adopted,
+        instead of planning its deletion."""
+        declared = self.stack.resource(address)
+        with self.store.lock("import", lock_timeout):
+            live = self.providers()[block].adopt(address, name)
+            observed = Resource(address, block, live.spec,
+                                deps=declared.deps if declared else live.deps,
+                                lifecycle=declared.lifecycle if declared
+                                else Protection(prevent_destroy=True))
+            self.store.record_applied(applied_record(observed, live))
+        return live
 
     def refresh_attributes(self, plan: Plan) -> None:
         """Bring the records of unchanged objects up to date: what the hypervisor

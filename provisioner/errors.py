@@ -12,11 +12,14 @@ prints ``str(error)`` plus the hint, never a traceback (``--debug`` adds it).
     │   └── MissingExtraError      a provider's library is not installed
     ├── LockError                  another run holds the stack's lock
     ├── StateError                 the state store cannot be read or written
-    ├── ProviderError              a hypervisor refused or failed; names the object
-    │   ├── TransientProviderError safe to retry (locks, timeouts, 5xx); providers retry
-    │   ├── ObjectNotFoundError    the object is not there (delete treats it as success)
-    │   └── CreateFailedError      create failed; ``leftovers`` says what remains
-    └── ApplyFailedError           apply finished with failed or skipped changes
+    └── ProviderError              a hypervisor refused or failed; names the object
+        ├── TransientProviderError safe to retry (locks, timeouts, 5xx); providers retry
+        │   └── ConnectionLostError the connection dropped; reads are asked again whole
+        ├── ObjectNotFoundError    the object is not there (delete treats it as success)
+        └── CreateFailedError      create failed; ``leftovers`` says what remains
+
+An apply that ends with failed or skipped changes raises nothing: its result
+lists them, and the CLI exits 1 after printing the summary.
 
 Third-party exceptions (libvirtError, requests, pyvmomi faults) are translated
 once, at the provider edge, with ``raise ProviderError(...) from exc``.
@@ -147,7 +150,3 @@ class CreateFailedError(ProviderError):
     ) -> None:
         super().__init__(message, hint, address=address)
         self.leftovers = tuple(leftovers)
-
-
-class ApplyFailedError(ProvisionerError):
-    """Apply ended with failed or skipped changes; the summary was already printed."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.problems import Problem
 from provisioner.stack.checks import output_references
 from provisioner.stack.interpolate import EXPRESSION_RE
 from provisioner.stack.model import OutputSpec
@@ -60,7 +61,7 @@ def evaluate_outputs(
 
 
 def unknown_attributes(stack: Stack, resources: Sequence[Resource],
-                       schemas: Mapping[str, ProviderSchema]) -> list[str]:
+                       schemas: Mapping[str, ProviderSchema]) -> list[Problem]:
     """Output expressions naming a value their resource can never have (a typo such as
     ``${guests.web[*].ipp}``), for the plan to refuse: the values a resource has are
     its declared fields, ``name``, ``id`` and what its provider reads back
@@ -83,10 +84,10 @@ def unknown_attributes(stack: Stack, resources: Sequence[Resource],
             known = {"name", "id", *members[0].spec, *(kind.attributes if kind else ())}
             wanted = attr.split(".")[0]
             if wanted not in known:
-                where = stack.source.value_at(("outputs", name))
-                problems.append(
-                    f"{f'{where}: ' if where else ''}outputs.{name}: {address} has no value "
-                    f"'{wanted}' (it has: {', '.join(sorted(known))})")
+                problems.append(Problem(
+                    f"{address} has no value '{wanted}' (it has: {', '.join(sorted(known))})",
+                    path=f"outputs.{name}",
+                    position=stack.source.value_at(("outputs", name))))
     return problems
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.apply.journal import Journal
 from provisioner.core.resources import LiveObject, Resource, to_plain
 from provisioner.errors import ProvisionerError
@@ -32,7 +33,6 @@ from provisioner.providers.base import Lane, Provider
 from provisioner.state.store import AppliedRecord, StateStore, now_iso
 from provisioner.testing import kill_point
 
-DEFAULT_PARALLELISM = 8
 STEP_WEIGHT = {Operation.CREATE: 3.0, Operation.DELETE: 2.0, Operation.UPDATE: 1.0}
 """Rough relative duration of a step, for scheduling only: a create clones or
 allocates disks and boots; a delete stops and frees; an update sets a few values."""
@@ -240,7 +240,7 @@ class Executor:
                 assert change.live is not None
                 provider.delete(change.live)
                 kill_point(f"after:{point}")
-                if change.action is Action.DELETE and change.key == address:
+                if change.action is Action.DELETE and change.stray is None:
                     self.store.forget(change.address)  # not for duplicates and leftovers
                 outcome.append(f"deleted {change.live.id}")
                 return None

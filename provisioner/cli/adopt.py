@@ -50,9 +50,7 @@ def import_(
     Example: provisioner import guests.web-0 web-0 stacks/homelab
     """
     with user_errors(debug):
-        from provisioner.apply.executor import applied_record
         from provisioner.cli.change import open_engine
-        from provisioner.core.resources import Protection, Resource
         from provisioner.render.yaml import declaration_yaml
 
         loaded = load(stack, var, var_file)
@@ -60,16 +58,8 @@ def import_(
         declared = loaded.resource(target)
         block = declared.provider if declared else _provider_block(loaded, provider)
 
-        with open_engine(loaded, state, state_backend) as engine, \
-                engine.store.lock("import", lock_timeout):
-            live = engine.providers()[block].adopt(target, name)
-            # Not declared yet: protected, so a plan before the YAML is added refuses to
-            # delete what was just adopted instead of planning its deletion.
-            observed = Resource(target, block, live.spec,
-                                deps=declared.deps if declared else live.deps,
-                                lifecycle=declared.lifecycle if declared
-                                else Protection(prevent_destroy=True))
-            engine.store.record_applied(applied_record(observed, live))
+        with open_engine(loaded, state, state_backend) as engine:
+            live = engine.adopt(target, name, block, lock_timeout)
         echo(f"Imported '{name}' as {target} (id {live.id}).")
         if declared is None:
             echo("It is protected from deletion until you declare it. Add it to the stack "

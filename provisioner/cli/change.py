@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.cli.common import (
     EXIT_ERROR,
     DebugOption,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from provisioner.apply.executor import ApplyResult
     from provisioner.apply.progress import LiveProgress, PlainProgress
     from provisioner.engine import Engine
+    from provisioner.outputs import OutputValues
     from provisioner.plan.model import Plan
     from provisioner.render.planfile import SavedPlan
     from provisioner.stack.loader import Stack
@@ -58,7 +60,7 @@ def apply(
     auto_approve: AutoApproveOption = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
-    parallelism: ParallelismOption = 8,
+    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     replace: ReplaceOption = None,
     target: TargetOption = None,
     exclude: ExcludeOption = None,
@@ -87,7 +89,7 @@ def destroy(
     auto_approve: AutoApproveOption = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
-    parallelism: ParallelismOption = 8,
+    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     target: TargetOption = None,
     exclude: ExcludeOption = None,
     lock_timeout: LockTimeoutOption = 0.0,
@@ -119,16 +121,15 @@ def _change(
         saved = _saved_plan(stack, destroy)
         loaded = load(Path(saved.stack_path) if saved else stack, var, var_file)
         with open_engine(loaded, *state) as engine, engine.store.lock(command, lock_timeout):
-            replace, target, exclude = selection
-            options = saved.options if saved else plan_options(
-                loaded, destroy=destroy, replace=replace, target=target, exclude=exclude)
-            planned = engine.plan(options, parallelism, locked=True)
             if saved is not None:
-                from provisioner.render.planfile import check_still_valid
-
-                check_still_valid(saved, loaded.name, loaded.digest, planned)
+                planned = engine.replan(saved, parallelism)
+            else:
+                replace, target, exclude = selection
+                planned = engine.plan(plan_options(loaded, destroy=destroy, replace=replace,
+                                                   target=target, exclude=exclude),
+                                      parallelism, locked=True)
             _print_plan(planned, no_color)
-            succeeded = True
+            result = None
             if planned.has_changes:
                 if saved is None:  # a saved plan was reviewed when it was made
                     _confirm(command, auto_approve)
@@ -139,13 +140,10 @@ def _change(
                     finally:
                         progress.close()
                 _print_result(result, debug, command)
-                succeeded = result.ok
-            else:
-                engine.refresh_attributes(planned)
-            if not destroy:
-                _print_outputs(engine)
-            elif succeeded:
-                engine.store.set_outputs({})
+            outputs = engine.conclude(planned, result, destroy=destroy)
+            if outputs is not None:
+                _print_outputs(outputs)
+        succeeded = result is None or result.ok
     if not succeeded:
         raise typer.Exit(EXIT_ERROR)
 
@@ -261,10 +259,9 @@ def _print_result(result: ApplyResult, debug: bool, command: str) -> None:
         echo(f"  skipped: {item.step.key} ({item.message})", err=True)
 
 
-def _print_outputs(engine: Engine) -> None:
+def _print_outputs(values: OutputValues) -> None:
     import json
 
-    values = engine.outputs()
     for warning in values.warnings:
         echo(f"Warning: {warning}", err=True)
     shown = values.shown()

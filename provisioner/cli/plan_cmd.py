@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.cli.change import ReplaceOption, open_engine, print_stats
 from provisioner.cli.common import (
     EXIT_CHANGES,
@@ -60,7 +61,7 @@ def plan(
     detailed_exitcode: DetailedOption = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
-    parallelism: ParallelismOption = 8,
+    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     stats: Annotated[bool, typer.Option("--stats", help="Show API calls and time per provider.")]
     = False,
     replace: ReplaceOption = None,
@@ -111,7 +112,7 @@ def capacity(
         "--json", help="Print as JSON (docs/capacity.md).")] = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
-    parallelism: ParallelismOption = 8,
+    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     replace: ReplaceOption = None,
     target: TargetOption = None,
     exclude: ExcludeOption = None,
@@ -165,7 +166,7 @@ def drift(
     output_format: FormatOption = None,
     var: VarOption = None,
     var_file: VarFileOption = None,
-    parallelism: ParallelismOption = 8,
+    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,

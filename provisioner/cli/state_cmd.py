@@ -46,30 +46,16 @@ def migrate(
     Example: provisioner state migrate stacks/lab (with PROVISIONER_PG_DSN set)
     """
     with user_errors(debug):
-        from provisioner.errors import UsageError
         from provisioner.state.factory import open_store
+        from provisioner.state.migrate import copy_state
 
         loaded = load(stack, var, var_file, secrets="state")
         with open_store(loaded, state, "local") as source, \
-                open_store(loaded, None, to) as target, \
-                source.lock("state migrate", lock_timeout), \
-                target.lock("state migrate", lock_timeout):
-            if target.applied() or target.unresolved():
-                raise UsageError(f"the {to} state already holds stack {loaded.name}",
-                                 hint="migrate into an empty state only")
-            records = source.applied()
-            for record in records.values():
-                target.record_applied(record)
-            target.set_outputs(source.outputs())
-            pending = source.unresolved()
-            if pending:
-                run_id = target.begin_run("state migrate")
-                for entry in pending:
-                    target.journal_intent(run_id, entry.address, entry.operation,
-                                          f"migrated: {entry.detail}")
-                target.finish_run(run_id, "ok", {"migrated": len(pending)})
-        echo(f"Copied {len(records)} resource record(s), outputs and {len(pending)} unfinished "
-             f"call(s) of stack {loaded.name} into the {to} state.")
+                open_store(loaded, None, to) as target:
+            copied = copy_state(source, target, stack=loaded.name, target_name=to,
+                                lock_timeout=lock_timeout)
+        echo(f"Copied {copied.records} resource record(s), outputs and {copied.pending} "
+             f"unfinished call(s) of stack {loaded.name} into the {to} state.")
         echo(f"Use it with --state-backend {to}, or state: {{backend: {to}, ...}} in the stack.")
 
 

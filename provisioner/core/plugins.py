@@ -16,7 +16,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from provisioner.core.address import Kind
 from provisioner.errors import MissingExtraError, UserError
@@ -35,6 +35,12 @@ pyproject.toml): found without scanning every installed distribution's entry
 points, which costs a command several milliseconds."""
 
 
+class NoOptions(BaseModel):
+    """The options of a kind that has none: every ``options:`` key is refused."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", defer_build=True)
+
+
 @dataclass(frozen=True)
 class ProviderPlugin:
     """Describes a provider type without importing its hypervisor library."""
@@ -49,9 +55,23 @@ class ProviderPlugin:
     """The third-party module the provider needs, such as ``libvirt``."""
     extra: str
     """The pip extra that installs it: ``pip install 'provisioner[EXTRA]'``."""
+    kinds: frozenset[Kind]
+    """The kinds it serves: the loader refuses a resource of another kind on it, and
+    the provider's ``schema()`` serves exactly these."""
     options_models: Mapping[Kind, type[BaseModel]] = field(default_factory=dict)
-    """Validates a resource's ``options:`` per kind."""
+    """Validates a resource's ``options:``, for the kinds that have provider options
+    (a kind without a model takes no ``options:`` keys: ``options_model``)."""
     summary: str = ""
+
+    def __post_init__(self) -> None:
+        unserved = sorted(kind.value for kind in set(self.options_models) - self.kinds)
+        if unserved:
+            raise ValueError(f"plugin {self.type_name}: options for kinds it does not "
+                             f"serve: {', '.join(unserved)}")
+
+    def options_model(self, kind: Kind) -> type[BaseModel]:
+        """The model of ``options:`` for a resource of ``kind`` on this provider."""
+        return self.options_models.get(kind, NoOptions)
 
     def provider_class(self) -> type[Provider]:
         """Import the provider class; a missing library raises MissingExtraError."""
@@ -66,18 +86,6 @@ class ProviderPlugin:
         return cls
 
 
-_registered: dict[str, ProviderPlugin] = {}
-
-
-def register(plugin: ProviderPlugin) -> None:
-    """Add a plugin without an entry point (tests, embedding)."""
-    _registered[plugin.type_name] = plugin
-
-
-def unregister(type_name: str) -> None:
-    _registered.pop(type_name, None)
-
-
 @cache
 def _entry_points() -> dict[str, EntryPoint]:
     return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
@@ -85,13 +93,11 @@ def _entry_points() -> dict[str, EntryPoint]:
 
 def installed_types() -> list[str]:
     """Names of every provider type available, sorted; imports nothing."""
-    return sorted(set(_entry_points()) | set(BUILT_IN) | set(_registered))
+    return sorted(set(_entry_points()) | set(BUILT_IN))
 
 
 def get_plugin(type_name: str) -> ProviderPlugin:
     """The plugin for ``type_name``; raises UserError listing the installed types."""
-    if type_name in _registered:
-        return _registered[type_name]
     if type_name in BUILT_IN:
         module_name, _, attribute = BUILT_IN[type_name].partition(":")
         built_in: ProviderPlugin = getattr(importlib.import_module(module_name), attribute)

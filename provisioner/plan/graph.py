@@ -100,7 +100,7 @@ class StepGraph:
         write = self.writes.get(change.address)
         own_deletes = [key for key in self.deletes.get(change.address, [])
                        if self.steps[key].change is change]
-        if change.key != str(change.address):  # a leftover or duplicate: cleared first
+        if change.stray is not None:  # a leftover or duplicate: cleared first
             for delete in own_deletes:
                 self._edge(delete, write)
         if write is not None and change.desired is not None:

@@ -67,6 +67,17 @@ class Operation(StrEnum):
         return {"create": "created", "update": "updated", "delete": "deleted"}[self.value]
 
 
+class Stray(StrEnum):
+    """Why an object is deleted beside (or instead of) its address's own change: it is
+    not the object the address keeps."""
+
+    DUPLICATE = "duplicate"
+    """A second object tagged with a declared address (the first found is kept)."""
+    LEFTOVER = "leftover"
+    """Pieces an interrupted run left (a guest's disks without the guest): deleted,
+    whatever the stack says, before anything is created at the same address."""
+
+
 @dataclass(frozen=True)
 class FieldDiff:
     """One field that differs: ``path`` like ``disks[1].size``, values before and after."""
@@ -121,9 +132,13 @@ class Change:
     old_deps: tuple[Address, ...] = ()
     """What the existing object depended on (from state or the object): deletes
     must run before the deletes of these."""
-    leftover: bool = False
-    """Pieces an interrupted run left (a guest's disks without the guest): deleted,
-    whatever the stack says, before anything is created at the same address."""
+    stray: Stray | None = None
+    """Set when the change deletes an object that is not the address's own."""
+
+    @property
+    def leftover(self) -> bool:
+        """Whether it deletes pieces an interrupted run left."""
+        return self.stray is Stray.LEFTOVER
 
     @property
     def requires_restart(self) -> bool:
@@ -141,8 +156,7 @@ class Change:
     def key(self) -> str:
         """Unique within a plan: the address, plus the live id for the deletes of
         duplicates and leftovers (the address may also have its own change)."""
-        extra = self.leftover or self.reason.startswith("duplicate")
-        if self.desired is None and self.live is not None and extra:
+        if self.desired is None and self.live is not None and self.stray is not None:
             return f"{self.address}#{self.live.id}"
         return str(self.address)
 

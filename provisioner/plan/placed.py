@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from provisioner.core.address import Address
+from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.errors import PlanError
 from provisioner.plan.admission import CapacityView, Demand, plan_demand
@@ -27,7 +28,7 @@ from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 if TYPE_CHECKING:
     from provisioner.stack.loader import Stack
 
-Check = Callable[[Sequence[Resource]], Sequence[str]]
+Check = Callable[[Sequence[Resource]], Sequence[Problem]]
 """The providers' plan-time checks of the placed resources: problems found."""
 
 

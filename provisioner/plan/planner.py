@@ -8,12 +8,12 @@ one PlanError.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from provisioner.core.address import Address
+from provisioner.core.problems import Problem, problem_text
 from provisioner.core.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource
 from provisioner.errors import PlanError
 from provisioner.plan.action import decide_action
@@ -26,15 +26,13 @@ from provisioner.plan.model import (
     Fingerprints,
     Plan,
     ReplaceOrder,
+    Stray,
 )
 from provisioner.plan.selection import selected_addresses
 from provisioner.providers.base import Inventory, ProviderSchema
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.state.store import AppliedRecord
 from provisioner.units import Bytes
-
-_LOCATION_RE = re.compile(r"^[^\n]*?:\d+:\d+: ")
-"""The ``FILE:LINE:COLUMN: `` a problem may start with."""
 
 _Copied = TypeVar("_Copied", Resource, Change)
 
@@ -60,8 +58,8 @@ class PlanInputs:
     inventories: Mapping[str, Inventory]
     """By provider name: what ``list_managed`` found."""
     prior: Mapping[Address, AppliedRecord] = field(default_factory=dict)
-    problems: Sequence[str] = ()
-    """What the providers' plan-time checks found (missing pools, images, ...)."""
+    problems: Sequence[Problem] = ()
+    """What the plan-time checks found (missing pools, images, unknown output values)."""
 
 
 def make_plan(inputs: PlanInputs, options: PlanOptions | None = None) -> Plan:
@@ -77,8 +75,7 @@ class _Planner:
         self.live = index_live(inputs.inventories)
         self.protected_in_stack = {resource.address: resource.lifecycle.prevent_destroy
                                    for resource in inputs.resources}
-        self.errors: list[tuple[Address | None, str]] = [] if options.destroy else [
-            (_address_in(problem), problem) for problem in inputs.problems]
+        self.errors: list[Problem] = [] if options.destroy else list(inputs.problems)
         self.changes: list[Change] = []
         self.object_names: dict[Address, str] = {}
         """Each declared resource's name after the plan; set on its change's resource
@@ -98,10 +95,12 @@ class _Planner:
             for piece in inventory.leftovers:
                 self.changes.append(Change(
                     address=piece.address, provider=piece.provider, action=Action.DELETE,
-                    reason="left behind by an interrupted run", live=piece, leftover=True))
+                    reason="left behind by an interrupted run", live=piece,
+                    stray=Stray.LEFTOVER))
         self._check_unreachable(declared)
         kept = self._select()
-        errors = [text for address, text in self.errors if address is None or address in kept]
+        errors = [problem_text(problem) for problem in self.errors
+                  if problem.address is None or problem.address in kept]
         if errors:
             raise PlanError("\n".join(errors),
                             hint="nothing was changed; fix the stack or the flags and plan again")
@@ -142,11 +141,8 @@ class _Planner:
                             ("--replace", self.options.replace)):
             for address in sorted(given - known):
                 hint = did_you_mean(str(address), [str(a) for a in known])
-                self._error(None, f"{flag} {address}: no such resource in the stack or the "
-                                  f"state{f' ({hint})' if hint else ''}")
-
-    def _error(self, address: Address | None, text: str) -> None:
-        self.errors.append((address, text))
+                self.errors.append(Problem(f"{flag} {address}: no such resource in the stack "
+                                           f"or the state{f' ({hint})' if hint else ''}"))
 
     def _plan_declared(self, resource: Resource) -> None:
         candidates = self.live.get(resource.address, [])
@@ -155,7 +151,8 @@ class _Planner:
         for duplicate in candidates:
             if duplicate is not live:
                 kept = live.id if live else "?"
-                self._plan_orphan(duplicate, f"duplicate of {resource.address} (kept id {kept})")
+                self._plan_orphan(duplicate, f"duplicate of {resource.address} (kept id {kept})",
+                                  Stray.DUPLICATE)
         if live is None:
             self._check_collision(resource)
         prior = self.inputs.prior.get(resource.address)
@@ -174,11 +171,10 @@ class _Planner:
             self._refuse_destroy(resource.address, decision.reason)
         if not decision.action.destroys:  # a replacement starts with new, smaller disks
             for shrink in shrinks:
-                self._error(
-                    resource.address,
-                    f"{resource.address}: {shrink.path} can only grow "
-                    f"({_size(shrink.before)} -> {_size(shrink.after)}); to start over with a "
-                    f"smaller one, replace it: --replace {resource.address}")
+                self.errors.append(Problem(
+                    f"can only grow ({_size(shrink.before)} -> {_size(shrink.after)}); to start "
+                    f"over with a smaller one, replace it: --replace {resource.address}",
+                    resource.address, shrink.path))
         self.object_names[resource.address] = _object_name(resource, live, decision.action,
                                                            decision.replace_order)
         self.changes.append(Change(
@@ -235,10 +231,12 @@ class _Planner:
         return replace(change, action=decision.action, reason=reason, fields=fields,
                        replace_order=decision.replace_order)
 
-    def _plan_orphan(self, live: LiveObject, reason: str) -> None:
+    def _plan_orphan(self, live: LiveObject, reason: str, stray: Stray | None = None) -> None:
+        """Delete ``live``; a duplicate of a declared resource is deleted even when that
+        resource is protected (the object it keeps is the one protected)."""
         prior = self.inputs.prior.get(live.address)
         decision = decide_action(None, live, ())
-        if self._protected(live.address, prior) and not reason.startswith("duplicate"):
+        if self._protected(live.address, prior) and stray is not Stray.DUPLICATE:
             self._refuse_destroy(live.address, reason)
         self.changes.append(Change(
             address=live.address,
@@ -247,6 +245,7 @@ class _Planner:
             reason=reason,
             live=live,
             old_deps=_old_deps(prior, live),
+            stray=stray,
         ))
 
     def _protected(self, address: Address, prior: AppliedRecord | None) -> bool:
@@ -256,10 +255,10 @@ class _Planner:
         return declared or (prior is not None and prior.prevent_destroy)
 
     def _refuse_destroy(self, address: Address, reason: str) -> None:
-        self._error(address, f"{address}: lifecycle.prevent_destroy forbids deleting it "
-                             f"({reason})")
-        self._error(address, f"  to allow it, set prevent_destroy: false and apply first; or "
-                             f"leave it out with --exclude {address}")
+        self.errors.append(Problem(
+            f"lifecycle.prevent_destroy forbids deleting it ({reason})", address,
+            detail=f"to allow it, set prevent_destroy: false and apply first; or leave it "
+                   f"out with --exclude {address}"))
 
     def _check_collision(self, resource: Resource) -> None:
         inventory = self.inputs.inventories.get(resource.provider)
@@ -267,22 +266,20 @@ class _Planner:
             return
         owner = inventory.foreign.get(resource.kind, {}).get(resource.name)
         if owner is not None:
-            self._error(
-                resource.address,
-                f"{resource.address}: a {resource.kind.singular} named '{resource.name}' already "
-                f"exists on provider {resource.provider} and is not this stack's ({owner}); "
-                f"adopt it with `provisioner import {resource.address} {resource.name}`, "
-                f"or rename one of them")
+            self.errors.append(Problem(
+                f"a {resource.kind.singular} named '{resource.name}' already exists on provider "
+                f"{resource.provider} and is not this stack's ({owner}); adopt it with "
+                f"`provisioner import {resource.address} {resource.name}`, or rename one of "
+                f"them", resource.address))
 
     def _check_unreachable(self, declared: set[Address]) -> None:
         unreachable = [(address, record) for address, record in self.inputs.prior.items()
                        if record.provider not in self.inputs.schemas and address not in declared]
         for address, record in sorted(unreachable):
-            self._error(
-                address,
-                f"{address}: was applied on provider '{record.provider}', which the stack "
-                f"no longer declares, so it cannot be checked or deleted; put the provider "
-                f"block back (the object is deleted on the next apply), or delete it by hand")
+            self.errors.append(Problem(
+                f"was applied on provider '{record.provider}', which the stack no longer "
+                f"declares, so it cannot be checked or deleted; put the provider block back "
+                f"(the object is deleted on the next apply), or delete it by hand", address))
 
     def _forgotten(self, declared: set[Address]) -> list[Address]:
         return sorted(
@@ -299,15 +296,6 @@ def _copy_with(obj: _Copied, **changes: Any) -> _Copied:
     copy = object.__new__(type(obj))
     copy.__dict__.update(obj.__dict__, **changes)
     return copy
-
-
-def _address_in(problem: str) -> Address | None:
-    """The address a provider's problem starts with (``guests.web: ...``, also after
-    the line it concerns: ``stack.yaml:9:13: guests.web: ...``), if any."""
-    try:
-        return Address.parse(_LOCATION_RE.sub("", problem, count=1).split(":", 1)[0])
-    except ValueError:
-        return None
 
 
 def index_live(inventories: Mapping[str, Inventory]) -> dict[Address, list[LiveObject]]:

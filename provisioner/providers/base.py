@@ -28,8 +28,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import Effect, LiveObject, Resource
-from provisioner.errors import Position, ProviderError
+from provisioner.errors import ProviderError
 
 _INDEX_RE = re.compile(r"\[\d+\]")
 
@@ -50,22 +51,13 @@ GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
 """The rules every provider's schema is written with."""
 
 
-@dataclass(frozen=True)
-class FieldProblem:
-    """A plan-time problem with one declared field (``options.vmid``,
-    ``networks[0].mac``), shown at the line that declares it."""
+class FieldProblem(Problem):
+    """Transitional constructor of the Problem of one declared field (``options.vmid``,
+    ``networks[0].mac``), shown at the line that declares it:
+    ``FieldProblem(address, path, message, hint)``. Providers move to ``Problem``."""
 
-    address: Address
-    path: str
-    """The field's spec path, as a diff names it."""
-    message: str
-    """What is wrong, read after ``ADDRESS: PATH``: ``3000 is also guests.db's``."""
-    hint: str = ""
-
-    def render(self, position: Position | None) -> str:
-        where = f"{position}: " if position else ""
-        text = f"{where}{self.address}: {self.path} {self.message}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+    def __init__(self, address: Address, path: str, message: str, hint: str = "") -> None:
+        super().__init__(message, address, path, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -303,12 +295,13 @@ class Provider(ABC):
         an object already gone is success. If this raises, the object may still
         exist and the next plan deletes it again."""
 
-    def check(self, resources: Sequence[Resource]) -> Sequence[str | FieldProblem]:
+    def check(self, resources: Sequence[Resource]) -> Sequence[Problem | str]:
         """Plan-time checks of what the declared resources refer to outside the stack
         (pools, host networks, bridges, base images), against what the last
-        ``list_managed`` read. Returns problems, each naming the resource and what
-        exists (a ``FieldProblem`` when one field is at fault: the plan shows it at
-        that field's line); read-only. Default: nothing to check."""
+        ``list_managed`` read. Returns problems, each naming the resource, and the
+        field at fault when there is one (the plan shows it at that field's line);
+        read-only. Default: nothing to check. (Text that starts with the address,
+        ``guests.web: ...``, is still accepted while providers move to Problem.)"""
         return []
 
     def requirements(self, resource: Resource) -> Requirements:

@@ -3,7 +3,7 @@ that takes ``networks[N].mac``.
 
 Two NICs with one MAC on one network deliver each other's frames at random, and no
 hypervisor refuses it when the other NIC is another VM's. The stack's own guests
-are checked against each other when it loads (``stack/addresses.py``); each
+are checked against each other when it loads (``stack/macs_and_ips.py``); each
 provider collects, from the bulk read it makes anyway, the MACs of the VMs that
 are not this stack's, and ``mac_clashes`` names each declared MAC one of them
 holds. This stack's own VMs are not holders: a guest keeps its MAC across an

@@ -19,7 +19,6 @@ from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.core.plugins import ProviderPlugin, get_plugin
 from provisioner.core.resources import Resource
 from provisioner.errors import Problem, StackError, UserError
-from provisioner.stack.addresses import check_addresses
 from provisioner.stack.checks import (
     check_ignore_changes,
     check_outputs,
@@ -28,6 +27,7 @@ from provisioner.stack.checks import (
 )
 from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
 from provisioner.stack.interpolate import Interpolation, Interpolator
+from provisioner.stack.macs_and_ips import check_macs_and_ips
 from provisioner.stack.model import (
     SECTION_MODELS,
     CapacitySettings,
@@ -130,7 +130,7 @@ class _Loader:
         groups = top.placement_groups if top is not None else {}
         self.problems += check_placement_groups(groups, providers, source)
         declarations = self._declarations(data, source, providers, validated, groups)
-        served = {name: tuple(p.plugin.options_models) if p else None
+        served = {name: tuple(kind for kind in Kind if kind in p.plugin.kinds) if p else None
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
         self.problems += check_providers(declarations.entries, served, source)
@@ -140,7 +140,7 @@ class _Loader:
         self._check_secrets(validated, interpolation, sensitive, source)
         resolution = Resolver(declarations, source, self.root).run()
         self.problems += resolution.problems
-        self.problems += check_addresses(resolution.resources, resolution.groups, source)
+        self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
         outputs = self._outputs(data, source)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
         known |= resolution.groups
@@ -290,9 +290,9 @@ class _Loader:
         validated: dict[PathKey, Any],
     ) -> ResourceBase:
         provider = providers.get(entry.provider)
-        model = provider.plugin.options_models.get(kind) if provider else None
-        if model is None:
-            return entry
+        if provider is None or kind not in provider.plugin.kinds:
+            return entry  # reported by check_providers
+        model = provider.plugin.options_model(kind)
         options, problems = validate_model(model, entry.options, source, (*path, "options"),
                                            self.hidden)
         self.problems += problems
@@ -351,8 +351,8 @@ def _group_kinds(group: PlacementGroup,
     members = [providers.get(name) for name in group.providers]
     if any(member is None for member in members):
         return None
-    kinds = [set(member.plugin.options_models) for member in members if member is not None]
-    return tuple(kind for kind in Kind if all(kind in served for served in kinds))
+    return tuple(kind for kind in Kind
+                 if all(member is not None and kind in member.plugin.kinds for member in members))
 
 
 def _digest(files: list[Path], variables: Mapping[str, Any]) -> str:

@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     model_validator,
 )
 
@@ -28,6 +27,12 @@ from provisioner.stack.values import (
     Name,
     Options,
     Size,
+)
+from provisioner.state.backends import (
+    BackendName,
+    LocalSettings,
+    PostgresSettings,
+    settings_problem,
 )
 
 API_VERSION = "provisioner/v1"
@@ -106,24 +111,21 @@ class Variable(StrictModel):
     )
 
 
-class StateConfig(StrictModel):
-    """Where the state (lock, journal, last applied specs) is kept."""
+class _StateBackendChoice(StrictModel):
+    backend: BackendName = "local"
 
-    backend: Literal["local", "postgres"] = "local"
-    path: str | None = Field(
-        None, description="local: SQLite file; default .provisioner/<stack>.db beside the stack"
-    )
-    dsn: SecretStr | None = Field(
-        None, description="postgres: connection string, from the environment: "
-                          "${env.PROVISIONER_PG_DSN}"
-    )
+
+# ``backend`` names a registered state backend (state/backends.py); the other keys
+# are the backends' own settings models, one base each (fields listed in base order,
+# last base first), so each backend owns its keys, their checks and their schema.
+class StateConfig(PostgresSettings, LocalSettings, _StateBackendChoice):
+    """Where the state (lock, journal, last applied specs) is kept."""
 
     @model_validator(mode="after")
     def _backend_settings(self) -> StateConfig:
-        if self.backend == "postgres" and self.dsn is None:
-            raise ValueError("backend postgres needs `dsn:`, such as ${env.PROVISIONER_PG_DSN}")
-        if self.backend == "local" and self.dsn is not None:
-            raise ValueError("`dsn:` is for backend postgres; the local backend uses `path:`")
+        problem = settings_problem(self, self.backend)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 

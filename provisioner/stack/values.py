@@ -60,7 +60,7 @@ MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 def per_instance(check: Callable[[str], str]) -> Callable[[str], str]:
     """``check`` a value, or a template with ``${count.index}`` for each instance of a
     counted guest (``10.42.0.1${count.index}``): its shape is checked here with sample
-    indexes, each instance's value once count is expanded (stack/addresses.py)."""
+    indexes, each instance's value once count is expanded (stack/macs_and_ips.py)."""
 
     def validate(value: str) -> str:
         if not COUNT_INDEX_RE.search(value):

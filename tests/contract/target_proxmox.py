@@ -119,10 +119,6 @@ class ProxmoxTarget(ContractTarget):
                          "resizes: test_proxmox_honest_updates covers it there)",
     }
     known_gaps = {
-        "test_schema_serves_the_declared_kinds": KnownGap(
-            "the provider serves containers too; the suite's fixtures (_theirs, "
-            "sample-stack.yaml) declare none, so the target leaves them out of `kinds`",
-            AssertionError),
         "test_user_data_stays_out_of_definitions_and_live_objects": KnownGap(
             "Proxmox's API cannot receive cloud-init files: cloud_init.user_data is refused "
             "(snippets named in options.cloud_init.custom instead)", ProviderError),

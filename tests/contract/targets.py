@@ -135,7 +135,8 @@ class ContractTarget(ABC):
 
     name: ClassVar[str]
     kinds: ClassVar[frozenset[Kind]]
-    """Kinds the provider serves; its schema must serve exactly these."""
+    """Kinds the suite exercises on this provider: some or all of those its plugin
+    declares (``ProviderPlugin.kinds``, which its schema must serve exactly)."""
     foreign_kinds: ClassVar[frozenset[Kind]]
     removable_option: ClassVar[tuple[str, Any, Any]]
     """A guest ``options:`` key, a value to set, and what the guest reads back once the

@@ -1,8 +1,10 @@
 """Golden planner cases: each folder is a stack, a live snapshot and the expected plan.
 
 The format is documented in README.md beside this file. One test per folder:
-load the stack, build the live inventories and the prior records, plan, render
-as text and as JSON, and compare with ``expected.txt`` / ``expected.json``.
+load the stack, build the live inventories and the prior records, plan them
+with ``plan_stack`` (as ``Engine.plan`` does, without the providers' checks: they
+read the hypervisor), render as text and as JSON, and compare with
+``expected.txt`` / ``expected.json``.
 ``UPDATE_GOLDEN=1`` rewrites the expected files instead (read them before
 committing: a golden file is a claim about what users should see).
 """
@@ -22,9 +24,9 @@ import yaml
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, LiveObject, Resource, to_plain
 from provisioner.errors import ProvisionerError
-from provisioner.plan.admission import CapacityView, admit
-from provisioner.plan.placed import plan_with_placement
-from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
+from provisioner.plan.admission import CapacityView
+from provisioner.plan.planner import PlanOptions
+from provisioner.plan.stack_plan import plan_stack
 from provisioner.providers.base import (
     Capacity,
     HostCapacity,
@@ -125,14 +127,9 @@ def run_case(case: Path) -> tuple[str, str | None, str | None]:
     try:
         stack = load_stack(case / "stack.yaml", environ={}, cwd=case, secrets=Secrets.NONE)
         case_inputs = CaseInputs(case, stack)
-        inputs = case_inputs.plan_inputs()
-        options = read_options(case)
-        view = case_inputs.capacity_view()
-        if view is None:
-            plan = make_plan(inputs, options)
-        else:
-            plan = plan_with_placement(stack, inputs, options, view)
-            admit(plan, view)
+        plan = plan_stack(stack, inventories=case_inputs.inventories(),
+                          prior=case_inputs.prior(), schemas=case_inputs.schemas(),
+                          view=case_inputs.capacity_view(), options=read_options(case))
     except ProvisionerError as error:
         return render_error(error), None, None
     return render_plan(plan), render_plan_json(plan), render_dot(plan)
@@ -170,15 +167,6 @@ class CaseInputs:
 
     case: Path
     stack: Stack
-
-    def plan_inputs(self) -> PlanInputs:
-        return PlanInputs(
-            stack=self.stack.name,
-            resources=self.stack.resources,
-            schemas=self.schemas(),
-            inventories=self.inventories(),
-            prior=self.prior(),
-        )
 
     def providers(self) -> dict[str, Provider]:
         """Provider objects for their pure parts (schema, requirements): never connected."""

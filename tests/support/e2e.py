@@ -35,11 +35,12 @@ from provisioner.apply.executor import ApplyResult
 from provisioner.apply.progress import CollectingProgress as Recorder
 from provisioner.core.resources import LiveObject
 from provisioner.engine import Engine
-from provisioner.plan.model import Change, Plan
+from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.providers.libvirt.naming import parse_owner, parse_volume_name
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.variables import VariableInputs
+from support.plans import changes, describe  # noqa: F401  (re-exported for tests/e2e)
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONER = shutil.which("provisioner") or "provisioner"
@@ -143,17 +144,6 @@ class E2EStack:
 def _failures(command: str, result: ApplyResult) -> str:
     return f"{command} failed:\n" + "\n".join(f"  {r.step.key}: {r.outcome.value}: {r.message}"
                                          for r in result.results)
-
-
-def changes(plan: Plan) -> dict[str, Change]:
-    """The plan's changes that do something, by address."""
-    return {str(c.address): c for c in plan.changes if c.action.is_change}
-
-
-def describe(plan: Plan) -> str:
-    """One line per change, for assertion messages."""
-    return "\n".join(f"  {c.symbol} {c.address}: {c.action.value} ({c.reason}) "
-                     f"{[f.path for f in c.fields]}" for c in plan.pending()) or "  (none)"
 
 
 @dataclass(frozen=True)

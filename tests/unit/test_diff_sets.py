@@ -10,12 +10,13 @@ import json
 from typing import Any
 
 import pytest
+from support.plans import plan_of
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Effect, LiveObject, Protection, Resource, to_plain
 from provisioner.plan.diff import changed_paths, diff_resource
 from provisioner.plan.drift import find_drift
-from provisioner.plan.model import Action, Change, FieldDiff, Operation, Plan, Step
+from provisioner.plan.model import Action, Change, FieldDiff, Plan
 from provisioner.providers.base import (
     IN_PLACE,
     RESTART,
@@ -101,9 +102,8 @@ def test_proxmox_declares_its_tags_as_sets() -> None:
 
 
 def _plan(*fields: FieldDiff) -> Plan:
-    change = Change(WEB, "pve", Action.UPDATE, "in place", fields, desired=desired(["a"]),
-                    live=live(["b"]))
-    return Plan(stack="s", changes=(change,), steps=(Step(Operation.UPDATE, change),), edges=())
+    return plan_of(Change(WEB, "pve", Action.UPDATE, "in place", fields, desired=desired(["a"]),
+                          live=live(["b"])))
 
 
 TAGS = FieldDiff("options.tags", ["x", "holdout", "hand-edited"], ["holdout", "new"],

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.plans import plan_of
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, Resource
-from provisioner.plan.model import Action, Change, Operation, Plan, ReplaceOrder, Step
+from provisioner.plan.model import Action, Change, Plan, ReplaceOrder
 from provisioner.render.graph import (
     render_dot,
     render_mermaid,
@@ -34,12 +35,10 @@ def _plan() -> Plan:
         replace_order=ReplaceOrder.DELETE_FIRST,
         desired=Resource(WEB, "kvm", {"cloud_init": {"user_data": USER_DATA}}, deps=(LAB,)),
     )
-    steps = (Step(Operation.CREATE, lab), Step(Operation.DELETE, web), Step(Operation.CREATE, web))
-    edges = (
+    return plan_of(lab, web, edges=(
         ("create networks.lab", "create guests.web-0"),
         ("delete guests.web-0", "create guests.web-0"),
-    )
-    return Plan(stack="s", changes=(lab, web), steps=steps, edges=edges)
+    ))
 
 
 def test_dot_is_exact() -> None:
@@ -97,10 +96,9 @@ def test_blob_content_never_in_graphs() -> None:
 
 def test_quotes_and_hashes_are_escaped() -> None:
     dup = Change(WEB, "kvm", Action.DELETE, 'duplicate of "x"')
-    step = Step(Operation.DELETE, dup)
-    plan = Plan(stack="s", changes=(dup,), steps=(step,), edges=())
+    plan = plan_of(dup)
     assert '  "delete guests.web-0";\n' in render_dot(plan)
-    odd = Plan(stack="s", changes=(), steps=(), edges=(('a"b', "c#1"),))
+    odd = plan_of(edges=(('a"b', "c#1"),))
     assert '"a\\"b" -> "c#1";' in render_dot(odd)
     assert 's0["a#quot;b"]' in render_mermaid(odd)
     assert 's1["c#35;1"]' in render_mermaid(odd)

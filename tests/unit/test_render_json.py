@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from support.plans import plan_of
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, Effect, LiveObject, Resource
@@ -74,12 +75,9 @@ def _sample_plan() -> Plan:
         live=live,
     )
     lab = Change(Address(Kind.NETWORK, "lab"), "kvm", Action.NOOP, "up to date")
-    steps = (Step(Operation.CREATE, web), Step(Operation.DELETE, web))
-    return Plan(
-        stack="s",
-        changes=(lab, web),
-        steps=steps,
-        edges=((steps[0].key, steps[1].key),),
+    return plan_of(
+        lab, web,
+        edges=((Step(Operation.CREATE, web).key, Step(Operation.DELETE, web).key),),
         forget=(Address(Kind.GUEST, "gone"),),
         warnings=("be careful",),
     )
@@ -155,7 +153,7 @@ def test_deterministic() -> None:
 
 
 def test_empty_plan() -> None:
-    document = plan_document(Plan(stack="s", changes=(), steps=(), edges=(), destroy=True))
+    document = plan_document(plan_of(destroy=True))
     assert document["destroy"] is True
     assert document["changes"] == document["steps"] == document["forget"] == []
     assert document["summary"] == {"add": 0, "change": 0, "destroy": 0}

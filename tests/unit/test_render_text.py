@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from support.plans import plan_of
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, Effect, LiveObject, Resource
@@ -13,10 +14,8 @@ from provisioner.plan.model import (
     Action,
     Change,
     FieldDiff,
-    Operation,
     Plan,
     ReplaceOrder,
-    Step,
 )
 from provisioner.render.text import render_plan, render_summary_line
 from provisioner.render.values import display, display_pair, plain
@@ -45,18 +44,6 @@ def _create(
 
 def _replace(address: Address, order: ReplaceOrder, reason: str, *fields: FieldDiff) -> Change:
     return Change(address, "kvm", Action.REPLACE, reason, fields, replace_order=order)
-
-
-def _plan(*changes: Change, **extra: Any) -> Plan:
-    ops = {
-        Action.CREATE: [Operation.CREATE],
-        Action.UPDATE: [Operation.UPDATE],
-        Action.DELETE: [Operation.DELETE],
-        Action.REPLACE: [Operation.DELETE, Operation.CREATE],
-        Action.NOOP: [],
-    }
-    steps = tuple(Step(op, change) for change in changes for op in ops[change.action])
-    return Plan(stack="s", changes=changes, steps=steps, edges=(), **extra)
 
 
 def representative_plan() -> Plan:
@@ -104,7 +91,7 @@ def representative_plan() -> Plan:
         live=_live(Address(Kind.NETWORK, "old"), {}),
     )
     lab = Change(Address(Kind.NETWORK, "lab"), "kvm", Action.NOOP, "up to date")
-    return _plan(
+    return plan_of(
         lab,
         web,
         db,
@@ -157,20 +144,20 @@ def test_same_plan_gives_identical_text() -> None:
 
 
 def test_no_changes() -> None:
-    plan = _plan(Change(_guest("web-0"), "kvm", Action.NOOP, "up to date"))
+    plan = plan_of(Change(_guest("web-0"), "kvm", Action.NOOP, "up to date"))
     assert render_plan(plan) == "No changes. The hypervisors match the stack.\n"
     assert render_plan(plan, color=True) == "No changes. The hypervisors match the stack.\n"
 
 
 def test_no_changes_still_shows_warnings() -> None:
-    plan = _plan(warnings=("provider kvm is slow",))
+    plan = plan_of(warnings=("provider kvm is slow",))
     assert render_plan(plan) == (
         "Warning: provider kvm is slow\n\nNo changes. The hypervisors match the stack.\n"
     )
 
 
 def test_forget_only_is_a_change() -> None:
-    text = render_plan(_plan(forget=(_guest("gone"),)))
+    text = render_plan(plan_of(forget=(_guest("gone"),)))
     assert "(state) guests.gone is gone" in text
     assert text.endswith("Plan: 0 to add, 0 to change, 0 to destroy.\n")
 
@@ -209,7 +196,7 @@ def test_blob_content_and_secret_never_shown(color: bool) -> None:
 def test_create_reason_shown_only_when_deleted_outside() -> None:
     gone = _create(_guest("web-0"), {"cpus": 1}, reason="deleted outside provisioner")
     fresh = _create(_guest("web-1"), {"cpus": 1})
-    text = render_plan(_plan(gone, fresh))
+    text = render_plan(plan_of(gone, fresh))
     assert "  + guests.web-0 will be created: deleted outside provisioner\n" in text
     assert "  + guests.web-1 will be created\n" in text
 
@@ -222,7 +209,7 @@ def test_update_in_place_has_no_comment_or_restart_note() -> None:
         "in place",
         (FieldDiff("autostart", False, True, Effect.IN_PLACE),),
     )
-    text = render_plan(_plan(change))
+    text = render_plan(plan_of(change))
     assert "  ~ guests.db will be updated in place\n      autostart: false -> true\n" in text
 
 

@@ -232,6 +232,7 @@ plugin = ProviderPlugin(
     provider_path="provisioner.providers.proxmox.provider:ProxmoxProvider",
     requires="proxmoxer",
     extra="proxmox",
+    kinds=frozenset({Kind.POOL, Kind.GUEST, Kind.CONTAINER}),
     options_models={
         Kind.POOL: PoolOptions,
         Kind.GUEST: GuestOptions,

@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 from fakepve import FakePve
-from support.plans import changes, failures, field_changes  # noqa: F401  (re-exported)
+from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
 from support.pve_hotplug import hotplug_like_pve
 
 from provisioner.apply.executor import ApplyResult

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pve_harness import Lab, TestPve, changes, failures, field_changes, guest, task_types
+from pve_harness import Lab, TestPve, actions, failures, field_changes, guest, task_types
 
 from provisioner.plan.model import Action
 from provisioner.plan.planner import PlanOptions
@@ -41,7 +41,7 @@ def web(node: str = "pve2", memory: str = "1GiB", size: str = "4GiB", autostart:
 
 def test_guest_clone_update_restart_shutdown_delete(lab: Lab, pve: TestPve) -> None:
     plan, result = lab.apply(web())
-    assert changes(plan) == {"guests.web": Action.CREATE}
+    assert actions(plan) == {"guests.web": Action.CREATE}
     assert result.ok, failures(result)
     vm = guest(pve, "web")
     assert vm.node == "pve2" and vm.status == "running"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from support.vcsim import Simulator
-from vsphere_lab import Lab, changes, failures
+from vsphere_lab import Lab, actions, failures
 
 from provisioner.core.address import Address, Kind
 from provisioner.errors import CreateFailedError, PlanError, ProviderError
@@ -39,7 +39,7 @@ def test_a_running_guest_is_powered_off_before_it_is_destroyed(lab: Lab, vcsim: 
     assert type(refused.value).__name__.endswith("InvalidPowerState")
 
     plan, result = lab.apply("guests: {}\n")
-    assert changes(plan) == {"guests.app": Action.DELETE}
+    assert actions(plan) == {"guests.app": Action.DELETE}
     assert result.ok, failures(result)
     assert not vcsim.vms("app")
 
@@ -91,7 +91,7 @@ def test_a_task_that_fails_for_lack_of_resources_leaves_nothing(
     vcsim.inject(method="PowerOnVM_Task", target="app", fault="InsufficientResourcesFault",
                  task=True, times=1, message="Insufficient memory resources on the cluster")
     plan, result = lab.apply(APP)
-    assert changes(plan) == {"guests.app": Action.CREATE}
+    assert actions(plan) == {"guests.app": Action.CREATE}
     assert not result.ok
     (message,) = failures(result)
     assert message == ("VM 'app': not enough resources: InsufficientResourcesFault "

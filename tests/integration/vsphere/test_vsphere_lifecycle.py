@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 from support.vcsim import TEMPLATE, Simulator
-from vsphere_lab import Lab, Recorder, boot_time, changes, failures, field_changes
+from vsphere_lab import Lab, Recorder, actions, boot_time, failures, field_changes
 
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action
@@ -61,7 +61,7 @@ def clone(vcsim: Simulator) -> str:
 def test_lifecycle(lab: Lab, vcsim: Simulator, clone: str) -> None:
     baseline_files = vcsim.datastore_files()
     plan, result = lab.apply(body(clone=clone))
-    assert changes(plan) == {"guests.web": Action.CREATE, "guests.empty": Action.CREATE}
+    assert actions(plan) == {"guests.web": Action.CREATE, "guests.empty": Action.CREATE}
     assert result.ok, failures(result)
     assert not lab.plan(body(clone=clone)).has_changes
 
@@ -105,7 +105,7 @@ def test_lifecycle(lab: Lab, vcsim: Simulator, clone: str) -> None:
     assert result.ok, failures(result)
     assert not vcsim.vms("web") and not vcsim.vms("empty")
     assert vcsim.datastore_files() == baseline_files
-    assert changes(lab.plan(stopped)) == {"guests.web": Action.CREATE,
+    assert actions(lab.plan(stopped)) == {"guests.web": Action.CREATE,
                                           "guests.empty": Action.CREATE}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from support.vcsim import TEMPLATE, Simulator
-from vsphere_lab import Lab, changes, failures
+from vsphere_lab import Lab, actions, failures
 
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action
@@ -186,7 +186,7 @@ def test_a_guest_keeps_its_own_fixed_mac(lab: Lab, vcsim: Simulator) -> None:
     _, result = lab.apply(GUEST.format(extra=NIC))
     assert result.ok, failures(result)
     plan, result = lab.apply(GUEST.replace("256MiB", "512MiB").format(extra=NIC))
-    assert changes(plan) == {"guests.app": Action.UPDATE}
+    assert actions(plan) == {"guests.app": Action.UPDATE}
     assert result.ok, failures(result)
     assert _macs(vcsim, "app") == [MAC]
 

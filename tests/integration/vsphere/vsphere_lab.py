@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from support.plans import changes, failures, field_changes  # noqa: F401  (re-exported)
+from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
 from support.vcsim import Simulator
 
 from provisioner.apply.executor import ApplyResult

@@ -20,7 +20,7 @@ from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.values import COUNT_INDEX_RE, MAC_RE
 
 
-def check_addresses(resources: Sequence[Resource], groups: Mapping[Address, list[Address]],
+def check_macs_and_ips(resources: Sequence[Resource], groups: Mapping[Address, list[Address]],
                     source: SourceMap) -> list[Problem]:
     declared_as = {member: group for group, members in groups.items() for member in members}
     ranges = {r.address.name: _range(r.spec.get("cidr")) for r in resources

@@ -1,0 +1,78 @@
+"""The plan of a stack: the one function that ``Engine.plan`` and the golden cases call.
+
+Pure: the caller reads the hypervisors (inventories, capacity) and the state
+(last applied records) and hands in the providers' plan-time checks as a
+callable (a check reads what the last refresh read, nothing more). Here the
+resources are placed, checked, planned and admitted against capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from provisioner.core.address import Address
+from provisioner.core.problems import Problem
+from provisioner.core.resources import Resource
+from provisioner.outputs import unknown_attributes
+from provisioner.plan.admission import CapacityView, admit
+from provisioner.plan.model import Plan
+from provisioner.plan.placed import Check, plan_with_placement
+from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
+from provisioner.providers.base import Inventory, ProviderSchema
+from provisioner.stack.source import parse_path
+from provisioner.state.store import AppliedRecord
+
+if TYPE_CHECKING:
+    from provisioner.stack.loader import Stack
+
+
+def plan_stack(
+    stack: Stack,
+    *,
+    inventories: Mapping[str, Inventory],
+    prior: Mapping[Address, AppliedRecord],
+    schemas: Mapping[str, ProviderSchema],
+    view: CapacityView | None,
+    check: Check | None = None,
+    options: PlanOptions | None = None,
+    check_capacity: bool = True,
+) -> Plan:
+    """The plan that makes the hypervisors match ``stack``; raises PlanError naming every
+    refusal (a problem ``check`` found, prevent_destroy, no room, ...).
+
+    ``inventories`` and ``schemas``: by provider block, from ``list_managed`` and
+    ``schema()``. ``view``: the capacity to place and admit against; None plans
+    without placement or admission (nothing is read). ``check``: the providers'
+    plan-time checks of the placed resources; a problem with one field is shown at
+    the line that declares it. ``check_capacity=False`` skips the admission check
+    (the capacity report shows what does not fit instead)."""
+    options = options or PlanOptions()
+
+    def checks(resources: Sequence[Resource]) -> list[Problem]:
+        problems = [located(stack, problem) for problem in (check(resources) if check else ())]
+        if not options.destroy:
+            problems += unknown_attributes(stack, resources, schemas)
+        return problems
+
+    inputs = PlanInputs(stack=stack.name, resources=stack.resources, schemas=schemas,
+                        inventories=inventories, prior=prior)
+    if view is None:
+        return make_plan(replace(inputs, problems=checks(stack.resources)), options)
+    plan = plan_with_placement(stack, inputs, options, view, checks)
+    if check_capacity:
+        admit(plan, view)
+    return plan
+
+
+def located(stack: Stack, problem: Problem) -> Problem:
+    """A problem with one field, at the line that declares the field (for an instance
+    of a counted resource, its declaration's); any other problem as it is."""
+    if problem.address is None or not problem.path or problem.position is not None:
+        return problem
+    address = problem.address
+    declared = next((group for group, members in stack.groups.items()
+                     if address in members), address)
+    path = (declared.kind.value, declared.name, *parse_path(problem.path))
+    return problem.at(stack.source.value_at(path))
