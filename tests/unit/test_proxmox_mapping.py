@@ -10,10 +10,10 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Effect, LiveObject
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.context import split_pending
 from provisioner.providers.proxmox.lifecycle import _changes, has_pending
-from provisioner.providers.proxmox.marker import (
-    Marker,
+from provisioner.providers.proxmox.ownership import (
     Ownership,
     notes_of,
     parse_marker,

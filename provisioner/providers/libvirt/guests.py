@@ -31,8 +31,8 @@ from provisioner.providers.libvirt.domain_xml import (
 )
 from provisioner.providers.libvirt.layout import Layouts
 from provisioner.providers.libvirt.leases import wait_for_addresses
-from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
 from provisioner.providers.libvirt.networks import Networks
+from provisioner.providers.libvirt.ownership import Ownership, parse_volume_name
 from provisioner.providers.libvirt.seed import build_iso, seed_files, upload_seed
 from provisioner.providers.libvirt.storage import Storage
 from provisioner.testing import kill_point

@@ -20,7 +20,7 @@ from provisioner.providers.libvirt.domain_xml import (
     NicPlan,
     default_mac,
 )
-from provisioner.providers.libvirt.naming import Ownership, VolumeName
+from provisioner.providers.libvirt.ownership import Ownership, VolumeName
 from provisioner.providers.libvirt.storage import Storage
 
 

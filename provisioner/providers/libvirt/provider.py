@@ -30,8 +30,8 @@ from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.guests import Guests, live_change_possible
 from provisioner.providers.libvirt.host import detect_domain_type, plan_checks, read_capacity
 from provisioner.providers.libvirt.inventory import Lister, ReadBack
-from provisioner.providers.libvirt.naming import Ownership
 from provisioner.providers.libvirt.networks import Networks
+from provisioner.providers.libvirt.ownership import Ownership
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage
 

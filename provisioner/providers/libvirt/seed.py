@@ -249,7 +249,7 @@ def upload_seed(
     """Create volume ``volume_name`` (raw, exactly ``len(data)`` bytes) holding ``data``.
 
     An existing volume of that name is deleted first: the caller owns the name
-    (it carries the stack, see naming.py). If this raises, the new volume is
+    (it carries the stack, see ownership.py). If this raises, the new volume is
     deleted again (best effort) and the old one is gone. A running guest keeps
     the old file open until its qemu process restarts; a reboot from inside
     the guest does not see the new seed.

@@ -13,7 +13,7 @@ from provisioner.core.address import Address
 from provisioner.errors import ProviderError
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.lifecycle import Lifecycle
-from provisioner.providers.proxmox.marker import Marker, notes_of, stack_of, user_tags
+from provisioner.providers.proxmox.ownership import notes_of, stack_of, user_tags
 
 
 def adopt(ctx: Context, kind: Lifecycle, address: Address, name: str) -> int:
@@ -37,7 +37,7 @@ def adopt(ctx: Context, kind: Lifecycle, address: Address, name: str) -> int:
                             hint="only guests no stack owns can be adopted")
     what = str(address)
     view = ctx.config(ref, what)
-    marker = Marker(ctx.owner.stack, ctx.owner.provider, address, {})
+    marker = ctx.owner.marker(address)
     spec = kind.read(view.current, ref, marker)
     applied = {**spec, "_pve": {"slots": [d["slot"] for d in spec.get("disks") or [] if d
                                           and "slot" in d]}}

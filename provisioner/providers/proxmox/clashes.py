@@ -28,8 +28,8 @@ from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, FieldProblem
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import GuestRef
-from provisioner.providers.proxmox.marker import stack_of
 from provisioner.providers.proxmox.nics import macs_of
+from provisioner.providers.proxmox.ownership import stack_of
 
 VMID_HINT = "choose another VMID, or leave options.vmid out to have one allocated"
 COUNTED_VMID_HINT = ("every instance of a counted guest gets this VMID: leave options.vmid "

@@ -21,7 +21,7 @@ from provisioner.providers.proxmox import ProxmoxConfig
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.limits import Limits, VmidAllocator
-from provisioner.providers.proxmox.marker import Ownership
+from provisioner.providers.proxmox.ownership import Ownership
 from provisioner.providers.proxmox.power import Power
 from provisioner.providers.proxmox.tasks import Tasks
 

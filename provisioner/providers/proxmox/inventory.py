@@ -19,10 +19,11 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import Inventory
+from provisioner.providers.kit.ownership import UNTAGGED, stack_owner
 from provisioner.providers.proxmox.context import ConfigView, Context
 from provisioner.providers.proxmox.facts import GuestRef
 from provisioner.providers.proxmox.lifecycle import Lifecycle
-from provisioner.providers.proxmox.marker import parse_marker, stack_of
+from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.storages import Storages
 
 
@@ -47,8 +48,7 @@ class Lister:
             if owner == stack and not ref.template:
                 ours.append(ref)
             elif owner != stack:
-                foreign[kind.stack_kind][ref.name] = "untagged" if owner is None \
-                    else f"stack {owner}"
+                foreign[kind.stack_kind][ref.name] = stack_owner(owner)
         self._refuse_offline(ours)
         managed: list[LiveObject] = []
         for ref, view in zip(ours, self._read_all(ours), strict=True):
@@ -59,7 +59,7 @@ class Lister:
             if marker is not None and self.ctx.owner.owns(marker):
                 managed.append(kind.live_object(ref, view, marker))
             elif marker is None or marker.stack != stack:
-                foreign[kind.stack_kind][ref.name] = "untagged"
+                foreign[kind.stack_kind][ref.name] = UNTAGGED
         self.ctx.owned = {int(obj.id): obj.address for obj in managed}
         managed += self.storages.listed()
         return Inventory(managed=managed, foreign=foreign)

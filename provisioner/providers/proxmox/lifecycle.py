@@ -27,10 +27,12 @@ from provisioner.errors import (
     TransientProviderError,
 )
 from provisioner.providers.base import CallKind, KindSchema
+from provisioner.providers.kit.marker import Marker
+from provisioner.providers.kit.ownership import name_taken, stack_owner
 from provisioner.providers.proxmox.client import AlreadyExistsError
 from provisioner.providers.proxmox.context import ConfigView, Context
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.marker import Marker, parse_marker, stack_of
+from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
 from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted, touched
 
@@ -110,17 +112,13 @@ class Lifecycle(ABC):
             if ref.kind != self.kind or ref.name != resource.name:
                 continue
             marker = None if ref.template else self.marker_of(ref, what)
-            if marker is not None and self.owner.owns(marker) and \
-                    marker.address == resource.address:
+            if self.owner.owns_at(marker, resource.address):
                 return ref
-            owner = stack_of(ref.tags)
-            whose = "untagged" if owner is None else f"stack {owner}"
+            whose = stack_owner(stack_of(ref.tags))
             if marker is not None and marker.stack == self.owner.stack:
                 whose = f"{marker.address} of provider block {marker.provider}"
-            raise ProviderError(
-                f"{what}: a {self.noun} named '{ref.name}' already exists ({whose}, VMID "
-                f"{ref.vmid} on {ref.node})",
-                hint=f"rename it in the stack, or remove or rename that {self.noun}")
+            raise name_taken(what, self.noun, ref.name, f"{whose}, VMID {ref.vmid} on {ref.node}",
+                             hint=f"rename it in the stack, or remove or rename that {self.noun}")
         return None
 
     def marker_of(self, ref: GuestRef, what: str) -> Marker | None:
@@ -166,9 +164,7 @@ class Lifecycle(ABC):
             config = self.ctx.power.wait_unlocked(path, str(resource.address))
         except ObjectNotFoundError:
             return False
-        marker = parse_marker(config.get("description"))
-        return marker is not None and self.owner.owns(marker) and \
-            marker.address == resource.address
+        return self.owner.owns_at(parse_marker(config.get("description")), resource.address)
 
     def roll_back(self, ref: GuestRef, resource: Resource) -> list[str]:
         """Destroy a guest this create made; what could not be destroyed."""
@@ -236,8 +232,7 @@ class Lifecycle(ABC):
         if ref.status == "unknown":  # what /cluster/resources says of a node it lost
             raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
                                 hint="bring it back, then apply again")
-        marker = self.marker_of(ref, what)
-        if marker is None or not self.owner.owns(marker) or marker.address != live.address:
+        if not self.owner.owns_at(self.marker_of(ref, what), live.address):
             return
         try:
             if ref.running or self.ctx.power.running(ref.path, what):

@@ -14,6 +14,7 @@ from typing import Any
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
 from provisioner.providers.proxmox.lxc_spec import (
@@ -24,7 +25,6 @@ from provisioner.providers.proxmox.lxc_spec import (
     storage_of_value,
     wanted_container,
 )
-from provisioner.providers.proxmox.marker import Marker
 from provisioner.providers.proxmox.props import flag, parse_drive, size_text
 from provisioner.providers.proxmox.qemu_write import Wanted, config_changes, touched
 

@@ -41,7 +41,7 @@ from provisioner.providers.proxmox.hotplug import held_until_restart
 from provisioner.providers.proxmox.inventory import Lister
 from provisioner.providers.proxmox.lifecycle import Lifecycle, has_pending
 from provisioner.providers.proxmox.lxc import Lxc
-from provisioner.providers.proxmox.marker import Ownership
+from provisioner.providers.proxmox.ownership import Ownership
 from provisioner.providers.proxmox.qemu import Qemu
 from provisioner.providers.proxmox.storages import Storages
 from provisioner.providers.proxmox.unsupported import unsupported

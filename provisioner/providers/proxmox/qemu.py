@@ -21,10 +21,11 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox import hotplug
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
-from provisioner.providers.proxmox.marker import Marker, parse_marker
+from provisioner.providers.proxmox.ownership import parse_marker
 from provisioner.providers.proxmox.props import drive_slot, parse_props, size_text
 from provisioner.providers.proxmox.qemu_read import (
     disks_of,
@@ -154,7 +155,7 @@ class Qemu(Lifecycle):
         self.ctx.power.wait_unlocked(ref.path, what)
         view = self.ctx.config(ref, what)
         marker = parse_marker(view.current.get("description"))
-        notes = private(marker.applied) if marker is not None else {}
+        notes = private(marker.memo) if marker is not None else {}
         resource = only_changed(resource, live, changed)
         spec = resource.spec
         options = spec.get("options") or {}

@@ -21,6 +21,7 @@ from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import VsphereConfig, devices, guestinfo
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import read_vm
@@ -28,7 +29,7 @@ from provisioner.providers.vsphere.configspec import Request, config_spec, touch
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import DuplicateNameError
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
-from provisioner.providers.vsphere.marker import Marker, encode, split_annotation, with_annotation
+from provisioner.providers.vsphere.ownership import encode, split_annotation, with_annotation
 from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
 from provisioner.providers.vsphere.power import Power
 from provisioner.providers.vsphere.schema import needs_power_off

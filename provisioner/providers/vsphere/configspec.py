@@ -20,7 +20,7 @@ from pyVmomi import vim
 from provisioner.providers.vsphere import devices, guestinfo
 from provisioner.providers.vsphere.devices import Device
 from provisioner.providers.vsphere.facts import Facts, Network, VmRecord
-from provisioner.providers.vsphere.marker import CREATING_KEY
+from provisioner.providers.vsphere.ownership import CREATING_KEY
 
 DEFAULT_GUEST_ID = "otherLinux64Guest"
 

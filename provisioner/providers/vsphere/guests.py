@@ -26,6 +26,8 @@ from provisioner.errors import (
     ProviderError,
     TransientProviderError,
 )
+from provisioner.providers.kit.marker import Marker
+from provisioner.providers.kit.ownership import name_taken
 from provisioner.providers.vsphere import VsphereConfig
 from provisioner.providers.vsphere.changes import Changer, label
 from provisioner.providers.vsphere.client import VsphereClient
@@ -34,7 +36,7 @@ from provisioner.providers.vsphere.configspec import DEFAULT_GUEST_ID
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import TaskTimeoutError
 from provisioner.providers.vsphere.inventory import FactsCache, Lister, creating_marker
-from provisioner.providers.vsphere.marker import CREATING_KEY, Marker
+from provisioner.providers.vsphere.ownership import CREATING_KEY
 from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
 from provisioner.providers.vsphere.power import Power
 from provisioner.testing import kill_point
@@ -110,11 +112,9 @@ class Guests:
         for record in vms_named(self.client, resource.name, what):
             _notes, marker = self.lister.marker_of(record, self.cache.facts())
             creating = creating_marker(record)
-            if creating is not None and self.ownership.owns(creating) and \
-                    creating.address == resource.address:
+            if self.ownership.owns_at(creating, resource.address):
                 self.delete_vm(record.moid, what)  # an interrupted create: start over
-            elif self.ownership.owns(marker) and marker is not None and \
-                    marker.address == resource.address and not record.template:
+            elif self.ownership.owns_at(marker, resource.address) and not record.template:
                 earlier = record.moid
             else:
                 self._refuse(resource, record, creating or marker, what)
@@ -122,16 +122,13 @@ class Guests:
 
     def _refuse(self, resource: Resource, record: VmRecord, marker: Marker | None,
                 what: str) -> None:
-        owner = self.ownership.stranger(marker) or (
-            f"{marker.address} of this stack" if marker is not None else "untagged")
-        facts = self.cache.facts()
-        folder = facts.folder_path(_moid(record.get("parent"))) or "/"
+        folder = self.cache.facts().folder_path(_moid(record.get("parent"))) or "/"
         noun = "template" if record.template else "VM"
-        raise ProviderError(f"{what}: a {noun} named '{resource.name}' already exists in "
-                            f"folder {folder} ({owner})",
-                            hint="rename the guest, or remove or rename that VM (an untagged "
-                                 f"one can be adopted: provisioner import {resource.address} "
-                                 f"{resource.name})")
+        raise name_taken(what, noun, resource.name, self.ownership.whose(marker),
+                         where=f" in folder {folder}",
+                         hint="rename the guest, or remove or rename that VM (an untagged one "
+                              f"can be adopted: provisioner import {resource.address} "
+                              f"{resource.name})")
 
     def _make(self, resource: Resource, placement: Placement, template: VmRecord | None,
               what: str) -> str:

@@ -33,7 +33,7 @@ from provisioner.providers.vsphere.checks import plan_checks
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.guests import Guests
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
-from provisioner.providers.vsphere.marker import Ownership
+from provisioner.providers.vsphere.ownership import Ownership
 from provisioner.providers.vsphere.placement import PlacementError
 from provisioner.providers.vsphere.schema import GUEST_SCHEMA
 

@@ -14,6 +14,7 @@ from pyVmomi import vim, vmodl
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, LiveObject
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import guestinfo
 from provisioner.providers.vsphere.devices import parse_slot
 from provisioner.providers.vsphere.faults import (
@@ -22,8 +23,7 @@ from provisioner.providers.vsphere.faults import (
     SessionLostError,
     translate,
 )
-from provisioner.providers.vsphere.marker import (
-    Marker,
+from provisioner.providers.vsphere.ownership import (
     Ownership,
     custom_value,
     decode,
