@@ -11,11 +11,9 @@ be is named in ``CreateFailedError.leftovers``.
 
 from __future__ import annotations
 
-import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from provisioner.core.address import Kind
@@ -27,6 +25,7 @@ from provisioner.errors import (
     TransientProviderError,
 )
 from provisioner.providers.base import CallKind, KindSchema
+from provisioner.providers.kit.changes import effect_of, touched
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.kit.ownership import name_taken, stack_owner
 from provisioner.providers.proxmox.client import AlreadyExistsError
@@ -34,7 +33,7 @@ from provisioner.providers.proxmox.context import ConfigView, Context
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
-from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted, touched
+from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted
 
 MAX_VMID_ATTEMPTS = 25
 
@@ -268,26 +267,8 @@ def restart_announced(schema: KindSchema, resource: Resource, live: LiveObject |
     requiring a restart)."""
     if live is None or changed is None:
         return True  # a create: the guest has not run yet
-    for path in changed:
-        effect = schema.rule_for(path).effect
-        if schema.refine is not None:
-            before, after = value_at(live.spec, path), value_at(resource.spec, path)
-            effect = schema.refine(path, before, after, live) or effect
-        if effect is Effect.RESTART:
-            return True
-    return False
-
-
-def value_at(spec: Any, path: str) -> Any:
-    """The value at a diff path (``mounts[1].size``) of a spec; None where it has none."""
-    for part in re.findall(r"[^.\[\]]+", path):
-        if isinstance(spec, Mapping):
-            spec = spec.get(part)
-        elif isinstance(spec, list) and part.isdigit() and int(part) < len(spec):
-            spec = spec[int(part)]
-        else:
-            return None
-    return spec
+    return any(effect_of(schema, path, live, resource.spec) is Effect.RESTART
+               for path in changed)
 
 
 def _without_none(value: Any) -> Any:
@@ -315,19 +296,4 @@ def _changes(path: str, now: Any, later: Any, found: dict[str, Any]) -> None:
 def has_pending(live: LiveObject, path: str) -> bool:
     """Whether Proxmox holds a value for ``path`` (or inside it) until a restart."""
     pending = live.attributes.get("pending") or {}
-    if not isinstance(pending, Mapping):
-        return False
-    return any(key == path or key.startswith((path + ".", path + "[")) or
-               path.startswith((key + ".", key + "[")) for key in pending)
-
-
-def only_changed(resource: Resource, live: LiveObject | None,
-                 changed: Sequence[str] | None) -> Resource:
-    """The resource as it must be written: fields ``changed`` does not name (such as
-    ``lifecycle.ignore_changes`` ones) keep the value the guest has now."""
-    if live is None or changed is None:
-        return resource
-    touched = {re.split(r"[.\[]", path, maxsplit=1)[0] for path in changed}
-    spec = {key: value if key in touched or key not in live.spec else live.spec[key]
-            for key, value in resource.spec.items()}
-    return replace(resource, spec=spec)
+    return isinstance(pending, Mapping) and touched(path, pending)

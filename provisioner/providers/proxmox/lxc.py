@@ -14,9 +14,10 @@ from typing import Any
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.providers.kit.changes import only_changed, touched
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
+from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys
 from provisioner.providers.proxmox.lxc_spec import (
     mounts_of,
     nets_of,
@@ -26,7 +27,7 @@ from provisioner.providers.proxmox.lxc_spec import (
     wanted_container,
 )
 from provisioner.providers.proxmox.props import flag, parse_drive, size_text
-from provisioner.providers.proxmox.qemu_write import Wanted, config_changes, touched
+from provisioner.providers.proxmox.qemu_write import Wanted, config_changes
 
 
 class Lxc(Lifecycle):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from provisioner.providers.kit.changes import touched
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.nics import format_lxc_nic, read_nic, write_nic
 from provisioner.providers.proxmox.ownership import notes_of, user_tags
@@ -27,7 +28,7 @@ from provisioner.providers.proxmox.props import (
     to_int,
 )
 from provisioner.providers.proxmox.qemu_read import PoolOf
-from provisioner.providers.proxmox.qemu_write import Wanted, touched
+from provisioner.providers.proxmox.qemu_write import Wanted
 from provisioner.units import Bytes
 
 ADDRESS_KEYS = ("ip", "gw", "ip6", "gw6")

@@ -21,10 +21,11 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.changes import only_changed, touched
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox import hotplug
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
+from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys
 from provisioner.providers.proxmox.ownership import parse_marker
 from provisioner.providers.proxmox.props import drive_slot, parse_props, size_text
 from provisioner.providers.proxmox.qemu_read import (
@@ -37,7 +38,6 @@ from provisioner.providers.proxmox.qemu_write import (
     assign_slots,
     config_changes,
     disk_work,
-    touched,
     wanted_config,
 )
 

@@ -21,11 +21,12 @@ from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.changes import touched
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import VsphereConfig, devices, guestinfo
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import read_vm
-from provisioner.providers.vsphere.configspec import Request, config_spec, touches
+from provisioner.providers.vsphere.configspec import Request, config_spec
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import DuplicateNameError
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
@@ -144,9 +145,9 @@ class Changer:
                     what: str) -> tuple[str | None, Marker | None]:
         """The annotation to write (None: keep it) and the new tag if its memo changed."""
         marker = None
-        if touches(changed, "cloud_init"):
+        if touched("cloud_init", changed):
             marker = self.ownership.marker(resource.address, self.memo_of(resource, what))
-        notes_changed = touches(changed, "options.notes")
+        notes_changed = touched("options.notes", changed)
         current = str(record.get("config.annotation", ""))
         if self.client.is_vcenter:
             notes = (resource.spec.get("options") or {}).get("notes", "")
@@ -204,7 +205,7 @@ class Changer:
     def _move(self, record: VmRecord, resource: Resource, changed: Sequence[str],
               what: str) -> None:
         wanted = [path for path in ("node", "options.folder", "options.resource_pool",
-                                    "options.cluster") if touches(changed, path)]
+                                    "options.cluster") if touched(path, changed)]
         if not wanted:
             return
         try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pyVmomi import vim
 
+from provisioner.providers.kit.changes import touched
 from provisioner.providers.vsphere import devices, guestinfo
 from provisioner.providers.vsphere.devices import Device
 from provisioner.providers.vsphere.facts import Facts, Network, VmRecord
@@ -48,7 +49,7 @@ class Request:
     key: Callable[[], int] = field(default_factory=lambda: _Keys().next)
 
     def touches(self, prefix: str) -> bool:
-        return touches(self.changed, prefix)
+        return touched(prefix, self.changed)
 
 
 def config_spec(record: VmRecord, request: Request) -> Any | None:
@@ -260,16 +261,6 @@ def _backing(name: str, request: Request) -> Any:
                          "cannot attach NICs to")
     return Device.VirtualEthernetCard.NetworkBackingInfo(
         deviceName=name, network=vim.Network(network.moid))
-
-
-def touches(changed: Collection[str], prefix: str) -> bool:
-    """Whether a changed path is ``prefix``, below it, or above it (``options``
-    touches ``options.notes``)."""
-    return any(_within(path, prefix) or _within(prefix, path) for path in changed)
-
-
-def _within(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith((prefix + ".", prefix + "["))
 
 
 class _Keys:
