@@ -21,6 +21,7 @@ from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.changes import only_changed, touched
+from provisioner.providers.kit.nocloud import build_iso, seed_files
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import (
     DiskPlan,
@@ -32,7 +33,7 @@ from provisioner.providers.libvirt.layout import Layouts
 from provisioner.providers.libvirt.leases import wait_for_addresses
 from provisioner.providers.libvirt.networks import Networks
 from provisioner.providers.libvirt.ownership import Ownership, parse_volume_name
-from provisioner.providers.libvirt.seed import build_iso, seed_files, upload_seed
+from provisioner.providers.libvirt.seed import upload_seed
 from provisioner.providers.libvirt.storage import Storage
 from provisioner.testing import kill_point
 
