@@ -13,11 +13,12 @@ import libvirt
 from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
 from provisioner.errors import ObjectNotFoundError, ProviderError
-from provisioner.providers.base import CallKind, Capacity, HostCapacity, PoolCapacity
+from provisioner.providers.base import CallKind, Capacity, PoolCapacity
+from provisioner.providers.kit.capacity import GuestLoad, host_capacity
+from provisioner.providers.kit.macs import mac_clashes
 from provisioner.providers.libvirt.client import LibvirtClient, error_code
 from provisioner.providers.libvirt.inventory import HostFacts
 from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
-from provisioner.providers.macs import mac_clashes
 
 if TYPE_CHECKING:
     from provisioner.providers.libvirt.guests import Guests
@@ -29,16 +30,11 @@ def read_capacity(client: LibvirtClient) -> Capacity:
     conn = client.conn
     info = client.call(CallKind.READ, "host", conn.getInfo)
     total = int(info[1]) * 1024 * 1024
-    running = _reserved(client, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
-    stopped = _reserved(client, libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
-    host = HostCapacity(
-        node=client.call(CallKind.READ, "host", conn.getHostname),
-        cpus=int(info[2]),
-        memory_total=total,
-        memory_free=_available_memory(client, total, running[1]),
-        running_cpus=running[0], running_memory=running[1],
-        stopped_cpus=stopped[0], stopped_memory=stopped[1],
-    )
+    guests = _guests(client, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE, running=True)
+    guests += _guests(client, libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE, running=False)
+    running_memory = sum(guest.memory for guest in guests if guest.running)
+    host = host_capacity(client.call(CallKind.READ, "host", conn.getHostname), int(info[2]),
+                         total, _available_memory(client, total, running_memory), guests)
     pools = []
     for pool in client.call(CallKind.LIST, "storage pools", conn.listAllStoragePools,
                             libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
@@ -48,18 +44,17 @@ def read_capacity(client: LibvirtClient) -> Capacity:
     return Capacity(hosts=[host], pools=pools)
 
 
-def _reserved(client: LibvirtClient, flag: int) -> tuple[int, int]:
-    """vCPUs and memory (bytes) the domains listed with ``flag`` reserve: every
-    domain on the host, this stack's or not."""
-    cpus = memory = 0
+def _guests(client: LibvirtClient, flag: int, *, running: bool) -> list[GuestLoad]:
+    """The vCPUs and memory of the domains listed with ``flag``: every domain on the
+    host, this stack's or not."""
+    found = []
     for domain in client.call(CallKind.LIST, "domains", client.conn.listAllDomains, flag):
         try:
             state = client.call(CallKind.READ, domain.name(), domain.info)
         except ObjectNotFoundError:
             continue  # gone since the listing
-        cpus += int(state[3])
-        memory += int(state[2]) * 1024
-    return cpus, memory
+        found.append(GuestLoad(running, int(state[3]), int(state[2]) * 1024))
+    return found
 
 
 def _available_memory(client: LibvirtClient, total: int, running: int) -> int:

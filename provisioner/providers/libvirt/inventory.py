@@ -30,6 +30,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject, address_name
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import CallKind, Inventory
+from provisioner.providers.kit.macs import MacHolder, mac_holders
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_stats import (
     Stats,
@@ -52,7 +53,6 @@ from provisioner.providers.libvirt.network_xml import IpRange, ip_ranges, read_n
 from provisioner.providers.libvirt.ownership import Ownership, parse_owner, parse_volume_name
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
-from provisioner.providers.macs import MacHolder, mac_holders
 from provisioner.units import Bytes
 
 _STORED = libvirt.VIR_DOMAIN_XML_INACTIVE

@@ -26,6 +26,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, FieldProblem
+from provisioner.providers.kit.macs import HINT, first_holders, fixed_macs
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import GuestRef
 from provisioner.providers.proxmox.nics import macs_of
@@ -34,7 +35,6 @@ from provisioner.providers.proxmox.ownership import stack_of
 VMID_HINT = "choose another VMID, or leave options.vmid out to have one allocated"
 COUNTED_VMID_HINT = ("every instance of a counted guest gets this VMID: leave options.vmid "
                      "out to have one allocated to each")
-MAC_HINT = "choose another MAC, or leave mac: out to have one generated"
 
 
 def fixed_vmids(resources: Iterable[Resource]) -> dict[Address, int]:
@@ -72,21 +72,13 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
 
 def mac_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProblem]:
     """Fixed MACs that a guest or container outside the stack has."""
-    declared = [(r.address, index, str(nic["mac"]))
-                for r in resources if r.kind in (Kind.GUEST, Kind.CONTAINER)
-                for index, nic in enumerate(r.spec.get("networks") or [])
-                if nic and nic.get("mac")]
+    declared = fixed_macs(resources, (Kind.GUEST, Kind.CONTAINER))
     if not declared:
         return []
     holders = _mac_holders(ctx)
-    problems = []
-    for address, index, mac in declared:
-        ref = holders.get(mac.lower())
-        if ref is not None:
-            problems.append(FieldProblem(address, f"networks[{index}].mac",
-                                         f"{mac} is already used by {holder(ctx, ref)}",
-                                         MAC_HINT))
-    return problems
+    return [FieldProblem(fixed.resource.address, fixed.path,
+                         f"{fixed.mac} is already used by {holder(ctx, ref)}", HINT)
+            for fixed in declared if (ref := holders.get(fixed.mac.lower())) is not None]
 
 
 def holder(ctx: Context, ref: GuestRef) -> str:
@@ -109,11 +101,8 @@ def _mac_holders(ctx: Context) -> dict[str, GuestRef]:
     workers = min(ctx.settings.read_parallel, len(refs))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-macs") as pool:
         configs = list(pool.map(lambda ref: _config(ctx, ref), refs))
-    holders: dict[str, GuestRef] = {}
-    for ref, config in zip(refs, configs, strict=True):
-        for mac in macs_of(config):
-            holders.setdefault(mac, ref)
-    return holders
+    return first_holders((ref, macs_of(config)) for ref, config in zip(refs, configs,
+                                                                       strict=True))
 
 
 def _config(ctx: Context, ref: GuestRef) -> Mapping[str, Any]:

@@ -17,6 +17,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Resource, address_name
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.references import pool_of
 from provisioner.providers.proxmox import ProxmoxConfig
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.facts import Facts, GuestRef
@@ -110,15 +111,12 @@ class Context:
         update or a delete frees) names the stack's storages by their pool name and
         carries no references: a name the cluster has only as a storage of the stack
         is that storage."""
-        if pool is None:
-            return self.settings.storage
-        reference = resource.references.get(path)
-        if reference is not None:
-            return self.owner.storage_id(resource.name_of(reference))
-        ours = self.owner.storage_id(pool)
-        if pool not in self.facts.storages and ours in self.facts.storages:
-            return ours
-        return pool
+        if pool is not None and path not in resource.references:
+            ours = self.owner.storage_id(pool)
+            if pool not in self.facts.storages and ours in self.facts.storages:
+                return ours
+        return pool_of(resource, path, pool, default=self.settings.storage,
+                       stack_pool=self.owner.storage_id)
 
     def pool_of(self, storage_id: str) -> str:
         """The stack's name for a storage: a pool of the stack, or the id itself."""

@@ -16,8 +16,8 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import Inventory
+from provisioner.providers.kit.macs import MacHolder, mac_holders
 from provisioner.providers.kit.marker import Marker
-from provisioner.providers.macs import MacHolder, mac_holders
 from provisioner.providers.vsphere import VsphereConfig, devices
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import read_all, read_vm

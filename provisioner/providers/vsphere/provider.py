@@ -24,7 +24,7 @@ from provisioner.providers.base import (
     ProviderSchema,
     Requirements,
 )
-from provisioner.providers.macs import declares_macs, mac_clashes
+from provisioner.providers.kit.macs import declares_macs, mac_clashes
 from provisioner.providers.vsphere import VsphereConfig
 from provisioner.providers.vsphere.adopt import adopt
 from provisioner.providers.vsphere.capacity import capacity, requirements
