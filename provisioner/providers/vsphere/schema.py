@@ -23,7 +23,7 @@ from provisioner.providers.base import (
     FieldRule,
     KindSchema,
 )
-from provisioner.providers.kit.changes import effect_of
+from provisioner.providers.kit.changes import effect_of, value_at
 from provisioner.providers.vsphere.read import ATTRIBUTES
 
 GUEST_FIELDS: Mapping[str, FieldRule] = {
@@ -73,4 +73,9 @@ def needs_power_off(changed: Sequence[str], live: LiveObject,
     """Whether ``update`` must power the guest off for ``changed``: a field whose effect
     is not "in place" (a cloud_init change arrives only with ``on_change: reboot``)."""
     return any(effect_of(GUEST_SCHEMA, path, live, desired) is not Effect.IN_PLACE
-               for path in changed if path != "power")
+               for path in changed if path != "power" and not _kept(path, desired))
+
+
+def _kept(path: str, desired: Mapping[str, Any]) -> bool:
+    """A value no longer declared that the VM keeps: nothing is written."""
+    return value_at(desired, path) is None and GUEST_SCHEMA.keeps(path)
