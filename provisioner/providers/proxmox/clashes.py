@@ -52,7 +52,7 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
     has."""
     problems: list[FieldProblem] = []
     first: dict[int, Resource] = {}
-    by_vmid = {ref.vmid: ref for ref in ctx.facts.guests}
+    by_vmid = {ref.vmid: ref for ref in ctx.cluster.facts.guests}
     declared = {r.address: r for r in resources}
     for address, vmid in fixed_vmids(resources).items():
         resource = declared[address]
@@ -64,7 +64,7 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
                                          COUNTED_VMID_HINT if counted else VMID_HINT))
             continue
         ref = by_vmid.get(vmid)
-        if ref is not None and ctx.owned.get(vmid) != address:
+        if ref is not None and ctx.cluster.owned.get(vmid) != address:
             problems.append(FieldProblem(address, "options.vmid", f"{vmid} is already used "
                                          f"by {holder(ctx, ref)}", VMID_HINT))
     return problems
@@ -85,7 +85,7 @@ def holder(ctx: Context, ref: GuestRef) -> str:
     """``VM 'legacy' (untagged, VMID 120 on pve1)``: what holds a value, and whose it is."""
     noun = "template" if ref.template else "container" if ref.kind == "lxc" else "VM"
     owner = stack_of(ref.tags)
-    address = ctx.owned.get(ref.vmid)
+    address = ctx.cluster.owned.get(ref.vmid)
     whose = (f"{address} of this stack" if address is not None
              else "untagged" if owner is None else f"stack {owner}")
     return f"{noun} '{ref.name}' ({whose}, VMID {ref.vmid} on {ref.node})"
@@ -94,8 +94,8 @@ def holder(ctx: Context, ref: GuestRef) -> str:
 def _mac_holders(ctx: Context) -> dict[str, GuestRef]:
     """Lower-case MAC → the guest or container outside the stack that has it (of two,
     the lower VMID: plans are deterministic)."""
-    refs = sorted((ref for ref in ctx.facts.guests
-                   if not ref.template and ref.vmid not in ctx.owned), key=lambda r: r.vmid)
+    refs = sorted((ref for ref in ctx.cluster.facts.guests
+                   if not ref.template and ref.vmid not in ctx.cluster.owned), key=lambda r: r.vmid)
     if not refs:
         return {}
     workers = min(ctx.settings.read_parallel, len(refs))

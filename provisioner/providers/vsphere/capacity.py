@@ -27,17 +27,17 @@ from provisioner.providers.kit.capacity import (
 )
 from provisioner.providers.vsphere import VsphereConfig, devices
 from provisioner.providers.vsphere.facts import Compute, Facts
-from provisioner.providers.vsphere.placement import PlacementError, Resolver
+from provisioner.providers.vsphere.locations import Locator, UnknownNameError
 
 MIB = 1024 * 1024
 
 
 def capacity(settings: VsphereConfig, facts: Facts) -> Capacity:
-    """Raises PlacementError when the block's datacenter, cluster or host is unknown."""
-    resolver = Resolver(settings, facts)
-    datacenter = resolver.datacenter()
-    compute = resolver.compute(datacenter, settings.cluster,
-                               resolver.host(datacenter, settings.host))
+    """Raises UnknownNameError when the block's datacenter, cluster or host is unknown."""
+    locator = Locator(settings, facts)
+    datacenter = locator.datacenter()
+    compute = locator.compute(datacenter, settings.cluster,
+                               locator.host(datacenter, settings.host))
     pools = []
     for moid in compute.datastores:
         store = facts.datastores.get(moid)
@@ -87,17 +87,17 @@ def _default_datastore(settings: VsphereConfig, facts: Facts, spec: Mapping[str,
     if named:
         return str(named)
     try:
-        return Resolver(settings, facts).place(spec).datastore.name
-    except PlacementError:
+        return Locator(settings, facts).locate(spec).datastore.name
+    except UnknownNameError:
         return ""  # the plan-time checks report it
 
 
 def _template_sizes(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> list[int]:
     if not spec.get("clone"):
         return []
-    resolver = Resolver(settings, facts)
+    locator = Locator(settings, facts)
     try:
-        template = resolver.template(resolver.datacenter(), spec["clone"])
-    except PlacementError:
+        template = locator.template(locator.datacenter(), spec["clone"])
+    except UnknownNameError:
         return []
     return [disk.size for disk in devices.disks(list(template.get("config.hardware.device", [])))]

@@ -27,7 +27,7 @@ DEFAULT_GUEST_ID = "otherLinux64Guest"
 
 MIB = 1024 * 1024
 Lookup = Callable[[str], Network]
-"""A port group by name (raises PlacementError)."""
+"""A port group by name (raises UnknownNameError)."""
 DatastoreName = Callable[[str | None], str]
 """The datastore a new disk goes to, for the disk's ``pool:`` (None: the guest's)."""
 

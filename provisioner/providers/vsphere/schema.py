@@ -41,7 +41,6 @@ GUEST_FIELDS: Mapping[str, FieldRule] = {
     "options.datastore": REPLACE, "options.firmware": REPLACE,
     "options.scsi_controller": REPLACE, "options.disk_provisioning": REPLACE,
 }
-MOVES = ("node", "options.folder", "options.resource_pool", "options.cluster")
 
 
 def hot_change(path: str, before: Any, after: Any, attributes: Mapping[str, Any]) -> bool:

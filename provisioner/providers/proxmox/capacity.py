@@ -33,8 +33,8 @@ from provisioner.providers.proxmox.props import to_bool, to_int
 
 
 def read_capacity(ctx: Context) -> Capacity:
-    facts = ctx.known_facts()
-    nodes = [n for n in ctx.allowed_nodes(facts) if n in facts.nodes and facts.nodes[n].online]
+    facts = ctx.cluster.known_facts()
+    nodes = [n for n in ctx.nodes.allowed(facts) if n in facts.nodes and facts.nodes[n].online]
     hosts = [_host(facts, n) for n in nodes]
     pools: dict[str, PoolCapacity] = {}
     for node in nodes:
@@ -62,14 +62,14 @@ def requirements(ctx: Context, resource: Resource) -> Requirements:
     Pure; works on partial specs too (a live object being deleted, whose fields Proxmox
     did not report)."""
     spec = resource.spec
-    facts = ctx.facts
+    facts = ctx.cluster.facts
     node = _node(ctx, resource, facts)
     options = spec.get("options") or {}
     storage: dict[str, int] = {}
 
     def add(path: str, pool: str | None, size: Any) -> None:
         if size:
-            sid = ctx.storage_id(resource, path, pool)
+            sid = ctx.names.storage_id(resource, path, pool)
             add_storage(storage, facts.storage_key(sid, node) if node else sid, int(size))
 
     cpus = int(spec.get("cpus") or 0)

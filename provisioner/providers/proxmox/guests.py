@@ -1,4 +1,5 @@
-"""What guests (QEMU) and containers (LXC) share: VMIDs, retried creates, reads, deletes.
+"""Proxmox guests, VMs (QEMU, ``qemu.py``) and containers (LXC, ``lxc.py``): what both
+share, VMIDs, retried creates, reads, resource pools, deletes.
 
 A create reserves a VMID the process has not handed out, checks it with
 ``/cluster/nextid?vmid=N`` and creates; an id another client took meanwhile
@@ -11,6 +12,7 @@ be is named in ``CreateFailedError.leftovers``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +31,8 @@ from provisioner.providers.kit.changes import effect_of, touched
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.kit.ownership import name_taken, stack_owner
 from provisioner.providers.proxmox.client import AlreadyExistsError
-from provisioner.providers.proxmox.context import ConfigView, Context
+from provisioner.providers.proxmox.cluster import ConfigView
+from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
@@ -38,8 +41,8 @@ from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted
 MAX_VMID_ATTEMPTS = 25
 
 
-class Lifecycle(ABC):
-    """Create, read, delete of one kind of Proxmox guest."""
+class Guests(ABC):
+    """Create, read, delete of one type of Proxmox guest (``Qemu``, ``Lxc``)."""
 
     kind: ClassVar[str]
     """``qemu`` or ``lxc``: the API path segment and the /cluster/resources type."""
@@ -87,7 +90,7 @@ class Lifecycle(ABC):
         """See Provider.create: a guest an earlier attempt made is finished, a name
         someone else uses is refused, a failure removes what was made."""
         what = str(resource.address)
-        facts = self.ctx.refresh()
+        facts = self.ctx.cluster.refresh()
         earlier = self.earlier_attempt(resource, facts)
         if earlier is not None:
             self.configure(resource, earlier, None, None)
@@ -122,7 +125,7 @@ class Lifecycle(ABC):
 
     def marker_of(self, ref: GuestRef, what: str) -> Marker | None:
         try:
-            view = self.ctx.config(ref, what)
+            view = self.ctx.cluster.config(ref, what)
         except ObjectNotFoundError:
             return None
         return parse_marker(view.current.get("description"))
@@ -199,8 +202,18 @@ class Lifecycle(ABC):
         if not running or options.get("restart", "reboot") != "reboot" or \
                 not restart_announced(self.schema, resource, live, changed):
             return
-        if self.ctx.config(ref, what).pending & ours:
+        if self.ctx.cluster.config(ref, what).pending & ours:
             self.ctx.power.restart(ref.path, ref.node, what)
+
+    def set_pool(self, vmid: int, want: str | None, have: str | None, what: str) -> None:
+        """Move a guest into ``want`` (a Proxmox resource pool), out of ``have``."""
+        if want == have:
+            return
+        if want is not None:
+            self.client.put(what, f"pools/{want}", vms=str(vmid), **{"allow-move": 1})
+        elif have is not None:
+            with contextlib.suppress(ObjectNotFoundError):
+                self.client.put(what, f"pools/{have}", vms=str(vmid), delete=1)
 
     # -- read -----------------------------------------------------------------------------
 
@@ -217,7 +230,7 @@ class Lifecycle(ABC):
         return LiveObject(address=marker.address, provider=self.owner.provider, name=ref.name,
                           id=str(ref.vmid), spec=spec, attributes=attributes,
                           running=ref.running,
-                          deps=self.ctx.pool_deps(self.storages(view.current)))
+                          deps=self.ctx.names.pool_deps(self.storages(view.current)))
 
     # -- delete ---------------------------------------------------------------------------
 
@@ -225,7 +238,7 @@ class Lifecycle(ABC):
         """Stop it hard and destroy it with its disks. Already gone, or the VMID now
         used by something else, is success."""
         what = str(live.address)
-        ref = self.ctx.find(self.kind, int(live.id))
+        ref = self.ctx.cluster.find(self.kind, int(live.id))
         if ref is None:
             return
         if ref.status == "unknown":  # what /cluster/resources says of a node it lost
