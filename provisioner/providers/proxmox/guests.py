@@ -37,6 +37,7 @@ from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
 from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted
+from provisioner.providers.proxmox.unsupported import unsupported
 
 MAX_VMID_ATTEMPTS = 25
 
@@ -90,6 +91,9 @@ class Guests(ABC):
         """See Provider.create: a guest an earlier attempt made is finished, a name
         someone else uses is refused, a failure removes what was made."""
         what = str(resource.address)
+        problems = unsupported(resource)
+        if problems:
+            raise ProviderError(f"{what}: {problems[0]}")
         facts = self.ctx.cluster.refresh()
         earlier = self.earlier_attempt(resource, facts)
         if earlier is not None:
@@ -105,6 +109,19 @@ class Guests(ABC):
             message = exc.message.removeprefix(f"{what}: ")
             raise CreateFailedError(message, exc.hint, address=what,
                                     leftovers=leftovers) from exc
+
+    def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> int:
+        """See Provider.update; returns the VMID."""
+        what = str(resource.address)
+        ref = self.ctx.cluster.find(self.kind, int(live.id))
+        if ref is None:
+            raise ObjectNotFoundError(f"{what}: {self.noun} {live.id} is gone",
+                                      hint="plan again: it will be created")
+        if ref.status == "unknown":  # what /cluster/resources says of a node it lost
+            raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
+                                hint="bring it back, then apply again")
+        self.configure(resource, ref, live, changed)
+        return ref.vmid
 
     def earlier_attempt(self, resource: Resource, facts: Facts) -> GuestRef | None:
         """The guest an earlier create of this resource made, or None; refuses a

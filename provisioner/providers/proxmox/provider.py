@@ -14,7 +14,7 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject, Resource
-from provisioner.errors import ObjectNotFoundError, ProviderError
+from provisioner.errors import ProviderError
 from provisioner.providers.base import (
     Capacity,
     FieldProblem,
@@ -38,7 +38,6 @@ from provisioner.providers.proxmox.ownership import Ownership
 from provisioner.providers.proxmox.qemu import Qemu
 from provisioner.providers.proxmox.schema import CONTAINER_SCHEMA, GUEST_SCHEMA, POOL_SCHEMA
 from provisioner.providers.proxmox.storages import Storages
-from provisioner.providers.proxmox.unsupported import unsupported
 
 
 class ProxmoxProvider(Provider):
@@ -88,9 +87,6 @@ class ProxmoxProvider(Provider):
         if resource.kind is Kind.POOL:
             return self.storages.create(resource)
         kind = self._kind(resource.kind)
-        problems = unsupported(resource)
-        if problems:
-            raise ProviderError(f"{resource.address}: {problems[0]}")
         ref = kind.create(resource)
         return self.lister.one(kind, ref.vmid, str(resource.address))
 
@@ -98,16 +94,8 @@ class ProxmoxProvider(Provider):
         if resource.kind is Kind.POOL:
             return self.storages.update(resource, changed)
         kind = self._kind(resource.kind)
-        what = str(resource.address)
-        ref = self.ctx.cluster.find(kind.kind, int(live.id))
-        if ref is None:
-            raise ObjectNotFoundError(f"{what}: {kind.noun} {live.id} is gone",
-                                      hint="plan again: it will be created")
-        if ref.status == "unknown":  # what /cluster/resources says of a node it lost
-            raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
-                                hint="bring it back, then apply again")
-        kind.configure(resource, ref, live, changed)
-        return self.lister.one(kind, ref.vmid, what)
+        vmid = kind.update(resource, live, changed)
+        return self.lister.one(kind, vmid, str(resource.address))
 
     def delete(self, live: LiveObject) -> None:
         if live.kind is Kind.POOL:
