@@ -9,7 +9,6 @@ and adopting existing objects. Tests drive it directly with in-process drivers.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -41,27 +40,21 @@ from provisioner.providers.base import (
     Provider,
     ProviderStats,
 )
+from provisioner.providers.kit.retry import RetryPolicy, retrying
 from provisioner.render.planfile import SavedPlan, check_still_valid
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
 from provisioner.state.store import JournalEntry, StateStore
 
 T = TypeVar("T")
-READ_ATTEMPTS = 3
-"""Times a provider's whole read is asked when its connection drops under it (a daemon
-restarted, a network cut): the provider reconnects and the read starts over."""
+READ_AGAIN = RetryPolicy(start=0.2, max=0.4, attempts=3)
+"""A provider's whole read is asked up to 3 times when its connection drops under it (a
+daemon restarted, a network cut): the provider reconnects and the read starts over."""
 
 
 def read_again_if_lost(read: Callable[[], T]) -> T:
-    """``read()``, asked again whole while its connection drops, up to READ_ATTEMPTS."""
-    for attempt in range(1, READ_ATTEMPTS + 1):
-        try:
-            return read()
-        except ConnectionLostError:
-            if attempt == READ_ATTEMPTS:
-                raise
-            time.sleep(0.2 * attempt)
-    raise AssertionError("unreachable")
+    """``read()``, asked again whole while its connection drops (READ_AGAIN)."""
+    return retrying(read, READ_AGAIN, lambda exc: isinstance(exc, ConnectionLostError))
 
 
 @dataclass

@@ -7,7 +7,7 @@ so they see the same state.
 
 ``stack_objects`` lists what the daemon holds for a stack (domains and
 networks by their owner tag, volumes and pools by their names, see
-``provisioner.providers.libvirt.naming``); ``sweep`` removes those with
+``provisioner.providers.libvirt.ownership``); ``sweep`` removes those with
 libvirt directly, for when ``destroy`` itself is what failed.
 
 Serial logs: the tiny guest prints ``TINY: ...`` markers on ttyS0, which the
@@ -37,7 +37,7 @@ from provisioner.core.resources import LiveObject
 from provisioner.engine import Engine
 from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
-from provisioner.providers.libvirt.naming import parse_owner, parse_volume_name
+from provisioner.providers.libvirt.ownership import parse_owner, parse_volume_name
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.variables import VariableInputs
 from support.plans import changes, describe  # noqa: F401  (re-exported for tests/e2e)

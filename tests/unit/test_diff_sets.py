@@ -24,7 +24,7 @@ from provisioner.providers.base import (
     KindSchema,
     ProviderSchema,
 )
-from provisioner.providers.proxmox.provider import CONTAINER_SCHEMA, GUEST_SCHEMA
+from provisioner.providers.proxmox.schema import CONTAINER_SCHEMA, GUEST_SCHEMA
 from provisioner.render.drift import render_drift_text
 from provisioner.render.json import render_plan_json
 from provisioner.render.markdown import render_plan_markdown

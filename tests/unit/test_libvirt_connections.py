@@ -115,9 +115,10 @@ def test_a_read_failure_without_an_error_code_is_asked_again_a_write_is_not(
     import libvirt
 
     from provisioner.errors import ProviderError
+    from provisioner.providers.kit.retry import RetryPolicy
     from provisioner.providers.libvirt import client as client_module
 
-    monkeypatch.setattr(client_module, "RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(client_module, "RETRY", RetryPolicy(start=0.0, max=0.0, attempts=3))
     client = LibvirtClient("test:///default", ProviderStats())
     attempts = {"read": 0, "write": 0}
 

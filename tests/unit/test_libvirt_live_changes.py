@@ -10,7 +10,7 @@ import pytest
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Effect, LiveObject
-from provisioner.providers.libvirt.provider import GUEST_SCHEMA
+from provisioner.providers.libvirt.schema import GUEST_SCHEMA
 
 MiB = 1024 * 1024
 

@@ -21,7 +21,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.engine import Engine
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action
-from provisioner.providers.libvirt.naming import Ownership
+from provisioner.providers.libvirt.ownership import Ownership
 from provisioner.stack.loader import load_stack
 from provisioner.state.local import SQLiteStore
 

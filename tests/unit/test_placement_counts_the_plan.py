@@ -26,7 +26,7 @@ from provisioner.providers.base import (
     ProviderSchema,
     Requirements,
 )
-from provisioner.providers.libvirt.provider import GUEST_SCHEMA
+from provisioner.providers.libvirt.schema import GUEST_SCHEMA
 from provisioner.stack.loader import load_stack
 
 pytestmark = pytest.mark.unit

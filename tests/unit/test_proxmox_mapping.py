@@ -10,10 +10,10 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Effect, LiveObject
-from provisioner.providers.proxmox.context import split_pending
-from provisioner.providers.proxmox.lifecycle import _changes, has_pending
-from provisioner.providers.proxmox.marker import (
-    Marker,
+from provisioner.providers.kit.marker import Marker
+from provisioner.providers.proxmox.cluster import split_pending
+from provisioner.providers.proxmox.guests import _changes, has_pending
+from provisioner.providers.proxmox.ownership import (
     Ownership,
     notes_of,
     parse_marker,
@@ -21,7 +21,6 @@ from provisioner.providers.proxmox.marker import (
     user_tags,
 )
 from provisioner.providers.proxmox.props import GIB, MIB
-from provisioner.providers.proxmox.provider import GUEST_SCHEMA
 from provisioner.providers.proxmox.qemu_read import read_guest
 from provisioner.providers.proxmox.qemu_write import (
     assign_slots,
@@ -30,6 +29,7 @@ from provisioner.providers.proxmox.qemu_write import (
     same,
     wanted_config,
 )
+from provisioner.providers.proxmox.schema import GUEST_SCHEMA
 
 OWNER = Ownership("lab", "pve")
 WEB = Address(Kind.GUEST, "web")

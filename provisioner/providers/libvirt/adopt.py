@@ -18,8 +18,8 @@ from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import HostView, read_guest
-from provisioner.providers.libvirt.naming import OWNER_NS, OWNER_PREFIX, Ownership, parse_owner
 from provisioner.providers.libvirt.network_xml import read_network
+from provisioner.providers.libvirt.ownership import OWNER_NS, OWNER_PREFIX, Ownership, parse_owner
 
 
 def adopt(client: LibvirtClient, owner: Ownership, address: Address, name: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from provisioner.errors import (
     TransientProviderError,
 )
 from provisioner.providers.base import CallKind, ProviderStats
+from provisioner.providers.kit.retry import RetryPolicy, retrying
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,7 +40,9 @@ _TRANSIENT = {
     libvirt.VIR_ERR_RPC,
     libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
 }
-RETRY_DELAYS = (0.2, 0.5, 1.0)
+RETRY = RetryPolicy(start=0.2, factor=5.0, max=3.0, attempts=4)
+"""A transient failure is asked again after 0.2, 1 and 3 seconds."""
+NO_RETRY = RetryPolicy(start=0.0, max=0.0, attempts=1)
 IN_FLIGHT = 4
 """Per-object reads sent at once by ``each``: libvirt carries concurrent calls on one
 connection, and libvirtd serves up to 5 of a client's at a time by default
@@ -181,7 +183,7 @@ class LibvirtClient:
         unless ``retry`` is false (for probes whose caller polls anyway). At most
         MAX_IN_FLIGHT run at once per connection; a whole upload (stream included) is
         one call."""
-        for attempt, delay in enumerate((*RETRY_DELAYS, None) if retry else (None,)):
+        def once() -> T:
             channel = self._channel()
             try:
                 with channel.in_flight, self.stats.track(category):
@@ -195,10 +197,10 @@ class LibvirtClient:
                     # driver under parallel applies: "virDomainLookupByName() failed"):
                     # a read is safe to ask again
                     error = TransientProviderError(f"{what}: {error.message}")
-                if not isinstance(error, TransientProviderError) or delay is None:
-                    raise error from exc
-                time.sleep(delay * (attempt + 1))
-        raise AssertionError("unreachable")
+                raise error from exc
+
+        # a lost connection is not retried here: ``fn`` may hold objects of the dead one
+        return retrying(once, RETRY if retry else NO_RETRY, _retryable)
 
     def _lost(self, channel: _Channel, what: str, exc: libvirt.libvirtError) -> ConnectionLostError:
         """The error for a call whose connection dropped; if ``channel`` is dead and
@@ -288,6 +290,10 @@ def _connection_lost(exc: libvirt.libvirtError, channel: _Channel) -> bool:
         return not channel.conn.isAlive()
     except libvirt.libvirtError:
         return True
+
+
+def _retryable(exc: Exception) -> bool:
+    return isinstance(exc, TransientProviderError) and not isinstance(exc, ConnectionLostError)
 
 
 def error_code(exc: BaseException) -> int | None:

@@ -18,7 +18,7 @@ from typing import Any
 from provisioner.core.address import Address
 from provisioner.core.resources import Resource, address_name
 from provisioner.providers.libvirt import GuestOptions
-from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
+from provisioner.providers.libvirt.ownership import Ownership, parse_volume_name
 from provisioner.units import Bytes
 
 TARGET_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "ide": "hd"}

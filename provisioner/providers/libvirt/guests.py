@@ -10,11 +10,9 @@ start; vCPU and memory changes within ``max_cpus``/``max_memory`` are made live.
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import libvirt
@@ -22,6 +20,8 @@ import libvirt
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.changes import only_changed, touched
+from provisioner.providers.kit.nocloud import build_iso, seed_files
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import (
     DiskPlan,
@@ -31,9 +31,9 @@ from provisioner.providers.libvirt.domain_xml import (
 )
 from provisioner.providers.libvirt.layout import Layouts
 from provisioner.providers.libvirt.leases import wait_for_addresses
-from provisioner.providers.libvirt.naming import Ownership, parse_volume_name
 from provisioner.providers.libvirt.networks import Networks
-from provisioner.providers.libvirt.seed import build_iso, seed_files, upload_seed
+from provisioner.providers.libvirt.ownership import Ownership, parse_volume_name
+from provisioner.providers.libvirt.seed import upload_seed
 from provisioner.providers.libvirt.storage import Storage
 from provisioner.testing import kill_point
 
@@ -133,7 +133,7 @@ class Guests:
         live when every change can be made live, else with a clean restart. Fields
         ``changed`` does not name keep their live value (``ignore_changes``)."""
         declared = resource
-        resource = _only_changed(resource, live, changed)
+        resource = only_changed(resource, live, changed)
         domain = self._lookup(live)
         layout = self.layout(resource, live)
         running = self._is_running(domain)
@@ -148,10 +148,10 @@ class Guests:
         for disk in layout.disks:
             if disk.own and self.storage.lookup(disk.pool, disk.volume) is None:
                 self._create_disk(disk, resource)
-        if layout.seed is not None and (_touches(changed, "cloud_init") or self.storage.lookup(
+        if layout.seed is not None and (touched("cloud_init", changed) or self.storage.lookup(
                 layout.seed.pool, layout.seed.volume) is None):
             self._write_seed(declared, layout.seed)
-        if _touches(changed, "networks"):
+        if touched("networks", changed):
             self._release(live)
             self._reserve(resource, layout)
         old_volumes = self._own_volumes(domain, live.name)
@@ -341,19 +341,6 @@ def live_change_possible(path: str, live: LiveObject, after: Any) -> bool:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
-
-
-def _only_changed(resource: Resource, live: LiveObject, changed: Sequence[str]) -> Resource:
-    """The resource as it must be written: what is left out of ``changed`` (such as
-    ``lifecycle.ignore_changes`` fields) keeps the value the guest has now."""
-    touched = {re.split(r"[.\[]", path, maxsplit=1)[0] for path in changed}
-    spec = {key: value if key in touched or key not in live.spec else live.spec[key]
-            for key, value in resource.spec.items()}
-    return replace(resource, spec=spec)
-
-
-def _touches(changed: Sequence[str], field: str) -> bool:
-    return any(path == field or path.startswith((field + ".", field + "[")) for path in changed)
 
 
 def _is_size_path(path: str) -> bool:

@@ -30,6 +30,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject, address_name
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import CallKind, Inventory
+from provisioner.providers.kit.macs import MacHolder, mac_holders
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_stats import (
     Stats,
@@ -48,11 +49,10 @@ from provisioner.providers.libvirt.domain_xml import (
     serial_log_path,
 )
 from provisioner.providers.libvirt.leases import domain_addresses, network_leases
-from provisioner.providers.libvirt.naming import Ownership, parse_owner, parse_volume_name
 from provisioner.providers.libvirt.network_xml import IpRange, ip_ranges, read_network, reservations
+from provisioner.providers.libvirt.ownership import Ownership, parse_owner, parse_volume_name
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
-from provisioner.providers.macs import MacHolder, mac_holders
 from provisioner.units import Bytes
 
 _STORED = libvirt.VIR_DOMAIN_XML_INACTIVE
@@ -177,7 +177,7 @@ class Lister:
         bridge = root.find("bridge")
         return LiveObject(
             address=tag.address, provider=self.owner.provider, name=network.name(),
-            id=network.UUIDString(), spec=read_network(root, tag.spec),
+            id=network.UUIDString(), spec=read_network(root, tag.memo),
             attributes={"uuid": network.UUIDString(),
                         "bridge_name": bridge.get("name") if bridge is not None else None},
         )
@@ -199,7 +199,7 @@ class Lister:
             root = ET.fromstring(xml)
             tag = parse_owner(root)
             if tag is not None and self.owner.owns(tag):
-                guests.append(self.guest_object(domain, root, tag.address, tag.spec, view,
+                guests.append(self.guest_object(domain, root, tag.address, tag.memo, view,
                                                 name in autostart, stats.get(name, {}), name))
             elif (owner := self.owner.stranger(tag)) is not None:
                 foreign[name] = owner
@@ -316,7 +316,7 @@ class ReadBack:
         view = HostView(self._volumes(root), networks, self._pool_names(root), reserved)
         autostart = bool(self.client.call(CallKind.READ, what, domain.autostart))
         stats = running_stats(self.client, [domain]) if domain.ID() != -1 else {}
-        guest = self.lister.guest_object(domain, root, tag.address, tag.spec, view, autostart,
+        guest = self.lister.guest_object(domain, root, tag.address, tag.memo, view, autostart,
                                          stats.get(name, {}), name)
         if not guest.running:
             return guest

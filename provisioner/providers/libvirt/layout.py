@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from provisioner.core.address import Address, Kind
+from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
+from provisioner.providers.kit.references import pool_of, referenced
 from provisioner.providers.libvirt.domain_xml import (
     TARGET_PREFIX,
     DiskPlan,
@@ -20,7 +21,7 @@ from provisioner.providers.libvirt.domain_xml import (
     NicPlan,
     default_mac,
 )
-from provisioner.providers.libvirt.naming import Ownership, VolumeName
+from provisioner.providers.libvirt.ownership import Ownership, VolumeName
 from provisioner.providers.libvirt.storage import Storage
 
 
@@ -60,7 +61,7 @@ class Layouts:
         bus = disk.get("bus") or "virtio"
         target = disk.get("slot") or _next_target(bus, used)
         if disk.get("volume"):
-            object_name = resource.name_of(Address(Kind.VOLUME, disk["volume"]))
+            object_name = referenced(resource, Kind.VOLUME, disk["volume"])
             names = [self.owner.volume_name(object_name, fmt) for fmt in ("qcow2", "raw")]
             found = self.storage.find(names)
             if found is None:
@@ -79,19 +80,15 @@ class Layouts:
     def pool_of(self, resource: Resource, path: str, declared: str | None) -> str:
         """The libvirt pool a ``pool:`` value means: a pool of the stack, a pool the
         host has, or the provider's default."""
-        if declared is None:
-            return self.default_pool
-        reference = resource.references.get(path)
-        if reference is not None:
-            return self.owner.pool_name(resource.name_of(reference))
-        return declared
+        return pool_of(resource, path, declared, default=self.default_pool,
+                       stack_pool=self.owner.pool_name)
 
     def _nic(self, resource: Resource, index: int, nic: Mapping[str, Any],
              current: Sequence[Mapping[str, Any]]) -> NicPlan:
         if nic.get("bridge"):
             kind, source = "bridge", nic["bridge"]
         elif nic.get("network"):
-            kind, source = "network", resource.name_of(Address(Kind.NETWORK, nic["network"]))
+            kind, source = "network", referenced(resource, Kind.NETWORK, nic["network"])
         else:
             kind, source = "network", nic["host_network"]
         mac = nic.get("mac")

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provisioner.core.resources import Resource
-from provisioner.providers.libvirt.naming import Ownership
+from provisioner.providers.libvirt.ownership import Ownership
 
 _FORWARD_MODE = {"nat": "nat", "routed": "route", "bridge": "bridge"}
 _MODE_FROM_FORWARD = {value: key for key, value in _FORWARD_MODE.items()}

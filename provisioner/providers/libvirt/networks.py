@@ -16,13 +16,13 @@ from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.providers.libvirt.naming import Ownership
 from provisioner.providers.libvirt.network_xml import (
     dhcp_bounds,
     host_elements,
     host_xml,
     network_xml,
 )
+from provisioner.providers.libvirt.ownership import Ownership
 from provisioner.testing import kill_point
 
 

@@ -1,6 +1,6 @@
 """Storage pools (``pools:``): directory pools, defined, built, started, autostarted.
 
-A pool's libvirt name carries its owner (``STACK__NAME``, see naming.py). On
+A pool's libvirt name carries its owner (``STACK__NAME``, see ownership.py). On
 delete the directory is removed only when empty: images someone put there
 are never deleted with the pool's definition.
 """
@@ -16,7 +16,7 @@ from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.providers.libvirt.naming import Ownership
+from provisioner.providers.libvirt.ownership import Ownership
 
 
 class Pools:

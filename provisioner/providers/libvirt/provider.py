@@ -1,8 +1,9 @@
 """LibvirtProvider: the provider contract on one libvirt connection.
 
-Pools, networks, volumes and guests of one provider block. The bulk read is
-``inventory.Lister``; host facts and plan-time checks are ``host``; each kind's
-changes live in its own module (pools, networks, storage, guests).
+Pools, networks, volumes and guests of one provider block; wiring only. Field
+rules are ``schema``; the bulk read is ``inventory.Lister``; the host's capacity
+is ``capacity``; plan-time checks are ``checks``; each kind's changes live in its
+own module (pools, networks, storage, guests); every call goes through ``client``.
 """
 
 from __future__ import annotations
@@ -11,78 +12,31 @@ from collections.abc import Sequence
 from typing import Any
 
 from provisioner.core.address import Address, Kind
-from provisioner.core.resources import Effect, LiveObject, Resource
+from provisioner.core.resources import LiveObject, Resource
 from provisioner.providers.base import (
-    GROWS,
-    IN_PLACE,
-    REPLACE,
-    RESTART,
     Capacity,
     Inventory,
-    KindSchema,
     Owner,
     Provider,
     ProviderSchema,
 )
 from provisioner.providers.libvirt import LibvirtConfig
 from provisioner.providers.libvirt.adopt import adopt
+from provisioner.providers.libvirt.capacity import detect_domain_type, read_capacity
+from provisioner.providers.libvirt.checks import plan_checks
 from provisioner.providers.libvirt.client import LibvirtClient
-from provisioner.providers.libvirt.guests import Guests, live_change_possible
-from provisioner.providers.libvirt.host import detect_domain_type, plan_checks, read_capacity
+from provisioner.providers.libvirt.guests import Guests
 from provisioner.providers.libvirt.inventory import Lister, ReadBack
-from provisioner.providers.libvirt.naming import Ownership
 from provisioner.providers.libvirt.networks import Networks
+from provisioner.providers.libvirt.ownership import Ownership
 from provisioner.providers.libvirt.pools import Pools
+from provisioner.providers.libvirt.schema import (
+    GUEST_SCHEMA,
+    NETWORK_SCHEMA,
+    POOL_SCHEMA,
+    VOLUME_SCHEMA,
+)
 from provisioner.providers.libvirt.storage import Storage
-
-
-def _refine_guest(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:
-    """vCPUs and memory change live up to the maximum the guest was defined with."""
-    if path in ("cpus", "memory") and live_change_possible(path, live, after):
-        return Effect.IN_PLACE
-    return None
-
-
-GUEST_SCHEMA = KindSchema(
-    fields={
-        "cpus": RESTART,
-        "memory": RESTART,
-        "power": IN_PLACE,
-        "autostart": IN_PLACE,
-        "image": REPLACE,
-        "clone": REPLACE,
-        "node": REPLACE,
-        "disks": RESTART,
-        "disks[].size": GROWS,
-        "disks[].pool": REPLACE,
-        "disks[].image": REPLACE,
-        "disks[].format": REPLACE,
-        "disks[].volume": RESTART,
-        "disks[].bus": RESTART,
-        "disks[].slot": RESTART,
-        "networks": RESTART,
-        "cloud_init": REPLACE,
-        "options": RESTART,
-    },
-    attributes=("uuid", "ip", "ips", "macs", "state", "serial_log", "max_cpus", "max_memory"),
-    refine=_refine_guest,
-    kept=frozenset({"networks[].mac"}),  # a NIC no longer told its MAC keeps the one it has
-)
-NETWORK_SCHEMA = KindSchema(
-    fields={"mode": REPLACE, "cidr": REPLACE, "dhcp": REPLACE, "dhcp_range": IN_PLACE,
-            "bridge": REPLACE, "domain": REPLACE, "options": IN_PLACE},
-    attributes=("uuid", "bridge_name"),
-    exclusive=("cidr",),  # libvirt: "Network is already in use by interface virbrN"
-)
-VOLUME_SCHEMA = KindSchema(
-    fields={"size": GROWS, "pool": REPLACE, "format": REPLACE, "options": IN_PLACE},
-    attributes=("path", "key", "volume", "pool"),
-)
-POOL_SCHEMA = KindSchema(
-    fields={"type": REPLACE, "path": REPLACE, "options": IN_PLACE},
-    attributes=("uuid", "pool"),
-    exclusive=("path",),  # libvirt: "Storage source conflict with pool"
-)
 
 
 class LibvirtProvider(Provider):

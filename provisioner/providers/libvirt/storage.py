@@ -1,6 +1,6 @@
 """Volumes on libvirt storage pools: listing, creating (empty, as an overlay of a
 base image, or as a full copy of it), growing and deleting. Names carry
-ownership (see naming.py)."""
+ownership (see ownership.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import VolumeInfo
-from provisioner.providers.libvirt.naming import VolumeName, parse_volume_name
+from provisioner.providers.libvirt.ownership import VolumeName, parse_volume_name
 
 IMAGE_SUFFIXES = ("", ".qcow2", ".img", ".raw")
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 from provisioner.core.address import Address
 from provisioner.errors import ProviderError
 from provisioner.providers.proxmox.context import Context
-from provisioner.providers.proxmox.lifecycle import Lifecycle
-from provisioner.providers.proxmox.marker import Marker, notes_of, stack_of, user_tags
+from provisioner.providers.proxmox.guests import Guests
+from provisioner.providers.proxmox.ownership import notes_of, stack_of, user_tags
 
 
-def adopt(ctx: Context, kind: Lifecycle, address: Address, name: str) -> int:
+def adopt(ctx: Context, kind: Guests, address: Address, name: str) -> int:
     """Tag the guest ``name``; returns its VMID. Raises ProviderError, changing nothing,
     when there is no such guest, several, or one a stack owns."""
-    facts = ctx.refresh()
+    facts = ctx.cluster.refresh()
     found = [g for g in facts.guests if g.kind == kind.kind and g.name == name
              and not g.template]
     if not found:
@@ -36,8 +36,8 @@ def adopt(ctx: Context, kind: Lifecycle, address: Address, name: str) -> int:
         raise ProviderError(f"{address}: '{name}' already belongs to stack {owner}",
                             hint="only guests no stack owns can be adopted")
     what = str(address)
-    view = ctx.config(ref, what)
-    marker = Marker(ctx.owner.stack, ctx.owner.provider, address, {})
+    view = ctx.cluster.config(ref, what)
+    marker = ctx.owner.marker(address)
     spec = kind.read(view.current, ref, marker)
     applied = {**spec, "_pve": {"slots": [d["slot"] for d in spec.get("disks") or [] if d
                                           and "slot" in d]}}

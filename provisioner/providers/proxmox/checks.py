@@ -35,7 +35,7 @@ class Checker:
     def __init__(self, ctx: Context, resources: Sequence[Resource]) -> None:
         self.ctx = ctx
         self.resources = resources
-        self.facts: Facts = ctx.known_facts()
+        self.facts: Facts = ctx.cluster.known_facts()
         self.problems: list[str] = []
         self.declared_pools = {ctx.owner.storage_id(r.name) for r in resources
                                if r.kind is Kind.POOL}
@@ -80,7 +80,8 @@ class Checker:
         container = resource.kind is Kind.CONTAINER
         content = "rootdir" if container else "images"
         for path, pool, fmt in _volumes(spec, container):
-            self._storage(resource, node, self.ctx.storage_id(resource, path, pool), content, fmt)
+            sid = self.ctx.names.storage_id(resource, path, pool)
+            self._storage(resource, node, sid, content, fmt)
         for index, nic in enumerate(spec.get("networks") or []):
             bridge = (nic or {}).get("bridge") or (nic or {}).get("host_network")
             if bridge and node:
@@ -110,7 +111,7 @@ class Checker:
             return None
         if declared is None:
             try:
-                return self.ctx.default_node(self.facts, str(resource.address))
+                return self.ctx.nodes.default(self.facts, str(resource.address))
             except ProviderError as exc:
                 self.problems.append(f"{exc.message} ({exc.hint})")
                 return None

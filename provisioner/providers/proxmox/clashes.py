@@ -26,15 +26,15 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, FieldProblem
+from provisioner.providers.kit.macs import HINT, first_holders, fixed_macs
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import GuestRef
-from provisioner.providers.proxmox.marker import stack_of
 from provisioner.providers.proxmox.nics import macs_of
+from provisioner.providers.proxmox.ownership import stack_of
 
 VMID_HINT = "choose another VMID, or leave options.vmid out to have one allocated"
 COUNTED_VMID_HINT = ("every instance of a counted guest gets this VMID: leave options.vmid "
                      "out to have one allocated to each")
-MAC_HINT = "choose another MAC, or leave mac: out to have one generated"
 
 
 def fixed_vmids(resources: Iterable[Resource]) -> dict[Address, int]:
@@ -52,7 +52,7 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
     has."""
     problems: list[FieldProblem] = []
     first: dict[int, Resource] = {}
-    by_vmid = {ref.vmid: ref for ref in ctx.facts.guests}
+    by_vmid = {ref.vmid: ref for ref in ctx.cluster.facts.guests}
     declared = {r.address: r for r in resources}
     for address, vmid in fixed_vmids(resources).items():
         resource = declared[address]
@@ -64,7 +64,7 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
                                          COUNTED_VMID_HINT if counted else VMID_HINT))
             continue
         ref = by_vmid.get(vmid)
-        if ref is not None and ctx.owned.get(vmid) != address:
+        if ref is not None and ctx.cluster.owned.get(vmid) != address:
             problems.append(FieldProblem(address, "options.vmid", f"{vmid} is already used "
                                          f"by {holder(ctx, ref)}", VMID_HINT))
     return problems
@@ -72,28 +72,20 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
 
 def mac_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProblem]:
     """Fixed MACs that a guest or container outside the stack has."""
-    declared = [(r.address, index, str(nic["mac"]))
-                for r in resources if r.kind in (Kind.GUEST, Kind.CONTAINER)
-                for index, nic in enumerate(r.spec.get("networks") or [])
-                if nic and nic.get("mac")]
+    declared = fixed_macs(resources, (Kind.GUEST, Kind.CONTAINER))
     if not declared:
         return []
     holders = _mac_holders(ctx)
-    problems = []
-    for address, index, mac in declared:
-        ref = holders.get(mac.lower())
-        if ref is not None:
-            problems.append(FieldProblem(address, f"networks[{index}].mac",
-                                         f"{mac} is already used by {holder(ctx, ref)}",
-                                         MAC_HINT))
-    return problems
+    return [FieldProblem(fixed.resource.address, fixed.path,
+                         f"{fixed.mac} is already used by {holder(ctx, ref)}", HINT)
+            for fixed in declared if (ref := holders.get(fixed.mac.lower())) is not None]
 
 
 def holder(ctx: Context, ref: GuestRef) -> str:
     """``VM 'legacy' (untagged, VMID 120 on pve1)``: what holds a value, and whose it is."""
     noun = "template" if ref.template else "container" if ref.kind == "lxc" else "VM"
     owner = stack_of(ref.tags)
-    address = ctx.owned.get(ref.vmid)
+    address = ctx.cluster.owned.get(ref.vmid)
     whose = (f"{address} of this stack" if address is not None
              else "untagged" if owner is None else f"stack {owner}")
     return f"{noun} '{ref.name}' ({whose}, VMID {ref.vmid} on {ref.node})"
@@ -102,18 +94,15 @@ def holder(ctx: Context, ref: GuestRef) -> str:
 def _mac_holders(ctx: Context) -> dict[str, GuestRef]:
     """Lower-case MAC → the guest or container outside the stack that has it (of two,
     the lower VMID: plans are deterministic)."""
-    refs = sorted((ref for ref in ctx.facts.guests
-                   if not ref.template and ref.vmid not in ctx.owned), key=lambda r: r.vmid)
+    refs = sorted((ref for ref in ctx.cluster.facts.guests
+                   if not ref.template and ref.vmid not in ctx.cluster.owned), key=lambda r: r.vmid)
     if not refs:
         return {}
     workers = min(ctx.settings.read_parallel, len(refs))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-macs") as pool:
         configs = list(pool.map(lambda ref: _config(ctx, ref), refs))
-    holders: dict[str, GuestRef] = {}
-    for ref, config in zip(refs, configs, strict=True):
-        for mac in macs_of(config):
-            holders.setdefault(mac, ref)
-    return holders
+    return first_holders((ref, macs_of(config)) for ref, config in zip(refs, configs,
+                                                                       strict=True))
 
 
 def _config(ctx: Context, ref: GuestRef) -> Mapping[str, Any]:

@@ -15,10 +15,8 @@ are only handed to proxmoxer, and any error text is scrubbed of them.
 
 from __future__ import annotations
 
-import random
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,6 +26,7 @@ from requests.adapters import HTTPAdapter
 
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.base import CallKind, ProviderStats
+from provisioner.providers.kit.retry import RetryPolicy, retrying
 from provisioner.providers.proxmox import ProxmoxConfig
 
 T = TypeVar("T")
@@ -40,8 +39,8 @@ _NOT_FOUND = re.compile(r"does not exist|no such (?:vm|ct|container|storage|pool
 _EXISTS = re.compile(r"already exists|already defined|config file already exists",
                      re.IGNORECASE)
 _PROXY_STATUSES = (502, 503, 504, 595, 596, 597)
-BACKOFF_START = 0.25
-BACKOFF_MAX = 5.0
+RETRY = RetryPolicy(start=0.25, max=5.0, jitter=0.2)
+"""Waits between attempts; the budget is the block's ``retry_timeout``."""
 
 
 class AlreadyExistsError(ProviderError):
@@ -133,17 +132,12 @@ class ProxmoxClient:
     def retrying(self, what: str, action: Callable[[], T], *, idempotent: bool = True) -> T:
         """Run ``action`` until it does not raise TransientProviderError, with backoff,
         for up to ``retry_timeout`` seconds; then the last error is raised."""
-        deadline = time.monotonic() + self.settings.retry_timeout
-        delay = BACKOFF_START
-        while True:
-            try:
-                return action()
-            except TransientProviderError as exc:
-                ambiguous = isinstance(exc.__cause__, requests.RequestException)
-                if (ambiguous and not idempotent) or time.monotonic() + delay > deadline:
-                    raise
-            time.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, BACKOFF_MAX)
+        def transient(exc: Exception) -> bool:
+            # a dropped connection may mean the request was carried out
+            ambiguous = isinstance(exc.__cause__, requests.RequestException)
+            return isinstance(exc, TransientProviderError) and (idempotent or not ambiguous)
+
+        return retrying(action, RETRY.within(self.settings.retry_timeout), transient)
 
     def _once(self, kind: CallKind, what: str, method: str, path: str,
               params: dict[str, Any]) -> Any:

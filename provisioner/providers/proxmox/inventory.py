@@ -19,23 +19,25 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import Inventory
-from provisioner.providers.proxmox.context import ConfigView, Context
+from provisioner.providers.kit.ownership import UNTAGGED, stack_owner
+from provisioner.providers.proxmox.cluster import ConfigView
+from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import GuestRef
-from provisioner.providers.proxmox.lifecycle import Lifecycle
-from provisioner.providers.proxmox.marker import parse_marker, stack_of
+from provisioner.providers.proxmox.guests import Guests
+from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.storages import Storages
 
 
 class Lister:
     """Reads one provider block's guests, containers and storages."""
 
-    def __init__(self, ctx: Context, kinds: Sequence[Lifecycle], storages: Storages) -> None:
+    def __init__(self, ctx: Context, kinds: Sequence[Guests], storages: Storages) -> None:
         self.ctx = ctx
         self.kinds = {kind.kind: kind for kind in kinds}
         self.storages = storages
 
     def inventory(self) -> Inventory:
-        facts = self.ctx.refresh()
+        facts = self.ctx.cluster.refresh()
         stack = self.ctx.owner.stack
         foreign: dict[Kind, dict[str, str]] = {k.stack_kind: {} for k in self.kinds.values()}
         ours: list[GuestRef] = []
@@ -47,8 +49,7 @@ class Lister:
             if owner == stack and not ref.template:
                 ours.append(ref)
             elif owner != stack:
-                foreign[kind.stack_kind][ref.name] = "untagged" if owner is None \
-                    else f"stack {owner}"
+                foreign[kind.stack_kind][ref.name] = stack_owner(owner)
         self._refuse_offline(ours)
         managed: list[LiveObject] = []
         for ref, view in zip(ours, self._read_all(ours), strict=True):
@@ -59,8 +60,8 @@ class Lister:
             if marker is not None and self.ctx.owner.owns(marker):
                 managed.append(kind.live_object(ref, view, marker))
             elif marker is None or marker.stack != stack:
-                foreign[kind.stack_kind][ref.name] = "untagged"
-        self.ctx.owned = {int(obj.id): obj.address for obj in managed}
+                foreign[kind.stack_kind][ref.name] = UNTAGGED
+        self.ctx.cluster.owned = {int(obj.id): obj.address for obj in managed}
         managed += self.storages.listed()
         return Inventory(managed=managed, foreign=foreign)
 
@@ -73,14 +74,14 @@ class Lister:
 
     def _read(self, ref: GuestRef) -> ConfigView | None:
         try:
-            return self.ctx.config(ref, f"{ref.kind} {ref.vmid} ({ref.name})")
+            return self.ctx.cluster.config(ref, f"{ref.kind} {ref.vmid} ({ref.name})")
         except ObjectNotFoundError:
             return None
 
     def _refuse_offline(self, refs: list[GuestRef]) -> None:
         """Guests on an offline node cannot be read: rather no plan than a wrong one
         (a guest missing from the listing would be planned as a create)."""
-        facts = self.ctx.facts
+        facts = self.ctx.cluster.facts
         down = [r for r in refs if r.node in facts.nodes and not facts.nodes[r.node].online]
         if down:
             nodes = sorted({r.node for r in down})
@@ -91,12 +92,12 @@ class Lister:
                 hint="bring the node back (or fence it and move its guests), then plan again; "
                      "nothing was changed")
 
-    def one(self, kind: Lifecycle, vmid: int, what: str) -> LiveObject:
+    def one(self, kind: Guests, vmid: int, what: str) -> LiveObject:
         """One guest as the next plan will see it (after a create or an update)."""
-        ref = self.ctx.find(kind.kind, vmid)
+        ref = self.ctx.cluster.find(kind.kind, vmid)
         if ref is None:
             raise ObjectNotFoundError(f"{what}: {kind.noun} {vmid} is gone")
-        view = self.ctx.config(ref, what)
+        view = self.ctx.cluster.config(ref, what)
         marker = parse_marker(view.current.get("description"))
         if marker is None or not self.ctx.owner.owns(marker):
             raise ObjectNotFoundError(f"{what}: {kind.noun} {vmid} has no marker of this stack")

@@ -14,8 +14,10 @@ from typing import Any
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.providers.kit.changes import only_changed, touched
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
+from provisioner.providers.proxmox.guests import Guests, managed_keys
 from provisioner.providers.proxmox.lxc_spec import (
     mounts_of,
     nets_of,
@@ -24,12 +26,11 @@ from provisioner.providers.proxmox.lxc_spec import (
     storage_of_value,
     wanted_container,
 )
-from provisioner.providers.proxmox.marker import Marker
 from provisioner.providers.proxmox.props import flag, parse_drive, size_text
-from provisioner.providers.proxmox.qemu_write import Wanted, config_changes, touched
+from provisioner.providers.proxmox.qemu_write import Wanted, config_changes
 
 
-class Lxc(Lifecycle):
+class Lxc(Guests):
     kind = "lxc"
     noun = "container"
     stack_kind = Kind.CONTAINER
@@ -46,8 +47,8 @@ class Lxc(Lifecycle):
 
     def make(self, resource: Resource, facts: Facts) -> GuestRef:
         what = str(resource.address)
-        node = self.ctx.place(resource, facts)
-        self.ctx.require_online(facts, node, what)
+        node = self.ctx.nodes.place(resource, facts)
+        self.ctx.nodes.require_online(facts, node, what)
         spec = resource.spec
         options = spec.get("options") or {}
         wanted = self._wanted(resource, {}, None)
@@ -79,7 +80,7 @@ class Lxc(Lifecycle):
                   changed: Sequence[str] | None) -> None:
         what = str(resource.address)
         self.ctx.power.wait_unlocked(ref.path, what)
-        view = self.ctx.config(ref, what)
+        view = self.ctx.cluster.config(ref, what)
         resource = only_changed(resource, live, changed)
         spec = resource.spec
         options = spec.get("options") or {}
@@ -99,7 +100,7 @@ class Lxc(Lifecycle):
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=disk, size=size_text(size)))
         if changed is None or touched("options.pool", changed):
-            self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
+            self.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
         devices = {"rootfs": "rootfs", **removed, **{
             f"mounts[{i}]": f"mp{i}" for i in range(len(spec.get("mounts") or []))}}
         self.restart_for_pending(resource, ref, running,
@@ -133,10 +134,10 @@ class Lxc(Lifecycle):
         return grow
 
     def _storage(self, resource: Resource, path: str, pool: str | None) -> str:
-        return self.ctx.storage_id(resource, path, pool)
+        return self.ctx.names.storage_id(resource, path, pool)
 
     def read(self, config: Mapping[str, Any], ref: GuestRef, marker: Marker) -> dict[str, Any]:
-        return read_container(config, ref.node, ref.running, marker, self.ctx.pool_of,
+        return read_container(config, ref.node, ref.running, marker, self.ctx.names.pool_of,
                               ref.pool, ref.vmid)
 
     def attributes(self, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from provisioner.providers.proxmox.marker import Marker, notes_of, user_tags
+from provisioner.providers.kit.changes import touched
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.nics import format_lxc_nic, read_nic, write_nic
+from provisioner.providers.proxmox.ownership import notes_of, user_tags
 from provisioner.providers.proxmox.props import (
     MIB,
     flag,
@@ -26,7 +28,7 @@ from provisioner.providers.proxmox.props import (
     to_int,
 )
 from provisioner.providers.proxmox.qemu_read import PoolOf
-from provisioner.providers.proxmox.qemu_write import Wanted, touched
+from provisioner.providers.proxmox.qemu_write import Wanted
 from provisioner.units import Bytes
 
 ADDRESS_KEYS = ("ip", "gw", "ip6", "gw6")
@@ -44,7 +46,7 @@ def mounts_of(config: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
 
 def read_container(config: Mapping[str, Any], node: str, running: bool, marker: Marker,
                    pool_of: PoolOf, pool: str | None, vmid: int) -> dict[str, Any]:
-    applied = marker.applied
+    applied = marker.memo
     options = applied.get("options") or {}
     declared_node = applied.get("node")
     nets = nets_of(config)

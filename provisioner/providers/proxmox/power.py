@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.errors import ProviderError, TransientProviderError
+from provisioner.errors import TransientProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.limits import Limits
@@ -85,13 +85,3 @@ class Power:
                     f"{self.client.settings.retry_timeout:.0f}s",
                     hint="another task holds it; apply again when it has finished")
             time.sleep(LOCK_POLL)
-
-
-def is_running(status: Any) -> bool:
-    return str(status) == "running"
-
-
-def require_node_online(online: bool, node: str, what: str) -> None:
-    if not online:
-        raise ProviderError(f"{what}: node {node} is offline",
-                            hint="bring the node back, or move the guest with node:")

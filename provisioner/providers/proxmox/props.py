@@ -108,10 +108,6 @@ def split_tags(text: Any) -> list[str]:
     return [tag for tag in _TAG_SPLIT_RE.split(str(text or "").strip()) if tag]
 
 
-def join_tags(tags: Iterable[str]) -> str:
-    return ";".join(sorted(set(tags)))
-
-
 def quote_keys(keys: Iterable[str]) -> str:
     """``sshkeys`` as Proxmox takes it: the keys, one a line, URL-encoded."""
     return quote("\n".join(keys) + "\n", safe="")

@@ -21,10 +21,12 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.changes import only_changed, touched
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox import hotplug
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.lifecycle import Lifecycle, managed_keys, only_changed
-from provisioner.providers.proxmox.marker import Marker, parse_marker
+from provisioner.providers.proxmox.guests import Guests, managed_keys
+from provisioner.providers.proxmox.ownership import parse_marker
 from provisioner.providers.proxmox.props import drive_slot, parse_props, size_text
 from provisioner.providers.proxmox.qemu_read import (
     disks_of,
@@ -36,12 +38,11 @@ from provisioner.providers.proxmox.qemu_write import (
     assign_slots,
     config_changes,
     disk_work,
-    touched,
     wanted_config,
 )
 
 
-class Qemu(Lifecycle):
+class Qemu(Guests):
     kind = "qemu"
     noun = "VM"
     stack_kind = Kind.GUEST
@@ -53,12 +54,12 @@ class Qemu(Lifecycle):
         clone = resource.spec.get("clone")
         if clone:
             with_template = {t.node for t in facts.templates(str(clone))}
-            node = self.ctx.place(resource, facts,
+            node = self.ctx.nodes.place(resource, facts,
                                   lambda n: n in with_template or not with_template)
             template, target = self.pick_template(str(clone), node, facts, what)
         else:
-            node = self.ctx.place(resource, facts)
-        self.ctx.require_online(facts, node, what)
+            node = self.ctx.nodes.place(resource, facts)
+        self.ctx.nodes.require_online(facts, node, what)
         options = resource.spec.get("options") or {}
 
         def create(vmid: int) -> None:
@@ -104,7 +105,7 @@ class Qemu(Lifecycle):
         disks = [d for d in spec.get("disks") or [] if d is not None]
         busy = [k for k in source if k[:3] in ("ide", "sat", "scs", "vir") and k[-1].isdigit()]
         slots = assign_slots(disks, preferred=template_slots, busy=busy)
-        storage = next((self.ctx.storage_id(resource, f"disks[{i}].pool", d.get("pool"))
+        storage = next((self.ctx.names.storage_id(resource, f"disks[{i}].pool", d.get("pool"))
                         for i, (d, s) in enumerate(zip(disks, slots, strict=True))
                         if s in template_slots and d.get("pool")), None)
         if storage is not None and not full:
@@ -152,9 +153,9 @@ class Qemu(Lifecycle):
                   changed: Sequence[str] | None) -> None:
         what = str(resource.address)
         self.ctx.power.wait_unlocked(ref.path, what)
-        view = self.ctx.config(ref, what)
+        view = self.ctx.cluster.config(ref, what)
         marker = parse_marker(view.current.get("description"))
-        notes = private(marker.applied) if marker is not None else {}
+        notes = private(marker.memo) if marker is not None else {}
         resource = only_changed(resource, live, changed)
         spec = resource.spec
         options = spec.get("options") or {}
@@ -185,7 +186,7 @@ class Qemu(Lifecycle):
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=slot, size=size_text(size)))
         if changed is None or touched("options.pool", changed):
-            self.ctx.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
+            self.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
         devices = {**{f"disks[{index}]": slot for index, slot in enumerate(slots)}, **detach}
         self.restart_for_pending(resource, ref, running,
                                  managed_keys(change, wanted, devices, changed), live, changed)
@@ -196,16 +197,16 @@ class Qemu(Lifecycle):
 
     def _disk_storage(self, resource: Resource) -> Callable[[str | None, int], str]:
         """Declared disk N's storage id, from its ``pool:``."""
-        return lambda pool, index: self.ctx.storage_id(resource, f"disks[{index}].pool", pool)
+        return lambda pool, index: self.ctx.names.storage_id(resource, f"disks[{index}].pool", pool)
 
     def _ci_storage(self, resource: Resource) -> Callable[[str | None], str]:
         """The cloud-init drive's storage id."""
-        return lambda pool: self.ctx.storage_id(resource, "options.cloud_init.storage", pool)
+        return lambda pool: self.ctx.names.storage_id(resource, "options.cloud_init.storage", pool)
 
     # -- read -----------------------------------------------------------------------------
 
     def read(self, config: Mapping[str, Any], ref: GuestRef, marker: Marker) -> dict[str, Any]:
-        return read_guest(config, ref.node, ref.running, marker, self.ctx.pool_of, ref.pool,
+        return read_guest(config, ref.node, ref.running, marker, self.ctx.names.pool_of, ref.pool,
                           ref.vmid)
 
     def attributes(self, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from provisioner.providers.proxmox.marker import Marker, notes_of, user_tags
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.nics import parse_qemu_nic, read_nic
+from provisioner.providers.proxmox.ownership import notes_of, user_tags
 from provisioner.providers.proxmox.props import (
     MIB,
     Drive,
@@ -64,7 +65,7 @@ def nets_of(config: Mapping[str, Any]) -> dict[int, dict[str, str]]:
 def read_guest(config: Mapping[str, Any], node: str, running: bool, marker: Marker,
                pool_of: PoolOf, pool: str | None, vmid: int) -> dict[str, Any]:
     """The spec of a guest whose config (current values) is ``config``."""
-    applied = marker.applied
+    applied = marker.memo
     notes = private(applied)
     declared_node = applied.get("node")
     return {

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.providers.kit.changes import touched
 from provisioner.providers.proxmox.nics import format_qemu_nic, same_nic, write_nic
 from provisioner.providers.proxmox.props import (
     flag,
@@ -141,12 +142,6 @@ def config_changes(wanted: Wanted, current: Mapping[str, Any],
         elif not same(key, value, current.get(key)):
             change.set[key] = value
     return change
-
-
-def touched(path: str, changed: Collection[str]) -> bool:
-    """Whether a change of one of the ``changed`` paths changes ``path`` (or inside it)."""
-    return any(p == path or p.startswith((path + ".", path + "[")) or
-               path.startswith((p + ".", p + "[")) for p in changed)
 
 
 def same(key: str, want: str, have: Any) -> bool:

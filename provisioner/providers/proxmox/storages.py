@@ -20,7 +20,6 @@ from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.proxmox.client import AlreadyExistsError
 from provisioner.providers.proxmox.context import Context
-from provisioner.providers.proxmox.facts import StorageInfo
 from provisioner.providers.proxmox.props import flag, split_tags, to_bool
 
 DEFAULT_CONTENT = ["images", "rootdir"]
@@ -37,7 +36,7 @@ class Storages:
     def listed(self) -> list[LiveObject]:
         """This stack's storages in the last listing."""
         found = []
-        for sid, info in sorted(self.ctx.facts.storages.items()):
+        for sid, info in sorted(self.ctx.cluster.facts.storages.items()):
             name = self.owner.pool_name(sid)
             if name is not None:
                 found.append(self.live_object(sid, name, info.config))
@@ -104,7 +103,3 @@ class Storages:
         return {"content": ",".join(options.get("content") or DEFAULT_CONTENT),
                 "shared": flag(bool(options.get("shared"))),
                 "nodes": ",".join(nodes) if nodes else None}
-
-
-def info_summary(info: StorageInfo) -> str:
-    return f"{info.id} ({info.type}: {', '.join(sorted(info.content)) or 'no content'})"

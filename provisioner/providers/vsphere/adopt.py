@@ -16,7 +16,7 @@ from provisioner.errors import ProviderError
 from provisioner.providers.vsphere.changes import Changer, label
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
-from provisioner.providers.vsphere.marker import with_annotation
+from provisioner.providers.vsphere.ownership import with_annotation
 
 
 def adopt(client: VsphereClient, lister: Lister, cache: FactsCache, changer: Changer,

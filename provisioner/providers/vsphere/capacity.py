@@ -17,26 +17,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.providers.base import Capacity, HostCapacity, PoolCapacity, Requirements
+from provisioner.providers.base import Capacity, HostCapacity, Requirements
+from provisioner.providers.kit.capacity import (
+    GuestLoad,
+    add_storage,
+    host_capacity,
+    pool_capacity,
+    while_running,
+)
 from provisioner.providers.vsphere import VsphereConfig, devices
 from provisioner.providers.vsphere.facts import Compute, Facts
-from provisioner.providers.vsphere.placement import PlacementError, Resolver
+from provisioner.providers.vsphere.locations import Locator, UnknownNameError
 
 MIB = 1024 * 1024
 
 
 def capacity(settings: VsphereConfig, facts: Facts) -> Capacity:
-    """Raises PlacementError when the block's datacenter, cluster or host is unknown."""
-    resolver = Resolver(settings, facts)
-    datacenter = resolver.datacenter()
-    compute = resolver.compute(datacenter, settings.cluster,
-                               resolver.host(datacenter, settings.host))
+    """Raises UnknownNameError when the block's datacenter, cluster or host is unknown."""
+    locator = Locator(settings, facts)
+    datacenter = locator.datacenter()
+    compute = locator.compute(datacenter, settings.cluster,
+                               locator.host(datacenter, settings.host))
     pools = []
     for moid in compute.datastores:
         store = facts.datastores.get(moid)
         if store is not None and store.accessible:
-            pools.append(PoolCapacity(store.name, store.capacity,
-                                      max(0, min(store.free, store.capacity))))
+            pools.append(pool_capacity(store.name, store.capacity, store.free))
     return Capacity(hosts=[node(compute, facts)], pools=pools)
 
 
@@ -48,38 +54,31 @@ def node(compute: Compute, facts: Facts) -> HostCapacity:
     if compute.cluster and compute.effective_memory_mb is not None:
         total = min(total, compute.effective_memory_mb * MIB)
     used = sum(host.used_memory_mb for host in hosts) * MIB
-    running, stopped = [0, 0], [0, 0]
     members = {host.moid for host in hosts}
-    for record in facts.vms:
-        host_ref = record.get("runtime.host")
-        if record.template or host_ref is None or str(host_ref._moId) not in members:
-            continue
-        tally = running if str(record.get("runtime.powerState")) == "poweredOn" else stopped
-        tally[0] += int(record.get("config.hardware.numCPU", 0))
-        tally[1] += int(record.get("config.hardware.memoryMB", 0)) * MIB
+    guests = [GuestLoad(str(record.get("runtime.powerState")) == "poweredOn",
+                        int(record.get("config.hardware.numCPU", 0)),
+                        int(record.get("config.hardware.memoryMB", 0)) * MIB)
+              for record in facts.vms if not record.template
+              and (host_ref := record.get("runtime.host")) is not None
+              and str(host_ref._moId) in members]
     name = compute.name if compute.cluster or not hosts else hosts[0].name
-    return HostCapacity(node=name, cpus=sum(host.threads for host in hosts),
-                        memory_total=total, memory_free=max(0, min(total, total - used)),
-                        running_cpus=running[0], running_memory=running[1],
-                        stopped_cpus=stopped[0], stopped_memory=stopped[1])
+    return host_capacity(name, sum(host.threads for host in hosts), total,
+                         max(0, min(total, total - used)), guests)
 
 
 def requirements(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> Requirements:
     """vCPUs and memory of a running guest, and the bytes of its disks per datastore
     (a clone's disks that give no size count at the template's size)."""
-    running = spec.get("power", "running") == "running"
     default = _default_datastore(settings, facts, spec)
     template_sizes = _template_sizes(settings, facts, spec)
     storage: dict[str, int] = {}
     for index, disk in enumerate(spec.get("disks") or []):
         size = int(disk.get("size") or 0) or (
             template_sizes[index] if index < len(template_sizes) else 0)
-        store = disk.get("pool") or default
-        storage[store] = storage.get(store, 0) + size
+        add_storage(storage, disk.get("pool") or default, size)
     # node None: the block's one node (see the module docstring), wherever DRS runs it
-    return Requirements(cpus=int(spec.get("cpus") or 0) if running else 0,
-                        memory=int(spec.get("memory") or 0) if running else 0,
-                        storage=storage)
+    return while_running(spec.get("power", "running") == "running",
+                         int(spec.get("cpus") or 0), int(spec.get("memory") or 0), storage)
 
 
 def _default_datastore(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> str:
@@ -88,17 +87,17 @@ def _default_datastore(settings: VsphereConfig, facts: Facts, spec: Mapping[str,
     if named:
         return str(named)
     try:
-        return Resolver(settings, facts).place(spec).datastore.name
-    except PlacementError:
+        return Locator(settings, facts).locate(spec).datastore.name
+    except UnknownNameError:
         return ""  # the plan-time checks report it
 
 
 def _template_sizes(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> list[int]:
     if not spec.get("clone"):
         return []
-    resolver = Resolver(settings, facts)
+    locator = Locator(settings, facts)
     try:
-        template = resolver.template(resolver.datacenter(), spec["clone"])
-    except PlacementError:
+        template = locator.template(locator.datacenter(), spec["clone"])
+    except UnknownNameError:
         return []
     return [disk.size for disk in devices.disks(list(template.get("config.hardware.device", [])))]

@@ -21,15 +21,17 @@ from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.changes import touched
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import VsphereConfig, devices, guestinfo
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import read_vm
-from provisioner.providers.vsphere.configspec import Request, config_spec, touches
+from provisioner.providers.vsphere.configspec import Request, config_spec
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import DuplicateNameError
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
-from provisioner.providers.vsphere.marker import Marker, encode, split_annotation, with_annotation
-from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
+from provisioner.providers.vsphere.locations import Location, Locator, UnknownNameError
+from provisioner.providers.vsphere.ownership import encode, split_annotation, with_annotation
 from provisioner.providers.vsphere.power import Power
 from provisioner.providers.vsphere.schema import needs_power_off
 from provisioner.testing import kill_point
@@ -58,7 +60,7 @@ class Changer:
 
     # -- create, second half ----------------------------------------------------------
 
-    def finish_create(self, moid: str, resource: Resource, placement: Placement,
+    def finish_create(self, moid: str, resource: Resource, location: Location,
                       what: str) -> None:
         marker = self.ownership.marker(resource.address, self.memo_of(resource, what))
         notes = str((resource.spec.get("options") or {}).get("notes") or "")
@@ -71,8 +73,8 @@ class Changer:
         record = self._read(moid, what)
         self.configure(record, resource, CREATE_PATHS, what, annotation, finish_create=True)
         kill_point(f"vsphere:configured:{resource.address}")
-        if placement.host is not None and _moid(record.get("runtime.host")) != placement.host:
-            self._relocate(moid, what, pool=placement.pool, host=placement.host)
+        if location.host is not None and _moid(record.get("runtime.host")) != location.host:
+            self._relocate(moid, what, pool=location.pool, host=location.host)
         self.settle_power(moid, resource, what)
         self.wait_for(moid, resource, what)
 
@@ -143,9 +145,9 @@ class Changer:
                     what: str) -> tuple[str | None, Marker | None]:
         """The annotation to write (None: keep it) and the new tag if its memo changed."""
         marker = None
-        if touches(changed, "cloud_init"):
+        if touched("cloud_init", changed):
             marker = self.ownership.marker(resource.address, self.memo_of(resource, what))
-        notes_changed = touches(changed, "options.notes")
+        notes_changed = touched("options.notes", changed)
         current = str(record.get("config.annotation", ""))
         if self.client.is_vcenter:
             notes = (resource.spec.get("options") or {}).get("notes", "")
@@ -175,7 +177,7 @@ class Changer:
                   what: str, annotation: str | None, *, finish_create: bool = False) -> None:
         """One ReconfigVM task for ``changed`` (none if nothing differs)."""
         facts = self.cache.facts()
-        resolver = Resolver(self.settings, facts)
+        locator = Locator(self.settings, facts)
         datacenter = facts.datacenter_of(_moid(record.get("parent")))
         host = _moid(record.get("runtime.host"))
         compute = next((c for c in facts.computes.values() if host in c.hosts), None)
@@ -185,15 +187,15 @@ class Changer:
                                 hint="plan again")
 
         def datastore(pool: str | None) -> str:
-            return resolver.datastore(compute, pool).name if pool else str(home)
+            return locator.datastore(compute, pool).name if pool else str(home)
 
         request = Request(name=resource.name, spec=resource.spec, changed=changed,
-                          networks=lambda name: resolver.network(datacenter, name),
+                          networks=lambda name: locator.network(datacenter, name),
                           datastore=datastore, facts=facts, annotation=annotation,
                           finish_create=finish_create)
         try:
             spec = config_spec(record, request)
-        except ValueError as exc:  # PlacementError too: a port group or datastore is gone
+        except ValueError as exc:  # UnknownNameError too: a port group or datastore is gone
             raise ProviderError(f"{what}: {exc}", hint="fix the stack, or plan again") from None
         if spec is None:
             return
@@ -203,19 +205,19 @@ class Changer:
     def _move(self, record: VmRecord, resource: Resource, changed: Sequence[str],
               what: str) -> None:
         wanted = [path for path in ("node", "options.folder", "options.resource_pool",
-                                    "options.cluster") if touches(changed, path)]
+                                    "options.cluster") if touched(path, changed)]
         if not wanted:
             return
         try:
-            placement = Resolver(self.settings, self.cache.facts()).place(resource.spec)
-        except PlacementError as exc:
+            location = Locator(self.settings, self.cache.facts()).locate(resource.spec)
+        except UnknownNameError as exc:
             raise ProviderError(f"{what}: {exc}", hint="fix the stack") from None
-        if "options.folder" in wanted and _moid(record.get("parent")) != placement.folder:
-            folder = self.client.ref(vim.Folder, placement.folder)
+        if "options.folder" in wanted and _moid(record.get("parent")) != location.folder:
+            folder = self.client.ref(vim.Folder, location.folder)
             vm = self.client.ref(vim.VirtualMachine, record.moid)
             self.client.run_task(what, lambda _s: folder.MoveIntoFolder_Task(list=[vm]))
-        pool = placement.pool if _moid(record.get("resourcePool")) != placement.pool else None
-        host = placement.host if placement.host not in (None, _moid(
+        pool = location.pool if _moid(record.get("resourcePool")) != location.pool else None
+        host = location.host if location.host not in (None, _moid(
             record.get("runtime.host"))) else None
         if pool is not None or host is not None:
             self._relocate(record.moid, what, pool=pool, host=host)

@@ -16,7 +16,7 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
 from provisioner.providers.vsphere import VsphereConfig, devices, guestinfo
 from provisioner.providers.vsphere.facts import Facts, VmRecord
-from provisioner.providers.vsphere.placement import PlacementError, Resolver
+from provisioner.providers.vsphere.locations import Locator, UnknownNameError
 from provisioner.units import Bytes
 
 MAX_NAME = 80
@@ -42,39 +42,39 @@ _UNSUPPORTED_NIC = {
 def plan_checks(resources: Sequence[Resource], settings: VsphereConfig, facts: Facts,
                 vcenter: bool) -> list[str]:
     problems: list[str] = []
-    resolver = Resolver(settings, facts)
+    locator = Locator(settings, facts)
     for resource in resources:
         if resource.kind is Kind.GUEST:
-            found = guest_problems(resource, resolver, vcenter)
+            found = guest_problems(resource, locator, vcenter)
             problems += [f"{resource.address}: {problem}" for problem in found]
     return problems
 
 
-def guest_problems(resource: Resource, resolver: Resolver, vcenter: bool) -> list[str]:
+def guest_problems(resource: Resource, locator: Locator, vcenter: bool) -> list[str]:
     spec = resource.spec
     problems = _unsupported(spec) + _values(resource.name, spec)
     if not vcenter:
-        problems += _esxi_only(spec, resolver.settings)
+        problems += _esxi_only(spec, locator.settings)
     try:
-        placement = resolver.place(spec)
-    except PlacementError as exc:
+        location = locator.locate(spec)
+    except UnknownNameError as exc:
         return [*problems, str(exc)]
     for index, disk in enumerate(spec.get("disks") or []):
         if disk.get("pool"):
-            problems += _lookup(lambda p=disk["pool"]: resolver.datastore(placement.compute, p),
+            problems += _lookup(lambda p=disk["pool"]: locator.datastore(location.compute, p),
                                 f"disks[{index}].pool: ")
     for index, nic in enumerate(spec.get("networks") or []):
         if nic.get("host_network"):
             name = nic["host_network"]
-            problems += _lookup(lambda n=name: resolver.network(placement.datacenter, n),
+            problems += _lookup(lambda n=name: locator.network(location.datacenter, n),
                                 f"networks[{index}].host_network: ")
     if spec.get("clone") and vcenter:
         try:
-            template = resolver.template(placement.datacenter, spec["clone"])
-        except PlacementError as exc:
+            template = locator.template(location.datacenter, spec["clone"])
+        except UnknownNameError as exc:
             problems.append(str(exc))
         else:
-            problems += clone_problems(spec, template, resolver.facts)
+            problems += clone_problems(spec, template, locator.facts)
             hardware = list(template.get("config.hardware.device", []))
             problems += slot_problems(spec, [d.slot for d in devices.disks(hardware)])
     else:
@@ -99,7 +99,7 @@ def _esxi_only(spec: Mapping[str, Any], settings: VsphereConfig) -> list[str]:
 def _lookup(lookup: Any, prefix: str) -> list[str]:
     try:
         lookup()
-    except PlacementError as exc:
+    except UnknownNameError as exc:
         return [prefix + str(exc)]
     return []
 

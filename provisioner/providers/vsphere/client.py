@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pyVmomi import vim, vmodl
 
 from provisioner.errors import ProviderError, TransientProviderError
 from provisioner.providers.base import CallKind, ProviderStats
+from provisioner.providers.kit.retry import RetryPolicy, retrying
 from provisioner.providers.vsphere import VsphereConfig
 from provisioner.providers.vsphere.faults import SessionLostError, TaskTimeoutError, translate
 from provisioner.providers.vsphere.session import Session, login, logout
@@ -32,8 +32,8 @@ T = TypeVar("T")
 CAUGHT: tuple[type[BaseException], ...] = (vmodl.MethodFault, OSError,
                                              http.client.HTTPException)
 """What pyVmomi raises: vSphere faults, socket and TLS errors, broken HTTP."""
-BACKOFF_START = 0.2
-BACKOFF_MAX = 5.0
+RETRY = RetryPolicy(start=0.2, max=5.0, jitter=0.2)
+"""Waits between attempts; the budget is the block's ``retry_timeout``."""
 POLL_START = 0.02
 POLL_MAX = 1.0
 
@@ -121,9 +121,9 @@ class VsphereClient:
         logged in again once; transient faults are retried unless ``retry`` is false
         (a create whose answer was lost may have happened: its caller checks)."""
         relogged = False
-        deadline = time.monotonic() + self.settings.retry_timeout
-        delay = BACKOFF_START
-        while True:
+
+        def once() -> T:
+            nonlocal relogged
             session = self.session
             try:
                 with self.stats.track(kind):
@@ -133,11 +133,10 @@ class VsphereClient:
                 if isinstance(error, SessionLostError) and not relogged:
                     relogged = True
                     self._login_again(session)
-                    continue
-                if not _worth_retrying(error, retry, deadline, delay):
-                    raise error from exc
-            time.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, BACKOFF_MAX)
+                    return once()  # at once: nothing was wrong but the session
+                raise error from exc
+
+        return retrying(once, self._policy(), lambda exc: _transient(exc, retry))
 
     def run_task(self, what: str, start: Callable[[Session], Any], *,
                  retry: bool = True) -> Any:
@@ -147,17 +146,14 @@ class VsphereClient:
         spec, a power change, a destroy), never for a create. Raises the translated
         fault of a failed task, or TaskTimeoutError when it still runs after
         ``task_timeout`` (it is then cancelled, best effort)."""
-        deadline = time.monotonic() + self.settings.retry_timeout
-        delay = BACKOFF_START
-        while True:
-            try:
-                task = self.call(CallKind.WRITE, what, start, retry=False)
-                return self._wait(task, what)
-            except TransientProviderError as error:
-                if not _worth_retrying(error, retry, deadline, delay):
-                    raise
-            time.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, BACKOFF_MAX)
+        def once() -> Any:
+            task = self.call(CallKind.WRITE, what, start, retry=False)
+            return self._wait(task, what)
+
+        return retrying(once, self._policy(), lambda exc: _transient(exc, retry))
+
+    def _policy(self) -> RetryPolicy:
+        return RETRY.within(self.settings.retry_timeout)
 
     def _wait(self, task: Any, what: str) -> Any:
         deadline = time.monotonic() + self.settings.task_timeout
@@ -186,9 +182,8 @@ class VsphereClient:
             self.call(CallKind.WRITE, what, lambda _s: task.CancelTask(), retry=False)
 
 
-def _worth_retrying(error: ProviderError, retry: bool, deadline: float, delay: float) -> bool:
-    return (retry and isinstance(error, TransientProviderError)
-            and time.monotonic() + delay <= deadline)
+def _transient(error: Exception, retry: bool) -> bool:
+    return retry and isinstance(error, TransientProviderError)
 
 
 def _task_name(info: Any) -> str:

@@ -17,16 +17,17 @@ from typing import Any
 
 from pyVmomi import vim
 
+from provisioner.providers.kit.changes import touched
 from provisioner.providers.vsphere import devices, guestinfo
 from provisioner.providers.vsphere.devices import Device
 from provisioner.providers.vsphere.facts import Facts, Network, VmRecord
-from provisioner.providers.vsphere.marker import CREATING_KEY
+from provisioner.providers.vsphere.ownership import CREATING_KEY
 
 DEFAULT_GUEST_ID = "otherLinux64Guest"
 
 MIB = 1024 * 1024
 Lookup = Callable[[str], Network]
-"""A port group by name (raises PlacementError)."""
+"""A port group by name (raises UnknownNameError)."""
 DatastoreName = Callable[[str | None], str]
 """The datastore a new disk goes to, for the disk's ``pool:`` (None: the guest's)."""
 
@@ -48,7 +49,7 @@ class Request:
     key: Callable[[], int] = field(default_factory=lambda: _Keys().next)
 
     def touches(self, prefix: str) -> bool:
-        return touches(self.changed, prefix)
+        return touched(prefix, self.changed)
 
 
 def config_spec(record: VmRecord, request: Request) -> Any | None:
@@ -260,16 +261,6 @@ def _backing(name: str, request: Request) -> Any:
                          "cannot attach NICs to")
     return Device.VirtualEthernetCard.NetworkBackingInfo(
         deviceName=name, network=vim.Network(network.moid))
-
-
-def touches(changed: Collection[str], prefix: str) -> bool:
-    """Whether a changed path is ``prefix``, below it, or above it (``options``
-    touches ``options.notes``)."""
-    return any(_within(path, prefix) or _within(prefix, path) for path in changed)
-
-
-def _within(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith((prefix + ".", prefix + "["))
 
 
 class _Keys:

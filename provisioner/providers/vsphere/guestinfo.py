@@ -3,8 +3,8 @@
 cloud-init (22.1 and later; earlier with the cloud-init-vmware-guestinfo
 package) reads ``guestinfo.userdata`` and ``guestinfo.metadata`` from the VM's
 extraConfig through VMware Tools, each with a ``.encoding`` key (``base64``
-here). The metadata gets ``instance-id`` (new whenever any of the three
-documents changes, so cloud-init runs again at the next boot) and
+here). The metadata gets ``instance-id`` (``kit/cloudinit.py``: new whenever any
+of the three documents changes, so cloud-init runs again at the next boot) and
 ``local-hostname`` unless the user's meta-data sets them; a network config is
 carried inside the metadata as ``network`` with ``network.encoding``.
 
@@ -27,11 +27,11 @@ from typing import Any
 import yaml
 
 from provisioner.core.resources import Blob
+from provisioner.providers.kit.cloudinit import FIELDS, instance_id
 
 USERDATA = "guestinfo.userdata"
 METADATA = "guestinfo.metadata"
 KEYS = (USERDATA, f"{USERDATA}.encoding", METADATA, f"{METADATA}.encoding")
-FIELDS = ("user_data", "meta_data", "network_config")
 
 
 def documents(name: str, cloud_init: Mapping[str, Any] | None) -> dict[str, str]:
@@ -70,13 +70,6 @@ def metadata(name: str, blobs: Mapping[str, Blob | None]) -> bytes:
         document["network"] = _b64(network.content)
         document["network.encoding"] = "base64"
     return yaml.safe_dump(document, sort_keys=True).encode()
-
-
-def instance_id(name: str, blobs: Mapping[str, Blob | None]) -> str:
-    """``NAME-<12 hex>`` from the three digests: same documents, same id."""
-    digests = "\n".join(blob.digest if (blob := blobs.get(key)) is not None else ""
-                        for key in FIELDS)
-    return f"{name}-{hashlib.sha256(digests.encode()).hexdigest()[:12]}"
 
 
 def memo(name: str, cloud_init: Mapping[str, Any] | None) -> dict[str, Any] | None:

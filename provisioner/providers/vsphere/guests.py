@@ -26,6 +26,8 @@ from provisioner.errors import (
     ProviderError,
     TransientProviderError,
 )
+from provisioner.providers.kit.marker import Marker
+from provisioner.providers.kit.ownership import name_taken
 from provisioner.providers.vsphere import VsphereConfig
 from provisioner.providers.vsphere.changes import Changer, label
 from provisioner.providers.vsphere.client import VsphereClient
@@ -34,8 +36,8 @@ from provisioner.providers.vsphere.configspec import DEFAULT_GUEST_ID
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import TaskTimeoutError
 from provisioner.providers.vsphere.inventory import FactsCache, Lister, creating_marker
-from provisioner.providers.vsphere.marker import CREATING_KEY, Marker
-from provisioner.providers.vsphere.placement import Placement, PlacementError, Resolver
+from provisioner.providers.vsphere.locations import Location, Locator, UnknownNameError
+from provisioner.providers.vsphere.ownership import CREATING_KEY
 from provisioner.providers.vsphere.power import Power
 from provisioner.testing import kill_point
 
@@ -60,13 +62,13 @@ class Guests:
     def create(self, resource: Resource) -> str:
         """The VM's moid. See the module docstring for what a failure leaves."""
         what = label(resource.address, resource.name)
-        resolver = Resolver(self.settings, self.cache.facts())
+        locator = Locator(self.settings, self.cache.facts())
         try:
-            placement = resolver.place(resource.spec)
+            location = locator.locate(resource.spec)
             clone = resource.spec.get("clone")
-            template = resolver.template(placement.datacenter, clone) if clone else None
-            _references(resolver, placement, resource)  # fail before anything is made
-        except PlacementError as exc:
+            template = locator.template(location.datacenter, clone) if clone else None
+            _references(locator, location, resource)  # fail before anything is made
+        except UnknownNameError as exc:
             raise ProviderError(f"{what}: {exc}",
                                 hint="fix the stack, or plan again if the inventory changed"
                                 ) from None
@@ -76,10 +78,10 @@ class Guests:
             if earlier is not None:
                 self.changer.settle_power(earlier, resource, what)
                 return earlier
-            moid = self._make(resource, placement, template, what)
+            moid = self._make(resource, location, template, what)
         kill_point(f"vsphere:made:{resource.address}")
         try:
-            self.changer.finish_create(moid, resource, placement, what)
+            self.changer.finish_create(moid, resource, location, what)
         except ProviderError as exc:
             leftovers = self._roll_back(moid, what)
             raise CreateFailedError(exc.message.removeprefix(f"{resource.address}: "), exc.hint,
@@ -110,11 +112,9 @@ class Guests:
         for record in vms_named(self.client, resource.name, what):
             _notes, marker = self.lister.marker_of(record, self.cache.facts())
             creating = creating_marker(record)
-            if creating is not None and self.ownership.owns(creating) and \
-                    creating.address == resource.address:
+            if self.ownership.owns_at(creating, resource.address):
                 self.delete_vm(record.moid, what)  # an interrupted create: start over
-            elif self.ownership.owns(marker) and marker is not None and \
-                    marker.address == resource.address and not record.template:
+            elif self.ownership.owns_at(marker, resource.address) and not record.template:
                 earlier = record.moid
             else:
                 self._refuse(resource, record, creating or marker, what)
@@ -122,32 +122,29 @@ class Guests:
 
     def _refuse(self, resource: Resource, record: VmRecord, marker: Marker | None,
                 what: str) -> None:
-        owner = self.ownership.stranger(marker) or (
-            f"{marker.address} of this stack" if marker is not None else "untagged")
-        facts = self.cache.facts()
-        folder = facts.folder_path(_moid(record.get("parent"))) or "/"
+        folder = self.cache.facts().folder_path(_moid(record.get("parent"))) or "/"
         noun = "template" if record.template else "VM"
-        raise ProviderError(f"{what}: a {noun} named '{resource.name}' already exists in "
-                            f"folder {folder} ({owner})",
-                            hint="rename the guest, or remove or rename that VM (an untagged "
-                                 f"one can be adopted: provisioner import {resource.address} "
-                                 f"{resource.name})")
+        raise name_taken(what, noun, resource.name, self.ownership.whose(marker),
+                         where=f" in folder {folder}",
+                         hint="rename the guest, or remove or rename that VM (an untagged one "
+                              f"can be adopted: provisioner import {resource.address} "
+                              f"{resource.name})")
 
-    def _make(self, resource: Resource, placement: Placement, template: VmRecord | None,
+    def _make(self, resource: Resource, location: Location, template: VmRecord | None,
               what: str) -> str:
         """The VM in one task, marked as being created. Raises CreateFailedError."""
         client, name = self.client, resource.name
         creating = [vim.option.OptionValue(key=CREATING_KEY,
                                            value=self.ownership.creating(resource.address))]
-        pool = client.ref(vim.ResourcePool, placement.pool)
-        host = None if placement.host is None else client.ref(vim.HostSystem, placement.host)
-        folder = client.ref(vim.Folder, placement.folder)
+        pool = client.ref(vim.ResourcePool, location.pool)
+        host = None if location.host is None else client.ref(vim.HostSystem, location.host)
+        folder = client.ref(vim.Folder, location.folder)
         start: Any
         if template is not None:
             source = client.ref(vim.VirtualMachine, template.moid)
             location = vim.vm.RelocateSpec(
                 pool=pool, host=host,
-                datastore=client.ref(vim.Datastore, placement.datastore.moid))
+                datastore=client.ref(vim.Datastore, location.datastore.moid))
             clone_spec = vim.vm.CloneSpec(location=location, powerOn=False, template=False,
                                           config=vim.vm.ConfigSpec(extraConfig=creating))
 
@@ -157,7 +154,7 @@ class Guests:
             options = resource.spec.get("options") or {}
             config = vim.vm.ConfigSpec(
                 name=name, guestId=options.get("guest_id") or DEFAULT_GUEST_ID,
-                files=vim.vm.FileInfo(vmPathName=f"[{placement.datastore.name}]"),
+                files=vim.vm.FileInfo(vmPathName=f"[{location.datastore.name}]"),
                 extraConfig=creating)
 
             def start(_s: Any) -> Any:
@@ -202,11 +199,11 @@ def _moid(value: Any) -> str | None:
     return None if value is None else str(value._moId)
 
 
-def _references(resolver: Resolver, placement: Placement, resource: Resource) -> None:
-    """Every datastore and port group the guest names exists (raises PlacementError)."""
+def _references(locator: Locator, location: Location, resource: Resource) -> None:
+    """Every datastore and port group the guest names exists (raises UnknownNameError)."""
     for disk in resource.spec.get("disks") or []:
         if disk.get("pool"):
-            resolver.datastore(placement.compute, disk["pool"])
+            locator.datastore(location.compute, disk["pool"])
     for nic in resource.spec.get("networks") or []:
         if nic.get("host_network"):
-            resolver.network(placement.datacenter, nic["host_network"])
+            locator.network(location.datacenter, nic["host_network"])

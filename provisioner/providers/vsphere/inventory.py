@@ -16,14 +16,14 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import Inventory
-from provisioner.providers.macs import MacHolder, mac_holders
+from provisioner.providers.kit.macs import MacHolder, mac_holders
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import VsphereConfig, devices
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import read_all, read_vm
 from provisioner.providers.vsphere.facts import Facts, VmRecord
-from provisioner.providers.vsphere.marker import (
+from provisioner.providers.vsphere.ownership import (
     CREATING_KEY,
-    Marker,
     Ownership,
     custom_value,
     decode,

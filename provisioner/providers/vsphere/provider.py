@@ -24,7 +24,7 @@ from provisioner.providers.base import (
     ProviderSchema,
     Requirements,
 )
-from provisioner.providers.macs import declares_macs, mac_clashes
+from provisioner.providers.kit.macs import declares_macs, mac_clashes
 from provisioner.providers.vsphere import VsphereConfig
 from provisioner.providers.vsphere.adopt import adopt
 from provisioner.providers.vsphere.capacity import capacity, requirements
@@ -33,8 +33,8 @@ from provisioner.providers.vsphere.checks import plan_checks
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.guests import Guests
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
-from provisioner.providers.vsphere.marker import Ownership
-from provisioner.providers.vsphere.placement import PlacementError
+from provisioner.providers.vsphere.locations import UnknownNameError
+from provisioner.providers.vsphere.ownership import Ownership
 from provisioner.providers.vsphere.schema import GUEST_SCHEMA
 
 
@@ -77,7 +77,7 @@ class VsphereProvider(Provider):
         """The block's clusters or hosts and their datastores, from the last read."""
         try:
             return capacity(self.settings, self.cache.facts())
-        except PlacementError as exc:
+        except UnknownNameError as exc:
             raise ProviderError(f"provider {self.name}: {exc}",
                                 hint="fix the provider block") from None
 

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.core.resources import LiveObject
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import devices, guestinfo
 from provisioner.providers.vsphere.facts import Facts, VmRecord
-from provisioner.providers.vsphere.marker import Marker, extra_config
+from provisioner.providers.vsphere.ownership import extra_config
 from provisioner.units import Bytes
 
 MIB = 1024 * 1024

@@ -11,7 +11,6 @@ the server to refuse.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from provisioner.providers.base import (
     FieldRule,
     KindSchema,
 )
+from provisioner.providers.kit.changes import effect_of, value_at
 from provisioner.providers.vsphere.read import ATTRIBUTES
 
 GUEST_FIELDS: Mapping[str, FieldRule] = {
@@ -41,7 +41,6 @@ GUEST_FIELDS: Mapping[str, FieldRule] = {
     "options.datastore": REPLACE, "options.firmware": REPLACE,
     "options.scsi_controller": REPLACE, "options.disk_provisioning": REPLACE,
 }
-MOVES = ("node", "options.folder", "options.resource_pool", "options.cluster")
 
 
 def hot_change(path: str, before: Any, after: Any, attributes: Mapping[str, Any]) -> bool:
@@ -72,24 +71,10 @@ def needs_power_off(changed: Sequence[str], live: LiveObject,
                     desired: Mapping[str, Any]) -> bool:
     """Whether ``update`` must power the guest off for ``changed``: a field whose effect
     is not "in place" (a cloud_init change arrives only with ``on_change: reboot``)."""
-    for path in changed:
-        after = value_at(desired, path)
-        if path == "power" or (after is None and GUEST_SCHEMA.keeps(path)):
-            continue  # a value no longer declared that the VM keeps: nothing is written
-        effect = refine(path, value_at(live.spec, path), after, live) \
-            or GUEST_SCHEMA.rule_for(path).effect
-        if effect is not Effect.IN_PLACE:
-            return True
-    return False
+    return any(effect_of(GUEST_SCHEMA, path, live, desired) is not Effect.IN_PLACE
+               for path in changed if path != "power" and not _kept(path, desired))
 
 
-def value_at(spec: Any, path: str) -> Any:
-    """The value at a diff path (``networks[0].mac``) of a spec, None if absent."""
-    value = spec
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
-        if part.startswith("["):
-            index = int(part[1:-1])
-            value = value[index] if isinstance(value, list) and index < len(value) else None
-        else:
-            value = value.get(part) if isinstance(value, Mapping) else None
-    return value
+def _kept(path: str, desired: Mapping[str, Any]) -> bool:
+    """A value no longer declared that the VM keeps: nothing is written."""
+    return value_at(desired, path) is None and GUEST_SCHEMA.keeps(path)

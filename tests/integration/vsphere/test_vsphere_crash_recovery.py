@@ -15,7 +15,7 @@ import pytest
 import yaml
 from support.vcsim import Simulator
 
-from provisioner.providers.vsphere.marker import CREATING_KEY
+from provisioner.providers.vsphere.ownership import CREATING_KEY
 
 POINTS = [
     "before:create:guests.app-1",

@@ -16,7 +16,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.errors import CreateFailedError, PlanError, ProviderError
 from provisioner.plan.model import Action
 from provisioner.providers.vsphere.faults import InvalidPowerStateError
-from provisioner.providers.vsphere.marker import CREATING_KEY, Ownership
+from provisioner.providers.vsphere.ownership import CREATING_KEY, Ownership
 
 APP = """
 guests:

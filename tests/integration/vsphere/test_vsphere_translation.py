@@ -14,6 +14,8 @@ from pyVmomi import vim, vmodl
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, LiveObject
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
+from provisioner.providers.kit.changes import value_at
+from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import guestinfo
 from provisioner.providers.vsphere.devices import parse_slot
 from provisioner.providers.vsphere.faults import (
@@ -22,8 +24,7 @@ from provisioner.providers.vsphere.faults import (
     SessionLostError,
     translate,
 )
-from provisioner.providers.vsphere.marker import (
-    Marker,
+from provisioner.providers.vsphere.ownership import (
     Ownership,
     custom_value,
     decode,
@@ -32,7 +33,7 @@ from provisioner.providers.vsphere.marker import (
     split_annotation,
     with_annotation,
 )
-from provisioner.providers.vsphere.schema import needs_power_off, value_at
+from provisioner.providers.vsphere.schema import needs_power_off
 
 WHAT = "guests.web: VM 'web'"
 CASES = [

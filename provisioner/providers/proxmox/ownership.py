@@ -2,8 +2,9 @@
 
 Guests and containers carry the tag ``provisioner.STACK`` (so the bulk read,
 ``/cluster/resources``, finds them without reading any config) and, at the
-end of their description, a marker with the provider block, the address and
-the applied spec as JSON (for what Proxmox cannot report: the template a
+end of their description, the marker (``kit/marker.py``: the provider block, the
+address and the applied spec as JSON, under ``spec``), for what Proxmox cannot
+report: the template a
 guest was cloned from, the node it was placed on with ``node: auto``, the
 order of disks by slot). The marker is an HTML comment, so the Proxmox UI,
 which renders notes as Markdown, does not show it.
@@ -14,36 +15,25 @@ Storages (``pools:``) have neither tags nor notes: their id is the tag,
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from provisioner.core.address import Address
-from provisioner.core.resources import loads_plain, to_plain
+from provisioner.providers.kit import ownership as kit
+from provisioner.providers.kit.marker import Marker, MarkerCodec
 from provisioner.providers.proxmox.props import split_tags
 
 TAG_PREFIX = "provisioner."
 _MARKER_RE = re.compile(r"\n*<!-- provisioner:v1 (\{.*?\}) -->\s*$", re.DOTALL)
+CODEC = MarkerCodec("spec", escaped=">", strict=False)
+"""``>`` is escaped so that notes quoted in the applied spec can never close the comment."""
 
 
 @dataclass(frozen=True)
-class Marker:
-    """What the description marker says."""
-
-    stack: str
-    provider: str
-    address: Address
-    applied: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(kit.Ownership):
     """One provider block of one stack: writes its tags and markers, recognises its objects."""
-
-    stack: str
-    provider: str
 
     @property
     def tag(self) -> str:
@@ -54,17 +44,9 @@ class Ownership:
         return ";".join(sorted({*user_tags, self.tag}))
 
     def description(self, notes: str, address: Address, applied: Mapping[str, Any]) -> str:
-        """The user's notes followed by the marker. ``>`` is escaped in the JSON so
-        notes quoted in the applied spec can never close the comment."""
-        document = {"stack": self.stack, "provider": self.provider, "address": str(address),
-                    "spec": to_plain(applied)}
-        text = json.dumps(document, sort_keys=True, separators=(",", ":")).replace(">", "\\u003e")
-        marker = f"<!-- provisioner:v1 {text} -->"
+        """The user's notes followed by the marker."""
+        marker = f"<!-- provisioner:v1 {CODEC.encode(self.marker(address, applied))} -->"
         return f"{notes.rstrip()}\n\n{marker}" if notes.strip() else marker
-
-    def owns(self, marker: Marker | None) -> bool:
-        return marker is not None and marker.stack == self.stack and \
-            marker.provider == self.provider
 
     def storage_id(self, object_name: str) -> str:
         """The storage id of one of this stack's pools."""
@@ -92,16 +74,7 @@ def user_tags(tags: Any) -> list[str]:
 def parse_marker(description: Any) -> Marker | None:
     """The marker at the end of a description, or None."""
     match = _MARKER_RE.search(str(description or ""))
-    if match is None:
-        return None
-    try:
-        document = loads_plain(match.group(1))
-        address = Address.parse(str(document["address"]))
-    except (ValueError, KeyError, TypeError):
-        return None
-    spec = document.get("spec")
-    return Marker(str(document.get("stack", "")), str(document.get("provider", "")), address,
-                  spec if isinstance(spec, dict) else {})
+    return None if match is None else CODEC.decode(match.group(1))
 
 
 def notes_of(description: Any) -> str:

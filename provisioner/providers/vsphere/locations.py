@@ -1,4 +1,7 @@
-"""Where a guest goes: names in the stack → managed objects, from the last bulk read. Pure.
+"""Where a guest lives: names in the stack → managed objects, from the last bulk read. Pure.
+
+(Not the planner's placement, plan/placement.py, which picks a provider block for
+a guest: this looks up, within one block, what the guest's names mean.)
 
 A guest's datacenter is the block's (or the only one); its compute resource
 is ``options.cluster`` or the block's ``cluster``, else the compute resource
@@ -26,12 +29,14 @@ from provisioner.providers.vsphere.facts import (
 )
 
 
-class PlacementError(ValueError):
+class UnknownNameError(ValueError):
     """A name in the stack or the provider block that the inventory does not have."""
 
 
 @dataclass(frozen=True)
-class Placement:
+class Location:
+    """The managed objects a guest is made in and on."""
+
     datacenter: Datacenter
     compute: Compute
     pool: str
@@ -45,7 +50,7 @@ def listing(names: Iterable[str]) -> str:
     return ", ".join(shown) if shown else "none"
 
 
-class Resolver:
+class Locator:
     """Looks names up in one bulk read, for one provider block."""
 
     def __init__(self, settings: VsphereConfig, facts: Facts) -> None:
@@ -58,28 +63,28 @@ class Resolver:
         if wanted is not None:
             match = [dc for dc in found if dc.name == wanted]
             if not match:
-                raise PlacementError(f"datacenter '{wanted}' does not exist "
+                raise UnknownNameError(f"datacenter '{wanted}' does not exist "
                                      f"(datacenters: {listing(dc.name for dc in found)})")
             return match[0]
         if len(found) != 1:
-            raise PlacementError("set `datacenter:` in the provider block: the server has "
+            raise UnknownNameError("set `datacenter:` in the provider block: the server has "
                                  f"{len(found)} (datacenters: {listing(dc.name for dc in found)})")
         return found[0]
 
-    def place(self, spec: Mapping[str, Any]) -> Placement:
-        """The placement of a guest spec. Raises PlacementError."""
+    def locate(self, spec: Mapping[str, Any]) -> Location:
+        """The location of a guest spec. Raises UnknownNameError."""
         options = spec.get("options") or {}
         datacenter = self.datacenter()
         host = self.host(datacenter, spec.get("node") or self.settings.host)
         compute = self.compute(datacenter, options.get("cluster") or self.settings.cluster, host)
         if host is not None and host not in compute.hosts:
-            raise PlacementError(
+            raise UnknownNameError(
                 f"host '{self.facts.name_of(host)}' is not in cluster {compute.name} (hosts: "
                 f"{listing(self.facts.name_of(h) or h for h in compute.hosts)})")
         pool = self.pool(compute, options.get("resource_pool") or self.settings.resource_pool)
         folder = self.folder(datacenter, options.get("folder") or self.settings.folder)
         datastore = self.datastore(compute, options.get("datastore") or self.settings.datastore)
-        return Placement(datacenter, compute, pool, host, folder, datastore)
+        return Location(datacenter, compute, pool, host, folder, datastore)
 
     def host(self, datacenter: Datacenter, name: str | None) -> str | None:
         if name is None:
@@ -87,7 +92,7 @@ class Resolver:
         hosts = self.facts.in_datacenter(self.facts.hosts, datacenter)
         match = [h.moid for h in hosts if h.name == name]
         if not match:
-            raise PlacementError(f"host '{name}' does not exist in datacenter {datacenter.name} "
+            raise UnknownNameError(f"host '{name}' does not exist in datacenter {datacenter.name} "
                                  f"(hosts: {listing(h.name for h in hosts)})")
         return str(match[0])
 
@@ -97,14 +102,14 @@ class Resolver:
             clusters = [c for c in computes if c.cluster]
             match = [c for c in clusters if c.name == cluster]
             if not match:
-                raise PlacementError(f"cluster '{cluster}' does not exist in datacenter "
+                raise UnknownNameError(f"cluster '{cluster}' does not exist in datacenter "
                                      f"{datacenter.name} (clusters: "
                                      f"{listing(c.name for c in clusters)})")
             return match[0]
         if host is not None:
             return next(c for c in computes if host in c.hosts)
         if len(computes) != 1:
-            raise PlacementError(
+            raise UnknownNameError(
                 f"set `cluster:` or `host:` in the provider block, or `node:`: datacenter "
                 f"{datacenter.name} has {len(computes)} clusters and standalone hosts "
                 f"(clusters: {listing(c.name for c in computes if c.cluster)}; hosts: "
@@ -117,7 +122,7 @@ class Resolver:
         pools = {self.facts.pool_path(p.moid): p.moid for p in self.facts.pools.values()
                  if self._under(p.moid, compute.root_pool)}
         if path not in pools:
-            raise PlacementError(f"resource pool '{path}' does not exist in {compute.name} "
+            raise UnknownNameError(f"resource pool '{path}' does not exist in {compute.name} "
                                  f"(pools: {listing(p for p in pools if p)})")
         return pools[path]
 
@@ -127,7 +132,7 @@ class Resolver:
         folders = {self.facts.folder_path(f.moid): f.moid for f in self.facts.folders.values()
                    if self._under(f.moid, datacenter.vm_folder)}
         if path not in folders:
-            raise PlacementError(f"folder '{path}' does not exist in datacenter "
+            raise UnknownNameError(f"folder '{path}' does not exist in datacenter "
                                  f"{datacenter.name} (folders: "
                                  f"{listing(p for p in folders if p)})")
         return folders[path]
@@ -137,23 +142,23 @@ class Resolver:
                      if d in self.facts.datastores]
         if name is None:
             if len(available) != 1:
-                raise PlacementError(
+                raise UnknownNameError(
                     f"set `datastore:` in the provider block: {compute.name} has "
                     f"{len(available)} (datastores: {listing(d.name for d in available)})")
             return available[0]
         match = [d for d in available if d.name == name]
         if not match:
-            raise PlacementError(f"datastore '{name}' is not available on {compute.name} "
+            raise UnknownNameError(f"datastore '{name}' is not available on {compute.name} "
                                  f"(datastores: {listing(d.name for d in available)})")
         if not match[0].accessible:
-            raise PlacementError(f"datastore '{name}' is not accessible")
+            raise UnknownNameError(f"datastore '{name}' is not accessible")
         return match[0]
 
     def network(self, datacenter: Datacenter, name: str) -> Network:
         networks: list[Network] = self.facts.in_datacenter(self.facts.networks, datacenter)
         match = [n for n in networks if n.name == name]
         if not match:
-            raise PlacementError(f"port group '{name}' does not exist in datacenter "
+            raise UnknownNameError(f"port group '{name}' does not exist in datacenter "
                                  f"{datacenter.name} (port groups: "
                                  f"{listing(n.name for n in networks)})")
         return match[0]
@@ -164,10 +169,10 @@ class Resolver:
         match = [vm for vm in vms if vm.name == name]
         templates = [vm.name for vm in vms if vm.template]
         if not match:
-            raise PlacementError(f"template '{name}' does not exist in datacenter "
+            raise UnknownNameError(f"template '{name}' does not exist in datacenter "
                                  f"{datacenter.name} (templates: {listing(templates)})")
         if len(match) > 1:
-            raise PlacementError(f"{len(match)} VMs or templates are named '{name}' in "
+            raise UnknownNameError(f"{len(match)} VMs or templates are named '{name}' in "
                                  f"datacenter {datacenter.name}: rename all but one")
         return match[0]
 

@@ -1,8 +1,11 @@
-"""Ownership on libvirt objects: the metadata element, volume and pool names.
+"""Ownership on libvirt objects: the marker's carrier (a metadata element), volume and
+pool names.
 
-Domains and networks carry ``<prov:owner stack=".." provider=".." address="..">``
-in their ``<metadata>``, with the applied spec as JSON inside (for what
-libvirt cannot report: the base image, cloud-init digests, options). Volumes
+Domains and networks carry the marker (``kit/marker.py``) as
+``<prov:owner stack=".." provider=".." address="..">`` in their ``<metadata>``,
+with the applied spec as JSON inside (for what libvirt cannot report: the base
+image, cloud-init digests, options). A tag without ``provider`` (written before
+tags named the block) belongs to every block of its stack. Volumes
 and pools have no metadata, so their name is the tag:
 
 - ``STACK.PROVIDER__NAME.qcow2`` (``.img`` for raw): a ``volumes:`` entry;
@@ -17,7 +20,6 @@ labels (no ``.``, no ``__``), so names parse back without ambiguity.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -25,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.core.address import Address, Kind
-from provisioner.core.resources import address_name, loads_plain, to_plain
-from provisioner.errors import ProviderError
+from provisioner.core.resources import address_name
+from provisioner.providers.kit import ownership as kit
+from provisioner.providers.kit.marker import Marker, dump_memo, load_memo
 
 OWNER_NS = "https://provisioner.dev/xmlns/owner/1"
 OWNER_PREFIX = "prov"
@@ -43,22 +46,8 @@ ET.register_namespace(OWNER_PREFIX, OWNER_NS)
 
 
 @dataclass(frozen=True)
-class OwnerTag:
-    """What the metadata element says: which stack, provider and address own it."""
-
-    stack: str
-    address: Address
-    spec: Mapping[str, Any]
-    provider: str = ""
-    """The provider block that made it (empty in tags written without it)."""
-
-
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(kit.Ownership):
     """One provider block of one stack: writes its tags and recognises its objects."""
-
-    stack: str
-    provider: str
 
     def tag(self, address: Address, spec: Mapping[str, Any], *, namespaced: bool = True) -> str:
         """The ``<metadata>`` child that tags an object; ``spec`` is kept as JSON.
@@ -68,41 +57,21 @@ class Ownership:
         owner_key, spec_key = (OWNER_KEY, SPEC_KEY) if namespaced else ("owner", "spec")
         owner = ET.Element(owner_key, {"stack": self.stack, "provider": self.provider,
                                        "address": str(address)})
-        ET.SubElement(owner, spec_key).text = json.dumps(
-            to_plain(spec), sort_keys=True, separators=(",", ":"))
+        ET.SubElement(owner, spec_key).text = dump_memo(spec)
         return ET.tostring(owner, encoding="unicode")
-
-    def owns(self, tag: OwnerTag | None) -> bool:
-        """Whether this provider block manages the object. Another block of the same
-        stack on the same host manages its own objects, which are not foreign either."""
-        return tag is not None and tag.stack == self.stack and tag.provider in ("", self.provider)
-
-    def stranger(self, tag: OwnerTag | None) -> str | None:
-        """Who owns an object that is not ours, for collision errors; None if it is
-        ours or another block of this stack's."""
-        if tag is None:
-            return "untagged"
-        return None if tag.stack == self.stack else f"stack {tag.stack}"
 
     def require_own(self, root: ET.Element, address: Address, noun: str) -> None:
         """Refuse (ProviderError) an object not tagged exactly ``address`` of this block:
         a create that finds the name taken never takes over someone else's object."""
         tag = parse_owner(root)
-        if not self.owns(tag) or tag is None or tag.address != address:
-            owner = "untagged" if tag is None else f"{tag.address} of stack {tag.stack}"
-            name = root.findtext("name") or "?"
-            raise ProviderError(
-                f"{address}: a {noun} named '{name}' already exists ({owner})",
-                hint=f"rename the {noun} in the stack, or remove or rename that one")
+        if not self.owns_at(tag, address):
+            whose = kit.UNTAGGED if tag is None else f"{tag.address} of stack {tag.stack}"
+            raise kit.name_taken(str(address), noun, root.findtext("name") or "?", whose)
 
     @property
     def prefix(self) -> str:
         """What starts the names of this block's volumes and pools: ``STACK.PROVIDER``."""
         return f"{self.stack}.{self.provider}"
-
-    def of_stack(self, owner: str) -> bool:
-        """Whether a name's ``STACK.PROVIDER`` part is this stack's (any block)."""
-        return owner.split(".", 1)[0] == self.stack
 
     def pool_name(self, object_name: str) -> str:
         """The libvirt name of a ``pools:`` entry."""
@@ -122,8 +91,8 @@ class Ownership:
         return None if object_name is None else Address(Kind.POOL, address_name(object_name))
 
 
-def parse_owner(root: ET.Element) -> OwnerTag | None:
-    """The owner tag of a domain or network XML root, or None when untagged."""
+def parse_owner(root: ET.Element) -> Marker | None:
+    """The marker of a domain or network XML root, or None when untagged."""
     owner = root.find(f"metadata/{OWNER_KEY}")
     if owner is None:
         return None
@@ -131,12 +100,8 @@ def parse_owner(root: ET.Element) -> OwnerTag | None:
         address = Address.parse(owner.get("address", ""))
     except ValueError:
         return None
-    try:
-        spec = loads_plain(owner.findtext(SPEC_KEY) or "{}")
-    except json.JSONDecodeError:
-        spec = {}
-    return OwnerTag(owner.get("stack", ""), address, spec if isinstance(spec, dict) else {},
-                    owner.get("provider", ""))
+    return Marker(owner.get("stack", ""), owner.get("provider") or None, address,
+                  load_memo(owner.findtext(SPEC_KEY)))
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,21 @@ from provisioner.providers.base import (
     PoolCapacity,
     Requirements,
 )
+from provisioner.providers.kit.capacity import (
+    GuestLoad,
+    add_storage,
+    host_capacity,
+    pool_capacity,
+    while_running,
+)
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
 from provisioner.providers.proxmox.props import to_bool, to_int
 
 
 def read_capacity(ctx: Context) -> Capacity:
-    facts = ctx.known_facts()
-    nodes = [n for n in ctx.allowed_nodes(facts) if n in facts.nodes and facts.nodes[n].online]
+    facts = ctx.cluster.known_facts()
+    nodes = [n for n in ctx.nodes.allowed(facts) if n in facts.nodes and facts.nodes[n].online]
     hosts = [_host(facts, n) for n in nodes]
     pools: dict[str, PoolCapacity] = {}
     for node in nodes:
@@ -36,23 +43,18 @@ def read_capacity(ctx: Context) -> Capacity:
             if not to_bool(item.get("active")):
                 continue
             key = facts.storage_key(str(item.get("storage")), node)
-            total = to_int(item.get("total")) or 0
-            available = min(total, max(0, to_int(item.get("avail")) or 0))
-            pools.setdefault(key, PoolCapacity(key, total, available))
+            pools.setdefault(key, pool_capacity(key, to_int(item.get("total")) or 0,
+                                                to_int(item.get("avail")) or 0))
     return Capacity(hosts=hosts, pools=list(pools.values()))
 
 
 def _host(facts: Facts, node: str) -> HostCapacity:
     """A node's size, and what every guest on it (templates aside) reserves."""
     info = facts.nodes[node]
-    guests = [g for g in facts.guests if g.node == node and not g.template]
-    running = [g for g in guests if g.running]
-    stopped = [g for g in guests if not g.running]
-    return HostCapacity(
-        node=node, cpus=info.cpus, memory_total=info.memory_total,
-        memory_free=max(0, info.memory_total - info.memory_used),
-        running_cpus=sum(g.cpus for g in running), running_memory=sum(g.memory for g in running),
-        stopped_cpus=sum(g.cpus for g in stopped), stopped_memory=sum(g.memory for g in stopped))
+    return host_capacity(node, info.cpus, info.memory_total,
+                         max(0, info.memory_total - info.memory_used),
+                         [GuestLoad(g.running, g.cpus, g.memory) for g in facts.guests
+                          if g.node == node and not g.template])
 
 
 def requirements(ctx: Context, resource: Resource) -> Requirements:
@@ -60,16 +62,15 @@ def requirements(ctx: Context, resource: Resource) -> Requirements:
     Pure; works on partial specs too (a live object being deleted, whose fields Proxmox
     did not report)."""
     spec = resource.spec
-    facts = ctx.facts
+    facts = ctx.cluster.facts
     node = _node(ctx, resource, facts)
     options = spec.get("options") or {}
     storage: dict[str, int] = {}
 
     def add(path: str, pool: str | None, size: Any) -> None:
         if size:
-            sid = ctx.storage_id(resource, path, pool)
-            key = facts.storage_key(sid, node) if node else sid
-            storage[key] = storage.get(key, 0) + int(size)
+            sid = ctx.names.storage_id(resource, path, pool)
+            add_storage(storage, facts.storage_key(sid, node) if node else sid, int(size))
 
     cpus = int(spec.get("cpus") or 0)
     if resource.kind is Kind.GUEST:
@@ -85,10 +86,8 @@ def requirements(ctx: Context, resource: Resource) -> Requirements:
                 add(f"mounts[{index}].pool", mount.get("pool"), mount.get("size"))
     else:
         return Requirements()
-    running = spec.get("power", "running") == "running"
-    return Requirements(cpus=cpus if running else 0,
-                        memory=int(spec.get("memory") or 0) if running else 0, storage=storage,
-                        node=node)
+    return while_running(spec.get("power", "running") == "running", cpus,
+                         int(spec.get("memory") or 0), storage, node)
 
 
 def _node(ctx: Context, resource: Resource, facts: Facts) -> str | None:

@@ -1,80 +1,29 @@
-"""The host behind a libvirt connection: capacity and what it can run."""
+"""Plan-time checks: what the declared resources name on the host exists, and can run.
+
+Pools, host networks, bridges, base images, kernel files, CPU modes, address
+ranges, and fixed MACs that a domain outside the stack has, against what the
+last listing saw (``inventory.HostFacts``); one more listing (host interfaces)
+only when a bridge is named.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import libvirt
-
 from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
-from provisioner.errors import ObjectNotFoundError, ProviderError
-from provisioner.providers.base import CallKind, Capacity, HostCapacity, PoolCapacity
-from provisioner.providers.libvirt.client import LibvirtClient, error_code
+from provisioner.errors import ProviderError
+from provisioner.providers.base import CallKind
+from provisioner.providers.kit.macs import mac_clashes
+from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.inventory import HostFacts
 from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
-from provisioner.providers.macs import mac_clashes
 
 if TYPE_CHECKING:
     from provisioner.providers.libvirt.guests import Guests
-
-
-def read_capacity(client: LibvirtClient) -> Capacity:
-    """Host CPUs and memory, what every domain on it reserves (running and stopped),
-    and the space of every active pool."""
-    conn = client.conn
-    info = client.call(CallKind.READ, "host", conn.getInfo)
-    total = int(info[1]) * 1024 * 1024
-    running = _reserved(client, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
-    stopped = _reserved(client, libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
-    host = HostCapacity(
-        node=client.call(CallKind.READ, "host", conn.getHostname),
-        cpus=int(info[2]),
-        memory_total=total,
-        memory_free=_available_memory(client, total, running[1]),
-        running_cpus=running[0], running_memory=running[1],
-        stopped_cpus=stopped[0], stopped_memory=stopped[1],
-    )
-    pools = []
-    for pool in client.call(CallKind.LIST, "storage pools", conn.listAllStoragePools,
-                            libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
-        state = client.call(CallKind.READ, pool.name(), pool.info)
-        pools.append(PoolCapacity(pool.name(), int(state[1]), int(state[3]),
-                                  allocated=int(state[2])))
-    return Capacity(hosts=[host], pools=pools)
-
-
-def _reserved(client: LibvirtClient, flag: int) -> tuple[int, int]:
-    """vCPUs and memory (bytes) the domains listed with ``flag`` reserve: every
-    domain on the host, this stack's or not."""
-    cpus = memory = 0
-    for domain in client.call(CallKind.LIST, "domains", client.conn.listAllDomains, flag):
-        try:
-            state = client.call(CallKind.READ, domain.name(), domain.info)
-        except ObjectNotFoundError:
-            continue  # gone since the listing
-        cpus += int(state[3])
-        memory += int(state[2]) * 1024
-    return cpus, memory
-
-
-def _available_memory(client: LibvirtClient, total: int, running: int) -> int:
-    """Memory the host can give guests: free plus reclaimable caches. Drivers without
-    node memory statistics (libvirt's test driver): the total minus what running
-    domains hold (``running``)."""
-    try:
-        stats = client.call(CallKind.READ, "host memory", client.conn.getMemoryStats,
-                            libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)
-    except ProviderError as exc:
-        if error_code(exc) != libvirt.VIR_ERR_NO_SUPPORT:
-            raise
-        return max(0, total - running)
-    kib = sum(int(stats.get(key, 0)) for key in ("free", "buffers", "cached"))
-    return kib * 1024
 
 
 def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
@@ -217,20 +166,3 @@ class _Checker:
         if self.local and not os.path.exists(path):
             self.problems.append(f"{resource.address}: {key} file '{path}' does not exist "
                                  "on the host")
-
-
-def detect_domain_type(client: LibvirtClient) -> str:
-    """``kvm`` when KVM can run ordinary guests on this host, else ``qemu`` (emulation).
-
-    A host may offer /dev/kvm, and libvirt list ``kvm`` as a domain type, while
-    its CPU has no hardware virtualization (nested setups such as PVM, which run
-    only specially built guest kernels: ordinary guests hang). So ``kvm`` is
-    chosen only when the host CPU libvirt describes has ``vmx`` (Intel) or
-    ``svm`` (AMD). Works for remote hosts too: it reads libvirt's capabilities."""
-    conn = client.conn
-    if conn.getType() != "QEMU":
-        return "qemu"
-    root = ET.fromstring(client.call(CallKind.READ, "host", conn.getCapabilities))
-    kvm_offered = any(domain.get("type") == "kvm" for domain in root.iter("domain"))
-    features = {feature.get("name") for feature in root.findall("host/cpu/feature")}
-    return "kvm" if kvm_offered and features & {"vmx", "svm"} else "qemu"

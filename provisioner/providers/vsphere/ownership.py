@@ -1,7 +1,8 @@
 """Ownership on vSphere VMs: a custom attribute on vCenter, the annotation on ESXi.
 
-The tag is one compact JSON document naming the stack, the provider block and
-the address, with a memo of what vSphere cannot report back (the template a
+The tag is the marker (``kit/marker.py``): one compact JSON document naming the
+stack, the provider block and the address, with a memo (under ``memo``) of what
+vSphere cannot report back (the template a
 guest was cloned from, the labels and digests of its cloud-init data, how
 its disks were provisioned):
 
@@ -18,49 +19,22 @@ the interruption came before the custom attribute was set.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from provisioner.core.address import Address
-from provisioner.core.resources import loads_plain, to_plain
+from provisioner.providers.kit import ownership as kit
+from provisioner.providers.kit.marker import Marker, MarkerCodec
 
 CREATING_KEY = "provisioner.creating"
 ANNOTATION_PREFIX = "provisioner:v1 "
 _ANNOTATION_RE = re.compile(r"(?:\A|\n)provisioner:v1 (\{[^\n]*\})\s*\Z")
-
-
-@dataclass(frozen=True)
-class Marker:
-    """What a tag says."""
-
-    stack: str
-    provider: str
-    address: Address
-    memo: Mapping[str, Any] = field(default_factory=dict)
-
-
-def encode(marker: Marker) -> str:
-    """The tag's JSON (no newline; ``<`` and ``>`` escaped so notes that quote it are
-    harmless in any UI that renders HTML)."""
-    document = {"stack": marker.stack, "provider": marker.provider,
-                "address": str(marker.address), "memo": to_plain(marker.memo)}
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def decode(text: Any) -> Marker | None:
-    """The marker in ``text``, or None when it is not one."""
-    try:
-        document = loads_plain(str(text or ""))
-        address = Address.parse(str(document["address"]))
-        stack, provider = str(document["stack"]), str(document["provider"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    memo = document.get("memo")
-    return Marker(stack, provider, address, memo if isinstance(memo, dict) else {})
+CODEC = MarkerCodec("memo", escaped="<>")
+"""No newline; ``<`` and ``>`` escaped so that notes quoting the tag are harmless in any
+UI that renders HTML."""
+encode = CODEC.encode
+decode = CODEC.decode
 
 
 def with_annotation(notes: str, marker: Marker | None) -> str:
@@ -102,26 +76,9 @@ def extra_config(options: Any) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Ownership:
+class Ownership(kit.Ownership):
     """One provider block of one stack: recognises its VMs and other owners'."""
-
-    stack: str
-    provider: str
-
-    def marker(self, address: Address, memo: Mapping[str, Any]) -> Marker:
-        return Marker(self.stack, self.provider, address, memo)
-
-    def owns(self, marker: Marker | None) -> bool:
-        return marker is not None and marker.stack == self.stack and \
-            marker.provider == self.provider
-
-    def stranger(self, marker: Marker | None) -> str | None:
-        """Who owns a VM that is not this block's, for collision errors; None for this
-        stack's (another block of the stack manages its own)."""
-        if marker is None:
-            return "untagged"
-        return None if marker.stack == self.stack else f"stack {marker.stack}"
 
     def creating(self, address: Address) -> str:
         """The value of CREATING_KEY for a create of ``address``."""
-        return encode(Marker(self.stack, self.provider, address))
+        return encode(self.marker(address))

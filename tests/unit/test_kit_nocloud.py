@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from provisioner.core.resources import Blob
-from provisioner.providers.libvirt.seed import (
+from provisioner.providers.kit.nocloud import (
     EMPTY_USER_DATA,
     SeedFiles,
     build_iso,

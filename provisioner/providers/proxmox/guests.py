@@ -1,4 +1,5 @@
-"""What guests (QEMU) and containers (LXC) share: VMIDs, retried creates, reads, deletes.
+"""Proxmox guests, VMs (QEMU, ``qemu.py``) and containers (LXC, ``lxc.py``): what both
+share, VMIDs, retried creates, reads, resource pools, deletes.
 
 A create reserves a VMID the process has not handed out, checks it with
 ``/cluster/nextid?vmid=N`` and creates; an id another client took meanwhile
@@ -11,11 +12,10 @@ be is named in ``CreateFailedError.leftovers``.
 
 from __future__ import annotations
 
-import re
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from provisioner.core.address import Kind
@@ -27,18 +27,23 @@ from provisioner.errors import (
     TransientProviderError,
 )
 from provisioner.providers.base import CallKind, KindSchema
+from provisioner.providers.kit.changes import effect_of, touched
+from provisioner.providers.kit.marker import Marker
+from provisioner.providers.kit.ownership import name_taken, stack_owner
 from provisioner.providers.proxmox.client import AlreadyExistsError
-from provisioner.providers.proxmox.context import ConfigView, Context
+from provisioner.providers.proxmox.cluster import ConfigView
+from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts, GuestRef
-from provisioner.providers.proxmox.marker import Marker, parse_marker, stack_of
+from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
-from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted, touched
+from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted
+from provisioner.providers.proxmox.unsupported import unsupported
 
 MAX_VMID_ATTEMPTS = 25
 
 
-class Lifecycle(ABC):
-    """Create, read, delete of one kind of Proxmox guest."""
+class Guests(ABC):
+    """Create, read, delete of one type of Proxmox guest (``Qemu``, ``Lxc``)."""
 
     kind: ClassVar[str]
     """``qemu`` or ``lxc``: the API path segment and the /cluster/resources type."""
@@ -86,7 +91,10 @@ class Lifecycle(ABC):
         """See Provider.create: a guest an earlier attempt made is finished, a name
         someone else uses is refused, a failure removes what was made."""
         what = str(resource.address)
-        facts = self.ctx.refresh()
+        problems = unsupported(resource)
+        if problems:
+            raise ProviderError(f"{what}: {problems[0]}")
+        facts = self.ctx.cluster.refresh()
         earlier = self.earlier_attempt(resource, facts)
         if earlier is not None:
             self.configure(resource, earlier, None, None)
@@ -102,6 +110,19 @@ class Lifecycle(ABC):
             raise CreateFailedError(message, exc.hint, address=what,
                                     leftovers=leftovers) from exc
 
+    def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> int:
+        """See Provider.update; returns the VMID."""
+        what = str(resource.address)
+        ref = self.ctx.cluster.find(self.kind, int(live.id))
+        if ref is None:
+            raise ObjectNotFoundError(f"{what}: {self.noun} {live.id} is gone",
+                                      hint="plan again: it will be created")
+        if ref.status == "unknown":  # what /cluster/resources says of a node it lost
+            raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
+                                hint="bring it back, then apply again")
+        self.configure(resource, ref, live, changed)
+        return ref.vmid
+
     def earlier_attempt(self, resource: Resource, facts: Facts) -> GuestRef | None:
         """The guest an earlier create of this resource made, or None; refuses a
         guest of the same name that belongs to anything else."""
@@ -110,22 +131,18 @@ class Lifecycle(ABC):
             if ref.kind != self.kind or ref.name != resource.name:
                 continue
             marker = None if ref.template else self.marker_of(ref, what)
-            if marker is not None and self.owner.owns(marker) and \
-                    marker.address == resource.address:
+            if self.owner.owns_at(marker, resource.address):
                 return ref
-            owner = stack_of(ref.tags)
-            whose = "untagged" if owner is None else f"stack {owner}"
+            whose = stack_owner(stack_of(ref.tags))
             if marker is not None and marker.stack == self.owner.stack:
                 whose = f"{marker.address} of provider block {marker.provider}"
-            raise ProviderError(
-                f"{what}: a {self.noun} named '{ref.name}' already exists ({whose}, VMID "
-                f"{ref.vmid} on {ref.node})",
-                hint=f"rename it in the stack, or remove or rename that {self.noun}")
+            raise name_taken(what, self.noun, ref.name, f"{whose}, VMID {ref.vmid} on {ref.node}",
+                             hint=f"rename it in the stack, or remove or rename that {self.noun}")
         return None
 
     def marker_of(self, ref: GuestRef, what: str) -> Marker | None:
         try:
-            view = self.ctx.config(ref, what)
+            view = self.ctx.cluster.config(ref, what)
         except ObjectNotFoundError:
             return None
         return parse_marker(view.current.get("description"))
@@ -166,9 +183,7 @@ class Lifecycle(ABC):
             config = self.ctx.power.wait_unlocked(path, str(resource.address))
         except ObjectNotFoundError:
             return False
-        marker = parse_marker(config.get("description"))
-        return marker is not None and self.owner.owns(marker) and \
-            marker.address == resource.address
+        return self.owner.owns_at(parse_marker(config.get("description")), resource.address)
 
     def roll_back(self, ref: GuestRef, resource: Resource) -> list[str]:
         """Destroy a guest this create made; what could not be destroyed."""
@@ -204,8 +219,18 @@ class Lifecycle(ABC):
         if not running or options.get("restart", "reboot") != "reboot" or \
                 not restart_announced(self.schema, resource, live, changed):
             return
-        if self.ctx.config(ref, what).pending & ours:
+        if self.ctx.cluster.config(ref, what).pending & ours:
             self.ctx.power.restart(ref.path, ref.node, what)
+
+    def set_pool(self, vmid: int, want: str | None, have: str | None, what: str) -> None:
+        """Move a guest into ``want`` (a Proxmox resource pool), out of ``have``."""
+        if want == have:
+            return
+        if want is not None:
+            self.client.put(what, f"pools/{want}", vms=str(vmid), **{"allow-move": 1})
+        elif have is not None:
+            with contextlib.suppress(ObjectNotFoundError):
+                self.client.put(what, f"pools/{have}", vms=str(vmid), delete=1)
 
     # -- read -----------------------------------------------------------------------------
 
@@ -222,7 +247,7 @@ class Lifecycle(ABC):
         return LiveObject(address=marker.address, provider=self.owner.provider, name=ref.name,
                           id=str(ref.vmid), spec=spec, attributes=attributes,
                           running=ref.running,
-                          deps=self.ctx.pool_deps(self.storages(view.current)))
+                          deps=self.ctx.names.pool_deps(self.storages(view.current)))
 
     # -- delete ---------------------------------------------------------------------------
 
@@ -230,14 +255,13 @@ class Lifecycle(ABC):
         """Stop it hard and destroy it with its disks. Already gone, or the VMID now
         used by something else, is success."""
         what = str(live.address)
-        ref = self.ctx.find(self.kind, int(live.id))
+        ref = self.ctx.cluster.find(self.kind, int(live.id))
         if ref is None:
             return
         if ref.status == "unknown":  # what /cluster/resources says of a node it lost
             raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
                                 hint="bring it back, then apply again")
-        marker = self.marker_of(ref, what)
-        if marker is None or not self.owner.owns(marker) or marker.address != live.address:
+        if not self.owner.owns_at(self.marker_of(ref, what), live.address):
             return
         try:
             if ref.running or self.ctx.power.running(ref.path, what):
@@ -273,26 +297,8 @@ def restart_announced(schema: KindSchema, resource: Resource, live: LiveObject |
     requiring a restart)."""
     if live is None or changed is None:
         return True  # a create: the guest has not run yet
-    for path in changed:
-        effect = schema.rule_for(path).effect
-        if schema.refine is not None:
-            before, after = value_at(live.spec, path), value_at(resource.spec, path)
-            effect = schema.refine(path, before, after, live) or effect
-        if effect is Effect.RESTART:
-            return True
-    return False
-
-
-def value_at(spec: Any, path: str) -> Any:
-    """The value at a diff path (``mounts[1].size``) of a spec; None where it has none."""
-    for part in re.findall(r"[^.\[\]]+", path):
-        if isinstance(spec, Mapping):
-            spec = spec.get(part)
-        elif isinstance(spec, list) and part.isdigit() and int(part) < len(spec):
-            spec = spec[int(part)]
-        else:
-            return None
-    return spec
+    return any(effect_of(schema, path, live, resource.spec) is Effect.RESTART
+               for path in changed)
 
 
 def _without_none(value: Any) -> Any:
@@ -320,19 +326,4 @@ def _changes(path: str, now: Any, later: Any, found: dict[str, Any]) -> None:
 def has_pending(live: LiveObject, path: str) -> bool:
     """Whether Proxmox holds a value for ``path`` (or inside it) until a restart."""
     pending = live.attributes.get("pending") or {}
-    if not isinstance(pending, Mapping):
-        return False
-    return any(key == path or key.startswith((path + ".", path + "[")) or
-               path.startswith((key + ".", key + "[")) for key in pending)
-
-
-def only_changed(resource: Resource, live: LiveObject | None,
-                 changed: Sequence[str] | None) -> Resource:
-    """The resource as it must be written: fields ``changed`` does not name (such as
-    ``lifecycle.ignore_changes`` ones) keep the value the guest has now."""
-    if live is None or changed is None:
-        return resource
-    touched = {re.split(r"[.\[]", path, maxsplit=1)[0] for path in changed}
-    spec = {key: value if key in touched or key not in live.spec else live.spec[key]
-            for key, value in resource.spec.items()}
-    return replace(resource, spec=spec)
+    return isinstance(pending, Mapping) and touched(path, pending)
