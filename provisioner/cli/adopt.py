@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
+from pydantic import BaseModel
 
 from provisioner.cli.common import (
     DebugOption,
@@ -63,9 +65,10 @@ def import_(
         with open_engine(loaded, state, state_backend) as engine, \
                 engine.store.lock("import", lock_timeout):
             live = engine.providers()[block].adopt(target, name)
+            spec = _as_declared(loaded, block, target.kind, live.spec)
             # Not declared yet: protected, so a plan before the YAML is added refuses to
             # delete what was just adopted instead of planning its deletion.
-            observed = Resource(target, block, live.spec,
+            observed = Resource(target, block, spec,
                                 deps=declared.deps if declared else live.deps,
                                 lifecycle=declared.lifecycle if declared
                                 else Protection(prevent_destroy=True))
@@ -74,8 +77,38 @@ def import_(
         if declared is None:
             echo("It is protected from deletion until you declare it. Add it to the stack "
                  "as it is now:\n")
-            echo(declaration_yaml(target, block, live.spec))
+            echo(declaration_yaml(target, block, spec))
         echo("Run `provisioner plan` to see how it differs from the stack.")
+
+
+def _as_declared(stack: Stack, block: str, kind: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec as the loader makes it from the printed YAML: options at their default
+    left out, as the loader leaves them out of a declared spec. Recorded with a default
+    option set, the first plan after the YAML is pasted would see the option removed
+    (``options.full_clone: true -> null``, a replacement)."""
+    model = stack.providers[block].plugin.options_models.get(kind)
+    options = spec.get("options")
+    if model is None or not isinstance(options, Mapping):
+        return dict(spec)
+    return {**spec, "options": _without_defaults(model, options)}
+
+
+def _without_defaults(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without the fields at their model default, nested models too (what
+    ``model_dump(exclude_defaults=True)`` keeps, without validating what was read)."""
+    kept = {}
+    for key, read in values.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            kept[key] = read
+            continue
+        nested = next((t for t in (field.annotation, *get_args(field.annotation))
+                       if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        value = _without_defaults(nested, read) if nested is not None and \
+            isinstance(read, Mapping) else read
+        if field.is_required() or value != field.get_default(call_default_factory=True):
+            kept[key] = value
+    return kept
 
 
 def _provider_block(stack: Stack, provider: str | None) -> str:
