@@ -131,7 +131,8 @@ class Checker:
             try:
                 return self.ctx.default_node(self.facts, str(resource.address))
             except ProviderError as exc:
-                self.problems.append(f"{exc.message} ({exc.hint})")
+                self._field(resource, "node", "is not set, and the cluster has several nodes "
+                            f"({self._nodes()})", exc.hint or "")
                 return None
         info = self.facts.nodes.get(str(declared))
         if info is None:

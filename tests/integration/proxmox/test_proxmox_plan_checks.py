@@ -100,6 +100,16 @@ def test_bad_input_is_shown_at_its_line_with_a_hint(case: str, lab: Lab) -> None
     assert lines[at[0] + 1].startswith("  hint: "), lines
 
 
+def test_a_guest_without_a_node_on_a_cluster_is_shown_at_its_declaration(lab: Lab) -> None:
+    with pytest.raises(PlanError) as failure:
+        lab.plan(GOOD.replace("    node: pve1\n", ""))
+    text = (lab.root / "stack.yaml").read_text()
+    line = text[:text.index("  web:")].count("\n") + 2  # the guest's mapping
+    assert f"stack.yaml:{line}:5: guests.web: node is not set, and the cluster has several " \
+           "nodes (pve1, pve2)\n  hint: set node: on it (or node: auto), or list nodes: in " \
+           "the provider block" in str(failure.value), str(failure.value)
+
+
 def test_the_good_stack_plans(lab: Lab) -> None:
     assert lab.plan(GOOD).has_changes
 
