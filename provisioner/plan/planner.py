@@ -177,8 +177,10 @@ class _Planner:
                 self._error(
                     resource.address,
                     f"{resource.address}: {shrink.path} can only grow "
-                    f"({_size(shrink.before)} -> {_size(shrink.after)}); to start over with a "
-                    f"smaller one, replace it: --replace {resource.address}")
+                    f"({_size(shrink.before)} -> {_size(shrink.after)}): declare "
+                    f"{_size(shrink.before)} or more (its size now), or start over with a "
+                    f"smaller one: --replace {resource.address} (a new guest: the data on "
+                    "the old one is lost)")
         self.object_names[resource.address] = _object_name(resource, live, decision.action,
                                                            decision.replace_order)
         self.changes.append(Change(
