@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
-from pydantic import BaseModel
 
 from provisioner.cli.common import (
     DebugOption,
@@ -23,6 +22,8 @@ from provisioner.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from provisioner.stack.loader import Stack
 
 
@@ -96,6 +97,8 @@ def _as_declared(stack: Stack, block: str, kind: Any, spec: Mapping[str, Any]) -
 def _without_defaults(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
     """``values`` without the fields at their model default, nested models too (what
     ``model_dump(exclude_defaults=True)`` keeps, without validating what was read)."""
+    from pydantic import BaseModel
+
     kept = {}
     for key, read in values.items():
         field = model.model_fields.get(key)
