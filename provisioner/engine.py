@@ -42,6 +42,7 @@ from provisioner.providers.base import (
 )
 from provisioner.providers.kit.retry import RetryPolicy, retrying
 from provisioner.render.planfile import SavedPlan, check_still_valid
+from provisioner.stack.as_declared import as_declared
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
 from provisioner.state.store import JournalEntry, StateStore
@@ -234,10 +235,12 @@ class Engine:
         import``). Raises what ``Provider.adopt`` raises (the object is unchanged) or
         LockError. An address the stack does not declare yet is recorded protected: a
         plan before its declaration is added refuses to delete what was just adopted,
-        instead of planning its deletion."""
+        instead of planning its deletion. Returns the object as recorded: its spec as
+        a declaration of it loads (options at their default left out)."""
         declared = self.stack.resource(address)
         with self.store.lock("import", lock_timeout):
             live = self.providers()[block].adopt(address, name)
+            live = replace(live, spec=as_declared(self.stack, block, address.kind, live.spec))
             observed = Resource(address, block, live.spec,
                                 deps=declared.deps if declared else live.deps,
                                 lifecycle=declared.lifecycle if declared

@@ -21,6 +21,7 @@ from provisioner.cli.common import (
 )
 
 if TYPE_CHECKING:
+
     from provisioner.stack.loader import Stack
 
 

@@ -235,6 +235,9 @@ class Plan:
     """``address#id`` → fingerprint of each live object read (for saved plans)."""
     warnings: tuple[str, ...] = ()
     destroy: bool = False
+    left_out: str = ""
+    """The flags (``--target``, ``--exclude``) that left changes out of the plan: then
+    a plan without changes does not mean that the hypervisors match the stack."""
 
     @property
     def summary(self) -> Summary:

@@ -98,7 +98,9 @@ class _Planner:
                     reason="left behind by an interrupted run", live=piece,
                     stray=Stray.LEFTOVER))
         self._check_unreachable(declared)
+        asked = [c for c in self.changes if c.action.is_change]
         kept = self._select()
+        left_out = [c for c in asked if c.address not in kept]
         errors = [problem_text(problem) for problem in self.errors
                   if problem.address is None or problem.address in kept]
         if errors:
@@ -114,7 +116,24 @@ class _Planner:
             forget=tuple(a for a in self._forgotten(declared) if a in kept),
             fingerprints=Fingerprints(obj for objs in self.live.values() for obj in objs),
             destroy=self.options.destroy,
+            warnings=(self._left_out_note(left_out),) if left_out else (),
+            left_out=self._flags() if left_out else "",
         )
+
+    def _flags(self) -> str:
+        flags = [flag for flag, given in (("--target", self.options.targets),
+                                          ("--exclude", self.options.excludes)) if given]
+        return " and ".join(flags)
+
+    def _left_out_note(self, left_out: Sequence[Change]) -> str:
+        """Changes --target/--exclude left out: the plan does not show them, and apply
+        does not make them."""
+        shown = ", ".join(f"{c.address}: {c.action.value}" for c in left_out[:5])
+        more = f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
+        count, it = ("1 change", "it") if len(left_out) == 1 else (f"{len(left_out)} changes",
+                                                                   "them")
+        return (f"{self._flags()} left out {count} ({shown}{more}): apply will not make "
+                f"{it}; plan without {self._flags()} to see {it}")
 
     def _select(self) -> set[Address]:
         """Apply --target/--exclude: keep the selected changes, return their addresses."""
@@ -172,9 +191,10 @@ class _Planner:
         if not decision.action.destroys:  # a replacement starts with new, smaller disks
             for shrink in shrinks:
                 self.errors.append(Problem(
-                    f"can only grow ({_size(shrink.before)} -> {_size(shrink.after)}); to start "
-                    f"over with a smaller one, replace it: --replace {resource.address}",
-                    resource.address, shrink.path))
+                    f"can only grow ({_size(shrink.before)} -> {_size(shrink.after)}): declare "
+                    f"{_size(shrink.before)} or more (its size now), or start over with a "
+                    f"smaller one: --replace {resource.address} (a new guest: the data on "
+                    "the old one is lost)", resource.address, shrink.path))
         self.object_names[resource.address] = _object_name(resource, live, decision.action,
                                                            decision.replace_order)
         self.changes.append(Change(

@@ -22,7 +22,7 @@ the plan's order, so the same plan always gives byte-identical JSON.
     ``address`` (string)
         ``kind.name``, such as ``"guests.web-0"``.
     ``kind`` (string)
-        ``"networks"``, ``"volumes"`` or ``"guests"``.
+        ``"pools"``, ``"networks"``, ``"volumes"``, ``"guests"`` or ``"containers"``.
     ``name`` (string)
         The instance name, such as ``"web-0"``.
     ``provider`` (string)
@@ -38,7 +38,10 @@ the plan's order, so the same plan always gives byte-identical JSON.
     ``replace_order`` (string or null)
         ``"delete_first"`` or ``"create_first"`` for a replacement, else null.
     ``requires_restart`` (boolean)
-        True for an update that restarts the guest.
+        True for an update with a field whose effect is ``"requires restart"``:
+        apply restarts the guest for it, unless the provider may leave the
+        change pending (Proxmox: ``options.restart: never``, or a change
+        Proxmox made live).
     ``fields`` (list of objects)
         The fields that differ, each ``{"path", "before", "after", "effect",
         "added", "removed"}``: ``path`` like ``"disks[1].size"``; ``before`` and

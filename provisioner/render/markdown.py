@@ -8,7 +8,7 @@ file content and secrets never appear, only names and digests.
 from __future__ import annotations
 
 from provisioner.plan.model import Action, Change, Plan
-from provisioner.render.text import NO_CHANGES, change_details, change_header, render_summary_line
+from provisioner.render.text import change_details, change_header, no_changes, render_summary_line
 
 _ACTION_WORD = {Action.CREATE: "create", Action.UPDATE: "update", Action.REPLACE: "replace",
                 Action.DELETE: "delete"}
@@ -20,7 +20,8 @@ def render_plan_markdown(plan: Plan, title: str = "") -> str:
     lines = [f"### {heading}", ""]
     changes = plan.pending()
     if not changes and not plan.forget:
-        return "\n".join([*lines, NO_CHANGES, ""])
+        warnings = [f"> Warning: {_cell(text)}" for text in plan.warnings]
+        return "\n".join([*lines, *warnings, *([""] if warnings else []), no_changes(plan), ""])
     lines += [f"**{render_summary_line(plan)}**", "", "| | resource | action | why |",
               "| --- | --- | --- | --- |"]
     lines += [f"| `{c.symbol}` | `{c.address}` | {_ACTION_WORD[c.action]} | {_cell(c.reason)} |"

@@ -16,6 +16,13 @@ from provisioner.plan.model import Action, Change, FieldDiff, Plan, ReplaceOrder
 from provisioner.render.values import display, display_pair, display_set_change
 
 NO_CHANGES = "No changes. The hypervisors match the stack."
+
+
+def no_changes(plan: Plan) -> str:
+    """The no-change line; after --target/--exclude left changes out, only for what they
+    kept (the hypervisors do not match the stack)."""
+    return f"No changes in the resources {plan.left_out} kept." if plan.left_out \
+        else NO_CHANGES
 HEADING = "provisioner will perform these actions:"
 
 _RESET = "\x1b[0m"
@@ -33,7 +40,7 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     changes = plan.pending()
     warnings = [_warning(text, paint) for text in plan.warnings]
     if not changes and not plan.forget:
-        return "".join(line + "\n\n" for line in warnings) + NO_CHANGES + "\n"
+        return "".join(line + "\n\n" for line in warnings) + no_changes(plan) + "\n"
     blocks = [[HEADING]]
     blocks += [_change_block(change, paint) for change in changes]
     if plan.forget:

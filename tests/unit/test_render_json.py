@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +158,17 @@ def test_empty_plan() -> None:
     assert document["destroy"] is True
     assert document["changes"] == document["steps"] == document["forget"] == []
     assert document["summary"] == {"add": 0, "change": 0, "destroy": 0}
+
+
+def test_every_kind_is_documented() -> None:
+    """The ``kind`` entry of the format (the docstring, and docs/plan-json.md made from
+    it) names every kind a change can have: containers and pools too."""
+    import provisioner.render.json as module
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "plan-json.md").read_text()
+    sources = {"docstring": (str(module.__doc__), "``kind``", "``name``"),
+               "docs/plan-json.md": (doc, "**`kind`", "**`name`")}
+    for where, (text, start, end) in sources.items():
+        entry = text.split(start, 1)[1].split(end, 1)[0]
+        missing = [kind.value for kind in Kind if f'"{kind.value}"' not in entry]
+        assert not missing, (where, missing)

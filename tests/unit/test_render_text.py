@@ -156,6 +156,20 @@ def test_no_changes_still_shows_warnings() -> None:
     )
 
 
+def test_no_changes_after_a_selection_left_changes_out() -> None:
+    """--target/--exclude left changes out: "the hypervisors match the stack" would be
+    false; the Markdown plan (a pull-request comment) shows the warning too."""
+    from provisioner.render.markdown import render_plan_markdown
+
+    plan = plan_of(warnings=("--exclude left out 1 change (guests.web: create)",),
+                   left_out="--exclude")
+    assert render_plan(plan) == ("Warning: --exclude left out 1 change (guests.web: create)"
+                                 "\n\nNo changes in the resources --exclude kept.\n")
+    assert render_plan_markdown(plan).endswith(
+        "> Warning: --exclude left out 1 change (guests.web: create)\n\n"
+        "No changes in the resources --exclude kept.\n")
+
+
 def test_forget_only_is_a_change() -> None:
     text = render_plan(plan_of(forget=(_guest("gone"),)))
     assert "(state) guests.gone is gone" in text

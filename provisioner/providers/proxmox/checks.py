@@ -4,9 +4,11 @@ Nodes, storages (and that they take disks, container volumes, snippets, on
 that node), bridges, templates, OS templates, resource pools, fields this
 provider cannot honour (memory per node is the core admission check), and
 fixed VMIDs and MACs someone else holds (``clashes``). Each problem names the
-resource and what exists instead. Reads the last listing; a few extra listings are
-made only when the stack names something to look up (a node's bridges, a
-storage's templates, the resource pools): LIST calls, never one per guest.
+resource and what exists instead; one that a declared field causes is a
+``FieldProblem``, shown at that field's line with the next step. Reads the last
+listing; a few extra listings are made only when the stack names something to
+look up (a node's bridges, a storage's templates, the resource pools): LIST
+calls, never one per guest.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from provisioner.providers.proxmox.unsupported import unsupported
 
 _STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$")
 MIB = 1024**2
+_STORAGE_HINT = ("name one of those storages or a pools: entry of the stack (a volume that "
+                 "names none goes on the provider block's storage:)")
+_VOLUME_HINTS = {
+    "vztmpl": "download it first (pveam download STORAGE TEMPLATE), or name one of those",
+    "snippets": "copy the file to the storage's snippets/ directory on the node (local: "
+                "/var/lib/vz/snippets/), or name one of those",
+}
 
 
 class Checker:
@@ -36,7 +45,7 @@ class Checker:
         self.ctx = ctx
         self.resources = resources
         self.facts: Facts = ctx.cluster.known_facts()
-        self.problems: list[str] = []
+        self.problems: list[str | FieldProblem] = []
         self.declared_pools = {ctx.owner.storage_id(r.name) for r in resources
                                if r.kind is Kind.POOL}
         self.bridges = cache(self._bridges)
@@ -60,6 +69,10 @@ class Checker:
     def _problem(self, resource: Resource, text: str) -> None:
         self.problems.append(f"{resource.address}: {text}")
 
+    def _field(self, resource: Resource, path: str, text: str, hint: str) -> None:
+        """A problem of the declared field ``path``; ``text`` reads after it."""
+        self.problems.append(FieldProblem(resource.address, path, text, hint))
+
     def _nodes(self) -> str:
         return ", ".join(sorted(self.facts.nodes)) or "none"
 
@@ -81,11 +94,12 @@ class Checker:
         content = "rootdir" if container else "images"
         for path, pool, fmt in _volumes(spec, container):
             sid = self.ctx.names.storage_id(resource, path, pool)
-            self._storage(resource, node, sid, content, fmt)
+            self._storage(resource, node, path, sid, content, fmt)
         for index, nic in enumerate(spec.get("networks") or []):
-            bridge = (nic or {}).get("bridge") or (nic or {}).get("host_network")
+            key = "bridge" if (nic or {}).get("bridge") else "host_network"
+            bridge = (nic or {}).get(key)
             if bridge and node:
-                self._bridge(resource, node, index, str(bridge))
+                self._bridge(resource, node, f"networks[{index}].{key}", str(bridge))
         if container:
             self._volume(resource, node, str(spec["template"]), "vztmpl", "template")
         elif spec.get("clone"):
@@ -93,17 +107,21 @@ class Checker:
         custom = ((options.get("cloud_init") or {}).get("custom") or {})
         for key, volume in sorted(custom.items()):
             if volume:
-                self._volume(resource, node, str(volume), "snippets", f"cloud_init.custom.{key}")
+                self._volume(resource, node, str(volume), "snippets",
+                             f"options.cloud_init.custom.{key}")
         pools = self.resource_pools() if options.get("pool") else None
         if pools is not None and options["pool"] not in pools:
-            self._problem(resource, f"resource pool '{options['pool']}' does not exist "
-                                    f"(pools: {', '.join(sorted(pools)) or 'none'})")
+            self._field(resource, "options.pool", f"'{options['pool']}' does not exist "
+                        f"(pools: {', '.join(sorted(pools)) or 'none'})",
+                        f"create it (pveum pool add {options['pool']}), or name one of those")
         cpus = int(spec.get("cpus") or 1) * int(options.get("sockets") or 1)
         if node and node in self.facts.nodes and 0 < self.facts.nodes[node].cpus < cpus:
-            self._problem(resource, f"{cpus} vCPUs, but node {node} has "
-                                    f"{self.facts.nodes[node].cpus} CPUs")
+            self._field(resource, "cpus", f"asks for {cpus} vCPUs, but node {node} has "
+                        f"{self.facts.nodes[node].cpus} CPUs",
+                        "lower cpus (or options.sockets), or put it on a larger node")
         if int(spec.get("memory") or 0) % MIB:
-            self._problem(resource, "memory must be a whole number of MiB")
+            self._field(resource, "memory", "must be a whole number of MiB",
+                        "round it to MiB, such as 1536MiB")
 
     def _node(self, resource: Resource) -> str | None:
         declared = resource.spec.get("node")
@@ -113,21 +131,25 @@ class Checker:
             try:
                 return self.ctx.nodes.default(self.facts, str(resource.address))
             except ProviderError as exc:
-                self.problems.append(f"{exc.message} ({exc.hint})")
+                self._field(resource, "node", "is not set, and the cluster has several nodes "
+                            f"({self._nodes()})", exc.hint or "")
                 return None
         info = self.facts.nodes.get(str(declared))
         if info is None:
-            self._problem(resource, f"node '{declared}' does not exist (nodes: {self._nodes()})")
+            self._field(resource, "node", f"'{declared}' does not exist (nodes: {self._nodes()})",
+                        "name one of those nodes, or node: auto to place it by free memory")
             return None
         if not info.online:
-            self._problem(resource, f"node '{declared}' is offline")
+            self._field(resource, "node", f"'{declared}' is offline",
+                        "bring the node back, or name another node (a replacement)")
             return None  # nothing on it can be listed
         return str(declared)
 
     # -- what the cluster has -------------------------------------------------------------
 
-    def _storage(self, resource: Resource, node: str | None, sid: str, content: str,
-                 fmt: str | None) -> None:
+    def _storage(self, resource: Resource, node: str | None, path: str, sid: str,
+                 content: str, fmt: str | None) -> None:
+        """``path``: the volume's ``pool:`` (shown at the volume when it names none)."""
         if sid in self.declared_pools:
             return
         info = self.facts.storages.get(sid)
@@ -135,47 +157,52 @@ class Checker:
             fitting = sorted(s for s, i in self.facts.storages.items() if content in i.content
                              and (node is None or node in i.nodes))
             where = f" on {node}" if node else ""
-            self._problem(resource, f"storage '{sid}' does not exist (storages{where} for "
-                                    f"{content}: {', '.join(fitting) or 'none'})")
+            self._field(resource, path, f"'{sid}' is not a storage of the cluster (storages"
+                        f"{where} for {content}: {', '.join(fitting) or 'none'})", _STORAGE_HINT)
         elif node is not None and info.nodes and node not in info.nodes:
-            self._problem(resource, f"storage '{sid}' is not available on node {node} (it is "
-                                    f"on {', '.join(sorted(info.nodes))})")
+            self._field(resource, path, f"'{sid}' is not available on node {node} "
+                        f"(it is on {', '.join(sorted(info.nodes))})", _STORAGE_HINT)
         elif content not in info.content:
-            self._problem(resource, f"storage '{sid}' does not hold {content} (it holds "
-                                    f"{', '.join(sorted(info.content)) or 'nothing'})")
+            self._field(resource, path, f"'{sid}' does not hold {content} (it holds "
+                        f"{', '.join(sorted(info.content)) or 'nothing'})", _STORAGE_HINT)
         elif fmt == "qcow2" and not info.files:
-            self._problem(resource, f"storage '{sid}' ({info.type}) keeps raw volumes only; "
-                                    "use format: raw or a directory storage")
+            self._field(resource, path.replace(".pool", ".format"), "qcow2 needs a file "
+                        f"storage; '{sid}' ({info.type}) keeps raw volumes only",
+                        "use format: raw, or a directory storage (pool:)")
 
-    def _bridge(self, resource: Resource, node: str, index: int, bridge: str) -> None:
+    def _bridge(self, resource: Resource, node: str, path: str, bridge: str) -> None:
         """A Linux or OVS bridge of the node, or an SDN VNet (listed only when needed)."""
         known = self.bridges(node)
         if known is None or bridge in known or bridge in self.vnets():
             return
         bridges = ", ".join(sorted(known)) or "none"
         vnets = f"; SDN VNets: {', '.join(sorted(self.vnets()))}" if self.vnets() else ""
-        self._problem(resource, f"networks[{index}]: bridge '{bridge}' does not exist on node "
-                                f"{node} (bridges: {bridges}{vnets})")
+        self._field(resource, path, f"'{bridge}' does not exist on node {node} (bridges: "
+                    f"{bridges}{vnets})", "name one of those, or make the bridge on the node "
+                    "(or the VNet in SDN) first")
 
     def _template(self, resource: Resource, node: str | None, name: str,
                   options: Mapping[str, Any]) -> None:
         found = self.facts.templates(name)
         if not found:
-            self._problem(resource, f"template '{name}' does not exist (templates: "
-                                    f"{', '.join(self.facts.template_names()) or 'none'})")
+            self._field(resource, "clone", f"'{name}' is not a template of the cluster (templates: "
+                        f"{', '.join(self.facts.template_names()) or 'none'})",
+                        "name one of those, or make the template first (qm template VMID)")
         if options.get("full_clone") is False and any(
                 (d or {}).get("pool") for d in resource.spec.get("disks") or []):
-            self._problem(resource, "a linked clone (full_clone: false) stays on the template's "
-                                    "storage: drop pool: from its disks")
+            self._field(resource, "options.full_clone", "false makes a linked clone, which "
+                        "stays on the template's storage", "drop pool: from its disks, or "
+                        "make a full clone")
 
     def _volume(self, resource: Resource, node: str | None, volume: str, content: str,
-                field: str) -> None:
+                path: str) -> None:
         sid, _, _ = volume.partition(":")
         info = self.facts.storages.get(sid)
         if info is None or content not in info.content:
             fitting = sorted(s for s, i in self.facts.storages.items() if content in i.content)
-            self._problem(resource, f"{field}: storage '{sid}' does not hold {content} "
-                                    f"(storages that do: {', '.join(fitting) or 'none'})")
+            self._field(resource, path, f"'{volume}': storage '{sid}' does not hold {content} "
+                        f"(storages that do: {', '.join(fitting) or 'none'})",
+                        _VOLUME_HINTS[content])
             return
         on = node or next((n for n in sorted(info.nodes) if self.facts.nodes.get(n)
                            and self.facts.nodes[n].online), None)
@@ -183,8 +210,9 @@ class Checker:
             return
         present = self.content(on, sid, content)
         if present is not None and volume not in present:
-            self._problem(resource, f"{field}: '{volume}' is not on storage {sid} of node {on} "
-                                    f"(there: {', '.join(sorted(present)) or 'none'})")
+            self._field(resource, path, f"'{volume}' is not on storage {sid} of node {on} "
+                        f"(there: {', '.join(sorted(present)) or 'none'})",
+                        _VOLUME_HINTS[content])
 
     # -- lazy listings --------------------------------------------------------------------
 

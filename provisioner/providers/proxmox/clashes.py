@@ -1,9 +1,10 @@
 """Values the stack fixes that must be unique on the cluster: VMIDs and MACs.
 
 A fixed VMID (``options.vmid``) that two of the stack's guests share, that
-every instance of a counted guest gets, or that the cluster already gives to
-another guest, container or template makes the apply fail half-way ("VM 3000
-already exists"). A fixed MAC (``networks[N].mac``) that a guest outside the
+every instance of a counted guest gets, that a ``create_before_destroy``
+replacement would give its new guest while the old one has it, or that the
+cluster already gives to another guest, container or template makes the apply
+fail half-way ("VM 3000 already exists"). A fixed MAC (``networks[N].mac``) that a guest outside the
 stack already has gives two NICs one MAC, which Proxmox accepts without a
 word. Each is a plan-time problem at the line that fixes the value, naming the
 holder. A guest's own VMID and MACs (this stack's guest at the same address)
@@ -35,6 +36,8 @@ from provisioner.providers.proxmox.ownership import stack_of
 VMID_HINT = "choose another VMID, or leave options.vmid out to have one allocated"
 COUNTED_VMID_HINT = ("every instance of a counted guest gets this VMID: leave options.vmid "
                      "out to have one allocated to each")
+BOTH_AT_ONCE_HINT = ("leave options.vmid out, or drop create_before_destroy (a replacement "
+                     "then deletes the old guest first)")
 
 
 def fixed_vmids(resources: Iterable[Resource]) -> dict[Address, int]:
@@ -62,6 +65,12 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
             problems.append(FieldProblem(address, "options.vmid",
                                          f"{vmid} is also {other.address}'s",
                                          COUNTED_VMID_HINT if counted else VMID_HINT))
+            continue
+        if resource.lifecycle.create_before_destroy:
+            problems.append(FieldProblem(address, "options.vmid", f"{vmid} would be the old and "
+                                         "the new guest's at once "
+                                         "(lifecycle.create_before_destroy)",
+                                         BOTH_AT_ONCE_HINT))
             continue
         ref = by_vmid.get(vmid)
         if ref is not None and ctx.cluster.owned.get(vmid) != address:

@@ -106,6 +106,18 @@ def test_a_guests_own_vmid_is_no_clash(lab: Lab, pve: TestPve) -> None:
            "VMID 3000 on pve1)" in message, message
 
 
+def test_a_fixed_vmid_with_create_before_destroy(lab: Lab, pve: TestPve) -> None:
+    """The replacement would be made while the old guest still has the VMID: the apply
+    failed with "VMID 3000 is taken" after a plan that promised it."""
+    body = _stack(_guest("a", "vmid: 3000")).replace(
+        "    provider: pve\n",
+        "    provider: pve\n    lifecycle: { create_before_destroy: true }\n")
+    message = _refusal(lab, pve, body)
+    assert f"{_at(lab, '3000')}: guests.a: options.vmid 3000 would be the old and the new " \
+           "guest's at once (lifecycle.create_before_destroy)\n  hint: leave options.vmid " \
+           "out, or drop create_before_destroy" in message, message
+
+
 def test_a_located_problem_stays_with_its_guest_under_target(lab: Lab, pve: TestPve) -> None:
     pve.add_vm(3000, "legacy", node="pve2", config={"memory": 256})
     body = _stack(_guest("a"), _guest("b", "vmid: 3000"))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pve_harness import Lab, TestPve, failures, guest
 
@@ -114,3 +119,21 @@ guests:
     assert legacy.config["description"].startswith("hand made")
     plan = lab.plan(body)
     assert not plan.has_changes, [(c.action, c.fields) for c in plan.changes]
+
+
+def test_the_yaml_import_prints_plans_no_change(lab: Lab, pve: TestPve) -> None:
+    """``provisioner import`` records the guest as the printed YAML declares it: pasted
+    as it is, the next plan changes nothing (options at their default, such as
+    full_clone: true, were recorded as set, and their absence planned a replacement)."""
+    pve.add_vm(300, "legacy", node="pve2", status="running", config={
+        "memory": 512, "cores": 1, "net0": "virtio=BC:24:11:AA:BB:99,bridge=vmbr0"})
+    lab.write("")
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-m", "provisioner", "import", "guests.legacy", "legacy", str(lab.root),
+         "--state", str(lab.root / "state.db")], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.split("as it is now:\n", 1)[1].split("Run `provisioner plan`")[0]
+    plan = lab.plan(printed)
+    assert not plan.has_changes, [(c.address, c.action, c.fields) for c in plan.changes]

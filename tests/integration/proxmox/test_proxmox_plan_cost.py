@@ -122,7 +122,7 @@ def test_a_bridge_looked_up_among_vnets_and_a_resource_pool(lab: Lab, pve: TestP
     body = _guests(nodes[:1]).replace("bridge: vmbr0", "bridge: vnet9") + \
         "    options: { pool: lab }\n"
     with lab.engine(body) as engine:
-        with pytest.raises(PlanError, match="bridge 'vnet9' does not exist"):
+        with pytest.raises(PlanError, match=r"networks\[0\]\.bridge 'vnet9' does not exist"):
             engine.plan()  # refused before any capacity is read
         calls = {str(kind): count for kind, count in engine.stats()[0].calls.items()}
     assert calls == {"connect": 1, "list": listings(bridges=1, vnets=1, pools=1)}
