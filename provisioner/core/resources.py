@@ -98,6 +98,9 @@ class Resource:
     never diffed."""
     placement: str = ""
     """Where placement put it and why (``placed on pve2 (spread: ...)``), for the plan."""
+    placed_before: bool = False
+    """Placement left it where an earlier plan placed it (``stays on pve2``): nothing
+    was chosen anew, so a plan that does not create it does not repeat where it is."""
     dep_names: Mapping[Address, str] = field(default_factory=dict)
     """Hypervisor names of the resources it references, as they will be after the
     plan (set by the planner; a dependency may carry its second name)."""

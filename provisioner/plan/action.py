@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provisioner.core.resources import Effect, LiveObject, Resource
-from provisioner.plan.model import Action, FieldDiff, ReplaceOrder
+from provisioner.plan.model import Action, Cause, FieldDiff, ReplaceOrder
 
 
 @dataclass(frozen=True)
 class Decision:
     action: Action
+    cause: Cause
     reason: str
     replace_order: ReplaceOrder | None = None
 
@@ -37,11 +38,12 @@ def decide_action(
     """
     if desired is None:
         if live is None:
-            return Decision(Action.NOOP, "already gone")
-        return Decision(Action.DELETE, "no longer in the stack")
+            return Decision(Action.NOOP, Cause.GONE, "already gone")
+        return Decision(Action.DELETE, Cause.REMOVED, "no longer in the stack")
     if live is None:
-        reason = "deleted outside provisioner" if was_applied else "not on the hypervisor"
-        return Decision(Action.CREATE, reason)
+        if was_applied:
+            return Decision(Action.CREATE, Cause.VANISHED, "deleted outside provisioner")
+        return Decision(Action.CREATE, Cause.NEW, "not on the hypervisor")
     order = (
         ReplaceOrder.CREATE_FIRST
         if desired.lifecycle.create_before_destroy
@@ -49,15 +51,18 @@ def decide_action(
     )
     if live.provider != desired.provider:
         return Decision(
-            Action.REPLACE, f"moves from provider {live.provider} to {desired.provider}", order
-        )
+            Action.REPLACE, Cause.MOVED,
+            f"moves from provider {live.provider} to {desired.provider}", order)
     if replace_requested:
-        return Decision(Action.REPLACE, "replacement requested with --replace", order)
+        return Decision(Action.REPLACE, Cause.REQUESTED, "replacement requested with --replace",
+                        order)
     forcing = [f.path for f in fields if f.effect is Effect.REPLACE]
     if forcing:
         noun = "forces" if len(forcing) == 1 else "force"
-        return Decision(Action.REPLACE, f"{', '.join(forcing)} {noun} replacement", order)
+        return Decision(Action.REPLACE, Cause.FIELDS,
+                        f"{', '.join(forcing)} {noun} replacement", order)
     if fields:
         restart = any(f.effect is Effect.RESTART for f in fields)
-        return Decision(Action.UPDATE, "requires restart" if restart else "in place")
-    return Decision(Action.NOOP, "up to date")
+        return Decision(Action.UPDATE, Cause.FIELDS,
+                        "requires restart" if restart else "in place")
+    return Decision(Action.NOOP, Cause.UP_TO_DATE, "up to date")

@@ -67,6 +67,28 @@ class Operation(StrEnum):
         return {"create": "created", "update": "updated", "delete": "deleted"}[self.value]
 
 
+class Cause(StrEnum):
+    """What led to a change, for the code that decides by it (renderers print ``reason``)."""
+
+    NEW = "new"
+    """Declared and not on the hypervisor."""
+    VANISHED = "vanished"
+    """Applied before, and gone from the hypervisor: deleted outside provisioner."""
+    FIELDS = "fields"
+    """Declared fields differ from the live ones (the field lines say which)."""
+    REATTACH = "reattach"
+    """Unchanged itself, it refers to a resource the plan replaces."""
+    MOVED = "moved"
+    """Its provider changed."""
+    REQUESTED = "requested"
+    """``--replace`` named it."""
+    REMOVED = "removed"
+    """No longer declared (or not the object its address keeps: see ``Stray``)."""
+    UP_TO_DATE = "up-to-date"
+    GONE = "gone"
+    """Neither declared nor on the hypervisor."""
+
+
 class Stray(StrEnum):
     """Why an object is deleted beside (or instead of) its address's own change: it is
     not the object the address keeps."""
@@ -134,6 +156,8 @@ class Change:
     must run before the deletes of these."""
     stray: Stray | None = None
     """Set when the change deletes an object that is not the address's own."""
+    cause: Cause | None = None
+    """What led to it (``reason`` is the same in words)."""
 
     @property
     def leftover(self) -> bool:

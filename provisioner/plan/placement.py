@@ -257,7 +257,8 @@ def place_resources(resources: Sequence[Resource], rules: Mapping[Address, Place
         if existing is not None:
             current = placer.slot_of(existing) or Slot(existing.provider, None)
             why = f"stays on {current} (placed there before)"
-            result.resources.append(replace(Placer.on(resource, current), placement=why))
+            kept = replace(Placer.on(resource, current), placement=why, placed_before=True)
+            result.resources.append(kept)
             result.reasons[resource.address] = why
             continue
         result.placed.add(resource.address)

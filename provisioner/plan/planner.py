@@ -21,6 +21,7 @@ from provisioner.plan.diff import diff_resource, runs_through
 from provisioner.plan.graph import StepGraph
 from provisioner.plan.model import (
     Action,
+    Cause,
     Change,
     FieldDiff,
     Fingerprints,
@@ -96,7 +97,7 @@ class _Planner:
                 self.changes.append(Change(
                     address=piece.address, provider=piece.provider, action=Action.DELETE,
                     reason="left behind by an interrupted run", live=piece,
-                    stray=Stray.LEFTOVER))
+                    stray=Stray.LEFTOVER, cause=Cause.REMOVED))
         self._check_unreachable(declared)
         asked = [c for c in self.changes if c.action.is_change]
         kept = self._select()
@@ -202,6 +203,7 @@ class _Planner:
             provider=resource.provider,
             action=decision.action,
             reason=decision.reason,
+            cause=decision.cause,
             fields=tuple(diffs) if decision.action is not Action.CREATE else (),
             replace_order=decision.replace_order,
             desired=resource,
@@ -246,10 +248,11 @@ class _Planner:
         decision = decide_action(desired, change.live, fields)
         if decision.action.destroys and desired.lifecycle.prevent_destroy:
             self._refuse_destroy(change.address, decision.reason)
-        reason = decision.reason if change.fields else (
+        cause, reason = (decision.cause, decision.reason) if change.fields else (
+            Cause.REATTACH,
             "re-attach to the replaced " + ", ".join(sorted({str(t) for t in moved.values()})))
-        return replace(change, action=decision.action, reason=reason, fields=fields,
-                       replace_order=decision.replace_order)
+        return replace(change, action=decision.action, reason=reason, cause=cause,
+                       fields=fields, replace_order=decision.replace_order)
 
     def _plan_orphan(self, live: LiveObject, reason: str, stray: Stray | None = None) -> None:
         """Delete ``live``; a duplicate of a declared resource is deleted even when that
@@ -263,6 +266,7 @@ class _Planner:
             provider=live.provider,
             action=decision.action,
             reason=reason,
+            cause=decision.cause,
             live=live,
             old_deps=_old_deps(prior, live),
             stray=stray,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from provisioner.core.resources import Effect
-from provisioner.plan.model import Action, Change, FieldDiff, Plan, ReplaceOrder
+from provisioner.plan.model import Action, Cause, Change, FieldDiff, Plan, ReplaceOrder
 from provisioner.render.values import display, display_pair, display_set_change
 
 NO_CHANGES = "No changes. The hypervisors match the stack."
@@ -31,9 +31,6 @@ _SYMBOL_COLORS = {"+": _GREEN, "~": _YELLOW, "-": _RED, "-/+": _MAGENTA, "+/-": 
 _EFFECT_COLORS = {Effect.RESTART: _YELLOW, Effect.REPLACE: _RED}
 
 # Reasons that only repeat what the header already says.
-_SILENT_UPDATE_REASONS = ("", "in place", "requires restart")
-
-
 def render_plan(plan: Plan, *, color: bool = False) -> str:
     """The whole plan as text, ending with a newline."""
     paint = _Painter(color)
@@ -83,11 +80,11 @@ def change_header(change: Change) -> str:
     """``will be replaced (delete, then create): image forces replacement``."""
     action = change.action
     if action is Action.CREATE:
-        text, shown = "will be created", change.reason == "deleted outside provisioner"
+        text, shown = "will be created", change.cause is Cause.VANISHED
     elif action is Action.UPDATE:
         text = "will be updated in place"
         text += " (requires restart)" if change.requires_restart else ""
-        shown = change.reason not in _SILENT_UPDATE_REASONS
+        shown = change.cause is Cause.REATTACH  # the field lines say the rest
     elif action is Action.REPLACE:
         text, shown = "will be replaced", True
         text += f" ({change.replace_order.value})" if change.replace_order else ""
@@ -110,11 +107,11 @@ def _field_lines(change: Change, paint: _Painter) -> list[str]:
 
 def _placement_lines(change: Change) -> list[str]:
     """Where a placed guest lands and why (only where placement chose anew)."""
-    placement = change.desired.placement if change.desired is not None else None
-    if not placement or (change.action is not Action.CREATE and
-                         placement.startswith("stays")):
+    desired = change.desired
+    if desired is None or not desired.placement or (
+            change.action is not Action.CREATE and desired.placed_before):
         return []
-    return [f"# {placement}"]
+    return [f"# {desired.placement}"]
 
 
 def _new_name_lines(change: Change) -> list[str]:

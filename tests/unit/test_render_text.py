@@ -12,6 +12,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, Effect, LiveObject, Resource
 from provisioner.plan.model import (
     Action,
+    Cause,
     Change,
     FieldDiff,
     Plan,
@@ -37,9 +38,11 @@ def _live(address: Address, spec: dict[str, Any]) -> LiveObject:
 
 
 def _create(
-    address: Address, spec: dict[str, Any], reason: str = "not on the hypervisor"
+    address: Address, spec: dict[str, Any], reason: str = "not on the hypervisor",
+    cause: Cause = Cause.NEW,
 ) -> Change:
-    return Change(address, "kvm", Action.CREATE, reason, desired=Resource(address, "kvm", spec))
+    return Change(address, "kvm", Action.CREATE, reason, desired=Resource(address, "kvm", spec),
+                  cause=cause)
 
 
 def _replace(address: Address, order: ReplaceOrder, reason: str, *fields: FieldDiff) -> Change:
@@ -208,7 +211,8 @@ def test_blob_content_and_secret_never_shown(color: bool) -> None:
 
 
 def test_create_reason_shown_only_when_deleted_outside() -> None:
-    gone = _create(_guest("web-0"), {"cpus": 1}, reason="deleted outside provisioner")
+    gone = _create(_guest("web-0"), {"cpus": 1}, reason="deleted outside provisioner",
+                   cause=Cause.VANISHED)
     fresh = _create(_guest("web-1"), {"cpus": 1})
     text = render_plan(plan_of(gone, fresh))
     assert "  + guests.web-0 will be created: deleted outside provisioner\n" in text
