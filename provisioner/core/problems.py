@@ -12,10 +12,11 @@ they name a key of the document, not a resource.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provisioner.core.address import Address
-from provisioner.errors import Position
+from provisioner.errors import PlanError, Position
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,17 @@ def problem_text(problem: Problem) -> str:
     if problem.hint:
         lines.append(f"  hint: {problem.hint}")
     return "\n".join(lines)
+
+
+class PlanRefused(PlanError):
+    """A plan cannot be made: ``problems`` says why, each as a value; the message is
+    their text, one after the other."""
+
+    def __init__(self, problems: Sequence[Problem], *, heading: str = "",
+                 hint: str = "") -> None:
+        self.problems = tuple(problems)
+        body = "\n".join(problem_text(problem) for problem in self.problems)
+        super().__init__(f"{heading}\n{body}" if heading else body, hint=hint)
 
 
 def as_problem(reported: str | Problem) -> Problem:

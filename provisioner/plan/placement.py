@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from provisioner.core.address import Address
+from provisioner.core.problems import PlanRefused, Problem
 from provisioner.core.resources import LiveObject, Resource
-from provisioner.errors import PlanError
 from provisioner.plan.admission import CapacityView, Demand, host_limits
 from provisioner.plan.planner import index_live
 from provisioner.providers.base import Capacity, HostCapacity, Inventory, Requirements
@@ -61,7 +61,7 @@ class PlacementRules:
 class PlacementResult:
     resources: list[Resource]
     reasons: dict[Address, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     placed: set[Address] = field(default_factory=set)
     """The resources placement chose a node for (new ones, and --replace ones)."""
 
@@ -266,7 +266,7 @@ def place_resources(resources: Sequence[Resource], rules: Mapping[Address, Place
         if slot is None and draft:
             slot, why = placer.first_slot(rule), "a draft: no room"
         if slot is None:
-            result.problems.append(f"{resource.address}: {why}")
+            result.problems.append(Problem(why, resource.address))
             result.resources.append(resource)
         else:
             why = f"placed on {slot} ({why})"
@@ -296,9 +296,9 @@ def place_stack(stack: Stack, inventories: Mapping[str, Inventory], view: Capaci
     result = place_resources(stack.resources, rules, index_live(inventories), placer, again,
                              plan, draft)
     if result.problems:
-        raise PlanError("placement found no room:\n" + "\n".join(result.problems),
-                        hint="nothing was changed; free resources, lower what the guests "
-                             "ask, or add hosts (provisioner capacity shows each node)")
+        raise PlanRefused(result.problems, heading="placement found no room:",
+                          hint="nothing was changed; free resources, lower what the guests "
+                               "ask, or add hosts (provisioner capacity shows each node)")
     return result
 
 

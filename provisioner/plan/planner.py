@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from provisioner.core.address import Address
-from provisioner.core.problems import Problem, problem_text
+from provisioner.core.problems import PlanRefused, Problem
 from provisioner.core.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource
-from provisioner.errors import PlanError
 from provisioner.plan.action import decide_action
 from provisioner.plan.diff import diff_resource, runs_through
 from provisioner.plan.graph import StepGraph
@@ -102,11 +101,11 @@ class _Planner:
         asked = [c for c in self.changes if c.action.is_change]
         kept = self._select()
         left_out = [c for c in asked if c.address not in kept]
-        errors = [problem_text(problem) for problem in self.errors
+        errors = [problem for problem in self.errors
                   if problem.address is None or problem.address in kept]
         if errors:
-            raise PlanError("\n".join(errors),
-                            hint="nothing was changed; fix the stack or the flags and plan again")
+            raise PlanRefused(errors, hint="nothing was changed; fix the stack or the flags "
+                                           "and plan again")
         order = {resource.address: resource.order for resource in self.desired}
         steps, edges = StepGraph(self.changes, order, self._exclusive).build()
         return Plan(

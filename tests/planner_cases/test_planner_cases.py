@@ -136,7 +136,9 @@ def run_case(case: Path) -> tuple[str, str | None, str | None]:
 
 
 def render_error(error: ProvisionerError) -> str:
-    lines = [f"error: {type(error).__name__}", error.message]
+    """The error's kind as ``provisioner.errors`` names it (PlanRefused is a PlanError)."""
+    kind = next(cls for cls in type(error).__mro__ if cls.__module__ == "provisioner.errors")
+    lines = [f"error: {kind.__name__}", error.message]
     if error.hint:
         lines.append(f"hint: {error.hint}")
     return "\n".join(lines) + "\n"
