@@ -6,7 +6,7 @@ prints ``str(error)`` plus the hint, never a traceback (``--debug`` adds it).
 
     ProvisionerError
     ├── UserError                  the user can fix it: exit 1, no traceback
-    │   ├── StackError             stack files are invalid; holds every Problem found
+    │   ├── StackError             stack files are invalid; holds every StackProblem found
     │   ├── PlanError              no plan can be made (prevent_destroy, collisions, shrink)
     │   ├── UsageError             bad command-line input (--var, paths)
     │   └── MissingExtraError      a provider's library is not installed
@@ -58,7 +58,7 @@ class Position:
 
 
 @dataclass(frozen=True)
-class Problem:
+class StackProblem:
     """One thing wrong in the stack files: where, which key path, what, next step."""
 
     position: Position | None
@@ -76,7 +76,7 @@ class Problem:
 class StackError(UserError):
     """The stack files are invalid. Holds every problem found, not only the first."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[StackProblem]) -> None:
         self.problems = sorted(problems, key=_problem_order)
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
@@ -87,7 +87,7 @@ class StackError(UserError):
         )
 
 
-def _problem_order(problem: Problem) -> tuple[object, ...]:
+def _problem_order(problem: StackProblem) -> tuple[object, ...]:
     pos = problem.position
     return (pos is None, pos or Position("", 0, 0), problem.path, problem.message)
 

@@ -6,7 +6,7 @@ the field at fault, where the stack declares it, what is wrong, and what to do.
 Decisions read the fields (``--target`` keeps the problems of the addresses it
 keeps); people read ``problem_text``, the one place a problem becomes text.
 
-(The loader's problems with the stack files themselves are ``errors.Problem``:
+(The loader's problems with the stack files themselves are ``errors.StackProblem``:
 they name a key of the document, not a resource.)
 """
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.core.address import Address, Kind
-from provisioner.errors import Problem
+from provisioner.errors import StackProblem
 from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean
 from provisioner.stack.model import (
     NOT_IN_SPEC,
@@ -35,40 +35,40 @@ def check_providers(
     entries: Mapping[Kind, Mapping[str, ResourceBase]],
     provider_kinds: Mapping[str, tuple[Kind, ...] | None],
     source: SourceMap,
-) -> list[Problem]:
+) -> list[StackProblem]:
     """Every resource names a declared provider that serves its kind.
 
     ``provider_kinds`` maps each declared provider to the kinds it serves
     (None when its type is unknown: that problem is reported elsewhere).
     """
-    problems: list[Problem] = []
+    problems: list[StackProblem] = []
     for kind, section in entries.items():
         for name, entry in section.items():
             path: PathKey = (kind.value, name, "provider")
             if entry.provider not in provider_kinds:
                 hint = did_you_mean(entry.provider, set(provider_kinds)) or \
                     "declare it under providers:"
-                problems.append(Problem(source.value_at(path), format_path(path),
+                problems.append(StackProblem(source.value_at(path), format_path(path),
                                         f"unknown provider '{entry.provider}'", hint))
                 continue
             kinds = provider_kinds[entry.provider]
             if kinds is not None and kind not in kinds:
                 served = ", ".join(k.value for k in kinds) or "nothing"
-                problems.append(Problem(source.value_at(path), format_path(path),
+                problems.append(StackProblem(source.value_at(path), format_path(path),
                                         f"provider '{entry.provider}' does not serve {kind.value}",
                                         f"it serves: {served}"))
     return problems
 
 
 def check_placement_groups(groups: Mapping[str, PlacementGroup],
-                           providers: Mapping[str, Any], source: SourceMap) -> list[Problem]:
+                           providers: Mapping[str, Any], source: SourceMap) -> list[StackProblem]:
     """A placement group names declared provider blocks, all of one type, and no
     provider block has the group's name."""
-    problems: list[Problem] = []
+    problems: list[StackProblem] = []
     for name, group in groups.items():
         path: PathKey = ("placement_groups", name)
         if name in providers:
-            problems.append(Problem(source.key_at(path), format_path(path),
+            problems.append(StackProblem(source.key_at(path), format_path(path),
                                     f"'{name}' is also a provider block",
                                     "give the group a name of its own"))
         types = set()
@@ -76,14 +76,14 @@ def check_placement_groups(groups: Mapping[str, PlacementGroup],
             block = providers.get(member, ...)
             if block is ...:
                 where = (*path, "providers", index)
-                problems.append(Problem(source.value_at(where), format_path(where),
+                problems.append(StackProblem(source.value_at(where), format_path(where),
                                         f"unknown provider '{member}'",
                                         did_you_mean(member, set(providers))))
             elif block is not None:
                 types.add(block.type_name)
         if len(types) > 1:
             kinds = ", ".join(sorted(types))
-            problems.append(Problem(source.key_at(path), format_path(path),
+            problems.append(StackProblem(source.key_at(path), format_path(path),
                                     f"its providers are of different types ({kinds})",
                                     "a placement group is hosts of one kind"))
     return problems
@@ -91,9 +91,9 @@ def check_placement_groups(groups: Mapping[str, PlacementGroup],
 
 def check_ignore_changes(
     entries: Mapping[Kind, Mapping[str, ResourceBase]], source: SourceMap
-) -> list[Problem]:
+) -> list[StackProblem]:
     """``lifecycle.ignore_changes`` entries are field paths of their kind."""
-    problems: list[Problem] = []
+    problems: list[StackProblem] = []
     for kind, section in entries.items():
         fields = set(SECTION_MODELS[kind.value].model_fields) - _NOT_DIFFED
         for name, entry in section.items():
@@ -101,7 +101,7 @@ def check_ignore_changes(
                 path: PathKey = (kind.value, name, "lifecycle", "ignore_changes", index)
                 head = re.split(r"[.\[]", text, maxsplit=1)[0]
                 if not _FIELD_PATH_RE.match(text) or head not in fields:
-                    problems.append(Problem(source.value_at(path), format_path(path),
+                    problems.append(StackProblem(source.value_at(path), format_path(path),
                                             f"'{text}' is not a field of {kind.value}",
                                             did_you_mean(head, fields)))
     return problems
@@ -117,11 +117,11 @@ def check_outputs(
     groups: Mapping[Address, list[Address]],
     variables: Mapping[str, Any],
     source: SourceMap,
-) -> list[Problem]:
+) -> list[StackProblem]:
     """Outputs refer to declared resources (or instances) and variables."""
     instances = {member for members in groups.values() for member in members}
     valid = sorted({str(a) for a in groups} | {str(a) for a in instances})
-    problems: list[Problem] = []
+    problems: list[StackProblem] = []
     for name, output in outputs.items():
         text = output if isinstance(output, str) else output.value
         suffix: PathKey = () if isinstance(output, str) else ("value",)
@@ -130,7 +130,8 @@ def check_outputs(
             problem = _check_reference(expression, groups, instances, variables, valid)
             if problem:
                 message, hint = problem
-                problems.append(Problem(source.value_at(path), format_path(path), message, hint))
+                problems.append(StackProblem(source.value_at(path), format_path(path), message,
+                                             hint))
     return problems
 
 

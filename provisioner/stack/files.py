@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from provisioner.errors import Problem, UsageError
+from provisioner.errors import StackProblem, UsageError
 from provisioner.stack.model import CLOUD_INIT_FILES, StackModel
 from provisioner.stack.source import SourceMap, YamlDocument, format_path, read_yaml
 
@@ -153,25 +153,25 @@ def display_name(path: Path, base: Path) -> str:
 
 def merge_documents(
     documents: Sequence[YamlDocument],
-) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
+) -> tuple[dict[str, Any], SourceMap, list[StackProblem]]:
     """One document from several: sections merged, duplicates reported."""
     merged: dict[str, Any] = {}
     source = SourceMap()
-    problems: list[Problem] = []
+    problems: list[StackProblem] = []
     for document in documents:
         problems.extend(document.problems)
         if document.data is None and not document.problems:
-            problems.append(Problem(document.source.value_at(()), "", "the file is empty",
+            problems.append(StackProblem(document.source.value_at(()), "", "the file is empty",
                                     "start it with apiVersion: provisioner/v1"))
         if document.data is None:
             continue
         if not isinstance(document.data, dict):
-            problems.append(Problem(document.source.value_at(()), "",
+            problems.append(StackProblem(document.source.value_at(()), "",
                                     "a stack file is a mapping of sections",
                                     "start it with apiVersion: provisioner/v1"))
             continue
         if "apiVersion" not in document.data and len(documents) > 1:
-            problems.append(Problem(document.source.value_at(()), "",
+            problems.append(StackProblem(document.source.value_at(()), "",
                                     "missing apiVersion: every file of a stack starts with it",
                                     "add apiVersion: provisioner/v1, or move the file out of "
                                     "the stack's directory if it is not part of the stack"))
@@ -181,20 +181,21 @@ def merge_documents(
     return merged, source, problems
 
 
-def _merge_one(merged: dict[str, Any], document: YamlDocument, problems: list[Problem]) -> None:
+def _merge_one(merged: dict[str, Any], document: YamlDocument,
+               problems: list[StackProblem]) -> None:
     for key, value in document.data.items():
         if key not in merged:
             merged[key] = value
             continue
         if key in SCALAR_KEYS or not isinstance(value, dict) or not isinstance(merged[key], dict):
             if merged[key] != value:
-                problems.append(Problem(document.source.key_at((key,)), key,
+                problems.append(StackProblem(document.source.key_at((key,)), key,
                                         f"'{key}' differs between the files of this stack",
                                         "give it the same value in every file, or in one only"))
             continue
         for name, entry in value.items():
             if name in merged[key]:
-                problems.append(Problem(document.source.key_at((key, name)),
+                problems.append(StackProblem(document.source.key_at((key, name)),
                                         format_path((key, name)),
                                         f"'{name}' is defined twice in {key}",
                                         "rename or remove one of them"))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.errors import Problem
+from provisioner.errors import StackProblem
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 EXPRESSION_RE = re.compile(r"\$\$\{|\$\{\s*([^}]*?)\s*\}")
@@ -31,14 +31,14 @@ class Interpolation:
     """Result of substituting variables and environment into a document."""
 
     data: Any
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[StackProblem] = field(default_factory=list)
     sensitive_paths: dict[PathKey, str] = field(default_factory=dict)
     """Paths whose value came from a sensitive variable → its name: only secret
     fields may hold them, or plans would print them."""
     environment_paths: set[PathKey] = field(default_factory=set)
     """Paths whose value came from the environment: secret fields must be set this
     way or from a sensitive variable, never by a literal kept in git."""
-    unset_environment: dict[PathKey, Problem] = field(default_factory=dict)
+    unset_environment: dict[PathKey, StackProblem] = field(default_factory=dict)
     """The problems (also in ``problems``) of environment variables that are not set,
     by path: a command that needs no secret drops those of secret fields."""
 
@@ -142,7 +142,7 @@ class Interpolator:
 
     def _problem(self, path: PathKey, message: str, hint: str) -> None:
         self.result.problems.append(
-            Problem(self.source.value_at(path), format_path(path), message, hint)
+            StackProblem(self.source.value_at(path), format_path(path), message, hint)
         )
 
 

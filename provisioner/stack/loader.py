@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.core.plugins import ProviderPlugin, get_plugin
 from provisioner.core.resources import Resource
-from provisioner.errors import Problem, StackError, UserError
+from provisioner.errors import StackError, StackProblem, UserError
 from provisioner.stack.checks import (
     check_ignore_changes,
     check_outputs,
@@ -109,9 +109,9 @@ class _Loader:
         self.environ = environ
         self.cwd = cwd
         self.secrets = secrets
-        self.problems: list[Problem] = []
+        self.problems: list[StackProblem] = []
         self.hidden: set[PathKey] = set()  # values from secrets: never quoted in problems
-        self.unset_variables: dict[str, Problem] = {}
+        self.unset_variables: dict[str, StackProblem] = {}
 
     def load(self, files: StackFiles) -> Stack:
         data, source, problems = merge_documents(files.documents)
@@ -234,7 +234,7 @@ class _Loader:
             try:
                 plugin = get_plugin(block["type"])
             except UserError as exc:
-                self.problems.append(Problem(source.value_at((*path, "type")),
+                self.problems.append(StackProblem(source.value_at((*path, "type")),
                                              "providers." + name + ".type", exc.message, exc.hint))
                 continue
             settings = {k: v for k, v in block.items() if k not in ("type", "capacity")}
@@ -267,7 +267,7 @@ class _Loader:
             for name, raw in section.items():
                 path: PathKey = (kind.value, name)
                 if not NAME_RE.match(name):
-                    self.problems.append(Problem(source.key_at(path), format_path(path),
+                    self.problems.append(StackProblem(source.key_at(path), format_path(path),
                                                  f"'{name}' is not a valid name", NAME_HELP))
                 entry, problems = validate_model(SECTION_MODELS[kind.value], raw, source, path,
                                                  self.hidden)
@@ -319,14 +319,14 @@ class _Loader:
                 if spec is not None:
                     outputs[name] = spec
             else:
-                self.problems.append(Problem(
+                self.problems.append(StackProblem(
                     source.value_at(path), format_path(path),
                     f"expected a string or a mapping with `value:` (got {raw!r:.60})",
                     "write an expression such as ${guests.web[*].ip}, or quote the value"))
         return outputs
 
 
-def _redacted(problem: Problem, secrets: set[str]) -> Problem:
+def _redacted(problem: StackProblem, secrets: set[str]) -> StackProblem:
     """The problem without the values of sensitive variables: checks after validation
     quote the values they refuse (``unknown volume 'data...'``)."""
     message, hint = problem.message, problem.hint

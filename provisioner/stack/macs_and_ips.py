@@ -15,13 +15,13 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Resource
-from provisioner.errors import Problem
+from provisioner.errors import StackProblem
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.values import COUNT_INDEX_RE, MAC_RE
 
 
 def check_macs_and_ips(resources: Sequence[Resource], groups: Mapping[Address, list[Address]],
-                    source: SourceMap) -> list[Problem]:
+                    source: SourceMap) -> list[StackProblem]:
     declared_as = {member: group for group, members in groups.items() for member in members}
     ranges = {r.address.name: _range(r.spec.get("cidr")) for r in resources
               if r.kind is Kind.NETWORK}
@@ -54,7 +54,7 @@ class _Checker:
         self.source = source
         self.declared_as = declared_as
         """Each instance → the declaration that made it (``guests.web-1`` → ``guests.web``)."""
-        self.problems: list[Problem] = []
+        self.problems: list[StackProblem] = []
         self.macs: dict[str, tuple[Address, PathKey]] = {}  # MAC → guest and its NIC
         self.ips: dict[tuple[str, str], Address] = {}
         self.reported: set[PathKey] = set()
@@ -109,5 +109,5 @@ class _Checker:
     def _problem(self, path: PathKey, message: str, hint: str) -> None:
         if path not in self.reported:  # once per line, not once per counted instance
             self.reported.add(path)
-            self.problems.append(Problem(self.source.value_at(path), format_path(path),
+            self.problems.append(StackProblem(self.source.value_at(path), format_path(path),
                                          message, hint))

@@ -16,7 +16,7 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, Effect, Protection, Resource
-from provisioner.errors import Position, Problem
+from provisioner.errors import Position, StackProblem
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
     CLOUD_INIT_FILES,
@@ -65,7 +65,7 @@ class Declarations:
 @dataclass
 class Resolution:
     resources: list[Resource]
-    problems: list[Problem]
+    problems: list[StackProblem]
     groups: dict[Address, list[Address]]
     """Declared name (``guests.web``) → its instances (``guests.web-0`` ...)."""
 
@@ -77,7 +77,7 @@ class Resolver:
         self.declarations = declarations
         self.source = source
         self.root = root
-        self.problems: list[Problem] = []
+        self.problems: list[StackProblem] = []
         self.groups: dict[Address, list[Address]] = {}
         self.instances: dict[Address, Address] = {}  # instance → its group
         self.files: dict[str, Blob | None] = {}  # cloud-init files read once
@@ -107,7 +107,7 @@ class Resolver:
                 other = self.instances.get(member)
                 if other is not None and other != group:
                     counted = group if member != group else other
-                    self.problems.append(Problem(
+                    self.problems.append(StackProblem(
                         self.source.key_at((kind.value, name)), str(group),
                         f"{member} is declared and is also an instance of {counted} "
                         f"(count makes {counted.name}-0, {counted.name}-1, ...)",
@@ -300,7 +300,8 @@ class Resolver:
                           "remove one of these references; creation needs an order")
 
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(self.source.value_at(path), format_path(path), message, hint))
+        self.problems.append(StackProblem(self.source.value_at(path), format_path(path),
+                                          message, hint))
 
 
 def _count_index_paths(value: Any, path: PathKey = ()) -> list[PathKey]:

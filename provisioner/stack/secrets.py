@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from provisioner.errors import Problem
+from provisioner.errors import StackProblem
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 
@@ -52,18 +52,18 @@ def check_secrets(
     sensitive_paths: Mapping[PathKey, str],
     environment_paths: set[PathKey],
     source: SourceMap,
-) -> list[Problem]:
+) -> list[StackProblem]:
     """Sensitive values land only on secret fields; secret fields are never literals."""
-    problems: list[Problem] = []
+    problems: list[StackProblem] = []
     for path, variable in sensitive_paths.items():
         if path not in secret_paths:
-            problems.append(Problem(
+            problems.append(StackProblem(
                 source.value_at(path), format_path(path),
                 f"the sensitive variable '{variable}' would be shown in plans here",
                 "use sensitive variables only in secret fields (tokens, passwords)"))
     for path in secret_paths:
         if path not in sensitive_paths and path not in environment_paths:
-            problems.append(Problem(
+            problems.append(StackProblem(
                 source.value_at(path), format_path(path),
                 "a secret written in the stack file would end up in git",
                 "set it from the environment, such as ${env.PVE_TOKEN}, or a sensitive variable"))
@@ -74,16 +74,16 @@ def check_secrets(
 class Unset:
     """What had no value while the stack was read, each with the problem reported."""
 
-    environment: Mapping[PathKey, Problem]
+    environment: Mapping[PathKey, StackProblem]
     """Unset environment variables, by the path that uses them."""
-    variables: Mapping[str, Problem]
+    variables: Mapping[str, StackProblem]
     """Variables without a value, by name."""
     sensitive_uses: Mapping[PathKey, str]
     """Where each sensitive variable is used: path → its name."""
 
 
 def not_needed(secrets: Secrets, secret_paths: tuple[PathKey, ...], unset: Unset,
-               sensitive: set[str]) -> list[Problem]:
+               sensitive: set[str]) -> list[StackProblem]:
     """The problems of unset values that the command does not need: an environment
     variable in a secret field it does not read, or a sensitive variable whose every
     use is such a field."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from provisioner.errors import Position, Problem
+from provisioner.errors import Position, StackProblem
 
 PathKey = tuple[str | int, ...]
 
@@ -95,7 +95,7 @@ class YamlDocument:
     path: Path
     data: Any
     source: SourceMap
-    problems: list[Problem]
+    problems: list[StackProblem]
 
 
 def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
@@ -103,11 +103,11 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
     name = display_name or str(path)
     source = SourceMap()
     source.values[()] = Position(name, 1, 1)  # so problems of an empty file name it
-    problems: list[Problem] = []
+    problems: list[StackProblem] = []
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(Position(name, 1, 1), "", f"cannot read the file: {exc}"))
+        problems.append(StackProblem(Position(name, 1, 1), "", f"cannot read the file: {exc}"))
         return YamlDocument(path, None, source, problems)
     try:
         loader = _StrictLoader(text)  # refuses control characters before parsing starts
@@ -115,7 +115,7 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
         before = text[: exc.position]
         where = Position(name, before.count("\n") + 1, len(before) - before.rfind("\n"))
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        problems.append(Problem(where, "", f"invalid YAML: control character U+{code:04X}",
+        problems.append(StackProblem(where, "", f"invalid YAML: control character U+{code:04X}",
                                 "remove it; inside double quotes write it as an escape"))
         return YamlDocument(path, None, source, problems)
     try:
@@ -125,7 +125,7 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _position(name, mark) if mark else Position(name, 1, 1)
-        problems.append(Problem(position, "", f"invalid YAML: {exc.problem or exc}",
+        problems.append(StackProblem(position, "", f"invalid YAML: {exc.problem or exc}",
                                 "check indentation and quoting"))
         data = None
     finally:
@@ -141,7 +141,7 @@ class _Builder:
     """Turns composed YAML nodes into data, recording positions and duplicates."""
 
     def __init__(
-        self, loader: _StrictLoader, name: str, source: SourceMap, problems: list[Problem]
+        self, loader: _StrictLoader, name: str, source: SourceMap, problems: list[StackProblem]
     ) -> None:
         self.loader = loader
         self.name = name
@@ -153,7 +153,7 @@ class _Builder:
         position = _position(self.name, node.start_mark)
         self.source.values[path] = position
         if id(node) in self.open:
-            self.problems.append(Problem(position, format_path(path),
+            self.problems.append(StackProblem(position, format_path(path),
                                          "an alias refers to a node that contains it",
                                          "a stack cannot be recursive; copy the values instead"))
             return None
@@ -176,7 +176,7 @@ class _Builder:
             message = f"invalid YAML: {exc.problem or exc}"
         except (ValueError, KeyError, TypeError, AttributeError):
             message = f"{node.value!r} cannot be read as {node.tag}"
-        self.problems.append(Problem(position, format_path(path), message,
+        self.problems.append(StackProblem(position, format_path(path), message,
                                      "remove the explicit tag (!!...) or fix the value"))
         return node.value
 
@@ -187,14 +187,14 @@ class _Builder:
         for key_node, value_node in node.value:
             key_position = _position(self.name, key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(Problem(key_position, format_path(path),
+                self.problems.append(StackProblem(key_position, format_path(path),
                                              "a key must be a plain name, not a list or mapping",
                                              "write `name: value`"))
                 continue
             key = self._scalar(key_node, path, key_position)
             if not isinstance(key, str):
                 self.problems.append(
-                    Problem(key_position, format_path(path),
+                    StackProblem(key_position, format_path(path),
                             f"key {key!r} is not a string", "quote the key")
                 )
                 key = str(key)
@@ -213,7 +213,7 @@ class _Builder:
             position = _position(self.name, key_node.start_mark)
             if key in first_seen:
                 self.problems.append(
-                    Problem(position, format_path((*path, key)),
+                    StackProblem(position, format_path((*path, key)),
                             f"duplicate key '{key}' (first at {first_seen[key]})",
                             "remove one of the two; YAML would keep only the last")
                 )

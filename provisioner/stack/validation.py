@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from provisioner.core.address import NAME_HELP, NAME_PATTERN
-from provisioner.errors import Problem
+from provisioner.errors import StackProblem
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
@@ -50,8 +50,8 @@ def validate_model(
     source: SourceMap,
     prefix: PathKey = (),
     hidden: Collection[PathKey] = (),
-) -> tuple[M | None, list[Problem]]:
-    """Validate ``data`` found at ``prefix``; every error becomes a positioned Problem.
+) -> tuple[M | None, list[StackProblem]]:
+    """Validate ``data`` found at ``prefix``; every error becomes a positioned StackProblem.
 
     Input values at or under ``hidden`` paths (secrets) are never quoted in messages.
     """
@@ -67,7 +67,7 @@ def _problem(
     source: SourceMap,
     prefix: PathKey,
     hidden: Collection[PathKey],
-) -> Problem:
+) -> StackProblem:
     loc = tuple(error["loc"])
     on_key = bool(loc) and loc[-1] == "[key]"
     path: PathKey = prefix + tuple(part for part in loc if part != "[key]")
@@ -76,13 +76,13 @@ def _problem(
     if kind == "extra_forbidden":
         key = str(loc[-1])
         hint = did_you_mean(key, field_names(model, loc[:-1])) or "no keys are accepted here"
-        return Problem(source.key_at(path), text, f"unknown key '{key}'", hint)
+        return StackProblem(source.key_at(path), text, f"unknown key '{key}'", hint)
     if kind == "missing":
         key = str(loc[-1])
-        return Problem(source.value_at(path[:-1]), text, f"missing required key '{key}'",
+        return StackProblem(source.value_at(path[:-1]), text, f"missing required key '{key}'",
                        f"add `{key}:`")
     if on_key:
-        return Problem(source.key_at(path), text,
+        return StackProblem(source.key_at(path), text,
                        f"'{path[-1]}' is not a valid name", _hint(error))
     secret = any(path[:end] in hidden for end in range(len(path) + 1))
     shown = "" if secret else _shown_input(error)
@@ -93,7 +93,7 @@ def _problem(
     if secret and kind in _TYPE_HINTS and isinstance(error.get("input"), str):
         hint = ("${env.NAME} gives a string; for another type, declare a typed variable "
                 "and set it with --var")
-    return Problem(source.value_at(path), text, message, hint)
+    return StackProblem(source.value_at(path), text, message, hint)
 
 
 def _shown_input(error: ErrorDetails) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from provisioner.errors import Position, Problem, UsageError
+from provisioner.errors import Position, StackProblem, UsageError
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import Variable
 from provisioner.stack.source import SourceMap, parse_value, read_yaml
@@ -45,10 +45,10 @@ class VariableInputs:
 class VariableValues:
     values: dict[str, Any] = field(default_factory=dict)
     sensitive: set[str] = field(default_factory=set)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[StackProblem] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)
     """Variables given a value of the wrong type (already reported)."""
-    unset: dict[str, Problem] = field(default_factory=dict)
+    unset: dict[str, StackProblem] = field(default_factory=dict)
     """The problems (also in ``problems``) of variables without a value, by name: a
     command that needs no secret drops those of sensitive variables."""
 
@@ -81,7 +81,7 @@ def resolve_variables(
         _set(result, declared, name, value, source.key_at(("variables", name)), f"--var {name}")
     for name in declared:
         if name not in result.values and name not in result.invalid:
-            result.unset[name] = Problem(
+            result.unset[name] = StackProblem(
                 source.key_at(("variables", name)), f"variables.{name}",
                 f"variable '{name}' has no value",
                 f"pass --var {name}=VALUE, put it in a --var-file, or give it a default")
@@ -91,7 +91,7 @@ def resolve_variables(
 
 def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: Path) -> None:
     if not path.is_file():
-        result.problems.append(Problem(
+        result.problems.append(StackProblem(
             None, "", f"--var-file {path}: no such file",
             f"check the path (relative to the current directory, {Path.cwd()})"))
         return
@@ -101,14 +101,14 @@ def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: 
         return
     if not isinstance(document.data, dict):
         result.problems.append(
-            Problem(document.source.value_at(()), "", "a var-file is a mapping of NAME: VALUE")
+            StackProblem(document.source.value_at(()), "", "a var-file is a mapping of NAME: VALUE")
         )
         return
     for name, value in document.data.items():
         where = document.source.key_at((name,))
         if name not in declared:
             result.problems.append(
-                Problem(where, name, f"'{name}' is not a declared variable",
+                StackProblem(where, name, f"'{name}' is not a declared variable",
                         did_you_mean(name, set(declared)) or "declare it under variables:")
             )
             continue
@@ -146,7 +146,7 @@ def _set(
     if kind is not None and not _matches(value, kind):
         shown = "(sensitive)" if name in result.sensitive else repr(value)
         result.problems.append(
-            Problem(where, f"variables.{name}",
+            StackProblem(where, f"variables.{name}",
                     f"{origin} gives '{name}' the value {shown}, which is not {_A[kind]}",
                     f"declare `type:` to match, or pass {_A[kind]}")
         )

@@ -1,6 +1,6 @@
 """Every kind of stack error names file:line:col, the key path, what is wrong and a hint.
 
-Each test writes a small stack, loads it and checks the exact Problem. Line
+Each test writes a small stack, loads it and checks the exact StackProblem. Line
 and column numbers are 1-based and count from the first line of the YAML
 text in the test (``HEAD`` is lines 1-4).
 """
@@ -13,7 +13,7 @@ from textwrap import dedent
 import pytest
 
 from provisioner.core.address import NAME_HELP
-from provisioner.errors import Position, Problem, StackError, UsageError
+from provisioner.errors import Position, StackError, StackProblem, UsageError
 from provisioner.stack.loader import load_stack
 from provisioner.stack.variables import VariableInputs
 from provisioner.units import UNITS_HELP
@@ -53,7 +53,7 @@ def errors(
     return error
 
 
-def only(error: StackError) -> Problem:
+def only(error: StackError) -> StackProblem:
     assert len(error.problems) == 1, str(error)
     return error.problems[0]
 
@@ -72,13 +72,14 @@ def test_unknown_key_suggests_the_closest_one(tmp_path: Path) -> None:
             provider: kvm
             cpu: 2
         """)))
-    assert problem == Problem(at(8, 5), "guests.web.cpu", "unknown key 'cpu'",
+    assert problem == StackProblem(at(8, 5), "guests.web.cpu", "unknown key 'cpu'",
                               "did you mean 'cpus'?")
 
 
 def test_unknown_top_level_key_suggests_the_section(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guest:\n  web: {provider: kvm}\n"))
-    assert problem == Problem(at(5, 1), "guest", "unknown key 'guest'", "did you mean 'guests'?")
+    assert problem == StackProblem(at(5, 1), "guest", "unknown key 'guest'",
+                                   "did you mean 'guests'?")
 
 
 def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
@@ -99,14 +100,14 @@ def test_unknown_provider_setting_suggests_the_closest_one(tmp_path: Path) -> No
             type: libvirt
             url: "test:///default"
         """)))
-    assert problem == Problem(at(6, 5), "providers.kvm.url", "unknown key 'url'",
+    assert problem == StackProblem(at(6, 5), "providers.kvm.url", "unknown key 'url'",
                               "did you mean 'uri'?")
 
 
 def test_missing_required_key_points_at_its_parent(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web:\n    cpus: 2\n"))
-    assert problem == Problem(at(7, 5), "guests.web.provider", "missing required key 'provider'",
-                              "add `provider:`")
+    assert problem == StackProblem(at(7, 5), "guests.web.provider",
+                                   "missing required key 'provider'", "add `provider:`")
 
 
 # --- wrong types and values -----------------------------------------------------
@@ -114,8 +115,9 @@ def test_missing_required_key_points_at_its_parent(tmp_path: Path) -> None:
 
 def test_wrong_type_says_what_was_expected_and_what_was_found(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web:\n    provider: kvm\n    cpus: two\n"))
-    assert problem == Problem(at(8, 11), "guests.web.cpus", "expected a whole number (got 'two')",
-                              "write a whole number, such as 2")
+    assert problem == StackProblem(at(8, 11), "guests.web.cpus",
+                                   "expected a whole number (got 'two')",
+                                   "write a whole number, such as 2")
 
 
 def test_quoted_number_hints_to_remove_the_quotes(tmp_path: Path) -> None:
@@ -128,19 +130,19 @@ def test_quoted_number_hints_to_remove_the_quotes(tmp_path: Path) -> None:
 
 def test_number_where_a_string_is_expected_hints_to_quote_it(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web: {provider: kvm, image: 12}\n"))
-    assert problem == Problem(at(6, 31), "guests.web.image", "expected a string (got 12)",
+    assert problem == StackProblem(at(6, 31), "guests.web.image", "expected a string (got 12)",
                               "quote the value to make it a string")
 
 
 def test_yaml_1_1_boolean_words_are_strings(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web: {provider: kvm, autostart: yes}\n"))
-    assert problem == Problem(at(6, 35), "guests.web.autostart",
+    assert problem == StackProblem(at(6, 35), "guests.web.autostart",
                               "expected true or false (got 'yes')", "write true or false")
 
 
 def test_value_outside_a_closed_set_suggests_the_closest_one(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web: {provider: kvm, power: runing}\n"))
-    assert problem == Problem(at(6, 31), "guests.web.power",
+    assert problem == StackProblem(at(6, 31), "guests.web.power",
                               "expected one of 'running' or 'stopped' (got 'runing')",
                               "did you mean 'running'?")
 
@@ -156,13 +158,13 @@ def test_section_left_empty_says_how_to_write_it(tmp_path: Path) -> None:
 def test_bad_size_names_the_unit_and_the_accepted_forms(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web:\n    provider: kvm\n"
                                            "    memory: 2 gigs\n"))
-    assert problem == Problem(at(8, 13), "guests.web.memory",
+    assert problem == StackProblem(at(8, 13), "guests.web.memory",
                               "'2 gigs' has an unknown unit 'gigs'", UNITS_HELP)
 
 
 def test_size_without_a_unit_is_refused(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "volumes:\n  data: {provider: kvm, size: 2048}\n"))
-    assert problem == Problem(at(6, 31), "volumes.data.size", "2048 has no unit", UNITS_HELP)
+    assert problem == StackProblem(at(6, 31), "volumes.data.size", "2048 has no unit", UNITS_HELP)
 
 
 def test_size_too_large_for_a_float_is_a_problem_not_a_crash(tmp_path: Path) -> None:
@@ -189,12 +191,12 @@ def test_size_inside_a_list_names_the_index(tmp_path: Path) -> None:
 
 def test_invalid_name_is_refused_at_its_key(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  Web:\n    provider: kvm\n"))
-    assert problem == Problem(at(6, 3), "guests.Web", "'Web' is not a valid name", NAME_HELP)
+    assert problem == StackProblem(at(6, 3), "guests.Web", "'Web' is not a valid name", NAME_HELP)
 
 
 def test_invalid_stack_name_is_refused(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, "apiVersion: provisioner/v1\nstack: My_Lab\n"))
-    assert problem == Problem(at(2, 8), "stack", "not a valid value (got 'My_Lab')", NAME_HELP)
+    assert problem == StackProblem(at(2, 8), "stack", "not a valid value (got 'My_Lab')", NAME_HELP)
 
 
 def test_wrong_api_version(tmp_path: Path) -> None:
@@ -232,7 +234,7 @@ def test_bad_ignore_changes_field_suggests_the_closest_field(tmp_path: Path) -> 
             provider: kvm
             lifecycle: {ignore_changes: [cpus, memroy]}
         """)))
-    assert problem == Problem(at(8, 40), "guests.web.lifecycle.ignore_changes[1]",
+    assert problem == StackProblem(at(8, 40), "guests.web.lifecycle.ignore_changes[1]",
                               "'memroy' is not a field of guests", "did you mean 'memory'?")
 
 
@@ -252,7 +254,7 @@ def test_unknown_reference_suggests_the_closest_name(tmp_path: Path) -> None:
             provider: kvm
             networks: [{network: lbb}]
         """)))
-    assert problem == Problem(at(11, 26), "guests.web.networks[0].network",
+    assert problem == StackProblem(at(11, 26), "guests.web.networks[0].network",
                               "unknown network 'lbb'", "did you mean 'lab'?")
 
 
@@ -304,13 +306,13 @@ def test_reference_to_an_empty_section_says_none_are_declared(tmp_path: Path) ->
             provider: kvm
             disks: [{volume: data}]
         """)))
-    assert problem == Problem(at(8, 22), "guests.web.disks[0].volume", "unknown volume 'data'",
+    assert problem == StackProblem(at(8, 22), "guests.web.disks[0].volume", "unknown volume 'data'",
                               "no volumes are declared")
 
 
 def test_unknown_provider_name_suggests_the_declared_one(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web:\n    provider: kmv\n"))
-    assert problem == Problem(at(7, 15), "guests.web.provider", "unknown provider 'kmv'",
+    assert problem == StackProblem(at(7, 15), "guests.web.provider", "unknown provider 'kmv'",
                               "did you mean 'kvm'?")
 
 
@@ -339,7 +341,7 @@ def test_depends_on_an_unknown_address(tmp_path: Path) -> None:
           dbs:
             provider: kvm
         """)))
-    assert problem == Problem(at(8, 18), "guests.web.depends_on[0]",
+    assert problem == StackProblem(at(8, 18), "guests.web.depends_on[0]",
                               "unknown resource 'guests.db'", "did you mean 'guests.dbs'?")
 
 
@@ -366,7 +368,7 @@ def test_dependency_cycle_names_the_cycle(tmp_path: Path) -> None:
             provider: kvm
             depends_on: [guests.a]
         """)))
-    assert problem == Problem(at(8, 17), "guests.a.depends_on",
+    assert problem == StackProblem(at(8, 17), "guests.a.depends_on",
                               "dependency cycle: guests.a -> guests.b -> guests.a",
                               "remove one of these references; creation needs an order")
 
@@ -391,7 +393,7 @@ def test_duplicate_yaml_key_names_both_places(tmp_path: Path) -> None:
           web:
             provider: kvm
         """)))
-    assert problem == Problem(at(8, 3), "guests.web",
+    assert problem == StackProblem(at(8, 3), "guests.web",
                               "duplicate key 'web' (first at stack.yaml:6:3)",
                               "remove one of the two; YAML would keep only the last")
 
@@ -402,7 +404,7 @@ def test_duplicate_name_across_the_files_of_a_directory_stack(tmp_path: Path) ->
           "b.yaml")
     with pytest.raises(StackError) as caught:
         load_stack(tmp_path, environ={}, cwd=tmp_path)
-    assert only(caught.value) == Problem(at(3, 3, "b.yaml"), "guests.web",
+    assert only(caught.value) == StackProblem(at(3, 3, "b.yaml"), "guests.web",
                                          "'web' is defined twice in guests",
                                          "rename or remove one of them")
 
@@ -416,7 +418,7 @@ def test_count_instance_colliding_with_a_declared_guest(tmp_path: Path) -> None:
           web-1:
             provider: kvm
         """)))
-    assert problem == Problem(
+    assert problem == StackProblem(
         at(9, 3), "guests.web-1",
         "guests.web-1 is declared and is also an instance of guests.web "
         "(count makes web-0, web-1, ...)",
@@ -429,7 +431,7 @@ def test_count_instance_colliding_with_a_declared_guest(tmp_path: Path) -> None:
 def test_unset_environment_variable_is_named(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "guests:\n  web:\n    provider: kvm\n"
                                            "    image: debian-${env.LAB_RELEASE}\n"))
-    assert problem == Problem(
+    assert problem == StackProblem(
         at(8, 12), "guests.web.image",
         "environment variable LAB_RELEASE is not set (used by '${env.LAB_RELEASE}')",
         "export LAB_RELEASE=... before running provisioner")
@@ -462,7 +464,7 @@ def test_unknown_variable_suggests_the_declared_one(tmp_path: Path) -> None:
             provider: kvm
             image: ${var.imag}
         """)))
-    assert problem == Problem(at(10, 12), "guests.web.image",
+    assert problem == StackProblem(at(10, 12), "guests.web.image",
                               "unknown variable 'imag' in '${var.imag}'", "did you mean 'image'?")
 
 
@@ -475,14 +477,14 @@ def test_variable_without_value_is_reported_once_where_declared(tmp_path: Path) 
             provider: kvm
             image: ${var.image}
         """)))
-    assert problem == Problem(
+    assert problem == StackProblem(
         at(6, 3), "variables.image", "variable 'image' has no value",
         "pass --var image=VALUE, put it in a --var-file, or give it a default")
 
 
 def test_variable_default_of_the_wrong_type(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, HEAD + "variables:\n  cpus: {type: integer, default: '2'}\n"))
-    assert problem == Problem(
+    assert problem == StackProblem(
         at(6, 9), "variables.cpus",
         "its default gives 'cpus' the value '2', which is not an integer",
         "declare `type:` to match, or pass an integer")
@@ -553,7 +555,7 @@ def test_sensitive_variable_in_a_plain_field_is_refused(tmp_path: Path) -> None:
             provider: kvm
             image: ${var.password}
         """)))
-    assert problem == Problem(at(10, 12), "guests.web.image",
+    assert problem == StackProblem(at(10, 12), "guests.web.image",
                               "the sensitive variable 'password' would be shown in plans here",
                               "use sensitive variables only in secret fields (tokens, passwords)")
 
@@ -672,20 +674,20 @@ def test_python_tag_is_refused(tmp_path: Path) -> None:
 def test_recursive_alias_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     error = errors(tmp_path, HEAD + "guests:\n  web: &web\n    provider: kvm\n    options: *web\n")
     # An alias is the anchored node itself: its position is the anchor's.
-    assert error.problems[0] == Problem(at(6, 8), "guests.web.options",
+    assert error.problems[0] == StackProblem(at(6, 8), "guests.web.options",
                                         "an alias refers to a node that contains it",
                                         "a stack cannot be recursive; copy the values instead")
 
 
 def test_empty_file(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, "# nothing here yet\n"))
-    assert problem == Problem(at(1, 1), "", "the file is empty",
+    assert problem == StackProblem(at(1, 1), "", "the file is empty",
                               "start it with apiVersion: provisioner/v1")
 
 
 def test_file_that_is_not_a_mapping(tmp_path: Path) -> None:
     problem = only(errors(tmp_path, "- web\n- db\n"))
-    assert problem == Problem(at(1, 1), "", "a stack file is a mapping of sections",
+    assert problem == StackProblem(at(1, 1), "", "a stack file is a mapping of sections",
                               "start it with apiVersion: provisioner/v1")
 
 
