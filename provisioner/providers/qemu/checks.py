@@ -12,9 +12,7 @@ from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.providers.qemu import GuestOptions, QemuConfig
-
-INSTALL_HINT = "install QEMU (Debian: apt install qemu-system-x86 qemu-utils), or set it in " \
-               "the provider block"
+from provisioner.providers.qemu.client import INSTALL_HINT
 
 
 def plan_checks(resources: Sequence[Resource], settings: QemuConfig, block: str,

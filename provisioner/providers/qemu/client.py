@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,8 @@ from qemu.qmp.legacy import QEMUMonitorProtocol
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, ProviderStats
 
+INSTALL_HINT = "install QEMU (Debian: apt install qemu-system-x86 qemu-utils), or set " \
+               "`binary:` / `qemu_img:` of the provider block"
 QMP_TIMEOUT = 30.0
 """Seconds one QMP command may take (``block_resize`` on a slow disk is the longest)."""
 PROGRAM_TIMEOUT = 600.0
@@ -66,6 +69,12 @@ class QemuHost:
         self.binary = binary
         self.qemu_img = qemu_img
         self.stats = stats
+
+    def installed(self) -> None:
+        """Raise when the QEMU binary is not installed (found on the PATH or as given)."""
+        if shutil.which(self.binary) is None:
+            raise ProviderError(f"{self.binary} is not installed (not on the PATH)",
+                                hint=INSTALL_HINT)
 
     def launch(self, arguments: Sequence[str], what: str) -> None:
         """Start QEMU with ``arguments`` (which daemonize it): returns once the process
@@ -141,9 +150,7 @@ class QemuHost:
                                   timeout=PROGRAM_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
         except FileNotFoundError as exc:
             raise ProviderError(f"{what}: {command[0]} is not installed",
-                                hint="install QEMU (Debian: apt install qemu-system-x86 "
-                                     "qemu-utils), or set `binary:` / `qemu_img:` of the "
-                                     "provider block") from exc
+                                hint=INSTALL_HINT) from exc
         except subprocess.TimeoutExpired as exc:
             raise ProviderError(f"{what}: {failed}: {command[0]} took over "
                                 f"{PROGRAM_TIMEOUT:.0f} s") from exc

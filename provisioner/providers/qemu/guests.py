@@ -58,16 +58,15 @@ class Guests:
     def create(self, resource: Resource) -> None:
         files = self.tree.guest(resource.name)
         what = str(resource.address)
+        guest = GuestSpec.of(resource.spec)
+        _refuse_unsupported(guest, what)
         if self._finished_before(files, resource):
             return
         if files.directory.exists():
             shutil.rmtree(files.directory)  # our own leftover (checked above)
         files.directory.mkdir(mode=0o700, parents=True)
         self.ownership.write(files.creating, resource.address, resource.spec)
-        guest = GuestSpec.of(resource.spec)
-        for disk, declared in zip(disk_files(files, guest), self._disk_sources(guest),
-                                  strict=True):
-            self._make_disk(disk, declared, what)
+        self._make_disks(files, guest, what)
         seed = self._write_seed(files, resource)
         if guest.running:
             self.start(files, guest, what, seed)
@@ -78,6 +77,7 @@ class Guests:
         what = str(resource.address)
         written = only_changed(resource, live, changed)
         guest = GuestSpec.of(written.spec)
+        _refuse_unsupported(guest, what)
         running = bool(live.running)
         restart = running and any(not any(within(path, field) for field in LIVE_FIELDS)
                                   or _structural_disk_change(path) for path in changed)
@@ -85,6 +85,7 @@ class Guests:
             self.stop(files, what)
             running = False
         self._grow_disks(files, guest, changed, running, what)
+        self._make_disks(files, guest, what)  # disks added (the guest is stopped now)
         self.ownership.write(files.marker, resource.address, written.spec)
         seed = files.seed if files.seed.exists() else None
         if guest.running and not running:
@@ -175,6 +176,18 @@ class Guests:
             sources.append((disk.size, self.resolve(image) if image else None))
         return sources
 
+    def _make_disks(self, files: GuestFiles, guest: GuestSpec, what: str) -> None:
+        """Make the disks the guest lacks, and delete those it no longer has (a disk's
+        file is its data: one dropped from the stack is gone)."""
+        wanted = disk_files(files, guest)
+        for disk, source in zip(wanted, self._disk_sources(guest), strict=True):
+            if not disk.path.exists():
+                self._make_disk(disk, source, what)
+        keep = {disk.path for disk in wanted}
+        for path in files.directory.glob("disk*"):
+            if path not in keep:
+                path.unlink()
+
     def _make_disk(self, disk: DiskFile, source: tuple[int | None, Path | None],
                    what: str) -> None:
         size, image = source
@@ -209,6 +222,18 @@ class Guests:
                     qmp("block_resize", **{"node-name": disk.node, "size": size})
             else:
                 self.host.image_resize(disk.path, size, disk.format, what)
+
+
+def _refuse_unsupported(guest: GuestSpec, what: str) -> None:
+    """What the plan refuses (checks.py), refused again by a create or update called
+    without a plan."""
+    for index, disk in enumerate(guest.disks):
+        if disk.volume or disk.pool:
+            raise ProviderError(f"{what}: disks[{index}]: a qemu guest's disks are files in "
+                                "its directory (no pools, no volumes)")
+    if guest.networks or guest.clone or guest.node or guest.autostart:
+        raise ProviderError(f"{what}: networks, clone, node and autostart are not supported "
+                            "by the qemu provider")
 
 
 def _structural_disk_change(path: str) -> bool:

@@ -22,6 +22,7 @@ from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, Inventory
 from provisioner.providers.kit.marker import Marker
+from provisioner.providers.qemu import GuestOptions
 from provisioner.providers.qemu.client import NotRunningError, QemuHost
 from provisioner.providers.qemu.command import disk_files
 from provisioner.providers.qemu.files import CREATING_FILE, MARKER_FILE, GuestFiles, Tree
@@ -71,6 +72,9 @@ class Lister:
         guest = GuestSpec.of(applied)
         process = None if leftover else self.host.process(files.pidfile, files.process_name)
         spec = dict(applied)
+        # every option with its value in effect, so that setting one the stack left out
+        # (and so the marker too) is a change
+        spec["options"] = guest.options_as(GuestOptions).model_dump(mode="json")
         running = False
         if process is not None:
             try:

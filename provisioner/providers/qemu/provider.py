@@ -67,6 +67,7 @@ class QemuProvider(Provider):
         return POOL
 
     def list_managed(self) -> Inventory:
+        self.host.installed()  # no QEMU here is this provider's "unreachable"
         return self.lister.inventory()
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:

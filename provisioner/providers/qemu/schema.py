@@ -22,6 +22,12 @@ GUEST_SCHEMA = KindSchema(
         "disks[].format": REPLACE,
         "cloud_init": REPLACE,
         "options": RESTART,
+        # refused at plan time (checks.py): a qemu provider is one host, without a
+        # daemon to start guests at boot; networks come next
+        "autostart": IN_PLACE,
+        "networks": RESTART,
+        "clone": REPLACE,
+        "node": REPLACE,
     },
     attributes=("directory", "serial_log", "state", "pid"),
 )
