@@ -3,7 +3,7 @@
 QEMU is started daemonized with a pidfile and a QMP socket, no display and no
 default devices; its console goes to ``serial.log``. Disks are ``-blockdev``
 nodes named ``diskN`` (what ``block_resize`` and ``query-block`` name), each on
-a virtio-blk device; the cloud-init seed is a read-only CD-ROM.
+a virtio-blk device; the cloud-init seed is a read-only virtio disk after them.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
         arguments += [
             "-blockdev", f"driver=file,node-name=seed-file,filename={_escaped(seed)},read-only=on",
             "-blockdev", "driver=raw,node-name=seed,file=seed-file,read-only=on",
-            "-device", "ide-cd,drive=seed,id=seed-device",
+            "-device", "virtio-blk-pci,drive=seed,id=seed-device",
         ]
     return arguments
 

@@ -33,6 +33,7 @@ from provisioner.providers.qemu.client import QemuHost
 from provisioner.providers.qemu.command import DiskFile, command_line, disk_files
 from provisioner.providers.qemu.files import GuestFiles, Tree
 from provisioner.providers.qemu.ownership import Ownership, read_marker
+from provisioner.testing import kill_point
 
 POLL = 0.1
 """Seconds between two looks at a starting or stopping process."""
@@ -66,10 +67,13 @@ class Guests:
             shutil.rmtree(files.directory)  # our own leftover (checked above)
         files.directory.mkdir(mode=0o700, parents=True)
         self.ownership.write(files.creating, resource.address, resource.spec)
+        kill_point(f"qemu:marked:{resource.address}")
         self._make_disks(files, guest, what)
         seed = self._write_seed(files, resource)
+        kill_point(f"qemu:disks-made:{resource.address}")
         if guest.running:
             self.start(files, guest, what, seed)
+            kill_point(f"qemu:started:{resource.address}")
         os.replace(files.creating, files.marker)
 
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> None:
@@ -83,6 +87,7 @@ class Guests:
                                   or _structural_disk_change(path) for path in changed)
         if restart:
             self.stop(files, what)
+            kill_point(f"qemu:stopped:{resource.address}")
             running = False
         self._grow_disks(files, guest, changed, running, what)
         self._make_disks(files, guest, what)  # disks added (the guest is stopped now)
@@ -100,6 +105,7 @@ class Guests:
             raise name_taken(str(live.address), "guest", live.name,
                              self.ownership.whose(marker))
         self.stop(files, str(live.address))
+        kill_point(f"qemu:stopped:{live.address}")
         with contextlib.suppress(FileNotFoundError):
             files.socket.unlink()
         with self.host.stats.track(CallKind.WRITE):
