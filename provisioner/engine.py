@@ -86,7 +86,7 @@ class Engine:
     def providers(self) -> dict[str, Provider]:
         """Every provider block of the stack, built on first use (no I/O until called)."""
         if not self._providers:
-            owner = Owner(self.stack.name)
+            owner = Owner(self.stack.name, self.stack.root)
             for name, config in self.stack.providers.items():
                 cls = config.plugin.provider_class()
                 self._providers[name] = cls(name, config.config, owner)

@@ -29,6 +29,7 @@ BUILT_IN = {
     "libvirt": "provisioner.providers.libvirt:plugin",
     "proxmox": "provisioner.providers.proxmox:plugin",
     "vsphere": "provisioner.providers.vsphere:plugin",
+    "qemu": "provisioner.providers.qemu:plugin",
 }
 """The plugins shipped with provisioner (also declared as entry points in
 pyproject.toml): found without scanning every installed distribution's entry

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -201,6 +202,9 @@ class Owner:
     """The ownership tag written on every object created: stack name (and address)."""
 
     stack: str
+    directory: Path | None = None
+    """The stack's directory: where a relative path in a provider block or a spec
+    (a qemu guest's ``dir:``, an image file) starts. None: the working directory."""
 
 
 class CallKind(StrEnum):

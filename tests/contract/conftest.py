@@ -14,6 +14,7 @@ import pytest
 
 from contract.target_libvirt import LibvirtTarget
 from contract.target_proxmox import ProxmoxTarget
+from contract.target_qemu import QemuTarget
 from contract.target_vsphere import VSPHERE_TARGETS
 from contract.targets import ContractTarget, Hypervisor
 from provisioner.core.address import Kind
@@ -22,6 +23,7 @@ from provisioner.providers.base import Provider
 
 TARGETS: list[ContractTarget] = [LibvirtTarget(), ProxmoxTarget()]
 TARGETS += VSPHERE_TARGETS
+TARGETS.append(QemuTarget())
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)

@@ -62,7 +62,8 @@ def build_provider(directory: Path, stack: str, block: Mapping[str, Any]) -> Pro
     """A provider as the engine builds it: plugin class, validated config, Owner(stack)."""
     loaded = load_stack(write_stack(directory, stack, block, {}), cwd=directory)
     config = loaded.providers[PROVIDER]
-    return config.plugin.provider_class()(PROVIDER, config.config, Owner(loaded.name))
+    return config.plugin.provider_class()(PROVIDER, config.config,
+                                          Owner(loaded.name, loaded.root))
 
 
 class Hypervisor(HonestyProbe):

@@ -1,0 +1,75 @@
+"""Plan-time checks of a qemu provider block and its guests: the programs it runs,
+the files guests name (images, kernels), and what this provider does not do."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from provisioner.core.address import Kind
+from provisioner.core.problems import Problem
+from provisioner.core.resources import Resource
+from provisioner.core.specs import GuestSpec
+from provisioner.providers.qemu import GuestOptions, QemuConfig
+from provisioner.providers.qemu.client import INSTALL_HINT
+
+
+def plan_checks(resources: Sequence[Resource], settings: QemuConfig, block: str,
+                binary: str, resolve: Callable[[str], Path],
+                accel: Callable[[], str]) -> list[Problem]:
+    problems = _programs(settings, block, binary)
+    if settings.accel == "kvm" and accel() != "kvm":
+        problems.append(Problem(
+            "KVM is not usable here (/dev/kvm cannot be opened, or the CPU has no "
+            "hardware virtualization)", path=f"providers.{block}.accel",
+            hint="use accel: tcg or auto, or give this user access to /dev/kvm"))
+    for resource in resources:
+        if resource.kind is Kind.GUEST:
+            problems += _guest(resource, resolve)
+    return problems
+
+
+def _programs(settings: QemuConfig, block: str, binary: str) -> list[Problem]:
+    problems = []
+    for key, program in (("binary", binary), ("qemu_img", settings.qemu_img)):
+        if shutil.which(program) is None:
+            problems.append(Problem(f"{program} is not installed (not on the PATH)",
+                                    path=f"providers.{block}.{key}", hint=INSTALL_HINT))
+    return problems
+
+
+def _guest(resource: Resource, resolve: Callable[[str], Path]) -> list[Problem]:
+    guest = GuestSpec.of(resource.spec)
+    found: list[Problem] = []
+
+    def refuse(path: str, summary: str, hint: str) -> None:
+        found.append(Problem(summary, resource.address, path, hint=hint))
+
+    if guest.autostart:
+        refuse("autostart", "is not supported: no daemon starts guests when the host boots",
+               "leave it out; start guests with `provisioner apply` (or use libvirt)")
+    if guest.clone:
+        refuse("clone", "is not supported by the qemu provider", "use image: instead")
+    if guest.node:
+        refuse("node", "is not supported: a qemu provider is one host", "leave it out")
+    if guest.networks:
+        refuse("networks", "are not supported by the qemu provider yet",
+               "leave them out for now (guests get no network interface)")
+    for index, disk in enumerate(guest.disks):
+        if disk.volume or disk.pool:
+            key = "volume" if disk.volume else "pool"
+            refuse(f"disks[{index}].{key}", "is not supported: a qemu guest's disks are files "
+                   "in its directory", f"leave `{key}:` out")
+        if disk.size is None and not (disk.image or (index == 0 and guest.image)):
+            refuse(f"disks[{index}].size", "is missing: a blank disk needs a size",
+                   "give it a size, such as 10GiB, or an image")
+    images = [("image", guest.image),
+              *((f"disks[{i}].image", d.image) for i, d in enumerate(guest.disks))]
+    options = guest.options_as(GuestOptions)
+    files = [*images, ("options.kernel", options.kernel), ("options.initrd", options.initrd)]
+    for path, name in files:
+        if name and not resolve(name).is_file():
+            refuse(path, f"'{name}' is not a file here ({resolve(name)})",
+                   "a relative path is relative to the stack directory")
+    return found

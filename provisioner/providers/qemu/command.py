@@ -1,0 +1,77 @@
+"""The QEMU command line of a guest, from its spec: pure.
+
+QEMU is started daemonized with a pidfile and a QMP socket, no display and no
+default devices; its console goes to ``serial.log``. Disks are ``-blockdev``
+nodes named ``diskN`` (what ``block_resize`` and ``query-block`` name), each on
+a virtio-blk device; the cloud-init seed is a read-only virtio disk after them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from provisioner.core.specs import GuestSpec
+from provisioner.providers.qemu import GuestOptions
+from provisioner.providers.qemu.files import GuestFiles
+
+BOOT_LETTER = {"hd": "c", "cdrom": "d", "network": "n"}
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DiskFile:
+    """One disk of a guest as a file: its node name, path and format."""
+
+    node: str
+    path: Path
+    format: str
+
+
+def disk_files(files: GuestFiles, guest: GuestSpec) -> list[DiskFile]:
+    """The guest's own disks, in order (an ``image:`` without ``disks:`` is disk 0)."""
+    count = len(guest.own_disks) or (1 if guest.image else 0)
+    formats = [disk.format or "qcow2" for disk in guest.own_disks] or ["qcow2"] * count
+    return [DiskFile(f"disk{index}", files.disk(index, fmt), fmt)
+            for index, fmt in enumerate(formats)]
+
+
+def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
+                 seed: Path | None = None) -> list[str]:
+    """Every argument after the QEMU binary's name."""
+    options = guest.options_as(GuestOptions)
+    arguments = [
+        "-name", f"guest={files.process_name}",
+        "-machine", options.machine or "q35", "-accel", accel,
+        "-cpu", "host" if accel == "kvm" else "max",
+        "-smp", str(guest.cpus), "-m", f"{max(1, guest.memory // MIB)}M",
+        "-display", "none", "-nodefaults", "-no-user-config",
+        "-chardev", f"file,id=console,path={_escaped(files.serial_log)},append=on",
+        "-serial", "chardev:console",
+        "-qmp", f"unix:{_escaped(files.socket)},server=on,wait=off",
+        "-pidfile", str(files.pidfile), "-daemonize",
+        "-boot", "order=" + "".join(BOOT_LETTER[device] for device in options.boot),
+        "-nic", "none",
+    ]
+    if options.kernel:
+        arguments += ["-kernel", options.kernel]
+        arguments += ["-initrd", options.initrd] if options.initrd else []
+        arguments += ["-append", options.cmdline] if options.cmdline else []
+    for disk in disk_files(files, guest):
+        arguments += [
+            "-blockdev", f"driver=file,node-name={disk.node}-file,filename={_escaped(disk.path)}",
+            "-blockdev", f"driver={disk.format},node-name={disk.node},file={disk.node}-file",
+            "-device", f"virtio-blk-pci,drive={disk.node},id={disk.node}-device",
+        ]
+    if seed is not None:
+        arguments += [
+            "-blockdev", f"driver=file,node-name=seed-file,filename={_escaped(seed)},read-only=on",
+            "-blockdev", "driver=raw,node-name=seed,file=seed-file,read-only=on",
+            "-device", "virtio-blk-pci,drive=seed,id=seed-device",
+        ]
+    return arguments
+
+
+def _escaped(path: Path) -> str:
+    """A path inside a QEMU option string (a comma is written twice)."""
+    return str(path).replace(",", ",,")

@@ -1,0 +1,256 @@
+"""Creating, changing and deleting qemu guests: files, disks, and their QEMU process.
+
+A create makes the guest's directory with its marker as ``creating.json``,
+then the disks and the cloud-init seed, starts QEMU when the guest should run,
+and only then renames the marker to ``owner.json``: a create killed at any
+instant leaves a directory the next plan deletes as a leftover, never a guest
+that looks finished. A delete stops the process and removes the directory.
+
+Powering off presses the ACPI power button (``system_powerdown``) and waits
+up to the block's ``stop_timeout`` for the guest to shut down, then tells QEMU
+to ``quit``, then kills it. A start waits ``start_timeout`` seconds and fails,
+naming the guest and the last line of its console, if QEMU has exited by then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec
+from provisioner.errors import ProviderError
+from provisioner.providers.base import CallKind
+from provisioner.providers.kit.changes import only_changed, within
+from provisioner.providers.kit.nocloud import build_iso, seed_files
+from provisioner.providers.kit.ownership import name_taken
+from provisioner.providers.qemu import QemuConfig
+from provisioner.providers.qemu.client import QemuHost
+from provisioner.providers.qemu.command import DiskFile, command_line, disk_files
+from provisioner.providers.qemu.files import GuestFiles, Tree
+from provisioner.providers.qemu.ownership import Ownership, read_marker
+from provisioner.testing import kill_point
+
+POLL = 0.1
+"""Seconds between two looks at a starting or stopping process."""
+LIVE_FIELDS = ("power", "disks")
+"""Fields an update may change without restarting a running guest (power itself, and
+disk sizes: ``block_resize``); any other change restarts it."""
+
+
+class Guests:
+    """The guests of one provider block."""
+
+    def __init__(self, host: QemuHost, tree: Tree, ownership: Ownership,
+                 settings: QemuConfig, accel: Callable[[], str],
+                 resolve: Callable[[str], Path]) -> None:
+        self.host = host
+        self.tree = tree
+        self.ownership = ownership
+        self.settings = settings
+        self.accel = accel
+        self.resolve = resolve
+        """A path the stack names (an image, a kernel), made absolute."""
+
+    def create(self, resource: Resource) -> None:
+        files = self.tree.guest(resource.name)
+        what = str(resource.address)
+        guest = GuestSpec.of(resource.spec)
+        _refuse_unsupported(guest, what)
+        if self._finished_before(files, resource):
+            return
+        if files.directory.exists():
+            shutil.rmtree(files.directory)  # our own leftover (checked above)
+        files.directory.mkdir(mode=0o700, parents=True)
+        self.ownership.write(files.creating, resource.address, resource.spec)
+        kill_point(f"qemu:marked:{resource.address}")
+        self._make_disks(files, guest, what)
+        seed = self._write_seed(files, resource)
+        kill_point(f"qemu:disks-made:{resource.address}")
+        if guest.running:
+            self.start(files, guest, what, seed)
+            kill_point(f"qemu:started:{resource.address}")
+        os.replace(files.creating, files.marker)
+
+    def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> None:
+        files = self.tree.guest(live.name)
+        what = str(resource.address)
+        written = only_changed(resource, live, changed)
+        guest = GuestSpec.of(written.spec)
+        _refuse_unsupported(guest, what)
+        running = bool(live.running)
+        restart = running and any(not any(within(path, field) for field in LIVE_FIELDS)
+                                  or _structural_disk_change(path) for path in changed)
+        if restart:
+            self.stop(files, what)
+            kill_point(f"qemu:stopped:{resource.address}")
+            running = False
+        self._grow_disks(files, guest, changed, running, what)
+        self._make_disks(files, guest, what)  # disks added (the guest is stopped now)
+        self.ownership.write(files.marker, resource.address, written.spec)
+        seed = files.seed if files.seed.exists() else None
+        if guest.running and not running:
+            self.start(files, guest, what, seed)
+        elif running and not guest.running:
+            self.stop(files, what)
+
+    def delete(self, live: LiveObject) -> None:
+        files = self.tree.guest(live.name)
+        marker = read_marker(files.marker) or read_marker(files.creating)
+        if marker is not None and not self.ownership.owns_at(marker, live.address):
+            raise name_taken(str(live.address), "guest", live.name,
+                             self.ownership.whose(marker))
+        self.stop(files, str(live.address))
+        kill_point(f"qemu:stopped:{live.address}")
+        with contextlib.suppress(FileNotFoundError):
+            files.socket.unlink()
+        with self.host.stats.track(CallKind.WRITE):
+            shutil.rmtree(files.directory, ignore_errors=True)
+        for emptied in (self.tree.base, self.tree.base.parent):  # the block's, the stack's
+            with contextlib.suppress(OSError):
+                emptied.rmdir()
+
+    def start(self, files: GuestFiles, guest: GuestSpec, what: str,
+              seed: Path | None) -> None:
+        """Start the guest's QEMU and see that it stays up for ``start_timeout`` s."""
+        if self.host.process(files.pidfile, files.process_name) is not None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            files.socket.unlink()  # left by a QEMU that was killed
+        self.host.launch(command_line(files, guest, self.accel(), seed), what)
+        deadline = time.monotonic() + self.settings.start_timeout
+        while time.monotonic() < deadline:
+            if self.host.process(files.pidfile, files.process_name) is None:
+                raise ProviderError(f"{what}: QEMU exited right after it started; the last "
+                                    f"line of its console: {_last_line(files.serial_log)}",
+                                    hint=f"see {files.serial_log}")
+            time.sleep(POLL)
+
+    def stop(self, files: GuestFiles, what: str) -> None:
+        """Power the guest off: ACPI power button, then ``quit``, then SIGKILL."""
+        process = self.host.process(files.pidfile, files.process_name)
+        if process is None:
+            return
+        self._tell(files, what, "system_powerdown")
+        if self._gone_within(files, self.settings.stop_timeout):
+            return
+        self._tell(files, what, "quit")
+        if not self._gone_within(files, 10.0):
+            self.host.kill(process)
+            self._gone_within(files, 10.0)
+
+    def _tell(self, files: GuestFiles, what: str, command: str) -> None:
+        """Send a command to a QEMU that may no longer answer (then it is killed)."""
+        with contextlib.suppress(ProviderError), \
+                self.host.qmp(files.socket, what, CallKind.WRITE) as qmp:
+            qmp(command)
+
+    def _gone_within(self, files: GuestFiles, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while self.host.process(files.pidfile, files.process_name) is not None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+        return True
+
+    def _finished_before(self, files: GuestFiles, resource: Resource) -> bool:
+        """Whether an earlier attempt made this guest (the marker is ``owner.json``);
+        raises when its directory is another's."""
+        marker = read_marker(files.marker) or read_marker(files.creating)
+        if marker is None:
+            if files.directory.exists() and any(files.directory.iterdir()):
+                raise name_taken(str(resource.address), "guest directory", resource.name,
+                                 "untagged", hint=f"remove {files.directory} or rename the "
+                                                  "guest")
+            return False
+        if not self.ownership.owns_at(marker, resource.address):
+            raise name_taken(str(resource.address), "guest", resource.name,
+                             self.ownership.whose(marker))
+        return files.marker.exists()
+
+    def _disk_sources(self, guest: GuestSpec) -> list[tuple[int | None, Path | None]]:
+        """(size, image) of each own disk; disk 0 takes the guest's ``image:``."""
+        if not guest.own_disks:
+            return [(None, self.resolve(guest.image))] if guest.image else []
+        sources: list[tuple[int | None, Path | None]] = []
+        for index, disk in enumerate(guest.own_disks):
+            image = disk.image or (guest.image if index == 0 else None)
+            sources.append((disk.size, self.resolve(image) if image else None))
+        return sources
+
+    def _make_disks(self, files: GuestFiles, guest: GuestSpec, what: str) -> None:
+        """Make the disks the guest lacks, and delete those it no longer has (a disk's
+        file is its data: one dropped from the stack is gone)."""
+        wanted = disk_files(files, guest)
+        for disk, source in zip(wanted, self._disk_sources(guest), strict=True):
+            if not disk.path.exists():
+                self._make_disk(disk, source, what)
+        keep = {disk.path for disk in wanted}
+        for path in files.directory.glob("disk*"):
+            if path not in keep:
+                path.unlink()
+
+    def _make_disk(self, disk: DiskFile, source: tuple[int | None, Path | None],
+                   what: str) -> None:
+        size, image = source
+        if image is None:
+            self.host.image_create(disk.path, size, disk.format, what)
+            return
+        info = self.host.image_info(image, what)
+        base_size = int(info.get("virtual-size", 0))
+        wanted = size if size is not None and size > base_size else None
+        self.host.image_create(disk.path, wanted, disk.format, what, backing=image,
+                               backing_format=str(info.get("format", "qcow2")))
+
+    def _write_seed(self, files: GuestFiles, resource: Resource) -> Path | None:
+        seed = seed_files(resource.name, resource.spec.get("cloud_init"))
+        if seed is None:
+            return None
+        files.seed.write_bytes(build_iso(seed))
+        return files.seed
+
+    def _grow_disks(self, files: GuestFiles, guest: GuestSpec, changed: Sequence[str],
+                    running: bool, what: str) -> None:
+        grown = {int(path[len("disks["):path.index("]")]) for path in changed
+                 if path.startswith("disks[") and path.endswith("].size")}
+        own = disk_files(files, guest)
+        for index in sorted(grown):
+            size = guest.disks[index].size if index < len(guest.disks) else None
+            if size is None or index >= len(own):
+                continue
+            disk = own[index]
+            if running:
+                with self.host.qmp(files.socket, what, CallKind.WRITE) as qmp:
+                    qmp("block_resize", **{"node-name": disk.node, "size": size})
+            else:
+                self.host.image_resize(disk.path, size, disk.format, what)
+
+
+def _refuse_unsupported(guest: GuestSpec, what: str) -> None:
+    """What the plan refuses (checks.py), refused again by a create or update called
+    without a plan."""
+    for index, disk in enumerate(guest.disks):
+        if disk.volume or disk.pool:
+            raise ProviderError(f"{what}: disks[{index}]: a qemu guest's disks are files in "
+                                "its directory (no pools, no volumes)")
+    if guest.networks or guest.clone or guest.node or guest.autostart:
+        raise ProviderError(f"{what}: networks, clone, node and autostart are not supported "
+                            "by the qemu provider")
+
+
+def _structural_disk_change(path: str) -> bool:
+    """A disk added, removed or changed other than by its size: needs a restart."""
+    return within(path, "disks") and not (path.startswith("disks[") and path.endswith(
+        "].size"))
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no console output)"
+    return lines[-1].strip() if lines else "(no console output)"

@@ -1,0 +1,153 @@
+"""The bulk read: one scan of the provider's directory, then what each running guest's
+QEMU says over QMP.
+
+A guest's spec is what its marker holds (the spec as applied: what a stopped
+guest starts with), with what QEMU really runs in its place: vCPUs and memory
+of a running guest from QMP, the power state from its process, the size of
+each disk from the image itself (QMP when running, the image header when not).
+So a guest killed by hand plans as ``power: stopped -> running``, and a disk
+grown by hand shows. A guest directory whose marker is still ``creating.json``
+is the leftover of an interrupted create.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from provisioner.core.resources import LiveObject
+from provisioner.core.specs import GuestSpec
+from provisioner.errors import ProviderError
+from provisioner.providers.base import CallKind, Inventory
+from provisioner.providers.kit.marker import Marker
+from provisioner.providers.qemu import GuestOptions
+from provisioner.providers.qemu.client import NotRunningError, QemuHost
+from provisioner.providers.qemu.command import disk_files
+from provisioner.providers.qemu.files import CREATING_FILE, MARKER_FILE, GuestFiles, Tree
+from provisioner.providers.qemu.ownership import Ownership, read_marker
+
+QCOW2_MAGIC = b"QFI\xfb"
+RUNNING_STATES = frozenset({"running", "paused", "suspended", "inmigrate", "postmigrate",
+                            "prelaunch", "restore-vm", "save-vm", "debug"})
+"""QMP ``query-status`` states of a guest that holds its vCPUs and memory."""
+
+
+class Lister:
+    """Reads one provider block's guests."""
+
+    def __init__(self, host: QemuHost, tree: Tree, ownership: Ownership) -> None:
+        self.host = host
+        self.tree = tree
+        self.ownership = ownership
+
+    def inventory(self) -> Inventory:
+        managed, leftovers = [], []
+        with self.host.stats.track(CallKind.LIST):
+            markers = self.tree.markers()
+        for path in markers:
+            marker = read_marker(path)
+            if marker is None or not self.ownership.owns(marker):
+                continue
+            files = self.tree.guest(path.parent.name)
+            if files.directory != path.parent:
+                continue  # another provider block's guest
+            if path.name == CREATING_FILE:
+                leftovers.append(self.read(files, marker, leftover=True))
+            elif path.name == MARKER_FILE:
+                managed.append(self.read(files, marker))
+        return Inventory(managed, leftovers=leftovers)
+
+    def guest(self, name: str, what: str) -> LiveObject:
+        """One guest read back after a change."""
+        files = self.tree.guest(name)
+        marker = read_marker(files.marker)
+        if marker is None:
+            raise ProviderError(f"{what}: the guest's marker {files.marker} is gone")
+        return self.read(files, marker)
+
+    def read(self, files: GuestFiles, marker: Marker, leftover: bool = False) -> LiveObject:
+        applied = dict(marker.memo)
+        guest = GuestSpec.of(applied)
+        process = None if leftover else self.host.process(files.pidfile, files.process_name)
+        spec = dict(applied)
+        # every option with its value in effect, so that setting one the stack left out
+        # (and so the marker too) is a change
+        spec["options"] = guest.options_as(GuestOptions).model_dump(mode="json")
+        running = False
+        if process is not None:
+            try:
+                running = self._read_running(files, spec, str(marker.address))
+            except NotRunningError:
+                running = False  # it quit between the pidfile and the socket
+        spec["power"] = "running" if running else "stopped"
+        if not running:
+            spec["disks"] = _disks_at_rest(files, guest, applied.get("disks"))
+        attributes: dict[str, Any] = {
+            "directory": str(files.directory), "serial_log": str(files.serial_log),
+            "state": spec["power"],
+        }
+        if process is not None:
+            attributes["pid"] = process.pid
+        return LiveObject(marker.address, self.ownership.provider, files.directory.name,
+                          files.process_name, spec, attributes, running=running)
+
+    def _read_running(self, files: GuestFiles, spec: dict[str, Any], what: str) -> bool:
+        """Fill ``spec`` with what the running QEMU reports; whether its guest runs."""
+        with self.host.qmp(files.socket, what) as qmp:
+            status = qmp("query-status")
+            cpus = qmp("query-cpus-fast")
+            memory = qmp("query-memory-size-summary")
+            blocks = qmp("query-block")
+        state = str(status.get("status", ""))
+        if state not in RUNNING_STATES:
+            return False  # shut down, QEMU still up: a stopped guest
+        spec["cpus"] = len(cpus)
+        spec["memory"] = int(memory.get("base-memory", 0)) + int(memory.get("plugged-memory", 0))
+        sizes = {str(block.get("qdev", "")).split("/")[0]: block for block in blocks}
+        spec["disks"] = _with_sizes(spec.get("disks"), {
+            name.removesuffix("-device"): int(found["inserted"]["image"]["virtual-size"])
+            for name, found in sizes.items() if found.get("inserted")})
+        return True
+
+
+def _with_sizes(declared: Any, sizes: Mapping[str, int]) -> Any:
+    """The applied disks with the sizes found (``diskN`` → bytes), where a size was
+    declared (a disk that takes its image's size stays without one)."""
+    if not isinstance(declared, list):
+        return declared
+    disks = []
+    own = 0
+    for disk in declared:
+        entry = dict(disk) if isinstance(disk, Mapping) else disk
+        if isinstance(entry, dict) and not entry.get("volume"):
+            found = sizes.get(f"disk{own}")
+            if entry.get("size") is not None and found is not None:
+                entry["size"] = found
+            own += 1
+        disks.append(entry)
+    return disks
+
+
+def _disks_at_rest(files: GuestFiles, guest: GuestSpec, declared: Any) -> Any:
+    """The applied disks with each size read from its image file."""
+    sizes = {disk.node: size for disk in disk_files(files, guest)
+             if (size := image_size(disk.path, disk.format)) is not None}
+    return _with_sizes(declared, sizes)
+
+
+def image_size(path: Path, fmt: str) -> int | None:
+    """The virtual size of a disk image, from its header (qcow2) or its length (raw);
+    None when the file is gone or is not what ``fmt`` says."""
+    try:
+        if fmt != "qcow2":
+            return path.stat().st_size
+        with path.open("rb") as image:
+            header = image.read(32)
+    except OSError:
+        return None
+    if len(header) < 32 or header[:4] != QCOW2_MAGIC:
+        return None
+    size: int = struct.unpack(">Q", header[24:32])[0]
+    return size

@@ -1,0 +1,90 @@
+"""QemuProvider: the provider contract on QEMU processes of this user; wiring only.
+
+Field rules are ``schema``; the bulk read is ``inventory.Lister``; capacity is
+``capacity``; plan-time checks are ``checks``; a guest's changes are
+``guests``; every program run and QMP session goes through ``client``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from provisioner.core.address import Kind
+from provisioner.core.problems import Problem
+from provisioner.core.resources import LiveObject, Resource
+from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
+from provisioner.providers.qemu import QemuConfig
+from provisioner.providers.qemu.capacity import POOL, detect_accel, read_capacity
+from provisioner.providers.qemu.checks import plan_checks
+from provisioner.providers.qemu.client import QemuHost
+from provisioner.providers.qemu.files import Tree, provider_root
+from provisioner.providers.qemu.guests import Guests
+from provisioner.providers.qemu.inventory import Lister
+from provisioner.providers.qemu.ownership import Ownership
+from provisioner.providers.qemu.schema import GUEST_SCHEMA
+
+
+class QemuProvider(Provider):
+    """Guests of one provider block, each a QEMU process of this user."""
+
+    type_name = "qemu"
+
+    def __init__(self, name: str, config: Any, owner: Owner) -> None:
+        super().__init__(name, config, owner)
+        self.settings: QemuConfig = config
+        self.directory = owner.directory
+        self.root = provider_root(self.settings.dir, owner.directory)
+        self.binary = self.settings.binary or f"qemu-system-{self.settings.arch}"
+        self.host = QemuHost(self.binary, self.settings.qemu_img, self.stats)
+        self.ownership = Ownership(owner.stack, name)
+        self.tree = Tree(self.root, owner.stack, name)
+        self.guests = Guests(self.host, self.tree, self.ownership, self.settings,
+                             self.accel, self.resolve)
+        self.lister = Lister(self.host, self.tree, self.ownership)
+        self._accel: str | None = None
+
+    def schema(self) -> ProviderSchema:
+        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
+                              max_parallel=self.settings.max_parallel)
+
+    def accel(self) -> str:
+        """kvm or tcg: what the block says, or (auto) kvm when it works here."""
+        if self._accel is None:
+            wanted = self.settings.accel
+            self._accel = detect_accel() if wanted == "auto" else wanted
+        return self._accel
+
+    def resolve(self, path: str) -> Path:
+        """A file the stack names, absolute: relative to the stack's directory."""
+        found = Path(path).expanduser()
+        return found if found.is_absolute() else (self.directory or Path.cwd()) / found
+
+    @property
+    def default_pool(self) -> str:
+        return POOL
+
+    def list_managed(self) -> Inventory:
+        self.host.installed()  # no QEMU here is this provider's "unreachable"
+        return self.lister.inventory()
+
+    def check(self, resources: Sequence[Resource]) -> list[Problem]:
+        binary = shutil.which(self.binary) or self.binary
+        return plan_checks(resources, self.settings, self.name, binary, self.resolve,
+                           self.accel)
+
+    def capacity(self) -> Capacity:
+        return read_capacity(self.host, self.root)
+
+    def create(self, resource: Resource) -> LiveObject:
+        self.guests.create(resource)
+        return self.lister.guest(resource.name, str(resource.address))
+
+    def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
+        self.guests.update(resource, live, changed)
+        return self.lister.guest(live.name, str(resource.address))
+
+    def delete(self, live: LiveObject) -> None:
+        self.guests.delete(live)

@@ -1,0 +1,216 @@
+"""The qemu provider end to end: the CLI boots tiny guests as QEMU processes (TCG, no
+libvirtd), in a directory beside the stack, and the plan's word is what happens.
+
+Each test checks what is really there: QEMU processes (by pid and command line),
+their console (the tiny guest's ``TINY:`` markers), and the files of the provider's
+directory, which destroy must leave empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.e2e import PROVISIONER, TinyGuest, boot_options, wait_serial
+
+GUEST = """apiVersion: provisioner/v1
+stack: {stack}
+providers:
+  local: {{ type: qemu, dir: .provisioner/qemu, accel: tcg, stop_timeout: 30 }}
+guests:
+  tiny:
+    provider: local
+    count: {count}
+    memory: {memory}
+    disks: [ {{ size: {size} }} ]
+    cloud_init: {{ user_data: "#cloud-config\\n" }}
+    options: {{ {boot} }}
+"""
+CREATE_POINTS = ["before:create:guests.tiny-1", "qemu:marked:guests.tiny-1",
+                 "qemu:disks-made:guests.tiny-1", "qemu:started:guests.tiny-1",
+                 "after:create:guests.tiny-1", "recorded:create:guests.tiny-1"]
+
+
+class QemuLab:
+    """A stack directory with a qemu provider block, driven through the CLI."""
+
+    def __init__(self, directory: Path, tiny: TinyGuest, stack: str) -> None:
+        self.directory = directory
+        self.tiny = tiny
+        self.stack = stack
+        self.guests = directory / ".provisioner" / "qemu" / stack / "local"
+
+    def write(self, count: int = 1, memory: str = "192MiB", size: str = "64MiB") -> None:
+        text = GUEST.format(stack=self.stack, count=count, memory=memory, size=size,
+                            boot=boot_options(self.tiny))
+        (self.directory / "stack.yaml").write_text(text, encoding="utf-8")
+
+    def cli(self, *arguments: str, kill_at: str | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "PROVISIONER_TEST_KILL_AT"}
+        if kill_at:
+            env["PROVISIONER_TEST_KILL_AT"] = kill_at
+        done = subprocess.run([PROVISIONER, *arguments, str(self.directory)],
+                              capture_output=True, text=True, timeout=300, env=env,
+                              stdin=subprocess.DEVNULL, check=False)
+        if check:
+            assert done.returncode == 0, f"{arguments}:\n{done.stdout}{done.stderr}"
+        return done
+
+    def apply(self, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return self.cli("apply", "--auto-approve", **kwargs)  # type: ignore[arg-type]
+
+    def plan_json(self) -> dict[str, object]:
+        document: dict[str, object] = json.loads(self.cli("plan", "--json").stdout)
+        return document
+
+    def changes(self) -> dict[str, str]:
+        return {str(change["address"]): str(change["action"])
+                for change in self.plan_json()["changes"]  # type: ignore[attr-defined]
+                if change["action"] != "no-op"}
+
+    def pid(self, name: str) -> int | None:
+        try:
+            pid = int((self.guests / name / "qemu.pid").read_text().strip())
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        return pid if f"guest={self.stack}.local.{name}".encode() in argv else None
+
+    def console(self, name: str) -> Path:
+        return self.guests / name / "serial.log"
+
+    def processes(self) -> list[int]:
+        """Every QEMU of this stack still running, found by its command line."""
+        return _running(f"guest={self.stack}.local.")
+
+    def kill_all(self) -> None:
+        for pid in self.processes():
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def lab(tmp_path: Path, tiny_guest: TinyGuest,
+        request: pytest.FixtureRequest) -> Iterator[QemuLab]:
+    name = "qemu-" + request.node.name.removeprefix("test_")[:20].replace("_", "-")
+    made = QemuLab(tmp_path, tiny_guest, name.rstrip("-[").replace("[", "-").replace("]", ""))
+    yield made
+    leftover = made.processes()
+    made.kill_all()
+    assert leftover == [], f"QEMU processes left running: {leftover}"
+
+
+def test_a_guest_boots_changes_as_planned_and_leaves_nothing(lab: QemuLab) -> None:
+    lab.write()
+    lab.apply()
+    console = lab.console("tiny-0")
+    wait_serial(console, r"^TINY: seed instance-id=\S+$")  # the NoCloud seed reached it
+    wait_serial(console, r"^TINY: acpi$")
+    assert lab.changes() == {}, "a plan right after the apply has changes"
+    first = lab.pid("tiny-0")
+    assert first is not None
+
+    lab.write(size="96MiB")  # grows online: same process
+    assert lab.changes() == {"guests.tiny-0": "update"}
+    lab.apply()
+    assert lab.pid("tiny-0") == first
+    assert lab.changes() == {}
+
+    lab.write(size="96MiB", memory="256MiB")  # a restart, with a clean ACPI shutdown
+    plan = lab.cli("plan").stdout
+    assert "requires restart" in plan
+    lab.apply()
+    second = lab.pid("tiny-0")
+    assert second is not None and second != first
+    wait_serial(console, r"^TINY: poweroff$")
+    assert lab.changes() == {}
+
+    os.kill(second, signal.SIGKILL)  # drift: killed by hand
+    time.sleep(0.5)
+    plan = lab.cli("plan").stdout
+    assert 'power: "stopped" -> "running"' in plan, plan
+    lab.apply()
+    assert lab.pid("tiny-0") not in (None, second)
+
+    lab.cli("destroy", "--auto-approve")
+    assert lab.processes() == []
+    assert not (lab.directory / ".provisioner" / "qemu" / lab.stack).exists()
+
+
+@pytest.mark.parametrize("point", CREATE_POINTS)
+def test_a_create_killed_anywhere_converges(lab: QemuLab, point: str) -> None:
+    lab.write(count=2)
+    killed = lab.apply(kill_at=point, check=False)
+    assert killed.returncode == -signal.SIGKILL, f"not killed at {point}:\n{killed.stdout}"
+    lab.apply()
+    names = sorted(path.name for path in lab.guests.iterdir())
+    assert names == ["tiny-0", "tiny-1"], names
+    assert all(lab.pid(name) for name in names), "a guest is not running"
+    assert len(lab.processes()) == 2, f"duplicate QEMU processes after a kill at {point}"
+    assert lab.changes() == {}
+    lab.cli("destroy", "--auto-approve")
+    assert lab.processes() == []
+
+
+@pytest.fixture(scope="session")
+def unprivileged() -> Path:
+    """``scripts/unprivileged``, installed: provisioner[qemu] runnable as nobody."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "unprivileged"
+    done = subprocess.run([str(script), "install"], capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, f"scripts/unprivileged install failed:\n{done.stderr}"
+    return script
+
+
+def test_the_example_runs_as_an_unprivileged_user(unprivileged: Path) -> None:
+    """stacks/qemu-lab applied by nobody: no root, no libvirtd; each guest gets its
+    cloud-init user-data; destroy leaves no process and no guest file."""
+    example = Path(__file__).resolve().parents[2] / "stacks" / "qemu-lab"
+    directory = Path(tempfile.mkdtemp(prefix="qemu-lab-")) / "lab"
+    shutil.copytree(example, directory)
+    subprocess.run(["chown", "-R", "nobody:nogroup", str(directory.parent)], check=True)
+
+    def run(*arguments: str) -> str:
+        done = subprocess.run([str(unprivileged), "run", *arguments, str(directory)],
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, f"{arguments}:\n{done.stdout}{done.stderr}"
+        return done.stdout
+
+    digest = hashlib.sha256((example / "node.cloud.yaml").read_bytes()).hexdigest()
+    guests = directory / ".provisioner" / "qemu" / "qemu-lab" / "local"
+    try:
+        run("apply", "--auto-approve")
+        for index in range(3):
+            wait_serial(guests / f"node-{index}" / "serial.log",
+                        rf"^TINY: user-data sha256={digest}$")
+        owners = {path.stat().st_uid for path in guests.rglob("*")}
+        assert owners == {pwd.getpwnam("nobody").pw_uid}, owners
+        assert run("plan").strip().endswith("No changes. The hypervisors match the stack.")
+    finally:
+        run("destroy", "--auto-approve")
+    assert not guests.exists()
+    assert _running("guest=qemu-lab.local.") == []
+    shutil.rmtree(directory.parent)
+
+
+def _running(needle: str) -> list[int]:
+    """Live processes whose command line holds ``needle``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
