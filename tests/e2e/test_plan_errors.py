@@ -41,7 +41,7 @@ def test_a_missing_base_image_names_the_pool_and_lists_its_volumes(
     stack.write(GUEST.format(name="bad-image", memory="128MiB", extra="image: nope"))
     volumes = conn.storagePoolLookupByName("default").listVolumes()
     images = sorted(v for v in volumes if "__" not in v)  # other stacks' volumes are not listed
-    _refused(stack, conn, r"guests\.bad-image: base image 'nope' is not in pool 'default'",
+    _refused(stack, conn, r"guests\.bad-image: image 'nope' is not in pool 'default'",
              re.escape(f"(volumes there: {', '.join(images) or 'none'})"))
 
 
@@ -50,7 +50,7 @@ def test_an_unknown_pool_is_named_with_the_pools_that_exist(
     stack = new_stack()
     stack.write(GUEST.format(name="bad-pool", memory="128MiB",
                              extra="disks: [ { size: 64MiB, pool: e2e-no-such-pool } ]"))
-    _refused(stack, conn, r"guests\.bad-pool: storage pool 'e2e-no-such-pool' does not exist",
+    _refused(stack, conn, r"guests\.bad-pool: disks\[0\]\.pool 'e2e-no-such-pool' does not exist",
              r"\(pools: [^)]*\bdefault\b")
 
 
@@ -98,7 +98,8 @@ def test_a_missing_host_bridge_is_named_with_the_interfaces_that_exist(
     stack = new_stack()
     stack.write(GUEST.format(name="bad-bridge", memory="128MiB",
                              extra="networks: [ { bridge: br-e2e-nope } ]"))
-    _refused(stack, conn, r"guests\.bad-bridge: host bridge 'br-e2e-nope' does not exist",
+    _refused(stack, conn,
+             r"guests\.bad-bridge: networks\[0\]\.bridge 'br-e2e-nope' does not exist on the host",
              r"\(interfaces: ")
     result = stack.cli("plan")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -114,7 +115,7 @@ def test_plan_errors_leave_no_stack_behind(new_stack: Callable[..., E2EStack],
     stack.write(GUEST.format(name="bad-cli", memory="128MiB", extra="image: nope"))
     result = stack.cli("apply", "--auto-approve")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "base image 'nope'" in result.stdout + result.stderr
+    assert "image 'nope' is not in pool" in result.stdout + result.stderr
     assert stack_objects(conn, stack.name) == []
     assert subprocess.run(["virsh", "-c", stack.uri, "dominfo", "bad-cli"], capture_output=True,
                           check=False).returncode != 0

@@ -139,7 +139,7 @@ def test_a_failure_skips_only_its_dependents_and_the_journal_is_consistent(
                            ("guests.b", JournalStatus.FAILED)}
         assert engine.store.unresolved() == []
         # the next plan refuses the branch for what is missing; nothing else is left
-        with pytest.raises(PlanError, match="storage pool 'spare' does not exist"):
+        with pytest.raises(PlanError, match=r"disks\[0\]\.pool 'spare' does not exist"):
             engine.plan()
         # nothing of the failed create was left behind
         names = {o.name for o in engine.refresh()["kvm"].managed}
@@ -302,9 +302,11 @@ guests:
             engine.plan()
         assert engine.store.journal() == []  # nothing was attempted
     message = caught.value.message
-    assert "guests.a: base image 'debian-12' is not in pool 'default'" in message
-    assert "guests.b: storage pool 'nowhere' does not exist (pools: default)" in message
-    assert "guests.c: host network 'outside' does not exist (networks: none)" in message
+    # each at the line of the field at fault (issue 12: problems name their field)
+    assert "stack.yaml:7:46: guests.a: image 'debian-12' is not in pool 'default'" in message
+    assert "guests.b: disks[0].pool 'nowhere' does not exist (pools: default)" in message
+    assert ("guests.c: networks[0].host_network 'outside' does not exist (networks: none)"
+            in message)
 
 
 def test_a_stack_that_does_not_fit_is_refused_naming_host_and_free_memory(
@@ -331,7 +333,7 @@ guests:
             pytest.raises(PlanError) as caught:
         engine.plan()
     message = caught.value.message
-    for text in ("guests.a: `clone:` is not supported here", "guests.a: `node:` is not supported",
+    for text in ("guests.a: clone is not supported here", "guests.a: node is not supported",
                  "networks[0].vlan is not supported", "networks[0].firewall is not supported"):
         assert text in message
 
@@ -361,9 +363,9 @@ networks:
             engine.plan()
     message = caught.value.message
     assert ("networks.lab: cidr 10.42.0.128/25 overlaps 10.42.0.0/24 of the libvirt network "
-            "'someone-else' on this host; pick a free range") in message
-    assert ("networks.again: cidr 10.43.7.0/24 overlaps 10.43.0.0/16 of networks.also; "
-            "pick a free range") in message
+            "'someone-else' on this host\n  hint: pick a free range") in message
+    assert ("networks.again: cidr 10.43.7.0/24 overlaps 10.43.0.0/16 of networks.also\n"
+            "  hint: pick a free range") in message
     assert "networks.fine" not in message and "networks.also:" not in message
 
     renamed = _stack(tmp_path, node_uri(tmp_path), """

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from provisioner.core.resources import Blob
+from provisioner.core.specs import CloudInitSpec
 from provisioner.providers.kit.nocloud import (
     EMPTY_USER_DATA,
     SeedFiles,
@@ -25,12 +26,12 @@ NETWORK = b"version: 2\nethernets:\n  eth0: {dhcp4: true}\n"
 
 
 def spec(user: bytes | None = USER_DATA, meta: bytes | None = None,
-         network: bytes | None = None) -> dict[str, Blob | None]:
-    return {
-        "user_data": None if user is None else Blob.of("user-data.yaml", user),
-        "meta_data": None if meta is None else Blob.of("meta-data.yaml", meta),
-        "network_config": None if network is None else Blob.of("network.yaml", network),
-    }
+         network: bytes | None = None) -> CloudInitSpec:
+    return CloudInitSpec(
+        user_data=None if user is None else Blob.of("user-data.yaml", user),
+        meta_data=None if meta is None else Blob.of("meta-data.yaml", meta),
+        network_config=None if network is None else Blob.of("network.yaml", network),
+    )
 
 
 def meta(files: SeedFiles | None) -> dict[str, object]:
@@ -157,7 +158,7 @@ def test_invalid_yaml_meta_data_is_refused_without_echoing_it() -> None:
 def test_a_blob_without_content_is_refused() -> None:
     restored = Blob("user-data.yaml", Blob.of("x", USER_DATA).digest, b"")  # as from state
     with pytest.raises(ValueError, match="no content"):
-        seed_files("web-0", {"user_data": restored, "meta_data": None, "network_config": None})
+        seed_files("web-0", CloudInitSpec(user_data=restored))
 
 
 # --- ISO -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.providers.base import HostCapacity, PoolCapacity, Requirements
 from provisioner.providers.kit.capacity import (
@@ -64,6 +65,7 @@ def test_fixed_macs_and_their_holders() -> None:
     holders = first_holders([("b", ["52:54:00:AA:00:01"]), ("a", ["52:54:00:aa:00:01"])])
     assert holders == {"52:54:00:aa:00:01": "b"}
     problems = mac_clashes([web], {"52:54:00:aa:00:01": MacHolder("old", "untagged")})
-    assert problems == ["guests.web: networks[0].mac 52:54:00:AA:00:01 is already used by VM "
-                        "'old' (untagged); choose another MAC, or leave mac: out to have one "
-                        "generated"]
+    assert problems == [Problem("52:54:00:AA:00:01 is already used by VM 'old' (untagged)",
+                                web.address, "networks[0].mac",
+                                hint="choose another MAC, or leave mac: out to have one "
+                                     "generated")]

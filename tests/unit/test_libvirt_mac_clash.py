@@ -47,8 +47,8 @@ STACK = """\
         disks: [ {{ size: 1GiB }} ]
         networks: [ {{ host_network: default{mac} }} ]
     """
-TAKEN = ("guests.app: networks[0].mac {mac} is already used by VM '{name}' ({owner}); "
-         "choose another MAC, or leave mac: out to have one generated")
+TAKEN = ("guests.app: networks[0].mac {mac} is already used by VM '{name}' ({owner})\n"
+         "  hint: choose another MAC, or leave mac: out to have one generated")
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from provisioner.core.address import Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
+from provisioner.core.specs import NicSpec
 
 H = TypeVar("H")
 HINT = "choose another MAC, or leave mac: out to have one generated"
@@ -49,10 +51,16 @@ class FixedMac:
 def fixed_macs(resources: Sequence[Resource],
                kinds: Collection[Kind] = (Kind.GUEST,)) -> list[FixedMac]:
     """Every MAC the resources of ``kinds`` fix, in declaration order."""
-    return [FixedMac(resource, index, str(nic["mac"]))
+    return [FixedMac(resource, index, nic.mac)
             for resource in resources if resource.kind in kinds
-            for index, nic in enumerate(resource.spec.get("networks") or [])
-            if nic and nic.get("mac")]
+            for index, nic in _nics(resource) if nic.mac]
+
+
+def _nics(resource: Resource) -> list[tuple[int, NicSpec]]:
+    """The NICs with their index in the declaration (a live object's empty slot, None,
+    keeps its index)."""
+    return [(index, NicSpec.of(nic)) for index, nic
+            in enumerate(resource.spec.get("networks") or []) if isinstance(nic, Mapping)]
 
 
 def first_holders(vms: Iterable[tuple[H, Iterable[str]]]) -> dict[str, H]:
@@ -75,9 +83,10 @@ def declares_macs(resources: Sequence[Resource]) -> bool:
     return bool(fixed_macs(resources))
 
 
-def mac_clashes(resources: Sequence[Resource], holders: Mapping[str, MacHolder]) -> list[str]:
+def mac_clashes(resources: Sequence[Resource],
+                holders: Mapping[str, MacHolder]) -> list[Problem]:
     """One problem per guest's declared MAC that ``holders`` (lower-case MAC → holder) has."""
-    return [f"{fixed.resource.address}: {fixed.path} {fixed.mac} is already used by VM "
-            f"'{holder.name}' ({holder.owner}); {HINT}"
+    return [Problem(f"{fixed.mac} is already used by VM '{holder.name}' ({holder.owner})",
+                    fixed.resource.address, fixed.path, hint=HINT)
             for fixed in fixed_macs(resources)
             if (holder := holders.get(fixed.mac.lower())) is not None]

@@ -23,11 +23,11 @@ import io
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 
 from provisioner.core.resources import Blob
+from provisioner.core.specs import CloudInitSpec
 from provisioner.providers.kit.cloudinit import instance_id
 
 VOLUME_LABEL = "cidata"
@@ -50,8 +50,8 @@ class SeedFiles:
     network_config: bytes | None
 
 
-def seed_files(name: str, cloud_init: Mapping[str, Any] | None) -> SeedFiles | None:
-    """The seed of guest ``name`` from its canonical ``spec["cloud_init"]``; None without one.
+def seed_files(name: str, cloud_init: CloudInitSpec | None) -> SeedFiles | None:
+    """The seed of guest ``name`` from its cloud-init data; None without any.
 
     meta-data gets ``instance-id`` and ``local-hostname`` unless the user set
     them. Raises ValueError when a blob has no content (read back from state)
@@ -59,7 +59,7 @@ def seed_files(name: str, cloud_init: Mapping[str, Any] | None) -> SeedFiles | N
     """
     if cloud_init is None:
         return None
-    blobs = {key: _blob(name, key, cloud_init.get(key)) for key, _, _ in _FILES}
+    blobs = {key: _blob(name, key, getattr(cloud_init, key)) for key, _, _ in _FILES}
     defaults = {"instance-id": instance_id(name, blobs), "local-hostname": name}
     meta = blobs["meta_data"]
     return SeedFiles(
@@ -70,11 +70,9 @@ def seed_files(name: str, cloud_init: Mapping[str, Any] | None) -> SeedFiles | N
     )
 
 
-def _blob(name: str, key: str, value: Any) -> Blob | None:
+def _blob(name: str, key: str, value: Blob | None) -> Blob | None:
     if value is None:
         return None
-    if not isinstance(value, Blob):
-        raise ValueError(f"{name}: cloud_init.{key} must be a Blob, not {type(value).__name__}")
     # Blobs restored from state carry only the digest; a seed built from one would be empty.
     if "sha256:" + hashlib.sha256(value.content).hexdigest() != value.digest:
         raise ValueError(f"{name}: cloud_init.{key} ({value.label}) has no content loaded; "

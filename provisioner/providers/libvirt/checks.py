@@ -14,10 +14,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from provisioner.core.address import Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
+from provisioner.core.specs import DiskSpec, GuestSpec, NetworkSpec, VolumeSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.macs import mac_clashes
+from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.inventory import HostFacts
 from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
-                domain_type: str, local: bool) -> list[str]:
+                domain_type: str, local: bool) -> list[Problem]:
     """What the declared resources refer to on the host, checked against the last
     listing: pools, host networks, bridges, base images, kernel files, CPU modes, and
     fixed MACs that a domain outside the stack has."""
@@ -35,7 +38,9 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
     checker = _Checker(facts, declared_pools, local)
     for resource in resources:
         if resource.kind is Kind.VOLUME:
-            checker.pool(resource, guests.pool_of(resource, "pool", resource.spec.get("pool")))
+            declared = VolumeSpec.of(resource.spec).pool
+            checker.pool(resource, "pool" if declared else "",
+                         guests.pool_of(resource, "pool", declared))
         elif resource.kind is Kind.GUEST:
             _check_guest(checker, resource, guests, domain_type)
     _check_bridges(checker, resources, guests.client)
@@ -48,29 +53,29 @@ def _check_ranges(checker: _Checker, resources: Sequence[Resource]) -> None:
     it: "Network is already in use by interface virbr1") nor another declared one.
     This block's own networks that are no longer declared are not counted: the plan
     deletes them."""
-    declared = [(r, ipaddress.ip_network(r.spec["cidr"], strict=False)) for r in resources
-                if r.kind is Kind.NETWORK and r.spec.get("cidr")]
+    declared = [(r, ipaddress.ip_network(cidr, strict=False)) for r in resources
+                if r.kind is Kind.NETWORK and (cidr := NetworkSpec.of(r.spec).cidr)]
     for index, (resource, wanted) in enumerate(declared):
         for name, ranges in sorted(checker.facts.network_ranges.items()):
             for taken in ranges:
                 if taken.version == wanted.version and taken.overlaps(wanted):
-                    checker.problems.append(
-                        f"{resource.address}: cidr {wanted} overlaps {taken} of the libvirt "
-                        f"network '{name}' on this host; pick a free range")
+                    checker.refuse(resource, "cidr", f"{wanted} overlaps {taken} of the "
+                                   f"libvirt network '{name}' on this host", "pick a free range")
         for other, taken in declared[:index]:
             if taken.version == wanted.version and taken.overlaps(wanted):
-                checker.problems.append(f"{resource.address}: cidr {wanted} overlaps {taken} "
-                                        f"of {other.address}; pick a free range")
+                checker.refuse(resource, "cidr", f"{wanted} overlaps {taken} of "
+                               f"{other.address}", "pick a free range")
 
 
 def _check_bridges(checker: _Checker, resources: Sequence[Resource],
                    client: LibvirtClient) -> None:
     """Host bridges named by guests and bridge networks exist (one listing, only when
     a bridge is named; skipped where libvirt cannot list host interfaces)."""
-    wanted = [(r, nic["bridge"]) for r in resources if r.kind is Kind.GUEST
-              for nic in r.spec.get("networks") or [] if nic.get("bridge")]
-    wanted += [(r, r.spec["bridge"]) for r in resources
-               if r.kind is Kind.NETWORK and r.spec.get("mode") == "bridge"]
+    wanted = [(r, f"networks[{index}].bridge", nic.bridge) for r in resources
+              if r.kind is Kind.GUEST
+              for index, nic in enumerate(GuestSpec.of(r.spec).networks) if nic.bridge]
+    wanted += [(r, "bridge", network.bridge) for r in resources if r.kind is Kind.NETWORK
+               if (network := NetworkSpec.of(r.spec)).mode == "bridge" and network.bridge]
     if not wanted:
         return
     try:
@@ -78,11 +83,11 @@ def _check_bridges(checker: _Checker, resources: Sequence[Resource],
                                                     client.conn.listAllInterfaces)}
     except ProviderError:
         return
-    for resource, bridge in wanted:
+    for resource, path, bridge in wanted:
         if bridge not in interfaces:
             existing = ", ".join(sorted(interfaces - {"lo"})) or "none"
-            checker.problems.append(f"{resource.address}: host bridge '{bridge}' does not "
-                                    f"exist (interfaces: {existing})")
+            checker.refuse(resource, path, f"'{bridge}' does not exist on the host "
+                           f"(interfaces: {existing})")
 
 
 _UNSUPPORTED = {
@@ -96,43 +101,44 @@ _UNSUPPORTED_NIC = {
 }
 
 
-def _check_unsupported(checker: _Checker, resource: Resource) -> None:
-    spec = resource.spec
-    for key, why in _UNSUPPORTED.items():
-        if spec.get(key) is not None:
-            checker.problems.append(f"{resource.address}: `{key}:` is not supported here: {why}")
-    for index, nic in enumerate(spec.get("networks") or []):
-        for key, why in _UNSUPPORTED_NIC.items():
-            if nic.get(key):
-                checker.problems.append(
-                    f"{resource.address}: networks[{index}].{key} is not supported here: {why}")
+def _check_unsupported(checker: _Checker, resource: Resource, guest: GuestSpec) -> None:
+    for key, value in (("clone", guest.clone), ("node", guest.node)):
+        if value is not None:
+            checker.refuse(resource, key, f"is not supported here: {_UNSUPPORTED[key]}")
+    for index, nic in enumerate(guest.networks):
+        for key, set_ in (("vlan", bool(nic.vlan)), ("firewall", bool(nic.firewall))):
+            if set_:
+                checker.refuse(resource, f"networks[{index}].{key}",
+                               f"is not supported here: {_UNSUPPORTED_NIC[key]}")
 
 
 def _check_guest(checker: _Checker, resource: Resource, guests: Guests, domain_type: str) -> None:
-    spec = resource.spec
-    _check_unsupported(checker, resource)
-    disks = list(spec.get("disks") or []) or ([{}] if spec.get("image") else [])
+    guest = GuestSpec.of(resource.spec)
+    _check_unsupported(checker, resource, guest)
+    disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
     for index, disk in enumerate(disks):
-        if disk.get("volume"):
+        if disk.volume:
             continue
-        pool = guests.pool_of(resource, f"disks[{index}].pool", disk.get("pool"))
-        if checker.pool(resource, pool):
-            image = disk.get("image") or (spec.get("image") if index == 0 else None)
+        pool_path = f"disks[{index}].pool" if disk.pool else ""
+        pool = guests.pool_of(resource, f"disks[{index}].pool", disk.pool)
+        if checker.pool(resource, pool_path, pool):
+            image = disk.image or (guest.image if index == 0 else None)
             if image:
-                checker.image(resource, pool, image)
-    for nic in spec.get("networks") or []:
-        if nic.get("host_network") and nic["host_network"] not in checker.facts.networks:
+                image_path = f"disks[{index}].image" if disk.image else "image"
+                checker.image(resource, image_path, pool, image)
+    for index, nic in enumerate(guest.networks):
+        if nic.host_network and nic.host_network not in checker.facts.networks:
             existing = ", ".join(sorted(checker.facts.networks)) or "none"
-            checker.problems.append(f"{resource.address}: host network '{nic['host_network']}' "
-                                    f"does not exist (networks: {existing})")
-    options = spec.get("options") or {}
-    for key in ("kernel", "initrd"):
-        if options.get(key):
-            checker.file(resource, key, options[key])
-    if options.get("cpu_mode") in ("host-passthrough", "host-model") and domain_type != "kvm":
-        checker.problems.append(
-            f"{resource.address}: cpu_mode {options['cpu_mode']} needs KVM, and this host runs "
-            f"guests with software emulation (domain type {domain_type})")
+            checker.refuse(resource, f"networks[{index}].host_network",
+                           f"'{nic.host_network}' does not exist (networks: {existing})")
+    options = guest.options_as(GuestOptions)
+    for key, file in (("kernel", options.kernel), ("initrd", options.initrd)):
+        if file:
+            checker.file(resource, f"options.{key}", file)
+    if options.cpu_mode in ("host-passthrough", "host-model") and domain_type != "kvm":
+        checker.refuse(resource, "options.cpu_mode", f"{options.cpu_mode} needs KVM, and "
+                       "this host runs guests with software emulation (domain type "
+                       f"{domain_type})")
 
 
 class _Checker:
@@ -140,29 +146,31 @@ class _Checker:
         self.facts = facts
         self.declared_pools = declared_pools
         self.local = local
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
 
-    def pool(self, resource: Resource, pool: str) -> bool:
+    def refuse(self, resource: Resource, path: str, summary: str, hint: str = "") -> None:
+        self.problems.append(Problem(summary, resource.address, path, hint=hint))
+
+    def pool(self, resource: Resource, path: str, pool: str) -> bool:
         """Whether the pool exists (or is declared); a problem if not."""
         if pool in self.declared_pools or self.facts.pools.get(pool):
             return pool not in self.declared_pools
         existing = ", ".join(sorted(self.facts.pools)) or "none"
         state = "is not active" if pool in self.facts.pools else "does not exist"
-        self.problems.append(f"{resource.address}: storage pool '{pool}' {state} "
-                             f"(pools: {existing})")
+        what = f"'{pool}'" if path else f"storage pool '{pool}' (the provider's default)"
+        self.refuse(resource, path, f"{what} {state} (pools: {existing})")
         return False
 
-    def image(self, resource: Resource, pool: str, image: str) -> None:
+    def image(self, resource: Resource, path: str, pool: str, image: str) -> None:
         if image.startswith("/"):
-            self.file(resource, "image", image)
+            self.file(resource, path, image)
             return
         names = self.facts.volumes.get(pool, set())
         if not any(image + suffix in names for suffix in IMAGE_SUFFIXES):
             images = ", ".join(sorted(n for n in names if "__" not in n)) or "none"
-            self.problems.append(f"{resource.address}: base image '{image}' is not in pool "
-                                 f"'{pool}' (volumes there: {images})")
+            self.refuse(resource, path, f"'{image}' is not in pool '{pool}' "
+                        f"(volumes there: {images})")
 
-    def file(self, resource: Resource, key: str, path: str) -> None:
-        if self.local and not os.path.exists(path):
-            self.problems.append(f"{resource.address}: {key} file '{path}' does not exist "
-                                 "on the host")
+    def file(self, resource: Resource, path: str, file: str) -> None:
+        if self.local and not os.path.exists(file):
+            self.refuse(resource, path, f"'{file}' does not exist on the host")

@@ -17,6 +17,7 @@ from typing import Any
 
 from provisioner.core.address import Address
 from provisioner.core.resources import Resource, address_name
+from provisioner.core.specs import GuestSpec
 from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.ownership import Ownership, parse_volume_name
 from provisioner.units import Bytes
@@ -82,27 +83,25 @@ def serial_log_path(name: str) -> str:
 def domain_xml(resource: Resource, owner: Ownership, layout: GuestLayout,
                uuid: str | None = None) -> str:
     """The persistent definition of a guest; ``uuid`` when redefining an existing one."""
-    spec = resource.spec
-    options = spec.get("options") or {}
+    guest = GuestSpec.of(resource.spec)
+    options = guest.options_as(GuestOptions)
     root = ET.Element("domain", {"type": layout.domain_type})
     ET.SubElement(root, "name").text = resource.name
     if uuid:
         ET.SubElement(root, "uuid").text = uuid
     metadata = ET.SubElement(root, "metadata")
-    metadata.append(ET.fromstring(owner.tag(resource.address, spec)))
-    memory = int(spec["memory"])
+    metadata.append(ET.fromstring(owner.tag(resource.address, resource.spec)))
     ET.SubElement(root, "memory", {"unit": "KiB"}).text = str(
-        max(memory, int(options.get("max_memory") or 0)) // 1024)
-    ET.SubElement(root, "currentMemory", {"unit": "KiB"}).text = str(memory // 1024)
-    cpus = int(spec["cpus"])
-    ET.SubElement(root, "vcpu", {"placement": "static", "current": str(cpus)}).text = str(
-        max(cpus, int(options.get("max_cpus") or 0)))
+        max(guest.memory, int(options.max_memory or 0)) // 1024)
+    ET.SubElement(root, "currentMemory", {"unit": "KiB"}).text = str(guest.memory // 1024)
+    ET.SubElement(root, "vcpu", {"placement": "static", "current": str(guest.cpus)}).text = \
+        str(max(guest.cpus, options.max_cpus or 0))
     root.append(_os_element(options))
     features = ET.SubElement(root, "features")
     ET.SubElement(features, "acpi")
     ET.SubElement(features, "apic")
-    if options.get("cpu_mode"):
-        ET.SubElement(root, "cpu", {"mode": options["cpu_mode"]})
+    if options.cpu_mode:
+        ET.SubElement(root, "cpu", {"mode": options.cpu_mode})
     for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"),
                           ("on_crash", "destroy")):
         ET.SubElement(root, event).text = action
@@ -110,37 +109,38 @@ def domain_xml(resource: Resource, owner: Ownership, layout: GuestLayout,
     return ET.tostring(root, encoding="unicode")
 
 
-def _os_element(options: Mapping[str, Any]) -> ET.Element:
+def _os_element(options: GuestOptions) -> ET.Element:
     element = ET.Element("os")
     attributes = {"arch": "x86_64"}
-    if options.get("machine"):
-        attributes["machine"] = options["machine"]
+    if options.machine:
+        attributes["machine"] = options.machine
     ET.SubElement(element, "type", attributes).text = "hvm"
-    if options.get("kernel"):
-        for key in ("kernel", "initrd", "cmdline"):
-            if options.get(key):
-                ET.SubElement(element, key).text = options[key]
+    if options.kernel:
+        for key, value in (("kernel", options.kernel), ("initrd", options.initrd),
+                           ("cmdline", options.cmdline)):
+            if value:
+                ET.SubElement(element, key).text = value
     else:
-        for device in options.get("boot") or ["hd"]:
+        for device in options.boot or ["hd"]:
             ET.SubElement(element, "boot", {"dev": device})
     return element
 
 
-def _devices(resource: Resource, layout: GuestLayout, options: Mapping[str, Any]) -> ET.Element:
+def _devices(resource: Resource, layout: GuestLayout, options: GuestOptions) -> ET.Element:
     devices = ET.Element("devices")
     for disk in [*layout.disks, *([layout.seed] if layout.seed else [])]:
         devices.append(_disk_element(disk))
     for nic in layout.nics:
         devices.append(_interface_element(nic))
     serial = ET.SubElement(devices, "serial", {"type": "pty"})
-    if options.get("serial_log", True):
+    if options.serial_log:
         ET.SubElement(serial, "log", {"file": serial_log_path(resource.name), "append": "off"})
     ET.SubElement(serial, "target", {"port": "0"})
     console = ET.SubElement(devices, "console", {"type": "pty"})
     ET.SubElement(console, "target", {"type": "serial", "port": "0"})
     channel = ET.SubElement(devices, "channel", {"type": "unix"})
     ET.SubElement(channel, "target", {"type": "virtio", "name": GUEST_AGENT_CHANNEL})
-    if options.get("graphics") == "vnc":
+    if options.graphics == "vnc":
         ET.SubElement(devices, "graphics", {"type": "vnc", "port": "-1", "autoport": "yes",
                                             "listen": "127.0.0.1"})
     ET.SubElement(devices, "memballoon", {"model": "virtio"})

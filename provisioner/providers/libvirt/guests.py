@@ -18,10 +18,12 @@ from typing import Any
 import libvirt
 
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.changes import only_changed, touched
 from provisioner.providers.kit.nocloud import build_iso, seed_files
+from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import (
     DiskPlan,
@@ -106,14 +108,14 @@ class Guests:
         return domain
 
     def _create_disk(self, disk: DiskPlan, resource: Resource) -> None:
-        copy = (resource.spec.get("options") or {}).get("image_mode") == "copy"
+        copy = GuestSpec.of(resource.spec).options_as(GuestOptions).image_mode == "copy"
         self.storage.create(disk.pool, disk.volume, disk.size, disk.format, disk.image, copy)
 
     def _write_seed(self, resource: Resource, seed: DiskPlan) -> None:
         """Build the NoCloud seed and upload it. libvirt's test driver cannot upload:
         there the seed volume is made empty (its tests check names, never content)."""
         try:
-            files = seed_files(resource.name, resource.spec.get("cloud_init"))
+            files = seed_files(resource.name, GuestSpec.of(resource.spec).cloud_init)
         except ValueError as exc:
             raise ProviderError(f"{resource.address}: {exc}",
                                 hint="fix cloud_init in the stack") from None
@@ -137,8 +139,10 @@ class Guests:
         domain = self._lookup(live)
         layout = self.layout(resource, live)
         running = self._is_running(domain)
-        live_paths = [p for p in changed if p in ("cpus", "memory")
-                      and live_change_possible(p, live, resource.spec[p])]
+        guest = GuestSpec.of(resource.spec)
+        wanted = {"cpus": guest.cpus, "memory": guest.memory}
+        live_paths = [p for p in changed if p in wanted
+                      and live_change_possible(p, live, wanted[p])]
         offline = [p for p in changed if not p.startswith(_LIVE_FIELDS)
                    and not _is_size_path(p) and p not in live_paths]
         if offline and running:
@@ -157,7 +161,7 @@ class Guests:
         old_volumes = self._own_volumes(domain, live.name)
         domain = self._define(resource, layout, live.id, self._definition(domain, resource))
         if running:
-            self._change_live(domain, resource, live_paths)
+            self._change_live(domain, guest, live_paths, str(resource.address))
         kept = {(disk.pool, disk.volume) for disk in layout.disks if disk.own}
         if layout.seed is not None:
             kept.add((layout.seed.pool, layout.seed.volume))
@@ -180,15 +184,14 @@ class Guests:
             else:
                 self.storage.resize(disk.pool, disk.volume, int(disk.size or 0))
 
-    def _change_live(self, domain: libvirt.virDomain, resource: Resource,
-                     paths: Sequence[str]) -> None:
-        what = str(resource.address)
+    def _change_live(self, domain: libvirt.virDomain, guest: GuestSpec,
+                     paths: Sequence[str], what: str) -> None:
         if "cpus" in paths:
-            self.client.call(CallKind.WRITE, what, domain.setVcpusFlags,
-                             int(resource.spec["cpus"]), _LIVE_AFFECT)
+            self.client.call(CallKind.WRITE, what, domain.setVcpusFlags, guest.cpus,
+                             _LIVE_AFFECT)
         if "memory" in paths:
-            self.client.call(CallKind.WRITE, what, domain.setMemoryFlags,
-                             int(resource.spec["memory"]) // 1024, _LIVE_AFFECT)
+            self.client.call(CallKind.WRITE, what, domain.setMemoryFlags, guest.memory // 1024,
+                             _LIVE_AFFECT)
 
     # -- delete ---------------------------------------------------------------------------
 
@@ -231,19 +234,20 @@ class Guests:
 
     def _reserve(self, resource: Resource, layout: GuestLayout) -> list[tuple[str, str]]:
         reserved = []
-        for nic, declared in zip(layout.nics, resource.spec.get("networks") or [], strict=False):
-            if nic.type == "network" and declared.get("ip"):
-                self.networks.reserve(nic.source, nic.mac, resource.name, declared["ip"],
+        for nic, declared in zip(layout.nics, GuestSpec.of(resource.spec).networks,
+                                 strict=False):
+            if nic.type == "network" and declared.ip:
+                self.networks.reserve(nic.source, nic.mac, resource.name, declared.ip,
                                       str(resource.address))
                 reserved.append((nic.source, nic.mac))
         return reserved
 
     def _release(self, live: LiveObject) -> None:
-        for nic in live.spec.get("networks") or []:
-            if nic.get("ip") and nic.get("mac"):
-                network = nic.get("network") or nic.get("host_network")
+        for nic in GuestSpec.of(live.spec).networks:
+            if nic.ip and nic.mac:
+                network = nic.network or nic.host_network
                 name = live.attributes.get("network_names", {}).get(network, network)
-                self.networks.release(name, nic["mac"], str(live.address))
+                self.networks.release(name, nic.mac, str(live.address))
 
     def _define(self, resource: Resource, layout: GuestLayout, uuid: str | None = None,
                 old: ET.Element | None = None) -> libvirt.virDomain:
@@ -262,14 +266,14 @@ class Guests:
     def _apply_power(self, domain: libvirt.virDomain, resource: Resource) -> None:
         """Autostart and power as declared; wait for an address if asked."""
         what = str(resource.address)
-        self.client.call(CallKind.WRITE, what, domain.setAutostart,
-                         1 if resource.spec.get("autostart") else 0)
+        guest = GuestSpec.of(resource.spec)
+        self.client.call(CallKind.WRITE, what, domain.setAutostart, 1 if guest.autostart else 0)
         running = self._is_running(domain)
-        if resource.spec.get("power") == "running" and not running:
+        if guest.running and not running:
             self.client.call(CallKind.WRITE, what, domain.create)
-        elif resource.spec.get("power") == "stopped" and running:
+        elif not guest.running and running:
             self._shutdown(domain, resource)
-        if resource.settings.get("wait_for") == "ip" and resource.spec.get("power") == "running":
+        if resource.settings.get("wait_for") == "ip" and guest.running:
             wait_for_addresses(self.client, domain, what,
                                float(resource.settings.get("wait_timeout", 300)))
 
@@ -333,14 +337,10 @@ def live_change_possible(path: str, live: LiveObject, after: Any) -> bool:
     it): a restart is the only way the plan can promise fewer vCPUs."""
     if not live.running:
         return False
-    if path == "cpus" and isinstance(after, int) and after < _int(live.spec.get("cpus")):
+    if path == "cpus" and isinstance(after, int) and after < GuestSpec.of(live.spec).cpus:
         return False
     limit = live.attributes.get("max_cpus" if path == "cpus" else "max_memory")
     return isinstance(limit, int) and isinstance(after, int) and 0 < after <= limit
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
 
 
 def _is_size_path(path: str) -> bool:

@@ -7,11 +7,11 @@ reads only the last storage listing (no call per disk).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import DiskSpec, GuestSpec, NicSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.kit.references import pool_of, referenced
 from provisioner.providers.libvirt.domain_xml import (
@@ -37,44 +37,45 @@ class Layouts:
 
     def layout(self, resource: Resource, live: LiveObject | None = None) -> GuestLayout:
         """Resolve the spec against the hypervisor: pools, volumes, networks, MACs."""
-        spec = resource.spec
-        disks = list(spec.get("disks") or [])
-        if not disks and spec.get("image"):
-            disks = [{"size": None, "image": None, "volume": None}]
-        used = {disk["slot"] for disk in disks if disk.get("slot")}
-        plans = [self._disk(resource, index, disk, used) for index, disk in enumerate(disks)]
+        guest = GuestSpec.of(resource.spec)
+        disks = list(guest.disks)
+        if not disks and guest.image:
+            disks = [DiskSpec()]
+        used = {disk.slot for disk in disks if disk.slot}
+        plans = [self._disk(resource, guest, index, disk, used)
+                 for index, disk in enumerate(disks)]
         seed = None
-        if spec.get("cloud_init"):
+        if guest.cloud_init is not None:
             pool = next((d.pool for d in plans if d.own), self.default_pool)
             target = _next_target("virtio", used)
             seed = DiskPlan(len(plans), target, "virtio", "raw", pool,
                             str(VolumeName(self.owner.prefix, resource.name, None, "raw",
                                            seed=True)),
                             own=True, readonly=True)
-        current = list(live.spec.get("networks") or []) if live else []
+        current = GuestSpec.of(live.spec).networks if live else ()
         nics = [self._nic(resource, index, nic, current)
-                for index, nic in enumerate(spec.get("networks") or [])]
+                for index, nic in enumerate(guest.networks)]
         return GuestLayout(self.domain_type(), plans, nics, seed)
 
-    def _disk(self, resource: Resource, index: int, disk: Mapping[str, Any],
+    def _disk(self, resource: Resource, guest: GuestSpec, index: int, disk: DiskSpec,
               used: set[str]) -> DiskPlan:
-        bus = disk.get("bus") or "virtio"
-        target = disk.get("slot") or _next_target(bus, used)
-        if disk.get("volume"):
-            object_name = referenced(resource, Kind.VOLUME, disk["volume"])
+        bus = disk.bus or "virtio"
+        target = disk.slot or _next_target(bus, used)
+        if disk.volume:
+            object_name = referenced(resource, Kind.VOLUME, disk.volume)
             names = [self.owner.volume_name(object_name, fmt) for fmt in ("qcow2", "raw")]
             found = self.storage.find(names)
             if found is None:
-                raise ProviderError(f"{resource.address}: volume '{disk['volume']}' does not "
-                                    f"exist", hint=f"apply volumes.{disk['volume']} first")
+                raise ProviderError(f"{resource.address}: volume '{disk.volume}' does not "
+                                    f"exist", hint=f"apply volumes.{disk.volume} first")
             fmt = "raw" if found[1].endswith(".img") else "qcow2"
             return DiskPlan(index, target, bus, fmt, found[0], found[1], own=False,
                             shareable=fmt == "raw")
-        fmt = disk.get("format") or "qcow2"
-        image = disk.get("image") or (resource.spec.get("image") if index == 0 else None)
+        fmt = disk.format or "qcow2"
+        image = disk.image or (guest.image if index == 0 else None)
         name = str(VolumeName(self.owner.prefix, resource.name, index, fmt))
-        pool = self.pool_of(resource, f"disks[{index}].pool", disk.get("pool"))
-        return DiskPlan(index, target, bus, fmt, pool, name, own=True, size=disk.get("size"),
+        pool = self.pool_of(resource, f"disks[{index}].pool", disk.pool)
+        return DiskPlan(index, target, bus, fmt, pool, name, own=True, size=disk.size,
                         image=image)
 
     def pool_of(self, resource: Resource, path: str, declared: str | None) -> str:
@@ -83,21 +84,21 @@ class Layouts:
         return pool_of(resource, path, declared, default=self.default_pool,
                        stack_pool=self.owner.pool_name)
 
-    def _nic(self, resource: Resource, index: int, nic: Mapping[str, Any],
-             current: Sequence[Mapping[str, Any]]) -> NicPlan:
-        if nic.get("bridge"):
-            kind, source = "bridge", nic["bridge"]
-        elif nic.get("network"):
-            kind, source = "network", referenced(resource, Kind.NETWORK, nic["network"])
+    def _nic(self, resource: Resource, index: int, nic: NicSpec,
+             current: Sequence[NicSpec]) -> NicPlan:
+        if nic.bridge:
+            kind, source = "bridge", nic.bridge
+        elif nic.network:
+            kind, source = "network", referenced(resource, Kind.NETWORK, nic.network)
         else:
-            kind, source = "network", nic["host_network"]
-        mac = nic.get("mac")
+            kind, source = "network", nic.host_network or ""
+        mac = nic.mac
         old = current[index] if index < len(current) else None
-        if mac is None and old is not None and all(
-                old.get(k) == nic.get(k) for k in ("network", "host_network", "bridge")):
-            mac = old.get("mac")  # keep the address libvirt or an earlier apply gave it
+        if mac is None and old is not None and (old.network, old.host_network, old.bridge) == (
+                nic.network, nic.host_network, nic.bridge):
+            mac = old.mac  # keep the address libvirt or an earlier apply gave it
         return NicPlan(kind, source, mac or default_mac(self.owner.stack, resource.address,
-                                                        index), nic.get("model") or "virtio")
+                                                        index), nic.model or "virtio")
 
 
 def _next_target(bus: str, used: set[str]) -> str:

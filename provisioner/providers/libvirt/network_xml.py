@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provisioner.core.resources import Resource
+from provisioner.core.specs import NetworkSpec
 from provisioner.providers.libvirt.ownership import Ownership
 
 _FORWARD_MODE = {"nat": "nat", "routed": "route", "bridge": "bridge"}
@@ -24,31 +25,31 @@ MIN_DHCP_ADDRESSES = 8
 def network_xml(resource: Resource, owner: Ownership, uuid: str | None = None,
                 hosts: Sequence[ET.Element] = ()) -> str:
     """The persistent definition of a network; ``hosts`` are DHCP reservations to keep."""
-    spec = resource.spec
+    spec = NetworkSpec.of(resource.spec)
     root = ET.Element("network")
     ET.SubElement(root, "name").text = resource.name
     if uuid:
         ET.SubElement(root, "uuid").text = uuid
-    ET.SubElement(root, "metadata").append(ET.fromstring(owner.tag(resource.address, spec)))
-    mode = spec.get("mode", "nat")
-    if mode in _FORWARD_MODE:
-        ET.SubElement(root, "forward", {"mode": _FORWARD_MODE[mode]})
-    if mode == "bridge":
-        ET.SubElement(root, "bridge", {"name": spec["bridge"]})
+    ET.SubElement(root, "metadata").append(
+        ET.fromstring(owner.tag(resource.address, resource.spec)))
+    if spec.mode in _FORWARD_MODE:
+        ET.SubElement(root, "forward", {"mode": _FORWARD_MODE[spec.mode]})
+    if spec.mode == "bridge":
+        ET.SubElement(root, "bridge", {"name": spec.bridge or ""})
         return ET.tostring(root, encoding="unicode")
-    if spec.get("domain"):
-        ET.SubElement(root, "domain", {"name": spec["domain"]})
-    if spec.get("cidr"):
-        root.append(_ip_element(spec, hosts))
+    if spec.domain:
+        ET.SubElement(root, "domain", {"name": spec.domain})
+    if spec.cidr:
+        root.append(_ip_element(spec, spec.cidr, hosts))
     return ET.tostring(root, encoding="unicode")
 
 
-def _ip_element(spec: Mapping[str, Any], hosts: Sequence[ET.Element]) -> ET.Element:
-    network = ipaddress.IPv4Network(spec["cidr"])
+def _ip_element(spec: NetworkSpec, cidr: str, hosts: Sequence[ET.Element]) -> ET.Element:
+    network = ipaddress.IPv4Network(cidr)
     gateway = network.network_address + 1
     element = ET.Element("ip", {"address": str(gateway), "netmask": str(network.netmask)})
     start, end = dhcp_bounds(spec)
-    if spec.get("dhcp", True) and start is not None and end is not None:
+    if spec.dhcp and start is not None and end is not None:
         dhcp = ET.SubElement(element, "dhcp")
         ET.SubElement(dhcp, "range", {"start": start, "end": end})
         for host in hosts:
@@ -56,12 +57,13 @@ def _ip_element(spec: Mapping[str, Any], hosts: Sequence[ET.Element]) -> ET.Elem
     return element
 
 
-def dhcp_bounds(spec: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def dhcp_bounds(spec: NetworkSpec) -> tuple[str | None, str | None]:
     """The DHCP range a network spec asks for (declared, or the default)."""
-    declared = spec.get("dhcp_range")
-    if declared:
-        return declared["start"], declared["end"]
-    network = ipaddress.IPv4Network(spec["cidr"])
+    if spec.dhcp_range is not None:
+        return spec.dhcp_range.start, spec.dhcp_range.end
+    if spec.cidr is None:
+        return None, None
+    network = ipaddress.IPv4Network(spec.cidr)
     if network.num_addresses < MIN_DHCP_ADDRESSES:
         return None, None
     return str(network.network_address + 2), str(network.broadcast_address - 1)
@@ -78,19 +80,20 @@ def read_network(root: ET.Element, applied: Mapping[str, Any]) -> dict[str, Any]
     domain = root.find("domain")
     cidr = _cidr(ip)
     dhcp_range = ip.find("dhcp/range") if ip is not None else None
+    declared = NetworkSpec.of(applied)
     spec: dict[str, Any] = {
         "mode": mode,
         "cidr": cidr,
-        "dhcp": dhcp_range is not None if ip is not None else bool(applied.get("dhcp", True)),
+        "dhcp": dhcp_range is not None if ip is not None else declared.dhcp,
         "dhcp_range": None,
         "bridge": bridge.get("name") if mode == "bridge" and bridge is not None else None,
         "domain": domain.get("name") if domain is not None else None,
-        "options": applied.get("options", {}),
+        "options": dict(declared.options),
     }
     if dhcp_range is not None and cidr is not None:
         found = {"start": dhcp_range.get("start"), "end": dhcp_range.get("end")}
-        default = dhcp_bounds({"cidr": cidr})
-        if applied.get("dhcp_range") or (found["start"], found["end"]) != default:
+        default = dhcp_bounds(NetworkSpec(cidr=cidr))
+        if declared.dhcp_range is not None or (found["start"], found["end"]) != default:
             spec["dhcp_range"] = found
     return spec
 

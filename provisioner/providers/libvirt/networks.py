@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import libvirt
 
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import NetworkSpec
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
@@ -72,7 +73,8 @@ class Networks:
         what = str(resource.address)
         network = self.lookup(live)
         if any(path.startswith("dhcp_range") for path in changed):
-            old, new = dhcp_bounds(live.spec), dhcp_bounds(resource.spec)
+            old = dhcp_bounds(NetworkSpec.of(live.spec))
+            new = dhcp_bounds(NetworkSpec.of(resource.spec))
             if old[0] and old[1]:
                 self._update_range(network, libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, old, what)
             if new[0] and new[1]:

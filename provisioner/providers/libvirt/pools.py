@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import libvirt
 
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import PoolSpec
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.libvirt.client import LibvirtClient
@@ -52,7 +53,7 @@ class Pools:
             pool = self.client.call(CallKind.READ, what, conn.storagePoolLookupByName, name)
         except ObjectNotFoundError:
             pool = self.client.call(CallKind.WRITE, what, conn.storagePoolDefineXML,
-                                    pool_xml(name, resource.spec["path"]), 0)
+                                    pool_xml(name, PoolSpec.of(resource.spec).path), 0)
         try:
             if not self.client.call(CallKind.READ, what, pool.isActive):
                 self.client.call(CallKind.WRITE, what, pool.build, 0)  # dir: mkdir -p

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec, VolumeSpec
 from provisioner.providers.base import (
     Capacity,
     Inventory,
@@ -20,7 +22,7 @@ from provisioner.providers.base import (
     Provider,
     ProviderSchema,
 )
-from provisioner.providers.libvirt import LibvirtConfig
+from provisioner.providers.libvirt import GuestOptions, LibvirtConfig
 from provisioner.providers.libvirt.adopt import adopt
 from provisioner.providers.libvirt.capacity import detect_domain_type, read_capacity
 from provisioner.providers.libvirt.checks import plan_checks
@@ -79,8 +81,9 @@ class LibvirtProvider(Provider):
     def list_managed(self) -> Inventory:
         return self.lister.inventory()
 
-    def check(self, resources: Sequence[Resource]) -> list[str]:
-        needs_type = any((r.spec.get("options") or {}).get("cpu_mode") for r in resources)
+    def check(self, resources: Sequence[Resource]) -> list[Problem]:
+        needs_type = any(GuestSpec.of(r.spec).options_as(GuestOptions).cpu_mode
+                         for r in resources if r.kind is Kind.GUEST)
         domain_type = self.domain_type() if needs_type else "unknown"
         return plan_checks(resources, self.lister.facts, self.guests, domain_type,
                            local=self._local())
@@ -118,7 +121,7 @@ class LibvirtProvider(Provider):
             self.networks.update(resource, live, changed)
         elif resource.kind is Kind.VOLUME and "size" in changed:
             self.storage.resize(str(live.attributes["pool"]), str(live.attributes["volume"]),
-                                int(resource.spec["size"]))
+                                VolumeSpec.of(resource.spec).size)
         return self._read(resource)
 
     def delete(self, live: LiveObject) -> None:
@@ -143,15 +146,15 @@ class LibvirtProvider(Provider):
         self.client.close()
 
     def _create_volume(self, resource: Resource) -> None:
-        pool = self.guests.pool_of(resource, "pool", resource.spec.get("pool"))
+        volume = VolumeSpec.of(resource.spec)
+        pool = self.guests.pool_of(resource, "pool", volume.pool)
         name = self._volume_name(resource)
         if self.storage.lookup(pool, name) is not None:
             return  # an earlier attempt made it; recreating would lose its data
-        self.storage.create(pool, name, resource.spec["size"],
-                            resource.spec.get("format") or "qcow2")
+        self.storage.create(pool, name, volume.size, volume.format)
 
     def _volume_name(self, resource: Resource) -> str:
-        return self.ownership.volume_name(resource.name, resource.spec.get("format") or "qcow2")
+        return self.ownership.volume_name(resource.name, VolumeSpec.of(resource.spec).format)
 
     def _read(self, resource: Resource) -> LiveObject:
         what = str(resource.address)
@@ -161,7 +164,7 @@ class LibvirtProvider(Provider):
             return self.read_back.network(resource.name, what)
         if resource.kind is Kind.POOL:
             return self.read_back.pool(self.ownership.pool_name(resource.name), what)
-        pool = self.guests.pool_of(resource, "pool", resource.spec.get("pool"))
+        pool = self.guests.pool_of(resource, "pool", VolumeSpec.of(resource.spec).pool)
         return self.read_back.volume(pool, self._volume_name(resource), resource.name, what)
 
     def _local(self) -> bool:

@@ -207,7 +207,7 @@ class Guests:
                                backing_format=str(info.get("format", "qcow2")))
 
     def _write_seed(self, files: GuestFiles, resource: Resource) -> Path | None:
-        seed = seed_files(resource.name, resource.spec.get("cloud_init"))
+        seed = seed_files(resource.name, GuestSpec.of(resource.spec).cloud_init)
         if seed is None:
             return None
         files.seed.write_bytes(build_iso(seed))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
@@ -59,7 +60,7 @@ class VsphereProvider(Provider):
         """One PropertyCollector retrieval (LIST) of the whole inventory."""
         return self.lister.inventory()
 
-    def check(self, resources: Sequence[Resource]) -> list[str]:
+    def check(self, resources: Sequence[Resource]) -> list[str | Problem]:
         """Names the stack uses (datacenter, cluster, host, pool, folder, datastore, port
         group, template) against the last read, what vSphere (or a standalone ESXi host)
         cannot honour, and fixed MACs that a VM outside the stack has (its devices are
@@ -68,7 +69,8 @@ class VsphereProvider(Provider):
         if not guests:
             return []
         facts = self.cache.facts()
-        problems = plan_checks(guests, self.settings, facts, self.client.is_vcenter)
+        problems: list[str | Problem] = [
+            *plan_checks(guests, self.settings, facts, self.client.is_vcenter)]
         if declares_macs(guests):
             problems += mac_clashes(guests, self.lister.mac_holders(facts))
         return problems

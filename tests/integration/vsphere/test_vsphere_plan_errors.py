@@ -139,8 +139,8 @@ def test_a_clone_declares_the_templates_disks_and_nics_first(
 
 MAC = "00:50:56:00:aa:01"
 NIC = f'networks: [ {{ host_network: VM Network, mac: "{MAC}" }} ]'
-TAKEN = ("guests.app: networks[0].mac {mac} is already used by VM '{name}' ({owner}); "
-         "choose another MAC, or leave mac: out to have one generated")
+TAKEN = ("guests.app: networks[0].mac {mac} is already used by VM '{name}' ({owner})\n"
+         "  hint: choose another MAC, or leave mac: out to have one generated")
 
 
 def _legacy(simulator: Simulator, mac: str) -> Any:
