@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Effect, LiveObject, Resource
+from provisioner.core.specs import GuestSpec, VolumeSpec
 from provisioner.errors import ProviderError
 
 _INDEX_RE = re.compile(r"\[\d+\]")
@@ -312,21 +313,19 @@ class Provider(ABC):
         """What ``resource`` reserves once applied (for the plan-time capacity check).
         Pure. The default reads the common guest and volume fields; providers that
         know their default pool override ``default_pool``."""
-        spec = resource.spec
         if resource.kind is Kind.VOLUME:
-            return Requirements(storage={spec.get("pool") or self.default_pool:
-                                         int(spec.get("size") or 0)})
+            volume = VolumeSpec.of(resource.spec)
+            return Requirements(storage={volume.pool or self.default_pool: volume.size})
         if resource.kind is not Kind.GUEST:
             return Requirements()
+        guest = GuestSpec.of(resource.spec)
         storage: dict[str, int] = {}
-        for disk in spec.get("disks") or []:
-            if disk.get("volume") is None and disk.get("size"):
-                pool = disk.get("pool") or self.default_pool
-                storage[pool] = storage.get(pool, 0) + int(disk["size"])
-        running = spec.get("power", "running") == "running"
-        return Requirements(cpus=int(spec.get("cpus") or 0) if running else 0,
-                            memory=int(spec.get("memory") or 0) if running else 0,
-                            storage=storage)
+        for disk in guest.own_disks:
+            if disk.size:
+                pool = disk.pool or self.default_pool
+                storage[pool] = storage.get(pool, 0) + disk.size
+        return Requirements(cpus=guest.cpus if guest.running else 0,
+                            memory=guest.memory if guest.running else 0, storage=storage)
 
     def lanes(self, resource: Resource) -> list[Lane]:
         """The lanes a change to ``resource`` occupies while it runs: its node and the
