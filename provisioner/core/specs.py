@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from provisioner.core.resources import Blob
 
@@ -48,9 +48,16 @@ class _WithOptions:
     options: Mapping[str, Any] = field(default_factory=dict, kw_only=True)
 
     def options_as(self, model: type[M]) -> M:
-        """The options as the provider's own model, defaults filled in. Raises
-        pydantic's ValidationError only for a spec the loader did not validate."""
-        return model.model_validate(dict(self.options))
+        """The options as the provider's own model, defaults filled in. Keys the model
+        does not know are left out, and values a live object reports that the model
+        would refuse (notes longer than a stack may write) are taken as they are: a
+        view never fails on what the hypervisor holds."""
+        known = {key: value for key, value in self.options.items()
+                 if key in model.model_fields}
+        try:
+            return model.model_validate(known)
+        except ValidationError:
+            return model.model_construct(**known)
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,16 @@ def test_nested_views_are_typed() -> None:
     network = NetworkSpec.of({"mode": "isolated", "cidr": "10.0.0.0/24",
                               "dhcp_range": {"start": "10.0.0.10", "end": "10.0.0.20"}})
     assert network.dhcp_range is not None and network.dhcp_range.end == "10.0.0.20"
+
+
+def test_options_of_a_live_object_are_read_whatever_it_holds() -> None:
+    """A live object's options may hold what a stack could not write (an admin's long
+    notes, a key an older version stored): the view reads them, never fails."""
+    from provisioner.providers.vsphere import GuestOptions
+
+    live = GuestSpec.of({"options": {"notes": "x" * 5000, "gone_key": 1, "cpu_hot_add": True}})
+    options = live.options_as(GuestOptions)
+    assert options.notes == "x" * 5000 and options.cpu_hot_add is True
+    assert options.disk_provisioning == "thin"  # defaults filled in
+    declared = GuestSpec.of({"options": {"notes": "short", "gone_key": 1}})
+    assert declared.options_as(GuestOptions).notes == "short"

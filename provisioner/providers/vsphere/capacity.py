@@ -14,9 +14,7 @@ mounts, with their free space. The provider block's ``capacity:`` settings
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from provisioner.core.specs import GuestSpec
 from provisioner.providers.base import Capacity, HostCapacity, Requirements
 from provisioner.providers.kit.capacity import (
     GuestLoad,
@@ -25,7 +23,7 @@ from provisioner.providers.kit.capacity import (
     pool_capacity,
     while_running,
 )
-from provisioner.providers.vsphere import VsphereConfig, devices
+from provisioner.providers.vsphere import GuestOptions, VsphereConfig, devices
 from provisioner.providers.vsphere.facts import Compute, Facts
 from provisioner.providers.vsphere.locations import Locator, UnknownNameError
 
@@ -66,38 +64,35 @@ def node(compute: Compute, facts: Facts) -> HostCapacity:
                          max(0, min(total, total - used)), guests)
 
 
-def requirements(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> Requirements:
+def requirements(settings: VsphereConfig, facts: Facts, guest: GuestSpec) -> Requirements:
     """vCPUs and memory of a running guest, and the bytes of its disks per datastore
     (a clone's disks that give no size count at the template's size)."""
-    default = _default_datastore(settings, facts, spec)
-    template_sizes = _template_sizes(settings, facts, spec)
+    default = _default_datastore(settings, facts, guest)
+    template_sizes = _template_sizes(settings, facts, guest)
     storage: dict[str, int] = {}
-    for index, disk in enumerate(spec.get("disks") or []):
-        size = int(disk.get("size") or 0) or (
-            template_sizes[index] if index < len(template_sizes) else 0)
-        add_storage(storage, disk.get("pool") or default, size)
+    for index, disk in enumerate(guest.disks):
+        size = (disk.size or 0) or (template_sizes[index] if index < len(template_sizes) else 0)
+        add_storage(storage, disk.pool or default, size)
     # node None: the block's one node (see the module docstring), wherever DRS runs it
-    return while_running(spec.get("power", "running") == "running",
-                         int(spec.get("cpus") or 0), int(spec.get("memory") or 0), storage)
+    return while_running(guest.running, guest.cpus, guest.memory, storage)
 
 
-def _default_datastore(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> str:
-    options = spec.get("options") or {}
-    named = options.get("datastore") or settings.datastore
+def _default_datastore(settings: VsphereConfig, facts: Facts, guest: GuestSpec) -> str:
+    named = guest.options_as(GuestOptions).datastore or settings.datastore
     if named:
         return str(named)
     try:
-        return Locator(settings, facts).locate(spec).datastore.name
+        return Locator(settings, facts).locate(guest).datastore.name
     except UnknownNameError:
         return ""  # the plan-time checks report it
 
 
-def _template_sizes(settings: VsphereConfig, facts: Facts, spec: Mapping[str, Any]) -> list[int]:
-    if not spec.get("clone"):
+def _template_sizes(settings: VsphereConfig, facts: Facts, guest: GuestSpec) -> list[int]:
+    if not guest.clone:
         return []
     locator = Locator(settings, facts)
     try:
-        template = locator.template(locator.datacenter(), spec["clone"])
+        template = locator.template(locator.datacenter(), guest.clone)
     except UnknownNameError:
         return []
     return [disk.size for disk in devices.disks(list(template.get("config.hardware.device", [])))]

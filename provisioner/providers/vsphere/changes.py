@@ -19,11 +19,12 @@ from pyVmomi import vim
 
 from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.changes import touched
 from provisioner.providers.kit.marker import Marker
-from provisioner.providers.vsphere import VsphereConfig, devices, guestinfo
+from provisioner.providers.vsphere import GuestOptions, VsphereConfig, devices, guestinfo
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import read_vm
 from provisioner.providers.vsphere.configspec import Request, config_spec
@@ -63,7 +64,7 @@ class Changer:
     def finish_create(self, moid: str, resource: Resource, location: Location,
                       what: str) -> None:
         marker = self.ownership.marker(resource.address, self.memo_of(resource, what))
-        notes = str((resource.spec.get("options") or {}).get("notes") or "")
+        notes = _options(resource).notes or ""
         if self.client.is_vcenter:
             self.tag(moid, marker, what)
             annotation = notes
@@ -80,19 +81,18 @@ class Changer:
 
     def wait_for(self, moid: str, resource: Resource, what: str) -> None:
         """``wait_for: ip``: wait until a running guest has an address."""
-        if resource.settings.get("wait_for") == "ip" and \
-                resource.spec.get("power", "running") == "running":
+        if resource.settings.get("wait_for") == "ip" and GuestSpec.of(resource.spec).running:
             self.power.wait_for_ip(moid, what, float(resource.settings.get("wait_timeout", 300)))
 
     def memo_of(self, resource: Resource, what: str) -> dict[str, Any]:
         """What the ownership tag remembers of ``resource``."""
-        options = resource.spec.get("options") or {}
+        guest = GuestSpec.of(resource.spec)
         try:
-            cloud_init = guestinfo.memo(resource.name, resource.spec.get("cloud_init"))
+            cloud_init = guestinfo.memo(resource.name, guest.cloud_init)
         except ValueError as exc:
             raise ProviderError(f"{what}: {exc}", hint="fix cloud_init in the stack") from None
-        return {"clone": resource.spec.get("clone"), "cloud_init": cloud_init,
-                "disk_provisioning": options.get("disk_provisioning") or "thin"}
+        return {"clone": guest.clone, "cloud_init": cloud_init,
+                "disk_provisioning": guest.options_as(GuestOptions).disk_provisioning or "thin"}
 
     def tag(self, moid: str, marker: Marker, what: str) -> None:
         """Write the ownership tag into the custom attribute (vCenter)."""
@@ -150,19 +150,17 @@ class Changer:
         notes_changed = touched("options.notes", changed)
         current = str(record.get("config.annotation", ""))
         if self.client.is_vcenter:
-            notes = (resource.spec.get("options") or {}).get("notes", "")
-            return (str(notes) if notes_changed else None), marker
+            return (_options(resource).notes if notes_changed else None), marker
         old_notes, old_marker = split_annotation(current)
         if not notes_changed and marker is None:
             return None, None
-        notes = str((resource.spec.get("options") or {}).get("notes", "")) if notes_changed \
-            else old_notes
+        notes = _options(resource).notes if notes_changed else old_notes
         return with_annotation(notes, marker or old_marker), marker
 
     def settle_power(self, moid: str, resource: Resource, what: str) -> None:
         """Bring the VM to the power state the spec asks."""
         state = self.power.state(moid, what)
-        if resource.spec.get("power", "running") == "running":
+        if GuestSpec.of(resource.spec).running:
             if state != "poweredOn":
                 self.power.start(moid, what)
         elif state == "poweredOn":
@@ -209,7 +207,8 @@ class Changer:
         if not wanted:
             return
         try:
-            location = Locator(self.settings, self.cache.facts()).locate(resource.spec)
+            location = Locator(self.settings, self.cache.facts()).locate(
+                GuestSpec.of(resource.spec))
         except UnknownNameError as exc:
             raise ProviderError(f"{what}: {exc}", hint="fix the stack") from None
         if "options.folder" in wanted and _moid(record.get("parent")) != location.folder:
@@ -239,3 +238,7 @@ class Changer:
 
 def _moid(value: Any) -> str | None:
     return None if value is None else str(value._moId)
+
+
+def _options(resource: Resource) -> GuestOptions:
+    return GuestSpec.of(resource.spec).options_as(GuestOptions)

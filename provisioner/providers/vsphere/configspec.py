@@ -12,13 +12,15 @@ reconfigure changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from pyVmomi import vim
 
+from provisioner.core.specs import DiskSpec, GuestSpec, NicSpec
 from provisioner.providers.kit.changes import touched
-from provisioner.providers.vsphere import devices, guestinfo
+from provisioner.providers.vsphere import GuestOptions, devices, guestinfo
 from provisioner.providers.vsphere.devices import Device
 from provisioner.providers.vsphere.facts import Facts, Network, VmRecord
 from provisioner.providers.vsphere.ownership import CREATING_KEY
@@ -51,6 +53,14 @@ class Request:
     def touches(self, prefix: str) -> bool:
         return touched(prefix, self.changed)
 
+    @cached_property
+    def guest(self) -> GuestSpec:
+        return GuestSpec.of(self.spec)
+
+    @cached_property
+    def options(self) -> GuestOptions:
+        return self.guest.options_as(GuestOptions)
+
 
 def config_spec(record: VmRecord, request: Request) -> Any | None:
     """The spec, or None when nothing needs changing."""
@@ -61,7 +71,7 @@ def config_spec(record: VmRecord, request: Request) -> Any | None:
         touched = True
     extra = []
     if request.touches("cloud_init"):
-        documents = guestinfo.documents(request.name, request.spec.get("cloud_init"))
+        documents = guestinfo.documents(request.name, request.guest.cloud_init)
         extra += [vim.option.OptionValue(key=k, value=v) for k, v in documents.items()]
     if request.finish_create:
         extra.append(vim.option.OptionValue(key=CREATING_KEY, value=""))
@@ -77,19 +87,18 @@ def config_spec(record: VmRecord, request: Request) -> Any | None:
 
 
 def _hardware(spec: Any, record: VmRecord, request: Request) -> bool:
-    desired, options = request.spec, request.spec.get("options") or {}
+    desired, options = request.guest, request.options
     touched = False
-    if request.touches("cpus") and desired.get("cpus") != record.get("config.hardware.numCPU"):
-        spec.numCPUs = int(desired["cpus"])
+    if request.touches("cpus") and desired.cpus != record.get("config.hardware.numCPU"):
+        spec.numCPUs = desired.cpus
         touched = True
     # Absent on an update: removed from the stack, so back to the default (the plan
     # said "-> null" and restarted the guest for it); absent on a create: as cloned.
     removed = not request.finish_create
-    if request.touches("options.cores_per_socket") and (options.get("cores_per_socket")
-                                                        or removed):
-        spec.numCoresPerSocket = int(options.get("cores_per_socket") or 1)
+    if request.touches("options.cores_per_socket") and (options.cores_per_socket or removed):
+        spec.numCoresPerSocket = options.cores_per_socket or 1
         touched = True
-    memory = int(desired.get("memory") or 0) // MIB
+    memory = desired.memory // MIB
     if request.touches("memory") and memory != record.get("config.hardware.memoryMB"):
         spec.memoryMB = memory
         touched = True
@@ -97,21 +106,21 @@ def _hardware(spec: Any, record: VmRecord, request: Request) -> bool:
                               ("cpu_hot_remove", "cpuHotRemoveEnabled"),
                               ("memory_hot_add", "memoryHotAddEnabled")):
         if request.touches(f"options.{option}"):  # absent: removed, back to off (default)
-            setattr(spec, attribute, bool(options.get(option, False)))
+            setattr(spec, attribute, bool(getattr(options, option)))
             touched = True
-    if request.touches("options.guest_id") and (options.get("guest_id") or removed):
-        spec.guestId = str(options.get("guest_id") or default_guest_id(desired, request.facts))
+    if request.touches("options.guest_id") and (options.guest_id or removed):
+        spec.guestId = options.guest_id or default_guest_id(desired, request.facts)
         touched = True
-    if request.touches("options.firmware") and options.get("firmware"):
-        spec.firmware = str(options["firmware"])  # a removal replaces the guest (bios)
+    if request.touches("options.firmware") and options.firmware:
+        spec.firmware = options.firmware  # a removal replaces the guest (bios)
         touched = True
     return touched
 
 
-def default_guest_id(desired: Mapping[str, Any], facts: Facts) -> str:
+def default_guest_id(desired: GuestSpec, facts: Facts) -> str:
     """The guest OS a guest has without ``options.guest_id``: its template's, or
     DEFAULT_GUEST_ID for an empty VM (or a template no longer there)."""
-    clone = desired.get("clone")
+    clone = desired.clone
     template = next((vm for vm in facts.vms if clone and vm.name == clone), None)
     return str(template.get("config.guestId") or DEFAULT_GUEST_ID) if template \
         else DEFAULT_GUEST_ID
@@ -122,13 +131,13 @@ def default_guest_id(desired: Mapping[str, Any], facts: Facts) -> str:
 
 def _disk_changes(device_list: Sequence[Any], request: Request) -> list[Any]:
     current = devices.disks(device_list)
-    wanted = list(request.spec.get("disks") or [])
+    wanted = request.guest.disks
     changes = []
     adder = _DiskAdder(device_list, request)
     for index, want in enumerate(wanted):
         if not request.touches(f"disks[{index}]") and not request.touches("disks"):
             continue
-        size = int(want.get("size") or 0)
+        size = want.size or 0
         if index < len(current):
             disk = current[index]
             if size > disk.size:
@@ -161,14 +170,13 @@ class _DiskAdder:
                      if kind == "scsi"}
         current = devices.disks(device_list)
         self.last = current[-1].slot if current else None
-        options = request.spec.get("options") or {}
-        self.controller_type = devices.SCSI_TYPES[options.get("scsi_controller") or "pvscsi"]
-        self.provisioning = options.get("disk_provisioning") or "thin"
+        options = request.options
+        self.controller_type = devices.SCSI_TYPES[options.scsi_controller or "pvscsi"]
+        self.provisioning = options.disk_provisioning or "thin"
 
-    def add(self, want: Mapping[str, Any], size: int) -> list[Any]:
+    def add(self, want: DiskSpec, size: int) -> list[Any]:
         changes = []
-        slot = devices.parse_slot(want["slot"]) if want.get("slot") else \
-            devices.next_slot(self.last)
+        slot = devices.parse_slot(want.slot) if want.slot else devices.next_slot(self.last)
         if slot is None or slot.kind != "scsi":
             raise ValueError("no SCSI slot is left after the last disk (four buses of 15)")
         self.last = slot
@@ -178,7 +186,7 @@ class _DiskAdder:
             self.scsi[slot.bus] = controller
             changes.append(Device.VirtualDeviceSpec(operation="add", device=controller))
         controller = self.scsi[slot.bus]
-        datastore = self.request.datastore(want.get("pool"))
+        datastore = self.request.datastore(want.pool)
         backing = Device.VirtualDisk.FlatVer2BackingInfo(
             fileName=f"[{datastore}]", diskMode="persistent",
             thinProvisioned=self.provisioning == "thin",
@@ -196,7 +204,7 @@ class _DiskAdder:
 
 def _nic_changes(device_list: Sequence[Any], request: Request) -> list[Any]:
     current = devices.nics(device_list)
-    wanted = list(request.spec.get("networks") or [])
+    wanted = request.guest.networks
     changes = []
     for index, want in enumerate(wanted):
         if not request.touches(f"networks[{index}]") and not request.touches("networks"):
@@ -205,10 +213,10 @@ def _nic_changes(device_list: Sequence[Any], request: Request) -> list[Any]:
             changes.append(_add_nic(want, request))
             continue
         nic = current[index]
-        model = want.get("model") or nic.model
+        model = want.model or nic.model
         if model != nic.model:
             changes += [Device.VirtualDeviceSpec(operation="remove", device=nic.device),
-                        _add_nic({**want, "model": model}, request)]
+                        _add_nic(replace(want, model=model), request)]
             continue
         edit = _edit_nic(nic, want, request)
         if edit is not None:
@@ -220,22 +228,22 @@ def _nic_changes(device_list: Sequence[Any], request: Request) -> list[Any]:
     return changes
 
 
-def _add_nic(want: Mapping[str, Any], request: Request) -> Any:
-    model = devices.NIC_MODELS[want.get("model") or "vmxnet3"]
-    nic = model(key=request.key(), backing=_backing(want["host_network"], request),
+def _add_nic(want: NicSpec, request: Request) -> Any:
+    model = devices.NIC_MODELS[want.model or "vmxnet3"]
+    nic = model(key=request.key(), backing=_backing(want.host_network or "", request),
                 connectable=Device.VirtualDevice.ConnectInfo(
                     startConnected=True, connected=True, allowGuestControl=True))
-    _set_mac(nic, want.get("mac"))
+    _set_mac(nic, want.mac)
     return Device.VirtualDeviceSpec(operation="add", device=nic)
 
 
-def _edit_nic(nic: devices.Nic, want: Mapping[str, Any], request: Request) -> Any | None:
+def _edit_nic(nic: devices.Nic, want: NicSpec, request: Request) -> Any | None:
     device, touched = nic.device, False
-    name = want.get("host_network")
+    name = want.host_network
     if name and devices.network_name(nic, request.facts) != name:
         device.backing = _backing(name, request)
         touched = True
-    mac = want.get("mac")
+    mac = want.mac
     if mac and mac.lower() != nic.mac:
         _set_mac(device, mac)
         touched = True

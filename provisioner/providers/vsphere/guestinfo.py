@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from provisioner.core.resources import Blob
+from provisioner.core.specs import CloudInitSpec
 from provisioner.providers.kit.cloudinit import FIELDS, instance_id
 
 USERDATA = "guestinfo.userdata"
@@ -34,19 +35,19 @@ METADATA = "guestinfo.metadata"
 KEYS = (USERDATA, f"{USERDATA}.encoding", METADATA, f"{METADATA}.encoding")
 
 
-def documents(name: str, cloud_init: Mapping[str, Any] | None) -> dict[str, str]:
+def documents(name: str, cloud_init: CloudInitSpec | None) -> dict[str, str]:
     """The guestinfo keys for a guest's ``cloud_init`` spec; every key set to "" (removed)
     without one. Raises ValueError when a blob has no content (a spec read back from
     state) or the meta-data is not a YAML mapping."""
     if cloud_init is None:
         return dict.fromkeys(KEYS, "")
-    blobs = {key: _blob(key, cloud_init.get(key)) for key in FIELDS}
-    user = blobs["user_data"]
+    found = blobs(cloud_init)
+    user = found["user_data"]
     values = dict.fromkeys(KEYS, "")
     if user is not None:
         values[USERDATA] = _b64(user.content)
         values[f"{USERDATA}.encoding"] = "base64"
-    values[METADATA] = _b64(metadata(name, blobs))
+    values[METADATA] = _b64(metadata(name, found))
     values[f"{METADATA}.encoding"] = "base64"
     return values
 
@@ -72,13 +73,20 @@ def metadata(name: str, blobs: Mapping[str, Blob | None]) -> bytes:
     return yaml.safe_dump(document, sort_keys=True).encode()
 
 
-def memo(name: str, cloud_init: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def memo(name: str, cloud_init: CloudInitSpec | None) -> dict[str, Any] | None:
     """What the ownership memo keeps: the blobs (label and digest only, once stored)
     and the digest of the metadata document written."""
     if cloud_init is None:
         return None
-    blobs = {key: _blob(key, cloud_init.get(key)) for key in FIELDS}
-    return {**blobs, "metadata": _digest(metadata(name, blobs))}
+    found = blobs(cloud_init)
+    return {**found, "metadata": _digest(metadata(name, found))}
+
+
+def blobs(cloud_init: CloudInitSpec | None) -> dict[str, Blob | None]:
+    """The documents by field; raises ValueError for one without content (from state)."""
+    if cloud_init is None:
+        return dict.fromkeys(FIELDS)
+    return {key: _blob(key, getattr(cloud_init, key)) for key in FIELDS}
 
 
 def read(extra: Mapping[str, str], remembered: Mapping[str, Any] | None

@@ -20,6 +20,7 @@ from typing import Any
 from pyVmomi import vim
 
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import (
     CreateFailedError,
     ObjectNotFoundError,
@@ -28,7 +29,7 @@ from provisioner.errors import (
 )
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.kit.ownership import name_taken
-from provisioner.providers.vsphere import VsphereConfig
+from provisioner.providers.vsphere import GuestOptions, VsphereConfig
 from provisioner.providers.vsphere.changes import Changer, label
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.collect import vms_named
@@ -64,8 +65,9 @@ class Guests:
         what = label(resource.address, resource.name)
         locator = Locator(self.settings, self.cache.facts())
         try:
-            location = locator.locate(resource.spec)
-            clone = resource.spec.get("clone")
+            guest = GuestSpec.of(resource.spec)
+            location = locator.locate(guest)
+            clone = guest.clone
             template = locator.template(location.datacenter, clone) if clone else None
             _references(locator, location, resource)  # fail before anything is made
         except UnknownNameError as exc:
@@ -151,9 +153,9 @@ class Guests:
             def start(_s: Any) -> Any:
                 return source.CloneVM_Task(folder=folder, name=name, spec=clone_spec)
         else:
-            options = resource.spec.get("options") or {}
+            options = GuestSpec.of(resource.spec).options_as(GuestOptions)
             config = vim.vm.ConfigSpec(
-                name=name, guestId=options.get("guest_id") or DEFAULT_GUEST_ID,
+                name=name, guestId=options.guest_id or DEFAULT_GUEST_ID,
                 files=vim.vm.FileInfo(vmPathName=f"[{location.datastore.name}]"),
                 extraConfig=creating)
 
@@ -201,9 +203,10 @@ def _moid(value: Any) -> str | None:
 
 def _references(locator: Locator, location: Location, resource: Resource) -> None:
     """Every datastore and port group the guest names exists (raises UnknownNameError)."""
-    for disk in resource.spec.get("disks") or []:
-        if disk.get("pool"):
-            locator.datastore(location.compute, disk["pool"])
-    for nic in resource.spec.get("networks") or []:
-        if nic.get("host_network"):
-            locator.network(location.datacenter, nic["host_network"])
+    guest = GuestSpec.of(resource.spec)
+    for disk in guest.disks:
+        if disk.pool:
+            locator.datastore(location.compute, disk.pool)
+    for nic in guest.networks:
+        if nic.host_network:
+            locator.network(location.datacenter, nic.host_network)

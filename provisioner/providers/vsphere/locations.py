@@ -14,11 +14,12 @@ checks report them all, a create raises the first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.providers.vsphere import VsphereConfig
+from provisioner.core.specs import GuestSpec
+from provisioner.providers.vsphere import GuestOptions, VsphereConfig
 from provisioner.providers.vsphere.facts import (
     Compute,
     Datacenter,
@@ -71,19 +72,19 @@ class Locator:
                                  f"{len(found)} (datacenters: {listing(dc.name for dc in found)})")
         return found[0]
 
-    def locate(self, spec: Mapping[str, Any]) -> Location:
-        """The location of a guest spec. Raises UnknownNameError."""
-        options = spec.get("options") or {}
+    def locate(self, guest: GuestSpec) -> Location:
+        """The location of a guest. Raises UnknownNameError."""
+        options = guest.options_as(GuestOptions)
         datacenter = self.datacenter()
-        host = self.host(datacenter, spec.get("node") or self.settings.host)
-        compute = self.compute(datacenter, options.get("cluster") or self.settings.cluster, host)
+        host = self.host(datacenter, guest.node or self.settings.host)
+        compute = self.compute(datacenter, options.cluster or self.settings.cluster, host)
         if host is not None and host not in compute.hosts:
             raise UnknownNameError(
                 f"host '{self.facts.name_of(host)}' is not in cluster {compute.name} (hosts: "
                 f"{listing(self.facts.name_of(h) or h for h in compute.hosts)})")
-        pool = self.pool(compute, options.get("resource_pool") or self.settings.resource_pool)
-        folder = self.folder(datacenter, options.get("folder") or self.settings.folder)
-        datastore = self.datastore(compute, options.get("datastore") or self.settings.datastore)
+        pool = self.pool(compute, options.resource_pool or self.settings.resource_pool)
+        folder = self.folder(datacenter, options.folder or self.settings.folder)
+        datastore = self.datastore(compute, options.datastore or self.settings.datastore)
         return Location(datacenter, compute, pool, host, folder, datastore)
 
     def host(self, datacenter: Datacenter, name: str | None) -> str | None:

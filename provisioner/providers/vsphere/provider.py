@@ -16,6 +16,7 @@ from typing import Any
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
     Capacity,
@@ -60,7 +61,7 @@ class VsphereProvider(Provider):
         """One PropertyCollector retrieval (LIST) of the whole inventory."""
         return self.lister.inventory()
 
-    def check(self, resources: Sequence[Resource]) -> list[str | Problem]:
+    def check(self, resources: Sequence[Resource]) -> list[Problem]:
         """Names the stack uses (datacenter, cluster, host, pool, folder, datastore, port
         group, template) against the last read, what vSphere (or a standalone ESXi host)
         cannot honour, and fixed MACs that a VM outside the stack has (its devices are
@@ -69,8 +70,7 @@ class VsphereProvider(Provider):
         if not guests:
             return []
         facts = self.cache.facts()
-        problems: list[str | Problem] = [
-            *plan_checks(guests, self.settings, facts, self.client.is_vcenter)]
+        problems = plan_checks(guests, self.settings, facts, self.client.is_vcenter)
         if declares_macs(guests):
             problems += mac_clashes(guests, self.lister.mac_holders(facts))
         return problems
@@ -86,7 +86,7 @@ class VsphereProvider(Provider):
     def requirements(self, resource: Resource) -> Requirements:
         if resource.kind is not Kind.GUEST:
             return Requirements()
-        return requirements(self.settings, self.cache.facts(), resource.spec)
+        return requirements(self.settings, self.cache.facts(), GuestSpec.of(resource.spec))
 
     def create(self, resource: Resource) -> LiveObject:
         """Clone or create the VM, tag it, configure it, start it (``guests``). If this

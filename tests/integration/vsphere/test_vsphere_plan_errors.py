@@ -32,20 +32,20 @@ def _refusal(lab: Lab, extra: str, **settings: object) -> str:
 def test_unknown_datastore_lists_the_datastores(lab: Lab, vcsim: Simulator) -> None:
     message = _refusal(lab, "disks: [ { size: 1GiB, pool: ssd } ]")
     compute = vcsim.cluster or "localhost.localdomain"
-    assert (f"guests.app: disks[0].pool: datastore 'ssd' is not available on {compute} "
+    assert (f"guests.app: disks[0].pool datastore 'ssd' is not available on {compute} "
             "(datastores: LocalDS_0, LocalDS_1)") in message
 
 
 def test_unknown_port_group_lists_the_port_groups(lab: Lab, vcsim: Simulator) -> None:
     message = _refusal(lab, "networks: [ { host_network: DMZ } ]")
     groups = "DC0_DVPG0, DVS0-DVUplinks-9, VM Network" if vcsim.model == "vpx" else "VM Network"
-    assert (f"guests.app: networks[0].host_network: port group 'DMZ' does not exist in "
+    assert (f"guests.app: networks[0].host_network port group 'DMZ' does not exist in "
             f"datacenter {vcsim.datacenter} (port groups: {groups})") in message
 
 
 def test_unknown_template_lists_the_templates(lab: Lab, vcsim_vpx: Simulator) -> None:
     message = _refusal(lab, "clone: ubuntu-24.04")
-    assert ("guests.app: template 'ubuntu-24.04' does not exist in datacenter DC0 "
+    assert ("guests.app: clone template 'ubuntu-24.04' does not exist in datacenter DC0 "
             "(templates: debian-12)") in message
 
 
@@ -54,9 +54,10 @@ def test_a_standalone_esxi_host_cannot_clone_nor_use_folders(
 ) -> None:
     """The simulator's ESXi model clones and makes folders; a real ESXi host does not."""
     message = _refusal(lab, "clone: debian-12\n    options: { folder: lab }")
-    assert ("guests.app: `clone:` needs a vCenter: a standalone ESXi host cannot clone VMs "
+    assert ("guests.app: clone needs a vCenter: a standalone ESXi host cannot clone VMs "
             "(create the guest empty, or connect the provider to the vCenter)") in message
-    assert "guests.app: a standalone ESXi host has no VM folders: drop `folder:`" in message
+    assert ("guests.app: options.folder cannot be used: a standalone ESXi host has no VM "
+            "folders") in message
 
 
 def test_unknown_folder_lists_the_folders(lab: Lab, vcsim_vpx: Simulator) -> None:
@@ -93,9 +94,9 @@ def test_what_vsphere_cannot_do_is_refused_with_its_way(lab: Lab, vcsim: Simulat
                             "{ host_network: VM Network, vlan: 10, ip: 10.0.0.5 } ]\n"
                             "    disks: [ { size: 1GiB, bus: virtio, format: qcow2 } ]")
     for expected in (
-        "guests.app: `image:` is not supported: vSphere has no base images: clone the guest "
+        "guests.app: image is not supported: vSphere has no base images: clone the guest "
         "from a template with `clone:`",
-        "guests.app: `autostart:` is not supported",
+        "guests.app: autostart is not supported",
         "guests.app: networks[0].ip is not supported: vSphere cannot reserve addresses",
         "guests.app: networks[0].vlan is not supported: the VLAN is a setting of the port "
         "group",
@@ -125,10 +126,10 @@ def test_a_clone_declares_the_templates_disks_and_nics_first(
     lab: Lab, vcsim_vpx: Simulator
 ) -> None:
     message = _refusal(lab, "clone: debian-12")
-    assert ("guests.app: template 'debian-12' has 1 disk(s): declare them first in `disks:` "
+    assert ("guests.app: disks must list the 1 disk(s) of template 'debian-12' first "
             "({size: 2GiB}), then any disks to add") in message
-    assert ("guests.app: template 'debian-12' has 1 NIC(s): declare them first in "
-            "`networks:` ({host_network: VM Network}), then any NICs to add") in message
+    assert ("guests.app: networks must list the 1 NIC(s) of template 'debian-12' first "
+            "({host_network: VM Network}), then any NICs to add") in message
     message = _refusal(lab, "clone: debian-12\n    disks: [ { size: 1GiB } ]\n"
                             "    networks: [ { host_network: VM Network } ]")
     assert ("guests.app: disks[0].size 1GiB is smaller than the template's disk (2GiB): "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import socket
 import ssl
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ from pyVmomi import vim, vmodl
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Blob, LiveObject
+from provisioner.core.specs import CloudInitSpec
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.kit.changes import value_at
 from provisioner.providers.kit.marker import Marker
@@ -131,7 +133,7 @@ def test_the_last_value_wins_and_empty_means_removed() -> None:
 def test_guestinfo_documents_and_their_read_back() -> None:
     user = Blob.of("web.yaml", b"#cloud-config\nhostname: web\n")
     network = Blob.of("(inline)", b"#network\nversion: 2\n")
-    spec = {"user_data": user, "meta_data": None, "network_config": network}
+    spec = CloudInitSpec(user_data=user, network_config=network)
     keys = guestinfo.documents("web", spec)
     assert base64.b64decode(keys["guestinfo.userdata"]) == user.content
     metadata = yaml.safe_load(base64.b64decode(keys["guestinfo.metadata"]))
@@ -148,7 +150,7 @@ def test_guestinfo_documents_and_their_read_back() -> None:
     changed = {**keys, "guestinfo.metadata": base64.b64encode(b"instance-id: x\n").decode()}
     assert guestinfo.read(changed, memo)["meta_data"] is not None  # type: ignore[index]
     with pytest.raises(ValueError, match="must be a YAML mapping"):
-        guestinfo.documents("web", {**spec, "meta_data": Blob.of("m", b"- a list\n")})
+        guestinfo.documents("web", replace(spec, meta_data=Blob.of("m", b"- a list\n")))
 
 
 def test_slots() -> None:
