@@ -23,7 +23,7 @@ from provisioner.apply.executor import (
     applied_record,
 )
 from provisioner.core.address import Address
-from provisioner.core.problems import Problem, as_problem
+from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Protection, Resource, to_plain
 from provisioner.errors import ConnectionLostError
 from provisioner.outputs import OutputValues, evaluate_outputs
@@ -120,7 +120,7 @@ class Engine:
         unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
 
         def check(resources: Sequence[Resource]) -> list[Problem]:
-            return [as_problem(problem) for name, provider in providers.items()
+            return [problem for name, provider in providers.items()
                     for problem in provider.check([r for r in resources if r.provider == name])]
 
         plan = plan_stack(self.stack, inventories=inventories, prior=self.store.applied(),

@@ -65,19 +65,3 @@ class PlanRefused(PlanError):
         self.problems = tuple(problems)
         body = "\n".join(problem_text(problem) for problem in self.problems)
         super().__init__(f"{heading}\n{body}" if heading else body, hint=hint)
-
-
-def as_problem(reported: str | Problem) -> Problem:
-    """A provider's problem as a value. Transitional: providers still return text that
-    starts with the address (``guests.web: pool 'x' does not exist``); its address is
-    taken from there until every provider returns Problems."""
-    if isinstance(reported, Problem):
-        return reported
-    head, separator, rest = reported.partition(": ")
-    try:
-        address = Address.parse(head) if separator else None
-    except ValueError:
-        address = None
-    if address is None:
-        return Problem(reported)
-    return Problem(rest, address)

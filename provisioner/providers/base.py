@@ -53,15 +53,6 @@ GROWS = FieldRule(Effect.IN_PLACE, grow_only=True)
 """The rules every provider's schema is written with."""
 
 
-class FieldProblem(Problem):
-    """Transitional constructor of the Problem of one declared field (``options.vmid``,
-    ``networks[0].mac``), shown at the line that declares it:
-    ``FieldProblem(address, path, message, hint)``. Providers move to ``Problem``."""
-
-    def __init__(self, address: Address, path: str, message: str, hint: str = "") -> None:
-        super().__init__(message, address, path, hint=hint)
-
-
 @dataclass(frozen=True)
 class KindSchema:
     """Field semantics of one kind, keyed by path pattern (``cpus``, ``disks[].size``)."""
@@ -300,13 +291,12 @@ class Provider(ABC):
         an object already gone is success. If this raises, the object may still
         exist and the next plan deletes it again."""
 
-    def check(self, resources: Sequence[Resource]) -> Sequence[Problem | str]:
+    def check(self, resources: Sequence[Resource]) -> Sequence[Problem]:
         """Plan-time checks of what the declared resources refer to outside the stack
         (pools, host networks, bridges, base images), against what the last
         ``list_managed`` read. Returns problems, each naming the resource, and the
         field at fault when there is one (the plan shows it at that field's line);
-        read-only. Default: nothing to check. (Text that starts with the address,
-        ``guests.web: ...``, is still accepted while providers move to Problem.)"""
+        read-only. Default: nothing to check."""
         return []
 
     def requirements(self, resource: Resource) -> Requirements:

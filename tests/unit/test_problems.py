@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from provisioner.core.address import Address, Kind
-from provisioner.core.problems import Problem, as_problem, problem_text
+from provisioner.core.problems import Problem, problem_text
 from provisioner.errors import Position
-from provisioner.providers.base import FieldProblem
 
 WEB = Address(Kind.GUEST, "web")
 
 
 def test_a_field_problem_reads_address_path_summary_then_hint() -> None:
-    problem = FieldProblem(WEB, "options.vmid", "3000 is also guests.db's", "pick another")
+    problem = Problem("3000 is also guests.db's", WEB, "options.vmid", hint="pick another")
     located = problem.at(Position("stack.yaml", 9, 13))
     assert problem_text(located) == ("stack.yaml:9:13: guests.web: options.vmid 3000 is also "
                                       "guests.db's\n  hint: pick another")
@@ -27,12 +26,3 @@ def test_detail_lines_are_indented_under_the_summary() -> None:
 def test_a_stack_key_without_an_address_reads_like_the_loader_s_problems() -> None:
     problem = Problem("guests.web has no value 'ipp'", path="outputs.ips")
     assert problem_text(problem) == "outputs.ips: guests.web has no value 'ipp'"
-
-
-def test_text_from_a_provider_keeps_its_address_and_reads_the_same() -> None:
-    text = "guests.web: pool 'fast' does not exist (pools: default)"
-    problem = as_problem(text)
-    assert problem.address == WEB
-    assert problem_text(problem) == text
-    assert as_problem("the host is down").address is None
-    assert problem_text(as_problem("the host is down")) == "the host is down"

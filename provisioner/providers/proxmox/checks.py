@@ -4,8 +4,8 @@ Nodes, storages (and that they take disks, container volumes, snippets, on
 that node), bridges, templates, OS templates, resource pools, fields this
 provider cannot honour (memory per node is the core admission check), and
 fixed VMIDs and MACs someone else holds (``clashes``). Each problem names the
-resource and what exists instead; one that a declared field causes is a
-``FieldProblem``, shown at that field's line with the next step. Reads the last
+resource and what exists instead, and the field at fault where there is one (it
+is shown at that field's line) with the next step. Reads the last
 listing; a few extra listings are made only when the stack names something to
 look up (a node's bridges, a storage's templates, the resource pools): LIST
 calls, never one per guest.
@@ -14,14 +14,17 @@ calls, never one per guest.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 from provisioner.core.address import Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
+from provisioner.core.specs import ContainerSpec, GuestSpec
 from provisioner.errors import ProviderError
-from provisioner.providers.base import CallKind, FieldProblem
+from provisioner.providers.base import CallKind
+from provisioner.providers.proxmox import ContainerOptions, GuestOptions
 from provisioner.providers.proxmox.clashes import mac_clashes, vmid_clashes
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
@@ -45,7 +48,7 @@ class Checker:
         self.ctx = ctx
         self.resources = resources
         self.facts: Facts = ctx.cluster.known_facts()
-        self.problems: list[str | FieldProblem] = []
+        self.problems: list[Problem] = []
         self.declared_pools = {ctx.owner.storage_id(r.name) for r in resources
                                if r.kind is Kind.POOL}
         self.bridges = cache(self._bridges)
@@ -53,11 +56,12 @@ class Checker:
         self.content = cache(self._content)
         self.resource_pools = cache(self._resource_pools)
 
-    def run(self) -> list[str | FieldProblem]:
+    def run(self) -> list[Problem]:
         for node in self.ctx.settings.nodes:
             if node not in self.facts.nodes:
-                self.problems.append(f"provider {self.ctx.owner.provider}: nodes lists '{node}', "
-                                     f"which is not a node of the cluster ({self._nodes()})")
+                self.problems.append(Problem(
+                    f"'{node}' is not a node of the cluster ({self._nodes()})",
+                    path=f"providers.{self.ctx.owner.provider}.nodes"))
         for resource in self.resources:
             if resource.kind is Kind.POOL:
                 self._pool(resource)
@@ -67,11 +71,11 @@ class Checker:
                 *mac_clashes(self.ctx, self.resources)]
 
     def _problem(self, resource: Resource, text: str) -> None:
-        self.problems.append(f"{resource.address}: {text}")
+        self.problems.append(Problem(text, resource.address))
 
-    def _field(self, resource: Resource, path: str, text: str, hint: str) -> None:
+    def _field(self, resource: Resource, path: str, text: str, hint: str = "") -> None:
         """A problem of the declared field ``path``; ``text`` reads after it."""
-        self.problems.append(FieldProblem(resource.address, path, text, hint))
+        self.problems.append(Problem(text, resource.address, path, hint=hint))
 
     def _nodes(self) -> str:
         return ", ".join(sorted(self.facts.nodes)) or "none"
@@ -85,46 +89,51 @@ class Checker:
                                     "with a letter): rename the stack or the pool")
 
     def _guest(self, resource: Resource) -> None:
-        for text in unsupported(resource):
-            self._problem(resource, text)
+        for path, summary in unsupported(resource):
+            self._field(resource, path, summary)
         node = self._node(resource)
-        spec = resource.spec
-        options = spec.get("options") or {}
         container = resource.kind is Kind.CONTAINER
         content = "rootdir" if container else "images"
-        for path, pool, fmt in _volumes(spec, container):
+        for path, pool, fmt in _volumes(resource, container):
             sid = self.ctx.names.storage_id(resource, path, pool)
             self._storage(resource, node, path, sid, content, fmt)
-        for index, nic in enumerate(spec.get("networks") or []):
-            key = "bridge" if (nic or {}).get("bridge") else "host_network"
-            bridge = (nic or {}).get(key)
-            if bridge and node:
-                self._bridge(resource, node, f"networks[{index}].{key}", str(bridge))
         if container:
-            self._volume(resource, node, str(spec["template"]), "vztmpl", "template")
-        elif spec.get("clone"):
-            self._template(resource, node, str(spec["clone"]), options)
-        custom = ((options.get("cloud_init") or {}).get("custom") or {})
-        for key, volume in sorted(custom.items()):
-            if volume:
-                self._volume(resource, node, str(volume), "snippets",
-                             f"options.cloud_init.custom.{key}")
-        pools = self.resource_pools() if options.get("pool") else None
-        if pools is not None and options["pool"] not in pools:
-            self._field(resource, "options.pool", f"'{options['pool']}' does not exist "
+            box = ContainerSpec.of(resource.spec)
+            networks, cpus, memory = box.networks, box.cpus, box.memory
+            pool = box.options_as(ContainerOptions).pool
+            self._volume(resource, node, box.template, "vztmpl", "template")
+        else:
+            guest = GuestSpec.of(resource.spec)
+            options = guest.options_as(GuestOptions)
+            networks, memory, pool = guest.networks, guest.memory, options.pool
+            cpus = guest.cpus * (options.sockets or 1)
+            if guest.clone:
+                self._template(resource, node, guest, options)
+            custom = options.cloud_init.custom if options.cloud_init else None
+            for key, volume in sorted((custom.model_dump() if custom else {}).items()):
+                if volume:
+                    self._volume(resource, node, str(volume), "snippets",
+                                 f"options.cloud_init.custom.{key}")
+        for index, nic in enumerate(networks):
+            key = "bridge" if nic.bridge else "host_network"
+            bridge = nic.bridge or nic.host_network
+            if bridge and node:
+                self._bridge(resource, node, f"networks[{index}].{key}", bridge)
+        pools = self.resource_pools() if pool else None
+        if pools is not None and pool not in pools:
+            self._field(resource, "options.pool", f"'{pool}' does not exist "
                         f"(pools: {', '.join(sorted(pools)) or 'none'})",
-                        f"create it (pveum pool add {options['pool']}), or name one of those")
-        cpus = int(spec.get("cpus") or 1) * int(options.get("sockets") or 1)
+                        f"create it (pveum pool add {pool}), or name one of those")
         if node and node in self.facts.nodes and 0 < self.facts.nodes[node].cpus < cpus:
             self._field(resource, "cpus", f"asks for {cpus} vCPUs, but node {node} has "
                         f"{self.facts.nodes[node].cpus} CPUs",
                         "lower cpus (or options.sockets), or put it on a larger node")
-        if int(spec.get("memory") or 0) % MIB:
+        if memory % MIB:
             self._field(resource, "memory", "must be a whole number of MiB",
                         "round it to MiB, such as 1536MiB")
 
     def _node(self, resource: Resource) -> str | None:
-        declared = resource.spec.get("node")
+        declared = GuestSpec.of(resource.spec).node
         if declared == "auto":
             return None
         if declared is None:
@@ -181,15 +190,15 @@ class Checker:
                     f"{bridges}{vnets})", "name one of those, or make the bridge on the node "
                     "(or the VNet in SDN) first")
 
-    def _template(self, resource: Resource, node: str | None, name: str,
-                  options: Mapping[str, Any]) -> None:
+    def _template(self, resource: Resource, node: str | None, guest: GuestSpec,
+                  options: GuestOptions) -> None:
+        name = guest.clone or ""
         found = self.facts.templates(name)
         if not found:
             self._field(resource, "clone", f"'{name}' is not a template of the cluster (templates: "
                         f"{', '.join(self.facts.template_names()) or 'none'})",
                         "name one of those, or make the template first (qm template VMID)")
-        if options.get("full_clone") is False and any(
-                (d or {}).get("pool") for d in resource.spec.get("disks") or []):
+        if not options.full_clone and any(disk.pool for disk in guest.disks):
             self._field(resource, "options.full_clone", "false makes a linked clone, which "
                         "stays on the template's storage", "drop pool: from its disks, or "
                         "make a full clone")
@@ -243,14 +252,14 @@ class Checker:
             return None
 
 
-def _volumes(spec: Mapping[str, Any], container: bool) -> list[tuple[str, str | None, str | None]]:
+def _volumes(resource: Resource,
+             container: bool) -> list[tuple[str, str | None, str | None]]:
     """(spec path, pool, format) of each volume the resource makes."""
     if container:
-        found: list[tuple[str, str | None, str | None]] = [
-            ("rootfs.pool", spec["rootfs"].get("pool"), None)]
-        found += [(f"mounts[{i}].pool", m.get("pool"), None)
-                  for i, m in enumerate(spec.get("mounts") or []) if m]
+        box = ContainerSpec.of(resource.spec)
+        found: list[tuple[str, str | None, str | None]] = [("rootfs.pool", box.rootfs.pool, None)]
+        found += [(f"mounts[{i}].pool", m.pool, None) for i, m in enumerate(box.mounts)]
         return found
-    return [(f"disks[{i}].pool", d.get("pool"), d.get("format"))
-            for i, d in enumerate(spec.get("disks") or []) if d and not d.get("volume")]
+    return [(f"disks[{i}].pool", d.pool, d.format)
+            for i, d in enumerate(GuestSpec.of(resource.spec).disks) if not d.volume]
 

@@ -24,14 +24,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.errors import ProviderError
-from provisioner.providers.base import CallKind, FieldProblem
+from provisioner.providers.base import CallKind
 from provisioner.providers.kit.macs import HINT, first_holders, fixed_macs
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import GuestRef
 from provisioner.providers.proxmox.nics import macs_of
 from provisioner.providers.proxmox.ownership import stack_of
+from provisioner.providers.proxmox.specs import options_of
 
 VMID_HINT = "choose another VMID, or leave options.vmid out to have one allocated"
 COUNTED_VMID_HINT = ("every instance of a counted guest gets this VMID: leave options.vmid "
@@ -44,16 +46,16 @@ def fixed_vmids(resources: Iterable[Resource]) -> dict[Address, int]:
     """The VMID each guest and container fixes (``options.vmid``)."""
     found = {}
     for resource in resources:
-        vmid = (resource.spec.get("options") or {}).get("vmid")
-        if resource.kind in (Kind.GUEST, Kind.CONTAINER) and vmid:
-            found[resource.address] = int(vmid)
+        if resource.kind in (Kind.GUEST, Kind.CONTAINER) and \
+                (vmid := options_of(resource).vmid):
+            found[resource.address] = vmid
     return found
 
 
-def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProblem]:
+def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[Problem]:
     """Fixed VMIDs that another declared resource, or another object of the cluster,
     has."""
-    problems: list[FieldProblem] = []
+    problems: list[Problem] = []
     first: dict[int, Resource] = {}
     by_vmid = {ref.vmid: ref for ref in ctx.cluster.facts.guests}
     declared = {r.address: r for r in resources}
@@ -62,31 +64,29 @@ def vmid_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProbl
         other = first.setdefault(vmid, resource)
         if other is not resource:
             counted = other.position is not None and other.position == resource.position
-            problems.append(FieldProblem(address, "options.vmid",
-                                         f"{vmid} is also {other.address}'s",
-                                         COUNTED_VMID_HINT if counted else VMID_HINT))
+            problems.append(Problem(f"{vmid} is also {other.address}'s", address, "options.vmid",
+                                    hint=COUNTED_VMID_HINT if counted else VMID_HINT))
             continue
         if resource.lifecycle.create_before_destroy:
-            problems.append(FieldProblem(address, "options.vmid", f"{vmid} would be the old and "
-                                         "the new guest's at once "
-                                         "(lifecycle.create_before_destroy)",
-                                         BOTH_AT_ONCE_HINT))
+            problems.append(Problem(f"{vmid} would be the old and the new guest's at once "
+                                    "(lifecycle.create_before_destroy)", address,
+                                    "options.vmid", hint=BOTH_AT_ONCE_HINT))
             continue
         ref = by_vmid.get(vmid)
         if ref is not None and ctx.cluster.owned.get(vmid) != address:
-            problems.append(FieldProblem(address, "options.vmid", f"{vmid} is already used "
-                                         f"by {holder(ctx, ref)}", VMID_HINT))
+            problems.append(Problem(f"{vmid} is already used by {holder(ctx, ref)}", address,
+                                    "options.vmid", hint=VMID_HINT))
     return problems
 
 
-def mac_clashes(ctx: Context, resources: Sequence[Resource]) -> list[FieldProblem]:
+def mac_clashes(ctx: Context, resources: Sequence[Resource]) -> list[Problem]:
     """Fixed MACs that a guest or container outside the stack has."""
     declared = fixed_macs(resources, (Kind.GUEST, Kind.CONTAINER))
     if not declared:
         return []
     holders = _mac_holders(ctx)
-    return [FieldProblem(fixed.resource.address, fixed.path,
-                         f"{fixed.mac} is already used by {holder(ctx, ref)}", HINT)
+    return [Problem(f"{fixed.mac} is already used by {holder(ctx, ref)}",
+                    fixed.resource.address, fixed.path, hint=HINT)
             for fixed in declared if (ref := holders.get(fixed.mac.lower())) is not None]
 
 

@@ -93,7 +93,8 @@ class Guests(ABC):
         what = str(resource.address)
         problems = unsupported(resource)
         if problems:
-            raise ProviderError(f"{what}: {problems[0]}")
+            path, summary = problems[0]
+            raise ProviderError(f"{what}: {path} {summary}")
         facts = self.ctx.cluster.refresh()
         earlier = self.earlier_attempt(resource, facts)
         if earlier is not None:

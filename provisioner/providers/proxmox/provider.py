@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
     Capacity,
-    FieldProblem,
     Inventory,
     Owner,
     Provider,
@@ -67,7 +67,7 @@ class ProxmoxProvider(Provider):
     def list_managed(self) -> Inventory:
         return self.lister.inventory()
 
-    def check(self, resources: Sequence[Resource]) -> Sequence[str | FieldProblem]:
+    def check(self, resources: Sequence[Resource]) -> list[Problem]:
         # every plan checks, and apply plans first: the allocator learns here which
         # VMIDs the stack fixes, before any create could be handed one of them
         self.ctx.vmids.keep_out(fixed_vmids(resources).values())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
+from provisioner.core.specs import ContainerSpec, GuestSpec
 
 _GUEST = {
     "image": "Proxmox guests start from a template: use clone: with the template's name "
@@ -29,28 +30,31 @@ _CLOUD_INIT = ("Proxmox's API cannot receive cloud-init files: copy the file to 
                "options.cloud_init (user, ssh_keys, ipconfig)")
 
 
-def unsupported(resource: Resource) -> list[str]:
-    """One message per field set that the provider cannot honour."""
-    spec = resource.spec
+def unsupported(resource: Resource) -> list[tuple[str, str]]:
+    """(field, what is wrong) per field set that the provider cannot honour."""
+    container = resource.kind is Kind.CONTAINER
+    networks = ContainerSpec.of(resource.spec).networks if container else \
+        GuestSpec.of(resource.spec).networks
     found = []
-    for key, why in _GUEST.items():
-        if resource.kind is Kind.GUEST and spec.get(key) is not None:
-            found.append(f"`{key}:` is not supported by the proxmox provider: {why}")
-    for index, disk in enumerate(spec.get("disks") or []):
-        for key, why in _DISK.items():
-            if (disk or {}).get(key) is not None:
-                found.append(f"disks[{index}].{key} is not supported here: {why}")
-    for index, nic in enumerate(spec.get("networks") or []):
-        for key, why in _NIC.items():
-            if (nic or {}).get(key) is not None:
-                found.append(f"networks[{index}].{key} is not supported here: {why}")
-        if resource.kind is Kind.CONTAINER and (nic or {}).get("model"):
-            found.append(f"networks[{index}].model does not apply to containers (their NICs "
-                         "are veth pairs)")
-    cloud_init = spec.get("cloud_init") or {}
-    if any(value is not None for value in cloud_init.values()):
-        found.append(f"cloud_init files are not supported here: {_CLOUD_INIT}")
+    guest = None if container else GuestSpec.of(resource.spec)
+    if guest is not None and guest.image is not None:
+        found.append(("image", f"is not supported by the proxmox provider: {_GUEST['image']}"))
+    for index, disk in enumerate(guest.disks if guest is not None else ()):
+        declared = {"image": disk.image, "volume": disk.volume}
+        found += [(f"disks[{index}].{key}", f"is not supported here: {why}")
+                  for key, why in _DISK.items() if declared[key] is not None]
+    for index, nic in enumerate(networks):
+        declared_nic = {"network": nic.network, "ip": nic.ip}
+        found += [(f"networks[{index}].{key}", f"is not supported here: {why}")
+                  for key, why in _NIC.items() if declared_nic[key] is not None]
+        if container and nic.model:
+            found.append((f"networks[{index}].model", "does not apply to containers (their "
+                          "NICs are veth pairs)"))
+    cloud_init = guest.cloud_init if guest is not None else None
+    if cloud_init is not None and any((cloud_init.user_data, cloud_init.meta_data,
+                                       cloud_init.network_config)):
+        found.append(("cloud_init", f"files are not supported here: {_CLOUD_INIT}"))
     if resource.settings.get("wait_for") == "ip":
-        found.append("wait_for: ip is not supported by the proxmox provider yet; static "
-                     "addresses from ipconfig are in the `ip` attribute")
+        found.append(("wait_for", "ip is not supported by the proxmox provider yet; static "
+                                  "addresses from ipconfig are in the `ip` attribute"))
     return found

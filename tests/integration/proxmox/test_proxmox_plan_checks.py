@@ -125,7 +125,7 @@ def test_several_problems_are_reported_together(lab: Lab) -> None:
 def test_a_node_list_naming_a_missing_node_is_reported(lab: Lab) -> None:
     with pytest.raises(PlanError) as failure:
         lab.plan(GOOD, nodes=["pve1", "pve3"])
-    assert "nodes lists 'pve3', which is not a node of the cluster (pve1, pve2)" in \
+    assert "providers.pve.nodes: 'pve3' is not a node of the cluster (pve1, pve2)" in \
         str(failure.value)
 
 
