@@ -9,10 +9,9 @@ on a cluster of several nodes, so the plan names the node that runs out.
 
 from __future__ import annotations
 
-from typing import Any
-
 from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
+from provisioner.core.specs import ContainerSpec, GuestSpec
 from provisioner.providers.base import (
     CallKind,
     Capacity,
@@ -27,6 +26,7 @@ from provisioner.providers.kit.capacity import (
     pool_capacity,
     while_running,
 )
+from provisioner.providers.proxmox import GuestOptions
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
 from provisioner.providers.proxmox.props import to_bool, to_int
@@ -61,37 +61,35 @@ def requirements(ctx: Context, resource: Resource) -> Requirements:
     """vCPUs and memory while it runs; bytes per storage (keyed as capacity keys them).
     Pure; works on partial specs too (a live object being deleted, whose fields Proxmox
     did not report)."""
-    spec = resource.spec
     facts = ctx.cluster.facts
     node = _node(ctx, resource, facts)
-    options = spec.get("options") or {}
     storage: dict[str, int] = {}
 
-    def add(path: str, pool: str | None, size: Any) -> None:
+    def add(path: str, pool: str | None, size: int | None) -> None:
         if size:
             sid = ctx.names.storage_id(resource, path, pool)
-            add_storage(storage, facts.storage_key(sid, node) if node else sid, int(size))
+            add_storage(storage, facts.storage_key(sid, node) if node else sid, size)
 
-    cpus = int(spec.get("cpus") or 0)
+    reported = "cpus" in resource.spec  # a live object may not report it: then none
     if resource.kind is Kind.GUEST:
-        for index, disk in enumerate(spec.get("disks") or []):
-            if disk is not None:
-                add(f"disks[{index}].pool", disk.get("pool"), disk.get("size"))
-        cpus *= int(options.get("sockets") or 1)
+        guest = GuestSpec.of(resource.spec)
+        for index, disk in enumerate(guest.disks):
+            add(f"disks[{index}].pool", disk.pool, disk.size)
+        sockets = guest.options_as(GuestOptions).sockets or 1
+        cpus, memory, running = guest.cpus * sockets, guest.memory, guest.running
     elif resource.kind is Kind.CONTAINER:
-        rootfs = spec.get("rootfs") or {}
-        add("rootfs.pool", rootfs.get("pool"), rootfs.get("size"))
-        for index, mount in enumerate(spec.get("mounts") or []):
-            if mount is not None:
-                add(f"mounts[{index}].pool", mount.get("pool"), mount.get("size"))
+        box = ContainerSpec.of(resource.spec)
+        add("rootfs.pool", box.rootfs.pool, box.rootfs.size)
+        for index, mount in enumerate(box.mounts):
+            add(f"mounts[{index}].pool", mount.pool, mount.size)
+        cpus, memory, running = box.cpus, box.memory, box.running
     else:
         return Requirements()
-    return while_running(spec.get("power", "running") == "running", cpus,
-                         int(spec.get("memory") or 0), storage, node)
+    return while_running(running, cpus if reported else 0, memory, storage, node)
 
 
 def _node(ctx: Context, resource: Resource, facts: Facts) -> str | None:
-    declared = resource.spec.get("node")
+    declared = GuestSpec.of(resource.spec).node
     if declared == "auto":
         return None
     if declared:

@@ -37,6 +37,7 @@ from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.ownership import parse_marker, stack_of
 from provisioner.providers.proxmox.props import parse_drive
 from provisioner.providers.proxmox.qemu_write import ConfigChange, Wanted
+from provisioner.providers.proxmox.specs import options_of
 from provisioner.providers.proxmox.unsupported import unsupported
 
 MAX_VMID_ATTEMPTS = 25
@@ -151,7 +152,7 @@ class Guests(ABC):
     def with_vmid(self, resource: Resource, node: str, create: Callable[[int], None]) -> int:
         """Run ``create(vmid)`` with a VMID nobody uses; returns the VMID it worked with."""
         what = str(resource.address)
-        fixed = (resource.spec.get("options") or {}).get("vmid")
+        fixed = options_of(resource).vmid
         deadline = time.monotonic() + self.ctx.settings.retry_timeout
         for _attempt in range(MAX_VMID_ATTEMPTS):
             vmid = int(fixed) if fixed else self.ctx.vmids.reserve()
@@ -216,8 +217,7 @@ class Guests(ABC):
         """Restart a running guest when Proxmox left a value of ``ours`` pending, the
         plan announced a restart, and ``options.restart`` allows it."""
         what = str(resource.address)
-        options = resource.spec.get("options") or {}
-        if not running or options.get("restart", "reboot") != "reboot" or \
+        if not running or options_of(resource).restart != "reboot" or \
                 not restart_announced(self.schema, resource, live, changed):
             return
         if self.ctx.cluster.config(ref, what).pending & ours:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 from provisioner.core.resources import Resource
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.proxmox import ProxmoxConfig
 from provisioner.providers.proxmox.facts import Facts
@@ -45,12 +46,13 @@ class Nodes:
         the allowed online node with the most free memory (counting what this run has
         placed already, so parallel creates spread)."""
         what = str(resource.address)
-        declared = resource.spec.get("node")
+        guest = GuestSpec.of(resource.spec)  # node and memory: a container's too
+        declared = guest.node
         if declared not in (None, "auto"):
             return str(declared)
         if declared is None:
             return self.default(facts, what)
-        memory = int(resource.spec.get("memory") or 0)
+        memory = guest.memory
         with self._lock:
             candidates = [n for n in self.allowed(facts)
                           if n in facts.nodes and facts.nodes[n].online and usable(n)]

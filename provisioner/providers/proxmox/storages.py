@@ -16,8 +16,10 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject, Resource, address_name
+from provisioner.core.specs import PoolSpec
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.proxmox import PoolOptions
 from provisioner.providers.proxmox.client import AlreadyExistsError
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.props import flag, split_tags, to_bool
@@ -61,17 +63,18 @@ class Storages:
             current = self.client.get(CallKind.READ, what, f"storage/{sid}")
         except ObjectNotFoundError:
             current = None
+        path = PoolSpec.of(resource.spec).path
         if current is not None:
-            if current.get("path") != resource.spec["path"] or current.get("type") != "dir":
+            if current.get("path") != path or current.get("type") != "dir":
                 raise ProviderError(f"{what}: storage {sid} already exists with path "
                                     f"{current.get('path')}",
                                     hint=f"remove it (pvesm remove {sid}) or rename the pool")
             return self.update(resource, ["options"])
         try:
-            self.client.post(what, "storage", storage=sid, type="dir",
-                             path=resource.spec["path"], **self._settings(resource))
+            self.client.post(what, "storage", storage=sid, type="dir", path=path,
+                             **self._settings(resource))
         except AlreadyExistsError:  # a repeated request whose first answer was lost
-            if self.read(resource).spec["path"] != resource.spec["path"]:
+            if PoolSpec.of(self.read(resource).spec).path != path:
                 raise
         return self.read(resource)
 
@@ -98,8 +101,8 @@ class Storages:
 
     def _settings(self, resource: Resource) -> dict[str, Any]:
         """content, shared, nodes; None: the key is to be deleted (all nodes)."""
-        options = resource.spec.get("options") or {}
-        nodes = list(options.get("nodes") or [])
-        return {"content": ",".join(options.get("content") or DEFAULT_CONTENT),
-                "shared": flag(bool(options.get("shared"))),
+        options = PoolSpec.of(resource.spec).options_as(PoolOptions)
+        nodes = list(options.nodes or [])
+        return {"content": ",".join(options.content or DEFAULT_CONTENT),
+                "shared": flag(options.shared),
                 "nodes": ",".join(nodes) if nodes else None}
