@@ -56,8 +56,14 @@ class _WithOptions:
                  if key in model.model_fields}
         try:
             return model.model_validate(known)
-        except ValidationError:
-            return model.model_construct(**known)
+        except ValidationError as exc:
+            refused = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+        valid = {key: value for key, value in known.items() if key not in refused}
+        try:
+            checked = dict(model.model_validate(valid))
+        except ValidationError:  # a check across fields: take every value as it is
+            checked = valid
+        return model.model_construct(**{**checked, **{key: known[key] for key in refused}})
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,14 @@ class CloudInitSpec:
             return None
         return cls(*(value if isinstance(value := spec.get(key), Blob) else None
                      for key in ("user_data", "meta_data", "network_config")))
+
+
+def indexed_nics(spec: Mapping[str, Any]) -> list[tuple[int, NicSpec]]:
+    """The NICs of a guest's or container's spec with their index in the list: a live
+    object's empty slot (None) keeps its index, where ``networks`` drops it. For code
+    that writes NIC N to the hypervisor's slot N."""
+    return [(index, NicSpec.of(nic)) for index, nic in enumerate(spec.get("networks") or [])
+            if isinstance(nic, Mapping)]
 
 
 def _items(spec: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Effect, LiveObject
+from provisioner.core.specs import DiskSpec, GuestSpec
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox.cluster import split_pending
 from provisioner.providers.proxmox.guests import _changes, has_pending
@@ -76,12 +77,12 @@ def test_storage_ids_carry_the_stack() -> None:
 
 
 def test_slots() -> None:
-    disks: list[dict[str, Any]] = [{}, {"slot": "virtio1"}, {"bus": "sata"}, {}]
+    disks = [DiskSpec(), DiskSpec(slot="virtio1"), DiskSpec(bus="sata"), DiskSpec()]
     assert assign_slots(disks) == ["scsi0", "virtio1", "sata0", "scsi1"]
     # a clone's first undeclared-slot disks are the template's own, whatever their bus
-    assert assign_slots([{}, {}], preferred=["virtio0"]) == ["virtio0", "scsi0"]
+    assert assign_slots([DiskSpec(), DiskSpec()], preferred=["virtio0"]) == ["virtio0", "scsi0"]
     # disks keep the slot they were given; a new one takes a free slot
-    assert assign_slots([{}, {}, {}], kept=["scsi0", "scsi3"], busy=["scsi1"]) == \
+    assert assign_slots([DiskSpec()] * 3, kept=["scsi0", "scsi3"], busy=["scsi1"]) == \
         ["scsi0", "scsi3", "scsi2"]
 
 
@@ -92,7 +93,7 @@ def _written(spec: dict[str, Any], slots: list[str], notes: dict[str, Any]) -> d
     wanted = wanted_config(spec, "web", OWNER.tags(spec["options"]["tags"]), description, {},
                            None, lambda pool: pool or "local-lvm")
     config = {k: v for k, v in wanted.values.items() if v is not None}
-    work = disk_work(spec["disks"], slots, {}, lambda pool, _i: pool or "local-lvm")
+    work = disk_work(GuestSpec.of(spec).disks, slots, {}, lambda pool, _i: pool or "local-lvm")
     config |= {slot: value for slot, value in work.new.items()}
     return config
 
@@ -195,12 +196,11 @@ def test_an_update_writes_only_the_keys_of_the_changed_fields() -> None:
 
 def test_disk_work_grows_and_adds_never_shrinks() -> None:
     current = {"scsi0": "local-lvm:vm-1-disk-0,size=10G"}
-    disks: list[dict[str, Any]] = [{"size": 12 * GIB},
-                                   {"size": 512 * MIB, "pool": "fast", "format": "qcow2"}]
+    disks = [DiskSpec(size=12 * GIB), DiskSpec(size=512 * MIB, pool="fast", format="qcow2")]
     work = disk_work(disks, ["scsi0", "scsi1"], current, lambda pool, _i: pool or "local-lvm")
     assert work.grow == {"scsi0": 12 * GIB}
     assert work.new == {"scsi1": "fast:0.5,format=qcow2"}
-    smaller = disk_work([{"size": 8 * GIB}], ["scsi0"], current, lambda p, _i: "local-lvm")
+    smaller = disk_work([DiskSpec(size=8 * GIB)], ["scsi0"], current, lambda p, _i: "local-lvm")
     assert smaller.grow == {} and smaller.new == {}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from provisioner.core.specs import NicSpec
 from provisioner.providers.proxmox.lxc_spec import nets_of as lxc_nets
 from provisioner.providers.proxmox.nics import (
     format_lxc_nic,
@@ -126,7 +127,7 @@ def test_a_nic_reads_in_the_stack_shape() -> None:
 
 def test_writing_a_nic_keeps_what_the_stack_leaves_unset() -> None:
     current = parse_qemu_nic("virtio=BC:24:11:00:00:01,bridge=vmbr0,tag=10,mtu=9000")
-    nic = {"bridge": "vmbr1", "vlan": None, "firewall": True, "mac": None, "model": None}
+    nic = NicSpec(bridge="vmbr1", firewall=True)
     kept = write_nic(nic, current, "networks[0]", ["networks[0].bridge"], "macaddr")
     assert kept == {"model": "virtio", "macaddr": "BC:24:11:00:00:01", "bridge": "vmbr1",
                     "tag": "10", "mtu": "9000", "firewall": "1"}

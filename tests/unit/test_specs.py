@@ -94,3 +94,16 @@ def test_options_of_a_live_object_are_read_whatever_it_holds() -> None:
     assert options.disk_provisioning == "thin"  # defaults filled in
     declared = GuestSpec.of({"options": {"notes": "short", "gone_key": 1}})
     assert declared.options_as(GuestOptions).notes == "short"
+
+
+def test_a_refused_live_value_leaves_the_other_options_typed() -> None:
+    """Proxmox reports no sockets (None) where a stack could not write one: that value is
+    kept as it is, and the nested cloud-init options are still a model."""
+    from provisioner.providers.proxmox import CloudInitOptions
+    from provisioner.providers.proxmox import GuestOptions as PveOptions
+
+    live = GuestSpec.of({"options": {"sockets": None, "cloud_init": {"user": "admin"}}})
+    options = live.options_as(PveOptions)
+    assert options.sockets is None
+    assert isinstance(options.cloud_init, CloudInitOptions)
+    assert options.cloud_init.user == "admin"

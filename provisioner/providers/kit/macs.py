@@ -21,7 +21,7 @@ from typing import TypeVar
 from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
-from provisioner.core.specs import NicSpec
+from provisioner.core.specs import indexed_nics
 
 H = TypeVar("H")
 HINT = "choose another MAC, or leave mac: out to have one generated"
@@ -53,14 +53,7 @@ def fixed_macs(resources: Sequence[Resource],
     """Every MAC the resources of ``kinds`` fix, in declaration order."""
     return [FixedMac(resource, index, nic.mac)
             for resource in resources if resource.kind in kinds
-            for index, nic in _nics(resource) if nic.mac]
-
-
-def _nics(resource: Resource) -> list[tuple[int, NicSpec]]:
-    """The NICs with their index in the declaration (a live object's empty slot, None,
-    keeps its index)."""
-    return [(index, NicSpec.of(nic)) for index, nic
-            in enumerate(resource.spec.get("networks") or []) if isinstance(nic, Mapping)]
+            for index, nic in indexed_nics(resource.spec) if nic.mac]
 
 
 def first_holders(vms: Iterable[tuple[H, Iterable[str]]]) -> dict[str, H]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from provisioner.core.specs import ContainerSpec, indexed_nics
 from provisioner.providers.kit.changes import touched
 from provisioner.providers.kit.marker import Marker
+from provisioner.providers.proxmox import ContainerOptions
 from provisioner.providers.proxmox.nics import format_lxc_nic, read_nic, write_nic
 from provisioner.providers.proxmox.ownership import notes_of, user_tags
 from provisioner.providers.proxmox.props import (
@@ -124,7 +126,8 @@ def _ipconfig(nets: Mapping[int, Mapping[str, str]], declared: list[str]) -> lis
 def wanted_container(spec: Mapping[str, Any], name: str, tags: str, description: str,
                      current: Mapping[str, Any], changed: Collection[str] | None) -> Wanted:
     """The config keys (not mount points) ``spec`` asks for."""
-    options = spec.get("options") or {}
+    box = ContainerSpec.of(spec)
+    options = box.options_as(ContainerOptions)
     values: dict[str, str | None] = {"hostname": name, "tags": tags, "description": description}
     paths: dict[str, tuple[str, ...]] = {"tags": ("options.tags",)}
 
@@ -132,23 +135,20 @@ def wanted_container(spec: Mapping[str, Any], name: str, tags: str, description:
         values[key] = value
         paths[key] = (path, *more)
 
-    want("cores", "cpus", str(spec["cpus"]))
-    want("memory", "memory", str(mib(int(spec["memory"]))))
-    swap = spec.get("swap")
-    want("swap", "swap", None if swap is None else str(mib(int(swap))))
-    want("onboot", "autostart", flag(bool(spec.get("autostart"))))
-    want("nameserver", "options.nameserver", options.get("nameserver"))
-    want("searchdomain", "options.searchdomain", options.get("searchdomain"))
-    nesting = options.get("nesting")
+    want("cores", "cpus", str(box.cpus))
+    want("memory", "memory", str(mib(box.memory)))
+    want("swap", "swap", None if box.swap is None else str(mib(box.swap)))
+    want("onboot", "autostart", flag(box.autostart))
+    want("nameserver", "options.nameserver", options.nameserver)
+    want("searchdomain", "options.searchdomain", options.searchdomain)
+    nesting = options.nesting
     features = dict(parse_props(current.get("features")))
     if nesting is not None:
         features["nesting"] = flag(bool(nesting))
     want("features", "options.nesting", format_props(features) if features else None)
     nets = nets_of(current)
-    ipconfig = list(options.get("ipconfig") or [])
-    for index, nic in enumerate(spec.get("networks") or []):
-        if nic is None:
-            continue
+    ipconfig = list(options.ipconfig or [])
+    for index, nic in indexed_nics(spec):
         path = f"networks[{index}]"
         props = write_nic(nic, nets.get(index, {}), path,
                           changed if index in nets else None, "hwaddr")

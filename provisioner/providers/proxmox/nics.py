@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from provisioner.core.specs import NicSpec
 from provisioner.providers.proxmox.props import flag, parse_props, to_bool, to_int
 
 QEMU_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551",
@@ -94,7 +95,7 @@ def read_nic(props: Mapping[str, str], applied: Mapping[str, Any] | None,
     }
 
 
-def write_nic(nic: Mapping[str, Any], current: Mapping[str, str], path: str,
+def write_nic(nic: NicSpec, current: Mapping[str, str], path: str,
               changed: Collection[str] | None, mac_key: str) -> dict[str, str]:
     """The NIC's properties: ``current`` with what ``nic`` declares. A key the stack
     leaves unset is kept, unless ``path.KEY`` is in ``changed`` (the stack removed it);
@@ -110,15 +111,13 @@ def write_nic(nic: Mapping[str, Any], current: Mapping[str, str], path: str,
         elif removed(key):
             props.pop(prop, None)
 
-    bridge = nic.get("bridge") or nic.get("host_network")
+    bridge = nic.bridge or nic.host_network
     if bridge:
-        props["bridge"] = str(bridge)
-    put(mac_key, str(nic["mac"]).upper() if nic.get("mac") else None, "mac")
-    vlan = nic.get("vlan")
-    put("tag", None if vlan is None else str(vlan), "vlan")
-    firewall = nic.get("firewall")
-    if firewall or "firewall" in props:  # off and absent mean the same: add nothing
-        put("firewall", None if firewall is None else flag(bool(firewall)), "firewall")
+        props["bridge"] = bridge
+    put(mac_key, nic.mac.upper() if nic.mac else None, "mac")
+    put("tag", None if nic.vlan is None else str(nic.vlan), "vlan")
+    if nic.firewall or "firewall" in props:  # off and absent mean the same: add nothing
+        put("firewall", None if nic.firewall is None else flag(nic.firewall), "firewall")
     if mac_key == "macaddr":
-        put("model", nic.get("model"), "model")
+        put("model", nic.model, "model")
     return props

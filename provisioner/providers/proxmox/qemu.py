@@ -19,11 +19,12 @@ from typing import Any
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.changes import only_changed, touched
 from provisioner.providers.kit.marker import Marker
-from provisioner.providers.proxmox import hotplug
+from provisioner.providers.proxmox import GuestOptions, hotplug
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.guests import Guests, managed_keys
 from provisioner.providers.proxmox.ownership import parse_marker
@@ -51,7 +52,8 @@ class Qemu(Guests):
 
     def make(self, resource: Resource, facts: Facts) -> GuestRef:
         what = str(resource.address)
-        clone = resource.spec.get("clone")
+        guest = GuestSpec.of(resource.spec)
+        clone = guest.clone
         if clone:
             with_template = {t.node for t in facts.templates(str(clone))}
             node = self.ctx.nodes.place(resource, facts,
@@ -60,7 +62,7 @@ class Qemu(Guests):
         else:
             node = self.ctx.nodes.place(resource, facts)
         self.ctx.nodes.require_online(facts, node, what)
-        options = resource.spec.get("options") or {}
+        options = guest.options_as(GuestOptions)
 
         def create(vmid: int) -> None:
             if clone:
@@ -70,7 +72,7 @@ class Qemu(Guests):
 
         vmid = self.with_vmid(resource, node, create)
         return GuestRef(self.kind, vmid, node, resource.name, "stopped", False, "", None,
-                        options.get("pool"), 0, 0)
+                        options.pool, 0, 0)
 
     def pick_template(self, name: str, node: str, facts: Facts, what: str
                       ) -> tuple[GuestRef, str | None]:
@@ -97,17 +99,17 @@ class Qemu(Guests):
     def _clone(self, resource: Resource, template: GuestRef, target: str | None, node: str,
                vmid: int) -> None:
         what = str(resource.address)
-        spec = resource.spec
-        options = spec.get("options") or {}
-        full = bool(options.get("full_clone", True))
+        guest = GuestSpec.of(resource.spec)
+        options = guest.options_as(GuestOptions)
+        full = options.full_clone
         source = self.client.get(CallKind.READ, what, f"{template.path}/config")
         template_slots = sorted(disks_of(source))
-        disks = [d for d in spec.get("disks") or [] if d is not None]
+        disks = guest.disks
         busy = [k for k in source if k[:3] in ("ide", "sat", "scs", "vir") and k[-1].isdigit()]
         slots = assign_slots(disks, preferred=template_slots, busy=busy)
-        storage = next((self.ctx.names.storage_id(resource, f"disks[{i}].pool", d.get("pool"))
+        storage = next((self.ctx.names.storage_id(resource, f"disks[{i}].pool", d.pool)
                         for i, (d, s) in enumerate(zip(disks, slots, strict=True))
-                        if s in template_slots and d.get("pool")), None)
+                        if s in template_slots and d.pool), None)
         if storage is not None and not full:
             raise ProviderError(f"{what}: a linked clone stays on the template's storage; "
                                 f"disks cannot go to {storage}",
@@ -116,8 +118,8 @@ class Qemu(Guests):
                                           "template_nets": [f"net{i}" for i in nets_of(source)]})
         params = {"newid": vmid, "name": resource.name, "full": 1 if full else 0,
                   "storage": storage if full else None, "target": target,
-                  "pool": options.get("pool"),
-                  "description": self.owner.description(str(options.get("description") or ""),
+                  "pool": options.pool,
+                  "description": self.owner.description(options.description or "",
                                                         resource.address, applied)}
         used = {storage or s for s in (d.storage for d in disks_of(source).values()) if s}
         with self.ctx.limits.hold(template.node, used):
@@ -127,19 +129,19 @@ class Qemu(Guests):
     def _scratch(self, resource: Resource, node: str, vmid: int) -> None:
         what = str(resource.address)
         spec = resource.spec
-        options = spec.get("options") or {}
-        disks = [d for d in spec.get("disks") or [] if d is not None]
+        guest = GuestSpec.of(spec)
+        options = guest.options_as(GuestOptions)
+        disks = guest.disks
         slots = assign_slots(disks)
         applied = self.applied(resource, {"slots": slots})
-        description = self.owner.description(str(options.get("description") or ""),
-                                              resource.address, applied)
-        wanted = wanted_config(spec, resource.name, self.owner.tags(list(options.get("tags")
-                                                                         or [])),
+        description = self.owner.description(options.description or "", resource.address,
+                                              applied)
+        wanted = wanted_config(spec, resource.name, self.owner.tags(list(options.tags or [])),
                                description, {}, None, self._ci_storage(resource))
         work = disk_work(disks, slots, {}, self._disk_storage(resource))
         params: dict[str, Any] = {k: v for k, v in wanted.values.items() if v is not None}
         params |= dict(work.new)
-        params |= {"vmid": vmid, "pool": options.get("pool")}
+        params |= {"vmid": vmid, "pool": options.pool}
         if slots:
             params["boot"] = f"order={slots[0]}"
         storages = {str(v).split(":", 1)[0] for v in work.new.values()}
@@ -158,24 +160,25 @@ class Qemu(Guests):
         notes = private(marker.memo) if marker is not None else {}
         resource = only_changed(resource, live, changed)
         spec = resource.spec
-        options = spec.get("options") or {}
-        disks = [d for d in spec.get("disks") or [] if d is not None]
+        guest = GuestSpec.of(spec)
+        options = guest.options_as(GuestOptions)
+        disks = guest.disks
         slots = assign_slots(disks, kept=list(notes.get("slots") or []),
                              busy=[key for key in view.effective if drive_slot(key)])
         detach = _detached(live, changed, len(disks))
         work = disk_work(disks, slots, view.effective, self._disk_storage(resource),
                          list(detach.values()))
         applied = self.applied(resource, {**notes, "slots": slots})
-        description = self.owner.description(str(options.get("description") or ""),
-                                             resource.address, applied)
+        description = self.owner.description(options.description or "", resource.address,
+                                             applied)
         wanted = wanted_config(spec, resource.name,
-                               self.owner.tags(list(options.get("tags") or [])), description,
+                               self.owner.tags(list(options.tags or [])), description,
                                view.effective, changed, self._ci_storage(resource))
         change = config_changes(wanted, view.effective, changed)
         change.set |= dict(work.new)
         change.delete += list(work.detach)
         running = self.ctx.power.running(ref.path, what)
-        if running and spec.get("power") == "stopped":
+        if running and guest.power == "stopped":
             self.ctx.power.stop(ref.path, ref.node, what)
             running = False
         storages = {str(v).split(":", 1)[0] for v in work.new.values()}
@@ -186,14 +189,14 @@ class Qemu(Guests):
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=slot, size=size_text(size)))
         if changed is None or touched("options.pool", changed):
-            self.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
+            self.set_pool(ref.vmid, options.pool, ref.pool, what)
         devices = {**{f"disks[{index}]": slot for index, slot in enumerate(slots)}, **detach}
         self.restart_for_pending(resource, ref, running,
                                  managed_keys(change, wanted, devices, changed), live, changed)
         if detach:  # after the restart: a detach Proxmox held pending is done by then
             self.destroy_unused(ref, what, {view.current[s] for s in detach.values()
                                             if s in view.current})
-        self.ctx.power.set_power(ref.path, ref.node, what, running, str(spec.get("power")))
+        self.ctx.power.set_power(ref.path, ref.node, what, running, guest.power)
 
     def _disk_storage(self, resource: Resource) -> Callable[[str | None, int], str]:
         """Declared disk N's storage id, from its ``pool:``."""

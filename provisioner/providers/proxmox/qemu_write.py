@@ -13,7 +13,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.core.specs import DiskSpec, GuestSpec, indexed_nics
 from provisioner.providers.kit.changes import touched
+from provisioner.providers.proxmox import CloudInitOptions, GuestOptions
 from provisioner.providers.proxmox.nics import format_qemu_nic, same_nic, write_nic
 from provisioner.providers.proxmox.props import (
     flag,
@@ -71,7 +73,8 @@ def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: st
                   storage_of: Callable[[str | None], str]) -> Wanted:
     """The config ``spec`` asks for, written over ``current`` where devices keep what
     the stack does not set (a NIC's MAC)."""
-    options = spec.get("options") or {}
+    guest = GuestSpec.of(spec)
+    options = guest.options_as(GuestOptions)
     values: dict[str, str | None] = {"name": name, "tags": tags, "description": description}
     paths: dict[str, tuple[str, ...]] = {"tags": ("options.tags",)}
 
@@ -79,47 +82,48 @@ def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: st
         values[key] = value
         paths[key] = (path,)
 
-    want("cores", "cpus", str(spec["cpus"]))
-    want("memory", "memory", str(mib(int(spec["memory"]))))
-    want("onboot", "autostart", flag(bool(spec.get("autostart"))))
-    sockets = options.get("sockets")
+    want("cores", "cpus", str(guest.cpus))
+    want("memory", "memory", str(mib(guest.memory)))
+    want("onboot", "autostart", flag(guest.autostart))
+    sockets = options.sockets if "sockets" in guest.options else None  # unset: not written
     want("sockets", "options.sockets", None if sockets is None else str(sockets))
-    balloon = options.get("balloon")
+    balloon = options.balloon
     want("balloon", "options.balloon", None if balloon is None else str(mib(int(balloon))))
     for option, key in _SIMPLE:
-        want(key, f"options.{option}", options.get(option))
-    agent = options.get("agent")
+        want(key, f"options.{option}", getattr(options, option))
+    agent = options.agent
     want("agent", "options.agent", None if agent is None else flag(bool(agent)))
     nets = nets_of(current)
-    for index, nic in enumerate(spec.get("networks") or []):
+    for index, nic in indexed_nics(spec):
         path = f"networks[{index}]"
         props = write_nic(nic, nets.get(index, {}), path,
                           changed if index in nets else None, "macaddr")
         want(f"net{index}", path, format_qemu_nic(props))
-    _cloud_init(options.get("cloud_init"), current, want, storage_of)
+    _cloud_init(options.cloud_init, current, want, storage_of)
     return Wanted(values, paths)
 
 
-def _cloud_init(cloud_init: Mapping[str, Any] | None, current: Mapping[str, Any],
+def _cloud_init(cloud_init: CloudInitOptions | None, current: Mapping[str, Any],
                 want: Callable[[str, str, str | None], None],
                 storage_of: Callable[[str | None], str]) -> None:
     base = "options.cloud_init"
-    ci = cloud_init or {}
-    want("ciuser", f"{base}.user", ci.get("user"))
-    keys = ci.get("ssh_keys") or []
+    ci = cloud_init or CloudInitOptions()
+    want("ciuser", f"{base}.user", ci.user)
+    keys = list(ci.ssh_keys or [])
     want("sshkeys", f"{base}.ssh_keys", quote_keys(keys) if keys else None)
-    want("nameserver", f"{base}.nameserver", ci.get("nameserver"))
-    want("searchdomain", f"{base}.searchdomain", ci.get("searchdomain"))
-    custom = {k: v for k, v in (ci.get("custom") or {}).items() if v}
+    want("nameserver", f"{base}.nameserver", ci.nameserver)
+    want("searchdomain", f"{base}.searchdomain", ci.searchdomain)
+    snippets = ci.custom.model_dump() if ci.custom is not None else {}
+    custom = {k: v for k, v in snippets.items() if v}
     want("cicustom", f"{base}.custom", format_props(custom) if custom else None)
-    declared = list(ci.get("ipconfig") or [])
+    declared = list(ci.ipconfig or [])
     present = [int(k[8:]) for k in current if k.startswith("ipconfig") and k[8:].isdigit()]
     for index in range(max(len(declared), max(present, default=-1) + 1)):
         want(f"ipconfig{index}", f"{base}.ipconfig[{index}]",
              declared[index] if index < len(declared) else None)
     slot = cloudinit_slot(current) or next(
         (s for s in CLOUDINIT_SLOTS if s not in current), CLOUDINIT_SLOTS[0])
-    drive = f"{storage_of(ci.get('storage'))}:cloudinit" if cloud_init is not None else None
+    drive = f"{storage_of(ci.storage)}:cloudinit" if cloud_init is not None else None
     if cloudinit_slot(current) is None or drive is None:
         want(slot, base, drive)
 
@@ -170,7 +174,7 @@ class DiskWork:
     detach: Sequence[str]
 
 
-def disk_work(disks: Sequence[Mapping[str, Any]], slots: Sequence[str],
+def disk_work(disks: Sequence[DiskSpec], slots: Sequence[str],
               current: Mapping[str, Any], storage_of: Callable[[str | None, int], str],
               detach: Sequence[str] = ()) -> DiskWork:
     """New disks at slots the guest lacks, growth where the declared size is larger.
@@ -179,36 +183,35 @@ def disk_work(disks: Sequence[Mapping[str, Any]], slots: Sequence[str],
     new: dict[str, str] = {}
     grow: dict[str, int] = {}
     for index, (disk, slot) in enumerate(zip(disks, slots, strict=True)):
-        size = disk.get("size")
+        size = disk.size
         if slot not in have:
-            storage = storage_of(disk.get("pool"), index)
-            options = {"format": disk.get("format")}
-            new[slot] = format_props(options, f"{storage}:{gib_text(int(size or 0))}")
+            storage = storage_of(disk.pool, index)
+            new[slot] = format_props({"format": disk.format}, f"{storage}:{gib_text(size or 0)}")
         else:
             now = have[slot].size
-            if size is not None and (now is None or int(size) > now):
-                grow[slot] = int(size)
+            if size is not None and (now is None or size > now):
+                grow[slot] = size
     return DiskWork(new, grow, [slot for slot in detach if slot in have])
 
 
-def assign_slots(disks: Sequence[Mapping[str, Any]], kept: Sequence[str] = (),
+def assign_slots(disks: Sequence[DiskSpec], kept: Sequence[str] = (),
                  preferred: Sequence[str] = (), busy: Collection[str] = ()) -> list[str]:
     """The slot of each declared disk: its ``slot:``, else the slot it had (``kept``,
     by index), else the next of ``preferred`` (a template's disks, for a clone), else
     the first free one of its bus (``scsi`` by default) not in ``busy``."""
-    explicit = {d["slot"] for d in disks if d.get("slot")}
+    explicit = {d.slot for d in disks if d.slot}
     used = set(explicit) | set(busy) | set(preferred)
     queue = [slot for slot in preferred if slot not in explicit and slot not in kept]
     slots = []
     for index, disk in enumerate(disks):
-        if disk.get("slot"):
-            slot = str(disk["slot"])
+        if disk.slot:
+            slot = disk.slot
         elif index < len(kept) and kept[index] not in explicit:
             slot = kept[index]
-        elif disk.get("bus") is None and queue:
+        elif disk.bus is None and queue:
             slot = queue.pop(0)
         else:
-            bus = disk.get("bus") or "scsi"
+            bus = disk.bus or "scsi"
             slot = next(f"{bus}{n}" for n in range(64) if f"{bus}{n}" not in used)
         used.add(slot)
         slots.append(slot)
