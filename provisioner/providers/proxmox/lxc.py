@@ -14,8 +14,10 @@ from typing import Any
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import ContainerSpec
 from provisioner.providers.kit.changes import only_changed, touched
 from provisioner.providers.kit.marker import Marker
+from provisioner.providers.proxmox import ContainerOptions
 from provisioner.providers.proxmox.facts import Facts, GuestRef
 from provisioner.providers.proxmox.guests import Guests, managed_keys
 from provisioner.providers.proxmox.lxc_spec import (
@@ -38,30 +40,29 @@ class Lxc(Guests):
     def _wanted(self, resource: Resource, current: Mapping[str, Any],
                 changed: Collection[str] | None) -> Wanted:
         """The config the container's spec asks for, with our tags and description."""
-        options = resource.spec.get("options") or {}
-        description = self.owner.description(str(options.get("description") or ""),
+        options = _options(resource)
+        description = self.owner.description(options.description or "",
                                              resource.address, self.applied(resource, {}))
         return wanted_container(resource.spec, resource.name,
-                                self.owner.tags(list(options.get("tags") or [])),
+                                self.owner.tags(list(options.tags or [])),
                                 description, current, changed)
 
     def make(self, resource: Resource, facts: Facts) -> GuestRef:
         what = str(resource.address)
         node = self.ctx.nodes.place(resource, facts)
         self.ctx.nodes.require_online(facts, node, what)
-        spec = resource.spec
-        options = spec.get("options") or {}
+        box = ContainerSpec.of(resource.spec)
+        options = box.options_as(ContainerOptions)
         wanted = self._wanted(resource, {}, None)
         params: dict[str, Any] = {k: v for k, v in wanted.values.items() if v is not None}
-        rootfs = spec["rootfs"]
-        params["rootfs"] = new_volume(self._storage(resource, "rootfs.pool", rootfs.get("pool")),
-                                      int(rootfs["size"]))
-        for index, mount in enumerate(spec.get("mounts") or []):
-            storage = self._storage(resource, f"mounts[{index}].pool", mount.get("pool"))
-            params[f"mp{index}"] = new_volume(storage, int(mount["size"]), mount["path"])
-        keys = options.get("ssh_keys") or []
-        params |= {"ostemplate": spec["template"], "pool": options.get("pool"),
-                   "unprivileged": flag(bool(options.get("unprivileged", True))),
+        params["rootfs"] = new_volume(self._storage(resource, "rootfs.pool", box.rootfs.pool),
+                                      box.rootfs.size)
+        for index, mount in enumerate(box.mounts):
+            storage = self._storage(resource, f"mounts[{index}].pool", mount.pool)
+            params[f"mp{index}"] = new_volume(storage, mount.size, mount.path)
+        keys = list(options.ssh_keys or [])
+        params |= {"ostemplate": box.template, "pool": options.pool,
+                   "unprivileged": flag(options.unprivileged),
                    "ssh-public-keys": "\n".join(keys) + "\n" if keys else None}
         storages = {str(storage_of_value(params[k])) for k in params
                     if k == "rootfs" or k.startswith("mp")}
@@ -74,7 +75,7 @@ class Lxc(Guests):
 
         vmid = self.with_vmid(resource, node, create)
         return GuestRef(self.kind, vmid, node, resource.name, "stopped", False, "", None,
-                        options.get("pool"), 0, 0)
+                        options.pool, 0, 0)
 
     def configure(self, resource: Resource, ref: GuestRef, live: LiveObject | None,
                   changed: Sequence[str] | None) -> None:
@@ -82,15 +83,16 @@ class Lxc(Guests):
         self.ctx.power.wait_unlocked(ref.path, what)
         view = self.ctx.cluster.config(ref, what)
         resource = only_changed(resource, live, changed)
-        spec = resource.spec
-        options = spec.get("options") or {}
+        box = ContainerSpec.of(resource.spec)
+        options = box.options_as(ContainerOptions)
+        slots = _mount_slots(resource)
         wanted = self._wanted(resource, view.effective, changed)
         change = config_changes(wanted, view.effective, changed)
         grow = self._mounts(resource, view.effective, change.set)
-        removed = _removed_mounts(view.current, len(spec.get("mounts") or []), live, changed)
+        removed = _removed_mounts(view.current, slots, live, changed)
         change.delete += [key for key in removed.values() if key in view.effective]
         running = self.ctx.power.running(ref.path, what)
-        if running and spec.get("power") == "stopped":
+        if running and box.power == "stopped":
             self.ctx.power.stop(ref.path, ref.node, what)
             running = False
         with self.ctx.limits.hold(ref.node):
@@ -100,37 +102,36 @@ class Lxc(Guests):
                 self.ctx.tasks.run(what, partial(self.client.put, what, f"{ref.path}/resize",
                                                  disk=disk, size=size_text(size)))
         if changed is None or touched("options.pool", changed):
-            self.set_pool(ref.vmid, options.get("pool"), ref.pool, what)
+            self.set_pool(ref.vmid, options.pool, ref.pool, what)
         devices = {"rootfs": "rootfs", **removed, **{
-            f"mounts[{i}]": f"mp{i}" for i in range(len(spec.get("mounts") or []))}}
+            f"mounts[{i}]": f"mp{i}" for i in range(slots)}}
         self.restart_for_pending(resource, ref, running,
                                  managed_keys(change, wanted, devices, changed), live, changed)
         if removed:  # after the restart: a removal Proxmox held pending is done by then
             self.destroy_unused(ref, what, {view.current[key] for key in removed.values()})
-        self.ctx.power.set_power(ref.path, ref.node, what, running, str(spec.get("power")))
+        self.ctx.power.set_power(ref.path, ref.node, what, running, box.power)
 
     def _mounts(self, resource: Resource, current: Mapping[str, Any],
                 put: dict[str, str]) -> dict[str, int]:
         """New mount points and new paths into ``put``; returns growth."""
         grow: dict[str, int] = {}
-        rootfs = resource.spec["rootfs"]
+        box = ContainerSpec.of(resource.spec)
         have = parse_drive(current.get("rootfs"), "volume").size
-        if have is not None and int(rootfs["size"]) > have:
-            grow["rootfs"] = int(rootfs["size"])
-        mounts = [m for m in resource.spec.get("mounts") or [] if m is not None]
+        if have is not None and box.rootfs.size > have:
+            grow["rootfs"] = box.rootfs.size
         existing = mounts_of(current)
-        for index, mount in enumerate(mounts):
+        for index, mount in enumerate(box.mounts):
             key = f"mp{index}"
             if index not in existing:
-                storage = self._storage(resource, f"mounts[{index}].pool", mount.get("pool"))
-                put[key] = new_volume(storage, int(mount["size"]), mount["path"])
+                storage = self._storage(resource, f"mounts[{index}].pool", mount.pool)
+                put[key] = new_volume(storage, mount.size, mount.path)
                 continue
             drive = parse_drive(existing[index], "volume")
-            if drive.props.get("mp") != mount["path"]:
+            if drive.props.get("mp") != mount.path:
                 put[key] = ",".join([drive.volume, *(f"{k}={v}" for k, v in
-                                                     {**drive.props, "mp": mount["path"]}.items())])
-            if drive.size is not None and int(mount["size"]) > drive.size:
-                grow[key] = int(mount["size"])
+                                                     {**drive.props, "mp": mount.path}.items())])
+            if drive.size is not None and mount.size > drive.size:
+                grow[key] = mount.size
         return grow
 
     def _storage(self, resource: Resource, path: str, pool: str | None) -> str:
@@ -160,3 +161,13 @@ def _removed_mounts(current: Mapping[str, Any], count: int, live: LiveObject | N
         return {}
     return {f"mounts[{i}]": f"mp{i}" for i in mounts_of(current)
             if i >= count and f"mounts[{i}]" in changed}
+
+
+def _options(resource: Resource) -> ContainerOptions:
+    return ContainerSpec.of(resource.spec).options_as(ContainerOptions)
+
+
+def _mount_slots(resource: Resource) -> int:
+    """How many mount point slots the spec lists (a live object's empty slot, None,
+    counts: mount N is mpN)."""
+    return len(resource.spec.get("mounts") or [])
