@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from provisioner.core.address import Kind
@@ -30,20 +30,22 @@ if TYPE_CHECKING:
 
 
 def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
-                domain_type: str, local: bool) -> list[Problem]:
+                domain_type: Callable[[], str], local: bool) -> list[Problem]:
     """What the declared resources refer to on the host, checked against the last
     listing: pools, host networks, bridges, base images, kernel files, CPU modes, and
-    fixed MACs that a domain outside the stack has."""
+    fixed MACs that a domain outside the stack has. ``domain_type`` is asked only when
+    a guest wants a host CPU mode."""
     declared_pools = {guests.owner.pool_name(r.name) for r in resources if r.kind is Kind.POOL}
     checker = _Checker(facts, declared_pools, local)
+    views = [(r, GuestSpec.of(r.spec)) for r in resources if r.kind is Kind.GUEST]
     for resource in resources:
         if resource.kind is Kind.VOLUME:
             declared = VolumeSpec.of(resource.spec).pool
             checker.pool(resource, "pool" if declared else "",
                          guests.pool_of(resource, "pool", declared))
-        elif resource.kind is Kind.GUEST:
-            _check_guest(checker, resource, guests, domain_type)
-    _check_bridges(checker, resources, guests.client)
+    for resource, guest in views:
+        _check_guest(checker, resource, guest, guests, domain_type)
+    _check_bridges(checker, resources, views, guests.client)
     _check_ranges(checker, resources)
     return checker.problems + mac_clashes(resources, facts.macs)
 
@@ -68,12 +70,11 @@ def _check_ranges(checker: _Checker, resources: Sequence[Resource]) -> None:
 
 
 def _check_bridges(checker: _Checker, resources: Sequence[Resource],
-                   client: LibvirtClient) -> None:
+                   views: Sequence[tuple[Resource, GuestSpec]], client: LibvirtClient) -> None:
     """Host bridges named by guests and bridge networks exist (one listing, only when
     a bridge is named; skipped where libvirt cannot list host interfaces)."""
-    wanted = [(r, f"networks[{index}].bridge", nic.bridge) for r in resources
-              if r.kind is Kind.GUEST
-              for index, nic in enumerate(GuestSpec.of(r.spec).networks) if nic.bridge]
+    wanted = [(r, f"networks[{index}].bridge", nic.bridge) for r, guest in views
+              for index, nic in enumerate(guest.networks) if nic.bridge]
     wanted += [(r, "bridge", network.bridge) for r in resources if r.kind is Kind.NETWORK
                if (network := NetworkSpec.of(r.spec)).mode == "bridge" and network.bridge]
     if not wanted:
@@ -112,8 +113,8 @@ def _check_unsupported(checker: _Checker, resource: Resource, guest: GuestSpec) 
                                f"is not supported here: {_UNSUPPORTED_NIC[key]}")
 
 
-def _check_guest(checker: _Checker, resource: Resource, guests: Guests, domain_type: str) -> None:
-    guest = GuestSpec.of(resource.spec)
+def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests: Guests,
+                 domain_type: Callable[[], str]) -> None:
     _check_unsupported(checker, resource, guest)
     disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
     for index, disk in enumerate(disks):
@@ -135,10 +136,10 @@ def _check_guest(checker: _Checker, resource: Resource, guests: Guests, domain_t
     for key, file in (("kernel", options.kernel), ("initrd", options.initrd)):
         if file:
             checker.file(resource, f"options.{key}", file)
-    if options.cpu_mode in ("host-passthrough", "host-model") and domain_type != "kvm":
+    if options.cpu_mode in ("host-passthrough", "host-model") and domain_type() != "kvm":
         checker.refuse(resource, "options.cpu_mode", f"{options.cpu_mode} needs KVM, and "
                        "this host runs guests with software emulation (domain type "
-                       f"{domain_type})")
+                       f"{domain_type()})")
 
 
 class _Checker:

@@ -14,7 +14,7 @@ from typing import Any
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
-from provisioner.core.specs import GuestSpec, VolumeSpec
+from provisioner.core.specs import VolumeSpec
 from provisioner.providers.base import (
     Capacity,
     Inventory,
@@ -22,7 +22,7 @@ from provisioner.providers.base import (
     Provider,
     ProviderSchema,
 )
-from provisioner.providers.libvirt import GuestOptions, LibvirtConfig
+from provisioner.providers.libvirt import LibvirtConfig
 from provisioner.providers.libvirt.adopt import adopt
 from provisioner.providers.libvirt.capacity import detect_domain_type, read_capacity
 from provisioner.providers.libvirt.checks import plan_checks
@@ -82,10 +82,7 @@ class LibvirtProvider(Provider):
         return self.lister.inventory()
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:
-        needs_type = any(GuestSpec.of(r.spec).options_as(GuestOptions).cpu_mode
-                         for r in resources if r.kind is Kind.GUEST)
-        domain_type = self.domain_type() if needs_type else "unknown"
-        return plan_checks(resources, self.lister.facts, self.guests, domain_type,
+        return plan_checks(resources, self.lister.facts, self.guests, self.domain_type,
                            local=self._local())
 
     def capacity(self) -> Capacity:
