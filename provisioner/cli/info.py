@@ -211,4 +211,5 @@ def providers(debug: DebugOption = False) -> None:
             plugin = get_plugin(type_name)
             ready = importlib.util.find_spec(plugin.requires) is not None
             status = "ready" if ready else f"needs: pip install 'provisioner[{plugin.extra}]'"
-            echo(f"{type_name:<10} {plugin.version:<8} {status:<40} {plugin.summary}")
+            note = f"; {plugin.probe()}" if ready and plugin.probe is not None else ""
+            echo(f"{type_name:<10} {plugin.version:<8} {status:<40} {plugin.summary}{note}")

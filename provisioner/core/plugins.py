@@ -10,7 +10,7 @@ library becomes a MissingExtraError naming the ``pip install`` that fixes it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -63,6 +63,10 @@ class ProviderPlugin:
     """Validates a resource's ``options:``, for the kinds that have provider options
     (a kind without a model takes no ``options:`` keys: ``options_model``)."""
     summary: str = ""
+    probe: Callable[[], str] | None = None
+    """What this machine offers the provider, in a few words, for ``provisioner
+    providers`` (the qemu provider: the accelerator ``auto`` picks). Light: it must not
+    import the hypervisor library."""
 
     def __post_init__(self) -> None:
         unserved = sorted(kind.value for kind in set(self.options_models) - self.kinds)

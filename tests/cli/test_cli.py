@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -270,6 +271,8 @@ def test_graph_schema_and_providers(stack_dir: Path) -> None:
         (ROOT / "schemas" / "stack.schema.json").read_text())
     providers = run("providers")
     assert "libvirt" in providers.stdout and "ready" in providers.stdout
+    qemu = next(line for line in providers.stdout.splitlines() if line.startswith("qemu "))
+    assert re.search(r"; accel auto: (kvm|tcg \(.+\))$", qemu), qemu
 
 
 def test_after_apply_a_new_process_plans_no_changes_and_destroy_asks(stack_dir: Path) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
+from provisioner.providers.qemu.accel import accel_note
 
 
 class _Strict(BaseModel):
@@ -77,4 +78,5 @@ plugin = ProviderPlugin(
     kinds=frozenset({Kind.GUEST}),
     options_models={Kind.GUEST: GuestOptions},
     summary="QEMU processes without a daemon or root (local)",
+    probe=accel_note,
 )

@@ -67,19 +67,3 @@ def _filesystem(root: Path) -> tuple[int, int]:
     stats = os.statvfs(path)
     return stats.f_blocks * stats.f_frsize, stats.f_bavail * stats.f_frsize
 
-
-def detect_accel() -> str:
-    """``kvm`` when this user can open /dev/kvm and the CPU has hardware virtualization
-    (``vmx`` or ``svm``: a /dev/kvm without them, as in some nested setups, runs only
-    special guest kernels), else ``tcg``."""
-    try:
-        descriptor = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return "tcg"
-    os.close(descriptor)
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return "tcg"
-    words = set(flags.split())
-    return "kvm" if {"vmx", "svm"} & words else "tcg"

@@ -17,7 +17,8 @@ from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
 from provisioner.providers.qemu import QemuConfig
-from provisioner.providers.qemu.capacity import POOL, detect_accel, read_capacity
+from provisioner.providers.qemu.accel import detect_accel
+from provisioner.providers.qemu.capacity import POOL, read_capacity
 from provisioner.providers.qemu.checks import plan_checks
 from provisioner.providers.qemu.client import QemuHost
 from provisioner.providers.qemu.files import Tree, provider_root
