@@ -36,7 +36,8 @@ guests:
     cloud_init: {{ user_data: "#cloud-config\\n" }}
     options: {{ {boot} }}
 """
-CREATE_POINTS = ["before:create:guests.tiny-1", "qemu:marked:guests.tiny-1",
+CREATE_POINTS = ["before:create:guests.tiny-1", "qemu:staged:guests.tiny-1",
+                 "qemu:marked:guests.tiny-1",
                  "qemu:disks-made:guests.tiny-1", "qemu:started:guests.tiny-1",
                  "after:create:guests.tiny-1", "recorded:create:guests.tiny-1"]
 
@@ -160,6 +161,23 @@ def test_a_create_killed_anywhere_converges(lab: QemuLab, point: str) -> None:
     assert lab.changes() == {}
     lab.cli("destroy", "--auto-approve")
     assert lab.processes() == []
+    assert not (lab.directory / ".provisioner" / "qemu" / lab.stack).exists()
+
+
+def test_a_create_killed_before_its_directory_is_in_place_leaves_nothing(
+        lab: QemuLab) -> None:
+    lab.write(count=2)
+    killed = lab.apply(kill_at="qemu:staged:guests.tiny-1", check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout
+    assert (lab.guests / ".tiny-1.new" / "creating.json").exists()
+    lab.write(count=1)  # the half-made guest left the stack before the next run
+    tiny_1 = [change["action"] for change in lab.plan_json()["changes"]  # type: ignore[attr-defined]
+              if change["address"] == "guests.tiny-1"]
+    assert tiny_1 == ["delete"], tiny_1  # (tiny-0, killed as it was made, may show too)
+    lab.apply()
+    assert sorted(path.name for path in lab.guests.iterdir()) == ["tiny-0"]
+    lab.cli("destroy", "--auto-approve")
+    assert not (lab.directory / ".provisioner" / "qemu" / lab.stack).exists()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,9 @@ does: ``owner.json`` (the ownership marker, with the spec as applied),
 ``qemu.pid`` and the QMP socket of its running process, ``serial.log`` (its
 console), ``diskN.qcow2`` (or ``.img``) and ``seed.iso``. Deleting a guest is
 deleting its directory; listing guests is one scan of ``DIR/STACK/PROVIDER/*/``.
+A guest's directory is first made as ``.GUEST.new`` holding its marker and
+renamed into place, so it never exists without one; a create killed before the
+rename leaves only ``.GUEST.new``, which the next plan deletes as a leftover.
 
 A Unix socket path holds at most 107 bytes: a socket whose path in the guest's
 directory would be longer lives in a private directory of the user's
@@ -26,6 +29,8 @@ SOCKET_PATH_MAX = 100
 MARKER_FILE = "owner.json"
 CREATING_FILE = "creating.json"
 """The marker while the guest is being made: renamed to ``owner.json`` once it runs."""
+STAGING_SUFFIX = ".new"
+"""``.GUEST.new``: a guest's directory before it is renamed into place."""
 DISK_SUFFIX = {"qcow2": ".qcow2", "raw": ".img"}
 
 
@@ -108,8 +113,21 @@ class Tree:
     def guest(self, name: str) -> GuestFiles:
         return GuestFiles.at(self.base / name)
 
+    def staging(self, name: str) -> Path:
+        """Where a guest's directory is made, before it is renamed into place."""
+        return self.base / f".{name}{STAGING_SUFFIX}"
+
+    def guest_of(self, directory: Path) -> GuestFiles | None:
+        """The guest a directory of this block holds (its own or its staging one)."""
+        name = directory.name
+        if name.startswith(".") and name.endswith(STAGING_SUFFIX):
+            name = name[1:-len(STAGING_SUFFIX)]
+        files = self.guest(name)
+        return files if directory in (files.directory, self.staging(name)) else None
+
     def markers(self) -> list[Path]:
-        """Every marker (``owner.json`` or ``creating.json``) of this block's guests."""
+        """Every marker (``owner.json`` or ``creating.json``) of this block's guests,
+        staged ones included."""
         if not self.base.is_dir():
             return []
         return sorted(path for path in self.base.glob("*/*.json")

@@ -1,7 +1,8 @@
 """Creating, changing and deleting qemu guests: files, disks, and their QEMU process.
 
-A create makes the guest's directory with its marker as ``creating.json``,
-then the disks and the cloud-init seed, starts QEMU when the guest should run,
+A create makes the guest's directory with its marker as ``creating.json``
+(staged under another name and renamed into place, so the directory never
+exists without it), then the disks and the cloud-init seed, starts QEMU when the guest should run,
 and only then renames the marker to ``owner.json``: a create killed at any
 instant leaves a directory the next plan deletes as a leftover, never a guest
 that looks finished. A delete stops the process and removes the directory.
@@ -65,8 +66,7 @@ class Guests:
             return
         if files.directory.exists():
             shutil.rmtree(files.directory)  # our own leftover (checked above)
-        files.directory.mkdir(mode=0o700, parents=True)
-        self.ownership.write(files.creating, resource.address, resource.spec)
+        self._make_directory(files, resource)
         kill_point(f"qemu:marked:{resource.address}")
         self._make_disks(files, guest, what)
         seed = self._write_seed(files, resource)
@@ -75,6 +75,16 @@ class Guests:
             self.start(files, guest, what, seed)
             kill_point(f"qemu:started:{resource.address}")
         os.replace(files.creating, files.marker)
+
+    def _make_directory(self, files: GuestFiles, resource: Resource) -> None:
+        """The guest's directory with ``creating.json`` in it, appearing at once."""
+        staging = self.tree.staging(resource.name)
+        if staging.exists():
+            shutil.rmtree(staging)  # a create killed before its rename
+        staging.mkdir(mode=0o700, parents=True)
+        self.ownership.write(staging / files.creating.name, resource.address, resource.spec)
+        kill_point(f"qemu:staged:{resource.address}")
+        os.rename(staging, files.directory)
 
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> None:
         files = self.tree.guest(live.name)
@@ -110,6 +120,7 @@ class Guests:
             files.socket.unlink()
         with self.host.stats.track(CallKind.WRITE):
             shutil.rmtree(files.directory, ignore_errors=True)
+            shutil.rmtree(self.tree.staging(live.name), ignore_errors=True)
         for emptied in (self.tree.base, self.tree.base.parent):  # the block's, the stack's
             with contextlib.suppress(OSError):
                 emptied.rmdir()

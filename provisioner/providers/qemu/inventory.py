@@ -43,21 +43,22 @@ class Lister:
         self.ownership = ownership
 
     def inventory(self) -> Inventory:
-        managed, leftovers = [], []
+        managed: list[LiveObject] = []
+        leftovers: dict[str, LiveObject] = {}  # by guest: staged and renamed are one
         with self.host.stats.track(CallKind.LIST):
             markers = self.tree.markers()
         for path in markers:
             marker = read_marker(path)
             if marker is None or not self.ownership.owns(marker):
                 continue
-            files = self.tree.guest(path.parent.name)
-            if files.directory != path.parent:
-                continue  # another provider block's guest
+            files = self.tree.guest_of(path.parent)
+            if files is None:
+                continue  # not a guest's directory of this block
             if path.name == CREATING_FILE:
-                leftovers.append(self.read(files, marker, leftover=True))
-            elif path.name == MARKER_FILE:
+                leftovers[files.directory.name] = self.read(files, marker, leftover=True)
+            elif path.name == MARKER_FILE and path.parent == files.directory:
                 managed.append(self.read(files, marker))
-        return Inventory(managed, leftovers=leftovers)
+        return Inventory(managed, leftovers=list(leftovers.values()))
 
     def guest(self, name: str, what: str) -> LiveObject:
         """One guest read back after a change."""
