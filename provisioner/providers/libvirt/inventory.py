@@ -28,6 +28,7 @@ import libvirt
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject, address_name
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import CallKind, Inventory
 from provisioner.providers.kit.macs import MacHolder, mac_holders
@@ -228,20 +229,20 @@ class Lister:
             limits |= live_limits(stats)
         spec["power"] = "running" if running else "stopped"
         spec["autostart"] = autostart
-        deps = [Address(Kind.NETWORK, n["network"]) for n in spec["networks"] if n["network"]]
-        deps += [Address(Kind.VOLUME, d["volume"]) for d in spec["disks"] if d["volume"]]
-        deps += [Address(Kind.POOL, d["pool"]) for d in spec["disks"]
-                 if d["pool"] in view.pools.values()]
+        guest = GuestSpec.of(spec)  # the dict above is the stored form; read it typed
+        deps = [Address(Kind.NETWORK, n.network) for n in guest.networks if n.network]
+        deps += [Address(Kind.VOLUME, d.volume) for d in guest.disks if d.volume]
+        deps += [Address(Kind.POOL, d.pool) for d in guest.disks
+                 if d.pool and d.pool in view.pools.values()]
         sources = [s.get("network", "") for s in root.findall("devices/interface/source")]
-        networks = {(n["network"] or n["host_network"]): source
-                    for n, source in zip(spec["networks"], sources, strict=False)
-                    if n["network"] or n["host_network"]}
+        networks = {on: source for n, source in zip(guest.networks, sources, strict=False)
+                    if (on := n.network or n.host_network)}
         uuid = root.findtext("uuid") or domain.UUIDString()
         return LiveObject(
             address=address, provider=self.owner.provider, name=name,
             id=uuid, spec=spec, running=running, deps=tuple(deps),
             attributes={"uuid": uuid,
-                        "macs": [n["mac"] for n in spec["networks"] if n["mac"]],
+                        "macs": [n.mac for n in guest.networks if n.mac],
                         "state": "running" if running else "stopped",
                         "serial_log": serial_log_path(name),
                         "network_names": networks, **limits},
