@@ -92,7 +92,7 @@ def _written(spec: dict[str, Any], slots: list[str], notes: dict[str, Any]) -> d
     description = OWNER.description("", WEB, applied)
     wanted = wanted_config(
         GuestSpec.of(spec), "web", OWNER.tags(spec["options"]["tags"]), description, {},
-                           None, lambda pool: pool or "local-lvm")
+        None, lambda pool: pool or "local-lvm")
     config = {k: v for k, v in wanted.values.items() if v is not None}
     work = disk_work(GuestSpec.of(spec).disks, slots, {}, lambda pool, _i: pool or "local-lvm")
     config |= {slot: value for slot, value in work.new.items()}
@@ -136,13 +136,13 @@ def test_a_write_carries_only_what_differs() -> None:
                "net0": "virtio=BC:24:11:00:00:01,firewall=1,tag=20,bridge=vmbr0"}
     wanted = wanted_config(
         GuestSpec.of(spec), "web", current["tags"], current["description"], current,
-                           [], lambda pool: pool or "local-lvm")
+        [], lambda pool: pool or "local-lvm")
     assert not config_changes(wanted, current, []), "an equal config is written again"
 
     grown = _spec(memory=4 * GIB)
     wanted = wanted_config(
         GuestSpec.of(grown), "web", current["tags"], current["description"], current,
-                           ["memory"], lambda pool: pool or "local-lvm")
+        ["memory"], lambda pool: pool or "local-lvm")
     change = config_changes(wanted, current, ["memory"])
     assert change.params() == {"memory": "4096"}
 
@@ -152,12 +152,12 @@ def test_an_unset_option_is_deleted_only_when_the_stack_removed_it() -> None:
     current = {**_written(spec, ["scsi0"], {}), "balloon": "1024"}
     wanted = wanted_config(
         GuestSpec.of(spec), "web", current["tags"], current["description"], current,
-                           [], lambda pool: pool or "local-lvm")
+        [], lambda pool: pool or "local-lvm")
     assert not config_changes(wanted, current, []), "a value set in the UI was deleted"
     changed = ["options.balloon"]
     wanted = wanted_config(
         GuestSpec.of(spec), "web", current["tags"], current["description"], current,
-                           changed, lambda pool: pool or "local-lvm")
+        changed, lambda pool: pool or "local-lvm")
     assert config_changes(wanted, current, changed).delete == ["balloon"]
 
 
@@ -168,7 +168,7 @@ def test_a_rewritten_nic_keeps_its_mac() -> None:
     moved = _spec(networks=[{**spec["networks"][0], "vlan": 30}])
     wanted = wanted_config(
         GuestSpec.of(moved), "web", current["tags"], current["description"], current,
-                           ["networks[0].vlan"], lambda pool: pool or "local-lvm")
+        ["networks[0].vlan"], lambda pool: pool or "local-lvm")
     change = config_changes(wanted, current, ["networks[0].vlan"])
     assert change.set == {"net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1,tag=30"}
 
@@ -185,7 +185,7 @@ def test_a_nic_flag_at_zero_is_the_nic_without_it() -> None:
     current = {**_written(spec, ["scsi0"], {}), "net0": bare}
     wanted = wanted_config(
         GuestSpec.of(spec), "web", current["tags"], current["description"], current,
-                           None, lambda pool: pool or "local-lvm")
+        None, lambda pool: pool or "local-lvm")
     assert wanted.values["net0"] == bare
     assert not config_changes(wanted, current, None)
 
@@ -196,7 +196,7 @@ def test_an_update_writes_only_the_keys_of_the_changed_fields() -> None:
                "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr1"}
     wanted = wanted_config(
         GuestSpec.of(spec), "web", OWNER.tags(["web", "prod"]), current["description"],
-                           current, ["options.tags"], lambda pool: pool or "local-lvm")
+        current, ["options.tags"], lambda pool: pool or "local-lvm")
     change = config_changes(wanted, current, ["options.tags"])
     assert change.params() == {"tags": "prod;provisioner.lab;web"}, \
         "an update wrote fields the plan did not list"
