@@ -163,6 +163,11 @@ class GuestSpec(_WithOptions):
     cloud_init: CloudInitSpec | None = None
     power: str = "running"
     autostart: bool = False
+    indexed_networks: tuple[tuple[int, NicSpec], ...] = ()
+    """The NICs with their index in the spec's list (``indexed_nics``): a live object's
+    empty slot keeps its index, where ``networks`` drops it. NIC N is written to slot N."""
+    indexed_disks: tuple[tuple[int, DiskSpec], ...] = ()
+    """The disks with their index in the spec's list, as ``indexed_networks``."""
 
     @property
     def running(self) -> bool:
@@ -184,7 +189,11 @@ class GuestSpec(_WithOptions):
             networks=tuple(NicSpec.of(nic) for nic in _items(spec, "networks")),
             cloud_init=CloudInitSpec.of(spec.get("cloud_init")),
             power=str(_get(spec, "power", "running")), autostart=bool(spec.get("autostart")),
-            options=_get(spec, "options", _NO_OPTIONS))
+            options=_get(spec, "options", _NO_OPTIONS),
+            indexed_networks=tuple(indexed_nics(spec)),
+            indexed_disks=tuple((index, DiskSpec.of(disk))
+                                for index, disk in enumerate(spec.get("disks") or [])
+                                if isinstance(disk, Mapping)))
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,11 @@ class ContainerSpec(_WithOptions):
     node: str | None = None
     power: str = "running"
     autostart: bool = False
+    indexed_networks: tuple[tuple[int, NicSpec], ...] = ()
+    """The NICs with their index in the spec's list, as ``GuestSpec.indexed_networks``."""
+    mount_slots: int = 0
+    """How many mount point slots the spec lists, a live object's empty one (None)
+    included: mount N is ``mpN``."""
 
     @property
     def running(self) -> bool:
@@ -230,7 +244,9 @@ class ContainerSpec(_WithOptions):
                                    _maybe_str(m.get("pool"))) for m in _items(spec, "mounts")),
             networks=tuple(NicSpec.of(nic) for nic in _items(spec, "networks")),
             node=_maybe_str(spec.get("node")), power=str(_get(spec, "power", "running")),
-            autostart=bool(spec.get("autostart")), options=_get(spec, "options", _NO_OPTIONS))
+            autostart=bool(spec.get("autostart")), options=_get(spec, "options", _NO_OPTIONS),
+            indexed_networks=tuple(indexed_nics(spec)),
+            mount_slots=len(spec.get("mounts") or []))
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,9 @@ def _written(spec: dict[str, Any], slots: list[str], notes: dict[str, Any]) -> d
     """The config Proxmox would hold after a create with ``spec``."""
     applied = {**spec, "_pve": {"slots": slots, **notes}}
     description = OWNER.description("", WEB, applied)
-    wanted = wanted_config(spec, "web", OWNER.tags(spec["options"]["tags"]), description, {},
-                           None, lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(spec), "web", OWNER.tags(spec["options"]["tags"]), description, {},
+        None, lambda pool: pool or "local-lvm")
     config = {k: v for k, v in wanted.values.items() if v is not None}
     work = disk_work(GuestSpec.of(spec).disks, slots, {}, lambda pool, _i: pool or "local-lvm")
     config |= {slot: value for slot, value in work.new.items()}
@@ -133,13 +134,15 @@ def test_a_write_carries_only_what_differs() -> None:
     spec = _spec()
     current = {**_written(spec, ["scsi0"], {}), "memory": 2048, "cores": "2", "onboot": 1,
                "net0": "virtio=BC:24:11:00:00:01,firewall=1,tag=20,bridge=vmbr0"}
-    wanted = wanted_config(spec, "web", current["tags"], current["description"], current,
-                           [], lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(spec), "web", current["tags"], current["description"], current,
+        [], lambda pool: pool or "local-lvm")
     assert not config_changes(wanted, current, []), "an equal config is written again"
 
     grown = _spec(memory=4 * GIB)
-    wanted = wanted_config(grown, "web", current["tags"], current["description"], current,
-                           ["memory"], lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(grown), "web", current["tags"], current["description"], current,
+        ["memory"], lambda pool: pool or "local-lvm")
     change = config_changes(wanted, current, ["memory"])
     assert change.params() == {"memory": "4096"}
 
@@ -147,12 +150,14 @@ def test_a_write_carries_only_what_differs() -> None:
 def test_an_unset_option_is_deleted_only_when_the_stack_removed_it() -> None:
     spec = _spec()
     current = {**_written(spec, ["scsi0"], {}), "balloon": "1024"}
-    wanted = wanted_config(spec, "web", current["tags"], current["description"], current,
-                           [], lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(spec), "web", current["tags"], current["description"], current,
+        [], lambda pool: pool or "local-lvm")
     assert not config_changes(wanted, current, []), "a value set in the UI was deleted"
     changed = ["options.balloon"]
-    wanted = wanted_config(spec, "web", current["tags"], current["description"], current,
-                           changed, lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(spec), "web", current["tags"], current["description"], current,
+        changed, lambda pool: pool or "local-lvm")
     assert config_changes(wanted, current, changed).delete == ["balloon"]
 
 
@@ -161,8 +166,9 @@ def test_a_rewritten_nic_keeps_its_mac() -> None:
     current = {**_written(spec, ["scsi0"], {}),
                "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1,tag=20"}
     moved = _spec(networks=[{**spec["networks"][0], "vlan": 30}])
-    wanted = wanted_config(moved, "web", current["tags"], current["description"], current,
-                           ["networks[0].vlan"], lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(moved), "web", current["tags"], current["description"], current,
+        ["networks[0].vlan"], lambda pool: pool or "local-lvm")
     change = config_changes(wanted, current, ["networks[0].vlan"])
     assert change.set == {"net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1,tag=30"}
 
@@ -177,8 +183,9 @@ def test_a_nic_flag_at_zero_is_the_nic_without_it() -> None:
     # a NIC read back without the key reads firewall: False; writing it adds nothing
     spec = _spec(networks=[{**_spec()["networks"][0], "vlan": None, "firewall": False}])
     current = {**_written(spec, ["scsi0"], {}), "net0": bare}
-    wanted = wanted_config(spec, "web", current["tags"], current["description"], current,
-                           None, lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(spec), "web", current["tags"], current["description"], current,
+        None, lambda pool: pool or "local-lvm")
     assert wanted.values["net0"] == bare
     assert not config_changes(wanted, current, None)
 
@@ -187,8 +194,9 @@ def test_an_update_writes_only_the_keys_of_the_changed_fields() -> None:
     spec = _spec(options={"tags": ["web", "prod"], "balloon": 0})
     current = {**_written(_spec(), ["scsi0"], {}), "memory": 1024, "cores": "4",
                "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr1"}
-    wanted = wanted_config(spec, "web", OWNER.tags(["web", "prod"]), current["description"],
-                           current, ["options.tags"], lambda pool: pool or "local-lvm")
+    wanted = wanted_config(
+        GuestSpec.of(spec), "web", OWNER.tags(["web", "prod"]), current["description"],
+        current, ["options.tags"], lambda pool: pool or "local-lvm")
     change = config_changes(wanted, current, ["options.tags"])
     assert change.params() == {"tags": "prod;provisioner.lab;web"}, \
         "an update wrote fields the plan did not list"

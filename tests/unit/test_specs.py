@@ -107,3 +107,16 @@ def test_a_refused_live_value_leaves_the_other_options_typed() -> None:
     assert options.sockets is None
     assert isinstance(options.cloud_init, CloudInitOptions)
     assert options.cloud_init.user == "admin"
+
+
+def test_a_live_objects_empty_slots_keep_the_indexes_of_the_others() -> None:
+    """``networks``/``disks``/``mounts`` drop a live object's empty slot (None); the
+    indexed fields keep each item's place, so that item N is written to slot N."""
+    guest = GuestSpec.of({"disks": [None, {"size": 5, "slot": "scsi1"}],
+                          "networks": [None, None, {"bridge": "br0"}]})
+    assert [(i, d.slot) for i, d in guest.indexed_disks] == [(1, "scsi1")]
+    assert [(i, n.bridge) for i, n in guest.indexed_networks] == [(2, "br0")]
+    box = ContainerSpec.of({"mounts": [None, {"path": "/srv", "size": 1}],
+                            "networks": [{"bridge": "br1"}]})
+    assert box.mount_slots == 2 and len(box.mounts) == 1
+    assert [(i, n.bridge) for i, n in box.indexed_networks] == [(0, "br1")]

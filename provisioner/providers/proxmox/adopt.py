@@ -10,6 +10,7 @@ it, which Proxmox cannot do.
 from __future__ import annotations
 
 from provisioner.core.address import Address
+from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.guests import Guests
@@ -39,8 +40,8 @@ def adopt(ctx: Context, kind: Guests, address: Address, name: str) -> int:
     view = ctx.cluster.config(ref, what)
     marker = ctx.owner.marker(address)
     spec = kind.read(view.current, ref, marker)
-    applied = {**spec, "_pve": {"slots": [d["slot"] for d in spec.get("disks") or [] if d
-                                          and "slot" in d]}}
+    slots = [disk.slot for disk in GuestSpec.of(spec).disks if disk.slot is not None]
+    applied = {**spec, "_pve": {"slots": slots}}
     description = ctx.owner.description(notes_of(view.current.get("description")), address,
                                         applied)
     tags = ctx.owner.tags(user_tags(view.current.get("tags")))

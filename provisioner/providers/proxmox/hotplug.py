@@ -20,6 +20,8 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from provisioner.core.specs import DiskSpec
+
 DEFAULT = frozenset({"network", "disk", "usb"})
 _NIC = re.compile(r"^networks\[\d+\]$")
 _NIC_DEVICE = re.compile(r"^networks\[\d+\]\.(model|mac)$")
@@ -50,4 +52,5 @@ def held_until_restart(path: str, before: Any, after: Any, plugged: Collection[s
 def _bus(disk: Any) -> str:
     if not isinstance(disk, dict):
         return "scsi"
-    return str(disk.get("bus") or disk.get("slot") or "scsi")
+    spec = DiskSpec.of(disk)
+    return spec.bus or spec.slot or "scsi"

@@ -43,7 +43,7 @@ class Lxc(Guests):
         options = _options(resource)
         description = self.owner.description(options.description or "",
                                              resource.address, self.applied(resource, {}))
-        return wanted_container(resource.spec, resource.name,
+        return wanted_container(ContainerSpec.of(resource.spec), resource.name,
                                 self.owner.tags(list(options.tags or [])),
                                 description, current, changed)
 
@@ -85,7 +85,7 @@ class Lxc(Guests):
         resource = only_changed(resource, live, changed)
         box = ContainerSpec.of(resource.spec)
         options = box.options_as(ContainerOptions)
-        slots = _mount_slots(resource)
+        slots = box.mount_slots
         wanted = self._wanted(resource, view.effective, changed)
         change = config_changes(wanted, view.effective, changed)
         grow = self._mounts(resource, view.effective, change.set)
@@ -165,9 +165,3 @@ def _removed_mounts(current: Mapping[str, Any], count: int, live: LiveObject | N
 
 def _options(resource: Resource) -> ContainerOptions:
     return ContainerSpec.of(resource.spec).options_as(ContainerOptions)
-
-
-def _mount_slots(resource: Resource) -> int:
-    """How many mount point slots the spec lists (a live object's empty slot, None,
-    counts: mount N is mpN)."""
-    return len(resource.spec.get("mounts") or [])

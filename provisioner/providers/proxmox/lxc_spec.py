@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from provisioner.core.specs import ContainerSpec, indexed_nics
+from provisioner.core.specs import ContainerSpec
 from provisioner.providers.kit.changes import touched
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox import ContainerOptions
@@ -123,10 +123,9 @@ def _ipconfig(nets: Mapping[int, Mapping[str, str]], declared: list[str]) -> lis
     return found
 
 
-def wanted_container(spec: Mapping[str, Any], name: str, tags: str, description: str,
+def wanted_container(box: ContainerSpec, name: str, tags: str, description: str,
                      current: Mapping[str, Any], changed: Collection[str] | None) -> Wanted:
-    """The config keys (not mount points) ``spec`` asks for."""
-    box = ContainerSpec.of(spec)
+    """The config keys (not mount points) ``box`` asks for."""
     options = box.options_as(ContainerOptions)
     values: dict[str, str | None] = {"hostname": name, "tags": tags, "description": description}
     paths: dict[str, tuple[str, ...]] = {"tags": ("options.tags",)}
@@ -148,7 +147,7 @@ def wanted_container(spec: Mapping[str, Any], name: str, tags: str, description:
     want("features", "options.nesting", format_props(features) if features else None)
     nets = nets_of(current)
     ipconfig = list(options.ipconfig or [])
-    for index, nic in indexed_nics(spec):
+    for index, nic in box.indexed_networks:
         path = f"networks[{index}]"
         props = write_nic(nic, nets.get(index, {}), path,
                           changed if index in nets else None, "hwaddr")

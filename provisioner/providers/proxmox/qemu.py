@@ -128,15 +128,14 @@ class Qemu(Guests):
 
     def _scratch(self, resource: Resource, node: str, vmid: int) -> None:
         what = str(resource.address)
-        spec = resource.spec
-        guest = GuestSpec.of(spec)
+        guest = GuestSpec.of(resource.spec)
         options = guest.options_as(GuestOptions)
         disks = guest.disks
         slots = assign_slots(disks)
         applied = self.applied(resource, {"slots": slots})
         description = self.owner.description(options.description or "", resource.address,
                                               applied)
-        wanted = wanted_config(spec, resource.name, self.owner.tags(list(options.tags or [])),
+        wanted = wanted_config(guest, resource.name, self.owner.tags(list(options.tags or [])),
                                description, {}, None, self._ci_storage(resource))
         work = disk_work(disks, slots, {}, self._disk_storage(resource))
         params: dict[str, Any] = {k: v for k, v in wanted.values.items() if v is not None}
@@ -159,8 +158,7 @@ class Qemu(Guests):
         marker = parse_marker(view.current.get("description"))
         notes = private(marker.memo) if marker is not None else {}
         resource = only_changed(resource, live, changed)
-        spec = resource.spec
-        guest = GuestSpec.of(spec)
+        guest = GuestSpec.of(resource.spec)
         options = guest.options_as(GuestOptions)
         disks = guest.disks
         slots = assign_slots(disks, kept=list(notes.get("slots") or []),
@@ -171,7 +169,7 @@ class Qemu(Guests):
         applied = self.applied(resource, {**notes, "slots": slots})
         description = self.owner.description(options.description or "", resource.address,
                                              applied)
-        wanted = wanted_config(spec, resource.name,
+        wanted = wanted_config(guest, resource.name,
                                self.owner.tags(list(options.tags or [])), description,
                                view.effective, changed, self._ci_storage(resource))
         change = config_changes(wanted, view.effective, changed)
@@ -230,6 +228,6 @@ def _detached(live: LiveObject | None, changed: Sequence[str] | None,
     """The disks the stack removed (``disks[i]`` changed, i past the end): path → slot."""
     if live is None or not changed:
         return {}
-    return {f"disks[{index}]": str(disk["slot"])
-            for index, disk in enumerate(live.spec.get("disks") or [])
-            if index >= count and disk is not None and f"disks[{index}]" in changed}
+    return {f"disks[{index}]": str(disk.slot)
+            for index, disk in GuestSpec.of(live.spec).indexed_disks
+            if index >= count and f"disks[{index}]" in changed}

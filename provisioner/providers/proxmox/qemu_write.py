@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.core.specs import DiskSpec, GuestSpec, indexed_nics
+from provisioner.core.specs import DiskSpec, GuestSpec
 from provisioner.providers.kit.changes import touched
 from provisioner.providers.proxmox import CloudInitOptions, GuestOptions
 from provisioner.providers.proxmox.nics import format_qemu_nic, same_nic, write_nic
@@ -68,12 +68,11 @@ class Wanted:
         return any(touched(path, changed) for path in self.paths.get(key, ()))
 
 
-def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: str,
+def wanted_config(guest: GuestSpec, name: str, tags: str, description: str,
                   current: Mapping[str, Any], changed: Collection[str] | None,
                   storage_of: Callable[[str | None], str]) -> Wanted:
-    """The config ``spec`` asks for, written over ``current`` where devices keep what
+    """The config ``guest`` asks for, written over ``current`` where devices keep what
     the stack does not set (a NIC's MAC)."""
-    guest = GuestSpec.of(spec)
     options = guest.options_as(GuestOptions)
     values: dict[str, str | None] = {"name": name, "tags": tags, "description": description}
     paths: dict[str, tuple[str, ...]] = {"tags": ("options.tags",)}
@@ -94,7 +93,7 @@ def wanted_config(spec: Mapping[str, Any], name: str, tags: str, description: st
     agent = options.agent
     want("agent", "options.agent", None if agent is None else flag(bool(agent)))
     nets = nets_of(current)
-    for index, nic in indexed_nics(spec):
+    for index, nic in guest.indexed_networks:
         path = f"networks[{index}]"
         props = write_nic(nic, nets.get(index, {}), path,
                           changed if index in nets else None, "macaddr")
