@@ -93,6 +93,21 @@ class DiskSpec:
 
 
 @dataclass(frozen=True)
+class ForwardSpec:
+    """A host port forwarded to a guest port."""
+
+    host: int
+    guest: int
+    protocol: str = "tcp"
+    address: str = "127.0.0.1"
+
+    @classmethod
+    def of(cls, spec: Mapping[str, Any]) -> ForwardSpec:
+        return cls(int(spec["host"]), int(spec["guest"]), str(_get(spec, "protocol", "tcp")),
+                   str(_get(spec, "address", "127.0.0.1")))
+
+
+@dataclass(frozen=True)
 class NicSpec:
     """One network interface: on a declared network, a host network or a bridge."""
 
@@ -104,6 +119,7 @@ class NicSpec:
     model: str | None = None
     vlan: int | None = None
     firewall: bool | None = None
+    forwards: tuple[ForwardSpec, ...] = ()
 
     @property
     def attachment(self) -> str | None:
@@ -116,7 +132,8 @@ class NicSpec:
         return cls(_maybe_str(spec.get("network")), _maybe_str(spec.get("host_network")),
                    _maybe_str(spec.get("bridge")), _maybe_str(spec.get("mac")),
                    _maybe_str(spec.get("ip")), _maybe_str(spec.get("model")),
-                   _maybe_int(spec.get("vlan")), None if firewall is None else bool(firewall))
+                   _maybe_int(spec.get("vlan")), None if firewall is None else bool(firewall),
+                   tuple(ForwardSpec.of(forward) for forward in spec.get("forwards") or ()))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from provisioner.stack.values import (
     MacAddress,
     Name,
     Options,
+    Port,
     Size,
 )
 from provisioner.state.backends import (
@@ -165,7 +166,8 @@ class DhcpRange(StrictModel):
 class Network(ResourceBase):
     """A virtual network."""
 
-    mode: Literal["nat", "isolated", "routed", "bridge"] = "nat"
+    mode: Literal["nat", "isolated", "routed", "bridge", "user", "private"] = Field(
+        "nat", description="nat, isolated, routed, bridge (libvirt); user, private (qemu)")
     cidr: Cidr | None = Field(None, description="subnet, such as 10.42.0.0/24")
     dhcp: bool = Field(True, description="serve DHCP on the subnet (not for bridge)")
     dhcp_range: DhcpRange | None = Field(
@@ -221,6 +223,16 @@ class Disk(StrictModel):
         return self
 
 
+class Forward(StrictModel):
+    """A port of the host forwarded to a port of the guest (a user-mode network)."""
+
+    host: Port = Field(description="the host's port, such as 2222")
+    guest: int = Field(ge=1, le=65535, description="the guest's port, such as 22")
+    protocol: Literal["tcp", "udp"] = "tcp"
+    address: IPv4 = Field("127.0.0.1", description="the host address it listens on; "
+                                                   "0.0.0.0 for every interface")
+
+
 class Nic(StrictModel):
     """A network interface on a declared network, a host network or a host bridge."""
 
@@ -232,6 +244,8 @@ class Nic(StrictModel):
     model: str | None = Field(None, description="NIC model, such as virtio or e1000")
     vlan: int | None = Field(None, ge=1, le=4094, description="802.1Q VLAN tag")
     firewall: bool | None = Field(None, description="the hypervisor's firewall on this NIC")
+    forwards: list[Forward] | None = Field(
+        None, description="host ports forwarded to this NIC (qemu user mode)")
 
     @model_validator(mode="after")
     def _one_attachment(self) -> Nic:

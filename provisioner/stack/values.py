@@ -104,6 +104,26 @@ def _canonical_address(value: str) -> str:
         raise ValueError(f"'{value}' is not an IPv4 address such as 10.42.0.10") from None
 
 
+def _port(value: str) -> str:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ValueError(f"'{value}' is not a port number from 1 to 65535")
+    return value
+
+
+def _port_or_template(value: int | str) -> int | str:
+    if isinstance(value, int):
+        return int(_port(str(value)))
+    return per_instance(_port)(value)
+
+
+Port = Annotated[
+    int | str, AfterValidator(_port_or_template),
+    WithJsonSchema({"description": "a port number, 1-65535, or a template with "
+                                   "${count.index} such as \"222${count.index}\"",
+                    "anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535},
+                              {"type": "string"}]}),
+]
+"""A port: a number, or in a counted guest a ``${count.index}`` template of one."""
 Cidr = Annotated[str, AfterValidator(_canonical_network)]
 IPv4 = Annotated[
     str, AfterValidator(per_instance(_canonical_address)),

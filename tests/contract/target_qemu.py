@@ -30,6 +30,8 @@ from contract.targets import STACK, ContractTarget, Hypervisor, KnownGap
 from provisioner.core.address import Kind
 from provisioner.errors import StackError
 
+_LAB = {"networks": {"lab": {"provider": "hv", "mode": "private", "cidr": "10.44.0.0/24"},
+                    "outside": {"provider": "hv", "mode": "user"}}}
 QEMU_EDITS = [
     FieldEdit("cpus", {"cpus": 1}, {"cpus": 2}),
     FieldEdit("memory", {"memory": "128MiB"}, {"memory": "192MiB"}),
@@ -38,12 +40,18 @@ QEMU_EDITS = [
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "96MiB"}]}),
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "96MiB"}]}, stopped=True),
     FieldEdit("options", {}, {"options": {"machine": "pc"}}),
+    FieldEdit("networks", {}, {"networks": [{"network": "lab"}]}, sections=_LAB),
+    FieldEdit("networks[0].forwards", {"networks": [{"network": "outside"}]},
+              {"networks": [{"network": "outside",
+                             "forwards": [{"host": 22022, "guest": 22}]}]}, sections=_LAB),
+    FieldEdit("dhcp", {}, {"dhcp": False}, Kind.NETWORK),
 ]
 # Raw keys: "argv.OPTION[N]" (the QEMU command line, by option), "disk.FILE.size",
 # "state", and "marker" (owner.json).
 QEMU_RAW_FIELDS = RawFields((
     (r"argv\.-smp\[\d+\]", "cpus"), (r"argv\.-m\[\d+\]", "memory"),
-    (r"argv\.-(blockdev|device)\[\d+\]", "disks"), (r"disk\..*\.size", "disks"),
+    (r"argv\.-(blockdev|device)\[\d+\]", ("disks", "networks")),
+    (r"argv\.-netdev\[\d+\]", "networks"), (r"disk\..*\.size", "disks"),
     (r"argv\.-(machine|kernel|initrd|append|boot)\[\d+\]", "options"),
     (r"state", "power"),
     (r"marker", None),
@@ -55,14 +63,16 @@ _POWER_COMMANDS = {"system_powerdown": Power.STOP, "quit": Power.STOP,
 class QemuTarget(ContractTarget):
     name = "qemu"
     removable_option = ("machine", "pc", None)
-    kinds = frozenset({Kind.GUEST})
+    kinds = frozenset({Kind.GUEST, Kind.NETWORK})
+    honesty_kinds = frozenset({Kind.GUEST, Kind.NETWORK})
+    network_in_place_edit = ("dhcp", False)
     foreign_kinds = frozenset()
     default_pool = "dir"
     field_edits = QEMU_EDITS
     raw_fields = QEMU_RAW_FIELDS
     honesty_untestable = {
         "guests.autostart": "refused at plan time: no daemon starts guests at boot",
-        "guests.networks": "refused at plan time: the qemu provider has no networks yet",
+        "networks.options": "the qemu provider declares no options for networks",
     }
     known_gaps = {
         "test_failed_create_leaves_nothing_behind[qemu-attached-volume-not-created]": KnownGap(
@@ -85,10 +95,17 @@ class QemuTarget(ContractTarget):
                 "dir": "/nonexistent/provisioner-qemu"}
 
     def sample_sections(self) -> dict[str, Any]:
-        return {"guests": {"web": {
+        return {"networks": {"lab": self.network()}, "guests": {"web": {
             "provider": "hv", "cpus": 2, "memory": "256MiB",
             "disks": [{"size": "2GiB"}, {"size": "1GiB"}],
+            "networks": [{"network": "lab", "ip": "10.42.0.10"}],
         }}}
+
+    def network(self, **fields: Any) -> dict[str, Any]:
+        return {"provider": "hv", "mode": "private", "cidr": "10.42.0.0/24", **fields}
+
+    def honest_base(self, kind: Kind) -> dict[str, Any]:
+        return self.network() if kind is Kind.NETWORK else super().honest_base(kind)
 
     def small_guest(self, **fields: Any) -> dict[str, Any]:
         guest = super().small_guest(**fields)
@@ -109,7 +126,13 @@ class QemuHypervisor(Hypervisor):
                 "start_timeout": 0.3, "stop_timeout": 1}
 
     def define_untagged(self, kind: Kind, name: str) -> None:
-        """A directory where a guest of the suite's stack would live, not made by it."""
+        """A directory where a guest of the suite's stack would live, or a file where
+        its network's marker would be, not made by it."""
+        if kind is Kind.NETWORK:
+            networks = self.root / STACK / "hv" / ".networks"
+            networks.mkdir(parents=True, exist_ok=True)
+            (networks / f"{name}.json").write_text("{}", encoding="utf-8")
+            return
         stray = self.root / STACK / "hv" / name
         stray.mkdir(parents=True)
         (stray / "disk0.qcow2").write_bytes(b"someone else's")
@@ -124,6 +147,9 @@ class QemuHypervisor(Hypervisor):
         return "\n".join(texts + [" ".join(argv) for argv in self._command_lines().values()])
 
     def raw_state(self, kind: Kind, name: str) -> dict[str, str]:
+        if kind is Kind.NETWORK:
+            marker = self.root / STACK / "hv" / ".networks" / f"{name}.json"
+            return {"marker": marker.read_text(encoding="utf-8")}
         directory = self.root / STACK / "hv" / name
         raw = {"marker": (directory / "owner.json").read_text(encoding="utf-8")}
         argv = self._command_lines().get(directory)

@@ -182,6 +182,13 @@ class ContractTarget(ABC):
             (FIXTURES / "sample-stack.yaml").read_text(encoding="utf-8"))
         return {kind.value: sections[kind.value] for kind in Kind if kind in self.kinds}
 
+    def network(self, **fields: Any) -> dict[str, Any]:
+        """A network declaration this target makes (``fields`` override)."""
+        return {"provider": PROVIDER, "mode": "isolated", "cidr": "10.43.0.0/24", **fields}
+
+    network_in_place_edit: ClassVar[tuple[str, Any]] = ("domain", "lab.test")
+    """A network field that updates in place, and the value it is set to."""
+
     def honest_base(self, kind: Kind) -> dict[str, Any]:
         """The declaration every honesty edit of ``kind`` starts from: running, so a
         restart would show."""

@@ -105,12 +105,13 @@ def test_network_updates_in_place(
 ) -> None:
     if Kind.NETWORK not in target.kinds:
         pytest.skip(f"{target.name} serves no networks")
-    network = {"provider": "hv", "mode": "isolated", "cidr": "10.43.0.0/24"}
+    network = target.network()
+    key, value = target.network_in_place_edit
     (plain,) = hypervisor.load({"networks": {"net": network}})
-    (named,) = hypervisor.load({"networks": {"net": {**network, "domain": "lab.test"}}})
+    (named,) = hypervisor.load({"networks": {"net": {**network, key: value}}})
     live = provider.create(plain)
     diffs = field_diffs(provider, named, live)
-    assert [(d.path, d.effect) for d in diffs] == [("domain", Effect.IN_PLACE)]
+    assert [(d.path, d.effect) for d in diffs] == [(key, Effect.IN_PLACE)]
     updated = provider.update(named, live, changed_paths(diffs))
     assert updated.id == live.id
     assert field_diffs(provider, named, updated) == []

@@ -54,7 +54,7 @@ def test_list_managed_finds_exactly_what_was_created(
 def _theirs(target: ContractTarget) -> dict[str, object]:
     sections: dict[str, object] = {
         Kind.POOL.value: {"theirs": {"provider": "hv", "path": "/srv/theirs"}},
-        Kind.NETWORK.value: {"theirs": {"provider": "hv", "mode": "isolated"}},
+        Kind.NETWORK.value: {"theirs": target.network(cidr=None)},
         Kind.VOLUME.value: {"theirs": {"provider": "hv", "size": "1GiB"}},
         Kind.GUEST.value: {"theirs": target.small_guest()},
     }

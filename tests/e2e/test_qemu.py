@@ -9,7 +9,6 @@ directory, which destroy must leave empty.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pwd
 import shutil
@@ -21,83 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.e2e import PROVISIONER, TinyGuest, boot_options, wait_serial
+from support.e2e import TinyGuest, wait_serial
+from support.qemu_lab import QemuLab, running
 
-GUEST = """apiVersion: provisioner/v1
-stack: {stack}
-providers:
-  local: {{ type: qemu, dir: .provisioner/qemu, accel: tcg, stop_timeout: 30 }}
-guests:
-  tiny:
-    provider: local
-    count: {count}
-    memory: {memory}
-    disks: [ {{ size: {size} }} ]
-    cloud_init: {{ user_data: "#cloud-config\\n" }}
-    options: {{ {boot} }}
-"""
 CREATE_POINTS = ["before:create:guests.tiny-1", "qemu:staged:guests.tiny-1",
                  "qemu:marked:guests.tiny-1",
                  "qemu:disks-made:guests.tiny-1", "qemu:started:guests.tiny-1",
                  "after:create:guests.tiny-1", "recorded:create:guests.tiny-1"]
-
-
-class QemuLab:
-    """A stack directory with a qemu provider block, driven through the CLI."""
-
-    def __init__(self, directory: Path, tiny: TinyGuest, stack: str) -> None:
-        self.directory = directory
-        self.tiny = tiny
-        self.stack = stack
-        self.guests = directory / ".provisioner" / "qemu" / stack / "local"
-
-    def write(self, count: int = 1, memory: str = "192MiB", size: str = "64MiB") -> None:
-        text = GUEST.format(stack=self.stack, count=count, memory=memory, size=size,
-                            boot=boot_options(self.tiny))
-        (self.directory / "stack.yaml").write_text(text, encoding="utf-8")
-
-    def cli(self, *arguments: str, kill_at: str | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k != "PROVISIONER_TEST_KILL_AT"}
-        if kill_at:
-            env["PROVISIONER_TEST_KILL_AT"] = kill_at
-        done = subprocess.run([PROVISIONER, *arguments, str(self.directory)],
-                              capture_output=True, text=True, timeout=300, env=env,
-                              stdin=subprocess.DEVNULL, check=False)
-        if check:
-            assert done.returncode == 0, f"{arguments}:\n{done.stdout}{done.stderr}"
-        return done
-
-    def apply(self, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return self.cli("apply", "--auto-approve", **kwargs)  # type: ignore[arg-type]
-
-    def plan_json(self) -> dict[str, object]:
-        document: dict[str, object] = json.loads(self.cli("plan", "--json").stdout)
-        return document
-
-    def changes(self) -> dict[str, str]:
-        return {str(change["address"]): str(change["action"])
-                for change in self.plan_json()["changes"]  # type: ignore[attr-defined]
-                if change["action"] != "no-op"}
-
-    def pid(self, name: str) -> int | None:
-        try:
-            pid = int((self.guests / name / "qemu.pid").read_text().strip())
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            return None
-        return pid if f"guest={self.stack}.local.{name}".encode() in argv else None
-
-    def console(self, name: str) -> Path:
-        return self.guests / name / "serial.log"
-
-    def processes(self) -> list[int]:
-        """Every QEMU of this stack still running, found by its command line."""
-        return _running(f"guest={self.stack}.local.")
-
-    def kill_all(self) -> None:
-        for pid in self.processes():
-            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -192,7 +121,8 @@ def unprivileged() -> Path:
 
 def test_the_example_runs_as_an_unprivileged_user(unprivileged: Path) -> None:
     """stacks/qemu-lab applied by nobody: no root, no libvirtd; each guest gets its
-    cloud-init user-data; destroy leaves no process and no guest file."""
+    cloud-init user-data and its private network address; destroy leaves no process and
+    no guest file."""
     example = Path(__file__).resolve().parents[2] / "stacks" / "qemu-lab"
     directory = Path(tempfile.mkdtemp(prefix="qemu-lab-")) / "lab"
     shutil.copytree(example, directory)
@@ -209,26 +139,15 @@ def test_the_example_runs_as_an_unprivileged_user(unprivileged: Path) -> None:
     try:
         run("apply", "--auto-approve")
         for index in range(3):
-            wait_serial(guests / f"node-{index}" / "serial.log",
-                        rf"^TINY: user-data sha256={digest}$")
+            console = guests / f"node-{index}" / "serial.log"
+            wait_serial(console, rf"^TINY: user-data sha256={digest}$")
+            wait_serial(console, rf"^TINY: static eth0 10\.77\.0\.1{index}/24$")
+            wait_serial(console, r"^TINY: dhcp eth1 10\.0\.2\.15$")
         owners = {path.stat().st_uid for path in guests.rglob("*")}
         assert owners == {pwd.getpwnam("nobody").pw_uid}, owners
         assert run("plan").strip().endswith("No changes. The hypervisors match the stack.")
     finally:
         run("destroy", "--auto-approve")
     assert not guests.exists()
-    assert _running("guest=qemu-lab.local.") == []
+    assert running("guest=qemu-lab.local.") == []
     shutil.rmtree(directory.parent)
-
-
-def _running(needle: str) -> list[int]:
-    """Live processes whose command line holds ``needle``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if needle.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found

@@ -326,7 +326,10 @@ def test_fields_libvirt_cannot_honour_are_refused_at_plan_time(tmp_path: Path) -
     body = """
 guests:
   a: { provider: kvm, memory: 256MiB, clone: tmpl, node: other,
-       networks: [ { host_network: default, vlan: 12, firewall: true } ] }
+       networks: [ { host_network: default, vlan: 12, firewall: true,
+                     forwards: [ { host: 2222, guest: 22 } ] } ] }
+networks:
+  slirp: { provider: kvm, mode: user }
 """
     stack = _stack(tmp_path, node_uri(tmp_path), body)
     with Engine(stack, SQLiteStore(tmp_path / "state.db")) as engine, \
@@ -334,7 +337,9 @@ guests:
         engine.plan()
     message = caught.value.message
     for text in ("guests.a: clone is not supported here", "guests.a: node is not supported",
-                 "networks[0].vlan is not supported", "networks[0].firewall is not supported"):
+                 "networks[0].vlan is not supported", "networks[0].firewall is not supported",
+                 "networks[0].forwards is not supported here: port forwards are for QEMU's",
+                 "networks.slirp: mode user is a mode of the qemu provider"):
         assert text in message
 
 

@@ -43,6 +43,10 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
             declared = VolumeSpec.of(resource.spec).pool
             checker.pool(resource, "pool" if declared else "",
                          guests.pool_of(resource, "pool", declared))
+    for resource in resources:
+        if resource.kind is Kind.NETWORK and NetworkSpec.of(resource.spec).mode in QEMU_ONLY_MODES:
+            checker.refuse(resource, "mode", f"{NetworkSpec.of(resource.spec).mode} is a mode "
+                           "of the qemu provider", "use nat, isolated, routed or bridge")
     for resource, guest in views:
         _check_guest(checker, resource, guest, guests, domain_type)
     _check_bridges(checker, resources, views, guests.client)
@@ -99,7 +103,11 @@ _UNSUPPORTED = {
 _UNSUPPORTED_NIC = {
     "vlan": "VLAN tags need an Open vSwitch bridge, which this provider does not set up",
     "firewall": "the libvirt provider has no per-NIC firewall; use the guest's own",
+    "forwards": "port forwards are for QEMU's user-mode networks (qemu provider); a libvirt "
+                "guest is reached on its network's address",
 }
+QEMU_ONLY_MODES = ("user", "private")
+"""Network modes of the qemu provider (no daemon, no bridge), which libvirt does not have."""
 
 
 def _check_unsupported(checker: _Checker, resource: Resource, guest: GuestSpec) -> None:
@@ -107,7 +115,8 @@ def _check_unsupported(checker: _Checker, resource: Resource, guest: GuestSpec) 
         if value is not None:
             checker.refuse(resource, key, f"is not supported here: {_UNSUPPORTED[key]}")
     for index, nic in enumerate(guest.networks):
-        for key, set_ in (("vlan", bool(nic.vlan)), ("firewall", bool(nic.firewall))):
+        for key, set_ in (("vlan", bool(nic.vlan)), ("firewall", bool(nic.firewall)),
+                          ("forwards", bool(nic.forwards))):
             if set_:
                 checker.refuse(resource, f"networks[{index}].{key}",
                                f"is not supported here: {_UNSUPPORTED_NIC[key]}")

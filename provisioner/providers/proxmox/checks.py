@@ -28,7 +28,7 @@ from provisioner.providers.proxmox import ContainerOptions, GuestOptions
 from provisioner.providers.proxmox.clashes import mac_clashes, vmid_clashes
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
-from provisioner.providers.proxmox.unsupported import unsupported
+from provisioner.providers.proxmox.unsupported import hint_for, unsupported
 
 _STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$")
 MIB = 1024**2
@@ -90,7 +90,7 @@ class Checker:
 
     def _guest(self, resource: Resource) -> None:
         for path, summary in unsupported(resource):
-            self._field(resource, path, summary)
+            self._field(resource, path, summary, hint_for(path))
         node = self._node(resource)
         container = resource.kind is Kind.CONTAINER
         content = "rootdir" if container else "images"

@@ -23,7 +23,15 @@ _NIC = {
                "(a Linux bridge or an SDN VNet such as vmbr0)",
     "ip": "set the address with options.cloud_init.ipconfig (guests) or options.ipconfig "
           "(containers), such as ip=10.0.0.5/24,gw=10.0.0.1",
+    "forwards": "port forwards are for QEMU's user-mode networks (qemu provider)",
 }
+_HINTS = {"forwards": "leave `forwards:` out and reach the guest at its address on the bridge"}
+
+
+def hint_for(path: str) -> str:
+    """The next step for an unsupported field (by its last key); empty when the
+    summary says it."""
+    return _HINTS.get(path.rsplit(".", 1)[-1], "")
 _CLOUD_INIT = ("Proxmox's API cannot receive cloud-init files: copy the file to a storage "
                "with content snippets (such as /var/lib/vz/snippets/ on each node) and name it "
                "in options.cloud_init.custom.user: local:snippets/FILE, or use "
@@ -44,7 +52,7 @@ def unsupported(resource: Resource) -> list[tuple[str, str]]:
         found += [(f"disks[{index}].{key}", f"is not supported here: {why}")
                   for key, why in _DISK.items() if declared[key] is not None]
     for index, nic in enumerate(networks):
-        declared_nic = {"network": nic.network, "ip": nic.ip}
+        declared_nic = {"network": nic.network, "ip": nic.ip, "forwards": nic.forwards or None}
         found += [(f"networks[{index}].{key}", f"is not supported here: {why}")
                   for key, why in _NIC.items() if declared_nic[key] is not None]
         if container and nic.model:

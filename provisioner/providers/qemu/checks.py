@@ -10,9 +10,10 @@ from pathlib import Path
 from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
-from provisioner.core.specs import GuestSpec
+from provisioner.core.specs import GuestSpec, NetworkSpec
 from provisioner.providers.qemu import GuestOptions, QemuConfig
 from provisioner.providers.qemu.client import INSTALL_HINT
+from provisioner.providers.qemu.nic_checks import network_problems, nic_problems
 
 
 def plan_checks(resources: Sequence[Resource], settings: QemuConfig, block: str,
@@ -24,10 +25,14 @@ def plan_checks(resources: Sequence[Resource], settings: QemuConfig, block: str,
             "KVM is not usable here (/dev/kvm cannot be opened, or the CPU has no "
             "hardware virtualization)", path=f"providers.{block}.accel",
             hint="use accel: tcg or auto, or give this user access to /dev/kvm"))
+    networks = {r.name: NetworkSpec.of(r.spec) for r in resources if r.kind is Kind.NETWORK}
+    guests = [(r, GuestSpec.of(r.spec)) for r in resources if r.kind is Kind.GUEST]
     for resource in resources:
         if resource.kind is Kind.GUEST:
             problems += _guest(resource, resolve)
-    return problems
+        elif resource.kind is Kind.NETWORK:
+            problems += network_problems(resource)
+    return problems + nic_problems(guests, networks)
 
 
 def _programs(settings: QemuConfig, block: str, binary: str) -> list[Problem]:
@@ -53,9 +58,6 @@ def _guest(resource: Resource, resolve: Callable[[str], Path]) -> list[Problem]:
         refuse("clone", "is not supported by the qemu provider", "use image: instead")
     if guest.node:
         refuse("node", "is not supported: a qemu provider is one host", "leave it out")
-    if guest.networks:
-        refuse("networks", "are not supported by the qemu provider yet",
-               "leave them out for now (guests get no network interface)")
     for index, disk in enumerate(guest.disks):
         if disk.volume or disk.pool:
             key = "volume" if disk.volume else "pool"

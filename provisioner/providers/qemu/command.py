@@ -3,17 +3,20 @@
 QEMU is started daemonized with a pidfile and a QMP socket, no display and no
 default devices; its console goes to ``serial.log``. Disks are ``-blockdev``
 nodes named ``diskN`` (what ``block_resize`` and ``query-block`` name), each on
-a virtio-blk device; the cloud-init seed is a read-only virtio disk after them.
+a virtio-blk device; the cloud-init seed is a read-only virtio disk after them;
+NICs (``networks.py``) come last, ``-nic none`` keeping QEMU's default one out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.core.specs import GuestSpec
 from provisioner.providers.qemu import GuestOptions
 from provisioner.providers.qemu.files import GuestFiles
+from provisioner.providers.qemu.networks import NicDevice
 
 BOOT_LETTER = {"hd": "c", "cdrom": "d", "network": "n"}
 MIB = 1024 * 1024
@@ -37,7 +40,7 @@ def disk_files(files: GuestFiles, guest: GuestSpec) -> list[DiskFile]:
 
 
 def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
-                 seed: Path | None = None) -> list[str]:
+                 seed: Path | None = None, nics: Sequence[NicDevice] = ()) -> list[str]:
     """Every argument after the QEMU binary's name."""
     options = guest.options_as(GuestOptions)
     arguments = [
@@ -69,6 +72,8 @@ def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
             "-blockdev", "driver=raw,node-name=seed,file=seed-file,read-only=on",
             "-device", "virtio-blk-pci,drive=seed,id=seed-device",
         ]
+    for nic in nics:
+        arguments += ["-netdev", nic.netdev, "-device", nic.device]
     return arguments
 
 

@@ -17,6 +17,7 @@ named by a digest of the guest's directory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -113,6 +114,20 @@ class Tree:
     def guest(self, name: str) -> GuestFiles:
         return GuestFiles.at(self.base / name)
 
+    @property
+    def networks(self) -> Path:
+        """The networks' markers: ``.networks/NAME.json``."""
+        return self.base / ".networks"
+
+    def network(self, name: str) -> Path:
+        return self.networks / f"{name}.json"
+
+    def prune(self) -> None:
+        """Remove the networks', the block's and the stack's directories once empty."""
+        for emptied in (self.networks, self.base, self.base.parent):
+            with contextlib.suppress(OSError):
+                emptied.rmdir()
+
     def staging(self, name: str) -> Path:
         """Where a guest's directory is made, before it is renamed into place."""
         return self.base / f".{name}{STAGING_SUFFIX}"
@@ -122,6 +137,8 @@ class Tree:
         name = directory.name
         if name.startswith(".") and name.endswith(STAGING_SUFFIX):
             name = name[1:-len(STAGING_SUFFIX)]
+        elif name.startswith("."):
+            return None  # .networks, or anything else that is not a guest
         files = self.guest(name)
         return files if directory in (files.directory, self.staging(name)) else None
 

@@ -16,14 +16,15 @@ naming the guest and the last line of its console, if QEMU has exited by then.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from provisioner.core.resources import LiveObject, Resource
-from provisioner.core.specs import GuestSpec
+from provisioner.core.resources import Blob, LiveObject, Resource
+from provisioner.core.specs import CloudInitSpec, GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.changes import only_changed, within
@@ -33,6 +34,7 @@ from provisioner.providers.qemu import QemuConfig
 from provisioner.providers.qemu.client import QemuHost
 from provisioner.providers.qemu.command import DiskFile, command_line, disk_files
 from provisioner.providers.qemu.files import GuestFiles, Tree
+from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership, read_marker
 from provisioner.testing import kill_point
 
@@ -48,8 +50,9 @@ class Guests:
 
     def __init__(self, host: QemuHost, tree: Tree, ownership: Ownership,
                  settings: QemuConfig, accel: Callable[[], str],
-                 resolve: Callable[[str], Path]) -> None:
+                 resolve: Callable[[str], Path], networks: Networks) -> None:
         self.host = host
+        self.networks = networks
         self.tree = tree
         self.ownership = ownership
         self.settings = settings
@@ -101,6 +104,8 @@ class Guests:
             running = False
         self._grow_disks(files, guest, changed, running, what)
         self._make_disks(files, guest, what)  # disks added (the guest is stopped now)
+        if any(within(path, "networks") for path in changed):
+            self._write_seed(files, resource)  # its network-config
         self.ownership.write(files.marker, resource.address, written.spec)
         seed = files.seed if files.seed.exists() else None
         if guest.running and not running:
@@ -121,9 +126,7 @@ class Guests:
         with self.host.stats.track(CallKind.WRITE):
             shutil.rmtree(files.directory, ignore_errors=True)
             shutil.rmtree(self.tree.staging(live.name), ignore_errors=True)
-        for emptied in (self.tree.base, self.tree.base.parent):  # the block's, the stack's
-            with contextlib.suppress(OSError):
-                emptied.rmdir()
+        self.tree.prune()
 
     def start(self, files: GuestFiles, guest: GuestSpec, what: str,
               seed: Path | None) -> None:
@@ -132,7 +135,8 @@ class Guests:
             return
         with contextlib.suppress(FileNotFoundError):
             files.socket.unlink()  # left by a QEMU that was killed
-        self.host.launch(command_line(files, guest, self.accel(), seed), what)
+        nics = self.networks.devices(files.directory.name, guest, what)
+        self.host.launch(command_line(files, guest, self.accel(), seed, nics), what)
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
             if self.host.process(files.pidfile, files.process_name) is None:
@@ -218,8 +222,22 @@ class Guests:
                                backing_format=str(info.get("format", "qcow2")))
 
     def _write_seed(self, files: GuestFiles, resource: Resource) -> Path | None:
-        seed = seed_files(resource.name, GuestSpec.of(resource.spec).cloud_init)
+        """The NoCloud seed: the stack's cloud-init data and, unless it gives its own,
+        the network-config of the guest's NICs (part of the instance-id, so a guest
+        whose NICs change configures them again)."""
+        guest = GuestSpec.of(resource.spec)
+        cloud_init = guest.cloud_init
+        if cloud_init is None or cloud_init.network_config is None:
+            generated = self.networks.network_config(resource.name, guest,
+                                                     str(resource.address))
+            if generated is not None:
+                cloud_init = dataclasses.replace(
+                    cloud_init or CloudInitSpec(),
+                    network_config=Blob.of("(network-config of its NICs)", generated))
+        seed = seed_files(resource.name, cloud_init)
         if seed is None:
+            with contextlib.suppress(FileNotFoundError):
+                files.seed.unlink()
             return None
         files.seed.write_bytes(build_iso(seed))
         return files.seed
@@ -248,9 +266,9 @@ def _refuse_unsupported(guest: GuestSpec, what: str) -> None:
         if disk.volume or disk.pool:
             raise ProviderError(f"{what}: disks[{index}]: a qemu guest's disks are files in "
                                 "its directory (no pools, no volumes)")
-    if guest.networks or guest.clone or guest.node or guest.autostart:
-        raise ProviderError(f"{what}: networks, clone, node and autostart are not supported "
-                            "by the qemu provider")
+    if guest.clone or guest.node or guest.autostart:
+        raise ProviderError(f"{what}: clone, node and autostart are not supported by the "
+                            "qemu provider")
 
 
 def _structural_disk_change(path: str) -> bool:

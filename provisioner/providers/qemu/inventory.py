@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
@@ -26,6 +27,7 @@ from provisioner.providers.qemu import GuestOptions
 from provisioner.providers.qemu.client import NotRunningError, QemuHost
 from provisioner.providers.qemu.command import disk_files
 from provisioner.providers.qemu.files import CREATING_FILE, MARKER_FILE, GuestFiles, Tree
+from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership, read_marker
 
 QCOW2_MAGIC = b"QFI\xfb"
@@ -37,8 +39,10 @@ RUNNING_STATES = frozenset({"running", "paused", "suspended", "inmigrate", "post
 class Lister:
     """Reads one provider block's guests."""
 
-    def __init__(self, host: QemuHost, tree: Tree, ownership: Ownership) -> None:
+    def __init__(self, host: QemuHost, tree: Tree, ownership: Ownership,
+                 networks: Networks) -> None:
         self.host = host
+        self.networks = networks
         self.tree = tree
         self.ownership = ownership
 
@@ -91,8 +95,13 @@ class Lister:
         }
         if process is not None:
             attributes["pid"] = process.pid
+        if guest.networks:
+            attributes["macs"] = [self.networks.mac(files.directory.name, index, nic)
+                                  for index, nic in enumerate(guest.networks)]
+        deps = tuple(Address(Kind.NETWORK, nic.network) for nic in guest.networks
+                     if nic.network)
         return LiveObject(marker.address, self.ownership.provider, files.directory.name,
-                          files.process_name, spec, attributes, running=running)
+                          files.process_name, spec, attributes, running=running, deps=deps)
 
     def _read_running(self, files: GuestFiles, spec: dict[str, Any], what: str) -> bool:
         """Fill ``spec`` with what the running QEMU reports; whether its guest runs."""

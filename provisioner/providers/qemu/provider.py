@@ -15,7 +15,15 @@ from typing import Any
 from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
-from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
+from provisioner.errors import ProviderError
+from provisioner.providers.base import (
+    CallKind,
+    Capacity,
+    Inventory,
+    Owner,
+    Provider,
+    ProviderSchema,
+)
 from provisioner.providers.qemu import QemuConfig
 from provisioner.providers.qemu.accel import detect_accel
 from provisioner.providers.qemu.capacity import POOL, read_capacity
@@ -24,8 +32,9 @@ from provisioner.providers.qemu.client import QemuHost
 from provisioner.providers.qemu.files import Tree, provider_root
 from provisioner.providers.qemu.guests import Guests
 from provisioner.providers.qemu.inventory import Lister
+from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership
-from provisioner.providers.qemu.schema import GUEST_SCHEMA
+from provisioner.providers.qemu.schema import GUEST_SCHEMA, NETWORK_SCHEMA
 
 
 class QemuProvider(Provider):
@@ -42,13 +51,14 @@ class QemuProvider(Provider):
         self.host = QemuHost(self.binary, self.settings.qemu_img, self.stats)
         self.ownership = Ownership(owner.stack, name)
         self.tree = Tree(self.root, owner.stack, name)
+        self.networks = Networks(self.tree, self.ownership)
         self.guests = Guests(self.host, self.tree, self.ownership, self.settings,
-                             self.accel, self.resolve)
-        self.lister = Lister(self.host, self.tree, self.ownership)
+                             self.accel, self.resolve, self.networks)
+        self.lister = Lister(self.host, self.tree, self.ownership, self.networks)
         self._accel: str | None = None
 
     def schema(self) -> ProviderSchema:
-        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
+        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA, Kind.NETWORK: NETWORK_SCHEMA},
                               max_parallel=self.settings.max_parallel)
 
     def accel(self) -> str:
@@ -69,7 +79,10 @@ class QemuProvider(Provider):
 
     def list_managed(self) -> Inventory:
         self.host.installed()  # no QEMU here is this provider's "unreachable"
-        return self.lister.inventory()
+        found = self.lister.inventory()
+        with self.stats.track(CallKind.LIST):
+            networks = self.networks.inventory()
+        return Inventory([*found.managed, *networks], leftovers=found.leftovers)
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:
         binary = shutil.which(self.binary) or self.binary
@@ -80,12 +93,29 @@ class QemuProvider(Provider):
         return read_capacity(self.host, self.root)
 
     def create(self, resource: Resource) -> LiveObject:
+        if resource.kind is Kind.NETWORK:
+            return self._write_network(resource)
         self.guests.create(resource)
         return self.lister.guest(resource.name, str(resource.address))
 
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
+        if resource.kind is Kind.NETWORK:
+            return self._write_network(resource)
         self.guests.update(resource, live, changed)
         return self.lister.guest(live.name, str(resource.address))
 
     def delete(self, live: LiveObject) -> None:
-        self.guests.delete(live)
+        if live.kind is Kind.NETWORK:
+            with self.stats.track(CallKind.WRITE):
+                self.networks.delete(live)
+        else:
+            self.guests.delete(live)
+
+    def _write_network(self, resource: Resource) -> LiveObject:
+        with self.stats.track(CallKind.WRITE):
+            self.networks.write(resource)
+        written = self.networks.read(resource.name)
+        if written is None:
+            raise ProviderError(f"{resource.address}: its marker is gone right after "
+                                "it was written")
+        return written

@@ -22,12 +22,24 @@ GUEST_SCHEMA = KindSchema(
         "disks[].format": REPLACE,
         "cloud_init": REPLACE,
         "options": RESTART,
-        # refused at plan time (checks.py): a qemu provider is one host, without a
-        # daemon to start guests at boot; networks come next
-        "autostart": IN_PLACE,
+        # NICs are on the command line; a NIC's address and MAC reach the guest
+        # through its cloud-init network-config, applied to a new instance only
         "networks": RESTART,
+        "networks[].ip": REPLACE,
+        "networks[].mac": REPLACE,
+        # refused at plan time (checks.py): a qemu provider is one host, without a
+        # daemon to start guests at boot
+        "autostart": IN_PLACE,
         "clone": REPLACE,
         "node": REPLACE,
     },
-    attributes=("directory", "serial_log", "state", "pid"),
+    attributes=("directory", "serial_log", "state", "pid", "macs"),
+)
+NETWORK_SCHEMA = KindSchema(
+    # a network is the settings guests' QEMUs start with (networks.py): a new mode or
+    # cidr is a new network; dhcp is what user mode always does and private never does
+    # (dhcp_range, bridge and domain are refused at plan time: nic_checks.py)
+    fields={"mode": REPLACE, "cidr": REPLACE, "dhcp": IN_PLACE, "dhcp_range": REPLACE,
+            "bridge": REPLACE, "domain": REPLACE, "options": IN_PLACE},
+    attributes=("mode", "multicast"),
 )

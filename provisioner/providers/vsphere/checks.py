@@ -41,6 +41,7 @@ _UNSUPPORTED_NIC = {
     "ip": "vSphere cannot reserve addresses: set them with cloud_init.network_config",
     "vlan": "the VLAN is a setting of the port group: pick a port group on that VLAN",
     "firewall": "vSphere has no per-NIC firewall",
+    "forwards": "port forwards are for QEMU's user-mode networks (qemu provider)",
 }
 
 
@@ -129,7 +130,8 @@ def _unsupported(guest: GuestSpec) -> list[Finding]:
                              "scsiB:U with bus B 0-3 and unit U 0-15 except 7"))
     for index, nic in enumerate(guest.networks):
         declared_nic = {"network": nic.network, "bridge": nic.bridge, "ip": nic.ip,
-                        "vlan": nic.vlan, "firewall": nic.firewall}
+                        "vlan": nic.vlan, "firewall": nic.firewall,
+                        "forwards": nic.forwards or None}
         problems += [(f"networks[{index}].{key}", f"is not supported: {why}")
                      for key, why in _UNSUPPORTED_NIC.items() if declared_nic[key] is not None]
         if nic.model not in (None, *devices.NIC_MODELS):

@@ -57,6 +57,9 @@ CASES = {
                                          "{ custom: { user: local:snippets/db.yaml } } }"),
                         "guests.web: options.cloud_init.custom.user 'local:snippets/db.yaml' is "
                         "not on storage local of node pve1 (there: local:snippets/web.yaml)"),
+    "port forwards": (("bridge: vmbr0", "bridge: vmbr0, forwards: [{ host: 2222, guest: 22 }]"),
+                      "guests.web: networks[0].forwards is not supported here: port forwards "
+                      "are for QEMU's user-mode networks"),
     "unknown resource pool": (("memory: 1GiB", "memory: 1GiB\n    options: { pool: prod }"),
                               "guests.web: options.pool 'prod' does not exist (pools: none)"),
 }

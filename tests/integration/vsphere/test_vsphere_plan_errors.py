@@ -91,7 +91,8 @@ def test_a_provider_block_naming_nothing_that_exists(lab: Lab, vcsim_vpx: Simula
 
 def test_what_vsphere_cannot_do_is_refused_with_its_way(lab: Lab, vcsim: Simulator) -> None:
     message = _refusal(lab, "image: debian-12\n    autostart: true\n    networks: [ "
-                            "{ host_network: VM Network, vlan: 10, ip: 10.0.0.5 } ]\n"
+                            "{ host_network: VM Network, vlan: 10, ip: 10.0.0.5,\n"
+                            "      forwards: [{ host: 2222, guest: 22 }] } ]\n"
                             "    disks: [ { size: 1GiB, bus: virtio, format: qcow2 } ]")
     for expected in (
         "guests.app: image is not supported: vSphere has no base images: clone the guest "
@@ -100,6 +101,7 @@ def test_what_vsphere_cannot_do_is_refused_with_its_way(lab: Lab, vcsim: Simulat
         "guests.app: networks[0].ip is not supported: vSphere cannot reserve addresses",
         "guests.app: networks[0].vlan is not supported: the VLAN is a setting of the port "
         "group",
+        "guests.app: networks[0].forwards is not supported: port forwards are for QEMU's",
         "guests.app: disks[0].bus virtio is not supported",
         "guests.app: disks[0].format is not supported",
     ):
