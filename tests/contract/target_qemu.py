@@ -26,10 +26,11 @@ from typing import Any
 import pytest
 
 from contract.honesty import FieldEdit, Power, RawFields, Watch
-from contract.targets import STACK, ContractTarget, Hypervisor, KnownGap
+from contract.targets import STACK, ContractTarget, Hypervisor
 from provisioner.core.address import Kind
-from provisioner.errors import StackError
 
+_DATA = {"volumes": {"data": {"provider": "hv", "size": "64MiB"},
+                     "more": {"provider": "hv", "size": "64MiB"}}}
 _LAB = {"networks": {"lab": {"provider": "hv", "mode": "private", "cidr": "10.44.0.0/24"},
                     "outside": {"provider": "hv", "mode": "user"}}}
 QEMU_EDITS = [
@@ -45,6 +46,9 @@ QEMU_EDITS = [
               {"networks": [{"network": "outside",
                              "forwards": [{"host": 22022, "guest": 22}]}]}, sections=_LAB),
     FieldEdit("dhcp", {}, {"dhcp": False}, Kind.NETWORK),
+    FieldEdit("disks[1].volume", {"disks": [{"size": "64MiB"}, {"volume": "data"}]},
+              {"disks": [{"size": "64MiB"}, {"volume": "more"}]}, sections=_DATA),
+    FieldEdit("size", {}, {"size": "96MiB"}, Kind.VOLUME),
 ]
 # Raw keys: "argv.OPTION[N]" (the QEMU command line, by option), "disk.FILE.size",
 # "state", and "marker" (owner.json).
@@ -53,7 +57,7 @@ QEMU_RAW_FIELDS = RawFields((
     (r"argv\.-(blockdev|device)\[\d+\]", ("disks", "networks")),
     (r"argv\.-netdev\[\d+\]", "networks"), (r"disk\..*\.size", "disks"),
     (r"argv\.-(machine|kernel|initrd|append|boot)\[\d+\]", "options"),
-    (r"state", "power"),
+    (r"state", "power"), (r"image\.size", "size"),
     (r"marker", None),
 ), transient=r"argv\..*")
 _POWER_COMMANDS = {"system_powerdown": Power.STOP, "quit": Power.STOP,
@@ -63,8 +67,8 @@ _POWER_COMMANDS = {"system_powerdown": Power.STOP, "quit": Power.STOP,
 class QemuTarget(ContractTarget):
     name = "qemu"
     removable_option = ("machine", "pc", None)
-    kinds = frozenset({Kind.GUEST, Kind.NETWORK})
-    honesty_kinds = frozenset({Kind.GUEST, Kind.NETWORK})
+    kinds = frozenset({Kind.GUEST, Kind.NETWORK, Kind.VOLUME})
+    honesty_kinds = frozenset({Kind.GUEST, Kind.NETWORK, Kind.VOLUME})
     network_in_place_edit = ("dhcp", False)
     foreign_kinds = frozenset()
     default_pool = "dir"
@@ -73,11 +77,7 @@ class QemuTarget(ContractTarget):
     honesty_untestable = {
         "guests.autostart": "refused at plan time: no daemon starts guests at boot",
         "networks.options": "the qemu provider declares no options for networks",
-    }
-    known_gaps = {
-        "test_failed_create_leaves_nothing_behind[qemu-attached-volume-not-created]": KnownGap(
-            "the provider serves no volumes: the stack is refused before any create",
-            StackError),
+        "volumes.options": "the qemu provider declares no options for volumes",
     }
 
     def missing(self) -> str | None:
@@ -97,14 +97,16 @@ class QemuTarget(ContractTarget):
     def sample_sections(self) -> dict[str, Any]:
         return {"networks": {"lab": self.network()}, "guests": {"web": {
             "provider": "hv", "cpus": 2, "memory": "256MiB",
-            "disks": [{"size": "2GiB"}, {"size": "1GiB"}],
+            "disks": [{"size": "2GiB"}, {"size": "1GiB"}, {"volume": "data"}],
             "networks": [{"network": "lab", "ip": "10.42.0.10"}],
-        }}}
+        }}, "volumes": {"data": {"provider": "hv", "size": "1GiB"}}}
 
     def network(self, **fields: Any) -> dict[str, Any]:
         return {"provider": "hv", "mode": "private", "cidr": "10.42.0.0/24", **fields}
 
     def honest_base(self, kind: Kind) -> dict[str, Any]:
+        if kind is Kind.VOLUME:
+            return {"provider": "hv", "size": "64MiB"}
         return self.network() if kind is Kind.NETWORK else super().honest_base(kind)
 
     def small_guest(self, **fields: Any) -> dict[str, Any]:
@@ -128,10 +130,13 @@ class QemuHypervisor(Hypervisor):
     def define_untagged(self, kind: Kind, name: str) -> None:
         """A directory where a guest of the suite's stack would live, or a file where
         its network's marker would be, not made by it."""
-        if kind is Kind.NETWORK:
-            networks = self.root / STACK / "hv" / ".networks"
-            networks.mkdir(parents=True, exist_ok=True)
-            (networks / f"{name}.json").write_text("{}", encoding="utf-8")
+        if kind in (Kind.NETWORK, Kind.VOLUME):
+            place = self.root / STACK / "hv" / (".networks" if kind is Kind.NETWORK
+                                                else ".volumes")
+            place.mkdir(parents=True, exist_ok=True)
+            (place / f"{name}.json").write_text("{}", encoding="utf-8")
+            if kind is Kind.VOLUME:
+                (place / f"{name}.qcow2").write_bytes(b"someone else's")
             return
         stray = self.root / STACK / "hv" / name
         stray.mkdir(parents=True)
@@ -150,6 +155,10 @@ class QemuHypervisor(Hypervisor):
         if kind is Kind.NETWORK:
             marker = self.root / STACK / "hv" / ".networks" / f"{name}.json"
             return {"marker": marker.read_text(encoding="utf-8")}
+        if kind is Kind.VOLUME:
+            volumes = self.root / STACK / "hv" / ".volumes"
+            return {"marker": (volumes / f"{name}.json").read_text(encoding="utf-8"),
+                    "image.size": _virtual_size(volumes / f"{name}.qcow2")}
         directory = self.root / STACK / "hv" / name
         raw = {"marker": (directory / "owner.json").read_text(encoding="utf-8")}
         argv = self._command_lines().get(directory)
@@ -158,9 +167,7 @@ class QemuHypervisor(Hypervisor):
             for index, value in enumerate(values):
                 raw[f"argv.{option}[{index}]"] = value
         for disk in sorted(directory.glob("disk*")):
-            info = subprocess.run(["qemu-img", "info", "--output=json", "-U", str(disk)],
-                                  capture_output=True, text=True, check=True)
-            raw[f"disk.{disk.name}.size"] = str(json.loads(info.stdout)["virtual-size"])
+            raw[f"disk.{disk.name}.size"] = _virtual_size(disk)
         return raw
 
     @contextmanager
@@ -191,6 +198,12 @@ class QemuHypervisor(Hypervisor):
                 continue
             found[pidfile.parent] = [arg for arg in argv if arg]
         return found
+
+
+def _virtual_size(image: Path) -> str:
+    info = subprocess.run(["qemu-img", "info", "--output=json", "-U", str(image)],
+                          capture_output=True, text=True, check=True)
+    return str(json.loads(info.stdout)["virtual-size"])
 
 
 def _by_option(argv: list[str]) -> dict[str, list[str]]:

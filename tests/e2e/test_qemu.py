@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from support.e2e import TinyGuest, wait_serial
-from support.qemu_lab import QemuLab, running
+from support.qemu_lab import QemuLab, lab_for, running
 
 CREATE_POINTS = ["before:create:guests.tiny-1", "qemu:staged:guests.tiny-1",
                  "qemu:marked:guests.tiny-1",
@@ -33,11 +33,7 @@ CREATE_POINTS = ["before:create:guests.tiny-1", "qemu:staged:guests.tiny-1",
 def lab(tmp_path: Path, tiny_guest: TinyGuest,
         request: pytest.FixtureRequest) -> Iterator[QemuLab]:
     name = "qemu-" + request.node.name.removeprefix("test_")[:20].replace("_", "-")
-    made = QemuLab(tmp_path, tiny_guest, name.rstrip("-[").replace("[", "-").replace("]", ""))
-    yield made
-    leftover = made.processes()
-    made.kill_all()
-    assert leftover == [], f"QEMU processes left running: {leftover}"
+    yield from lab_for(tmp_path, tiny_guest, name.rstrip("-[").replace("[", "-").replace("]", ""))
 
 
 def test_a_guest_boots_changes_as_planned_and_leaves_nothing(lab: QemuLab) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.e2e import TinyGuest, boot_options, wait_serial
-from support.qemu_lab import QemuLab
+from support.qemu_lab import QemuLab, lab_for
 
 PEERS = ("10.77.0.10", "10.77.0.11", "10.77.0.12")
 STACK = """apiVersion: provisioner/v1
@@ -46,11 +46,7 @@ guests:
 
 @pytest.fixture
 def lab(tmp_path: Path, tiny_guest: TinyGuest) -> Iterator[QemuLab]:
-    made = QemuLab(tmp_path, tiny_guest, "qemu-networks")
-    yield made
-    leftover = made.processes()
-    made.kill_all()
-    assert leftover == [], f"QEMU processes left running: {leftover}"
+    yield from lab_for(tmp_path, tiny_guest, "qemu-networks")
 
 
 def _free_port_prefix() -> int:

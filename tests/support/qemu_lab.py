@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from support.e2e import PROVISIONER, TinyGuest, boot_options
@@ -95,3 +96,12 @@ def running(needle: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def lab_for(directory: Path, tiny: TinyGuest, stack: str) -> Iterator[QemuLab]:
+    """A lab for one test (a fixture's body): no QEMU of its stack may outlive it."""
+    made = QemuLab(directory, tiny, stack)
+    yield made
+    leftover = made.processes()
+    made.kill_all()
+    assert leftover == [], f"QEMU processes left running: {leftover}"

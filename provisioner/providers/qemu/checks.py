@@ -10,8 +10,9 @@ from pathlib import Path
 from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
-from provisioner.core.specs import GuestSpec, NetworkSpec
+from provisioner.core.specs import GuestSpec, NetworkSpec, VolumeSpec
 from provisioner.providers.qemu import GuestOptions, QemuConfig
+from provisioner.providers.qemu.capacity import POOL
 from provisioner.providers.qemu.client import INSTALL_HINT
 from provisioner.providers.qemu.nic_checks import network_problems, nic_problems
 
@@ -26,13 +27,47 @@ def plan_checks(resources: Sequence[Resource], settings: QemuConfig, block: str,
             "hardware virtualization)", path=f"providers.{block}.accel",
             hint="use accel: tcg or auto, or give this user access to /dev/kvm"))
     networks = {r.name: NetworkSpec.of(r.spec) for r in resources if r.kind is Kind.NETWORK}
+    volumes = {r.name for r in resources if r.kind is Kind.VOLUME}
     guests = [(r, GuestSpec.of(r.spec)) for r in resources if r.kind is Kind.GUEST]
     for resource in resources:
         if resource.kind is Kind.GUEST:
             problems += _guest(resource, resolve)
         elif resource.kind is Kind.NETWORK:
             problems += network_problems(resource)
-    return problems + nic_problems(guests, networks)
+        elif resource.kind is Kind.VOLUME:
+            problems += _volume(resource)
+    return problems + nic_problems(guests, networks) + _attachments(guests, volumes)
+
+
+def _volume(resource: Resource) -> list[Problem]:
+    pool = VolumeSpec.of(resource.spec).pool
+    if pool and pool != POOL:
+        return [Problem(f"is not supported: a qemu volume is a file in the provider's dir "
+                        f"(the one pool is '{POOL}')", resource.address, "pool",
+                        hint="leave `pool:` out")]
+    return []
+
+
+def _attachments(guests: Sequence[tuple[Resource, GuestSpec]],
+                 volumes: set[str]) -> list[Problem]:
+    """Each volume attached to at most one guest, and of this provider block."""
+    found = []
+    taken: dict[str, str] = {}
+    for resource, guest in guests:
+        for index, disk in enumerate(guest.disks):
+            if not disk.volume:
+                continue
+            path = f"disks[{index}].volume"
+            if disk.volume not in volumes:
+                found.append(Problem(f"'{disk.volume}' is another provider block's volume",
+                                     resource.address, path,
+                                     hint="a qemu guest attaches volumes of its own block"))
+            elif disk.volume in taken:
+                found.append(Problem(f"'{disk.volume}' is also attached to "
+                                     f"{taken[disk.volume]}", resource.address, path,
+                                     hint="a volume is attached to one guest at a time"))
+            taken.setdefault(disk.volume, str(resource.address))
+    return found
 
 
 def _programs(settings: QemuConfig, block: str, binary: str) -> list[Problem]:
@@ -59,10 +94,11 @@ def _guest(resource: Resource, resolve: Callable[[str], Path]) -> list[Problem]:
     if guest.node:
         refuse("node", "is not supported: a qemu provider is one host", "leave it out")
     for index, disk in enumerate(guest.disks):
-        if disk.volume or disk.pool:
-            key = "volume" if disk.volume else "pool"
-            refuse(f"disks[{index}].{key}", "is not supported: a qemu guest's disks are files "
-                   "in its directory", f"leave `{key}:` out")
+        if disk.volume:
+            continue
+        if disk.pool and disk.pool != POOL:
+            refuse(f"disks[{index}].pool", "is not supported: a qemu guest's disks are files "
+                   f"in its directory (the one pool is '{POOL}')", "leave `pool:` out")
         if disk.size is None and not (disk.image or (index == 0 and guest.image)):
             refuse(f"disks[{index}].size", "is missing: a blank disk needs a size",
                    "give it a size, such as 10GiB, or an image")

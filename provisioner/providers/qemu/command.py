@@ -3,13 +3,14 @@
 QEMU is started daemonized with a pidfile and a QMP socket, no display and no
 default devices; its console goes to ``serial.log``. Disks are ``-blockdev``
 nodes named ``diskN`` (what ``block_resize`` and ``query-block`` name), each on
-a virtio-blk device; the cloud-init seed is a read-only virtio disk after them;
+a virtio-blk device (an attached volume is node ``volN``, N its index in
+``disks``); the cloud-init seed is a read-only virtio disk after them;
 NICs (``networks.py``) come last, ``-nic none`` keeping QEMU's default one out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,20 @@ def disk_files(files: GuestFiles, guest: GuestSpec) -> list[DiskFile]:
             for index, fmt in enumerate(formats)]
 
 
+def ordered_disks(files: GuestFiles, guest: GuestSpec,
+                  volumes: Mapping[int, DiskFile]) -> list[DiskFile]:
+    """Every disk in the stack's order: the guest's own, and the volumes attached
+    (``volumes``: by index in ``disks``)."""
+    own = iter(disk_files(files, guest))
+    if not guest.disks:
+        return list(own)
+    return [volumes[index] if disk.attached else next(own)
+            for index, disk in enumerate(guest.disks)]
+
+
 def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
-                 seed: Path | None = None, nics: Sequence[NicDevice] = ()) -> list[str]:
+                 seed: Path | None = None, nics: Sequence[NicDevice] = (),
+                 volumes: Mapping[int, DiskFile] | None = None) -> list[str]:
     """Every argument after the QEMU binary's name."""
     options = guest.options_as(GuestOptions)
     arguments = [
@@ -60,7 +73,7 @@ def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
         arguments += ["-kernel", options.kernel]
         arguments += ["-initrd", options.initrd] if options.initrd else []
         arguments += ["-append", options.cmdline] if options.cmdline else []
-    for disk in disk_files(files, guest):
+    for disk in ordered_disks(files, guest, volumes or {}):
         arguments += [
             "-blockdev", f"driver=file,node-name={disk.node}-file,filename={_escaped(disk.path)}",
             "-blockdev", f"driver={disk.format},node-name={disk.node},file={disk.node}-file",

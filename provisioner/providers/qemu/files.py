@@ -119,12 +119,17 @@ class Tree:
         """The networks' markers: ``.networks/NAME.json``."""
         return self.base / ".networks"
 
+    @property
+    def volumes(self) -> Path:
+        """The volumes' images and markers (``volumes.py``)."""
+        return self.base / ".volumes"
+
     def network(self, name: str) -> Path:
         return self.networks / f"{name}.json"
 
     def prune(self) -> None:
-        """Remove the networks', the block's and the stack's directories once empty."""
-        for emptied in (self.networks, self.base, self.base.parent):
+        """Remove the networks', volumes', block's and stack's directories once empty."""
+        for emptied in (self.networks, self.volumes, self.base, self.base.parent):
             with contextlib.suppress(OSError):
                 emptied.rmdir()
 

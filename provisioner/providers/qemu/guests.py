@@ -31,11 +31,13 @@ from provisioner.providers.kit.changes import only_changed, within
 from provisioner.providers.kit.nocloud import build_iso, seed_files
 from provisioner.providers.kit.ownership import name_taken
 from provisioner.providers.qemu import QemuConfig
+from provisioner.providers.qemu.capacity import POOL
 from provisioner.providers.qemu.client import QemuHost
 from provisioner.providers.qemu.command import DiskFile, command_line, disk_files
 from provisioner.providers.qemu.files import GuestFiles, Tree
 from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership, read_marker
+from provisioner.providers.qemu.volumes import Volumes
 from provisioner.testing import kill_point
 
 POLL = 0.1
@@ -50,9 +52,11 @@ class Guests:
 
     def __init__(self, host: QemuHost, tree: Tree, ownership: Ownership,
                  settings: QemuConfig, accel: Callable[[], str],
-                 resolve: Callable[[str], Path], networks: Networks) -> None:
+                 resolve: Callable[[str], Path], networks: Networks,
+                 volumes: Volumes) -> None:
         self.host = host
         self.networks = networks
+        self.volumes = volumes
         self.tree = tree
         self.ownership = ownership
         self.settings = settings
@@ -67,6 +71,8 @@ class Guests:
         _refuse_unsupported(guest, what)
         if self._finished_before(files, resource):
             return
+        self.networks.specs(guest, what)  # what it attaches is made: before anything is
+        self._attached(guest, what)
         if files.directory.exists():
             shutil.rmtree(files.directory)  # our own leftover (checked above)
         self._make_directory(files, resource)
@@ -136,7 +142,9 @@ class Guests:
         with contextlib.suppress(FileNotFoundError):
             files.socket.unlink()  # left by a QEMU that was killed
         nics = self.networks.devices(files.directory.name, guest, what)
-        self.host.launch(command_line(files, guest, self.accel(), seed, nics), what)
+        arguments = command_line(files, guest, self.accel(), seed, nics,
+                                 self._attached(guest, what))
+        self.host.launch(arguments, what)
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
             if self.host.process(files.pidfile, files.process_name) is None:
@@ -144,6 +152,19 @@ class Guests:
                                     f"line of its console: {_last_line(files.serial_log)}",
                                     hint=f"see {files.serial_log}")
             time.sleep(POLL)
+
+    def _attached(self, guest: GuestSpec, what: str) -> dict[int, DiskFile]:
+        """The volumes the guest attaches, by index in ``disks``."""
+        found = {}
+        for index, disk in enumerate(guest.disks):
+            if disk.volume:
+                volume = self.volumes.disk(disk.volume, f"vol{index}")
+                if volume is None:
+                    raise ProviderError(f"{what}: disks[{index}]: the volume '{disk.volume}' "
+                                        "is not one of this provider block's",
+                                        hint="declare it under volumes: with this provider")
+                found[index] = volume
+        return found
 
     def stop(self, files: GuestFiles, what: str) -> None:
         """Power the guest off: ACPI power button, then ``quit``, then SIGKILL."""
@@ -248,10 +269,13 @@ class Guests:
                  if path.startswith("disks[") and path.endswith("].size")}
         own = disk_files(files, guest)
         for index in sorted(grown):
-            size = guest.disks[index].size if index < len(guest.disks) else None
-            if size is None or index >= len(own):
+            if index >= len(guest.disks) or guest.disks[index].attached:
                 continue
-            disk = own[index]
+            size = guest.disks[index].size
+            own_index = sum(not disk.attached for disk in guest.disks[:index])
+            if size is None or own_index >= len(own):
+                continue
+            disk = own[own_index]
             if running:
                 with self.host.qmp(files.socket, what, CallKind.WRITE) as qmp:
                     qmp("block_resize", **{"node-name": disk.node, "size": size})
@@ -263,9 +287,9 @@ def _refuse_unsupported(guest: GuestSpec, what: str) -> None:
     """What the plan refuses (checks.py), refused again by a create or update called
     without a plan."""
     for index, disk in enumerate(guest.disks):
-        if disk.volume or disk.pool:
+        if disk.pool and disk.pool != POOL:
             raise ProviderError(f"{what}: disks[{index}]: a qemu guest's disks are files in "
-                                "its directory (no pools, no volumes)")
+                                f"its directory (the one pool is '{POOL}')")
     if guest.clone or guest.node or guest.autostart:
         raise ProviderError(f"{what}: clone, node and autostart are not supported by the "
                             "qemu provider")

@@ -12,9 +12,7 @@ is the leftover of an interrupted create.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from provisioner.core.address import Address, Kind
@@ -29,8 +27,8 @@ from provisioner.providers.qemu.command import disk_files
 from provisioner.providers.qemu.files import CREATING_FILE, MARKER_FILE, GuestFiles, Tree
 from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership, read_marker
+from provisioner.providers.qemu.sizes import image_size
 
-QCOW2_MAGIC = b"QFI\xfb"
 RUNNING_STATES = frozenset({"running", "paused", "suspended", "inmigrate", "postmigrate",
                             "prelaunch", "restore-vm", "save-vm", "debug"})
 """QMP ``query-status`` states of a guest that holds its vCPUs and memory."""
@@ -98,8 +96,8 @@ class Lister:
         if guest.networks:
             attributes["macs"] = [self.networks.mac(files.directory.name, index, nic)
                                   for index, nic in enumerate(guest.networks)]
-        deps = tuple(Address(Kind.NETWORK, nic.network) for nic in guest.networks
-                     if nic.network)
+        deps = (*(Address(Kind.NETWORK, nic.network) for nic in guest.networks if nic.network),
+                *(Address(Kind.VOLUME, disk.volume) for disk in guest.disks if disk.volume))
         return LiveObject(marker.address, self.ownership.provider, files.directory.name,
                           files.process_name, spec, attributes, running=running, deps=deps)
 
@@ -145,19 +143,3 @@ def _disks_at_rest(files: GuestFiles, guest: GuestSpec, declared: Any) -> Any:
     sizes = {disk.node: size for disk in disk_files(files, guest)
              if (size := image_size(disk.path, disk.format)) is not None}
     return _with_sizes(declared, sizes)
-
-
-def image_size(path: Path, fmt: str) -> int | None:
-    """The virtual size of a disk image, from its header (qcow2) or its length (raw);
-    None when the file is gone or is not what ``fmt`` says."""
-    try:
-        if fmt != "qcow2":
-            return path.stat().st_size
-        with path.open("rb") as image:
-            header = image.read(32)
-    except OSError:
-        return None
-    if len(header) < 32 or header[:4] != QCOW2_MAGIC:
-        return None
-    size: int = struct.unpack(">Q", header[24:32])[0]
-    return size

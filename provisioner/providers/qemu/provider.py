@@ -34,7 +34,8 @@ from provisioner.providers.qemu.guests import Guests
 from provisioner.providers.qemu.inventory import Lister
 from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership
-from provisioner.providers.qemu.schema import GUEST_SCHEMA, NETWORK_SCHEMA
+from provisioner.providers.qemu.schema import GUEST_SCHEMA, NETWORK_SCHEMA, VOLUME_SCHEMA
+from provisioner.providers.qemu.volumes import Volumes
 
 
 class QemuProvider(Provider):
@@ -52,13 +53,15 @@ class QemuProvider(Provider):
         self.ownership = Ownership(owner.stack, name)
         self.tree = Tree(self.root, owner.stack, name)
         self.networks = Networks(self.tree, self.ownership)
+        self.volumes = Volumes(self.host, self.tree, self.ownership)
         self.guests = Guests(self.host, self.tree, self.ownership, self.settings,
-                             self.accel, self.resolve, self.networks)
+                             self.accel, self.resolve, self.networks, self.volumes)
         self.lister = Lister(self.host, self.tree, self.ownership, self.networks)
         self._accel: str | None = None
 
     def schema(self) -> ProviderSchema:
-        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA, Kind.NETWORK: NETWORK_SCHEMA},
+        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA, Kind.NETWORK: NETWORK_SCHEMA,
+                                     Kind.VOLUME: VOLUME_SCHEMA},
                               max_parallel=self.settings.max_parallel)
 
     def accel(self) -> str:
@@ -82,7 +85,9 @@ class QemuProvider(Provider):
         found = self.lister.inventory()
         with self.stats.track(CallKind.LIST):
             networks = self.networks.inventory()
-        return Inventory([*found.managed, *networks], leftovers=found.leftovers)
+            volumes, half_made = self.volumes.inventory()
+        return Inventory([*found.managed, *networks, *volumes],
+                         leftovers=[*found.leftovers, *half_made])
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:
         binary = shutil.which(self.binary) or self.binary
@@ -95,12 +100,21 @@ class QemuProvider(Provider):
     def create(self, resource: Resource) -> LiveObject:
         if resource.kind is Kind.NETWORK:
             return self._write_network(resource)
+        if resource.kind is Kind.VOLUME:
+            self.volumes.create(resource)
+            return self._volume(resource)
         self.guests.create(resource)
         return self.lister.guest(resource.name, str(resource.address))
 
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
         if resource.kind is Kind.NETWORK:
             return self._write_network(resource)
+        if resource.kind is Kind.VOLUME:
+            if any(path == "size" for path in changed):
+                self.volumes.grow(resource, live)
+            else:
+                self.volumes.rewrite(resource)
+            return self._volume(resource)
         self.guests.update(resource, live, changed)
         return self.lister.guest(live.name, str(resource.address))
 
@@ -108,8 +122,17 @@ class QemuProvider(Provider):
         if live.kind is Kind.NETWORK:
             with self.stats.track(CallKind.WRITE):
                 self.networks.delete(live)
+        elif live.kind is Kind.VOLUME:
+            self.volumes.delete(live)
         else:
             self.guests.delete(live)
+
+    def _volume(self, resource: Resource) -> LiveObject:
+        made = self.volumes.read(resource.name)
+        if made is None:
+            raise ProviderError(f"{resource.address}: its marker is gone right after it "
+                                "was written")
+        return made
 
     def _write_network(self, resource: Resource) -> LiveObject:
         with self.stats.track(CallKind.WRITE):

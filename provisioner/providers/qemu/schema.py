@@ -20,6 +20,7 @@ GUEST_SCHEMA = KindSchema(
         "disks[].size": GROWS,
         "disks[].image": REPLACE,
         "disks[].format": REPLACE,
+        "disks[].volume": RESTART,
         "cloud_init": REPLACE,
         "options": RESTART,
         # NICs are on the command line; a NIC's address and MAC reach the guest
@@ -34,6 +35,11 @@ GUEST_SCHEMA = KindSchema(
         "node": REPLACE,
     },
     attributes=("directory", "serial_log", "state", "pid", "macs"),
+)
+VOLUME_SCHEMA = KindSchema(
+    # grows in place (online in the guest it is attached to: volumes.py)
+    fields={"size": GROWS, "format": REPLACE, "pool": REPLACE, "options": IN_PLACE},
+    attributes=("path", "format"),
 )
 NETWORK_SCHEMA = KindSchema(
     # a network is the settings guests' QEMUs start with (networks.py): a new mode or
