@@ -94,6 +94,17 @@ def test_private_network_peers_reach_each_other_and_forwards_answer(lab: QemuLab
     assert banners == [f"SSH-2.0-tiny-node-{index}" for index in range(3)]
     assert lab.changes() == {}, "a plan right after the apply has changes"
 
+    # A network's new cidr replaces it, and restarts the guests attached (in one plan).
+    (lab.directory / "stack.yaml").write_text(
+        text.replace("mode: user }", "mode: user, cidr: 10.9.0.0/24 }"), encoding="utf-8")
+    assert lab.changes() == {"networks.outside": "replace", "guests.node-0": "update",
+                             "guests.node-1": "update", "guests.node-2": "update"}
+    assert lab.cli("plan").stdout.count("re-attach to the replaced networks.outside") == 3
+    lab.apply()
+    for index in range(3):
+        wait_serial(lab.console(f"node-{index}"), r"^TINY: dhcp eth1 10\.9\.0\.15$")
+    assert lab.changes() == {}
+
     lab.cli("destroy", "--auto-approve")
     assert lab.processes() == []
     assert not (lab.directory / ".provisioner" / "qemu" / lab.stack).exists()

@@ -4,6 +4,8 @@ tests/e2e/test_qemu_networks.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,22 @@ def test_network_config_gives_static_addresses_and_dhcp(networks: Networks) -> N
 def test_a_network_not_made_is_an_error_naming_it(networks: Networks) -> None:
     with pytest.raises(ProviderError, match="'elsewhere' is not one of this provider"):
         networks.devices("web", _guest({"network": "elsewhere"}), "guests.web")
+
+
+def test_a_guest_running_with_a_replaced_networks_settings_shows_it(
+        networks: Networks) -> None:
+    guest = _guest({"network": "lab"}, {"network": "outside"})
+    started = [device.netdev for device in networks.devices("web", guest, "w")]
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    process = subprocess.Popen([*argv, "-netdev", started[0], "-netdev", started[1]])
+    try:
+        assert networks.stale_nics(process.pid, "web", guest) == []
+        networks.write(Resource(Address(Kind.NETWORK, "outside"), "local",
+                                {"mode": "user", "cidr": "10.8.0.0/24"}))
+        assert networks.stale_nics(process.pid, "web", guest) == [1]
+    finally:
+        process.kill()
+        process.wait()
 
 
 def _resource(name: str, *nics: dict[str, Any]) -> tuple[Resource, GuestSpec]:

@@ -29,6 +29,7 @@ from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership, read_marker
 from provisioner.providers.qemu.sizes import image_size
 
+STALE = "(changed since the guest started)"
 RUNNING_STATES = frozenset({"running", "paused", "suspended", "inmigrate", "postmigrate",
                             "prelaunch", "restore-vm", "save-vm", "debug"})
 """QMP ``query-status`` states of a guest that holds its vCPUs and memory."""
@@ -87,6 +88,9 @@ class Lister:
         spec["power"] = "running" if running else "stopped"
         if not running:
             spec["disks"] = _disks_at_rest(files, guest, applied.get("disks"))
+        elif process is not None and guest.networks:
+            stale = self.networks.stale_nics(process.pid, files.directory.name, guest)
+            spec["networks"] = _with_stale(applied.get("networks"), stale)
         attributes: dict[str, Any] = {
             "directory": str(files.directory), "serial_log": str(files.serial_log),
             "state": spec["power"],
@@ -118,6 +122,14 @@ class Lister:
             name.removesuffix("-device"): int(found["inserted"]["image"]["virtual-size"])
             for name, found in sizes.items() if found.get("inserted")})
         return True
+
+
+def _with_stale(declared: Any, stale: list[int]) -> Any:
+    """The applied NICs, each of ``stale`` named as changed since the guest started."""
+    if not stale or not isinstance(declared, list):
+        return declared
+    return [{**nic, "network": f"{nic.get('network')} {STALE}"} if index in stale
+            and isinstance(nic, Mapping) else nic for index, nic in enumerate(declared)]
 
 
 def _with_sizes(declared: Any, sizes: Mapping[str, int]) -> Any:

@@ -21,8 +21,11 @@ The group and port of a private network derive from its directory (stack,
 provider block and network name), so two stacks never share one by accident.
 A network itself is only a marker file (``.networks/NAME.json``) naming its
 settings: what a guest's QEMU is started with. A changed ``mode`` or ``cidr``
-replaces the network; guests already running keep what they were started with
-until their next restart.
+replaces the network (and the planner restarts the guests attached); a guest
+running with the old settings anyway (its QEMU's
+``-netdev`` arguments differ from what it would get now) then plans as
+``networks[N].network: "lab (changed since the guest started)" -> "lab"``, a
+restart.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import contextlib
 import hashlib
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
@@ -153,6 +157,21 @@ class Networks:
                                      f"{model},netdev={netdev},mac={mac},id={netdev}-device",
                                      mac))
         return devices
+
+    def stale_nics(self, pid: int, name: str, guest: GuestSpec) -> list[int]:
+        """The NICs of the running guest whose network changed since its QEMU started
+        (its ``-netdev`` arguments, read from /proc, are not what it would get now)."""
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            return []
+        started = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word == "-netdev"]
+        try:
+            now = [device.netdev for device in self.devices(name, guest, name)]
+        except ProviderError:  # a network is gone
+            return list(range(len(guest.networks)))
+        return [index for index, netdev in enumerate(now)
+                if index >= len(started) or started[index] != netdev]
 
     def network_config(self, name: str, guest: GuestSpec, what: str) -> bytes | None:
         """cloud-init network-config (version 2) for the guest's NICs: DHCP on user
