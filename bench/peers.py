@@ -12,9 +12,12 @@ the module refuses, "Multiple VMs with name debian-12 found, provide vmid
 instead") and gives each guest a fixed ``newid``: without one a re-run clones
 every guest again, and then fails on "Multiple VMs with name bans-1 found".
 
-Two more rows give the floor: the same guests made with bare libvirt-python calls
-(bench/floor.py), on one connection and on 4, and a new Python process reading
-them back; no tool can go below what the daemon and QEMU take there.
+One row is provisioner's qemu provider on the same guests (QEMU processes it
+supervises itself, no libvirtd; the NIC on a user-mode network, QEMU's NAT):
+its ratios are to the libvirt provider's row. Two more rows give the floor: the
+same guests made with bare libvirt-python calls (bench/floor.py), on one
+connection and on 4, and a new Python process reading them back; no tool can go
+below what the daemon and QEMU take there.
 
 Each tool runs as its documentation shows: ``provisioner apply --auto-approve``
 with its defaults; ``ansible-playbook`` of a playbook looping over the guests;
@@ -132,6 +135,35 @@ def _provisioner_libvirt(ctx: Context, conn: libvirt.virConnect,
     try:
         _timed(outcome, [*cli, "apply", str(directory), "--auto-approve", "--no-color"],
                ROOT, {}, _running(conn, guests))
+    finally:
+        run([*cli, "destroy", str(directory), "--auto-approve"], cwd=ROOT)
+    return outcome
+
+
+def _qemu_running(root: Path, guests: TinyGuests) -> Callable[[], str]:
+    """Each guest's QEMU process is alive (its pidfile names a live process)."""
+    def check() -> str:
+        missing = []
+        for name in guests.names():
+            try:
+                pid = int(next(root.rglob(f"{name}/qemu.pid")).read_text().strip())
+                os.kill(pid, 0)
+            except (StopIteration, OSError, ValueError):
+                missing.append(name)
+        return f"guests not up: {', '.join(missing)}" if missing else ""
+    return check
+
+
+def _provisioner_qemu(ctx: Context, guests: TinyGuests) -> Outcome:
+    """The same guests with the qemu provider: QEMU processes, no libvirtd."""
+    outcome = Outcome("provisioner, qemu provider (no libvirtd)")
+    directory = ctx.dir(f"peers-{guests.prefix}")
+    root = directory / "qemu"
+    stacks.write(directory, stacks.qemu_peers(guests, root))
+    cli = [sys.executable, "-m", "provisioner"]
+    try:
+        _timed(outcome, [*cli, "apply", str(directory), "--auto-approve", "--no-color"],
+               ROOT, {}, _qemu_running(root, guests))
     finally:
         run([*cli, "destroy", str(directory), "--auto-approve"], cwd=ROOT)
     return outcome
@@ -381,10 +413,15 @@ def run_benchmark(ctx: Context) -> Section:
             outcomes.append(body(ctx, conn, guests))
             ctx.log(f"  {outcomes[-1]}")
         floors = _floors(ctx, conn)
+    ctx.log("peers, qemu provider")
+    qemu = _provisioner_qemu(ctx, TinyGuests("bqemu", "bqemu-net", "10.94.0.0/24"))
+    ctx.log(f"  {qemu}")
+    if qemu.error:
+        ctx.failures.append(f"peers, qemu provider: {qemu.error}")
     if outcomes[0].error:
         ctx.failures.append(f"peers, libvirt: provisioner: {outcomes[0].error}")
     _goals(section, "libvirt", outcomes)
-    table, errors = _table("libvirt: 10 guests", outcomes + floors)
+    table, errors = _table("libvirt: 10 guests", [*outcomes, qemu, *floors])
     section.tables.append(table)
     section.notes += errors
     pve_outcomes = []

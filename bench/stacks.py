@@ -157,6 +157,22 @@ class TinyGuests:
         return [f"{self.prefix}-{index}" for index in range(self.count)]
 
 
+def qemu_peers(guests: TinyGuests, directory: Path) -> str:
+    """The same guests with the qemu provider (no libvirtd): a user-mode NAT network."""
+    block = flow({"type": "qemu", "dir": str(directory), "accel": "tcg"})
+    return header(guests.prefix, {"local": block}) + f"""networks:
+  {guests.network}: {{ provider: local, mode: user, cidr: {guests.cidr} }}
+guests:
+  {guests.prefix}:
+    provider: local
+    count: {guests.count}
+    cpus: 1
+    memory: {guests.memory_mib}MiB
+    disks: [ {{ size: {guests.disk_mib}MiB }} ]
+    networks: [ {{ network: {guests.network} }} ]
+"""
+
+
 def libvirt_peers(guests: TinyGuests, uri: str = "qemu:///system") -> str:
     block = flow({"type": "libvirt", "uri": uri, "domain_type": "qemu",
                   "capacity": GUESTS_THAT_BOOT_NOTHING})
