@@ -30,7 +30,7 @@ guests:
 class QemuLab:
     """A stack directory with a qemu provider block, driven through the CLI."""
 
-    def __init__(self, directory: Path, tiny: TinyGuest, stack: str) -> None:
+    def __init__(self, directory: Path, tiny: TinyGuest | None, stack: str) -> None:
         self.directory = directory
         self.tiny = tiny
         self.stack = stack
@@ -38,7 +38,7 @@ class QemuLab:
 
     def write(self, count: int = 1, memory: str = "192MiB", size: str = "64MiB") -> None:
         text = GUEST.format(stack=self.stack, count=count, memory=memory, size=size,
-                            boot=boot_options(self.tiny))
+                            boot=boot_options(self.tiny) if self.tiny else "")
         (self.directory / "stack.yaml").write_text(text, encoding="utf-8")
 
     def cli(self, *arguments: str, kill_at: str | None = None,
@@ -98,7 +98,7 @@ def running(needle: str) -> list[int]:
     return found
 
 
-def lab_for(directory: Path, tiny: TinyGuest, stack: str) -> Iterator[QemuLab]:
+def lab_for(directory: Path, tiny: TinyGuest | None, stack: str) -> Iterator[QemuLab]:
     """A lab for one test (a fixture's body): no QEMU of its stack may outlive it."""
     made = QemuLab(directory, tiny, stack)
     yield made

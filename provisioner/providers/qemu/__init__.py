@@ -54,7 +54,9 @@ BootDevice = Literal["hd", "network", "cdrom"]
 class GuestOptions(_Strict):
     """qemu-only guest settings (``options:`` of a guest)."""
 
-    machine: str | None = Field(None, description="machine type, such as q35 or pc")
+    machine: str | None = Field(
+        None, description="machine type, such as q35 or pc; default: q35 on x86, virt on "
+                          "ARM and RISC-V, QEMU's own elsewhere")
     kernel: str | None = Field(None, description="direct kernel boot: kernel path")
     initrd: str | None = Field(None, description="direct kernel boot: initrd path")
     cmdline: str | None = Field(None, description="direct kernel boot: kernel command line")

@@ -19,6 +19,10 @@ from provisioner.providers.qemu import GuestOptions
 from provisioner.providers.qemu.files import GuestFiles
 from provisioner.providers.qemu.networks import NicDevice
 
+DEFAULT_MACHINES = {"x86_64": "q35", "i386": "q35", "aarch64": "virt", "arm": "virt",
+                    "riscv64": "virt", "riscv32": "virt", "loongarch64": "virt"}
+"""The machine type of each architecture when ``options.machine`` is not set; other
+architectures get QEMU's own default."""
 BOOT_LETTER = {"hd": "c", "cdrom": "d", "network": "n"}
 MIB = 1024 * 1024
 
@@ -53,12 +57,14 @@ def ordered_disks(files: GuestFiles, guest: GuestSpec,
 
 def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
                  seed: Path | None = None, nics: Sequence[NicDevice] = (),
-                 volumes: Mapping[int, DiskFile] | None = None) -> list[str]:
+                 volumes: Mapping[int, DiskFile] | None = None,
+                 arch: str = "x86_64") -> list[str]:
     """Every argument after the QEMU binary's name."""
     options = guest.options_as(GuestOptions)
+    machine = options.machine or DEFAULT_MACHINES.get(arch)
     arguments = [
         "-name", f"guest={files.process_name}",
-        "-machine", options.machine or "q35", "-accel", accel,
+        *(["-machine", machine] if machine else []), "-accel", accel,
         "-cpu", "host" if accel == "kvm" else "max",
         "-smp", str(guest.cpus), "-m", f"{max(1, guest.memory // MIB)}M",
         "-display", "none", "-nodefaults", "-no-user-config",
@@ -88,6 +94,12 @@ def command_line(files: GuestFiles, guest: GuestSpec, accel: str,
     for nic in nics:
         arguments += ["-netdev", nic.netdev, "-device", nic.device]
     return arguments
+
+
+def arch_of(binary: str, configured: str) -> str:
+    """The guests' architecture: the binary's (``qemu-system-ARCH``), else ``arch``."""
+    name = Path(binary).name
+    return name.removeprefix("qemu-system-") if name.startswith("qemu-system-") else configured
 
 
 def _escaped(path: Path) -> str:

@@ -33,7 +33,7 @@ from provisioner.providers.kit.ownership import name_taken
 from provisioner.providers.qemu import QemuConfig
 from provisioner.providers.qemu.capacity import POOL
 from provisioner.providers.qemu.client import QemuHost
-from provisioner.providers.qemu.command import DiskFile, command_line, disk_files
+from provisioner.providers.qemu.command import DiskFile, arch_of, command_line, disk_files
 from provisioner.providers.qemu.files import GuestFiles, Tree
 from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership, read_marker
@@ -143,7 +143,8 @@ class Guests:
             files.socket.unlink()  # left by a QEMU that was killed
         nics = self.networks.devices(files.directory.name, guest, what)
         arguments = command_line(files, guest, self.accel(), seed, nics,
-                                 self._attached(guest, what))
+                                 self._attached(guest, what),
+                                 arch_of(self.host.binary, self.settings.arch))
         self.host.launch(arguments, what)
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
