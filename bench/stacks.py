@@ -159,7 +159,8 @@ class TinyGuests:
 
 def qemu_peers(guests: TinyGuests, directory: Path) -> str:
     """The same guests with the qemu provider (no libvirtd): a user-mode NAT network."""
-    block = flow({"type": "qemu", "dir": str(directory), "accel": "tcg"})
+    block = flow({"type": "qemu", "dir": str(directory), "accel": "tcg",
+                  "capacity": GUESTS_THAT_BOOT_NOTHING})
     return header(guests.prefix, {"local": block}) + f"""networks:
   {guests.network}: {{ provider: local, mode: user, cidr: {guests.cidr} }}
 guests:
