@@ -128,13 +128,17 @@ def _sweep(conn: libvirt.virConnect, guests: TinyGuests) -> None:
 
 def _provisioner_libvirt(ctx: Context, conn: libvirt.virConnect,
                          guests: TinyGuests) -> Outcome:
-    outcome = Outcome("provisioner")
     directory = ctx.dir(f"peers-{guests.prefix}")
     stacks.write(directory, stacks.libvirt_peers(guests))
+    return _provisioner(Outcome("provisioner"), directory, _running(conn, guests))
+
+
+def _provisioner(outcome: Outcome, directory: Path, check: Callable[[], str]) -> Outcome:
+    """provisioner's converge and re-run of the stack in ``directory``, then its destroy."""
     cli = [sys.executable, "-m", "provisioner"]
     try:
         _timed(outcome, [*cli, "apply", str(directory), "--auto-approve", "--no-color"],
-               ROOT, {}, _running(conn, guests))
+               ROOT, {}, check)
     finally:
         run([*cli, "destroy", str(directory), "--auto-approve"], cwd=ROOT)
     return outcome
@@ -156,17 +160,11 @@ def _qemu_running(root: Path, guests: TinyGuests) -> Callable[[], str]:
 
 def _provisioner_qemu(ctx: Context, guests: TinyGuests) -> Outcome:
     """The same guests with the qemu provider: QEMU processes, no libvirtd."""
-    outcome = Outcome("provisioner, qemu provider (no libvirtd)")
     directory = ctx.dir(f"peers-{guests.prefix}")
     root = directory / "qemu"
     stacks.write(directory, stacks.qemu_peers(guests, root))
-    cli = [sys.executable, "-m", "provisioner"]
-    try:
-        _timed(outcome, [*cli, "apply", str(directory), "--auto-approve", "--no-color"],
-               ROOT, {}, _qemu_running(root, guests))
-    finally:
-        run([*cli, "destroy", str(directory), "--auto-approve"], cwd=ROOT)
-    return outcome
+    return _provisioner(Outcome("provisioner, qemu provider (no libvirtd)"), directory,
+                        _qemu_running(root, guests))
 
 
 def _ansible_env(directory: Path) -> dict[str, str]:

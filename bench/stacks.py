@@ -161,24 +161,19 @@ def qemu_peers(guests: TinyGuests, directory: Path) -> str:
     """The same guests with the qemu provider (no libvirtd): a user-mode NAT network."""
     block = flow({"type": "qemu", "dir": str(directory), "accel": "tcg",
                   "capacity": GUESTS_THAT_BOOT_NOTHING})
-    return header(guests.prefix, {"local": block}) + f"""networks:
-  {guests.network}: {{ provider: local, mode: user, cidr: {guests.cidr} }}
-guests:
-  {guests.prefix}:
-    provider: local
-    count: {guests.count}
-    cpus: 1
-    memory: {guests.memory_mib}MiB
-    disks: [ {{ size: {guests.disk_mib}MiB }} ]
-    networks: [ {{ network: {guests.network} }} ]
-"""
+    return _peers(guests, block, "user")
 
 
 def libvirt_peers(guests: TinyGuests, uri: str = "qemu:///system") -> str:
     block = flow({"type": "libvirt", "uri": uri, "domain_type": "qemu",
                   "capacity": GUESTS_THAT_BOOT_NOTHING})
+    return _peers(guests, block, "nat")
+
+
+def _peers(guests: TinyGuests, block: str, mode: str) -> str:
+    """The peers' guests on one provider block ``local`` and a network of ``mode``."""
     return header(guests.prefix, {"local": block}) + f"""networks:
-  {guests.network}: {{ provider: local, mode: nat, cidr: {guests.cidr} }}
+  {guests.network}: {{ provider: local, mode: {mode}, cidr: {guests.cidr} }}
 guests:
   {guests.prefix}:
     provider: local
