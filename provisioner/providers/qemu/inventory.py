@@ -45,7 +45,9 @@ class Lister:
         self.tree = tree
         self.ownership = ownership
 
-    def inventory(self) -> Inventory:
+    def inventory(self, networks: Mapping[str, LiveObject] | None = None) -> Inventory:
+        """Every guest of this block (``networks``: the block's networks, by name, as
+        the same bulk read found them)."""
         managed: list[LiveObject] = []
         leftovers: dict[str, LiveObject] = {}  # by guest: staged and renamed are one
         with self.host.stats.track(CallKind.LIST):
@@ -60,7 +62,7 @@ class Lister:
             if path.name == CREATING_FILE:
                 leftovers[files.directory.name] = self.read(files, marker, leftover=True)
             elif path.name == MARKER_FILE and path.parent == files.directory:
-                managed.append(self.read(files, marker))
+                managed.append(self.read(files, marker, networks=networks))
         return Inventory(managed, leftovers=list(leftovers.values()))
 
     def guest(self, name: str, what: str) -> LiveObject:
@@ -71,7 +73,8 @@ class Lister:
             raise ProviderError(f"{what}: the guest's marker {files.marker} is gone")
         return self.read(files, marker)
 
-    def read(self, files: GuestFiles, marker: Marker, leftover: bool = False) -> LiveObject:
+    def read(self, files: GuestFiles, marker: Marker, leftover: bool = False,
+             networks: Mapping[str, LiveObject] | None = None) -> LiveObject:
         applied = dict(marker.memo)
         guest = GuestSpec.of(applied)
         process = None if leftover else self.host.process(files.pidfile, files.process_name)
@@ -89,7 +92,8 @@ class Lister:
         if not running:
             spec["disks"] = _disks_at_rest(files, guest, applied.get("disks"))
         elif process is not None and guest.networks:
-            stale = self.networks.stale_nics(process.pid, files.directory.name, guest)
+            stale = self.networks.stale_nics(process.pid, files.directory.name, guest,
+                                             networks)
             spec["networks"] = _with_stale(applied.get("networks"), stale)
         attributes: dict[str, Any] = {
             "directory": str(files.directory), "serial_log": str(files.serial_log),

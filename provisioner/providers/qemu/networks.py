@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,11 +125,15 @@ class Networks:
         digest = hashlib.sha256(f"{self.tree.base}/{guest}/{index}".encode()).digest()
         return "52:54:00:" + ":".join(f"{byte:02x}" for byte in digest[:3])
 
-    def specs(self, guest: GuestSpec, what: str) -> list[NetworkSpec]:
-        """The network of each NIC, as its marker holds it; raises if one is not made."""
+    def specs(self, guest: GuestSpec, what: str,
+              known: Mapping[str, LiveObject] | None = None) -> list[NetworkSpec]:
+        """The network of each NIC, as its marker holds it (or as ``known``, the
+        networks one bulk read found); raises if one is not made."""
         found = []
         for index, nic in enumerate(guest.networks):
-            live = self.read(nic.network) if nic.network else None
+            live = None
+            if nic.network:
+                live = self.read(nic.network) if known is None else known.get(nic.network)
             if live is None:
                 raise ProviderError(f"{what}: networks[{index}]: the network "
                                     f"'{nic.attachment}' is not one of this provider block's",
@@ -136,9 +141,10 @@ class Networks:
             found.append(NetworkSpec.of(live.spec))
         return found
 
-    def devices(self, name: str, guest: GuestSpec, what: str) -> list[NicDevice]:
+    def devices(self, name: str, guest: GuestSpec, what: str,
+                known: Mapping[str, LiveObject] | None = None) -> list[NicDevice]:
         """The NICs of guest ``name`` as QEMU arguments, in order."""
-        networks = self.specs(guest, what)
+        networks = self.specs(guest, what, known)
         devices = []
         for index, (nic, network) in enumerate(zip(guest.networks, networks, strict=True)):
             mac = self.mac(name, index, nic)
@@ -158,16 +164,18 @@ class Networks:
                                      mac))
         return devices
 
-    def stale_nics(self, pid: int, name: str, guest: GuestSpec) -> list[int]:
+    def stale_nics(self, pid: int, name: str, guest: GuestSpec,
+                   known: Mapping[str, LiveObject] | None = None) -> list[int]:
         """The NICs of the running guest whose network changed since its QEMU started
-        (its ``-netdev`` arguments, read from /proc, are not what it would get now)."""
+        (its ``-netdev`` arguments, read from /proc, are not what it would get now);
+        ``known``: the networks as the bulk read found them (no file read per guest)."""
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
         except OSError:
             return []
         started = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word == "-netdev"]
         try:
-            now = [device.netdev for device in self.devices(name, guest, name)]
+            now = [device.netdev for device in self.devices(name, guest, name, known)]
         except ProviderError:  # a network is gone
             return list(range(len(guest.networks)))
         return [index for index, netdev in enumerate(now)

@@ -82,10 +82,10 @@ class QemuProvider(Provider):
 
     def list_managed(self) -> Inventory:
         self.host.installed()  # no QEMU here is this provider's "unreachable"
-        found = self.lister.inventory()
         with self.stats.track(CallKind.LIST):
             networks = self.networks.inventory()
             volumes, half_made = self.volumes.inventory()
+        found = self.lister.inventory({network.name: network for network in networks})
         return Inventory([*found.managed, *networks, *volumes],
                          leftovers=[*found.leftovers, *half_made])
 
