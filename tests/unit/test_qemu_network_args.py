@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,15 @@ def test_a_network_not_made_is_an_error_naming_it(networks: Networks) -> None:
         networks.devices("web", _guest({"network": "elsewhere"}), "guests.web")
 
 
+def _wait_for_arguments(pid: int) -> None:
+    """/proc/PID/cmdline is empty for a moment after exec() let the parent go on."""
+    for _ in range(500):
+        if b"-netdev" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never showed its arguments")
+
+
 def test_a_guest_running_with_a_replaced_networks_settings_shows_it(
         networks: Networks) -> None:
     guest = _guest({"network": "lab"}, {"network": "outside"})
@@ -90,6 +100,7 @@ def test_a_guest_running_with_a_replaced_networks_settings_shows_it(
     argv = [sys.executable, "-c", "import time; time.sleep(60)"]
     process = subprocess.Popen([*argv, "-netdev", started[0], "-netdev", started[1]])
     try:
+        _wait_for_arguments(process.pid)
         assert networks.stale_nics(process.pid, "web", guest) == []
         before = {live.name: live for live in networks.inventory()}
         networks.write(Resource(Address(Kind.NETWORK, "outside"), "local",
@@ -99,6 +110,22 @@ def test_a_guest_running_with_a_replaced_networks_settings_shows_it(
         assert networks.stale_nics(process.pid, "web", guest, before) == []
     finally:
         process.kill()
+        process.wait()
+
+
+def test_a_process_whose_arguments_cannot_be_read_is_not_called_stale(
+        networks: Networks) -> None:
+    """A zombie (or a process still inside exec()) has an empty cmdline: no NIC of it
+    is reported as changed, rather than every one."""
+    guest = _guest({"network": "lab"})
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(500):
+            if Path(f"/proc/{process.pid}/cmdline").read_bytes() == b"":
+                break
+            time.sleep(0.01)
+        assert networks.stale_nics(process.pid, "web", guest) == []
+    finally:
         process.wait()
 
 

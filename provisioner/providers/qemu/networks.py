@@ -173,6 +173,8 @@ class Networks:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
         except OSError:
             return []
+        if argv == [""]:  # a zombie, or a process still inside exec(): nothing to tell
+            return []
         started = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word == "-netdev"]
         try:
             now = [device.netdev for device in self.devices(name, guest, name, known)]
