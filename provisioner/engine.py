@@ -22,7 +22,7 @@ from provisioner.apply.executor import (
     Outcome,
     applied_record,
 )
-from provisioner.core.address import Address
+from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Protection, Resource, to_plain
 from provisioner.errors import ConnectionLostError
@@ -118,12 +118,15 @@ class Engine:
         providers = self.providers()
         inventories = self.refresh(parallelism)
         unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
+        stack, image_problems = self._with_image_sources()
 
         def check(resources: Sequence[Resource]) -> list[Problem]:
+            checked = {resource.address for resource in resources}
             return [problem for name, provider in providers.items()
-                    for problem in provider.check([r for r in resources if r.provider == name])]
+                    for problem in provider.check([r for r in resources if r.provider == name])
+                    ] + [problem for problem in image_problems if problem.address in checked]
 
-        plan = plan_stack(self.stack, inventories=inventories, prior=self.store.applied(),
+        plan = plan_stack(stack, inventories=inventories, prior=self.store.applied(),
                           schemas={name: p.schema() for name, p in providers.items()},
                           view=view or self.capacity_view(), check=check, options=options,
                           check_capacity=check_capacity)
@@ -131,6 +134,18 @@ class Engine:
         if note:
             plan = replace(plan, warnings=(*plan.warnings, note))
         return plan
+
+    def _with_image_sources(self) -> tuple[Stack, list[Problem]]:
+        """The stack with what each declared image is (checksum, size, format; one
+        ranged read per image not yet cached), and the problems of those that cannot
+        be read."""
+        if not any(r.kind is Kind.IMAGE for r in self.stack.resources):
+            return self.stack, []
+        from provisioner.images.cache import ImageCache
+        from provisioner.images.sources import with_sources
+
+        resources, problems = with_sources(self.stack.resources, self.stack.root, ImageCache())
+        return replace(self.stack, resources=tuple(resources)), problems
 
     def replan(self, saved: SavedPlan, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
         """A saved plan (``apply FILE``) made again with its options, under the lock the

@@ -66,6 +66,15 @@ def approx_size(size: int) -> str:
     return format_size(size) if size % (1 << 20) == 0 else f"{size / (1 << 30):.1f}GiB"
 
 
+def rough_size(size: int) -> str:
+    """``size`` in its largest unit, to one decimal (``1.9GiB``, ``340KiB``, ``12B``):
+    for sizes that are read, not declared (a download, a rate)."""
+    for unit, power in (("TiB", 4), ("GiB", 3), ("MiB", 2), ("KiB", 1)):
+        if size >= 1024**power:
+            return f"{size / 1024**power:.1f}".removesuffix(".0") + unit
+    return f"{size}B"
+
+
 class Bytes(int):
     """An integer number of bytes whose repr is a size (``repr(Bytes(2 << 30))`` → ``2GiB``).
 

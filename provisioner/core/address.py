@@ -13,6 +13,10 @@ from enum import StrEnum
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 NAME_RE = re.compile(NAME_PATTERN)
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+INSTANCE_RE = re.compile(rf"^{_LABEL}(@{_LABEL})?$")
+"""An instance name: a NAME, or an image's ``NAME@PROVIDER`` (one instance per provider
+block the image is imported into)."""
 NAME_HELP = "names use lowercase letters, digits and '-', start and end with a letter or digit"
 
 
@@ -20,6 +24,7 @@ class Kind(StrEnum):
     """A kind of resource, named after its section in the stack file."""
 
     POOL = "pools"
+    IMAGE = "images"
     NETWORK = "networks"
     VOLUME = "volumes"
     GUEST = "guests"
@@ -76,7 +81,25 @@ class Address:
             module.append(step)
         kind_text, dot, name = rest.partition(".")
         kind = Kind.parse(kind_text)
-        if not valid or not dot or kind is None or not NAME_RE.match(name):
+        if not valid or not dot or kind is None or not _valid_instance(kind, name):
             kinds = ", ".join(k.value for k in Kind)
             raise ValueError(f"'{text}' is not an address like guests.web-0 (kinds: {kinds})")
         return cls(kind, name, tuple(module))
+
+
+def _valid_instance(kind: Kind, name: str) -> bool:
+    return bool(INSTANCE_RE.match(name) if kind is Kind.IMAGE else NAME_RE.match(name))
+
+
+def image_instance(name: str, provider: str) -> str:
+    """The instance of image ``name`` on provider block ``provider``: ``debian-12@kvm``."""
+    return f"{name}@{provider}"
+
+
+def image_object_name(instance: str) -> str:
+    """The image's name on the hypervisor, without the provider block: ``debian-12@kvm``
+    gives ``debian-12``; a second name keeps its suffix (``debian-12@kvm.r1`` gives
+    ``debian-12.r1``)."""
+    base, _, rest = instance.partition("@")
+    cut = rest.find(".")
+    return base if cut < 0 else base + rest[cut:]

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from provisioner.core.address import Address
+from provisioner.core.address import Address, Kind, image_object_name
 from provisioner.core.problems import PlanRefused, Problem
 from provisioner.core.resources import ALTERNATE_SUFFIX, Effect, LiveObject, Resource
 from provisioner.plan.action import decide_action
@@ -343,6 +343,8 @@ def _object_name(
     """The name the object has after the plan: the live one, unless a new object is
     made; a create_before_destroy replacement takes the name the old one does not use."""
     base = resource.address.name
+    if resource.kind is Kind.IMAGE:
+        base = image_object_name(base)  # one name on every provider block
     if live is None:
         return base
     if order is ReplaceOrder.CREATE_FIRST:

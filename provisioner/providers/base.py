@@ -306,6 +306,10 @@ class Provider(ABC):
         if resource.kind is Kind.VOLUME:
             volume = VolumeSpec.of(resource.spec)
             return Requirements(storage={volume.pool or self.default_pool: volume.size})
+        if resource.kind is Kind.IMAGE:
+            size = int(resource.settings.get("size") or 0)
+            pool = resource.spec.get("pool") or self.default_pool
+            return Requirements(storage={str(pool): size} if size else {})
         if resource.kind is not Kind.GUEST:
             return Requirements()
         guest = GuestSpec.of(resource.spec)

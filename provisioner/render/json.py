@@ -22,7 +22,7 @@ the plan's order, so the same plan always gives byte-identical JSON.
     ``address`` (string)
         ``kind.name``, such as ``"guests.web-0"``.
     ``kind`` (string)
-        ``"pools"``, ``"networks"``, ``"volumes"``, ``"guests"`` or ``"containers"``.
+        ``"pools"``, ``"images"``, ``"networks"``, ``"volumes"``, ``"guests"`` or ``"containers"``.
     ``name`` (string)
         The instance name, such as ``"web-0"``.
     ``provider`` (string)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from provisioner.core.address import Kind
 from provisioner.core.resources import Effect
 from provisioner.plan.model import Action, Cause, Change, FieldDiff, Plan, ReplaceOrder
 from provisioner.render.values import display, display_pair, display_set_change
+from provisioner.units import rough_size
 
 NO_CHANGES = "No changes. The hypervisors match the stack."
 
@@ -79,7 +81,9 @@ def change_details(change: Change) -> list[str]:
 def change_header(change: Change) -> str:
     """``will be replaced (delete, then create): image forces replacement``."""
     action = change.action
-    if action is Action.CREATE:
+    if action is Action.CREATE and change.address.kind is Kind.IMAGE:
+        text, shown = f"will be imported{_image_summary(change)}", change.cause is Cause.VANISHED
+    elif action is Action.CREATE:
         text, shown = "will be created", change.cause is Cause.VANISHED
     elif action is Action.UPDATE:
         text = "will be updated in place"
@@ -91,6 +95,22 @@ def change_header(change: Change) -> str:
     else:
         text, shown = "will be deleted", True
     return f"{text}: {change.reason}" if shown and change.reason else text
+
+
+def _image_summary(change: Change) -> str:
+    """`` (1.9GiB, sha512:ab12cd34…)``: what an image's import brings, and whether the
+    download is needed (the cache may hold it)."""
+    desired = change.desired
+    if desired is None or not desired.spec.get("checksum"):
+        return ""
+    size = desired.settings.get("size")
+    digest = str(desired.spec["checksum"])
+    algorithm, _, hexdigest = digest.partition(":")
+    parts = [rough_size(int(size))] if size else []
+    parts.append(f"{algorithm}:{hexdigest[:8]}…")
+    if desired.settings.get("cached"):
+        parts.append("in the cache")
+    return f" ({', '.join(parts)})"
 
 
 def _field_lines(change: Change, paint: _Painter) -> list[str]:

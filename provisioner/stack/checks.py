@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioner.core.address import Address, Kind
 from provisioner.errors import StackProblem
+from provisioner.stack.images import image_providers
 from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean
 from provisioner.stack.model import (
     NOT_IN_SPEC,
@@ -44,20 +45,26 @@ def check_providers(
     problems: list[StackProblem] = []
     for kind, section in entries.items():
         for name, entry in section.items():
-            path: PathKey = (kind.value, name, "provider")
-            if entry.provider not in provider_kinds:
-                hint = did_you_mean(entry.provider, set(provider_kinds)) or \
-                    "declare it under providers:"
-                problems.append(StackProblem(source.value_at(path), format_path(path),
-                                        f"unknown provider '{entry.provider}'", hint))
-                continue
-            kinds = provider_kinds[entry.provider]
-            if kinds is not None and kind not in kinds:
-                served = ", ".join(k.value for k in kinds) or "nothing"
-                problems.append(StackProblem(source.value_at(path), format_path(path),
-                                        f"provider '{entry.provider}' does not serve {kind.value}",
-                                        f"it serves: {served}"))
+            for where, provider in image_providers(entry):
+                problems += _provider_problems(kind, provider, provider_kinds, source,
+                                               (kind.value, name, *where))
     return problems
+
+
+def _provider_problems(kind: Kind, provider: str,
+                       provider_kinds: Mapping[str, tuple[Kind, ...] | None],
+                       source: SourceMap, path: PathKey) -> list[StackProblem]:
+    where = source.value_at(path)
+    if provider not in provider_kinds:
+        hint = did_you_mean(provider, set(provider_kinds)) or "declare it under providers:"
+        return [StackProblem(where, format_path(path), f"unknown provider '{provider}'", hint)]
+    kinds = provider_kinds[provider]
+    if kinds is not None and kind not in kinds:
+        served = ", ".join(k.value for k in kinds) or "nothing"
+        return [StackProblem(where, format_path(path),
+                             f"provider '{provider}' does not serve {kind.value}",
+                             f"it serves: {served}")]
+    return []
 
 
 def check_placement_groups(groups: Mapping[str, PlacementGroup],

@@ -26,6 +26,7 @@ from provisioner.stack.checks import (
     check_providers,
 )
 from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
+from provisioner.stack.images import settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
 from provisioner.stack.model import (
@@ -133,12 +134,15 @@ class _Loader:
         served = {name: tuple(kind for kind in Kind if kind in p.plugin.kinds) if p else None
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
+        self.problems += settle_image_providers(declarations.entries, groups, served, source)
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
         if top is not None:
             validated[("state",)] = top.state
         self._check_secrets(validated, interpolation, sensitive, source)
-        resolution = Resolver(declarations, source, self.root).run()
+        members = {name: list(group.providers) for name, group in groups.items()}
+        image_blocks = {name for name, kinds in served.items() if Kind.IMAGE in (kinds or ())}
+        resolution = Resolver(declarations, source, self.root, members, image_blocks).run()
         self.problems += resolution.problems
         self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
         outputs = self._outputs(data, source)

@@ -156,6 +156,46 @@ class Pool(ResourceBase):
         return self
 
 
+ImageFormat = Literal["qcow2", "raw", "iso", "vmdk", "ova"]
+CHECKSUM_PATTERN = r"^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$"
+REMOTE_SCHEMES = ("http://", "https://")
+
+
+class Image(ResourceBase):
+    """A disk image fetched from a URL (or a file), verified, and imported into the
+    storage of each provider block that needs it."""
+
+    provider: Name | None = Field(  # type: ignore[assignment]
+        None, description="the one provider block it is imported into")
+    providers: list[Name] | None = Field(
+        None, description="the provider blocks it is imported into; default: every "
+                          "provider block of a guest that uses it")
+    url: str = Field(description="https://, http://, file:// or a path relative to the "
+                                 "stack directory")
+    checksum: str | None = Field(
+        None, pattern=CHECKSUM_PATTERN,
+        description="sha256:HEX or sha512:HEX; required for http(s) unless checksum_url")
+    checksum_url: str | None = Field(
+        None, description="a SHA256SUMS/SHA512SUMS file; the line for this image is used")
+    format: ImageFormat | None = Field(None, description="detected from the file if omitted")
+    pool: str | None = Field(
+        None, description="storage pool, storage or datastore; the provider's default if "
+                          "omitted")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Image:
+        if self.provider is not None and self.providers is not None:
+            raise ValueError("give `provider:` or `providers:`, not both")
+        if self.checksum is not None and self.checksum_url is not None:
+            raise ValueError("give `checksum:` or `checksum_url:`, not both")
+        if (self.url.startswith(REMOTE_SCHEMES) and self.checksum is None
+                and self.checksum_url is None):
+            raise ValueError("an image from http(s) needs `checksum:` (sha256:HEX or "
+                             "sha512:HEX) or `checksum_url:`, so what is imported is what "
+                             "was meant")
+        return self
+
+
 class DhcpRange(StrictModel):
     """The addresses DHCP hands out, inside the network's cidr."""
 
@@ -344,6 +384,7 @@ class StackModel(StrictModel):
     placement_groups: dict[Name, PlacementGroup] = Field(default_factory=dict)
     variables: dict[Identifier, Variable] = Field(default_factory=dict)
     pools: dict[Name, Pool] = Field(default_factory=dict)
+    images: dict[Name, Image] = Field(default_factory=dict)
     networks: dict[Name, Network] = Field(default_factory=dict)
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     guests: dict[Name, Guest] = Field(default_factory=dict)
@@ -353,13 +394,14 @@ class StackModel(StrictModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
 
 
-NOT_IN_SPEC = frozenset({"provider", "lifecycle", "depends_on", "count"})
+NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count"})
 """Keys that say how the planner treats a resource; never diffed."""
-SETTINGS = frozenset({"wait_for", "wait_timeout", "placement"})
+SETTINGS = frozenset({"wait_for", "wait_timeout", "placement", "url", "checksum_url"})
 """Keys that say how apply carries out a change (``Resource.settings``); never diffed."""
 
 SECTION_MODELS: dict[str, type[ResourceBase]] = {
     "pools": Pool,
+    "images": Image,
     "networks": Network,
     "volumes": Volume,
     "guests": Guest,

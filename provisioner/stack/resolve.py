@@ -9,14 +9,15 @@ Blobs; a dependency cycle is a problem naming the cycle.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from provisioner.core.address import Address, Kind
+from provisioner.core.address import Address, Kind, image_instance
 from provisioner.core.resources import Blob, Effect, Protection, Resource
 from provisioner.errors import Position, StackProblem
+from provisioner.stack.images import images_used
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
     CLOUD_INIT_FILES,
@@ -24,6 +25,7 @@ from provisioner.stack.model import (
     SETTINGS,
     Container,
     Guest,
+    Image,
     ResourceBase,
     Volume,
 )
@@ -58,6 +60,8 @@ class Declarations:
 
     def instance_names(self, kind: Kind, name: str) -> list[str]:
         entry = self.entries.get(kind, {}).get(name)
+        if isinstance(entry, Image):
+            return [image_instance(name, provider) for provider in entry.providers or []]
         count = getattr(entry, "count", None)
         return [name] if count is None else [f"{name}-{index}" for index in range(count)]
 
@@ -73,7 +77,14 @@ class Resolution:
 class Resolver:
     """Builds Resources; collects every problem instead of stopping at the first."""
 
-    def __init__(self, declarations: Declarations, source: SourceMap, root: Path) -> None:
+    def __init__(self, declarations: Declarations, source: SourceMap, root: Path,
+                 placement_groups: Mapping[str, Sequence[str]] | None = None,
+                 image_blocks: Collection[str] = ()) -> None:
+        """``placement_groups``: each group's members; ``image_blocks``: the provider
+        blocks that import images (a guest elsewhere naming a declared image is refused
+        by its own provider)."""
+        self.placement_groups = placement_groups or {}
+        self.image_blocks = image_blocks
         self.declarations = declarations
         self.source = source
         self.root = root
@@ -132,13 +143,16 @@ class Resolver:
         rules = entry.lifecycle
         protection = Protection(rules.prevent_destroy, tuple(rules.ignore_changes),
                                 rules.create_before_destroy)
-        for index, instance in enumerate(self.declarations.instance_names(kind, name)):
+        instances = self.declarations.instance_names(kind, name)
+        providers = (entry.providers or []) if isinstance(entry, Image) else \
+            [entry.provider or ""] * len(instances)
+        for index, (instance, provider) in enumerate(zip(instances, providers, strict=True)):
             instance_spec = _substitute_index(spec, index) if counted else dict(spec)
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
                 address=Address(kind, instance, index=index if counted else None),
-                provider=entry.provider,
+                provider=provider,
                 spec=instance_spec,
                 deps=deps,
                 lifecycle=protection,
@@ -196,12 +210,18 @@ class Resolver:
                       for i, mount in enumerate(entry.mounts) if mount.pool is not None}
         found |= {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
                   for i, nic in enumerate(getattr(entry, "networks", [])) if nic.network}
+        if isinstance(entry, Guest):
+            found |= {format_path(where): Address(Kind.IMAGE,
+                                                  image_instance(image, entry.provider))
+                      for where, image in images_used(entry)}
         for i, disk in enumerate(getattr(entry, "disks", [])):
             if disk.volume is not None:
                 found[f"disks[{i}].volume"] = Address(Kind.VOLUME, disk.volume)
             if disk.pool is not None:
                 found[f"disks[{i}].pool"] = Address(Kind.POOL, disk.pool)
-        return {path: address for path, address in found.items() if address in self.groups}
+        return {path: address for path, address in found.items()
+                if address in self.groups or (address.kind is Kind.IMAGE
+                and address in self.instances)}
 
     def _check_same_provider(self, kind: Kind, name: str, entry: ResourceBase,
                              references: dict[str, Address]) -> None:
@@ -231,6 +251,9 @@ class Resolver:
             if disk.volume is not None:
                 found += self._reference(Kind.VOLUME, disk.volume,
                                          (*base, "disks", index, "volume"))
+        if isinstance(entry, Guest):
+            for where, image in images_used(entry):
+                found += self._image(image, entry.provider, (*base, *where))
         for index, text in enumerate(entry.depends_on):
             found += self._depends_on(text, (*base, "depends_on", index))
         placement = getattr(entry, "placement", None)
@@ -252,6 +275,23 @@ class Resolver:
         self._problem(path, f"unknown {kind.singular} '{name}'",
                       did_you_mean(name, names) or f"no {kind.value} are declared")
         return []
+
+    def _image(self, image: str, provider: str, path: PathKey) -> list[Address]:
+        """The instances of a declared image a guest on ``provider`` waits for: the one
+        on its block, or (a guest a placement group places) those on the group's
+        members; an image the stack does not declare is one the host has (its
+        provider checks it)."""
+        instances = self.groups.get(Address(Kind.IMAGE, image))
+        if instances is None:
+            return []
+        members = self.placement_groups.get(provider, [provider])
+        found = [a for a in instances if a.name.partition("@")[2] in members]
+        if not found and provider in self.image_blocks:
+            where = ", ".join(a.name.partition("@")[2] for a in instances) or "none"
+            self._problem(path, f"image '{image}' is not imported into provider "
+                          f"'{provider}' (it is imported into: {where})",
+                          f"add {provider} to images.{image}.providers")
+        return found
 
     def _depends_on(self, text: str, path: PathKey) -> list[Address]:
         try:

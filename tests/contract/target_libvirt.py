@@ -85,7 +85,7 @@ _POWER_CALLS = {"create": Power.START, "createWithFlags": Power.START,
 class LibvirtTarget(ContractTarget):
     name = "libvirt"
     removable_option = ("graphics", "vnc", "none")
-    kinds = frozenset(Kind) - {Kind.CONTAINER}
+    kinds = frozenset(Kind) - {Kind.CONTAINER, Kind.IMAGE}  # images: integration tests
     foreign_kinds = frozenset({Kind.GUEST, Kind.NETWORK})
     default_pool = "default"
     honesty_kinds = frozenset({Kind.GUEST, Kind.NETWORK, Kind.VOLUME, Kind.POOL})

@@ -22,7 +22,7 @@ def test_an_address_prints_and_parses_back(text: str, address: Address) -> None:
 @pytest.mark.parametrize("text", ["guests", "guest.web", "guests.Web", "module.k8s",
                                   "module.K8s.guests.web", "module..guests.web"])
 def test_what_is_not_an_address_is_refused_naming_the_kinds(text: str) -> None:
-    with pytest.raises(ValueError, match="kinds: pools, networks"):
+    with pytest.raises(ValueError, match="kinds: pools, images, networks"):
         Address.parse(text)
 
 

@@ -4,6 +4,7 @@ tests/e2e/test_qemu_networks.py)."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -118,15 +119,19 @@ def test_a_process_whose_arguments_cannot_be_read_is_not_called_stale(
     """A zombie (or a process still inside exec()) has an empty cmdline: no NIC of it
     is reported as changed, rather than every one."""
     guest = _guest({"network": "lab"})
+    reaping = signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # else no zombie is left
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         for _ in range(500):
             if Path(f"/proc/{process.pid}/cmdline").read_bytes() == b"":
                 break
             time.sleep(0.01)
+        else:
+            raise AssertionError("the process never became a zombie")
         assert networks.stale_nics(process.pid, "web", guest) == []
     finally:
         process.wait()
+        signal.signal(signal.SIGCHLD, reaping)
 
 
 def _resource(name: str, *nics: dict[str, Any]) -> tuple[Resource, GuestSpec]:

@@ -11,6 +11,7 @@ from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec, NetworkSpec, VolumeSpec
+from provisioner.providers.kit.images import declared_images, image_problems
 from provisioner.providers.qemu import GuestOptions, QemuConfig
 from provisioner.providers.qemu.capacity import POOL
 from provisioner.providers.qemu.client import INSTALL_HINT
@@ -36,7 +37,19 @@ def plan_checks(resources: Sequence[Resource], settings: QemuConfig, block: str,
             problems += network_problems(resource)
         elif resource.kind is Kind.VOLUME:
             problems += _volume(resource)
-    return problems + nic_problems(guests, networks) + _attachments(guests, volumes)
+    return (problems + nic_problems(guests, networks) + _attachments(guests, volumes)
+            + image_problems(resources, IMPORTED_FORMATS, "qemu") + _image_pools(resources))
+
+
+IMPORTED_FORMATS = ("qcow2", "raw", "vmdk")
+"""What a guest's disk can be an overlay of."""
+
+
+def _image_pools(resources: Sequence[Resource]) -> list[Problem]:
+    return [Problem(f"is not supported: a qemu image is a file in the provider's dir "
+                    f"(the one pool is '{POOL}')", r.address, "pool", hint="leave `pool:` out")
+            for r in resources
+            if r.kind is Kind.IMAGE and r.spec.get("pool") not in (None, POOL)]
 
 
 def _volume(resource: Resource) -> list[Problem]:
@@ -106,7 +119,10 @@ def _guest(resource: Resource, resolve: Callable[[str], Path]) -> list[Problem]:
               *((f"disks[{i}].image", d.image) for i, d in enumerate(guest.disks))]
     options = guest.options_as(GuestOptions)
     files = [*images, ("options.kernel", options.kernel), ("options.initrd", options.initrd)]
+    declared = declared_images(resource)
     for path, name in files:
+        if path in declared:
+            continue  # imported before the guest is made
         if name and not resolve(name).is_file():
             refuse(path, f"'{name}' is not a file here ({resolve(name)})",
                    "a relative path is relative to the stack directory")

@@ -124,12 +124,19 @@ class Tree:
         """The volumes' images and markers (``volumes.py``)."""
         return self.base / ".volumes"
 
+    @property
+    def images(self) -> Path:
+        """The imported images and their markers (``images.py``)."""
+        return self.base / ".images"
+
     def network(self, name: str) -> Path:
         return self.networks / f"{name}.json"
 
     def prune(self) -> None:
-        """Remove the networks', volumes', block's and stack's directories once empty."""
-        for emptied in (self.networks, self.volumes, self.base, self.base.parent):
+        """Remove the networks', volumes', images', block's and stack's directories once
+        empty."""
+        for emptied in (self.networks, self.volumes, self.images, self.base,
+                        self.base.parent):
             with contextlib.suppress(OSError):
                 emptied.rmdir()
 

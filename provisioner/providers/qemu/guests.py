@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from provisioner.core.address import Kind, image_object_name
 from provisioner.core.resources import Blob, LiveObject, Resource
 from provisioner.core.specs import CloudInitSpec, GuestSpec
 from provisioner.errors import ProviderError
@@ -35,6 +36,7 @@ from provisioner.providers.qemu.capacity import POOL
 from provisioner.providers.qemu.client import QemuHost
 from provisioner.providers.qemu.command import DiskFile, arch_of, command_line, disk_files
 from provisioner.providers.qemu.files import GuestFiles, Tree
+from provisioner.providers.qemu.images import Images
 from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership, read_marker
 from provisioner.providers.qemu.volumes import Volumes
@@ -53,8 +55,9 @@ class Guests:
     def __init__(self, host: QemuHost, tree: Tree, ownership: Ownership,
                  settings: QemuConfig, accel: Callable[[], str],
                  resolve: Callable[[str], Path], networks: Networks,
-                 volumes: Volumes) -> None:
+                 volumes: Volumes, images: Images) -> None:
         self.host = host
+        self.images = images
         self.networks = networks
         self.volumes = volumes
         self.tree = tree
@@ -77,7 +80,7 @@ class Guests:
             shutil.rmtree(files.directory)  # our own leftover (checked above)
         self._make_directory(files, resource)
         kill_point(f"qemu:marked:{resource.address}")
-        self._make_disks(files, guest, what)
+        self._make_disks(files, guest, resource)
         seed = self._write_seed(files, resource)
         kill_point(f"qemu:disks-made:{resource.address}")
         if guest.running:
@@ -109,7 +112,7 @@ class Guests:
             kill_point(f"qemu:stopped:{resource.address}")
             running = False
         self._grow_disks(files, guest, changed, running, what)
-        self._make_disks(files, guest, what)  # disks added (the guest is stopped now)
+        self._make_disks(files, guest, resource)  # disks added (the guest is stopped now)
         if any(within(path, "networks") for path in changed):
             self._write_seed(files, resource)  # its network-config
         self.ownership.write(files.marker, resource.address, written.spec)
@@ -209,21 +212,35 @@ class Guests:
                              self.ownership.whose(marker))
         return files.marker.exists()
 
-    def _disk_sources(self, guest: GuestSpec) -> list[tuple[int | None, Path | None]]:
+    def _disk_sources(self, guest: GuestSpec,
+                      resource: Resource) -> list[tuple[int | None, Path | None]]:
         """(size, image) of each own disk; disk 0 takes the guest's ``image:``."""
         if not guest.own_disks:
-            return [(None, self.resolve(guest.image))] if guest.image else []
+            return [(None, self._image(resource, "image", guest.image))] if guest.image else []
         sources: list[tuple[int | None, Path | None]] = []
         for index, disk in enumerate(guest.own_disks):
+            path = f"disks[{index}].image" if disk.image else "image"
             image = disk.image or (guest.image if index == 0 else None)
-            sources.append((disk.size, self.resolve(image) if image else None))
+            sources.append((disk.size, self._image(resource, path, image) if image else None))
         return sources
 
-    def _make_disks(self, files: GuestFiles, guest: GuestSpec, what: str) -> None:
+    def _image(self, resource: Resource, path: str, name: str) -> Path:
+        """The file an ``image:`` names: a declared image's import, or a path."""
+        declared = resource.references.get(path)
+        if declared is None or declared.kind is not Kind.IMAGE:
+            return self.resolve(name)
+        found = self.images.path_of(image_object_name(resource.name_of(declared)))
+        if found is None:
+            raise ProviderError(f"{resource.address}: {declared} is not imported",
+                                hint="apply it first (it is a dependency of this guest)")
+        return found
+
+    def _make_disks(self, files: GuestFiles, guest: GuestSpec, resource: Resource) -> None:
         """Make the disks the guest lacks, and delete those it no longer has (a disk's
         file is its data: one dropped from the stack is gone)."""
+        what = str(resource.address)
         wanted = disk_files(files, guest)
-        for disk, source in zip(wanted, self._disk_sources(guest), strict=True):
+        for disk, source in zip(wanted, self._disk_sources(guest, resource), strict=True):
             if not disk.path.exists():
                 self._make_disk(disk, source, what)
         keep = {disk.path for disk in wanted}

@@ -31,10 +31,16 @@ from provisioner.providers.qemu.checks import plan_checks
 from provisioner.providers.qemu.client import QemuHost
 from provisioner.providers.qemu.files import Tree, provider_root
 from provisioner.providers.qemu.guests import Guests
+from provisioner.providers.qemu.images import Images
 from provisioner.providers.qemu.inventory import Lister
 from provisioner.providers.qemu.networks import Networks
 from provisioner.providers.qemu.ownership import Ownership
-from provisioner.providers.qemu.schema import GUEST_SCHEMA, NETWORK_SCHEMA, VOLUME_SCHEMA
+from provisioner.providers.qemu.schema import (
+    GUEST_SCHEMA,
+    IMAGE_SCHEMA,
+    NETWORK_SCHEMA,
+    VOLUME_SCHEMA,
+)
 from provisioner.providers.qemu.volumes import Volumes
 
 
@@ -54,14 +60,16 @@ class QemuProvider(Provider):
         self.tree = Tree(self.root, owner.stack, name)
         self.networks = Networks(self.tree, self.ownership)
         self.volumes = Volumes(self.host, self.tree, self.ownership)
+        self.images = Images(self.tree, self.ownership, self.stats, owner.directory)
         self.guests = Guests(self.host, self.tree, self.ownership, self.settings,
-                             self.accel, self.resolve, self.networks, self.volumes)
+                             self.accel, self.resolve, self.networks, self.volumes,
+                             self.images)
         self.lister = Lister(self.host, self.tree, self.ownership, self.networks)
         self._accel: str | None = None
 
     def schema(self) -> ProviderSchema:
         return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA, Kind.NETWORK: NETWORK_SCHEMA,
-                                     Kind.VOLUME: VOLUME_SCHEMA},
+                                     Kind.VOLUME: VOLUME_SCHEMA, Kind.IMAGE: IMAGE_SCHEMA},
                               max_parallel=self.settings.max_parallel)
 
     def accel(self) -> str:
@@ -85,9 +93,10 @@ class QemuProvider(Provider):
         with self.stats.track(CallKind.LIST):
             networks = self.networks.inventory()
             volumes, half_made = self.volumes.inventory()
+            images, half_imported = self.images.inventory()
         found = self.lister.inventory({network.name: network for network in networks})
-        return Inventory([*found.managed, *networks, *volumes],
-                         leftovers=[*found.leftovers, *half_made])
+        return Inventory([*found.managed, *networks, *volumes, *images],
+                         leftovers=[*found.leftovers, *half_made, *half_imported])
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:
         binary = shutil.which(self.binary) or self.binary
@@ -103,6 +112,8 @@ class QemuProvider(Provider):
         if resource.kind is Kind.VOLUME:
             self.volumes.create(resource)
             return self._volume(resource)
+        if resource.kind is Kind.IMAGE:
+            return self.images.create(resource)
         self.guests.create(resource)
         return self.lister.guest(resource.name, str(resource.address))
 
@@ -115,6 +126,8 @@ class QemuProvider(Provider):
             else:
                 self.volumes.rewrite(resource)
             return self._volume(resource)
+        if resource.kind is Kind.IMAGE:  # only options: nothing on the file changes
+            return self.images.create(resource)
         self.guests.update(resource, live, changed)
         return self.lister.guest(live.name, str(resource.address))
 
@@ -124,6 +137,8 @@ class QemuProvider(Provider):
                 self.networks.delete(live)
         elif live.kind is Kind.VOLUME:
             self.volumes.delete(live)
+        elif live.kind is Kind.IMAGE:
+            self.images.delete(live)
         else:
             self.guests.delete(live)
 

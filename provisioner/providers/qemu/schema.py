@@ -49,3 +49,8 @@ NETWORK_SCHEMA = KindSchema(
             "bridge": REPLACE, "domain": REPLACE, "options": IN_PLACE},
     attributes=("mode", "multicast"),
 )
+IMAGE_SCHEMA = KindSchema(
+    # a file guests' disks are overlays of: other content is another image
+    fields={"checksum": REPLACE, "format": REPLACE, "pool": REPLACE, "options": IN_PLACE},
+    attributes=("path", "format"),
+)

@@ -22,3 +22,19 @@ def image_size(path: Path, fmt: str) -> int | None:
         return None
     size: int = struct.unpack(">Q", header[24:32])[0]
     return size
+
+
+def backing_file(path: Path) -> str | None:
+    """The backing file a qcow2 image names in its header (None: none, or not qcow2)."""
+    try:
+        with path.open("rb") as image:
+            header = image.read(20)
+            if len(header) < 20 or header[:4] != QCOW2_MAGIC:
+                return None
+            offset, length = struct.unpack(">QI", header[8:20])
+            if not offset or not length or length > 4096:
+                return None
+            image.seek(offset)
+            return image.read(length).decode("utf-8", "replace")
+    except OSError:
+        return None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from provisioner.core.address import Address
@@ -26,11 +25,14 @@ from provisioner.providers.kit.ownership import name_taken
 from provisioner.providers.qemu.client import NotRunningError, QemuHost
 from provisioner.providers.qemu.command import DiskFile
 from provisioner.providers.qemu.files import MARKER_FILE, GuestFiles, Tree
-from provisioner.providers.qemu.ownership import Ownership, read_marker
+from provisioner.providers.qemu.ownership import (
+    CREATING_SUFFIX,
+    Ownership,
+    marked_objects,
+    read_marker,
+)
 from provisioner.providers.qemu.sizes import image_size
 from provisioner.testing import kill_point
-
-CREATING_SUFFIX = ".creating.json"
 
 
 class Volumes:
@@ -113,16 +115,7 @@ class Volumes:
 
     def inventory(self) -> tuple[list[LiveObject], list[LiveObject]]:
         """This block's volumes, and leftovers of interrupted creates."""
-        managed: list[LiveObject] = []
-        leftovers: list[LiveObject] = []
-        for path, leftover in self._markers():
-            marker = read_marker(path)
-            if marker is None or not self.ownership.owns(marker):
-                continue
-            name = path.name.removesuffix(CREATING_SUFFIX if leftover else ".json")
-            live = self._live(name, marker.address, dict(marker.memo))
-            (leftovers if leftover else managed).append(live)
-        return managed, leftovers
+        return marked_objects(self.tree.volumes, self.ownership, self._live)
 
     def read(self, name: str) -> LiveObject | None:
         marker = read_marker(self.marker(name))
@@ -146,12 +139,6 @@ class Volumes:
             spec["size"] = size
         return LiveObject(address, self.ownership.provider, name,
                           str(image), spec, {"path": str(image), "format": volume.format})
-
-    def _markers(self) -> Iterator[tuple[Path, bool]]:
-        if not self.tree.volumes.is_dir():
-            return
-        for path in sorted(self.tree.volumes.glob("*.json")):
-            yield path, path.name.endswith(CREATING_SUFFIX)
 
     def _attached_to(self, name: str) -> tuple[GuestFiles, str] | None:
         """The guest of this block the volume is attached to, and its node name there."""
