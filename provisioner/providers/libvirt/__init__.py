@@ -97,7 +97,7 @@ plugin = ProviderPlugin(
     provider_path="provisioner.providers.libvirt.provider:LibvirtProvider",
     requires="libvirt",
     extra="libvirt",
-    kinds=frozenset({Kind.POOL, Kind.NETWORK, Kind.VOLUME, Kind.GUEST}),
+    kinds=frozenset({Kind.POOL, Kind.NETWORK, Kind.VOLUME, Kind.GUEST, Kind.IMAGE}),
     options_models={
         Kind.POOL: PoolOptions,
         Kind.NETWORK: NetworkOptions,

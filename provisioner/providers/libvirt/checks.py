@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from provisioner.core.address import Kind
+from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import DiskSpec, GuestSpec, NetworkSpec, VolumeSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.images import declared_images, image_problems
 from provisioner.providers.kit.macs import mac_clashes
 from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.client import LibvirtClient
@@ -47,11 +48,22 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
         if resource.kind is Kind.NETWORK and NetworkSpec.of(resource.spec).mode in QEMU_ONLY_MODES:
             checker.refuse(resource, "mode", f"{NetworkSpec.of(resource.spec).mode} is a mode "
                            "of the qemu provider", "use nat, isolated, routed or bridge")
+    images = {r.address: guests.pool_of(r, "pool", r.spec.get("pool"))
+              for r in resources if r.kind is Kind.IMAGE}
+    for resource in resources:
+        if resource.kind is Kind.IMAGE:
+            checker.pool(resource, "pool" if resource.spec.get("pool") else "",
+                         images[resource.address])
     for resource, guest in views:
-        _check_guest(checker, resource, guest, guests, domain_type)
+        _check_guest(checker, resource, guest, guests, domain_type, images)
     _check_bridges(checker, resources, views, guests.client)
     _check_ranges(checker, resources)
-    return checker.problems + mac_clashes(resources, facts.macs)
+    return (checker.problems + mac_clashes(resources, facts.macs)
+            + image_problems(resources, IMPORTED_FORMATS, "libvirt"))
+
+
+IMPORTED_FORMATS = ("qcow2", "raw", "vmdk")
+"""What a guest's disk can be made from (an overlay or a copy)."""
 
 
 def _check_ranges(checker: _Checker, resources: Sequence[Resource]) -> None:
@@ -122,10 +134,21 @@ def _check_unsupported(checker: _Checker, resource: Resource, guest: GuestSpec) 
                                f"is not supported here: {_UNSUPPORTED_NIC[key]}")
 
 
+def _check_image_pool(checker: _Checker, resource: Resource, path: str, pool: str,
+                      image_pool: str | None) -> None:
+    """A disk is made in the pool its image was imported into (an overlay's backing
+    file is looked up there)."""
+    if image_pool is not None and image_pool != pool:
+        checker.refuse(resource, path, f"the image is imported into pool '{image_pool}', "
+                       f"the disk is made in pool '{pool}'",
+                       "give the image and the disk the same pool")
+
+
 def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests: Guests,
-                 domain_type: Callable[[], str]) -> None:
+                 domain_type: Callable[[], str], images: Mapping[Address, str]) -> None:
     _check_unsupported(checker, resource, guest)
     disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
+    declared = declared_images(resource)
     for index, disk in enumerate(disks):
         if disk.volume:
             continue
@@ -133,8 +156,11 @@ def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests
         pool = guests.pool_of(resource, f"disks[{index}].pool", disk.pool)
         if checker.pool(resource, pool_path, pool):
             image = disk.image or (guest.image if index == 0 else None)
-            if image:
-                image_path = f"disks[{index}].image" if disk.image else "image"
+            image_path = f"disks[{index}].image" if disk.image else "image"
+            if image_path in declared and image:
+                _check_image_pool(checker, resource, image_path, pool,
+                                  images.get(declared[image_path]))
+            elif image:
                 checker.image(resource, image_path, pool, image)
     for index, nic in enumerate(guest.networks):
         if nic.host_network and nic.host_network not in checker.facts.networks:

@@ -307,7 +307,7 @@ def _read_disk(element: ET.Element, view: HostView, prefix: str,
     volume = source.get("volume", "") if source is not None else ""
     parsed = parse_volume_name(volume)
     slot = target.get("dev") if target is not None else None
-    if parsed is not None and parsed.owner == prefix and not parsed.owned_by_guest:
+    if parsed is not None and parsed.owner == prefix and parsed.is_volume:
         return {"size": None, "pool": None, "image": None,
                 "volume": address_name(parsed.object), "format": None, "bus": None,
                 "slot": slot}

@@ -49,6 +49,7 @@ from provisioner.providers.libvirt.domain_xml import (
     read_limits,
     serial_log_path,
 )
+from provisioner.providers.libvirt.images import image_objects
 from provisioner.providers.libvirt.leases import domain_addresses, network_leases
 from provisioner.providers.libvirt.network_xml import IpRange, ip_ranges, read_network, reservations
 from provisioner.providers.libvirt.ownership import Ownership, parse_owner, parse_volume_name
@@ -118,7 +119,10 @@ class Lister:
                                               if n.name() in used or n.name() in network_names])
         managed += [_with_addresses(guest, leases) for guest in guests]
         managed += self._volumes(listing, pool_names)
+        images, half_imported = image_objects(self.owner, listing.volumes, pool_names)
+        managed += images
         leftovers = self._leftovers(listing, {guest.name for guest in guests})
+        leftovers += half_imported
         leftovers += self.incomplete
         return Inventory(managed=managed, foreign=foreign, leftovers=leftovers)
 
@@ -268,7 +272,7 @@ class Lister:
         objects = []
         for (pool, name), info in listing.volumes.items():
             parsed = parse_volume_name(name)
-            if parsed is None or parsed.owned_by_guest:
+            if parsed is None or not parsed.is_volume:
                 continue
             objects.append(volume_object(self.owner.provider, info, parsed.object,
                                          listing.keys[(pool, name)], pool_names))

@@ -21,6 +21,7 @@ from provisioner.providers.libvirt.domain_xml import (
     NicPlan,
     default_mac,
 )
+from provisioner.providers.libvirt.images import image_base
 from provisioner.providers.libvirt.ownership import Ownership, VolumeName
 from provisioner.providers.libvirt.storage import Storage
 
@@ -73,6 +74,9 @@ class Layouts:
                             shareable=fmt == "raw")
         fmt = disk.format or "qcow2"
         image = disk.image or (guest.image if index == 0 else None)
+        if image is not None:  # a declared image: the volume it was imported as
+            image = image_base(self.owner, resource,
+                               f"disks[{index}].image" if disk.image else "image") or image
         name = str(VolumeName(self.owner.prefix, resource.name, index, fmt))
         pool = self.pool_of(resource, f"disks[{index}].pool", disk.pool)
         return DiskPlan(index, target, bus, fmt, pool, name, own=True, size=disk.size,

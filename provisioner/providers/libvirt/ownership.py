@@ -11,6 +11,9 @@ and pools have no metadata, so their name is the tag:
 - ``STACK.PROVIDER__NAME.qcow2`` (``.img`` for raw): a ``volumes:`` entry;
 - ``STACK.PROVIDER__GUEST__diskN.qcow2``: a guest's own disk N;
 - ``STACK.PROVIDER__GUEST__seed.iso``: a guest's cloud-init seed;
+- ``STACK.PROVIDER__NAME__image.qcow2`` (``.img``, ``.iso``, ``.vmdk``): an imported
+  image, and ``STACK.PROVIDER__NAME__image.sha256-HEX``: its empty mark, made once
+  the upload is complete; it names the content (see images.py);
 - pool ``STACK.PROVIDER__NAME``: a ``pools:`` entry.
 
 ``PROVIDER`` is the provider block, so two blocks of one stack on one host
@@ -36,9 +39,13 @@ OWNER_PREFIX = "prov"
 OWNER_KEY = f"{{{OWNER_NS}}}owner"
 SPEC_KEY = f"{{{OWNER_NS}}}spec"
 FORMAT_SUFFIX = {"qcow2": ".qcow2", "raw": ".img"}
+IMAGE_SUFFIX = {"qcow2": ".qcow2", "raw": ".img", "iso": ".iso", "vmdk": ".vmdk"}
 _VOLUME_RE = re.compile(
     r"^(?P<owner>[a-z0-9-]+\.[a-z0-9-]+)__(?P<object>[a-z0-9.-]+?)"
-    r"(?:__disk(?P<disk>\d+)(?P<suffix>\.qcow2|\.img)|(?P<seed>__seed\.iso)|(?P<own>\.qcow2|\.img))$"
+    r"(?:__disk(?P<disk>\d+)(?P<suffix>\.qcow2|\.img)|(?P<seed>__seed\.iso)"
+    r"|__image(?P<image>\.qcow2|\.img|\.iso|\.vmdk)"
+    r"|__image\.(?P<algorithm>sha256|sha512)-(?P<digest>[0-9a-f]{64}|[0-9a-f]{128})"
+    r"|(?P<own>\.qcow2|\.img))$"
 )
 _POOL_RE = re.compile(r"^(?P<owner>[a-z0-9-]+\.[a-z0-9-]+)__(?P<object>[a-z0-9.-]+)$")
 
@@ -81,6 +88,15 @@ class Ownership(kit.Ownership):
         """The libvirt name of a ``volumes:`` entry."""
         return f"{self.prefix}__{object_name}{FORMAT_SUFFIX[fmt]}"
 
+    def image_name(self, object_name: str, fmt: str) -> str:
+        """The libvirt name of an imported image's volume."""
+        return str(VolumeName(self.prefix, object_name, None, fmt, image=True))
+
+    def image_mark(self, object_name: str, checksum: str) -> str:
+        """The libvirt name of the empty volume that marks an image as complete."""
+        return str(VolumeName(self.prefix, object_name, None, "raw", image=True,
+                              checksum=checksum))
+
     def parse_pool(self, name: str) -> str | None:
         """The object name of one of this block's pools, else None."""
         match = _POOL_RE.match(name)
@@ -115,8 +131,15 @@ class VolumeName:
     disk: int | None
     format: str
     seed: bool = False
+    image: bool = False
+    """An imported image's volume (``format`` its format) or, with ``checksum``, its mark."""
+    checksum: str | None = None
 
     def __str__(self) -> str:
+        if self.checksum is not None:
+            return f"{self.owner}__{self.object}__image.{self.checksum.replace(':', '-')}"
+        if self.image:
+            return f"{self.owner}__{self.object}__image{IMAGE_SUFFIX[self.format]}"
         if self.seed:
             return f"{self.owner}__{self.object}__seed.iso"
         disk = "" if self.disk is None else f"__disk{self.disk}"
@@ -126,6 +149,11 @@ class VolumeName:
     def owned_by_guest(self) -> bool:
         return self.seed or self.disk is not None
 
+    @property
+    def is_volume(self) -> bool:
+        """A ``volumes:`` entry (not a guest's disk or seed, not an image)."""
+        return not (self.owned_by_guest or self.image)
+
 
 def parse_volume_name(name: str) -> VolumeName | None:
     match = _VOLUME_RE.match(name)
@@ -133,6 +161,13 @@ def parse_volume_name(name: str) -> VolumeName | None:
         return None
     if match.group("seed"):
         return VolumeName(match.group("owner"), match.group("object"), None, "raw", seed=True)
+    if match.group("image"):
+        fmt = next(f for f, suffix in IMAGE_SUFFIX.items() if suffix == match.group("image"))
+        return VolumeName(match.group("owner"), match.group("object"), None, fmt, image=True)
+    if match.group("digest"):
+        checksum = f"{match.group('algorithm')}:{match.group('digest')}"
+        return VolumeName(match.group("owner"), match.group("object"), None, "raw",
+                          image=True, checksum=checksum)
     suffix = match.group("suffix") or match.group("own")
     disk = match.group("disk")
     return VolumeName(match.group("owner"), match.group("object"),

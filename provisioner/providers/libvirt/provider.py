@@ -28,12 +28,14 @@ from provisioner.providers.libvirt.capacity import detect_domain_type, read_capa
 from provisioner.providers.libvirt.checks import plan_checks
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.guests import Guests
+from provisioner.providers.libvirt.images import Images
 from provisioner.providers.libvirt.inventory import Lister, ReadBack
 from provisioner.providers.libvirt.networks import Networks
 from provisioner.providers.libvirt.ownership import Ownership
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.schema import (
     GUEST_SCHEMA,
+    IMAGE_SCHEMA,
     NETWORK_SCHEMA,
     POOL_SCHEMA,
     VOLUME_SCHEMA,
@@ -59,6 +61,7 @@ class LibvirtProvider(Provider):
         self.pools = Pools(self.client, self.ownership)
         self.guests = Guests(self.client, self.storage, self.networks, self.ownership,
                              self.settings.pool, self.domain_type)
+        self.images = Images(self.client, self.storage, self.ownership, owner)
         self.lister = Lister(self.client, self.ownership, self.storage, self.pools)
         self.read_back = ReadBack(self.lister)
         self._domain_type: str | None = None
@@ -66,7 +69,8 @@ class LibvirtProvider(Provider):
     def schema(self) -> ProviderSchema:
         return ProviderSchema(
             kinds={Kind.POOL: POOL_SCHEMA, Kind.GUEST: GUEST_SCHEMA,
-                   Kind.NETWORK: NETWORK_SCHEMA, Kind.VOLUME: VOLUME_SCHEMA},
+                   Kind.NETWORK: NETWORK_SCHEMA, Kind.VOLUME: VOLUME_SCHEMA,
+                   Kind.IMAGE: IMAGE_SCHEMA},
             max_parallel=self.settings.max_parallel,
             storage_parallel=self.settings.pool_parallel,
         )
@@ -103,6 +107,9 @@ class LibvirtProvider(Provider):
             self.networks.create(resource)
         elif resource.kind is Kind.POOL:
             self.pools.create(resource)
+        elif resource.kind is Kind.IMAGE:
+            pool = self.guests.pool_of(resource, "pool", resource.spec.get("pool"))
+            return self.images.create(resource, pool)
         else:
             self._create_volume(resource)
         return self._read(resource)
@@ -119,6 +126,8 @@ class LibvirtProvider(Provider):
         elif resource.kind is Kind.VOLUME and "size" in changed:
             self.storage.resize(str(live.attributes["pool"]), str(live.attributes["volume"]),
                                 VolumeSpec.of(resource.spec).size)
+        elif resource.kind is Kind.IMAGE:  # only options: the volume does not change
+            return live
         return self._read(resource)
 
     def delete(self, live: LiveObject) -> None:
@@ -132,6 +141,8 @@ class LibvirtProvider(Provider):
             self.networks.delete(live)
         elif live.kind is Kind.POOL:
             self.pools.delete(live)
+        elif live.kind is Kind.IMAGE:
+            self.images.delete(live)
         else:
             self.storage.delete(str(live.attributes["pool"]), str(live.attributes["volume"]))
 

@@ -57,6 +57,11 @@ VOLUME_SCHEMA = KindSchema(
     fields={"size": GROWS, "pool": REPLACE, "format": REPLACE, "options": IN_PLACE},
     attributes=("path", "key", "volume", "pool"),
 )
+IMAGE_SCHEMA = KindSchema(
+    # guests' disks are overlays of the volume: other content is another volume
+    fields={"checksum": REPLACE, "format": REPLACE, "pool": REPLACE, "options": IN_PLACE},
+    attributes=("pool", "volumes", "format"),
+)
 POOL_SCHEMA = KindSchema(
     fields={"type": REPLACE, "path": REPLACE, "options": IN_PLACE},
     attributes=("uuid", "pool"),

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import xml.etree.ElementTree as ET
+from typing import BinaryIO
 
 import libvirt
 
@@ -54,15 +56,29 @@ def _volume_xml(name: str, size: int) -> str:
 
 def _send(conn: libvirt.virConnect, volume: libvirt.virStorageVol, data: bytes,
           what: str) -> None:
+    send_stream(conn, volume, io.BytesIO(data), len(data), what)
+
+
+def send_stream(conn: libvirt.virConnect, volume: libvirt.virStorageVol, source: BinaryIO,
+                length: int, what: str) -> None:
+    """Upload ``length`` bytes read from ``source`` into ``volume``, chunk by chunk (a
+    large image is never held in memory); the stream is aborted if anything fails."""
     stream = conn.newStream(0)
     try:
-        volume.upload(stream, 0, len(data), 0)
-        view, sent = memoryview(data), 0
-        while sent < len(data):
-            count = stream.send(bytes(view[sent:sent + _CHUNK]))
-            if count <= 0:  # -2 is "would block", impossible on a blocking stream
-                raise ProviderError(f"{what}: the upload stream accepted no data ({count})")
-            sent += count
+        volume.upload(stream, 0, length, 0)
+        sent = 0
+        while sent < length:
+            chunk = source.read(min(_CHUNK, length - sent))
+            if not chunk:
+                raise ProviderError(f"{what}: the source ended at {sent} of {length} bytes")
+            view, done = memoryview(chunk), 0
+            while done < len(chunk):
+                count = stream.send(bytes(view[done:]))
+                if count <= 0:  # -2 is "would block", impossible on a blocking stream
+                    raise ProviderError(f"{what}: the upload stream accepted no data "
+                                        f"({count})")
+                done += count
+            sent += len(chunk)
         stream.finish()
     except BaseException:
         with contextlib.suppress(libvirt.libvirtError):

@@ -17,7 +17,7 @@ from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import VolumeInfo
 from provisioner.providers.libvirt.ownership import VolumeName, parse_volume_name
 
-IMAGE_SUFFIXES = ("", ".qcow2", ".img", ".raw")
+IMAGE_SUFFIXES = ("", ".qcow2", ".img", ".raw", ".vmdk")
 
 
 @dataclass
