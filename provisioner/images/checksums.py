@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from provisioner.errors import ProviderError
 
 HEX_LENGTHS = {"sha256": 64, "sha512": 128}
+CHECKSUM_PATTERN = r"^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$"
+"""What the stack's ``checksum:`` accepts."""
 _GNU_LINE = re.compile(r"^(?P<hex>[0-9a-fA-F]{64}|[0-9a-fA-F]{128})\s+[* ]?(?P<name>.+)$")
 _BSD_LINE = re.compile(r"^(?P<alg>SHA256|SHA512)\s*\((?P<name>.+)\)\s*=\s*(?P<hex>[0-9a-fA-F]+)$")
 

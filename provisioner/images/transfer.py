@@ -7,6 +7,7 @@ query string: those may hold a token).
 
 from __future__ import annotations
 
+import base64
 import http.client
 import time
 import urllib.error
@@ -150,7 +151,8 @@ def _open(url: str, start: int | None = None,
           end: int | None = None) -> http.client.HTTPResponse:
     """A response for ``url`` (from byte ``start`` to ``end`` when given); HTTP and
     network errors as ProviderError."""
-    request = urllib.request.Request(url, headers={"User-Agent": "provisioner"})
+    plain_url, headers = _with_credentials(url)
+    request = urllib.request.Request(plain_url, headers=headers)
     if start is not None or end is not None:
         request.add_header("Range", f"bytes={start or 0}-{'' if end is None else end}")
     try:
@@ -164,6 +166,19 @@ def _open(url: str, start: int | None = None,
         raise ProviderError(f"cannot reach {shown_url(url)}: {reason}",
                             hint="check the url and the network (a proxy is taken from "
                                  "https_proxy)") from exc
+
+
+def _with_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without ``user:password@`` and the headers that send them (HTTP Basic):
+    urllib would take them for a host name."""
+    headers = {"User-Agent": "provisioner"}
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, headers
+    secret = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    headers["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), headers
 
 
 def _total_size(response: http.client.HTTPResponse, got: int) -> int:

@@ -6,7 +6,8 @@ Rules (as Terraform's):
   an object updated to stop using a deleted one is updated before that delete;
 - a replacement is delete-then-create, or create-then-delete with
   ``create_before_destroy``, where the old object is deleted only after the
-  objects that depend on it were updated;
+  objects that depend on it were updated, and a dependent replaced delete-first
+  is deleted only once the new object exists;
 - a create that takes a value only one object may hold at a time (a libvirt
   network's cidr, ``KindSchema.exclusive``) runs after the delete of the object
   holding it (a rename that keeps the range);
@@ -125,6 +126,10 @@ class StepGraph:
         if change.replace_order is ReplaceOrder.CREATE_FIRST:
             for dependent in self._dependents(change.address):
                 self._edge(self.writes.get(dependent), delete)
+        elif change.action is Action.REPLACE and change.desired is not None:
+            for dep in change.desired.deps:
+                if dep in self._made_first:
+                    self._edge(self.writes.get(dep), delete)
         if change.action is Action.DELETE:
             for user in self._former_users(change.address):
                 self._edge(self.writes.get(user), delete)
@@ -149,6 +154,14 @@ class StepGraph:
                     for delete in freed.get(_holding(step.change, name,
                                                      desired.spec.get(name)), []):
                         self._edge(delete, key)
+
+    @property
+    def _made_first(self) -> set[Address]:
+        """Addresses replaced create-first: what depends on them is torn down only
+        once the new object exists (a new image that fails to download or verify
+        leaves the guests made from the old one untouched)."""
+        return {c.address for c in self.changes if c.action is Action.REPLACE
+                and c.replace_order is ReplaceOrder.CREATE_FIRST}
 
     def _replaced_first(self, address: Address) -> Iterable[str]:
         """The delete step of ``address`` if it is replaced delete-first. Not with

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from provisioner.images.checksums import CHECKSUM_PATTERN
 from provisioner.stack.values import (
     Cidr,
     Identifier,
@@ -157,7 +158,6 @@ class Pool(ResourceBase):
 
 
 ImageFormat = Literal["qcow2", "raw", "iso", "vmdk", "ova"]
-CHECKSUM_PATTERN = r"^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$"
 REMOTE_SCHEMES = ("http://", "https://")
 
 

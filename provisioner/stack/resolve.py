@@ -142,7 +142,7 @@ class Resolver:
                               "with count", "add count: N, or write the value itself")
         rules = entry.lifecycle
         protection = Protection(rules.prevent_destroy, tuple(rules.ignore_changes),
-                                rules.create_before_destroy)
+                                _create_first(entry))
         instances = self.declarations.instance_names(kind, name)
         providers = (entry.providers or []) if isinstance(entry, Image) else \
             [entry.provider or ""] * len(instances)
@@ -342,6 +342,16 @@ class Resolver:
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(StackProblem(self.source.value_at(path), format_path(path),
                                           message, hint))
+
+
+def _create_first(entry: ResourceBase) -> bool:
+    """Whether a replacement makes the new object before deleting the old one: as the
+    lifecycle says; for an image, unless it says otherwise (the new image is fetched
+    and verified before the guests made from the old one are touched)."""
+    rules = entry.lifecycle
+    if isinstance(entry, Image) and "create_before_destroy" not in rules.model_fields_set:
+        return True
+    return rules.create_before_destroy
 
 
 def _count_index_paths(value: Any, path: PathKey = ()) -> list[PathKey]:

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from provisioner.core.address import NAME_HELP, NAME_PATTERN
 from provisioner.errors import StackProblem
+from provisioner.images.checksums import CHECKSUM_PATTERN
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
@@ -118,6 +119,12 @@ def _message(error: ErrorDetails, shown: str) -> str:
     return f"{error['msg']}{shown}"
 
 
+_PATTERN_HELP = {
+    NAME_PATTERN: NAME_HELP,
+    CHECKSUM_PATTERN: "write sha256:HEX or sha512:HEX (the digest in hexadecimal)",
+}
+
+
 def _hint(error: ErrorDetails) -> str:
     kind = error["type"]
     value = error.get("input")
@@ -131,7 +138,7 @@ def _hint(error: ErrorDetails) -> str:
         return "quote the value to make it a string"
     if kind == "string_pattern_mismatch":
         pattern = (error.get("ctx") or {}).get("pattern")
-        return NAME_HELP if pattern == NAME_PATTERN else f"the value must match {pattern}"
+        return _PATTERN_HELP.get(str(pattern), f"the value must match {pattern}")
     if kind == "literal_error" and isinstance(value, str):
         expected = str((error.get("ctx") or {}).get("expected", ""))
         close = did_you_mean(value, re.findall(r"'([^']*)'", expected))

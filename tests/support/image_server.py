@@ -20,6 +20,8 @@ class ServerState:
     root: Path
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     """(method, path, Range header) of every request."""
+    authorizations: list[str] = field(default_factory=list)
+    """The Authorization header of every request that had one."""
     drop_after: int | None = None
     """Bytes of a body sent before the connection is cut (once per set)."""
     honour_range: bool = True
@@ -34,6 +36,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         state = self.state
         state.requests.append(("GET", self.path, self.headers.get("Range", "")))
+        if self.headers.get("Authorization"):
+            state.authorizations.append(self.headers["Authorization"])
         path = state.root / self.path.lstrip("/").split("?")[0]
         if not path.is_file():
             self.send_error(404, "Not Found")

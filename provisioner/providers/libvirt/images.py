@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 
 from provisioner.core.address import Address, Kind, image_instance, image_object_name
-from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.resources import LiveObject, Resource, address_name
 from provisioner.errors import ObjectNotFoundError
 from provisioner.images.local import image_file
 from provisioner.providers.base import CallKind, Owner
@@ -103,7 +103,7 @@ def image_objects(ownership: Ownership, volumes: Mapping[tuple[str, str], Volume
             entry["volume"], entry["format"] = name, parsed.format
     managed, leftovers = [], []
     for (pool, name), entry in found.items():
-        address = Address(Kind.IMAGE, image_instance(name, ownership.provider))
+        address = Address(Kind.IMAGE, image_instance(address_name(name), ownership.provider))
         shown = pool_names.get(pool, pool)
         if "mark" not in entry:
             leftovers.append(image_object(ownership, address, name, shown, entry["format"],
