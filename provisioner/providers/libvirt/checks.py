@@ -62,8 +62,9 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
             + image_problems(resources, IMPORTED_FORMATS, "libvirt"))
 
 
-IMPORTED_FORMATS = ("qcow2", "raw", "vmdk")
-"""What a guest's disk can be made from (an overlay or a copy)."""
+IMPORTED_FORMATS = ("qcow2", "raw")
+"""What a guest's disk is made from (an overlay or a copy) in a pool; convert others
+(``qemu-img convert -O qcow2``)."""
 
 
 def _check_ranges(checker: _Checker, resources: Sequence[Resource]) -> None:

@@ -8,8 +8,8 @@ volume ``STACK.PROVIDER__NAME__image.sha256-HEX`` marks it and names its content
 The bulk listing reads both names, so a plan knows each image's checksum with no
 call per image. An image volume without its mark is what an interrupted import left:
 a leftover, deleted and imported again. A delete removes the mark first, then the
-image. The pool probes the uploaded file, so its format and disk size are the
-file's own.
+image. A volume is made in the image's format (qcow2 or raw: libvirt takes a vmdk
+only as a file it probes, so it is refused at plan time) and its disk size.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from provisioner.core.address import Address, Kind, image_instance, image_object_name
 from provisioner.core.resources import LiveObject, Resource, address_name
 from provisioner.errors import ObjectNotFoundError
+from provisioner.images.formats import HEADER_BYTES, virtual_size
 from provisioner.images.local import image_file
 from provisioner.providers.base import CallKind, Owner
 from provisioner.providers.libvirt.client import LibvirtClient
@@ -51,14 +52,22 @@ class Images:
         what = f"{resource.address}: volume {pool}/{volume_name}"
         source = image_file(resource, self.owner.directory)
         size = source.stat().st_size
+        with source.open("rb") as stream:
+            disk_size = virtual_size(stream.read(HEADER_BYTES), fmt, size)
         self.storage.delete(pool, volume_name)  # an unmarked one: an interrupted import
         target = self.storage.pool(pool)
+        # Made in its own format and disk size, so what libvirt knows of it is right
+        # at once (guests are made from it next; the pool's own probe after an upload
+        # runs later, in a thread). The upload then writes the whole file over it: a
+        # new qcow2 is its header alone, never longer than an image of the same size.
         volume = self.client.call(CallKind.WRITE, what, target.createXML,
-                                  volume_xml(volume_name, size, "raw"), 0)
+                                  volume_xml(volume_name, disk_size if fmt == "qcow2" else size,
+                                             fmt), 0)
         kill_point(f"libvirt:image-volume:{resource.address}")
         with source.open("rb") as stream:
             self.client.call(CallKind.WRITE, what, send_stream, self.client.conn, volume,
                              stream, size, what)
+        kill_point(f"libvirt:image-uploaded:{resource.address}")
         mark = self.ownership.image_mark(name, checksum)
         self.client.call(CallKind.WRITE, what, target.createXML, volume_xml(mark, 0, "raw"), 0)
         return image_object(self.ownership, resource.address, name, pool, fmt, checksum)
