@@ -80,6 +80,8 @@ class Engine:
         self._providers: dict[str, Provider] = dict(providers or {})
         self._borrowed = set(self._providers)
         """Names of the providers handed in: their owner closes them, not close()."""
+        self.image_sources: dict[str, Resource] = {}
+        """Each declared image as the last plan read it (size, cache state): --stats."""
         self.stop = threading.Event()
         """Set it (Ctrl-C) to let running steps finish and start no new one."""
 
@@ -145,6 +147,8 @@ class Engine:
         from provisioner.images.sources import with_sources
 
         resources, problems = with_sources(self.stack.resources, self.stack.root, ImageCache())
+        self.image_sources = {r.address.name.partition("@")[0]: r for r in resources
+                              if r.kind is Kind.IMAGE}
         return replace(self.stack, resources=tuple(resources)), problems
 
     def replan(self, saved: SavedPlan, parallelism: int = DEFAULT_PARALLELISM) -> Plan:

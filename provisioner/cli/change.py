@@ -31,6 +31,7 @@ from provisioner.cli.common import (
     use_color,
     user_errors,
 )
+from provisioner.units import rough_size
 
 if TYPE_CHECKING:
     from provisioner.apply.executor import ApplyResult
@@ -182,6 +183,14 @@ def print_stats(engine: Engine, *, err: bool) -> None:
         calls = ", ".join(f"{count} {kind}" for kind, count in report.calls.items()) or "none"
         echo(f"  {report.name} ({report.type_name}): {calls}; {report.seconds:.3f}s in calls",
              err=err)
+    if engine.image_sources:
+        echo("Images:", err=err)
+    for name, image in engine.image_sources.items():
+        size = image.settings.get("size")
+        where = ("in the cache" if image.settings.get("cached")
+                 else "to download" if size is not None else "not readable")
+        shown = f" ({rough_size(int(size))})" if size is not None else ""
+        echo(f"  {name}{shown}: {where}", err=err)
 
 
 def _confirm(command: str, auto_approve: bool) -> None:

@@ -124,3 +124,24 @@ def test_an_import_killed_half_way_converges(
     wait_serial(serial_log(stack.live()["guests.im-web"]), r"^TINY: disk starts IMAGE-MARKER-v1$")
     assert changes(stack.plan()) == {}
     stack.destroy()
+
+
+def test_an_image_another_stacks_guest_is_made_from_is_not_destroyed(
+        new_stack: Callable[..., E2EStack], served: ImageServer, conn: Any) -> None:
+    owner, user = new_stack(), new_stack(suffix="-b")
+    checksum = marked_image(served.state.root, "v1.qcow2", "IMAGE-MARKER-v1")
+    _write(owner, served, "v1.qcow2", checksum)
+    owner.apply()
+    path = conn.storagePoolLookupByName("default").storageVolLookupByName(
+        f"{owner.name}.kvm__im-base__image.qcow2").path()
+    user.write(f"guests:\n  im-other: {{ provider: kvm, memory: 128MiB, image: {path}, "
+               "options: { BOOT_OPTIONS } }\n")
+    user.apply()
+    refused = owner.cli("destroy", "--auto-approve")
+    assert refused.returncode != 0
+    assert "the image backs volumes that still exist" in refused.stdout + refused.stderr
+    assert f"{user.name}.kvm__im-other__disk0.qcow2" in refused.stdout + refused.stderr
+    assert any("__image.qcow2" in v for v in _volumes(conn, owner))
+    user.destroy()
+    owner.destroy()
+    assert _volumes(conn, owner) == []

@@ -15,11 +15,12 @@ only as a file it probes, so it is refused at plan time) and its disk size.
 from __future__ import annotations
 
 import contextlib
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
 from provisioner.core.address import Address, Kind, image_instance, image_object_name
 from provisioner.core.resources import LiveObject, Resource, address_name
-from provisioner.errors import ObjectNotFoundError
+from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.images.formats import HEADER_BYTES, virtual_size
 from provisioner.images.local import image_file
 from provisioner.providers.base import CallKind, Owner
@@ -73,11 +74,40 @@ class Images:
         return image_object(self.ownership, resource.address, name, pool, fmt, checksum)
 
     def delete(self, live: LiveObject) -> None:
-        """Remove the mark, then the image; already gone is success."""
+        """Remove the mark, then the image; already gone is success. Refused (nothing
+        deleted) while a volume of the pool is an overlay of it: a guest of another
+        stack (this stack's guests made from it are deleted before it) would break."""
         pool = str(live.attributes["pool"])
-        for volume in live.attributes.get("volumes", []):
+        names = [str(volume) for volume in live.attributes.get("volumes", [])]
+        users = self._overlays_of(pool, names[-1]) if names else []
+        if users:
+            raise ProviderError(
+                f"{live.address}: the image backs volumes that still exist "
+                f"({', '.join(users[:3])})",
+                hint="delete the guests made from it first (deleting it would break them), "
+                     "or keep it with lifecycle.prevent_destroy")
+        for volume in names:
             with contextlib.suppress(ObjectNotFoundError):
-                self.storage.delete(pool, str(volume))
+                self.storage.delete(pool, volume)
+
+    def _overlays_of(self, pool: str, name: str) -> list[str]:
+        """Volumes of ``pool`` whose backing file is the volume ``name``: one read of
+        each volume's definition (a delete, not a plan, pays it)."""
+        image = self.storage.lookup(pool, name)
+        if image is None:
+            return []
+        path = image.path()
+        found = []
+        for volume in self.client.call(CallKind.LIST, f"pool {pool}",
+                                       self.storage.pool(pool).listAllVolumes):
+            if volume.name() == name:
+                continue
+            with contextlib.suppress(ObjectNotFoundError):
+                text = self.client.call(CallKind.READ, f"volume {volume.name()}",
+                                        volume.XMLDesc, 0)
+                if ET.fromstring(text).findtext("backingStore/path") == path:
+                    found.append(volume.name())
+        return found
 
 
 
