@@ -3,12 +3,14 @@ on theirs, and every mistake at its line."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from provisioner.core.address import Address, Kind, image_object_name
 from provisioner.errors import StackError
+from provisioner.providers.base import Owner, Requirements
 from provisioner.stack.loader import Stack, load_stack
 
 HEAD = """\
@@ -112,3 +114,16 @@ def test_a_provider_that_imports_no_images_is_told_so(tmp_path: Path) -> None:
 def test_a_malformed_checksum_says_how_to_write_one(tmp_path: Path) -> None:
     assert hints(tmp_path, "images:\n  deb: { url: ./a, checksum: x, providers: [kvm] }\n") == [
         "write sha256:HEX or sha512:HEX (the digest in hexadecimal)"]
+
+
+def test_an_image_reserves_its_size_in_its_pool(tmp_path: Path) -> None:
+    stack = load(tmp_path, f"""\
+images:
+  deb: {{ url: ./deb.qcow2, checksum: "{SUM}", providers: [kvm, local], pool: images }}
+""")
+    image = next(r for r in stack.resources if r.provider == "kvm")
+    sized = replace(image, settings={**image.settings, "size": 5 << 30})
+    block = stack.providers["kvm"]
+    provider = block.plugin.provider_class()("kvm", block.config, Owner("lab"))
+    assert provider.requirements(sized) == Requirements(storage={"images": 5 << 30})
+    assert provider.requirements(image) == Requirements()  # size not read: nothing counted

@@ -10,7 +10,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec
-from provisioner.units import rough_size
+from provisioner.units import format_size, rough_size
 
 
 def declared_images(resource: Resource) -> dict[str, Address]:
@@ -49,5 +49,5 @@ def _too_small(resource: Resource, images: dict[Address, Resource]) -> list[Prob
             found.append(Problem(
                 f"{rough_size(size)} is smaller than the image it starts from "
                 f"({address}: {rough_size(need)})", resource.address, where,
-                hint=f"give the disk at least {rough_size(need)}, or leave its size out"))
+                hint=f"give the disk at least {format_size(need)}, or leave its size out"))
     return found

@@ -119,7 +119,9 @@ def image_object(ownership: Ownership, address: Address, name: str, shown_pool: 
     if volumes is None:
         volumes = [ownership.image_mark(name, str(checksum)),
                    ownership.image_name(name, str(fmt))]
-    spec: dict[str, object] = {"format": fmt, "pool": shown_pool, "options": {}}
+    spec: dict[str, object] = {"pool": shown_pool, "options": {}}
+    if fmt is not None:  # unknown (the volume is gone): compared with the last applied
+        spec["format"] = fmt
     if checksum is not None:
         spec["checksum"] = checksum
     pool = pool or shown_pool
