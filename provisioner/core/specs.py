@@ -310,6 +310,22 @@ class VolumeSpec(_WithOptions):
 
 
 @dataclass(frozen=True)
+class ImageSpec(_WithOptions):
+    """An image imported into a provider's storage (``images:``): what it is, once the
+    plan has read it (checksum and format are None before)."""
+
+    checksum: str | None = None
+    format: str | None = None
+    pool: str | None = None
+
+    @classmethod
+    def of(cls, spec: Mapping[str, Any]) -> ImageSpec:
+        return cls(checksum=_maybe_str(spec.get("checksum")),
+                   format=_maybe_str(spec.get("format")), pool=_maybe_str(spec.get("pool")),
+                   options=_get(spec, "options", _NO_OPTIONS))
+
+
+@dataclass(frozen=True)
 class PoolSpec(_WithOptions):
     """A storage pool (``pools:``): a directory of disk images on the host."""
 

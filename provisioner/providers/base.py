@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Effect, LiveObject, Resource
-from provisioner.core.specs import GuestSpec, VolumeSpec
+from provisioner.core.specs import GuestSpec, ImageSpec, VolumeSpec
 from provisioner.errors import ProviderError
 
 _INDEX_RE = re.compile(r"\[\d+\]")
@@ -308,8 +308,8 @@ class Provider(ABC):
             return Requirements(storage={volume.pool or self.default_pool: volume.size})
         if resource.kind is Kind.IMAGE:
             size = int(resource.settings.get("size") or 0)
-            pool = resource.spec.get("pool") or self.default_pool
-            return Requirements(storage={str(pool): size} if size else {})
+            pool = ImageSpec.of(resource.spec).pool or self.default_pool
+            return Requirements(storage={pool: size} if size else {})
         if resource.kind is not Kind.GUEST:
             return Requirements()
         guest = GuestSpec.of(resource.spec)

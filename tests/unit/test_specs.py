@@ -14,6 +14,7 @@ from provisioner.core.resources import Resource
 from provisioner.core.specs import (
     ContainerSpec,
     GuestSpec,
+    ImageSpec,
     NetworkSpec,
     PoolSpec,
     VolumeSpec,
@@ -23,7 +24,7 @@ from provisioner.stack.secrets import Secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = {Kind.GUEST: GuestSpec, Kind.CONTAINER: ContainerSpec, Kind.NETWORK: NetworkSpec,
-         Kind.VOLUME: VolumeSpec, Kind.POOL: PoolSpec}
+         Kind.VOLUME: VolumeSpec, Kind.POOL: PoolSpec, Kind.IMAGE: ImageSpec}
 STACKS = sorted(p for p in (ROOT / "stacks").iterdir() if p.is_dir())
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 from provisioner.core.address import Address, Kind, image_instance, image_object_name
 from provisioner.core.resources import LiveObject, Resource, address_name
+from provisioner.core.specs import ImageSpec
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.images.formats import HEADER_BYTES, virtual_size
 from provisioner.images.local import image_file
@@ -48,7 +49,8 @@ class Images:
         """Fetch and verify the image, upload it into ``pool``, then mark it. If this
         raises, what is left is an unmarked volume: a leftover the next plan deletes."""
         name = image_object_name(resource.name)
-        fmt, checksum = str(resource.spec["format"]), str(resource.spec["checksum"])
+        spec = ImageSpec.of(resource.spec)
+        fmt, checksum = spec.format or "raw", str(spec.checksum)
         volume_name = self.ownership.image_name(name, fmt)
         what = f"{resource.address}: volume {pool}/{volume_name}"
         source = image_file(resource, self.owner.directory)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from provisioner.core.address import Address, image_object_name
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import ImageSpec
 from provisioner.errors import ProviderError
 from provisioner.images.local import image_file
 from provisioner.providers.base import CallKind, ProviderStats
@@ -73,7 +74,7 @@ class Images:
             if self.ownership.owns_at(done, resource.address):
                 return self._live(name, done.address, dict(done.memo))
             raise name_taken(what, "image", name, self.ownership.whose(done))
-        target = self.file(name, str(resource.spec["format"]))
+        target = self.file(name, ImageSpec.of(resource.spec).format or "raw")
         if target.exists() and read_marker(self.creating(name)) is None:
             raise name_taken(what, "image file", target.name, "untagged",
                              hint=f"remove {target} or rename the image")
