@@ -36,6 +36,7 @@ from provisioner.providers.vsphere.collect import vms_named
 from provisioner.providers.vsphere.configspec import DEFAULT_GUEST_ID
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import TaskTimeoutError
+from provisioner.providers.vsphere.images import Images
 from provisioner.providers.vsphere.inventory import FactsCache, Lister, creating_marker
 from provisioner.providers.vsphere.locations import Location, Locator, UnknownNameError
 from provisioner.providers.vsphere.ownership import CREATING_KEY
@@ -47,7 +48,7 @@ class Guests:
     """VM operations for one provider block."""
 
     def __init__(self, client: VsphereClient, settings: VsphereConfig, lister: Lister,
-                 cache: FactsCache) -> None:
+                 cache: FactsCache, images: Images | None = None) -> None:
         self.client = client
         self.settings = settings
         self.lister = lister
@@ -55,6 +56,7 @@ class Guests:
         self.cache = cache
         self.power = Power(client, settings)
         self.changer = Changer(client, settings, lister, cache, self.power)
+        self.changer.images = images
         self._claims: set[str] = set()
         self._claims_lock = threading.Condition()
 
