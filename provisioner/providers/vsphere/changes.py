@@ -12,7 +12,7 @@ and the fields already changed show in the next plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyVmomi import vim
@@ -61,6 +61,8 @@ class Changer:
         self.power = power
         self.images: Images | None = None
         """Copies images for disks that start from one (set by the provider)."""
+        self.templates: Callable[[Address], VmRecord | None] = lambda _address: None
+        """The template of an OVA image (a guest made from it is its clone)."""
 
     # -- create, second half ----------------------------------------------------------
 
@@ -107,14 +109,16 @@ class Changer:
     def _copy_images(self, record: VmRecord, resource: Resource,
                      what: str) -> dict[int, str]:
         """Copies of the images the guest's disks start from, in the VM's folder."""
-        if self.images is None or not disk_images(resource):
+        sources = {index: address for index, address in disk_images(resource).items()
+                   if self.templates(address) is None}  # an OVA's: the clone has the disk
+        if self.images is None or not sources:
             return {}
         datacenter = self.cache.facts().datacenter_of(_moid(record.get("parent")))
         home = str(record.get("config.files.vmPathName", "")).rsplit("/", 1)[0]
         if datacenter is None or "/" not in str(record.get("config.files.vmPathName", "")):
             raise ProviderError(f"{what}: the VM's folder on its datastore is unknown",
                                 hint="plan again")
-        return self.images.copy_disks(resource, home, datacenter.moid, what)
+        return self.images.copy_disks(resource, sources, home, datacenter.moid, what)
 
     def tag(self, moid: str, marker: Marker, what: str) -> None:
         """Write the ownership tag into the custom attribute (vCenter)."""

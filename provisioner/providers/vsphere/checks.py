@@ -30,7 +30,7 @@ MEMORY_STEP = 4 * 1024 * 1024
 MAC_LOW, MAC_HIGH = 0x005056000000, 0x0050563FFFFF
 Finding = tuple[str, str]
 """(the field at fault, or "" for the guest as a whole; what is wrong)."""
-IMAGE_FORMATS = ("vmdk",)
+IMAGE_FORMATS = ("vmdk", "ova")
 """What the provider imports (a qcow2 or raw image is converted first: qemu-img convert -O
 vmdk)."""
 _NOT_DECLARED = ("names no image of the stack: vSphere disks start from an image declared "
@@ -57,14 +57,19 @@ def plan_checks(resources: Sequence[Resource], settings: VsphereConfig, facts: F
              for path, summary in guest_problems(resource, locator, vcenter)]
     found += [Problem(summary, resource.address, path)
               for resource in resources if resource.kind is Kind.IMAGE
-              for path, summary in image_location_problems(resource, locator)]
+              for path, summary in image_location_problems(resource, locator, vcenter)]
     return found + image_problems(resources, IMAGE_FORMATS, "vsphere")
 
 
-def image_location_problems(resource: Resource, locator: Locator) -> list[Finding]:
-    """The datastore an image goes to exists on the block's cluster or host."""
+def image_location_problems(resource: Resource, locator: Locator,
+                            vcenter: bool) -> list[Finding]:
+    """The datastore an image goes to exists on the block's cluster or host; an OVA
+    needs a vCenter (it becomes a template)."""
     settings = locator.settings
     pool = resource.spec.get("pool")
+    if resource.spec.get("format") == "ova" and not vcenter:
+        return [("format", "ova needs a vCenter: a standalone ESXi host has no templates "
+                           "(use a vmdk image)")]
     try:
         datacenter = locator.datacenter()
         compute = locator.compute(datacenter, settings.cluster,

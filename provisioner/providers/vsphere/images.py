@@ -226,14 +226,11 @@ class Images:
                                 hint="apply it first (it is a dependency of the guest)")
         return item.file
 
-    def copy_disks(self, resource: Resource, home: str, datacenter_moid: str,
-                   what: str) -> dict[int, str]:
-        """Copy the image of each disk that starts from one into the VM's folder
-        ``home`` (``[DS] web``): {disk index: the copy's datastore path}."""
+    def copy_disks(self, resource: Resource, sources: Mapping[int, Address], home: str,
+                   datacenter_moid: str, what: str) -> dict[int, str]:
+        """Copy the image of each disk in ``sources`` ({index: the image}) into the VM's
+        folder ``home`` (``[DS] web``): {disk index: the copy's datastore path}."""
         copies: dict[int, str] = {}
-        sources = disk_images(resource)
-        if not sources:
-            return copies
         dc_ref = self.client.ref(vim.Datacenter, datacenter_moid)
         manager = self.client.session.content.virtualDiskManager
         for index, address in sorted(sources.items()):

@@ -38,6 +38,7 @@ from provisioner.providers.vsphere.guests import Guests
 from provisioner.providers.vsphere.images import Images
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
 from provisioner.providers.vsphere.locations import UnknownNameError
+from provisioner.providers.vsphere.ovaimages import OvaImages
 from provisioner.providers.vsphere.ownership import Ownership
 from provisioner.providers.vsphere.schema import GUEST_SCHEMA, IMAGE_SCHEMA
 
@@ -56,6 +57,9 @@ class VsphereProvider(Provider):
         self.images = Images(self.client, self.settings, self.cache, self.lister.ownership,
                              owner.directory)
         self.guests = Guests(self.client, self.settings, self.lister, self.cache, self.images)
+        self.ova = OvaImages(self.client, self.settings, self.cache, self.lister,
+                             owner.directory, self.guests.changer.tag, self.guests.delete_vm)
+        self.guests.templates = self.ova.template_of
 
     def schema(self) -> ProviderSchema:
         return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA, Kind.IMAGE: IMAGE_SCHEMA},
@@ -112,6 +116,8 @@ class VsphereProvider(Provider):
         raises, the VM was deleted again, or CreateFailedError names it (it carries the
         create-in-progress marker: the next plan deletes it)."""
         if resource.kind is Kind.IMAGE:
+            if resource.spec.get("format") == "ova":
+                return self.ova.create(resource)
             return self.images.create(resource)
         self._guest_only(resource.kind)
         moid = self.guests.create(resource)
@@ -127,10 +133,10 @@ class VsphereProvider(Provider):
         return self.lister.one(live.id, label(resource.address, live.name))
 
     def delete(self, live: LiveObject) -> None:
-        """Power off and destroy the VM with its disks, or delete the image's folder;
-        already gone is success."""
-        if live.kind is Kind.IMAGE:
-            self.images.delete(live)
+        """Power off and destroy the VM (or an OVA image's template) with its disks, or
+        delete a vmdk image's folder; already gone is success."""
+        if live.kind is Kind.IMAGE and live.id.startswith("["):
+            self.images.delete(live)  # a folder on a datastore
             return
         self.guests.delete_vm(live.id, label(live.address, live.name))
 

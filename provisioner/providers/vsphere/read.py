@@ -124,3 +124,12 @@ def _attributes(record: VmRecord, facts: Facts, host: str | None, nic_list: list
         "memory_hot_add": bool(record.get("config.memoryHotAddEnabled", False)),
     }
 
+
+def image_live(record: VmRecord, marker: Marker, provider: str) -> LiveObject:
+    """The image a template deployed from an OVA is (``ovaimages``)."""
+    memo = marker.memo
+    spec = {key: memo[key] for key in ("checksum", "format") if memo.get(key)}
+    return LiveObject(address=marker.address, provider=provider, name=record.name,
+                      id=record.moid, spec=spec,
+                      attributes={"template": record.name, "format": "ova",
+                                  "datastore": str(record.get("config.files.vmPathName", ""))})

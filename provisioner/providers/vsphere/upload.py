@@ -22,9 +22,12 @@ BLOCK = 1024 * 1024
 
 
 def put_file(settings: VsphereConfig, cookie: str, url: str, source: Path | BinaryIO,
-             size: int | None = None, *, what: str) -> None:
+             size: int | None = None, *, what: str, method: str = "PUT",
+             content_type: str = "application/octet-stream") -> None:
     """PUT ``source`` (a path, or an open file read from where it is, ``size`` bytes) to
-    ``url``. Raises ProviderError (TransientProviderError for a dropped connection)."""
+    ``url`` (or POST, for an import lease's streamOptimized disk). Raises ProviderError
+    (TransientProviderError for a dropped connection)."""
+    headers = {"Cookie": cookie, "Content-Type": content_type}
     parts = urlsplit(url)
     connection = http.client.HTTPSConnection(
         parts.hostname or settings.server, parts.port or settings.port,
@@ -33,10 +36,11 @@ def put_file(settings: VsphereConfig, cookie: str, url: str, source: Path | Bina
     try:
         if isinstance(source, Path):
             with source.open("rb") as stream:
-                status, reason = _send(connection, target, cookie, stream,
+                status, reason = _send(connection, method, target, headers, stream,
                                        os.fstat(stream.fileno()).st_size)
         else:
-            status, reason = _send(connection, target, cookie, source, int(size or 0))
+            status, reason = _send(connection, method, target, headers, source,
+                                   int(size or 0))
     except (OSError, http.client.HTTPException) as exc:
         raise TransientProviderError(f"{what}: the upload to the datastore broke off ({exc})",
                                      hint="apply again: the next plan deletes the "
@@ -48,11 +52,11 @@ def put_file(settings: VsphereConfig, cookie: str, url: str, source: Path | Bina
                             f"{reason})", hint=_hint(status))
 
 
-def _send(connection: http.client.HTTPSConnection, target: str, cookie: str,
-          stream: BinaryIO, length: int) -> tuple[int, str]:
-    connection.putrequest("PUT", target, skip_accept_encoding=True)
-    connection.putheader("Cookie", cookie)
-    connection.putheader("Content-Type", "application/octet-stream")
+def _send(connection: http.client.HTTPSConnection, method: str, target: str,
+          headers: dict[str, str], stream: BinaryIO, length: int) -> tuple[int, str]:
+    connection.putrequest(method, target, skip_accept_encoding=True)
+    for name, value in headers.items():
+        connection.putheader(name, value)
     connection.putheader("Content-Length", str(length))
     connection.endheaders()
     left = length

@@ -12,8 +12,10 @@ uploaded image before a guest copies it; everything else is what the provider di
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -189,6 +191,124 @@ def test_a_qcow2_image_is_refused_at_plan_time(lab: Lab, vcsim_vpx: Simulator,
     checksum = "sha256:" + hashlib.sha256(qcow2.read_bytes()).hexdigest()
     with pytest.raises(PlanError) as refused:
         lab.plan(IMAGE_ONLY.format(url=qcow2, checksum=checksum))
-    assert "images.tiny@vc: format is qcow2: the vsphere provider imports vmdk" in \
+    assert "images.tiny@vc: format is qcow2: the vsphere provider imports ova, vmdk" in \
         str(refused.value)
     assert image_files(vcsim_vpx) == []
+
+
+OVF = """<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+  <References>
+    <File ovf:id="file1" ovf:href="disk1.vmdk" ovf:size="{size}"/>
+  </References>
+  <DiskSection>
+    <Info>Virtual disks</Info>
+    <Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="{capacity}"
+          ovf:capacityAllocationUnits="byte"
+          ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+  </DiskSection>
+  <VirtualSystem ovf:id="appliance">
+    <Info>A test appliance</Info>
+    <OperatingSystemSection ovf:id="96" ovf:osType="debian10_64Guest">
+      <Info>The guest OS</Info>
+    </OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>Hardware</Info>
+      <System><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:ElementName>1 vCPU</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity>
+      </Item>
+      <Item><rasd:ElementName>256MB</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID>
+        <rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>256</rasd:VirtualQuantity>
+      </Item>
+      <Item><rasd:ElementName>SCSI</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID>
+        <rasd:ResourceSubType>lsilogic</rasd:ResourceSubType>
+        <rasd:ResourceType>6</rasd:ResourceType>
+      </Item>
+      <Item><rasd:ElementName>disk0</rasd:ElementName><rasd:InstanceID>4</rasd:InstanceID>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource>
+        <rasd:Parent>3</rasd:Parent><rasd:AddressOnParent>0</rasd:AddressOnParent>
+        <rasd:ResourceType>17</rasd:ResourceType>
+      </Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"""
+OVA_IMAGE = """
+images:
+  appliance:
+    url: {url}
+    checksum: {checksum}
+    format: ova
+    provider: vc
+"""
+OVA_GUEST = OVA_IMAGE + """
+guests:
+  app:
+    provider: vc
+    image: appliance
+    cpus: 1
+    memory: 256MiB
+    power: stopped
+    disks: [ {{ size: 1GiB }} ]
+"""
+
+
+def make_ova(directory: Path) -> tuple[Path, str]:
+    """An OVA: a descriptor and a streamOptimized vmdk of 16MiB, in a tar; its sha256."""
+    raw = directory / "disk1.raw"
+    raw.write_bytes(b"C" * 4096)
+    subprocess.run(["qemu-img", "resize", "-f", "raw", str(raw), "16M"], check=True,
+                   capture_output=True)
+    disk = directory / "disk1.vmdk"
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
+                    "subformat=streamOptimized", str(raw), str(disk)], check=True,
+                   capture_output=True)
+    descriptor = directory / "appliance.ovf"
+    descriptor.write_text(OVF.format(size=disk.stat().st_size, capacity=16 * 1024**2),
+                          encoding="utf-8")
+    ova = directory / "appliance.ova"
+    with tarfile.open(ova, "w", format=tarfile.USTAR_FORMAT) as archive:
+        archive.add(descriptor, arcname="appliance.ovf")
+        archive.add(disk, arcname="disk1.vmdk")
+    return ova, "sha256:" + hashlib.sha256(ova.read_bytes()).hexdigest()
+
+
+def test_an_ova_is_deployed_as_a_template_guests_clone(lab: Lab, vcsim_vpx: Simulator,
+                                                       tmp_path: Path) -> None:
+    ova, checksum = make_ova(tmp_path)
+    body = OVA_GUEST.format(url=ova, checksum=checksum)
+    plan, result = lab.apply(body)
+    assert actions(plan) == {"images.appliance@vc": Action.CREATE,
+                             "guests.app": Action.CREATE}
+    assert result.ok, failures(result)
+
+    template = vcsim_vpx.vm("appliance")
+    assert template.config.template
+    assert template.config.guestId == "debian10_64Guest"  # from the descriptor
+    extra = {o.key: o.value for o in template.config.extraConfig}
+    assert not extra.get("provisioner.creating")
+    # the simulator discards what the lease receives, and logs how much it was
+    sent = (tmp_path / "disk1.vmdk").stat().st_size
+    log = (vcsim_vpx.workdir / "vpx.log").read_text(encoding="utf-8", errors="replace")
+    assert re.search(rf"nfc POST \S+/appliance/disk-0\.vmdk: transferred {sent} bytes", log)
+    app = vcsim_vpx.vm("app")
+    (disk,) = [d for d in app.config.hardware.device if type(d).__name__.endswith("VirtualDisk")]
+    assert disk.capacityInBytes == 1024**3  # the template's 16MiB disk, grown
+
+    assert not lab.plan(body).has_changes
+
+    result = lab.destroy(body)
+    assert result.ok, failures(result)
+    assert {"appliance", "app"}.isdisjoint(vcsim_vpx.vm_names())
+
+
+def test_an_ova_on_a_standalone_host_is_refused(lab: Lab, vcsim_esx: Simulator,
+                                                tmp_path: Path) -> None:
+    ova, checksum = make_ova(tmp_path)
+    with pytest.raises(PlanError) as refused:
+        lab.plan(OVA_IMAGE.format(url=ova, checksum=checksum))
+    assert "images.appliance@vc: format ova needs a vCenter" in str(refused.value)

@@ -95,8 +95,8 @@ def test_what_vsphere_cannot_do_is_refused_with_its_way(lab: Lab, vcsim: Simulat
                             "      forwards: [{ host: 2222, guest: 22 }] } ]\n"
                             "    disks: [ { size: 1GiB, bus: virtio, format: qcow2 } ]")
     for expected in (
-        "guests.app: image is not supported: vSphere has no base images: clone the guest "
-        "from a template with `clone:`",
+        "guests.app: image 'debian-12' names no image of the stack: vSphere disks start "
+        "from an image declared under `images:`",
         "guests.app: autostart is not supported",
         "guests.app: networks[0].ip is not supported: vSphere cannot reserve addresses",
         "guests.app: networks[0].vlan is not supported: the VLAN is a setting of the port "
