@@ -30,6 +30,7 @@ from provisioner.providers.vsphere.collect import read_vm
 from provisioner.providers.vsphere.configspec import Request, config_spec
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import DuplicateNameError
+from provisioner.providers.vsphere.imagepaths import split_datastore_path
 from provisioner.providers.vsphere.images import Images, disk_images, image_memo
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
 from provisioner.providers.vsphere.locations import Location, Locator, UnknownNameError
@@ -108,17 +109,22 @@ class Changer:
 
     def _copy_images(self, record: VmRecord, resource: Resource,
                      what: str) -> dict[int, str]:
-        """Copies of the images the guest's disks start from, in the VM's folder."""
+        """Copies of the images the guest's disks start from, in the VM's folder on the
+        VM's datastore, or on the disk's ``pool:``."""
         sources = {index: address for index, address in disk_images(resource).items()
                    if self.templates(address) is None}  # an OVA's: the clone has the disk
         if self.images is None or not sources:
             return {}
         datacenter = self.cache.facts().datacenter_of(_moid(record.get("parent")))
-        home = str(record.get("config.files.vmPathName", "")).rsplit("/", 1)[0]
-        if datacenter is None or "/" not in str(record.get("config.files.vmPathName", "")):
+        where = split_datastore_path(str(record.get("config.files.vmPathName", "")))
+        if datacenter is None or where is None or "/" not in where[1]:
             raise ProviderError(f"{what}: the VM's folder on its datastore is unknown",
                                 hint="plan again")
-        return self.images.copy_disks(resource, sources, home, datacenter.moid, what)
+        home_store, folder = where[0], where[1].rsplit("/", 1)[0]
+        disks = GuestSpec.of(resource.spec).disks
+        homes = {index: f"[{disks[index].pool or home_store}] {folder}"
+                 for index in sources if index < len(disks)}
+        return self.images.copy_disks(resource, sources, homes, datacenter.moid, what)
 
     def tag(self, moid: str, marker: Marker, what: str) -> None:
         """Write the ownership tag into the custom attribute (vCenter)."""

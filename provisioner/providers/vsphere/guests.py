@@ -192,10 +192,13 @@ class Guests:
         """The template of OVA image ``address`` (read again if the last read predates
         it: it was deployed in this run), or None for a vmdk image."""
         found = self.templates(address)
-        if found is None and address.kind is Kind.IMAGE:
-            self.cache.refresh()
-            found = self.templates(address)
-        return found
+        if found is not None or address.kind is not Kind.IMAGE:
+            return found
+        images = self.changer.images
+        if images is not None and images.knows(address):
+            return None  # a vmdk image
+        self.cache.refresh()
+        return self.templates(address)
 
     # -- update and delete ------------------------------------------------------------
 

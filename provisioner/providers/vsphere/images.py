@@ -162,10 +162,7 @@ class Images:
         cached = image_file(resource, self.directory)  # verified: a mismatch stops here
         dc_ref = self.client.ref(vim.Datacenter, datacenter.moid)
         self._delete_path(paths.datastore_path(datastore.name, folder), dc_ref, what)
-        manager = self.client.session.content.fileManager
-        self.client.call(CallKind.WRITE, what, lambda _s: manager.MakeDirectory(
-            name=paths.datastore_path(datastore.name, folder), datacenter=dc_ref,
-            createParentDirectories=True))
+        self._make_folder(paths.datastore_path(datastore.name, folder), dc_ref, what)
         dc_path = self.datacenter_path(datacenter, facts)
         cookie = str(self.client.session.instance._stub.cookie)
         url = self._url(f"{folder}/{paths.CREATING}", dc_path, datastore.name)
@@ -191,7 +188,11 @@ class Images:
         if where is None or not where[1].startswith(self.owner + "/"):
             raise ProviderError(f"{live.address}: '{live.id}' is not a folder of this block's "
                                 "images")
-        datacenter, _ = self.where(None)
+        try:
+            datacenter = Locator(self.settings, self.cache.facts()).datacenter()
+        except UnknownNameError as exc:
+            raise ProviderError(f"{live.address}: {exc}", hint="fix the provider block") \
+                from None
         self._delete_path(live.id, self.client.ref(vim.Datacenter, datacenter.moid),
                           str(live.address))
         with self._lock:
@@ -212,6 +213,12 @@ class Images:
 
     # -- guests' disks ----------------------------------------------------------------
 
+    def knows(self, address: Address) -> bool:
+        """Whether ``address`` is a vmdk image this run has seen."""
+        with self._lock:
+            return any(item.address(self.ownership.provider) == address
+                       for item in self._found.values())
+
     def file_of(self, address: Address, name: str) -> str:
         """The datastore path of image ``name``'s vmdk (searching again if this run has
         not seen it). Raises ProviderError when it is not imported."""
@@ -226,15 +233,21 @@ class Images:
                                 hint="apply it first (it is a dependency of the guest)")
         return item.file
 
-    def copy_disks(self, resource: Resource, sources: Mapping[int, Address], home: str,
-                   datacenter_moid: str, what: str) -> dict[int, str]:
+    def copy_disks(self, resource: Resource, sources: Mapping[int, Address],
+                   homes: Mapping[int, str], datacenter_moid: str,
+                   what: str) -> dict[int, str]:
         """Copy the image of each disk in ``sources`` ({index: the image}) into the VM's
-        folder ``home`` (``[DS] web``): {disk index: the copy's datastore path}."""
+        folder ``homes[index]`` (``[DS] web``): {disk index: the copy's datastore path}."""
         copies: dict[int, str] = {}
         dc_ref = self.client.ref(vim.Datacenter, datacenter_moid)
         manager = self.client.session.content.virtualDiskManager
+        made: set[str] = set()
         for index, address in sorted(sources.items()):
             source = self.file_of(address, image_object_name(resource.name_of(address)))
+            home = homes[index]
+            if home not in made:
+                self._make_folder(home, dc_ref, what)
+                made.add(home)
             target = f"{home}/{resource.name}_image{index}.vmdk"
 
             def copy(_s: Any, source: str = source, target: str = target) -> Any:
@@ -246,6 +259,19 @@ class Images:
             run_file_task(self.client, what, copy)
             copies[index] = target
         return copies
+
+    def _make_folder(self, path: str, datacenter: Any, what: str) -> None:
+        """Make a folder on a datastore (with its parents); one that exists is fine."""
+        manager = self.client.session.content.fileManager
+
+        def make(_s: Any) -> Any:
+            try:
+                return manager.MakeDirectory(name=path, datacenter=datacenter,
+                                             createParentDirectories=True)
+            except vim.fault.FileAlreadyExists:
+                return None
+
+        self.client.call(CallKind.WRITE, what, make)
 
 
 def disk_images(resource: Resource) -> dict[int, Address]:

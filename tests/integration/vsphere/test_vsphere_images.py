@@ -43,7 +43,7 @@ guests:
     cpus: 1
     memory: 64MiB
     power: stopped
-    disks: [ {{ size: 1GiB }} ]
+    disks: [ {{ size: 1GiB }}, {{ size: 2GiB, image: tiny, pool: LocalDS_1 }} ]
     networks: [ {{ host_network: VM Network }} ]
 """
 OWNER = "provisioner-images/lab.vc"
@@ -117,12 +117,14 @@ def test_a_guest_starts_from_a_copy_of_the_image(lab: Lab, vcsim_vpx: Simulator,
     plan, result = lab.apply(body)
     assert actions(plan) == {"guests.web": Action.CREATE}
     assert result.ok, failures(result)
-    (disk,) = [d for d in vcsim_vpx.vm("web").config.hardware.device
-               if type(d).__name__.endswith("VirtualDisk")]
-    assert disk.backing.fileName == "[LocalDS_0] web/web_image0.vmdk"
-    assert disk.capacityInBytes == 1024**3  # grown from the image's 16MiB
-    copy = datastore_root(vcsim_vpx) / "web" / "web_image0.vmdk"
-    assert copy.read_bytes() == vmdk.read_bytes()  # CopyVirtualDisk of the uploaded image
+    disks = [d for d in vcsim_vpx.vm("web").config.hardware.device
+             if type(d).__name__.endswith("VirtualDisk")]
+    assert [(d.backing.fileName, d.capacityInBytes) for d in disks] == [
+        ("[LocalDS_0] web/web_image0.vmdk", 1024**3),  # grown from the image's 16MiB
+        ("[LocalDS_1] web/web_image1.vmdk", 2 * 1024**3)]  # on the disk's pool
+    for store, name in (("LocalDS_0", "web_image0.vmdk"), ("LocalDS_1", "web_image1.vmdk")):
+        copy = datastore_root(vcsim_vpx, store) / "web" / name
+        assert copy.read_bytes() == vmdk.read_bytes()  # CopyVirtualDisk of the upload
 
     assert not lab.plan(body).has_changes
 
