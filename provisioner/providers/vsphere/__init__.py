@@ -113,7 +113,7 @@ plugin = ProviderPlugin(
     provider_path="provisioner.providers.vsphere.provider:VsphereProvider",
     requires="pyVmomi",
     extra="vsphere",
-    kinds=frozenset({Kind.GUEST}),
+    kinds=frozenset({Kind.GUEST, Kind.IMAGE}),
     options_models={Kind.GUEST: GuestOptions},
     summary="VMware vSphere: VMs on vCenter or a standalone ESXi host (pyVmomi)",
 )

@@ -12,7 +12,7 @@ and the fields already changed show in the next plan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyVmomi import vim
@@ -30,6 +30,8 @@ from provisioner.providers.vsphere.collect import read_vm
 from provisioner.providers.vsphere.configspec import Request, config_spec
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import DuplicateNameError
+from provisioner.providers.vsphere.imagepaths import split_datastore_path
+from provisioner.providers.vsphere.images import Images, disk_images, image_memo
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
 from provisioner.providers.vsphere.locations import Location, Locator, UnknownNameError
 from provisioner.providers.vsphere.ownership import encode, split_annotation, with_annotation
@@ -58,6 +60,10 @@ class Changer:
         self.ownership = lister.ownership
         self.cache = cache
         self.power = power
+        self.images: Images | None = None
+        """Copies images for disks that start from one (set by the provider)."""
+        self.templates: Callable[[Address], VmRecord | None] = lambda _address: None
+        """The template of an OVA image (a guest made from it is its clone)."""
 
     # -- create, second half ----------------------------------------------------------
 
@@ -72,7 +78,9 @@ class Changer:
             annotation = with_annotation(notes, marker)
         kill_point(f"vsphere:tagged:{resource.address}")
         record = self._read(moid, what)
-        self.configure(record, resource, CREATE_PATHS, what, annotation, finish_create=True)
+        sources = self._copy_images(record, resource, what)
+        self.configure(record, resource, CREATE_PATHS, what, annotation, finish_create=True,
+                       sources=sources)
         kill_point(f"vsphere:configured:{resource.address}")
         if location.host is not None and _moid(record.get("runtime.host")) != location.host:
             self._relocate(moid, what, pool=location.pool, host=location.host)
@@ -91,8 +99,32 @@ class Changer:
             cloud_init = guestinfo.memo(resource.name, guest.cloud_init)
         except ValueError as exc:
             raise ProviderError(f"{what}: {exc}", hint="fix cloud_init in the stack") from None
-        return {"clone": guest.clone, "cloud_init": cloud_init,
-                "disk_provisioning": guest.options_as(GuestOptions).disk_provisioning or "thin"}
+        memo: dict[str, Any] = {
+            "clone": guest.clone, "cloud_init": cloud_init,
+            "disk_provisioning": guest.options_as(GuestOptions).disk_provisioning or "thin"}
+        images = image_memo(resource)
+        if images:
+            memo["images"] = dict(images)
+        return memo
+
+    def _copy_images(self, record: VmRecord, resource: Resource,
+                     what: str) -> dict[int, str]:
+        """Copies of the images the guest's disks start from, in the VM's folder on the
+        VM's datastore, or on the disk's ``pool:``."""
+        sources = {index: address for index, address in disk_images(resource).items()
+                   if self.templates(address) is None}  # an OVA's: the clone has the disk
+        if self.images is None or not sources:
+            return {}
+        datacenter = self.cache.facts().datacenter_of(_moid(record.get("parent")))
+        where = split_datastore_path(str(record.get("config.files.vmPathName", "")))
+        if datacenter is None or where is None or "/" not in where[1]:
+            raise ProviderError(f"{what}: the VM's folder on its datastore is unknown",
+                                hint="plan again")
+        home_store, folder = where[0], where[1].rsplit("/", 1)[0]
+        disks = GuestSpec.of(resource.spec).disks
+        homes = {index: f"[{disks[index].pool or home_store}] {folder}"
+                 for index in sources if index < len(disks)}
+        return self.images.copy_disks(resource, sources, homes, datacenter.moid, what)
 
     def tag(self, moid: str, marker: Marker, what: str) -> None:
         """Write the ownership tag into the custom attribute (vCenter)."""
@@ -172,7 +204,8 @@ class Changer:
     # -- reconfigure and move ---------------------------------------------------------
 
     def configure(self, record: VmRecord, resource: Resource, changed: Sequence[str],
-                  what: str, annotation: str | None, *, finish_create: bool = False) -> None:
+                  what: str, annotation: str | None, *, finish_create: bool = False,
+                  sources: Mapping[int, str] | None = None) -> None:
         """One ReconfigVM task for ``changed`` (none if nothing differs)."""
         facts = self.cache.facts()
         locator = Locator(self.settings, facts)
@@ -190,7 +223,7 @@ class Changer:
         request = Request(name=resource.name, spec=resource.spec, changed=changed,
                           networks=lambda name: locator.network(datacenter, name),
                           datastore=datastore, facts=facts, annotation=annotation,
-                          finish_create=finish_create)
+                          finish_create=finish_create, sources=sources or {})
         try:
             spec = config_spec(record, request)
         except ValueError as exc:  # UnknownNameError too: a port group or datastore is gone

@@ -4,8 +4,10 @@ Every problem names the guest and, where one is at fault, the field (so the plan
 shows it at the line that declares it), and says what exists instead,
 so a typo in a datastore, port group, template, folder, cluster or host is
 reported by ``plan`` with the right names, before anything changes. Fields
-vSphere cannot honour (``image:``, ``autostart:``, VLAN tags on a NIC, ...)
-are refused here too, with the vSphere way of doing it.
+vSphere cannot honour (an ``image:`` the stack does not declare, ``autostart:``,
+VLAN tags on a NIC, ...) are refused here too, with the vSphere way of doing it.
+Images: their datastore exists, their format is one the provider imports, and
+a disk is not smaller than the image it starts from.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec
+from provisioner.providers.kit.images import declared_images, image_problems
 from provisioner.providers.vsphere import GuestOptions, VsphereConfig, devices, guestinfo
 from provisioner.providers.vsphere.facts import Facts, VmRecord
 from provisioner.providers.vsphere.locations import Locator, UnknownNameError
@@ -27,11 +30,12 @@ MEMORY_STEP = 4 * 1024 * 1024
 MAC_LOW, MAC_HIGH = 0x005056000000, 0x0050563FFFFF
 Finding = tuple[str, str]
 """(the field at fault, or "" for the guest as a whole; what is wrong)."""
-_UNSUPPORTED = {
-    "image": "vSphere has no base images: clone the guest from a template with `clone:`",
-}
+IMAGE_FORMATS = ("vmdk", "ova")
+"""What the provider imports (a qcow2 or raw image is converted first: qemu-img convert -O
+vmdk)."""
+_NOT_DECLARED = ("names no image of the stack: vSphere disks start from an image declared "
+                 "under `images:` (a vmdk), or clone a template with `clone:`")
 _UNSUPPORTED_DISK = {
-    "image": "a disk cannot start from an image here: clone a template that has the disk",
     "volume": "the vSphere provider serves no volumes: declare the disk with `size:`",
     "format": "vSphere disks are VMDKs: choose thin or thick with options.disk_provisioning",
 }
@@ -48,14 +52,38 @@ _UNSUPPORTED_NIC = {
 def plan_checks(resources: Sequence[Resource], settings: VsphereConfig, facts: Facts,
                 vcenter: bool) -> list[Problem]:
     locator = Locator(settings, facts)
-    return [Problem(summary, resource.address, path)
-            for resource in resources if resource.kind is Kind.GUEST
-            for path, summary in guest_problems(resource, locator, vcenter)]
+    found = [Problem(summary, resource.address, path)
+             for resource in resources if resource.kind is Kind.GUEST
+             for path, summary in guest_problems(resource, locator, vcenter)]
+    found += [Problem(summary, resource.address, path)
+              for resource in resources if resource.kind is Kind.IMAGE
+              for path, summary in image_location_problems(resource, locator, vcenter)]
+    return found + image_problems(resources, IMAGE_FORMATS, "vsphere")
+
+
+def image_location_problems(resource: Resource, locator: Locator,
+                            vcenter: bool) -> list[Finding]:
+    """The datastore an image goes to exists on the block's cluster or host; an OVA
+    needs a vCenter (it becomes a template)."""
+    settings = locator.settings
+    pool = resource.spec.get("pool")
+    if resource.spec.get("format") == "ova" and not vcenter:
+        return [("format", "ova needs a vCenter: a standalone ESXi host has no templates "
+                           "(use a vmdk image)")]
+    try:
+        datacenter = locator.datacenter()
+        compute = locator.compute(datacenter, settings.cluster,
+                                  locator.host(datacenter, settings.host))
+        locator.datastore(compute, pool or settings.datastore)
+    except UnknownNameError as exc:
+        return [("pool" if pool else "", str(exc))]
+    return []
 
 
 def guest_problems(resource: Resource, locator: Locator, vcenter: bool) -> list[Finding]:
     guest = GuestSpec.of(resource.spec)
-    problems = _unsupported(guest) + _values(resource.name, guest)
+    problems = _unsupported(guest, set(declared_images(resource)))
+    problems += _values(resource.name, guest)
     if not vcenter:
         problems += _esxi_only(guest, locator.settings)
     try:
@@ -111,15 +139,25 @@ def _lookup(lookup: Callable[[], object], path: str) -> list[Finding]:
     return []
 
 
-def _unsupported(guest: GuestSpec) -> list[Finding]:
-    problems = [("image", f"is not supported: {_UNSUPPORTED['image']}")] if guest.image else []
+def _unsupported(guest: GuestSpec, declared: set[str]) -> list[Finding]:
+    """``declared``: the fields that name a declared image (``image``, ``disks[N].image``)."""
+    problems = [("image", f"'{guest.image}' {_NOT_DECLARED}")] \
+        if guest.image and "image" not in declared else []
+    if guest.image and guest.clone:
+        problems.append(("image", "and `clone:` cannot both be set: the first disk is a copy "
+                                  "of the image, or the template's"))
+    if guest.image and not guest.disks:
+        problems.append(("image", "needs `disks: [{size: ...}]`: the first disk is the "
+                                  "image's copy, grown to that size"))
     if guest.autostart:
         problems.append(("autostart", "is not supported: vSphere HA restarts guests in a "
                          "cluster; on a host, set the VM startup policy in the vSphere client"))
     for index, disk in enumerate(guest.disks):
-        declared = {"image": disk.image, "volume": disk.volume, "format": disk.format}
+        if disk.image and f"disks[{index}].image" not in declared:
+            problems.append((f"disks[{index}].image", f"'{disk.image}' {_NOT_DECLARED}"))
+        given = {"volume": disk.volume, "format": disk.format}
         problems += [(f"disks[{index}].{key}", f"is not supported: {why}")
-                     for key, why in _UNSUPPORTED_DISK.items() if declared[key] is not None]
+                     for key, why in _UNSUPPORTED_DISK.items() if given[key] is not None]
         if disk.bus not in (None, "scsi"):
             problems.append((f"disks[{index}].bus", f"{disk.bus} is not supported: the vSphere "
                              "provider adds disks on SCSI controllers"))

@@ -48,6 +48,9 @@ class Request:
     """The annotation to write (notes, and the marker on ESXi), or None to keep it."""
     finish_create: bool = False
     """Clear the create-in-progress marker."""
+    sources: Mapping[int, str] = field(default_factory=dict)
+    """{disk index: the datastore path of the vmdk the new disk is (a copy of an image)}:
+    attached as it is and grown to the disk's size."""
     key: Callable[[], int] = field(default_factory=lambda: _Keys().next)
 
     def touches(self, prefix: str) -> bool:
@@ -146,7 +149,7 @@ def _disk_changes(device_list: Sequence[Any], request: Request) -> list[Any]:
                 raise ValueError(f"disks[{index}] is {disk.size} bytes and cannot shrink to "
                                  f"{size}")
         else:
-            changes += adder.add(want, size)
+            changes += adder.add(want, size, request.sources.get(index))
     for index in range(len(wanted), len(current)):
         if request.touches(f"disks[{index}]") or request.touches("disks"):
             changes.append(Device.VirtualDeviceSpec(
@@ -174,7 +177,7 @@ class _DiskAdder:
         self.controller_type = devices.SCSI_TYPES[options.scsi_controller or "pvscsi"]
         self.provisioning = options.disk_provisioning or "thin"
 
-    def add(self, want: DiskSpec, size: int) -> list[Any]:
+    def add(self, want: DiskSpec, size: int, source: str | None = None) -> list[Any]:
         changes = []
         slot = devices.parse_slot(want.slot) if want.slot else devices.next_slot(self.last)
         if slot is None or slot.kind != "scsi":
@@ -186,15 +189,17 @@ class _DiskAdder:
             self.scsi[slot.bus] = controller
             changes.append(Device.VirtualDeviceSpec(operation="add", device=controller))
         controller = self.scsi[slot.bus]
-        datastore = self.request.datastore(want.pool)
+        file = source or f"[{self.request.datastore(want.pool)}]"
         backing = Device.VirtualDisk.FlatVer2BackingInfo(
-            fileName=f"[{datastore}]", diskMode="persistent",
+            fileName=file, diskMode="persistent",
             thinProvisioned=self.provisioning == "thin",
             eagerlyScrub=self.provisioning == "eager_zeroed")
         disk = Device.VirtualDisk(key=self.request.key(), controllerKey=controller.key,
                                   unitNumber=slot.unit, capacityInBytes=size,
                                   capacityInKB=size // 1024, backing=backing)
-        changes.append(Device.VirtualDeviceSpec(operation="add", fileOperation="create",
+        # an existing file (an image's copy) is attached as it is, and grown to the size
+        changes.append(Device.VirtualDeviceSpec(operation="add", device=disk) if source else
+                       Device.VirtualDeviceSpec(operation="add", fileOperation="create",
                                                 device=disk))
         return changes
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pyVmomi import vim
 
+from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import (
@@ -27,6 +28,7 @@ from provisioner.errors import (
     ProviderError,
     TransientProviderError,
 )
+from provisioner.providers.kit.images import declared_images
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.kit.ownership import name_taken
 from provisioner.providers.vsphere import GuestOptions, VsphereConfig
@@ -36,6 +38,7 @@ from provisioner.providers.vsphere.collect import vms_named
 from provisioner.providers.vsphere.configspec import DEFAULT_GUEST_ID
 from provisioner.providers.vsphere.facts import VmRecord
 from provisioner.providers.vsphere.faults import TaskTimeoutError
+from provisioner.providers.vsphere.images import Images
 from provisioner.providers.vsphere.inventory import FactsCache, Lister, creating_marker
 from provisioner.providers.vsphere.locations import Location, Locator, UnknownNameError
 from provisioner.providers.vsphere.ownership import CREATING_KEY
@@ -47,7 +50,7 @@ class Guests:
     """VM operations for one provider block."""
 
     def __init__(self, client: VsphereClient, settings: VsphereConfig, lister: Lister,
-                 cache: FactsCache) -> None:
+                 cache: FactsCache, images: Images | None = None) -> None:
         self.client = client
         self.settings = settings
         self.lister = lister
@@ -55,6 +58,10 @@ class Guests:
         self.cache = cache
         self.power = Power(client, settings)
         self.changer = Changer(client, settings, lister, cache, self.power)
+        self.changer.images = images
+        self.templates: Callable[[Address], VmRecord | None] = lambda _address: None
+        """The template of a declared OVA image (set by the provider)."""
+        self.changer.templates = self.templates_of
         self._claims: set[str] = set()
         self._claims_lock = threading.Condition()
 
@@ -69,6 +76,8 @@ class Guests:
             location = locator.locate(guest)
             clone = guest.clone
             template = locator.template(location.datacenter, clone) if clone else None
+            if template is None and "image" in declared_images(resource):
+                template = self.templates_of(declared_images(resource)["image"])
             _references(locator, location, resource)  # fail before anything is made
         except UnknownNameError as exc:
             raise ProviderError(f"{what}: {exc}",
@@ -178,6 +187,18 @@ class Guests:
         except ProviderError:
             return (f"VM {moid}",)
         return ()
+
+    def templates_of(self, address: Address) -> VmRecord | None:
+        """The template of OVA image ``address`` (read again if the last read predates
+        it: it was deployed in this run), or None for a vmdk image."""
+        found = self.templates(address)
+        if found is not None or address.kind is not Kind.IMAGE:
+            return found
+        images = self.changer.images
+        if images is not None and images.knows(address):
+            return None  # a vmdk image
+        self.cache.refresh()
+        return self.templates(address)
 
     # -- update and delete ------------------------------------------------------------
 

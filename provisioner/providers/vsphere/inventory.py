@@ -30,7 +30,7 @@ from provisioner.providers.vsphere.ownership import (
     extra_config,
     split_annotation,
 )
-from provisioner.providers.vsphere.read import live_object
+from provisioner.providers.vsphere.read import image_live, live_object
 
 
 class FactsCache:
@@ -81,6 +81,9 @@ class Lister:
             elif self.ownership.owns(marker) and marker is not None and not record.template:
                 managed.append(live_object(record, marker, notes, facts,
                                            self.ownership.provider))
+            elif self.ownership.owns(marker) and marker is not None \
+                    and marker.address.kind is Kind.IMAGE:
+                managed.append(image_live(record, marker, self.ownership.provider))
             elif (owner := self.ownership.stranger(creating or marker)) is not None:
                 foreign[record.name] = owner
         return Inventory(managed=managed, foreign={Kind.GUEST: foreign}, leftovers=leftovers)

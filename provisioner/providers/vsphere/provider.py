@@ -1,7 +1,8 @@
 """VsphereProvider: the provider contract on one vCenter or standalone ESXi host.
 
-Guests only (vSphere networks, datastores and templates are the
-infrastructure guests refer to by name). The bulk read is
+Guests and images (vSphere networks, datastores and templates are the
+infrastructure guests refer to by name; images are vmdk files uploaded to a
+datastore, ``images``). The bulk read is
 ``inventory.Lister`` over ``collect.read_all`` (one PropertyCollector
 retrieval); plan-time checks are ``checks``; capacity is ``capacity``; VM
 changes are ``guests`` and ``changes``; every call goes through ``client``,
@@ -34,10 +35,12 @@ from provisioner.providers.vsphere.changes import label
 from provisioner.providers.vsphere.checks import plan_checks
 from provisioner.providers.vsphere.client import VsphereClient
 from provisioner.providers.vsphere.guests import Guests
+from provisioner.providers.vsphere.images import Images
 from provisioner.providers.vsphere.inventory import FactsCache, Lister
 from provisioner.providers.vsphere.locations import UnknownNameError
+from provisioner.providers.vsphere.ovaimages import OvaImages
 from provisioner.providers.vsphere.ownership import Ownership
-from provisioner.providers.vsphere.schema import GUEST_SCHEMA
+from provisioner.providers.vsphere.schema import GUEST_SCHEMA, IMAGE_SCHEMA
 
 
 class VsphereProvider(Provider):
@@ -51,15 +54,24 @@ class VsphereProvider(Provider):
         self.client = VsphereClient(self.settings, self.stats)
         self.cache = FactsCache(self.client, self.settings)
         self.lister = Lister(self.client, Ownership(owner.stack, name), self.cache)
-        self.guests = Guests(self.client, self.settings, self.lister, self.cache)
+        self.images = Images(self.client, self.settings, self.cache, self.lister.ownership,
+                             owner.directory)
+        self.guests = Guests(self.client, self.settings, self.lister, self.cache, self.images)
+        self.ova = OvaImages(self.client, self.settings, self.cache, self.lister,
+                             owner.directory, self.guests.changer.tag, self.guests.delete_vm)
+        self.guests.templates = self.ova.template_of
 
     def schema(self) -> ProviderSchema:
-        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
+        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA, Kind.IMAGE: IMAGE_SCHEMA},
                               max_parallel=self.settings.max_parallel)
 
     def list_managed(self) -> Inventory:
-        """One PropertyCollector retrieval (LIST) of the whole inventory."""
-        return self.lister.inventory()
+        """One PropertyCollector retrieval (LIST) of the whole inventory, and one
+        datastore browser search (LIST) per datastore for the block's images."""
+        found = self.lister.inventory()
+        images, half_uploaded = self.images.inventory(self.cache.facts())
+        return Inventory(managed=[*found.managed, *images], foreign=found.foreign,
+                         leftovers=[*found.leftovers, *half_uploaded])
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:
         """Names the stack uses (datacenter, cluster, host, pool, folder, datastore, port
@@ -67,10 +79,11 @@ class VsphereProvider(Provider):
         cannot honour, and fixed MACs that a VM outside the stack has (its devices are
         in the last read: no further call)."""
         guests = [r for r in resources if r.kind is Kind.GUEST]
-        if not guests:
+        images = [r for r in resources if r.kind is Kind.IMAGE]
+        if not guests and not images:
             return []
         facts = self.cache.facts()
-        problems = plan_checks(guests, self.settings, facts, self.client.is_vcenter)
+        problems = plan_checks(resources, self.settings, facts, self.client.is_vcenter)
         if declares_macs(guests):
             problems += mac_clashes(guests, self.lister.mac_holders(facts))
         return problems
@@ -84,14 +97,28 @@ class VsphereProvider(Provider):
                                 hint="fix the provider block") from None
 
     def requirements(self, resource: Resource) -> Requirements:
+        if resource.kind is Kind.IMAGE:
+            return super().requirements(resource)
         if resource.kind is not Kind.GUEST:
             return Requirements()
         return requirements(self.settings, self.cache.facts(), GuestSpec.of(resource.spec))
+
+    @property
+    def default_pool(self) -> str:
+        """The block's datastore (an image without `pool:` goes there)."""
+        try:
+            return self.images.where(None)[1].name
+        except UnknownNameError:
+            return self.settings.datastore or ""
 
     def create(self, resource: Resource) -> LiveObject:
         """Clone or create the VM, tag it, configure it, start it (``guests``). If this
         raises, the VM was deleted again, or CreateFailedError names it (it carries the
         create-in-progress marker: the next plan deletes it)."""
+        if resource.kind is Kind.IMAGE:
+            if resource.spec.get("format") == "ova":
+                return self.ova.create(resource)
+            return self.images.create(resource)
         self._guest_only(resource.kind)
         moid = self.guests.create(resource)
         return self.lister.one(moid, label(resource.address, resource.name))
@@ -99,12 +126,18 @@ class VsphereProvider(Provider):
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
         """Change the fields in ``changed`` (``changes``), powering the guest off only
         when one needs it. If this raises, the VM exists and keeps what was changed."""
+        if resource.kind is Kind.IMAGE:  # only options: nothing on the datastore changes
+            return live
         self._guest_only(resource.kind)
         self.guests.update(resource, live, list(changed))
         return self.lister.one(live.id, label(resource.address, live.name))
 
     def delete(self, live: LiveObject) -> None:
-        """Power off and destroy the VM with its disks; already gone is success."""
+        """Power off and destroy the VM (or an OVA image's template) with its disks, or
+        delete a vmdk image's folder; already gone is success."""
+        if live.kind is Kind.IMAGE and live.id.startswith("["):
+            self.images.delete(live)  # a folder on a datastore
+            return
         self.guests.delete_vm(live.id, label(live.address, live.name))
 
     def adopt(self, address: Address, name: str) -> LiveObject:
@@ -117,4 +150,4 @@ class VsphereProvider(Provider):
 
     def _guest_only(self, kind: Kind) -> None:
         if kind is not Kind.GUEST:
-            raise ProviderError(f"the vsphere provider serves guests only, not {kind.value}")
+            raise ProviderError(f"the vsphere provider cannot do this for {kind.value}")

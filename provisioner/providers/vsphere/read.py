@@ -5,8 +5,9 @@ changes: memory in bytes, disks in slot order with their datastore's name,
 NICs with their port group's name and a lower-case MAC, folder and resource
 pool as paths below their roots. What vSphere cannot report comes from the
 ownership memo: the template a guest was cloned from, cloud-init labels, how
-disks were provisioned. ``image`` and ``autostart`` are not supported (the
-plan-time checks refuse them), so they read back as their defaults.
+disks were provisioned, the declared images disks were copied from.
+``autostart`` is not supported (the plan-time checks refuse it), so it reads
+back as its default.
 """
 
 from __future__ import annotations
@@ -33,16 +34,18 @@ def live_object(record: VmRecord, marker: Marker, notes: str, facts: Facts,
     without the marker (ESXi)."""
     device_list = list(record.get("config.hardware.device", []))
     memo = marker.memo
+    images = memo.get("images") or {}
     state = str(record.get("runtime.powerState", "poweredOff"))
     host = facts.name_of(_moid(record.get("runtime.host")))
     nic_list = devices.nics(device_list)
     spec: dict[str, Any] = {
         "cpus": int(record.get("config.hardware.numCPU", 1)),
         "memory": Bytes(int(record.get("config.hardware.memoryMB", 0)) * MIB),
-        "image": None,
+        "image": images.get("image"),
         "clone": memo.get("clone"),
         "node": host,
-        "disks": [_disk(disk, facts) for disk in devices.disks(device_list)],
+        "disks": [_disk(disk, facts, images.get(f"disks[{index}].image"))
+                  for index, disk in enumerate(devices.disks(device_list))],
         "networks": [_nic(nic, facts) for nic in nic_list],
         "cloud_init": guestinfo.read(extra_config(record.get("config.extraConfig")),
                                      memo.get("cloud_init")),
@@ -61,9 +64,9 @@ def _moid(value: Any) -> str | None:
     return None if value is None else str(value._moId)
 
 
-def _disk(disk: devices.Disk, facts: Facts) -> dict[str, Any]:
+def _disk(disk: devices.Disk, facts: Facts, image: str | None) -> dict[str, Any]:
     datastore = facts.name_of(disk.datastore) or devices.datastore_name_of_file(disk.file)
-    return {"size": Bytes(disk.size), "pool": datastore, "image": None, "volume": None,
+    return {"size": Bytes(disk.size), "pool": datastore, "image": image, "volume": None,
             "format": None, "bus": disk.slot.kind, "slot": str(disk.slot)}
 
 
@@ -121,3 +124,12 @@ def _attributes(record: VmRecord, facts: Facts, host: str | None, nic_list: list
         "memory_hot_add": bool(record.get("config.memoryHotAddEnabled", False)),
     }
 
+
+def image_live(record: VmRecord, marker: Marker, provider: str) -> LiveObject:
+    """The image a template deployed from an OVA is (``ovaimages``)."""
+    memo = marker.memo
+    spec = {key: memo[key] for key in ("checksum", "format") if memo.get(key)}
+    return LiveObject(address=marker.address, provider=provider, name=record.name,
+                      id=record.moid, spec=spec,
+                      attributes={"template": record.name, "format": "ova",
+                                  "datastore": str(record.get("config.files.vmPathName", ""))})

@@ -62,6 +62,12 @@ def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | Non
     return None
 
 
+IMAGE_SCHEMA = KindSchema(
+    # a file (or a template) guests' disks are copied from: other content is another image
+    fields={"checksum": REPLACE, "format": REPLACE, "pool": REPLACE, "options": IN_PLACE},
+    attributes=("file", "datastore", "size", "format", "template"),
+)
+
 GUEST_SCHEMA = KindSchema(fields=GUEST_FIELDS, attributes=ATTRIBUTES, refine=refine,
                           # a NIC no longer told its MAC or model keeps the one it has
                           kept=frozenset({"networks[].mac", "networks[].model"}))

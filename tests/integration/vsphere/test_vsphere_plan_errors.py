@@ -95,8 +95,8 @@ def test_what_vsphere_cannot_do_is_refused_with_its_way(lab: Lab, vcsim: Simulat
                             "      forwards: [{ host: 2222, guest: 22 }] } ]\n"
                             "    disks: [ { size: 1GiB, bus: virtio, format: qcow2 } ]")
     for expected in (
-        "guests.app: image is not supported: vSphere has no base images: clone the guest "
-        "from a template with `clone:`",
+        "guests.app: image 'debian-12' names no image of the stack: vSphere disks start "
+        "from an image declared under `images:`",
         "guests.app: autostart is not supported",
         "guests.app: networks[0].ip is not supported: vSphere cannot reserve addresses",
         "guests.app: networks[0].vlan is not supported: the VLAN is a setting of the port "
@@ -199,7 +199,8 @@ def test_fixed_macs_are_checked_from_the_one_bulk_read(lab: Lab, vcsim: Simulato
     with lab.engine(GUEST.format(extra=NIC.replace("aa:01", "aa:02"))) as engine:
         assert engine.plan().has_changes
         (report,) = engine.stats()
-    assert report.calls == {"connect": 2, "list": 1}, report.calls
+    # the bulk read, and one search for images per datastore (two, and a poll of each)
+    assert report.calls == {"connect": 2, "list": 3, "read": 2}, report.calls
 
 
 def _macs(simulator: Simulator, name: str) -> list[str]:
