@@ -8,6 +8,7 @@ and adopting existing objects. Tests drive it directly with in-process drivers.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +46,7 @@ from provisioner.render.planfile import SavedPlan, check_still_valid
 from provisioner.stack.as_declared import as_declared
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
-from provisioner.state.store import JournalEntry, StateStore
+from provisioner.state.store import AppliedRecord, JournalEntry, StateStore
 
 T = TypeVar("T")
 READ_AGAIN = RetryPolicy(start=0.2, max=0.4, attempts=3)
@@ -118,8 +119,11 @@ class Engine:
         ``check_capacity=False`` skips the admission check (the capacity report shows
         what does not fit instead)."""
         providers = self.providers()
+        prior = self.store.applied()
+        pending = self.store.unresolved()
+        self._tell_kinds_in_use(prior, pending)
         inventories = self.refresh(parallelism)
-        unfinished = self._settle_journal(inventories) if locked else self.store.unresolved()
+        unfinished = self._settle_journal(inventories) if locked else pending
         stack, image_problems = self._with_image_sources()
 
         def check(resources: Sequence[Resource]) -> list[Problem]:
@@ -128,7 +132,7 @@ class Engine:
                     for problem in provider.check([r for r in resources if r.provider == name])
                     ] + [problem for problem in image_problems if problem.address in checked]
 
-        plan = plan_stack(stack, inventories=inventories, prior=self.store.applied(),
+        plan = plan_stack(stack, inventories=inventories, prior=prior,
                           schemas={name: p.schema() for name, p in providers.items()},
                           view=view or self.capacity_view(), check=check, options=options,
                           check_capacity=check_capacity)
@@ -136,6 +140,28 @@ class Engine:
         if note:
             plan = replace(plan, warnings=(*plan.warnings, note))
         return plan
+
+    def _tell_kinds_in_use(self, prior: Mapping[Address, AppliedRecord],
+                           pending: Sequence[JournalEntry]) -> None:
+        """Tell each provider which kinds it can hold objects of for this stack: what
+        the stack declares on it (a placement group's on each member), what the last
+        applies recorded on it, what a dead run's pending call names (on any block).
+        A provider may skip reading the others (vSphere's datastore searches for
+        images in a stack that never had any)."""
+        members = {name: list(group.providers)
+                   for name, group in self.stack.placement_groups.items()}
+        used: dict[str, set[Kind]] = {}
+        for resource in self.stack.resources:
+            for name in members.get(resource.provider, [resource.provider]):
+                used.setdefault(name, set()).add(resource.kind)
+        for record in prior.values():
+            used.setdefault(record.provider, set()).add(record.address.kind)
+        anywhere = set()
+        for entry in pending:
+            with contextlib.suppress(ValueError):
+                anywhere.add(Address.parse(entry.address).kind)
+        for name, provider in self.providers().items():
+            provider.in_use = frozenset(used.get(name, set()) | anywhere)
 
     def _with_image_sources(self) -> tuple[Stack, list[Problem]]:
         """The stack with what each declared image is (checksum, size, format; one
@@ -211,8 +237,10 @@ class Engine:
     def drift(self, parallelism: int = DEFAULT_PARALLELISM) -> list[Drift]:
         """What changed on the hypervisors since the last apply recorded it."""
         providers = self.providers()
+        prior = self.store.applied()
+        self._tell_kinds_in_use(prior, self.store.unresolved())
         inventories = self.refresh(parallelism)
-        return find_drift(self.store.applied(), inventories,
+        return find_drift(prior, inventories,
                           {name: p.schema() for name, p in providers.items()})
 
     def apply(self, plan: Plan, events: Events, parallelism: int = DEFAULT_PARALLELISM,

@@ -239,6 +239,10 @@ class Provider(ABC):
     """One provider block's connection to a hypervisor. Subclass per plugin."""
 
     type_name: ClassVar[str]
+    in_use: frozenset[Kind] | None = None
+    """The kinds this block may hold objects of for the stack, as the engine tells it
+    before a plan's read (declared, recorded, or named by a pending call); None: any.
+    A provider may skip reading the others (``uses``); never a kind in this set."""
 
     def __init__(self, name: str, config: BaseModel, owner: Owner) -> None:
         """Keep the settings; no I/O here (the CLI builds providers it may never call)."""
@@ -246,6 +250,10 @@ class Provider(ABC):
         self.config = config
         self.owner = owner
         self.stats = ProviderStats()
+
+    def uses(self, kind: Kind) -> bool:
+        """Whether the bulk read must look for objects of ``kind`` (see ``in_use``)."""
+        return self.in_use is None or kind in self.in_use
 
     @abstractmethod
     def schema(self) -> ProviderSchema:

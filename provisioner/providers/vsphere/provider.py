@@ -67,8 +67,11 @@ class VsphereProvider(Provider):
 
     def list_managed(self) -> Inventory:
         """One PropertyCollector retrieval (LIST) of the whole inventory, and one
-        datastore browser search (LIST) per datastore for the block's images."""
+        datastore browser search (LIST) per datastore for the block's images (none
+        when the stack has no image on this block: ``uses``)."""
         found = self.lister.inventory()
+        if not self.uses(Kind.IMAGE):  # no image declared, recorded or being made
+            return found
         images, half_uploaded = self.images.inventory(self.cache.facts())
         return Inventory(managed=[*found.managed, *images], foreign=found.foreign,
                          leftovers=[*found.leftovers, *half_uploaded])

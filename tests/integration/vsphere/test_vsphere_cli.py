@@ -43,8 +43,7 @@ def test_plan_stats_shows_one_bulk_read(tmp_path: Path, vcsim: Simulator) -> Non
     _stack(tmp_path, vcsim)
     result = _run(["plan", "--stats"], tmp_path)
     assert result.returncode == 0, result.stderr
-    # the bulk read, and one search for images per datastore (two, and a poll of each)
-    assert "vc (vsphere): 2 connect, 3 list, 2 read;" in result.stdout + result.stderr
+    assert "vc (vsphere): 2 connect, 1 list;" in result.stdout + result.stderr
 
 
 def test_secrets_reach_no_output_state_or_tag(tmp_path: Path, vcsim: Simulator) -> None:

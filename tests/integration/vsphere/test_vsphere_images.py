@@ -103,7 +103,16 @@ def test_a_vmdk_is_uploaded_and_found_again(lab: Lab, vcsim: Simulator,
     assert uploaded == datastore_root(vcsim) / OWNER / "tiny" / f"sha256-{digest}.vmdk"
     assert uploaded.read_bytes() == vmdk.read_bytes()  # every byte, through the file API
 
-    assert not lab.plan(body).has_changes  # the search finds it with its checksum
+    with lab.engine(body) as engine:
+        assert not engine.plan().has_changes  # the search finds it with its checksum
+        (report,) = engine.stats()
+    assert report.calls["list"] == 1 + 2  # the bulk read, a search of each datastore
+
+    with lab.engine("guests: {}\n") as engine:  # no longer declared: still searched
+        removed = engine.plan()
+        (report,) = engine.stats()
+    assert actions(removed) == {"images.tiny@vc": Action.DELETE}
+    assert report.calls["list"] == 1 + 2
 
 
 def test_a_guest_starts_from_a_copy_of_the_image(lab: Lab, vcsim_vpx: Simulator,
