@@ -225,6 +225,15 @@ class PoolOptions(_Strict):
     nodes: NodeList = Field(default_factory=list, description="nodes that have it (empty: all)")
 
 
+class ImageOptions(_Strict):
+    """Proxmox-only settings of an image (``options:``)."""
+
+    download: bool = Field(
+        False, description="the node downloads the URL itself (the storage's download-url; "
+                           "the node must reach it); default: uploaded from this machine's "
+                           "verified copy")
+
+
 plugin = ProviderPlugin(
     type_name="proxmox",
     version=__version__,
@@ -232,11 +241,13 @@ plugin = ProviderPlugin(
     provider_path="provisioner.providers.proxmox.provider:ProxmoxProvider",
     requires="proxmoxer",
     extra="proxmox",
-    kinds=frozenset({Kind.POOL, Kind.GUEST, Kind.CONTAINER}),
+    kinds=frozenset({Kind.POOL, Kind.GUEST, Kind.CONTAINER, Kind.IMAGE}),
     options_models={
         Kind.POOL: PoolOptions,
         Kind.GUEST: GuestOptions,
         Kind.CONTAINER: ContainerOptions,
+        Kind.IMAGE: ImageOptions,
     },
-    summary="Proxmox VE: QEMU guests, LXC containers, directory storages (API token)",
+    summary="Proxmox VE: QEMU guests, LXC containers, directory storages, images "
+            "(API token)",
 )

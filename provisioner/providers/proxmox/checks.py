@@ -21,13 +21,15 @@ from typing import Any
 from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
-from provisioner.core.specs import ContainerSpec, GuestSpec
+from provisioner.core.specs import ContainerSpec, GuestSpec, ImageSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
+from provisioner.providers.kit.images import image_problems
 from provisioner.providers.proxmox import ContainerOptions, GuestOptions
 from provisioner.providers.proxmox.clashes import mac_clashes, vmid_clashes
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
+from provisioner.providers.proxmox.image_names import FORMATS, content_of
 from provisioner.providers.proxmox.unsupported import hint_for, unsupported
 
 _STORAGE_ID = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$")
@@ -67,6 +69,9 @@ class Checker:
                 self._pool(resource)
             elif resource.kind in (Kind.GUEST, Kind.CONTAINER):
                 self._guest(resource)
+            elif resource.kind is Kind.IMAGE:
+                self._image(resource)
+        self.problems += image_problems(self.resources, FORMATS, "proxmox")
         return [*self.problems, *vmid_clashes(self.ctx, self.resources),
                 *mac_clashes(self.ctx, self.resources)]
 
@@ -87,6 +92,14 @@ class Checker:
         if not _STORAGE_ID.match(sid):
             self._problem(resource, f"'{sid}' is not a valid Proxmox storage id (it must start "
                                     "with a letter): rename the stack or the pool")
+
+    def _image(self, resource: Resource) -> None:
+        """The storage an image goes to exists and holds its content (import: PVE 8.2+)."""
+        spec = ImageSpec.of(resource.spec)
+        if spec.format not in FORMATS:
+            return  # image_problems says so
+        sid = self.ctx.names.storage_id(resource, "pool", spec.pool)
+        self._storage(resource, None, "pool", sid, content_of(spec.format), None)
 
     def _guest(self, resource: Resource) -> None:
         for path, summary in unsupported(resource):

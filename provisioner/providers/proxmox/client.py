@@ -156,6 +156,26 @@ class ProxmoxClient:
         except (proxmoxer.ResourceException, requests.RequestException) as exc:
             raise self._scrubbed(translate(exc, what, path)) from exc
 
+    def upload(self, what: str, path: str, body: Any, timeout: float) -> Any:
+        """POST a streamed multipart ``body`` (``read``, ``__len__``, ``content_type``) to
+        ``path`` through the API session (proxmoxer would read a file whole without
+        requests_toolbelt); the answer's data. Not retried: the caller starts it again."""
+        api = self._connection()
+        session = api._store["session"]
+        url = f"{api._store['base_url']}/{path}"
+        try:
+            with self.stats.track(CallKind.WRITE):
+                answer = requests.Session.request(
+                    session, "POST", url, data=body, timeout=(self.settings.timeout, timeout),
+                    headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
+                    verify=session.auth.verify_ssl)
+            if answer.status_code >= 400:
+                raise proxmoxer.ResourceException(answer.status_code, answer.reason,
+                                                  answer.text)
+            return answer.json().get("data")
+        except (proxmoxer.ResourceException, requests.RequestException) as exc:
+            raise self._scrubbed(translate(exc, what, path)) from exc
+
     def _scrubbed(self, error: ProviderError) -> ProviderError:
         for secret in self._secrets:
             if secret and secret in error.message:

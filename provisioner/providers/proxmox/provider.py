@@ -10,6 +10,7 @@ each kind's changes live in its own module (``qemu`` and ``lxc`` on ``guests``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from provisioner.core.address import Address, Kind
@@ -32,11 +33,17 @@ from provisioner.providers.proxmox.clashes import fixed_vmids
 from provisioner.providers.proxmox.client import ProxmoxClient
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.guests import Guests
+from provisioner.providers.proxmox.images import Images
 from provisioner.providers.proxmox.inventory import Lister
 from provisioner.providers.proxmox.lxc import Lxc
 from provisioner.providers.proxmox.ownership import Ownership
 from provisioner.providers.proxmox.qemu import Qemu
-from provisioner.providers.proxmox.schema import CONTAINER_SCHEMA, GUEST_SCHEMA, POOL_SCHEMA
+from provisioner.providers.proxmox.schema import (
+    CONTAINER_SCHEMA,
+    GUEST_SCHEMA,
+    IMAGE_SCHEMA,
+    POOL_SCHEMA,
+)
 from provisioner.providers.proxmox.storages import Storages
 
 
@@ -53,19 +60,26 @@ class ProxmoxProvider(Provider):
         self.qemu = Qemu(self.ctx, GUEST_SCHEMA)
         self.lxc = Lxc(self.ctx, CONTAINER_SCHEMA)
         self.storages = Storages(self.ctx)
+        self.images = Images(self.ctx, owner)
+        self.qemu.image_volid = self.images.volid_of
         self.lister = Lister(self.ctx, [self.qemu, self.lxc], self.storages)
 
     def schema(self) -> ProviderSchema:
         return ProviderSchema(
             kinds={Kind.POOL: POOL_SCHEMA, Kind.GUEST: GUEST_SCHEMA,
-                   Kind.CONTAINER: CONTAINER_SCHEMA},
+                   Kind.CONTAINER: CONTAINER_SCHEMA, Kind.IMAGE: IMAGE_SCHEMA},
             max_parallel=self.settings.max_parallel,
             node_parallel=self.settings.node_parallel,
             storage_parallel=self.settings.storage_parallel,
         )
 
     def list_managed(self) -> Inventory:
-        return self.lister.inventory()
+        inventory = self.lister.inventory()
+        if self.uses(Kind.IMAGE):  # no image declared, recorded or being made: no listing
+            images, leftovers = self.images.listed()
+            inventory = replace(inventory, managed=[*inventory.managed, *images],
+                                leftovers=[*inventory.leftovers, *leftovers])
+        return inventory
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:
         # every plan checks, and apply plans first: the allocator learns here which
@@ -86,6 +100,8 @@ class ProxmoxProvider(Provider):
     def create(self, resource: Resource) -> LiveObject:
         if resource.kind is Kind.POOL:
             return self.storages.create(resource)
+        if resource.kind is Kind.IMAGE:
+            return self.images.create(resource)
         kind = self._kind(resource.kind)
         ref = kind.create(resource)
         return self.lister.one(kind, ref.vmid, str(resource.address))
@@ -93,6 +109,8 @@ class ProxmoxProvider(Provider):
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
         if resource.kind is Kind.POOL:
             return self.storages.update(resource, changed)
+        if resource.kind is Kind.IMAGE:  # options only: they apply to the next import
+            return live
         kind = self._kind(resource.kind)
         vmid = kind.update(resource, live, changed)
         return self.lister.one(kind, vmid, str(resource.address))
@@ -100,10 +118,15 @@ class ProxmoxProvider(Provider):
     def delete(self, live: LiveObject) -> None:
         if live.kind is Kind.POOL:
             self.storages.delete(live)
+        elif live.kind is Kind.IMAGE:
+            self.images.delete(live)
         else:
             self._kind(live.kind).delete(live)
 
     def adopt(self, address: Address, name: str) -> LiveObject:
+        if address.kind is Kind.IMAGE:
+            raise ProviderError(f"{address}: images are owned by their file name and cannot "
+                                "be adopted", hint="let apply import it again")
         if address.kind is Kind.POOL:
             raise ProviderError(
                 f"{address}: Proxmox storages are owned by their id and cannot be adopted",

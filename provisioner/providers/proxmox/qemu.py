@@ -17,12 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from provisioner.core.address import Kind
+from provisioner.core.address import Kind, image_object_name
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.changes import only_changed, touched
+from provisioner.providers.kit.images import declared_images
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.proxmox import GuestOptions, hotplug
 from provisioner.providers.proxmox.facts import Facts, GuestRef
@@ -47,6 +48,8 @@ class Qemu(Guests):
     kind = "qemu"
     noun = "VM"
     stack_kind = Kind.GUEST
+    image_volid: Callable[[str, str], str] | None = None
+    """The volume id of a declared image (``Images.volid_of``), set by the provider."""
 
     # -- create ---------------------------------------------------------------------------
 
@@ -137,7 +140,8 @@ class Qemu(Guests):
                                               applied)
         wanted = wanted_config(guest, resource.name, self.owner.tags(list(options.tags or [])),
                                description, {}, None, self._ci_storage(resource))
-        work = disk_work(disks, slots, {}, self._disk_storage(resource))
+        work = disk_work(disks, slots, {}, self._disk_storage(resource),
+                         imports=self._imports(resource))
         params: dict[str, Any] = {k: v for k, v in wanted.values.items() if v is not None}
         params |= dict(work.new)
         params |= {"vmid": vmid, "pool": options.pool}
@@ -165,7 +169,7 @@ class Qemu(Guests):
                              busy=[key for key in view.effective if drive_slot(key)])
         detach = _detached(live, changed, len(disks))
         work = disk_work(disks, slots, view.effective, self._disk_storage(resource),
-                         list(detach.values()))
+                         list(detach.values()), self._imports(resource))
         applied = self.applied(resource, {**notes, "slots": slots})
         description = self.owner.description(options.description or "", resource.address,
                                              applied)
@@ -199,6 +203,19 @@ class Qemu(Guests):
     def _disk_storage(self, resource: Resource) -> Callable[[str | None, int], str]:
         """Declared disk N's storage id, from its ``pool:``."""
         return lambda pool, index: self.ctx.names.storage_id(resource, f"disks[{index}].pool", pool)
+
+    def _imports(self, resource: Resource) -> dict[int, str]:
+        """Declared disk N → the image volume it is a copy of (``image:`` is disk 0's)."""
+        found: dict[int, str] = {}
+        for path, address in sorted(declared_images(resource).items(), reverse=True):
+            index = int(path[6:-7]) if path.startswith("disks[") else 0
+            if index in found:
+                continue  # disks[0].image over the guest's image:
+            if self.image_volid is None:
+                raise ProviderError(f"{resource.address}: {address} is not imported here")
+            found[index] = self.image_volid(image_object_name(resource.name_of(address)),
+                                            str(resource.address))
+        return found
 
     def _ci_storage(self, resource: Resource) -> Callable[[str | None], str]:
         """The cloud-init drive's storage id."""

@@ -175,9 +175,11 @@ class DiskWork:
 
 def disk_work(disks: Sequence[DiskSpec], slots: Sequence[str],
               current: Mapping[str, Any], storage_of: Callable[[str | None, int], str],
-              detach: Sequence[str] = ()) -> DiskWork:
+              detach: Sequence[str] = (), imports: Mapping[int, str] | None = None) -> DiskWork:
     """New disks at slots the guest lacks, growth where the declared size is larger.
-    ``storage_of(pool, index)`` is the storage id of declared disk ``index``."""
+    ``storage_of(pool, index)`` is the storage id of declared disk ``index``;
+    ``imports[index]`` the image volume (``STORAGE:import/FILE``) a new disk is a copy
+    of (``import-from``, sized as the image: a larger ``size:`` is grown after)."""
     have = disks_of(current)
     new: dict[str, str] = {}
     grow: dict[str, int] = {}
@@ -185,7 +187,9 @@ def disk_work(disks: Sequence[DiskSpec], slots: Sequence[str],
         size = disk.size
         if slot not in have:
             storage = storage_of(disk.pool, index)
-            new[slot] = format_props({"format": disk.format}, f"{storage}:{gib_text(size or 0)}")
+            source = (imports or {}).get(index)
+            new[slot] = format_props({"format": disk.format, "import-from": source},
+                                     f"{storage}:{0 if source else gib_text(size or 0)}")
         else:
             now = have[slot].size
             if size is not None and (now is None or size > now):

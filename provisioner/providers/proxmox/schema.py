@@ -75,3 +75,8 @@ POOL_SCHEMA = KindSchema(
     fields={"type": REPLACE, "path": REPLACE, "options": IN_PLACE},
     attributes=("storage",), unordered=frozenset({"options.content", "options.nodes"}),
 )
+IMAGE_SCHEMA = KindSchema(
+    # guests' disks are copies (import-from): other content is another file
+    fields={"checksum": REPLACE, "format": REPLACE, "pool": REPLACE, "options": IN_PLACE},
+    attributes=("storage", "volumes", "volid"),
+)

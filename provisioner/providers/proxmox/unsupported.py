@@ -9,13 +9,15 @@ from __future__ import annotations
 from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
 from provisioner.core.specs import ContainerSpec, GuestSpec
+from provisioner.providers.kit.images import declared_images
 
 _GUEST = {
-    "image": "Proxmox guests start from a template: use clone: with the template's name "
-             "(qm template turns a VM into one)",
+    "image": "a Proxmox guest starts from an image declared under images: (imported into a "
+             "storage, then copied into its disk) or from a template: use clone: with the "
+             "template's name (qm template turns a VM into one)",
 }
 _DISK = {
-    "image": "a disk cannot start from an image here: clone a template instead",
+    "image": "a disk starts only from an image declared under images: (or clone a template)",
     "volume": "the proxmox provider serves no volumes: a disk belongs to its guest",
 }
 _NIC = {
@@ -45,10 +47,18 @@ def unsupported(resource: Resource) -> list[tuple[str, str]]:
         GuestSpec.of(resource.spec).networks
     found = []
     guest = None if container else GuestSpec.of(resource.spec)
+    images = declared_images(resource)
     if guest is not None and guest.image is not None:
-        found.append(("image", f"is not supported by the proxmox provider: {_GUEST['image']}"))
+        if "image" not in images:
+            found.append(("image", f"names no declared image: {_GUEST['image']}"))
+        elif not guest.disks:
+            found.append(("image", "needs a disk to go on here: declare disks: with the size "
+                                   "of the first (the image is copied into it)"))
+        elif guest.clone is not None:
+            found.append(("image", "and clone: both make the disks: keep one"))
     for index, disk in enumerate(guest.disks if guest is not None else ()):
-        declared = {"image": disk.image, "volume": disk.volume}
+        image = None if f"disks[{index}].image" in images else disk.image
+        declared = {"image": image, "volume": disk.volume}
         found += [(f"disks[{index}].{key}", f"is not supported here: {why}")
                   for key, why in _DISK.items() if declared[key] is not None]
     for index, nic in enumerate(networks):

@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 from fakepve import FakePve
+from pve_imports import ImportsLikePve
 from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
 from support.pve_hotplug import hotplug_like_pve
 
@@ -44,13 +45,14 @@ GIB = 1024**3
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": GIB, "T": 1024**4}
 
 
-class TestPve(FakePve):  # type: ignore[misc]
+class TestPve(ImportsLikePve, FakePve):  # type: ignore[misc]
     """fakepve plus a working QEMU disk resize and two race scenarios."""
 
     __test__ = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._record_init()
         self.steal: set[int] = set()
         """VMIDs another client takes just before our create of them arrives."""
         self.linger = 0.0

@@ -1,0 +1,133 @@
+"""Images on fakepve: a qcow2 made in the test uploaded (streamed multipart) into a
+storage's ``import/`` content, a guest whose disk is made from it (``import-from``), a
+clean re-plan, a replacement when its checksum changes, nothing left after destroy or a
+checksum mismatch; ``options.download`` has the node fetch the URL (download-url).
+
+fakepve lacks an upload of content import, the upload's checksum check and
+``import-from``: pve_imports.py adds them as PVE 8.2+ does, and records what arrived
+(``uploads``, ``downloads``, ``imports``); the assertions read those records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from pve_harness import Lab, TestPve, actions, failures, guest
+from support.image_server import image_server
+from support.images import marked_image
+
+from provisioner.plan.model import Action
+
+pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img")
+
+IMAGE = """
+images:
+  tiny:
+    url: {url}
+    checksum: {checksum}
+    pool: local
+    provider: pve
+    options: {{ download: {download} }}
+"""
+WITH_GUEST = IMAGE + """
+guests:
+  web:
+    provider: pve
+    image: tiny
+    node: pve1
+    cpus: 1
+    memory: 512MiB
+    power: stopped
+    disks: [ {{ size: 1GiB }} ]
+    networks: [ {{ bridge: vmbr0 }} ]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVISIONER_IMAGE_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _import_content(pve: TestPve) -> None:
+    pve.storages["local"]["content"] += ",import"
+
+
+def image_volumes(pve: TestPve) -> list[str]:
+    """Every import or iso volume of the lab's block, on every storage."""
+    return sorted(f"{sid}:{name}" for sid, store in pve.storages.items()
+                  for name in store.get("volumes", {})
+                  if name.startswith(("import/", "iso/lab_pve_")))
+
+
+def body(template: str, url: object, checksum: str, download: bool = False) -> str:
+    return template.format(url=url, checksum=checksum, download=str(download).lower())
+
+
+def test_an_uploaded_image_makes_a_guest_and_is_replaced_then_destroyed(
+        lab: Lab, pve: TestPve, tmp_path: Path) -> None:
+    checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE", size=16 << 20)
+    image = tmp_path / "tiny.qcow2"
+    digest = checksum.split(":")[1]
+    plan, result = lab.apply(body(WITH_GUEST, image, checksum))
+    assert actions(plan) == {"images.tiny@pve": Action.CREATE, "guests.web": Action.CREATE}
+    assert result.ok, failures(result)
+
+    volid = f"local:import/lab_pve_tiny.sha256-{digest}.qcow2"
+    assert image_volumes(pve) == [volid]
+    # what the fake was sent: the file's every byte, as content import, once per node
+    assert {(u["node"], u["content"], u["size"], u["sha256"]) for u in pve.uploads} == {
+        (node, "import", image.stat().st_size, digest) for node in ("pve1", "pve2")}
+    assert all(u["checksum-algorithm"] == "sha256" for u in pve.uploads)
+    vm = guest(pve, "web")
+    assert pve.imports == [(vm.vmid, "scsi0", volid)]
+    assert "import-from" not in vm.config["scsi0"]
+    assert vm.config["scsi0"].startswith("local-lvm:") and vm.config["scsi0"].endswith(
+        "size=1G"), vm.config["scsi0"]  # the 16MiB image's copy, grown to the disk's size
+
+    assert not lab.plan(body(WITH_GUEST, image, checksum)).has_changes
+
+    changed = marked_image(tmp_path, "tiny.qcow2", "IMAGE-TWO-ABCDE", size=16 << 20)
+    plan, result = lab.apply(body(WITH_GUEST, image, changed))
+    assert actions(plan) == {"images.tiny@pve": Action.REPLACE, "guests.web": Action.REPLACE}
+    assert result.ok, failures(result)
+    (new,) = image_volumes(pve)  # made first, under the replacement's name (tiny.r1)
+    assert new == f"local:import/lab_pve_tiny.r1.sha256-{changed.split(':')[1]}.qcow2"
+    assert pve.imports[-1] == (guest(pve, "web").vmid, "scsi0", new)
+    assert not lab.plan(body(WITH_GUEST, image, changed)).has_changes
+
+    plan, result = lab.apply("guests: {}\n")
+    assert set(actions(plan).values()) == {Action.DELETE}
+    assert result.ok, failures(result)
+    assert image_volumes(pve) == []
+    assert [g for g in pve.vms if g.name == "web"] == []
+
+
+def test_a_checksum_mismatch_leaves_no_volume(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
+    marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
+    wrong = "sha256:" + hashlib.sha256(b"something else").hexdigest()
+    _, result = lab.apply(body(WITH_GUEST, tmp_path / "tiny.qcow2", wrong))
+    assert not result.ok
+    assert any(wrong in text and "sha256:" in text for text in map(str, failures(result)))
+    assert image_volumes(pve) == [] and pve.uploads == []  # refused before any upload
+    assert [g for g in pve.vms if g.name == "web"] == []
+
+
+def test_download_url_has_the_node_fetch_it(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
+    served = tmp_path / "www"
+    served.mkdir()
+    checksum = marked_image(served, "tiny.qcow2", "IMAGE-ONE-ABCDE")
+    with image_server(served) as server:
+        url = f"{server.url}/tiny.qcow2"
+        _, result = lab.apply(body(IMAGE, url, checksum, download=True))
+        assert result.ok, failures(result)
+        assert not lab.plan(body(IMAGE, url, checksum, download=True)).has_changes
+    assert pve.uploads == []
+    digest = checksum.split(":")[1]
+    assert [(d["node"], d["content"], d["url"], d["checksum"], d["checksum-algorithm"])
+            for d in pve.downloads] == [(node, "import", url, digest, "sha256")
+                                        for node in ("pve1", "pve2")]
+    assert image_volumes(pve) == [f"local:import/lab_pve_tiny.sha256-{digest}.qcow2"]
