@@ -19,6 +19,7 @@ from pve_harness import Lab, TestPve, actions, failures, guest
 from support.image_server import image_server
 from support.images import marked_image
 
+from provisioner.errors import PlanError
 from provisioner.plan.model import Action
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img")
@@ -131,3 +132,45 @@ def test_download_url_has_the_node_fetch_it(lab: Lab, pve: TestPve, tmp_path: Pa
             for d in pve.downloads] == [(node, "import", url, digest, "sha256")
                                         for node in ("pve1", "pve2")]
     assert image_volumes(pve) == [f"local:import/lab_pve_tiny.sha256-{digest}.qcow2"]
+
+
+PLAN_CASES = {
+    "storage without import content": (
+        ("pool: local", "pool: local-lvm"),
+        "images.tiny@pve: pool 'local-lvm' does not hold import (it holds images, rootdir)"),
+    "no such storage": (("pool: local", "pool: nas"),
+                        "images.tiny@pve: pool 'nas' is not a storage of the cluster"),
+    "disk smaller than the image": (
+        ("disks: [ { size: 1GiB } ]", "disks: [ { size: 8MiB } ]"),
+        "guests.web: disks[0].size 8MiB is smaller than the image it starts from"),
+    "image that is not declared": (
+        ("image: tiny", "image: debian-12"),
+        "guests.web: image names no declared image"),
+    "image without a disk": (("disks: [ { size: 1GiB } ]", "disks: []"),
+                             "guests.web: image needs a disk to go on here"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PLAN_CASES))
+def test_bad_image_input_is_a_plan_error(case: str, lab: Lab, pve: TestPve,
+                                         tmp_path: Path) -> None:
+    checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE", size=16 << 20)
+    good = body(WITH_GUEST, tmp_path / "tiny.qcow2", checksum)
+    (old, new), expected = PLAN_CASES[case]
+    assert old in good, "the case changes nothing"
+    lab.plan(good)  # the good stack plans
+    requests = len(pve.requests)
+    with pytest.raises(PlanError) as failure:
+        lab.plan(good.replace(old, new))
+    assert expected in str(failure.value), str(failure.value)
+    assert [r for r in pve.requests[requests:] if r[0] != "GET"] == [], "a plan wrote"
+
+
+def test_an_ova_is_refused_at_plan_time(lab: Lab, tmp_path: Path) -> None:
+    checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
+    text = body(IMAGE, tmp_path / "tiny.qcow2", checksum).replace("pool: local",
+                                                                   "pool: local\n    format: ova")
+    with pytest.raises(PlanError) as failure:
+        lab.plan(text)
+    assert "images.tiny@pve: format is ova: the proxmox provider imports iso, qcow2, raw, " \
+           "vmdk" in str(failure.value), str(failure.value)
