@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
-from provisioner.core.specs import ContainerSpec, GuestSpec
+from provisioner.core.specs import ContainerSpec, GuestSpec, ImageSpec
 from provisioner.providers.base import (
     CallKind,
     Capacity,
@@ -29,6 +29,7 @@ from provisioner.providers.kit.capacity import (
 from provisioner.providers.proxmox import GuestOptions
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.facts import Facts
+from provisioner.providers.proxmox.image_names import image_nodes
 from provisioner.providers.proxmox.props import to_bool, to_int
 
 
@@ -83,6 +84,12 @@ def requirements(ctx: Context, resource: Resource) -> Requirements:
         for index, mount in enumerate(box.mounts):
             add(f"mounts[{index}].pool", mount.pool, mount.size)
         cpus, memory, running = box.cpus, box.memory, box.running
+    elif resource.kind is Kind.IMAGE:  # the file, on each node it goes to
+        sid = ctx.names.storage_id(resource, "pool", ImageSpec.of(resource.spec).pool)
+        for at in image_nodes(facts, sid):
+            add_storage(storage, facts.storage_key(sid, at),
+                        int(resource.settings.get("size") or 0))
+        return Requirements(storage={k: v for k, v in storage.items() if v})
     else:
         return Requirements()
     return while_running(running, cpus if reported else 0, memory, storage, node)

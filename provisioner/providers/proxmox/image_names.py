@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner.providers.proxmox.facts import Facts
 from provisioner.providers.proxmox.ownership import Ownership
 
 EXTENSIONS = {"qcow2": "qcow2", "raw": "raw", "vmdk": "vmdk", "iso": "iso"}
@@ -29,6 +30,14 @@ CHUNK = 1024 * 1024
 def content_of(fmt: str) -> str:
     """The storage content type an image of ``fmt`` goes in."""
     return "iso" if fmt == "iso" else "import"
+
+
+def image_nodes(facts: Facts, sid: str) -> list[str]:
+    """The nodes an image on storage ``sid`` goes to: each node the storage is enabled
+    on (a guest may be placed on any of them), or one of them if it is shared."""
+    info = facts.storages.get(sid)
+    nodes = sorted(info.nodes) if info is not None and info.nodes else facts.online_nodes()
+    return nodes[:1] if info is not None and info.shared else nodes
 
 
 def file_name(owner: Ownership, name: str, checksum: str, fmt: str) -> str:

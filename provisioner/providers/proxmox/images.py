@@ -29,6 +29,7 @@ from provisioner.providers.proxmox.image_names import (
     MultipartFile,
     content_of,
     file_name,
+    image_nodes,
     parse_volume,
 )
 
@@ -105,13 +106,7 @@ class Images:
                     raise
 
     def _nodes(self, sid: str) -> list[str]:
-        facts = self.ctx.cluster.known_facts()
-        info = facts.storages.get(sid)
-        nodes = sorted(info.nodes) if info is not None and info.nodes else \
-            facts.online_nodes()
-        if info is not None and info.shared:
-            return nodes[:1]
-        return nodes
+        return image_nodes(self.ctx.cluster.known_facts(), sid)
 
     def listed(self) -> tuple[list[LiveObject], list[LiveObject]]:
         """This block's images on every storage that may hold them, and leftovers."""

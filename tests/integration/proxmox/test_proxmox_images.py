@@ -174,3 +174,34 @@ def test_an_ova_is_refused_at_plan_time(lab: Lab, tmp_path: Path) -> None:
         lab.plan(text)
     assert "images.tiny@pve: format is ova: the proxmox provider imports iso, qcow2, raw, " \
            "vmdk" in str(failure.value), str(failure.value)
+
+
+def test_an_image_is_counted_against_its_storage_on_each_node(lab: Lab, pve: TestPve,
+                                                              tmp_path: Path) -> None:
+    checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
+    size = (tmp_path / "tiny.qcow2").stat().st_size
+    pve.storages["local"]["avail"] = size - 1
+    with pytest.raises(PlanError) as failure:
+        lab.plan(body(IMAGE, tmp_path / "tiny.qcow2", checksum))
+    text = str(failure.value)
+    assert "local@pve1" in text and "local@pve2" in text, text
+    pve.storages["local"]["avail"] = size
+    assert lab.plan(body(IMAGE, tmp_path / "tiny.qcow2", checksum)).has_changes
+
+
+def test_an_older_volume_of_the_image_is_a_leftover_the_plan_deletes(
+        lab: Lab, pve: TestPve, tmp_path: Path) -> None:
+    checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
+    text = body(IMAGE, tmp_path / "tiny.qcow2", checksum)
+    _, result = lab.apply(text)
+    assert result.ok, failures(result)
+    (kept,) = image_volumes(pve)
+    stale = "import/lab_pve_tiny.sha256-" + "0" * 64 + ".qcow2"  # an import left behind
+    pve.storages["local"]["volumes"][stale] = {"content": "import", "format": "qcow2",
+                                               "size": 10, "ctime": 1}
+    plan = lab.plan(text)
+    assert plan.has_changes
+    _, result = lab.apply(text)
+    assert result.ok, failures(result)
+    assert image_volumes(pve) == [kept]
+    assert not lab.plan(text).has_changes
