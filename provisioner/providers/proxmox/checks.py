@@ -100,6 +100,11 @@ class Checker:
             return  # image_problems says so
         sid = self.ctx.names.storage_id(resource, "pool", spec.pool)
         self._storage(resource, None, "pool", sid, content_of(spec.format), None)
+        url = str(resource.settings.get("url") or "")
+        if spec.options.get("download") and not url.startswith(("http://", "https://")):
+            self._field(resource, "options.download", f"needs an http(s) URL for the node to "
+                        f"fetch; {url} is on this machine", "leave options.download out: "
+                        "the file is then uploaded from here")
 
     def _guest(self, resource: Resource) -> None:
         for path, summary in unsupported(resource):

@@ -12,7 +12,7 @@ volumes of one image, the newest is the image and the other a leftover.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from provisioner.providers.proxmox.image_names import (
     image_nodes,
     parse_volume,
 )
+
+MISSING_ON = "(the image file is missing on node "
 
 
 class Images:
@@ -109,10 +111,11 @@ class Images:
         return image_nodes(self.ctx.cluster.known_facts(), sid)
 
     def listed(self) -> tuple[list[LiveObject], list[LiveObject]]:
-        """This block's images on every storage that may hold them, and leftovers."""
+        """This block's images on every storage that may hold them, and leftovers. An
+        image missing on a node it goes to reads as another checksum: replaced."""
         facts = self.ctx.cluster.known_facts()
         found: dict[str, list[ImageVolume]] = {}
-        seen: set[str] = set()
+        on: dict[str, set[str]] = {}
         for sid, info in sorted(facts.storages.items()):
             if not info.files or not info.content & {"import", "iso"}:
                 continue
@@ -122,24 +125,31 @@ class Images:
                 for item in items or []:
                     volume = parse_volume(self.ctx.owner, str(item.get("volid")),
                                           int(item.get("ctime") or 0))
-                    if volume is not None and volume.volid not in seen:
-                        seen.add(volume.volid)
+                    if volume is None:
+                        continue
+                    if volume.volid not in on:
                         found.setdefault(volume.name, []).append(volume)
+                    on.setdefault(volume.volid, set()).add(node)
         managed, leftovers = [], []
         for volumes in found.values():
             volumes.sort(key=lambda v: (v.ctime, v.volid))
             newest = volumes[-1]
-            managed.append(self.live_object(newest, [newest.volid]))
+            missing = sorted(set(self._nodes(newest.storage)) - on[newest.volid])
+            managed.append(self.live_object(newest, [newest.volid], missing))
             self.volids[newest.name] = newest.volid
             leftovers += [self.live_object(v, [v.volid]) for v in volumes[:-1]]
         return managed, leftovers
 
-    def live_object(self, volume: ImageVolume, volids: Iterable[str]) -> LiveObject:
+    def live_object(self, volume: ImageVolume, volids: Iterable[str],
+                    missing: Sequence[str] = ()) -> LiveObject:
+        """``missing``: nodes it is not on (an import that failed part-way), shown as
+        its checksum, so that the plan replaces it."""
         address = Address(Kind.IMAGE, image_instance(address_name(volume.name),
                                                      self.ctx.owner.provider))
         return LiveObject(address, self.ctx.owner.provider, volume.name, volume.volid,
                           # the pool and the options are left out: the planner compares
                           # them with the last applied (a storage id is not a pool name)
-                          {"checksum": volume.checksum, "format": volume.format},
+                          {"checksum": f"{MISSING_ON}{', '.join(missing)})" if missing
+                           else volume.checksum, "format": volume.format},
                           {"storage": volume.storage, "volumes": list(volids),
                            "volid": volume.volid})

@@ -12,6 +12,7 @@ property, allocating a disk of the size written before it (0). ``ImportsLikePve`
   name, bytes, sha256 of the bytes);
 - ``download-url``: records the call (``downloads``) before fakepve stores a file of its
   own made-up size;
+- ``lost``: a node's listing leaves out some volumes (a file only one node lacks);
 - a new drive ``STORAGE:0,import-from=VOLID``: the volume must exist with content
   import or images; the disk is made of its size, and ``import-from`` is not kept (PVE
   copies the image at create time); ``imports`` records (VMID, drive, source).
@@ -49,9 +50,17 @@ class ImportsLikePve:
     uploads: list[dict[str, Any]]
     downloads: list[dict[str, Any]]
     imports: list[tuple[int, str, str]]
+    lost: dict[str, set[str]]
+    """Node → volume ids its content listing leaves out (fakepve keeps one set of
+    volumes per storage for every node: this is a file one node lacks)."""
 
     def _record_init(self) -> None:
-        self.uploads, self.downloads, self.imports = [], [], []
+        self.uploads, self.downloads, self.imports, self.lost = [], [], [], {}
+
+    async def _content_list(self, v: dict[str, Any], user: str) -> Any:
+        items = await super()._content_list(v, user)  # type: ignore[misc]
+        hidden = self.lost.get(v["node"], set())
+        return [item for item in items if item.get("volid") not in hidden]
 
     async def _upload(self, request: Any) -> Any:
         from fakepve.server import USER, ok

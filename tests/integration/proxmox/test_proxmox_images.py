@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
-from pve_harness import Lab, TestPve, actions, failures, guest
+from pve_harness import Lab, TestPve, actions, failures, field_changes, guest
 from support.image_server import image_server
 from support.images import marked_image
 
@@ -85,6 +86,9 @@ def test_an_uploaded_image_makes_a_guest_and_is_replaced_then_destroyed(
     assert all(u["checksum-algorithm"] == "sha256" for u in pve.uploads)
     vm = guest(pve, "web")
     assert pve.imports == [(vm.vmid, "scsi0", volid)]
+    (create,) = [parse_qs(sent.decode()) for method, path, sent in pve.requests
+                 if method == "POST" and path.endswith("/nodes/pve1/qemu")]
+    assert create["scsi0"] == [f"local-lvm:0,import-from={volid}"]  # the call PVE is sent
     assert "import-from" not in vm.config["scsi0"]
     assert vm.config["scsi0"].startswith("local-lvm:") and vm.config["scsi0"].endswith(
         "size=1G"), vm.config["scsi0"]  # the 16MiB image's copy, grown to the disk's size
@@ -146,6 +150,9 @@ PLAN_CASES = {
     "image that is not declared": (
         ("image: tiny", "image: debian-12"),
         "guests.web: image names no declared image"),
+    "download of a local file": (
+        ("download: false", "download: true"),
+        "images.tiny@pve: options.download needs an http(s) URL for the node to fetch"),
     "image without a disk": (("disks: [ { size: 1GiB } ]", "disks: []"),
                              "guests.web: image needs a disk to go on here"),
 }
@@ -204,4 +211,22 @@ def test_an_older_volume_of_the_image_is_a_leftover_the_plan_deletes(
     _, result = lab.apply(text)
     assert result.ok, failures(result)
     assert image_volumes(pve) == [kept]
+    assert not lab.plan(text).has_changes
+
+
+def test_an_image_missing_on_one_node_is_imported_again(lab: Lab, pve: TestPve,
+                                                         tmp_path: Path) -> None:
+    checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
+    text = body(IMAGE, tmp_path / "tiny.qcow2", checksum)
+    _, result = lab.apply(text)
+    assert result.ok, failures(result)
+    (volid,) = image_volumes(pve)
+    pve.lost["pve2"] = {volid}  # as if its upload to pve2 had failed
+    plan = lab.plan(text)
+    assert actions(plan) == {"images.tiny@pve": Action.REPLACE}
+    assert [path for path, _ in field_changes(plan)["images.tiny@pve"]] == ["checksum"]
+    uploads = len(pve.uploads)
+    _, result = lab.apply(text)
+    assert result.ok, failures(result)
+    assert [u["node"] for u in pve.uploads[uploads:]] == ["pve1", "pve2"]
     assert not lab.plan(text).has_changes
