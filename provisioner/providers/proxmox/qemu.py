@@ -207,7 +207,7 @@ class Qemu(Guests):
     def _imports(self, resource: Resource) -> dict[int, str]:
         """Declared disk N → the image volume it is a copy of (``image:`` is disk 0's)."""
         found: dict[int, str] = {}
-        for path, address in sorted(declared_images(resource).items(), reverse=True):
+        for path, address in sorted(declared_images(resource).items()):  # disks[N] first
             index = int(path[6:-7]) if path.startswith("disks[") else 0
             if index in found:
                 continue  # disks[0].image over the guest's image:

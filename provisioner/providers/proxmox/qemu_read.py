@@ -75,7 +75,8 @@ def read_guest(config: Mapping[str, Any], node: str, running: bool, marker: Mark
         "clone": applied.get("clone"),
         "node": "auto" if declared_node == "auto" else node,
         "disks": _disks(config, list(notes.get("slots") or []),
-                        set(notes.get("template_slots") or []), pool_of),
+                        set(notes.get("template_slots") or []), pool_of,
+                        list(applied.get("disks") or [])),
         "networks": _nets(config, list(applied.get("networks") or []),
                           set(notes.get("template_nets") or [])),
         "cloud_init": applied.get("cloud_init"),
@@ -86,10 +87,16 @@ def read_guest(config: Mapping[str, Any], node: str, running: bool, marker: Mark
 
 
 def _disks(config: Mapping[str, Any], slots: list[str], template: set[str],
-           pool_of: PoolOf) -> list[dict[str, Any] | None]:
+           pool_of: PoolOf, applied: list[Any]) -> list[dict[str, Any] | None]:
+    """The disks by declared slot, then any others. A disk's ``image`` is the applied
+    one: Proxmox keeps no trace of the image a disk was copied from (``import-from``)."""
     current = disks_of(config)
     found: list[dict[str, Any] | None] = [
         _disk(slot, current[slot], pool_of) if slot in current else None for slot in slots]
+    for index, disk in enumerate(found):
+        declared = applied[index] if index < len(applied) else None
+        if disk is not None and isinstance(declared, Mapping):
+            disk["image"] = declared.get("image")
     extra = sorted((s for s in current if s not in slots and s not in template), key=natural_key)
     found += [_disk(slot, current[slot], pool_of) for slot in extra]
     while found and found[-1] is None:

@@ -230,3 +230,19 @@ def test_an_image_missing_on_one_node_is_imported_again(lab: Lab, pve: TestPve,
     assert result.ok, failures(result)
     assert [u["node"] for u in pve.uploads[uploads:]] == ["pve1", "pve2"]
     assert not lab.plan(text).has_changes
+
+
+def test_a_second_disk_starts_from_the_image(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
+    checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE", size=16 << 20)
+    text = body(WITH_GUEST, tmp_path / "tiny.qcow2", checksum).replace(
+        "    image: tiny\n", "").replace(
+        "disks: [ { size: 1GiB } ]", "disks: [ { size: 1GiB }, { image: tiny, format: raw } ]")
+    _, result = lab.apply(text)
+    assert result.ok, failures(result)
+    vm = guest(pve, "web")
+    (volid,) = image_volumes(pve)
+    assert pve.imports == [(vm.vmid, "scsi1", volid)]
+    assert vm.config["scsi1"].endswith("size=16M"), vm.config["scsi1"]  # the image's size
+    assert "import-from" not in vm.config["scsi0"]
+    plan = lab.plan(text)
+    assert not plan.has_changes, [(c.address, field_changes(plan)) for c in plan.changes]
