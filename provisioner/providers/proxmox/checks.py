@@ -24,7 +24,7 @@ from provisioner.core.resources import Resource
 from provisioner.core.specs import ContainerSpec, GuestSpec, ImageSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
-from provisioner.providers.kit.images import image_problems
+from provisioner.providers.kit.images import declared_images, image_problems
 from provisioner.providers.proxmox import ContainerOptions, GuestOptions
 from provisioner.providers.proxmox.clashes import mac_clashes, vmid_clashes
 from provisioner.providers.proxmox.context import Context
@@ -72,6 +72,7 @@ class Checker:
             elif resource.kind is Kind.IMAGE:
                 self._image(resource)
         self.problems += image_problems(self.resources, FORMATS, "proxmox")
+        self._iso_disks()
         return [*self.problems, *vmid_clashes(self.ctx, self.resources),
                 *mac_clashes(self.ctx, self.resources)]
 
@@ -105,6 +106,18 @@ class Checker:
             self._field(resource, "options.download", f"needs an http(s) URL for the node to "
                         f"fetch; {url} is on this machine", "leave options.download out: "
                         "the file is then uploaded from here")
+
+    def _iso_disks(self) -> None:
+        """A disk is a copy of a disk image (import-from): an ISO is not one."""
+        isos = {r.address for r in self.resources
+                if r.kind is Kind.IMAGE and r.spec.get("format") == "iso"}
+        for resource in self.resources:
+            for path, address in declared_images(resource).items():
+                if address in isos:
+                    self._field(resource, path, f"names {address}, an ISO: a disk here is "
+                                "a copy of a disk image (qcow2, raw, vmdk)",
+                                "attach the ISO as a CD-ROM in the Proxmox UI, or name a "
+                                "disk image")
 
     def _guest(self, resource: Resource) -> None:
         for path, summary in unsupported(resource):

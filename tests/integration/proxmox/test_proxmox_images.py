@@ -153,6 +153,10 @@ PLAN_CASES = {
     "download of a local file": (
         ("download: false", "download: true"),
         "images.tiny@pve: options.download needs an http(s) URL for the node to fetch"),
+    "an ISO as a disk's image": (
+        ("pool: local\n", "pool: local\n    format: iso\n"),
+        "guests.web: image names images.tiny@pve, an ISO: a disk here is a copy of a disk "
+        "image"),
     "image without a disk": (("disks: [ { size: 1GiB } ]", "disks: []"),
                              "guests.web: image needs a disk to go on here"),
 }
@@ -246,3 +250,19 @@ def test_a_second_disk_starts_from_the_image(lab: Lab, pve: TestPve, tmp_path: P
     assert "import-from" not in vm.config["scsi0"]
     plan = lab.plan(text)
     assert not plan.has_changes, [(c.address, field_changes(plan)) for c in plan.changes]
+
+
+def test_an_iso_is_uploaded_as_iso_content(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
+    iso = tmp_path / "boot.iso"
+    iso.write_bytes(b"\0" * 32768 + b"\x01CD001" + b"\0" * 4096)
+    checksum = "sha256:" + hashlib.sha256(iso.read_bytes()).hexdigest()
+    text = body(IMAGE, iso, checksum).replace("pool: local\n", "pool: local\n    format: iso\n")
+    _, result = lab.apply(text)
+    assert result.ok, failures(result)
+    assert image_volumes(pve) == [
+        f"local:iso/lab_pve_tiny.sha256-{checksum.split(':')[1]}.iso"]
+    assert {(u["content"], u["size"]) for u in pve.uploads} == {("iso", iso.stat().st_size)}
+    assert not lab.plan(text).has_changes
+    _, result = lab.apply("guests: {}\n")
+    assert result.ok, failures(result)
+    assert image_volumes(pve) == []
