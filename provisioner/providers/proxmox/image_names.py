@@ -94,6 +94,7 @@ class MultipartFile:
         self.length = len(head) + path.stat().st_size + len(self.parts[1])
         self._chunks: Iterator[bytes] | None = None
         self._pending = b""
+        self._offset = 0
 
     @property
     def content_type(self) -> str:
@@ -110,17 +111,22 @@ class MultipartFile:
         yield self.parts[1]
 
     def read(self, size: int = -1) -> bytes:
-        """Up to ``size`` bytes (all the rest with -1: only for tests of small files)."""
+        """Up to ``size`` bytes (all the rest with -1: only for tests of small files).
+        Served from the current piece by offset: no copy of what is left per read."""
         if self._chunks is None:
             self._chunks = iter(self)
-        out = self._pending
-        while size < 0 or len(out) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            out += chunk
-        if size < 0:
-            self._pending = b""
-            return out
-        self._pending = out[size:]
-        return out[:size]
+        out = []
+        want = size
+        while want != 0:
+            if self._offset >= len(self._pending):
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._pending, self._offset = chunk, 0
+            end = len(self._pending) if want < 0 else min(len(self._pending),
+                                                          self._offset + want)
+            out.append(self._pending[self._offset:end])
+            if want > 0:
+                want -= end - self._offset
+            self._offset = end
+        return b"".join(out)
