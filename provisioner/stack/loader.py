@@ -32,6 +32,7 @@ from provisioner.stack.macs_and_ips import check_macs_and_ips
 from provisioner.stack.model import (
     SECTION_MODELS,
     CapacitySettings,
+    Image,
     OutputSpec,
     PlacementGroup,
     ResourceBase,
@@ -135,6 +136,7 @@ class _Loader:
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
         self.problems += settle_image_providers(declarations.entries, groups, served, source)
+        self._image_options(declarations, source, providers, validated)
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
         if top is not None:
@@ -305,6 +307,18 @@ class _Loader:
         validated[(*path, "options")] = options
         dumped = options.model_dump(exclude_defaults=True)
         return entry.model_copy(update={"options": dumped})
+
+    def _image_options(self, declarations: Declarations, source: SourceMap,
+                       providers: Mapping[str, ProviderConfig | None],
+                       validated: dict[PathKey, Any]) -> None:
+        """An image on several provider blocks (or on those of its guests) has its
+        ``options:`` validated by each of them: every block receives them."""
+        for name, entry in declarations.entries.get(Kind.IMAGE, {}).items():
+            if not isinstance(entry, Image) or entry.provider is not None or not entry.options:
+                continue
+            for block in entry.providers or []:
+                self._with_options(Kind.IMAGE, entry.model_copy(update={"provider": block}),
+                                   (Kind.IMAGE.value, name), source, providers, validated)
 
     def _outputs(self, data: dict[str, Any], source: SourceMap) -> dict[str, str | OutputSpec]:
         """Outputs one by one: the model's ``str | OutputSpec`` union would report each

@@ -3,11 +3,13 @@ on theirs, and every mistake at its line."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from provisioner.core import plugins
 from provisioner.core.address import Address, Kind, image_object_name
 from provisioner.errors import StackError
 from provisioner.providers.base import Owner, Requirements
@@ -106,7 +108,17 @@ guests:
     ]
 
 
-def test_a_provider_that_imports_no_images_is_told_so(tmp_path: Path) -> None:
+def test_a_provider_that_imports_no_images_is_told_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every provider here imports images: one is made not to (a plugin of another
+    project may not)."""
+    proxmox = plugins.get_plugin("proxmox")
+    without = dataclasses.replace(
+        proxmox, kinds=proxmox.kinds - {Kind.IMAGE},
+        options_models={k: m for k, m in proxmox.options_models.items() if k is not Kind.IMAGE})
+    real = plugins.get_plugin
+    monkeypatch.setattr("provisioner.stack.loader.get_plugin",
+                        lambda name: without if name == "proxmox" else real(name))
     found = problems(tmp_path, "images:\n  deb: { url: ./a.qcow2, providers: [pve] }\n")
     assert found == ["9: images.deb.providers[0]: provider 'pve' does not serve images"]
 
@@ -127,3 +139,12 @@ images:
     provider = block.plugin.provider_class()("kvm", block.config, Owner("lab"))
     assert provider.requirements(sized) == Requirements(storage={"images": 5 << 30})
     assert provider.requirements(image) == Requirements()  # size not read: nothing counted
+
+
+def test_options_of_an_image_on_several_blocks_are_checked_by_each(tmp_path: Path) -> None:
+    found = problems(tmp_path, f"""\
+images:
+  deb: {{ url: ./a.qcow2, checksum: "{SUM}", providers: [kvm, pve],
+         options: {{ download: true }} }}
+""")
+    assert found == ["10: images.deb.options.download: unknown key 'download'"]
