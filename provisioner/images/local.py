@@ -22,7 +22,3 @@ def image_file(resource: Resource, base: Path | None, cache: ImageCache | None =
         str(resource.settings["url"]), checksum, size, base or Path.cwd(),
         lambda start: Progress(label, size, start=start))
 
-
-def image_spec_size(resource: Resource) -> int:
-    """The bytes an image takes in storage once imported (its file's size)."""
-    return int(resource.settings.get("size") or 0)

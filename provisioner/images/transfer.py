@@ -16,7 +16,6 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from provisioner.errors import ProviderError
 from provisioner.images.formats import HEADER_BYTES
@@ -111,9 +110,7 @@ def download(url: str, target: Path, size: int, progress: Callable[[int], None],
             return
         try:
             _append_from(url, target, have, progress)
-        except ProviderError:
-            raise
-        except _NETWORK_ERRORS as exc:
+        except _NETWORK_ERRORS as exc:  # HTTP errors are ProviderError: not retried
             if attempt == ATTEMPTS - 1:
                 got = target.stat().st_size if target.exists() else 0
                 raise ProviderError(
@@ -193,8 +190,3 @@ def _total_size(response: http.client.HTTPResponse, got: int) -> int:
     raise ProviderError(f"{shown_url(response.url or '')}: the server gives no size",
                         hint="serve the image with a Content-Length")
 
-
-def read_all(stream: BinaryIO, sink: Callable[[bytes], None]) -> None:
-    """Feed ``stream`` to ``sink`` chunk by chunk."""
-    while chunk := stream.read(CHUNK):
-        sink(chunk)

@@ -65,6 +65,11 @@ class StepGraph:
         self.steps: dict[str, Step] = {}
         self.writes: dict[Address, str] = {}  # address → its create/update step
         self.deletes: dict[Address, list[str]] = {}
+        self.made_first = {c.address for c in changes if c.action is Action.REPLACE
+                           and c.replace_order is ReplaceOrder.CREATE_FIRST}
+        """Addresses replaced create-first: what depends on them is torn down only once
+        the new object exists (a new image that fails to download or verify leaves the
+        guests made from the old one untouched)."""
 
     def build(self) -> tuple[list[Step], list[tuple[str, str]]]:
         if not any(steps_for(change) for change in self.changes):
@@ -128,7 +133,7 @@ class StepGraph:
                 self._edge(self.writes.get(dependent), delete)
         elif change.action is Action.REPLACE and change.desired is not None:
             for dep in change.desired.deps:
-                if dep in self._made_first:
+                if dep in self.made_first:
                     self._edge(self.writes.get(dep), delete)
         if change.action is Action.DELETE:
             for user in self._former_users(change.address):
@@ -154,14 +159,6 @@ class StepGraph:
                     for delete in freed.get(_holding(step.change, name,
                                                      desired.spec.get(name)), []):
                         self._edge(delete, key)
-
-    @property
-    def _made_first(self) -> set[Address]:
-        """Addresses replaced create-first: what depends on them is torn down only
-        once the new object exists (a new image that fails to download or verify
-        leaves the guests made from the old one untouched)."""
-        return {c.address for c in self.changes if c.action is Action.REPLACE
-                and c.replace_order is ReplaceOrder.CREATE_FIRST}
 
     def _replaced_first(self, address: Address) -> Iterable[str]:
         """The delete step of ``address`` if it is replaced delete-first. Not with

@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioner.core.address import Kind
 from provisioner.core.resources import Effect
+from provisioner.images.checksums import Checksum
 from provisioner.plan.model import Action, Cause, Change, FieldDiff, Plan, ReplaceOrder
 from provisioner.render.values import display, display_pair, display_set_change
 from provisioner.units import rough_size
@@ -104,10 +105,8 @@ def _image_summary(change: Change) -> str:
     if desired is None or not desired.spec.get("checksum"):
         return ""
     size = desired.settings.get("size")
-    digest = str(desired.spec["checksum"])
-    algorithm, _, hexdigest = digest.partition(":")
     parts = [rough_size(int(size))] if size else []
-    parts.append(f"{algorithm}:{hexdigest[:8]}…")
+    parts.append(Checksum.parse(str(desired.spec["checksum"])).short)
     if desired.settings.get("cached"):
         parts.append("in the cache")
     return f" ({', '.join(parts)})"

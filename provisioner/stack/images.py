@@ -48,7 +48,8 @@ def settle_image_providers(
                                  if Kind.IMAGE in (served.get(member) or ())]
     problems = []
     for name, entry in list(images.items()):
-        assert isinstance(entry, Image)
+        if not isinstance(entry, Image):
+            continue
         chosen = _declared_providers(entry) or list(dict.fromkeys(needed[name]))
         if not chosen:
             path: PathKey = (Kind.IMAGE.value, name)

@@ -127,7 +127,7 @@ class QemuProvider(Provider):
                 self.volumes.rewrite(resource)
             return self._volume(resource)
         if resource.kind is Kind.IMAGE:  # only options: nothing on the file changes
-            return self.images.create(resource)
+            return live
         self.guests.update(resource, live, changed)
         return self.lister.guest(live.name, str(resource.address))
 
