@@ -30,6 +30,7 @@ BUILT_IN = {
     "proxmox": "provisioner.providers.proxmox:plugin",
     "vsphere": "provisioner.providers.vsphere:plugin",
     "qemu": "provisioner.providers.qemu:plugin",
+    "xenserver": "provisioner.providers.xenserver:plugin",
 }
 """The plugins shipped with provisioner (also declared as entry points in
 pyproject.toml): found without scanning every installed distribution's entry
