@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 CallHandler = Callable[[str, tuple[Any, ...]], dict[str, Any]]
+PutHandler = Callable[[str, bytes], tuple[int, str]]
+"""(path with query, body) → (HTTP status, reason): XAPI's HTTP handlers (import_raw_vdi)."""
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
@@ -76,6 +78,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_PUT(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        handler = self.server.put_handler
+        status, reason = handler(self.path, body) if handler else (405, "Method Not Allowed")
+        self.send_response(status, reason)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
 
@@ -83,14 +94,17 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     call_handler: CallHandler
+    put_handler: PutHandler | None = None
 
 
 class Endpoint:
     """One listening XML-RPC endpoint (HTTPS when given an SSL context)."""
 
-    def __init__(self, call_handler: CallHandler, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, call_handler: CallHandler, tls: ssl.SSLContext | None,
+                 put_handler: PutHandler | None = None) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.call_handler = call_handler
+        self._server.put_handler = put_handler
         if tls is not None:
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.scheme = "https" if tls else "http"

@@ -7,7 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import events, storage, vbd, vif_net, vm_config, vm_power  # noqa: F401  (handlers)
+from . import events, storage, vbd, vif_move, vif_net, vm_config, vm_power  # noqa: F401
+from . import raw_import
 from . import seed as lab
 from .controls import Call, Controls
 from .dispatch import Dispatcher
@@ -38,6 +39,8 @@ class XapiSimulator:
         self.controls = Controls(task_seconds=task_seconds)
         self.tasks = TaskRunner(self)
         self.online_resize_srs: set[str] = set()
+        self.vdi_contents: dict[str, bytes] = {}
+        """What ``PUT /import_raw_vdi`` wrote into each VDI (by reference)."""
         self.plain_http = plain_http
         self.ca_file: str | None = None
         self.http_url: str | None = None
@@ -53,13 +56,16 @@ class XapiSimulator:
         cert, key = make_certificate(Path(self._tmp.name))
         self.ca_file = str(cert)
         self._tls = server_tls_context(cert, key)
-        self._master = Endpoint(Dispatcher(self), self._tls)
+        self._master = Endpoint(Dispatcher(self), self._tls, self._http_put)
         self._endpoints.append(self._master)
         if self.plain_http:
-            plain = Endpoint(Dispatcher(self), None)
+            plain = Endpoint(Dispatcher(self), None, self._http_put)
             self._endpoints.append(plain)
             self.http_url = plain.url
         return self._master.url
+
+    def _http_put(self, path: str, body: bytes) -> tuple[int, str]:
+        return raw_import.import_raw_vdi(self, path, body)
 
     @property
     def url(self) -> str:
