@@ -218,3 +218,224 @@ def test_derived_model_keeps_no_prose(tmp_path: Path) -> None:
             assert set(message) == {"params", "result", "errors", "roles", "lifecycle",
                                     "implicit"}
             assert all(len(param) == 2 for param in message["params"])
+
+
+# ---- VM power states, templates, placement ---------------------------------------
+
+def test_power_state_machine_and_allowed_operations(xapi_sim: XapiSimulator, api: Any) -> None:
+    vm = new_vm(api)
+    assert "start" in api.VM.get_allowed_operations(vm)
+    assert failure(api.VM.clean_shutdown, vm) == ["VM_BAD_POWER_STATE", vm, "running",
+                                                  "halted"]
+    api.VM.start(vm, False, False)
+    record = api.VM.get_record(vm)
+    assert record["power_state"] == "Running" and record["resident_on"] != NULL
+    assert "clean_shutdown" in record["allowed_operations"]
+    assert "start" not in record["allowed_operations"]
+    assert failure(api.VM.start, vm, False, False) == ["VM_BAD_POWER_STATE", vm, "halted",
+                                                       "running"]
+    assert failure(api.VM.destroy, vm)[0] == "VM_BAD_POWER_STATE"
+    assert failure(api.VM.clone, vm, "x")[:3] == ["VM_BAD_POWER_STATE", vm, "halted"]
+    api.VM.pause(vm)
+    assert api.VM.get_power_state(vm) == "Paused"
+    api.VM.unpause(vm)
+    api.VM.suspend(vm)
+    assert api.VM.get_power_state(vm) == "Suspended"
+    assert api.VM.get_resident_on(vm) == NULL
+    api.VM.resume(vm, False, False)
+    api.VM.clean_reboot(vm)
+    api.VM.hard_shutdown(vm)
+    assert api.VM.get_power_state(vm) == "Halted"
+    vbd = api.VM.get_VBDs(vm)[0]
+    vdi = api.VBD.get_VDI(vbd)
+    api.VM.destroy(vm)
+    assert failure(api.VBD.get_record, vbd) == ["HANDLE_INVALID", "VBD", vbd]
+    assert api.VDI.get_record(vdi)["VBDs"] == []  # XAPI keeps the VDI
+
+
+def test_templates_and_control_domains_refuse(xapi_sim: XapiSimulator, api: Any) -> None:
+    template = one(api, "VM", "Debian Bookworm 12")
+    assert failure(api.VM.start, template, False, False) == ["VM_IS_TEMPLATE", template,
+                                                             "start"]
+    assert failure(api.VM.destroy, template)[0] == "VM_IS_TEMPLATE"  # a default template
+    clone = api.VM.clone(template, "tpl-copy")
+    assert api.VM.get_is_a_template(clone) is True  # a template's clone is a template
+    api.VM.provision(clone)
+    api.VM.destroy(clone)  # not a default template
+    dom0 = api.host.get_control_domain(one(api, "host", "xcp1"))
+    assert failure(api.VM.destroy, dom0) == ["OPERATION_NOT_ALLOWED",
+                                             "This operation is not allowed on dom0"]
+
+
+def test_start_needs_memory_and_honours_affinity(xapi_sim: XapiSimulator, api: Any) -> None:
+    xcp1, xcp2 = one(api, "host", "xcp1"), one(api, "host", "xcp2")
+    free1 = int(api.host.compute_free_memory(xcp1))
+    assert free1 == 30 * GiB  # 32 GiB less the control domain's 2 GiB
+    big = new_vm(api, "big")
+    api.VM.set_memory_limits(big, str(GiB), str(40 * GiB), str(40 * GiB), str(40 * GiB))
+    assert failure(api.VM.start, big, False, False) == ["NO_HOSTS_AVAILABLE"]
+    assert failure(api.VM.start_on, big, xcp2, False, False) == [
+        "HOST_NOT_ENOUGH_FREE_MEMORY", str(40 * GiB), str(14 * GiB)]
+    small = new_vm(api, "small")
+    api.VM.set_affinity(small, xcp2)
+    api.VM.start(small, False, False)
+    assert api.VM.get_resident_on(small) == xcp2
+    assert int(api.host.compute_free_memory(xcp2)) == 12 * GiB
+    assert small in api.host.get_resident_VMs(xcp2)
+    metrics = xapi_sim.objects("host_metrics")[api.host.get_metrics(xcp2)]
+    assert metrics["memory_free"] == 12 * GiB  # kept in the store; Removed from the model
+    assert "memory_free" not in api.host_metrics.get_record(api.host.get_metrics(xcp2))
+
+
+def test_memory_and_vcpu_rules(xapi_sim: XapiSimulator, api: Any) -> None:
+    vm = new_vm(api)
+    assert failure(api.VM.set_memory_limits, vm, str(2 * GiB), str(GiB), str(GiB),
+                   str(GiB))[0] == "MEMORY_CONSTRAINT_VIOLATION"
+    api.VM.set_memory_limits(vm, str(GiB), str(4 * GiB), str(2 * GiB), str(4 * GiB))
+    api.VM.set_memory_static_max(vm, str(8 * GiB))
+    assert failure(api.VM.set_memory_static_max, vm, str(GiB))[0] == \
+        "MEMORY_CONSTRAINT_VIOLATION"
+    api.VM.set_VCPUs_max(vm, "4")
+    api.VM.set_VCPUs_at_startup(vm, "2")
+    assert failure(api.VM.set_VCPUs_at_startup, vm, "5")[:2] == ["INVALID_VALUE",
+                                                                "VCPUs_at_startup"]
+    assert failure(api.VM.set_VCPUs_number_live, vm, "3")[0] == "VM_BAD_POWER_STATE"
+    api.VM.start(vm, False, False)
+    assert failure(api.VM.set_memory_static_max, vm, str(4 * GiB)) == [
+        "VM_BAD_POWER_STATE", vm, "halted", "running"]
+    assert failure(api.VM.set_VCPUs_max, vm, "8")[0] == "VM_BAD_POWER_STATE"
+    api.VM.set_memory_dynamic_range(vm, str(3 * GiB), str(5 * GiB))
+    api.VM.set_VCPUs_number_live(vm, "4")
+    assert failure(api.VM.set_VCPUs_number_live, vm, "5")[0] == "INVALID_VALUE"
+    assert api.VM.get_VCPUs_at_startup(vm) == "4"
+
+
+# ---- clone / copy, storage ----------------------------------------------------------
+
+def test_clone_and_copy_make_new_disks_and_macs(xapi_sim: XapiSimulator, api: Any) -> None:
+    template = one(api, "VM", "debian-12-cloud")
+    net0 = one(api, "network", "Pool-wide network associated with eth0")
+    api.VIF.create({"VM": template, "network": net0, "device": "0", "MAC": "",
+                    "MTU": "1500", "other_config": {}, "qos_algorithm_type": "",
+                    "qos_algorithm_params": {}})
+    vm = api.VM.clone(template, "clone1")
+    nfs = one(api, "SR", "NFS shared")
+    local1 = one(api, "SR", "Local storage xcp1")
+    source_vdi = api.VBD.get_VDI(api.VM.get_VBDs(template)[0])
+    clone_vdi = api.VBD.get_VDI(api.VM.get_VBDs(vm)[0])
+    assert clone_vdi != source_vdi and api.VDI.get_SR(clone_vdi) == nfs
+    assert api.VIF.get_MAC(api.VM.get_VIFs(vm)[0]) != api.VIF.get_MAC(
+        api.VM.get_VIFs(template)[0])
+    copied = api.VM.copy(template, "copy1", local1)
+    copy_vdi = api.VBD.get_VDI(api.VM.get_VBDs(copied)[0])
+    assert api.VDI.get_SR(copy_vdi) == local1
+    assert api.SR.get_physical_utilisation(local1) == str(10 * GiB)
+    same = api.VM.copy(template, "copy2", NULL)
+    assert api.VDI.get_SR(api.VBD.get_VDI(api.VM.get_VBDs(same)[0])) == nfs
+    tiny = xapi_sim.add_sr("tiny", size=5 * GiB, type="ext", host=one(api, "host", "xcp1"))
+    vms_before = len(api.VM.get_all())
+    assert failure(api.VM.copy, template, "copy3", tiny) == ["SR_FULL", str(10 * GiB),
+                                                              str(5 * GiB)]
+    assert len(api.VM.get_all()) == vms_before  # nothing half-made
+
+
+def test_vdi_create_destroy_resize(xapi_sim: XapiSimulator, api: Any) -> None:
+    local2 = one(api, "SR", "Local storage xcp2")
+    nfs = one(api, "SR", "NFS shared")
+    record = {"name_label": "data", "SR": local2, "virtual_size": str(150 * GiB),
+              "type": "user", "sharable": False, "read_only": False, "other_config": {}}
+    vdi = api.VDI.create(record)
+    assert api.SR.get_physical_utilisation(local2) == str(150 * GiB)
+    assert failure(api.VDI.create, {**record, "virtual_size": str(60 * GiB)}) == [
+        "SR_FULL", str(210 * GiB), str(200 * GiB)]
+    assert failure(api.VDI.create, {k: v for k, v in record.items() if k != "SR"}) == [
+        "INTERNAL_ERROR", 'Server_helpers.Dispatcher_FieldNotFound("SR")']
+    assert failure(api.VDI.resize, vdi, str(GiB))[0] == "SR_BACKEND_FAILURE"  # no shrink
+    api.VDI.resize(vdi, str(160 * GiB))
+    assert failure(api.VDI.resize, vdi, str(260 * GiB))[0] == "SR_FULL"
+    vm = new_vm(api)
+    vbd = api.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "autodetect",
+                          "bootable": False, "mode": "RW", "type": "Disk", "empty": False,
+                          "other_config": {}, "qos_algorithm_type": "",
+                          "qos_algorithm_params": {}})
+    assert api.VBD.get_userdevice(vbd) == "1"
+    api.VM.start_on(vm, one(api, "host", "xcp2"), False, False)
+    assert api.VBD.get_currently_attached(vbd) is True
+    assert failure(api.VDI.destroy, vdi) == ["VDI_IN_USE", vdi, "destroy"]
+    assert failure(api.VDI.resize, vdi, str(170 * GiB)) == ["VDI_IN_USE", vdi, "resize"]
+    root_vdi = api.VBD.get_VDI(api.VM.get_VBDs(vm)[0])
+    assert api.VDI.get_SR(root_vdi) == nfs
+    api.VDI.resize(root_vdi, str(20 * GiB))  # NFS shared resizes attached disks
+    iso = one(api, "SR", "ISO library")
+    assert failure(api.VDI.create, {**record, "SR": iso}) == ["SR_OPERATION_NOT_SUPPORTED",
+                                                             iso]
+    api.VM.hard_shutdown(vm)
+    api.VDI.destroy(vdi)
+    assert api.SR.get_physical_utilisation(local2) == "0"
+
+
+def test_vbd_devices_plug_and_cds(xapi_sim: XapiSimulator, api: Any) -> None:
+    vm = new_vm(api)
+    nfs = one(api, "SR", "NFS shared")
+    vdi = api.VDI.create({"name_label": "d1", "SR": nfs, "virtual_size": str(GiB),
+                          "type": "user", "sharable": False, "read_only": False,
+                          "other_config": {}})
+    base = {"VM": vm, "VDI": vdi, "bootable": False, "mode": "RW", "type": "Disk",
+            "empty": False, "other_config": {}, "qos_algorithm_type": "",
+            "qos_algorithm_params": {}}
+    assert failure(api.VBD.create, {**base, "userdevice": "0"}) == ["DEVICE_ALREADY_EXISTS",
+                                                                   "0"]
+    cd = api.VBD.create({**base, "VDI": NULL, "userdevice": "3", "type": "CD", "mode": "RO",
+                         "empty": True})
+    assert api.VBD.get_empty(cd) is True
+    api.VBD.insert(cd, one(api, "VDI", "debian-12.7.0-amd64-netinst.iso"))
+    assert failure(api.VBD.insert, cd, vdi)[0] == "VBD_NOT_EMPTY"
+    api.VBD.eject(cd)
+    assert failure(api.VBD.eject, cd) == ["VBD_IS_EMPTY", cd]
+    assert failure(api.VBD.plug, cd) == ["VM_BAD_POWER_STATE", vm, "running", "halted"]
+    api.VM.start(vm, False, False)
+    hot = api.VBD.create({**base, "userdevice": "1"})
+    assert api.VBD.get_currently_attached(hot) is False  # not until plugged
+    api.VBD.plug(hot)
+    assert failure(api.VBD.plug, hot) == ["DEVICE_ALREADY_ATTACHED", hot]
+    assert failure(api.VBD.destroy, hot)[0] == "OPERATION_NOT_ALLOWED"
+    api.VBD.unplug(hot)
+    assert failure(api.VBD.unplug, hot) == ["DEVICE_ALREADY_DETACHED", hot]
+    api.VBD.destroy(hot)
+    assert hot not in api.VM.get_VBDs(vm) and hot not in api.VDI.get_VBDs(vdi)
+
+
+# ---- networks ------------------------------------------------------------------------
+
+def test_vif_rules_network_destroy_and_vlan(xapi_sim: XapiSimulator, api: Any) -> None:
+    vm = new_vm(api)
+    net = api.network.create({"name_label": "backend", "name_description": "",
+                              "MTU": "1500", "other_config": {}, "tags": []})
+    assert api.network.get_bridge(net).startswith("xapi")
+    base = {"VM": vm, "network": net, "MTU": "1500", "other_config": {},
+            "qos_algorithm_type": "", "qos_algorithm_params": {}}
+    vif = api.VIF.create({**base, "device": "0", "MAC": ""})
+    mac = api.VIF.get_MAC(vif)
+    assert len(mac.split(":")) == 6 and api.VIF.get_MAC_autogenerated(vif) is True
+    assert failure(api.VIF.create, {**base, "device": "0", "MAC": ""}) == [
+        "DEVICE_ALREADY_EXISTS", "0"]
+    assert failure(api.VIF.create, {**base, "device": "1", "MAC": "zz:00"}) == [
+        "MAC_INVALID", "zz:00"]
+    fixed = api.VIF.create({**base, "device": "1", "MAC": "02:11:22:33:44:55"})
+    assert api.VIF.get_MAC_autogenerated(fixed) is False
+    assert set(api.network.get_VIFs(net)) == {vif, fixed}
+    api.VM.start(vm, False, False)
+    assert failure(api.network.destroy, net)[0] == "NETWORK_CONTAINS_VIF"
+    assert failure(api.VIF.destroy, vif)[0] == "OPERATION_NOT_ALLOWED"
+    api.VIF.unplug(vif)
+    assert failure(api.VIF.unplug, vif) == ["DEVICE_ALREADY_DETACHED", vif]
+    api.VIF.destroy(vif)
+    api.VM.hard_shutdown(vm)
+    api.network.destroy(net)
+    vlan_net = api.network.create({"name_label": "vlan42", "name_description": "",
+                                   "MTU": "1500", "other_config": {}, "tags": []})
+    assert failure(api.pool.create_VLAN, "eth0", vlan_net, "5000") == ["VLAN_TAG_INVALID",
+                                                                       "5000"]
+    pifs = api.pool.create_VLAN("eth0", vlan_net, "42")
+    assert len(pifs) == 2 and {api.PIF.get_VLAN(p) for p in pifs} == {"42"}
+    assert failure(api.pool.create_VLAN, "eth0", vlan_net, "42")[0] == "PIF_VLAN_EXISTS"
