@@ -6,6 +6,7 @@ import json
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import xmlrpc.client
 from collections.abc import Callable, Iterator
@@ -57,6 +58,10 @@ def new_vm(api: Any, name: str = "web1") -> str:
     vm = api.VM.clone(one(api, "VM", "debian-12-cloud"), name)
     api.VM.set_is_a_template(vm, False)
     return str(vm)
+
+
+def event_from(api: Any) -> Any:
+    return getattr(api.event, "from")  # "from" is a Python keyword
 
 
 def wait_task(api: Any, task: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -439,3 +444,126 @@ def test_vif_rules_network_destroy_and_vlan(xapi_sim: XapiSimulator, api: Any) -
     pifs = api.pool.create_VLAN("eth0", vlan_net, "42")
     assert len(pifs) == 2 and {api.PIF.get_VLAN(p) for p in pifs} == {"42"}
     assert failure(api.pool.create_VLAN, "eth0", vlan_net, "42")[0] == "PIF_VLAN_EXISTS"
+
+
+# ---- tasks, injected faults, events ---------------------------------------------------
+
+def test_async_task_progress_result_and_failure(xapi_sim: XapiSimulator, api: Any) -> None:
+    template = one(api, "VM", "debian-12-cloud")
+    xapi_sim.task_seconds = 0.5
+    task = api.Async.VM.clone(template, "async1")
+    time.sleep(0.2)
+    running = api.task.get_record(task)
+    assert running["status"] == "pending" and 0.0 < running["progress"] < 1.0
+    assert running["name_label"] == "Async.VM.clone"
+    done = wait_task(api, task)
+    assert done["status"] == "success" and done["progress"] == 1.0
+    assert done["result"].startswith("<value>OpaqueRef:") and done["result"].endswith(
+        "</value>")
+    new = done["result"][len("<value>"):-len("</value>")]
+    assert api.VM.get_name_label(new) == "async1"
+    xapi_sim.task_seconds = 0.0
+    failed = wait_task(api, api.Async.VM.clean_shutdown(new))
+    assert failed["status"] == "failure"
+    assert failed["error_info"][0] == "VM_BAD_POWER_STATE"
+    api.task.destroy(task)
+    assert failure(api.task.get_record, task) == ["HANDLE_INVALID", "task", task]
+
+
+def test_task_cancel_means_the_operation_did_not_happen(xapi_sim: XapiSimulator,
+                                                        api: Any) -> None:
+    template = one(api, "VM", "debian-12-cloud")
+    before = set(api.VM.get_all())
+    xapi_sim.task_seconds = 2.0
+    task = api.Async.VM.clone(template, "never")
+    time.sleep(0.1)
+    api.task.cancel(task)
+    record = wait_task(api, task)
+    assert record["status"] == "cancelled"
+    assert record["error_info"] == ["TASK_CANCELLED", task]
+    assert set(api.VM.get_all()) == before
+    assert failure(api.task.cancel, task)[0] == "OPERATION_NOT_ALLOWED"
+
+
+def test_injected_failures_delays_and_call_log(xapi_sim: XapiSimulator, api: Any) -> None:
+    vm = new_vm(api)
+    xapi_sim.clear_calls()
+    xapi_sim.fail("VM.start", "HOST_NOT_ENOUGH_FREE_MEMORY", "1", "0", times=2)
+    for _ in range(2):
+        assert failure(api.VM.start, vm, False, False) == ["HOST_NOT_ENOUGH_FREE_MEMORY",
+                                                           "1", "0"]
+    xapi_sim.fail_task("VM.start", "NO_HOSTS_AVAILABLE")
+    record = wait_task(api, api.Async.VM.start(vm, False, False))
+    assert record["status"] == "failure" and record["error_info"] == ["NO_HOSTS_AVAILABLE"]
+    assert api.VM.get_power_state(vm) == "Halted"  # the failed task did nothing
+    xapi_sim.delay("VM.start", 0.3)
+    began = time.monotonic()
+    api.VM.start(vm, False, False)
+    assert time.monotonic() - began >= 0.3
+    methods = [call.method for call in xapi_sim.calls]
+    assert methods[:3] == ["VM.start", "VM.start", "Async.VM.start"]
+    assert xapi_sim.calls[0].args == (vm, False, False)  # the session is not logged
+    xapi_sim.set_field(vm, "name_label", "drifted")
+    assert api.VM.get_name_label(vm) == "drifted"
+    assert xapi_sim.objects("VM")[vm]["name_label"] == "drifted"
+
+
+def test_event_from_blocks_and_wakes(xapi_sim: XapiSimulator, api: Any) -> None:
+    first = event_from(api)(["vm"], "", 0.0)
+    adds = [e for e in first["events"] if e["operation"] == "add"]
+    assert {e["class"] for e in first["events"]} == {"vm"}
+    assert len(adds) == len(api.VM.get_all()) and "snapshot" in adds[0]
+    assert first["valid_ref_counts"]["vm"] == len(api.VM.get_all())
+    token = first["token"]
+    began = time.monotonic()
+    quiet = event_from(api)(["vm"], token, 0.3)
+    assert quiet["events"] == [] and time.monotonic() - began >= 0.3
+    vm = one(api, "VM", "debian-12-cloud")
+    other = connect(xapi_sim).xenapi
+    threading.Timer(0.2, other.VM.set_name_label, (vm, "renamed")).start()
+    began = time.monotonic()
+    woken = event_from(api)(["vm"], quiet["token"], 5.0)
+    assert time.monotonic() - began < 3.0
+    mods = [e for e in woken["events"] if e["ref"] == vm]
+    assert mods and mods[-1]["operation"] == "mod"
+    assert mods[-1]["snapshot"]["name_label"] == "renamed"
+    clone = api.VM.clone(vm, "gone")
+    api.VM.destroy(clone)
+    later = event_from(api)(["vm"], woken["token"], 1.0)
+    assert [e["operation"] for e in later["events"] if e["ref"] == clone] == ["del"]
+    assert failure(event_from(api), ["vm"], "garbage", 0.0) == [
+        "EVENT_FROM_TOKEN_PARSE_FAILURE", "garbage"]
+    injected = api.event.inject("VM", vm)
+    again = event_from(api)(["vm"], injected, 0.0)
+    assert vm in {e["ref"] for e in again["events"]}
+
+
+def test_twenty_threads_create_vms_at_once(xapi_sim: XapiSimulator, api: Any) -> None:
+    template = one(api, "VM", "debian-12-cloud")
+    made: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            session = connect(xapi_sim)
+            vm = session.xenapi.VM.clone(template, f"par{index}")
+            session.xenapi.VM.set_is_a_template(vm, False)
+            session.xenapi.VM.start(vm, False, False)
+            made.append(vm)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == [] and len(set(made)) == 20
+    vdis = {api.VBD.get_VDI(api.VM.get_VBDs(vm)[0]) for vm in made}
+    assert len(vdis) == 20
+    nfs = one(api, "SR", "NFS shared")
+    assert int(api.SR.get_physical_utilisation(nfs)) == 21 * 10 * GiB
+    running = [vm for vm in made if api.VM.get_power_state(vm) == "Running"]
+    assert len(running) == 20
+    for host in api.host.get_all():
+        assert int(api.host.compute_free_memory(host)) >= 0
