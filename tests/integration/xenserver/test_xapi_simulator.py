@@ -567,3 +567,66 @@ def test_twenty_threads_create_vms_at_once(xapi_sim: XapiSimulator, api: Any) ->
     assert len(running) == 20
     for host in api.host.get_all():
         assert int(api.host.compute_free_memory(host)) >= 0
+
+
+# ---- constructors, generated accessors, plain HTTP ---------------------------------
+
+def vm_record(name: str, memory: int = GiB) -> dict[str, Any]:
+    """Every RW and RO/constructor field of VM that has no model default."""
+    model = load_model()
+    record: dict[str, Any] = {}
+    samples = {"int": "0", "bool": False, "string": "", "float": 1.0}
+    for fname, fdef in model.cls("VM").fields.items():
+        if fdef.in_constructor and not fdef.has_default and fdef.lifecycle != "Removed_s":
+            kind = fdef.type.kind
+            record[fname] = {"map": {}, "set": [], "ref": NULL}.get(kind, samples.get(kind))
+            if kind == "enum":
+                record[fname] = model.enum_values(fdef.type.name)[0]
+    record.update(name_label=name, memory_static_min=str(memory), VCPUs_max="1",
+                  memory_dynamic_min=str(memory), memory_dynamic_max=str(memory),
+                  memory_static_max=str(memory), VCPUs_at_startup="1", is_a_template=False)
+    return record
+
+
+def test_vm_create_checks_record_and_memory(xapi_sim: XapiSimulator, api: Any) -> None:
+    vm = api.VM.create(vm_record("scratch"))
+    record = api.VM.get_record(vm)
+    assert record["power_state"] == "Halted" and record["name_description"] == ""
+    assert "mac_seed" in record["other_config"] and record["metrics"] != NULL
+    missing = {k: v for k, v in vm_record("x").items() if k != "memory_static_max"}
+    assert failure(api.VM.create, missing) == [
+        "INTERNAL_ERROR", 'Server_helpers.Dispatcher_FieldNotFound("memory_static_max")']
+    bad = {**vm_record("x"), "memory_dynamic_max": str(2 * GiB)}
+    assert failure(api.VM.create, bad)[0] == "MEMORY_CONSTRAINT_VIOLATION"
+    wrong_type = {**vm_record("x"), "is_a_template": "no"}
+    assert failure(api.VM.create, wrong_type)[0] == "INTERNAL_ERROR"
+
+
+def test_map_and_set_accessors(xapi_sim: XapiSimulator, api: Any) -> None:
+    vm = new_vm(api)
+    api.VM.add_to_other_config(vm, "provisioner:stack", "web")
+    assert failure(api.VM.add_to_other_config, vm, "provisioner:stack", "x") == [
+        "MAP_DUPLICATE_KEY", "VM", "other_config", api.VM.get_uuid(vm), "provisioner:stack"]
+    api.VM.remove_from_other_config(vm, "provisioner:stack")
+    assert "provisioner:stack" not in api.VM.get_other_config(vm)
+    api.VM.add_tags(vm, "managed")
+    api.VM.add_tags(vm, "managed")
+    assert api.VM.get_tags(vm) == ["managed"]
+    api.VM.remove_tags(vm, "managed")
+    api.VM.set_other_config(vm, {"a": "1"})
+    assert api.VM.get_other_config(vm) == {"a": "1"}
+    assert failure(api.VM.snapshot, vm, "snap", []) == ["NOT_IMPLEMENTED", "VM.snapshot"]
+
+
+def test_plain_http_and_short_login() -> None:
+    sim = XapiSimulator(plain_http=True)
+    sim.start()
+    try:
+        sim.seed_lab()
+        assert sim.http_url is not None and sim.http_url.startswith("http://")
+        session = XenAPI.Session(sim.http_url)
+        session.xenapi.login_with_password("root", "secret")  # version, originator default
+        assert len(session.xenapi.host.get_all()) == 2
+        assert session.API_version == "2.21"
+    finally:
+        sim.stop()
