@@ -398,8 +398,12 @@ def test_vbd_devices_plug_and_cds(xapi_sim: XapiSimulator, api: Any) -> None:
     api.VBD.eject(cd)
     assert failure(api.VBD.eject, cd) == ["VBD_IS_EMPTY", cd]
     assert failure(api.VBD.plug, cd) == ["VM_BAD_POWER_STATE", vm, "running", "halted"]
+    root = api.VM.get_VBDs(vm)[0]
+    assert api.VBD.get_allowed_operations(root) == []
     api.VM.start(vm, False, False)
+    assert api.VBD.get_allowed_operations(root) == ["unplug"]
     hot = api.VBD.create({**base, "userdevice": "1"})
+    assert api.VBD.get_allowed_operations(hot) == ["plug"]
     assert api.VBD.get_currently_attached(hot) is False  # not until plugged
     api.VBD.plug(hot)
     assert failure(api.VBD.plug, hot) == ["DEVICE_ALREADY_ATTACHED", hot]
