@@ -157,5 +157,5 @@ def create_vlan(ctx: CallContext, device: str, network: str, tag: int) -> list[s
 
 @handles("pool.create_VLAN_from_PIF")
 def create_vlan_from_pif(ctx: CallContext, pif: str, network: str, tag: int) -> list[str]:
-    device = ctx.store.get("PIF", pif)["device"]
+    device: str = ctx.store.get("PIF", pif)["device"]
     return create_vlan(ctx, device, network, tag)

@@ -115,7 +115,7 @@ def choose_host(store: ObjectStore, vm: str, host: str | None) -> str:
             raise XapiError("HOST_NOT_ENOUGH_FREE_MEMORY", need, available)
         return host
     affinity = store.get("VM", vm)["affinity"]
-    candidates = [affinity] if store.exists("host", affinity) else []
+    candidates: list[str] = [affinity] if store.exists("host", affinity) else []
     pools = list(store.all("pool").values())
     master = pools[0]["master"] if pools else NULL_REF
     candidates += sorted(store.all("host"), key=lambda h: h != master)
