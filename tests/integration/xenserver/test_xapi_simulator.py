@@ -634,3 +634,18 @@ def test_plain_http_and_short_login() -> None:
         assert session.API_version == "2.21"
     finally:
         sim.stop()
+
+
+def test_tls_is_verified_and_a_silent_client_blocks_nobody(xapi_sim: XapiSimulator) -> None:
+    import socket
+
+    host, port = xapi_sim.master_address.split(":")
+    silent = socket.create_connection((host, int(port)))  # never says hello
+    try:
+        untrusted = XenAPI.Session(xapi_sim.url, transport=xmlrpc.client.SafeTransport(
+            context=ssl.create_default_context()))
+        with pytest.raises(ssl.SSLCertVerificationError):
+            untrusted.xenapi.login_with_password("root", "secret", "1.0", "t")
+        assert connect(xapi_sim).xenapi.pool.get_all()
+    finally:
+        silent.close()
