@@ -22,6 +22,27 @@ What the simulator does NOT verify or simulate:
 - versioned parameter defaults (the published JSON lacks them): only
   session.login_with_password accepts 2-4 parameters;
 - any explicit message without behaviour here answers NOT_IMPLEMENTED.
+
+Wire choices worth knowing:
+- parameter type errors answer INTERNAL_ERROR with the unmarshaller's text,
+  as XAPI does (it wraps the OCaml Failure); an int may be sent as an
+  XML-RPC int or a decimal string, both accepted as by XAPI;
+- HOST_IS_SLAVE names the master as "127.0.0.1:PORT" (XAPI gives an IP only);
+- host_metrics.memory_free is Removed in the published model, so it is not in
+  records on the wire; the store still tracks it (``sim.objects``) and
+  host.compute_free_memory answers from the same numbers;
+- VDI.resize_online is Removed in the model (MESSAGE_REMOVED); VDI.resize on
+  an attached VDI works only on SRs added with ``online_resize=True``;
+- Async: every explicit message plus create/destroy (the model has no async
+  flag); ``sim.calls`` logs such calls as "Async.CLASS.message".
+
+Typical use::
+
+    sim = XapiSimulator(users={"root": ("secret", "pool-admin")})
+    url = sim.start()        # https://127.0.0.1:PORT, verify with sim.ca_file
+    lab = sim.seed_lab()     # {"xcp1": host ref, "nfs": SR ref, ...}
+    ...
+    sim.stop()
 """
 
 from .controls import Call

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .model import MessageDef, Model
 from .store import ObjectStore
@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
 Handler = Callable[..., Any]
 HANDLERS: dict[str, Handler] = {}
+H = TypeVar("H", bound=Handler)
 
 
-def handles(*wire_names: str) -> Callable[[Handler], Handler]:
+def handles(*wire_names: str) -> Callable[[H], H]:
     """Register ``fn(ctx, *args)`` for the named messages (e.g. "VM.start")."""
-    def register(fn: Handler) -> Handler:
+    def register(fn: H) -> H:
         for name in wire_names:
             HANDLERS[name] = fn
         return fn

@@ -96,11 +96,10 @@ def vdi_destroy(ctx: CallContext, vdi: str) -> None:
     assert_sr_supports(store, record["SR"], "vdi_destroy")
     if _attached_vbds(store, vdi):
         raise XapiError("VDI_IN_USE", vdi, "destroy")
-    for vbd in list(record["VBDs"]):  # XAPI leaves VBDs pointing at a destroyed VDI
-        if store.exists("VBD", vbd):
-            store.set("VBD", vbd, "VDI", NULL_REF)
-            store.update("VBD", vbd, empty=store.get("VBD", vbd)["type"] == "CD")
     store.destroy("VDI", vdi)
+    for vbd in list(record["VBDs"]):  # XAPI destroys the (unattached) VBDs with it
+        if store.exists("VBD", vbd):
+            store.destroy("VBD", vbd)
     refresh_sr_usage(store, record["SR"])
 
 

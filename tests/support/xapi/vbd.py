@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .accessors import constructor_fields
+from .devices import refresh_vbd_ops
 from .errors import XapiError, handle_invalid
 from .registry import CallContext, handles
 from .store import ObjectStore
@@ -51,17 +52,6 @@ def vbd_create(ctx: CallContext, record: dict[str, Any]) -> str:
     vbd = store.new("VBD", fields)
     refresh_vbd_ops(store, vbd)
     return vbd
-
-
-def refresh_vbd_ops(store: ObjectStore, vbd: str) -> None:
-    record = store.get("VBD", vbd)
-    running = store.get("VM", record["VM"])["power_state"] == RUNNING
-    ops: list[str] = []
-    if running:
-        ops.append("unplug" if record["currently_attached"] else "plug")
-    if record["type"] == "CD":
-        ops.append("insert" if record["empty"] else "eject")
-    store.set("VBD", vbd, "allowed_operations", ops)
 
 
 def _assert_vm_running(store: ObjectStore, vm: str) -> None:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from .accessors import constructor_fields
+from .devices import refresh_vif_ops
 from .errors import XapiError, handle_invalid
 from .registry import CallContext, handles
 from .store import ObjectStore
@@ -52,13 +53,6 @@ def new_vif(store: ObjectStore, fields: dict[str, Any]) -> str:
                             "currently_attached": False})
     refresh_vif_ops(store, vif)
     return vif
-
-
-def refresh_vif_ops(store: ObjectStore, vif: str) -> None:
-    record = store.get("VIF", vif)
-    running = store.get("VM", record["VM"])["power_state"] == RUNNING
-    ops = [("unplug" if record["currently_attached"] else "plug")] if running else []
-    store.set("VIF", vif, "allowed_operations", ops)
 
 
 @handles("VIF.create")
@@ -163,5 +157,5 @@ def create_vlan(ctx: CallContext, device: str, network: str, tag: int) -> list[s
 
 @handles("pool.create_VLAN_from_PIF")
 def create_vlan_from_pif(ctx: CallContext, pif: str, network: str, tag: int) -> list[str]:
-    device = ctx.store.get("PIF", pif)["device"]
+    device: str = ctx.store.get("PIF", pif)["device"]
     return create_vlan(ctx, device, network, tag)

@@ -65,6 +65,8 @@ def destroy(ctx: CallContext, vm: str) -> None:
     store = ctx.store
     assert_operation(store, vm, "destroy")
     record = store.get("VM", vm)
+    for child in list(record["children"]):  # children are rebased onto our parent
+        store.set("VM", child, "parent", record["parent"])
     for vbd in list(record["VBDs"]):
         store.destroy("VBD", vbd)
     for vif in list(record["VIFs"]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .devices import refresh_devices
 from .errors import XapiError
 from .registry import CallContext, handles
 from .store import ObjectStore
@@ -114,7 +115,7 @@ def choose_host(store: ObjectStore, vm: str, host: str | None) -> str:
             raise XapiError("HOST_NOT_ENOUGH_FREE_MEMORY", need, available)
         return host
     affinity = store.get("VM", vm)["affinity"]
-    candidates = [affinity] if store.exists("host", affinity) else []
+    candidates: list[str] = [affinity] if store.exists("host", affinity) else []
     pools = list(store.all("pool").values())
     master = pools[0]["master"] if pools else NULL_REF
     candidates += sorted(store.all("host"), key=lambda h: h != master)
@@ -130,6 +131,7 @@ def _set_devices_attached(store: ObjectStore, vm: str, attached: bool) -> None:
         store.set("VBD", vbd, "currently_attached", attached)
     for vif in record["VIFs"]:
         store.set("VIF", vif, "currently_attached", attached)
+    refresh_devices(store, vm)
 
 
 def _metrics(store: ObjectStore, vm: str, **values: Any) -> None:
@@ -210,6 +212,7 @@ def pause(ctx: CallContext, vm: str) -> None:
     assert_operation(ctx.store, vm, "pause")
     ctx.store.set("VM", vm, "power_state", PAUSED)
     refresh_allowed(ctx.store, vm)
+    refresh_devices(ctx.store, vm)
 
 
 @handles("VM.unpause")
@@ -217,6 +220,7 @@ def unpause(ctx: CallContext, vm: str) -> None:
     assert_operation(ctx.store, vm, "unpause")
     ctx.store.set("VM", vm, "power_state", RUNNING)
     refresh_allowed(ctx.store, vm)
+    refresh_devices(ctx.store, vm)
 
 
 @handles("VM.power_state_reset")
