@@ -8,6 +8,8 @@
 - ``lifecycle.ignore_changes`` paths and their children are never diffed.
 - A value the hypervisor keeps when the stack stops declaring it (a NIC's MAC:
   the schema's ``kept``) is no change when its declaration goes away.
+- A map the schema calls complete (a VM's platform flags) lists every key the object
+  has: a declared key it lacks is a difference, not an unreadable value.
 - A list the schema calls unordered (tags) is compared as a set, whole: one
   diff at its own path, whatever moved, and none when only the order differs.
 - Each diff gets the effect the provider's schema gives its path, unless the
@@ -118,8 +120,9 @@ class _Differ:
         prefix = f"{path}." if path else ""
         have_map = have if _is_mapping(have) else _EMPTY
         prior_map = prior if _is_mapping(prior) and not is_stored_blob(prior) else _EMPTY
+        absent = None if have_map is not _EMPTY and self.schema.is_complete(path) else MISSING
         for key, value in want.items():
-            live = have_map.get(key, MISSING)
+            live = have_map.get(key, absent)
             if type(value) in _LEAVES and live is not MISSING and not self.filtered:
                 # walk()'s first case, inline: most leaves are readable scalars
                 if not _equal(value, live):

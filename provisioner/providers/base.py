@@ -74,6 +74,11 @@ class KindSchema:
     not position, so a new order is no change and a change names the items added and
     removed. The diff names the whole list (``options.tags``) to ``update``."""
 
+    complete: frozenset[str] = frozenset()
+    """Patterns of the maps a live object reports whole (``options.platform``): a key
+    the stack declares that the live map lacks is a difference (to be added), where
+    a key missing from any other mapping means "cannot be read back"."""
+
     kept: frozenset[str] = frozenset()
     """Patterns of values the object keeps when the stack stops declaring them (a NIC's
     MAC: the guest keeps the address it has): dropping the declaration changes nothing,
@@ -82,6 +87,10 @@ class KindSchema:
     def keeps(self, path: str) -> bool:
         """Whether the value at ``path`` stays as it is when no longer declared."""
         return bool(self.kept) and _INDEX_RE.sub("[]", path) in self.kept
+
+    def is_complete(self, path: str) -> bool:
+        """Whether the map at ``path`` lists every key the object has (``complete``)."""
+        return bool(self.complete) and _INDEX_RE.sub("[]", path) in self.complete
 
     def is_unordered(self, path: str) -> bool:
         """Whether the list at ``path`` (``options.tags``, ``disks[1].tags``) is a set."""

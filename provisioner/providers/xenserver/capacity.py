@@ -38,7 +38,6 @@ def capacity(pool: Pool) -> Capacity:
 def _host(pool: Pool, ref: str, host: Record) -> HostCapacity:
     metrics = pool.get("host_metrics", host.get("metrics")) or {}
     total = number(metrics.get("memory_total"))
-    free = number(metrics.get("memory_free"), total)
     guests = []
     for vm in pool.of("VM").values():
         if vm.get("is_a_template") or vm.get("is_a_snapshot"):
@@ -49,6 +48,9 @@ def _host(pool: Pool, ref: str, host: Record) -> HostCapacity:
             guests.append(GuestLoad(running, number(vm.get("VCPUs_at_startup"), 1),
                                     number(vm.get("memory_dynamic_max"))))
     cpus = number((host.get("cpu_info") or {}).get("cpu_count"), 1)
+    # memory_free is gone from host_metrics in XAPI's model: what runs here is taken
+    running = sum(guest.memory for guest in guests if guest.running)
+    free = number(metrics.get("memory_free"), max(0, total - running))
     return host_capacity(str(host.get("name_label", "")), cpus, total, free, guests)
 
 

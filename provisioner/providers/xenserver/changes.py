@@ -10,7 +10,6 @@ when the VM already has the value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
@@ -19,6 +18,7 @@ from provisioner.providers.xenserver import GuestOptions
 from provisioner.providers.xenserver.devices import VmDevices
 from provisioner.providers.xenserver.guests import Guests, label
 from provisioner.providers.xenserver.ownership import OWNER_KEY, encode
+from provisioner.providers.xenserver.read import memo_of
 from provisioner.providers.xenserver.schema import needs_halt
 from provisioner.providers.xenserver.targets import Targets
 
@@ -85,8 +85,6 @@ class Changes:
                 self.guests.drive.attach(devices, resource.address, resource.name,
                                          guest.cloud_init, targets.drive_sr(guest), running)
         if wants(*_MEMO):
-            memo: dict[str, Any] = {"clone": guest.clone} if guest.clone else {}
-            if options.full_copy:
-                memo["copy"] = True
-            marker = encode(self.guests.ownership.marker(resource.address, memo))
+            marker = encode(self.guests.ownership.marker(resource.address,
+                                                         memo_of(guest, options)))
             self.settings.put_other(ref, OWNER_KEY, marker, what)

@@ -16,6 +16,7 @@ when it restarts the guest, per ``cloud_init.on_change``).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from provisioner.core.address import Address
@@ -62,7 +63,12 @@ class ConfigDrive:
         marker = encode(self.ownership.marker(address, {DRIVE_KEY: written(cloud_init)}))
         vdi = self.client.call("VDI.create", vdi_record(f"{name} cloud-init", sr, size, marker),
                                what=what, retry=False)
-        self.client.put_raw(vdi, image, what=what)
+        try:
+            self.client.put_raw(vdi, image, what=what)
+        except ProviderError:
+            with contextlib.suppress(ProviderError):  # else a leftover the next plan deletes
+                self.client.call("VDI.destroy", vdi, what=what)
+            raise
         vbd = self.client.call("VBD.create", vbd_record(
             devices.ref, vdi, devices.free_device(), bootable=False, read_only=True),
             what=what, retry=False)

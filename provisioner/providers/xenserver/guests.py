@@ -23,6 +23,7 @@ from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
+from provisioner.providers.kit.ownership import name_taken
 from provisioner.providers.xenserver import GuestOptions, XenServerConfig
 from provisioner.providers.xenserver.client import NULL_REF, XapiClient
 from provisioner.providers.xenserver.devices import VmDevices
@@ -37,12 +38,14 @@ from provisioner.providers.xenserver.ownership import (
     marker_of,
 )
 from provisioner.providers.xenserver.power import Power
+from provisioner.providers.xenserver.read import memo_of
 from provisioner.providers.xenserver.settings import Settings, scratch_record
 from provisioner.providers.xenserver.targets import Targets
 
 
 def label(address: Address, name: str) -> str:
-    return f"guest {name}" if address.name == name else f"{address} ({name})"
+    """How errors name a guest: its address and its VM."""
+    return f"{address}: VM '{name}'"
 
 
 class Guests:
@@ -65,16 +68,14 @@ class Guests:
         """Make the VM of ``resource`` and return its reference (see the module)."""
         address, name = resource.address, resource.name
         what = label(address, name)
-        done = self._made_before(address)
+        done = self._made_before(address, name, what)
         if done is not None:  # a retried create: the first attempt finished
             return done
         guest = GuestSpec.of(resource.spec)
         options = guest.options_as(GuestOptions)
         pool = self.cache.pool()
         targets = Targets(pool, self.settings, what)
-        memo: dict[str, Any] = {"clone": guest.clone} if guest.clone else {}
-        if options.full_copy:
-            memo["copy"] = True
+        memo = memo_of(guest, options)
         ref = self._make(address, guest, options, targets, what)
         try:
             self._finish(ref, resource, guest, options, targets, memo, what)
@@ -83,11 +84,17 @@ class Guests:
             raise
         return ref
 
-    def _made_before(self, address: Address) -> str | None:
+    def _made_before(self, address: Address, name: str, what: str) -> str | None:
+        """The VM an earlier attempt of this create finished, if any. Raises when another
+        owner's VM (or template) has the name: XAPI allows it, the plan never means it."""
         pool = self.cache.refresh()
         for ref, vm in pool.vms():
-            if self.ownership.owns_at(marker_of(vm), address) and creating_marker(vm) is None:
+            marker = marker_of(vm)
+            if self.ownership.owns_at(marker, address) and creating_marker(vm) is None:
                 return ref
+            if vm.get("name_label") == name and not self.ownership.owns(marker) and \
+                    creating_marker(vm) is None:
+                raise name_taken(what, "VM", name, self.ownership.whose(marker))
         return None
 
     def _make(self, address: Address, guest: GuestSpec, options: GuestOptions,

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.core.resources import Blob, LiveObject
+from provisioner.core.specs import GuestSpec
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.xenserver.facts import Pool, Record, number
 from provisioner.providers.xenserver.ownership import TAG_PREFIX, marker_of
@@ -25,7 +26,8 @@ from provisioner.units import Bytes
 
 POWER = {"Running": "running", "Halted": "stopped", "Suspended": "suspended",
          "Paused": "paused"}
-ATTRIBUTES = ("ref", "uuid", "ip", "ips", "macs", "state", "host", "online_resize")
+ATTRIBUTES = ("ref", "uuid", "ip", "ips", "macs", "state", "host", "online_resize",
+              "memory_static_min")
 AUTOSTART_KEY = "auto_poweron"
 DRIVE_KEY = "config_drive"
 """The memo key that marks a guest's cloud-init config drive (its marker's memo)."""
@@ -35,6 +37,14 @@ CLOUD_INIT_FIELDS = ("user_data", "meta_data", "network_config")
 def is_config_drive(vdi: Record | None) -> bool:
     marker = None if vdi is None else marker_of(vdi)
     return marker is not None and DRIVE_KEY in marker.memo
+
+
+def memo_of(guest: GuestSpec, options: Any) -> dict[str, Any]:
+    """What the VM's marker remembers of the guest: its template, and a full copy."""
+    memo: dict[str, Any] = {"clone": guest.clone} if guest.clone else {}
+    if options.full_copy:
+        memo["copy"] = True
+    return memo
 
 
 def live_object(ref: str, vm: Record, marker: Marker, pool: Pool, provider: str) -> LiveObject:
@@ -56,7 +66,7 @@ def live_object(ref: str, vm: Record, marker: Marker, pool: Pool, provider: str)
         "cloud_init": _cloud_init(drive),
         "power": POWER.get(state, state.lower()),
         "autostart": str(other.get(AUTOSTART_KEY, "false")).lower() == "true",
-        "options": {**_options(vm), "full_copy": bool(marker.memo.get("copy"))},
+        "options": _options(vm, marker.memo),
     }
     return LiveObject(
         address=marker.address, provider=provider, name=str(vm.get("name_label", "")), id=ref,
@@ -92,20 +102,22 @@ def _cloud_init(drive: Record | None) -> dict[str, Blob | None] | None:
     return found
 
 
-def _options(vm: Record) -> dict[str, Any]:
+def _options(vm: Record, memo: Mapping[str, Any]) -> dict[str, Any]:
     tags = sorted(str(tag) for tag in vm.get("tags") or () if not str(tag).startswith(TAG_PREFIX))
-    platform = dict(vm.get("platform") or {})
+    platform: dict[str, Any] = dict(vm.get("platform") or {})
+    xenstore: dict[str, Any] = {str(key): str(value) for key, value in
+                                (vm.get("xenstore_data") or {}).items()
+                                if str(key).startswith("vm-data/")}
     boot = dict(vm.get("HVM_boot_params") or {})
     return {
+        "full_copy": bool(memo.get("copy")),
         "cpus_max": number(vm.get("VCPUs_max"), 1),
         "memory_max": Bytes(number(vm.get("memory_static_max"))),
         "memory_min": Bytes(number(vm.get("memory_dynamic_min"))),
         "firmware": boot.get("firmware") or "bios",
         "boot_order": boot.get("order"),
         "platform": platform,
-        "xenstore_data": {key: str(value) for key, value in
-                          (vm.get("xenstore_data") or {}).items()
-                          if str(key).startswith("vm-data/")},
+        "xenstore_data": xenstore,
         "tags": tags,
         "description": str(vm.get("name_description", "")),
     }
@@ -125,6 +137,7 @@ def _attributes(ref: str, vm: Record, pool: Pool, nics: list[Record],
         "macs": [str(nic.get("MAC", "")).lower() for nic in nics if nic.get("MAC")],
         "state": POWER.get(state, state.lower()),
         "host": pool.name("host", vm.get("resident_on")),
+        "memory_static_min": number(vm.get("memory_static_min")),
         "online_resize": [vdi is not None and pool.online_resize(vdi.get("SR"))
                           for _, vdi in own],
     }

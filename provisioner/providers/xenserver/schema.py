@@ -36,12 +36,15 @@ GUEST_FIELDS: Mapping[str, FieldRule] = {
 
 
 def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | None:
-    """Memory within the VM's static maximum changes live; a disk grows live on an SR
-    that can."""
-    if path == "memory" and isinstance(after, int):
+    """Memory within the VM's static range changes live (the dynamic range); a disk
+    grows live on an SR that can."""
+    floor = live.attributes.get("memory_static_min")
+    if path == "memory" and isinstance(after, int) and isinstance(floor, int):
         ceiling = value_at(live.spec, "options.memory_max")
-        if isinstance(ceiling, int) and after <= ceiling:
+        if isinstance(ceiling, int) and floor <= after <= ceiling:
             return Effect.IN_PLACE
+    if path == "options.memory_min" and isinstance(floor, int):
+        return Effect.IN_PLACE if isinstance(after, int) and after >= floor else Effect.RESTART
     if path.startswith("disks[") and path.endswith("].size"):
         index = int(path[len("disks["):path.index("]")])
         online = live.attributes.get("online_resize") or []
@@ -52,6 +55,7 @@ def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | Non
 
 GUEST_SCHEMA = KindSchema(fields=GUEST_FIELDS, attributes=ATTRIBUTES, refine=refine,
                           unordered=frozenset({"options.tags"}),
+                          complete=frozenset({"options.platform", "options.xenstore_data"}),
                           # a NIC no longer told its MAC keeps the one it has
                           kept=frozenset({"networks[].mac"}))
 
