@@ -41,6 +41,7 @@ from provisioner.providers.xenserver.power import Power
 from provisioner.providers.xenserver.read import memo_of
 from provisioner.providers.xenserver.settings import Settings, scratch_record
 from provisioner.providers.xenserver.targets import Targets
+from provisioner.testing import kill_point
 
 
 def label(address: Address, name: str) -> str:
@@ -77,6 +78,7 @@ class Guests:
         targets = Targets(pool, self.settings, what)
         memo = memo_of(guest, options)
         ref = self._make(address, guest, options, targets, what)
+        kill_point(f"xenserver:made:{address}")
         try:
             self._finish(ref, resource, guest, options, targets, memo, what)
         except BaseException as exc:
@@ -123,6 +125,7 @@ class Guests:
             self.client.call("VM.set_is_a_template", ref, False, what=what)
             if "disks" in (record.get("other_config") or {}):
                 self.client.call("VM.provision", ref, what=what)
+        kill_point(f"xenserver:marked:{address}")
         devices = VmDevices(self.client, self.ownership, ref, what)
         devices.tag_disks(address)
         self.vm_settings.write(ref, guest, options, record, targets.affinity(guest), what)
@@ -133,8 +136,10 @@ class Guests:
         if guest.cloud_init is not None:
             self.drive.attach(devices, address, name, guest.cloud_init,
                               targets.drive_sr(guest), running=False)
+        kill_point(f"xenserver:devices-made:{address}")
         if guest.running:
             self.power.start(ref, targets.start_host(guest), what)
+        kill_point(f"xenserver:started:{address}")
         self.client.call("VM.set_name_label", ref, name, what=what)
         self.client.call("VM.remove_from_other_config", ref, CREATING_KEY, what=what)
 
@@ -170,6 +175,7 @@ class Guests:
             self.client.call("VM.destroy", ref, what=what)
         except ObjectNotFoundError:
             return
+        kill_point(f"xenserver:vm-destroyed:{what}")
         for vdi in vdis:
             with contextlib.suppress(ObjectNotFoundError):
                 self.client.call("VDI.destroy", vdi, what=what)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from provisioner.core.address import Kind
+from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
@@ -28,6 +28,7 @@ from provisioner.providers.base import (
 )
 from provisioner.providers.kit.macs import declares_macs, mac_clashes
 from provisioner.providers.xenserver import XenServerConfig
+from provisioner.providers.xenserver.adopt import adopt
 from provisioner.providers.xenserver.capacity import capacity, requirements
 from provisioner.providers.xenserver.changes import Changes
 from provisioner.providers.xenserver.checks import plan_checks
@@ -110,6 +111,13 @@ class XenServerProvider(Provider):
         """Hard shutdown and destroy the VM with its own disks (or a leftover disk);
         already gone is success."""
         self.guests.delete(live)
+
+    def adopt(self, address: Address, name: str) -> LiveObject:
+        """Tag the untagged VM ``name`` as ``address`` (``adopt``); the VM is unchanged
+        if this raises before the marker is written."""
+        self._guest_only(address.kind)
+        ref = adopt(self.guests, address, name)
+        return self.lister.one(ref, label(address, name))
 
     def close(self) -> None:
         self.client.close()

@@ -7,8 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import events, storage, vbd, vif_move, vif_net, vm_config, vm_power  # noqa: F401
-from . import raw_import
+from . import events, raw_import, storage, vbd, vif_move, vif_net, vm_config, vm_power  # noqa: F401
 from . import seed as lab
 from .controls import Call, Controls
 from .dispatch import Dispatcher

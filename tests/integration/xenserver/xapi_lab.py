@@ -1,0 +1,92 @@
+"""Stacks on the XAPI simulator, planned and applied in-process through the engine.
+
+``Lab`` is one stack directory with its own SQLite state: ``write`` puts the
+provider block ``xcp`` (reaching the simulator, TLS verified) in front of the
+resource sections given; ``plan``, ``apply`` and ``destroy`` run the engine as
+the CLI does. ``owned`` lists what the simulator holds of the stack.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import yaml
+from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
+from support.xapi import XapiSimulator
+
+from provisioner.apply.executor import ApplyResult
+from provisioner.apply.progress import CollectingProgress as Recorder
+from provisioner.engine import Engine
+from provisioner.plan.model import Plan
+from provisioner.plan.planner import PlanOptions
+from provisioner.stack.loader import Stack, load_stack
+from provisioner.state.local import SQLiteStore
+
+NET = "Pool-wide network associated with eth0"
+OWNER_KEY = "provisioner:owner"
+
+
+def block(sim: XapiSimulator, **settings: Any) -> dict[str, Any]:
+    """A provider block reaching ``sim`` as root (password from $XAPI_PASSWORD)."""
+    return {"type": "xenserver", "url": sim.url, "username": "root",
+            "password": "${env.XAPI_PASSWORD}", "ca_file": sim.ca_file, "retry_timeout": 5,
+            **settings}
+
+
+class Lab:
+    """One stack on one simulator."""
+
+    def __init__(self, root: Path, sim: XapiSimulator, name: str = "lab") -> None:
+        self.root = root
+        self.sim = sim
+        self.name = name
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def write(self, body: str, **settings: Any) -> Stack:
+        document = {"apiVersion": "provisioner/v1", "stack": self.name,
+                    "providers": {"xcp": block(self.sim, **settings)}}
+        text = yaml.safe_dump(document, sort_keys=False) + textwrap.dedent(body)
+        (self.root / "stack.yaml").write_text(text, encoding="utf-8")
+        return load_stack(self.root / "stack.yaml")
+
+    def engine(self, body: str, **settings: Any) -> Engine:
+        return Engine(self.write(body, **settings), SQLiteStore(self.root / "state.db"))
+
+    def plan(self, body: str, options: PlanOptions | None = None, **settings: Any) -> Plan:
+        with self.engine(body, **settings) as engine:
+            return engine.plan(options)
+
+    def apply(self, body: str, parallelism: int = 8, options: PlanOptions | None = None,
+              **settings: Any) -> tuple[Plan, ApplyResult]:
+        with self.engine(body, **settings) as engine:
+            plan = engine.plan(options)
+            result = engine.apply(plan, Recorder(), parallelism)
+        return plan, result
+
+    def destroy(self, body: str, **settings: Any) -> ApplyResult:
+        _, result = self.apply(body, options=PlanOptions(destroy=True), **settings)
+        return result
+
+    def vm(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The one VM (not a template) named ``name``: (reference, record)."""
+        found = [(ref, vm) for ref, vm in self.sim.objects("VM").items()
+                 if vm["name_label"] == name and not vm["is_a_template"]]
+        assert len(found) == 1, f"{len(found)} VMs named {name}"
+        return found[0]
+
+    def owned(self) -> list[str]:
+        """Every VM and VDI carrying this stack's marker (or creating name), by name."""
+        found = []
+        for cls in ("VM", "VDI"):
+            for record in self.sim.objects(cls).values():
+                owner = str((record.get("other_config") or {}).get(OWNER_KEY, ""))
+                if f'"stack":"{self.name}"' in owner or \
+                        str(record.get("name_label", "")).startswith("provisioner-creating"):
+                    found.append(f"{cls} {record['name_label']}")
+        return sorted(found)
+
+    def calls(self, prefix: str = "") -> list[str]:
+        return [call.method for call in self.sim.calls if call.method.startswith(prefix)
+                or call.method.startswith(f"Async.{prefix}")]
