@@ -17,6 +17,8 @@ whatever the tests make there belongs to a stack named for this run
   ``_STORAGE``                 storage for disks (default ``local-lvm``)
   ``_TEMPLATE``                a QEMU template on the first node (default ``debian-12``)
   ``_BRIDGE``                  bridge for NICs (default ``vmbr0``)
+  ``_OS_TEMPLATE``             an LXC OS template volume (default
+                               ``local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst``)
 ``PROVISIONER_TEST_VSPHERE``   ``https://HOST`` of a vCenter or an ESXi host
   ``_USER``, ``_PASSWORD``     (required; the password is never printed)
   ``_CA_FILE``                 PEM bundle (optional)
@@ -73,6 +75,7 @@ class PveTarget:
     storage: str = "local-lvm"
     template: str = "debian-12"
     bridge: str = "vmbr0"
+    os_template: str = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ def pve(environ: Mapping[str, str] | None = None) -> PveTarget | None:
         ca_file=read.ca_file(), nodes=_names(f"{PVE}_NODES", read.get("NODES")),
         storage=read.get("STORAGE", "local-lvm") or "local-lvm",
         template=read.get("TEMPLATE", "debian-12") or "debian-12",
-        bridge=read.get("BRIDGE", "vmbr0") or "vmbr0")
+        bridge=read.get("BRIDGE", "vmbr0") or "vmbr0",
+        os_template=read.get("OS_TEMPLATE", PveTarget.os_template) or PveTarget.os_template)
 
 
 def vsphere(environ: Mapping[str, str] | None = None) -> VsphereTarget | None:
