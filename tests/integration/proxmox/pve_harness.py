@@ -303,18 +303,22 @@ def _size_text(size: int) -> str:
 
 
 def main(arguments: list[str]) -> int:
-    """``python pve_harness.py serve DIR [PORT]`` (with tests/ and this folder on
+    """``python pve_harness.py serve DIR [PORT] [--template NAME]`` (with tests/ and this folder on
     PYTHONPATH): serve the lab's fake cluster standalone, as a real one would be, until
     interrupted; its CA certificate goes to DIR/ca.pem, the URL is printed (the token is
-    root@pam!ci, its secret ``TOKEN``). For trying the real-target path of the tests
+    root@pam!ci, its secret ``TOKEN``; ``--template`` renames the template debian-12,
+    for PROVISIONER_TEST_PVE_TEMPLATE). For trying the real-target path of the tests
     (PROVISIONER_TEST_PVE) without a real cluster: docs/testing.md."""
     import signal
     import sys
 
     from fakepve import certs
 
+    template = None
+    if len(arguments) > 2 and arguments[-2] == "--template":  # the lab's under another name
+        template, arguments = arguments[-1], arguments[:-2]
     if len(arguments) not in (2, 3) or arguments[0] != "serve":
-        print("usage: pve_harness.py serve DIR [PORT]", file=sys.stderr)
+        print("usage: pve_harness.py serve DIR [PORT] [--template NAME]", file=sys.stderr)
         return 2
     directory = Path(arguments[1])
     directory.mkdir(parents=True, exist_ok=True)
@@ -323,6 +327,8 @@ def main(arguments: list[str]) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     fake = TestPve(host="127.0.0.1", port=int(arguments[2]) if len(arguments) == 3 else 0)
     lab_cluster(fake)
+    for vm in fake.vms:
+        vm.name = template or vm.name
     served = Served(fake, str(certfile), str(keyfile))
     print(f"PVE_URL={fake.url}\nPVE_CA_FILE={directory / 'ca.pem'}", flush=True)
     try:
