@@ -30,7 +30,8 @@ whatever the tests make there belongs to a stack named for this run
   ``_USER``, ``_PASSWORD``     (required)
   ``_CA_FILE``, ``_SR``, ``_NETWORK``, ``_TEMPLATE``
 ``PROVISIONER_TEST_LIBVIRT_URI``  ``qemu+ssh://root@HOST/system`` or ``qemu:///system``
-  ``_POOL``, ``_NETWORK``      (defaults ``default``, ``default``)
+                               (the host needs an active storage pool named ``default``:
+                               the tests name it, as libvirt's convention does)
 ``PROVISIONER_TEST_RUN_ID``    the run's id in stack names (default: random, 6 hex)
 =============================  ==========================================================
 
@@ -114,8 +115,12 @@ class XapiTarget:
 @dataclass(frozen=True)
 class LibvirtTarget:
     uri: str
-    pool: str = "default"
-    network: str = "default"
+
+    @property
+    def remote(self) -> bool:
+        """Whether the host is another machine (its files are not this machine's)."""
+        host = urlsplit(self.uri).hostname
+        return host not in (None, "", "localhost", "127.0.0.1", "::1")
 
 
 Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget
@@ -229,9 +234,7 @@ def libvirt(environ: Mapping[str, str] | None = None) -> LibvirtTarget | None:
     if uri.startswith("test:"):
         raise RealHostError(f"{LIBVIRT}: {uri!r} is libvirt's test driver, which the tests "
                             "already use without the variable")
-    read = _Reader(environ, PREFIX + "LIBVIRT")
-    return LibvirtTarget(uri=uri, pool=read.get("POOL", "default") or "default",
-                         network=read.get("NETWORK", "default") or "default")
+    return LibvirtTarget(uri=uri)
 
 
 _PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt}

@@ -42,9 +42,10 @@ def test_vsphere_xapi_and_libvirt() -> None:
                             "PROVISIONER_TEST_XAPI_PASSWORD": "xen-pw",
                             "PROVISIONER_TEST_XAPI_SR": "Local storage"})
     assert xapi is not None and xapi.sr == "Local storage" and "xen-pw" not in repr(xapi)
-    lv = real_hosts.libvirt({"PROVISIONER_TEST_LIBVIRT_URI": "qemu+ssh://root@kvm1/system",
-                             "PROVISIONER_TEST_LIBVIRT_POOL": "images"})
-    assert lv == real_hosts.LibvirtTarget("qemu+ssh://root@kvm1/system", "images", "default")
+    lv = real_hosts.libvirt({"PROVISIONER_TEST_LIBVIRT_URI": "qemu+ssh://root@kvm1/system"})
+    assert lv == real_hosts.LibvirtTarget("qemu+ssh://root@kvm1/system") and lv.remote
+    local = real_hosts.libvirt({"PROVISIONER_TEST_LIBVIRT_URI": "qemu:///system"})
+    assert local is not None and not local.remote
     assert set(real_hosts.targets({**PVE, **VSPHERE})) == {"proxmox", "vsphere"}
 
 
