@@ -23,6 +23,12 @@ Each test uses its own stack name, guest and network names, and subnet
 (10.79-10.89.x.0/24; 10.77 is test_testbed's), so that nothing can collide.
 
 Everything here needs root, as the scripts do.
+
+With ``PROVISIONER_TEST_LIBVIRT_URI`` set (tests/support/real_hosts.py,
+docs/testing.md) ``libvirt_daemon`` is that URI and no testbed is started;
+``testbed_enter`` skips; stack names carry the run's id; the leak check is the
+same. The tiny guest boots from its kernel and initrd paths on this machine: a
+remote host needs them at the same paths.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 
 import libvirt
 import pytest
+from support import real_hosts
 from support.e2e import (
     E2EStack,
     TinyGuest,
@@ -69,6 +76,10 @@ def _need_root() -> None:
 @pytest.fixture(scope="session")
 def libvirt_daemon() -> Iterator[str]:
     _need_root()
+    target = real_hosts.libvirt()
+    if target is not None:  # a real host: nothing to start here
+        yield target.uri
+        return
     already_running = _script("testbed", "status", "--no-probe", timeout=30).returncode == 0
     if not already_running:
         started = _script("testbed", "start", timeout=120)
@@ -103,6 +114,9 @@ def domain_type(tiny_guest: TinyGuest) -> str:
 
 @pytest.fixture(scope="session")
 def testbed_enter(libvirt_daemon: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    if real_hosts.libvirt() is not None:
+        pytest.skip("runs commands in the testbed's network namespace "
+                    f"({real_hosts.LIBVIRT} is set)")
     def enter(*command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return _script("testbed", "enter", *command, timeout=timeout)
 

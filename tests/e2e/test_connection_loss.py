@@ -22,6 +22,9 @@ from provisioner.apply.progress import CollectingProgress
 from provisioner.plan.model import Action
 from provisioner.providers.base import CallKind
 
+pytestmark = pytest.mark.simulator_only(
+    "cuts the connection with a relay in front of this machine's libvirtd socket")
+
 STACK = """
 networks:
   cl-net: { provider: kvm, mode: nat, cidr: 10.87.4.0/24 }

@@ -104,6 +104,8 @@ guests:
 """
 
 
+@pytest.mark.simulator_only(
+    "makes a host bridge inside the testbed's network namespace (scripts/testbed enter)")
 def test_isolated_routed_and_bridge_networks_come_up_and_carry_guests(
         host_bridge: str, new_stack: Callable[..., E2EStack], conn: Any) -> None:
     stack = new_stack()

@@ -19,6 +19,9 @@ from typing import Any
 import libvirt
 import pytest
 
+pytestmark = pytest.mark.simulator_only(
+    "tests the testbed itself: scripts/testbed's daemon and network namespace")
+
 PREFIX = "e2e-testbed-"
 NETWORK_CIDR = "10.77.0"  # .0/24, DHCP .10-.100
 BOOT_TIMEOUT = 120.0  # TCG on a busy 2-core machine: ~2.5 s to boot, ~5 s more to a lease

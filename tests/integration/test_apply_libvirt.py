@@ -24,6 +24,9 @@ from provisioner.stack.loader import Stack, load_stack
 from provisioner.state.local import SQLiteStore
 from provisioner.state.store import JournalStatus
 
+pytestmark = pytest.mark.simulator_only(
+    "runs on libvirt's test driver, on hosts the test writes (their CPUs, memory and pools)")
+
 
 def _stack(tmp_path: Path, uri: str, body: str, name: str = "lab") -> Stack:
     pool = "default-pool" if uri == "test:///default" else "default"  # the driver's built-in

@@ -21,7 +21,8 @@ from provisioner.plan.model import Action
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.state.local import SQLiteStore
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.simulator_only(
+    "runs on libvirt's test driver, on hosts the test writes (their CPUs, memory and pools)")]
 
 
 def _stack(tmp_path: Path, count: int) -> Stack:

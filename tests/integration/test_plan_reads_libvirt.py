@@ -22,6 +22,10 @@ from provisioner.providers.base import CallKind
 from provisioner.stack.loader import load_stack
 from provisioner.state.local import SQLiteStore
 
+pytestmark = pytest.mark.simulator_only(
+    "runs on libvirt's test driver, on hosts the test writes (their CPUs, memory and pools), "
+    "and counts its calls")
+
 GUESTS = 3
 STACK = f"""apiVersion: provisioner/v1
 stack: reads

@@ -40,6 +40,7 @@ from provisioner.plan.planner import PlanOptions
 from provisioner.providers.libvirt.ownership import parse_owner, parse_volume_name
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.variables import VariableInputs
+from support import real_hosts
 from support.plans import changes, describe  # noqa: F401  (re-exported for tests/e2e)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,9 +162,11 @@ def boot_options(guest: TinyGuest) -> str:
 
 
 def stack_name(test_name: str, suffix: str = "") -> str:
-    """``e2e-`` and the test's name (without ``test_``), as a DNS label."""
+    """``e2e-`` and the test's name (without ``test_``), as a DNS label; on a real host
+    (``PROVISIONER_TEST_LIBVIRT_URI``) with the run's id after it, unique to the run."""
     slug = re.sub(r"[^a-z0-9]+", "-", test_name.removeprefix("test_").lower()).strip("-")
-    return f"e2e-{slug[:40].strip('-')}{suffix}"
+    name = f"e2e-{slug[:40].strip('-')}{suffix}"
+    return real_hosts.stack_name(name) if real_hosts.libvirt() is not None else name
 
 
 def check_leaks(conn: Any, stacks: list[E2EStack], report: bool) -> None:
@@ -263,6 +266,10 @@ def volume_xml(conn: Any, pool: str, name: str) -> ET.Element:
 
 
 def serial_log(guest: LiveObject) -> Path:
+    target = real_hosts.libvirt()
+    if target is not None and target.remote:
+        pytest.skip("reads the guest's serial log, a file on the libvirt host: "
+                    f"{real_hosts.LIBVIRT} names another machine")
     return Path(str(guest.attributes["serial_log"]))
 
 

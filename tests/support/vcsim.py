@@ -22,6 +22,12 @@ password is random per session and reaches the provider block through
 
 The binary is built by ``scripts/vcsim build`` (scripts/install-deps runs it);
 without it the tests that need a simulator are skipped, saying so.
+
+With ``PROVISIONER_TEST_VSPHERE`` set (tests/support/real_hosts.py) the three
+fixtures give a ``RealVsphere`` (support/vsphere_real.py) on that vCenter or
+ESXi host instead: a test asking for the other model (``vcsim_esx`` on a
+vCenter) skips, and ``reset()`` after the test destroys the stacks the test
+registered (``track``) and fails it if a VM of the run's stacks is left.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from support import real_hosts
 
 PASSWORD_ENV = "VCSIM_PASSWORD"
 USERNAME = "user"
@@ -87,9 +95,30 @@ class Simulator:
     baseline: set[str] = field(default_factory=set)
     _content: Any = None
 
+    real = False
+    """True for a real target in the simulator's place (support/vsphere_real.py)."""
+
     @property
     def port(self) -> int:
         return int(self.url.split(":")[2].split("/")[0])
+
+    @property
+    def password(self) -> str:
+        return os.environ[PASSWORD_ENV]
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The simulator's names a stack uses → the target's (none here)."""
+        return {}
+
+    def stack(self, name: str) -> str:
+        """A test's stack name: ``name`` here; unique to the run on a real target."""
+        return real_hosts.stack_name(name) if self.real else name
+
+    def track(self, directory: Path) -> None:
+        """A stack directory the console script applies: on a real target ``reset``
+        destroys it (``provisioner destroy``) before its leak check."""
+        self.__dict__.setdefault("tracked", []).append(directory)
 
     @property
     def datacenter(self) -> str:
@@ -359,6 +388,19 @@ def session_simulator(config: pytest.Config, model: str, workdir: Path) -> Simul
 
 def _simulator(model: str, request: pytest.FixtureRequest,
                factory: pytest.TempPathFactory) -> Simulator:
+    target = real_hosts.vsphere()
+    if target is not None:
+        from support.vsphere_real import RealVsphere
+
+        real = request.config.__dict__.get("_vsphere_real")
+        if real is None:
+            real = RealVsphere(target, factory.getbasetemp() / "vsphere-real")
+            request.config.__dict__["_vsphere_real"] = real
+        if real.model != model:
+            kinds = {"vpx": "a vCenter", "esx": "a standalone ESXi host"}
+            pytest.skip(f"this run is for {kinds[model]}; {real_hosts.VSPHERE} is "
+                        f"{kinds[real.model]}")
+        return real  # type: ignore[no-any-return]
     reason = missing()
     if reason is not None:
         pytest.skip(reason)

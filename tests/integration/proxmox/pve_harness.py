@@ -16,6 +16,7 @@ re-plan through ``Engine`` with its own SQLite state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import textwrap
@@ -23,9 +24,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from fakepve import FakePve
 from pve_imports import ImportsLikePve
+from pve_real import rename
 from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
 from support.pve_hotplug import hotplug_like_pve
 
@@ -181,18 +184,32 @@ def lab_cluster(pve: TestPve) -> None:
 
 
 class Lab:
-    """One stack on one fake, planned and applied in-process."""
+    """One stack on one fake (or on a real cluster: pve_real.py), planned and applied
+    in-process.
 
-    def __init__(self, root: Path, pve: TestPve, cafile: str, name: str = "lab") -> None:
+    On a real cluster ``names`` maps the fake's names in each stack written to the
+    cluster's (pve_real.names), a stack naming the fake's second node skips when the
+    cluster has one, and ``clean_up`` destroys the stack after the test and fails it
+    if anything of the stack is left."""
+
+    def __init__(self, root: Path, pve: Any, cafile: str, name: str = "lab",
+                 names: dict[str, str] | None = None, nodes: int = 2) -> None:
         self.root = root
         self.pve = pve
         self.cafile = cafile
         self.name = name
+        self.names = names or {}
+        self.nodes = nodes
         self.root.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def real(self) -> bool:
+        return bool(getattr(self.pve, "real", False))
+
     def block(self, **settings: Any) -> str:
-        values = {"type": "proxmox", "endpoint": self.pve.url, "token_id": TOKEN_ID,
-                  "token_secret": f"${{env.{TOKEN_ENV}}}", "ca_file": str(self.cafile),
+        values = {"type": "proxmox", "endpoint": self.pve.url,
+                  "token_id": getattr(self.pve, "token_id", TOKEN_ID),
+                  "token_secret": f"${{env.{TOKEN_ENV}}}", "ca_file": str(self.cafile) or None,
                   "retry_timeout": 5, **settings}
         return "{ " + ", ".join(f"{k}: {_yaml(v)}" for k, v in values.items()
                                 if v is not None) + " }"
@@ -200,8 +217,28 @@ class Lab:
     def write(self, body: str, **settings: Any) -> Stack:
         text = f"apiVersion: provisioner/v1\nstack: {self.name}\nproviders:\n" \
                f"  pve: {self.block(**settings)}\n" + textwrap.dedent(body)
+        if self.real:
+            if self.nodes < 2 and re.search(r"(?<![\w.-])pve2(?![\w.-])", text):
+                pytest.skip("the stack uses a second node: set PROVISIONER_TEST_PVE_NODES "
+                            "to two nodes of the cluster")
+            text = rename(text, self.names)
         (self.root / "stack.yaml").write_text(text, encoding="utf-8")
         return load_stack(self.root / "stack.yaml")
+
+    def clean_up(self) -> None:
+        """Destroy the stack last written, then fail naming what is left (removed)."""
+        if (self.root / "stack.yaml").is_file():
+            with contextlib.suppress(Exception), \
+                    Engine(load_stack(self.root / "stack.yaml"),
+                           SQLiteStore(self.root / "state.db")) as engine:  # left: the verdict
+                engine.apply(engine.plan(PlanOptions(destroy=True)), Recorder(), 8)
+        left = self.pve.owned(self.name)
+        if left:
+            self.pve.sweep(self.name)
+            still = self.pve.owned(self.name)
+            pytest.fail(f"the test left on the cluster: {', '.join(left)}; removed them"
+                        + (f", but these remain: {', '.join(still)}" if still else ""),
+                        pytrace=False)
 
     def engine(self, body: str, **settings: Any) -> Engine:
         """An engine with its own store on the lab's state file (closing it closes both)."""
@@ -221,6 +258,15 @@ class Lab:
 def task_types(pve: TestPve, vmid: int) -> list[str]:
     """The types of the tasks run for a guest, oldest first."""
     return [t["type"] for t in pve.tasklog if t["id"] == str(vmid)]
+
+
+def template_vmid(lab: Lab, node: str) -> int:
+    """The VMID of the lab's template (``debian-12`` on the fake) a clone on ``node``
+    starts from: the one on that node, else the one anywhere (on shared storage)."""
+    name, node = lab.names.get("debian-12", "debian-12"), lab.names.get(node, node)
+    templates = [vm for vm in lab.pve.vms if vm.template and vm.name == name]
+    on_node = [vm for vm in templates if vm.node == node]
+    return int((on_node or templates)[0].vmid)
 
 
 def guest(pve: TestPve, name: str) -> Any:
@@ -254,3 +300,45 @@ def _size_text(size: int) -> str:
         if size % _UNITS[unit] == 0:
             return f"{size // _UNITS[unit]}{unit}"
     return str(size)
+
+
+def main(arguments: list[str]) -> int:
+    """``python pve_harness.py serve DIR [PORT] [--template NAME]`` (with tests/ and this folder on
+    PYTHONPATH): serve the lab's fake cluster standalone, as a real one would be, until
+    interrupted; its CA certificate goes to DIR/ca.pem, the URL is printed (the token is
+    root@pam!ci, its secret ``TOKEN``; ``--template`` renames the template debian-12,
+    for PROVISIONER_TEST_PVE_TEMPLATE). For trying the real-target path of the tests
+    (PROVISIONER_TEST_PVE) without a real cluster: docs/testing.md."""
+    import signal
+    import sys
+
+    from fakepve import certs
+
+    template = None
+    if len(arguments) > 2 and arguments[-2] == "--template":  # the lab's under another name
+        template, arguments = arguments[-1], arguments[:-2]
+    if len(arguments) not in (2, 3) or arguments[0] != "serve":
+        print("usage: pve_harness.py serve DIR [PORT] [--template NAME]", file=sys.stderr)
+        return 2
+    directory = Path(arguments[1])
+    directory.mkdir(parents=True, exist_ok=True)
+    certfile, keyfile, _ = certs.make_cert(str(directory), hosts=("127.0.0.1",))
+    (directory / "ca.pem").write_bytes(Path(str(certfile)).read_bytes())  # self-signed
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    fake = TestPve(host="127.0.0.1", port=int(arguments[2]) if len(arguments) == 3 else 0)
+    lab_cluster(fake)
+    for vm in fake.vms:
+        vm.name = template or vm.name
+    served = Served(fake, str(certfile), str(keyfile))
+    print(f"PVE_URL={fake.url}\nPVE_CA_FILE={directory / 'ca.pem'}", flush=True)
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        served.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

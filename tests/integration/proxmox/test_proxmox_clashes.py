@@ -55,6 +55,7 @@ def _at(lab: Lab, text: str, occurrence: int = 1) -> str:
 # -- VMIDs --------------------------------------------------------------------------------
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 def test_two_guests_with_one_fixed_vmid(lab: Lab, pve: TestPve) -> None:
     body = _stack(_guest("a", "vmid: 3000"), _guest("b", "vmid: 3000"))
     message = _refusal(lab, pve, body)
@@ -62,6 +63,7 @@ def test_two_guests_with_one_fixed_vmid(lab: Lab, pve: TestPve) -> None:
            f"{VMID_HINT}" in message, message
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 def test_a_counted_guest_with_a_fixed_vmid(lab: Lab, pve: TestPve) -> None:
     message = _refusal(lab, pve, _stack(_guest("web", "vmid: 3000", count="\n    count: 2")))
     assert f"{_at(lab, '3000')}: guests.web-1: options.vmid 3000 is also guests.web-0's\n" \
@@ -69,6 +71,8 @@ def test_a_counted_guest_with_a_fixed_vmid(lab: Lab, pve: TestPve) -> None:
            "out to have one allocated to each" in message, message
 
 
+@pytest.mark.simulator_only(
+    "adds a VM or container with VMID 3000 to the fake cluster, outside the stack")
 @pytest.mark.parametrize(("holder", "expected"), [
     ("untagged VM", "VM 'legacy' (untagged, VMID 3000 on pve2)"),
     ("another stack's VM", "VM 'legacy' (stack other, VMID 3000 on pve2)"),
@@ -87,12 +91,14 @@ def test_a_fixed_vmid_the_cluster_already_gives_out(holder: str, expected: str, 
            f"{VMID_HINT}" in message, message
 
 
+@pytest.mark.simulator_only("names the fake's template VMID 9000 and reads fakepve's request log")
 def test_a_fixed_vmid_of_a_template(lab: Lab, pve: TestPve) -> None:
     message = _refusal(lab, pve, _stack(_guest("a", "vmid: 9000")))
     assert "guests.a: options.vmid 9000 is already used by template 'debian-12' (untagged, " \
            "VMID 9000 on pve1)" in message, message
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 def test_a_guests_own_vmid_is_no_clash(lab: Lab, pve: TestPve) -> None:
     _, result = lab.apply(_stack(_guest("a", "vmid: 3000")))
     assert result.ok, failures(result)
@@ -106,6 +112,7 @@ def test_a_guests_own_vmid_is_no_clash(lab: Lab, pve: TestPve) -> None:
            "VMID 3000 on pve1)" in message, message
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 def test_a_fixed_vmid_with_create_before_destroy(lab: Lab, pve: TestPve) -> None:
     """The replacement would be made while the old guest still has the VMID: the apply
     failed with "VMID 3000 is taken" after a plan that promised it."""
@@ -118,6 +125,7 @@ def test_a_fixed_vmid_with_create_before_destroy(lab: Lab, pve: TestPve) -> None
            "out, or drop create_before_destroy" in message, message
 
 
+@pytest.mark.simulator_only("adds a VM with VMID 3000 to the fake cluster, outside the stack")
 def test_a_located_problem_stays_with_its_guest_under_target(lab: Lab, pve: TestPve) -> None:
     pve.add_vm(3000, "legacy", node="pve2", config={"memory": 256})
     body = _stack(_guest("a"), _guest("b", "vmid: 3000"))
@@ -139,6 +147,7 @@ def test_the_allocator_never_hands_out_a_vmid_the_stack_fixes(lab: Lab, pve: Tes
 # -- MACs ---------------------------------------------------------------------------------
 
 
+@pytest.mark.simulator_only("adds a guest holding the MAC to the fake cluster, outside the stack")
 @pytest.mark.parametrize(("holder", "expected"), [
     ("untagged VM", "VM 'legacy' (untagged, VMID 120 on pve2)"),
     ("another stack's container", "container 'legacy' (stack other, VMID 120 on pve2)"),

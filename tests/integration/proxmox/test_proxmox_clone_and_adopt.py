@@ -34,6 +34,8 @@ def _templates(pve: TestPve) -> None:
                config={"scsi0": "local-lvm:base-9200-disk-0,size=3G", "memory": 512})
 
 
+@pytest.mark.simulator_only(
+    "adds an NFS storage and the templates alma-9 and arch (VMIDs 9100, 9200) to the fake cluster")
 def test_a_template_on_shared_storage_is_cloned_to_another_node(lab: Lab, pve: TestPve) -> None:
     _templates(pve)
     _, result = lab.apply(ALMA.format(full="true"))
@@ -44,6 +46,8 @@ def test_a_template_on_shared_storage_is_cloned_to_another_node(lab: Lab, pve: T
         "template disks and NICs the stack does not declare show as changes"
 
 
+@pytest.mark.simulator_only(
+    "adds the template alma-9 (VMID 9100) on shared storage to the fake cluster")
 def test_a_linked_clone(lab: Lab, pve: TestPve) -> None:
     _templates(pve)
     body = ALMA.format(full="false").replace("node: pve2", "node: pve1")
@@ -53,6 +57,7 @@ def test_a_linked_clone(lab: Lab, pve: TestPve) -> None:
     assert not lab.plan(body).has_changes
 
 
+@pytest.mark.simulator_only("adds the template arch (VMID 9200) to the fake cluster")
 def test_a_local_template_on_another_node_is_refused_clearly(lab: Lab, pve: TestPve) -> None:
     _templates(pve)
     _, result = lab.apply(ALMA.format(full="true").replace("alma-9", "arch"))
@@ -71,6 +76,7 @@ guests:
 """
 
 
+@pytest.mark.simulator_only("adds an untagged guest named web to the fake cluster")
 def test_a_name_taken_by_an_untagged_guest_stops_the_plan(lab: Lab, pve: TestPve) -> None:
     pve.add_vm(300, "web", config={"memory": 256})
     with pytest.raises(PlanError) as failure:
@@ -78,6 +84,9 @@ def test_a_name_taken_by_an_untagged_guest_stops_the_plan(lab: Lab, pve: TestPve
     assert "web" in str(failure.value) and "untagged" in str(failure.value)
 
 
+@pytest.mark.simulator_only(
+    "makes a second stack, other, that the run's clean-up does not own, and names the fake's "
+    "untagged template debian-12")
 def test_another_stacks_guests_are_foreign_and_untouched(lab: Lab, pve: TestPve,
                                                           tmp_path: object) -> None:
     other = Lab(lab.root.parent / "other", pve, lab.cafile, name="other")
@@ -93,6 +102,7 @@ def test_another_stacks_guests_are_foreign_and_untouched(lab: Lab, pve: TestPve,
         lab.plan(WEB.replace("web:", "api:"))
 
 
+@pytest.mark.simulator_only("adds the untagged guest legacy to the fake cluster")
 def test_an_untagged_guest_is_adopted_then_managed(lab: Lab, pve: TestPve) -> None:
     legacy = pve.add_vm(300, "legacy", status="running", config={
         "memory": 2048, "cores": 2, "scsi0": "local-lvm:vm-300-disk-0,size=8G",
@@ -121,6 +131,7 @@ guests:
     assert not plan.has_changes, [(c.action, c.fields) for c in plan.changes]
 
 
+@pytest.mark.simulator_only("adds the untagged guest legacy to the fake cluster")
 def test_the_yaml_import_prints_plans_no_change(lab: Lab, pve: TestPve) -> None:
     """``provisioner import`` records the guest as the printed YAML declares it: pasted
     as it is, the next plan changes nothing (options at their default, such as

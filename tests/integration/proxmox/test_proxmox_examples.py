@@ -33,6 +33,9 @@ def test_there_is_a_proxmox_example() -> None:
     assert EXAMPLES
 
 
+@pytest.mark.simulator_only(
+    "adds the example's API token to the fake cluster, shaped like the example's lab (its node, "
+    "template and storage names)")
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.parent.name)
 def test_example_has_no_perpetual_diff(path: Path, pve: TestPve, pve_pki: tuple[str, str],
                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,10 @@ from pve_harness import Lab, Served, TestPve, failures, guest, task_types
 
 from provisioner.errors import ProviderError
 
+pytestmark = pytest.mark.simulator_only(
+    "injects faults into fakepve (failed requests and tasks, locks, lost quorum, offline "
+    "nodes, a flaky network)")
+
 WEB = """
 guests:
   web:

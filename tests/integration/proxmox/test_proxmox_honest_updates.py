@@ -72,6 +72,7 @@ class Calls:
                 if m == method and path.endswith(suffix)]
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 @pytest.mark.parametrize("case", sorted(UPDATES))
 @pytest.mark.parametrize("template", ["guest", "container"])
 def test_an_in_place_update_writes_only_its_keys_and_restarts_nothing(
@@ -106,6 +107,7 @@ def test_an_in_place_update_writes_only_its_keys_and_restarts_nothing(
     assert not lab.plan(body.format(**{**BASE, **values})).has_changes
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 @pytest.mark.parametrize("template", ["guest", "container"])
 def test_a_nic_change_adds_no_flag_and_restarts_nothing(template: str, lab: Lab,
                                                         pve: TestPve) -> None:
@@ -127,6 +129,7 @@ def test_a_nic_change_adds_no_flag_and_restarts_nothing(template: str, lab: Lab,
     assert not lab.plan(moved).has_changes
 
 
+@pytest.mark.simulator_only("sets the guest's hotplug option inside the fake, as the UI would")
 def test_a_new_nic_on_a_vm_without_network_hotplug_is_planned_and_made_with_a_restart(
         lab: Lab, pve: TestPve) -> None:
     """The VM's hotplug option leaves out network: Proxmox would hold a new NIC until
@@ -148,6 +151,7 @@ def test_a_new_nic_on_a_vm_without_network_hotplug_is_planned_and_made_with_a_re
     assert not lab.plan(two).has_changes
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 def test_a_containers_address_change_rewrites_its_nic(lab: Lab, pve: TestPve) -> None:
     """A container's addresses live in its NIC (``net0: ...,ip=...``): changing
     ``options.ipconfig`` writes that NIC, and only it."""

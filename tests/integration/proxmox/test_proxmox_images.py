@@ -55,7 +55,8 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _import_content(pve: TestPve) -> None:
-    pve.storages["local"]["content"] += ",import"
+    if not getattr(pve, "real", False):  # a real cluster's storages are as they are
+        pve.storages["local"]["content"] += ",import"
 
 
 def image_volumes(pve: TestPve) -> list[str]:
@@ -69,6 +70,7 @@ def body(template: str, url: object, checksum: str, download: bool = False) -> s
     return template.format(url=url, checksum=checksum, download=str(download).lower())
 
 
+@pytest.mark.simulator_only("reads fakepve's upload, import and request logs")
 def test_an_uploaded_image_makes_a_guest_and_is_replaced_then_destroyed(
         lab: Lab, pve: TestPve, tmp_path: Path) -> None:
     checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE", size=16 << 20)
@@ -111,6 +113,7 @@ def test_an_uploaded_image_makes_a_guest_and_is_replaced_then_destroyed(
     assert [g for g in pve.vms if g.name == "web"] == []
 
 
+@pytest.mark.simulator_only("reads fakepve's upload log")
 def test_a_checksum_mismatch_leaves_no_volume(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
     marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
     wrong = "sha256:" + hashlib.sha256(b"something else").hexdigest()
@@ -121,6 +124,7 @@ def test_a_checksum_mismatch_leaves_no_volume(lab: Lab, pve: TestPve, tmp_path: 
     assert [g for g in pve.vms if g.name == "web"] == []
 
 
+@pytest.mark.simulator_only("reads fakepve's upload and download logs")
 def test_download_url_has_the_node_fetch_it(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
     served = tmp_path / "www"
     served.mkdir()
@@ -162,6 +166,7 @@ PLAN_CASES = {
 }
 
 
+@pytest.mark.simulator_only("reads fakepve's request log (what the provider sent)")
 @pytest.mark.parametrize("case", sorted(PLAN_CASES))
 def test_bad_image_input_is_a_plan_error(case: str, lab: Lab, pve: TestPve,
                                          tmp_path: Path) -> None:
@@ -187,6 +192,7 @@ def test_an_ova_is_refused_at_plan_time(lab: Lab, tmp_path: Path) -> None:
            "vmdk" in str(failure.value), str(failure.value)
 
 
+@pytest.mark.simulator_only("sets the free space of the fake's storage local")
 def test_an_image_is_counted_against_its_storage_on_each_node(lab: Lab, pve: TestPve,
                                                               tmp_path: Path) -> None:
     checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
@@ -200,6 +206,7 @@ def test_an_image_is_counted_against_its_storage_on_each_node(lab: Lab, pve: Tes
     assert lab.plan(body(IMAGE, tmp_path / "tiny.qcow2", checksum)).has_changes
 
 
+@pytest.mark.simulator_only("puts a stale image volume on the fake's storage local")
 def test_an_older_volume_of_the_image_is_a_leftover_the_plan_deletes(
         lab: Lab, pve: TestPve, tmp_path: Path) -> None:
     checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
@@ -218,6 +225,7 @@ def test_an_older_volume_of_the_image_is_a_leftover_the_plan_deletes(
     assert not lab.plan(text).has_changes
 
 
+@pytest.mark.simulator_only("loses the image's volume on one node of the fake")
 def test_an_image_missing_on_one_node_is_imported_again(lab: Lab, pve: TestPve,
                                                          tmp_path: Path) -> None:
     checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE")
@@ -236,6 +244,7 @@ def test_an_image_missing_on_one_node_is_imported_again(lab: Lab, pve: TestPve,
     assert not lab.plan(text).has_changes
 
 
+@pytest.mark.simulator_only("reads fakepve's import log")
 def test_a_second_disk_starts_from_the_image(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
     checksum = marked_image(tmp_path, "tiny.qcow2", "IMAGE-ONE-ABCDE", size=16 << 20)
     text = body(WITH_GUEST, tmp_path / "tiny.qcow2", checksum).replace(
@@ -252,6 +261,7 @@ def test_a_second_disk_starts_from_the_image(lab: Lab, pve: TestPve, tmp_path: P
     assert not plan.has_changes, [(c.address, field_changes(plan)) for c in plan.changes]
 
 
+@pytest.mark.simulator_only("reads fakepve's upload log")
 def test_an_iso_is_uploaded_as_iso_content(lab: Lab, pve: TestPve, tmp_path: Path) -> None:
     iso = tmp_path / "boot.iso"
     iso.write_bytes(b"\0" * 32768 + b"\x01CD001" + b"\0" * 4096)

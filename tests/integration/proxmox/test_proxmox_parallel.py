@@ -29,6 +29,8 @@ def _fleet(pve: TestPve) -> list[int]:
     return sorted(vm.vmid for vm in pve.vms if vm.name.startswith("fleet-"))
 
 
+@pytest.mark.simulator_only(
+    "reads fakepve's request log (what the provider sent) (and sets the fake's task speed)")
 @pytest.mark.fakepve(time_scale=0.002)
 def test_twenty_guests_created_in_parallel_get_unique_vmids(lab: Lab, pve: TestPve) -> None:
     body = FLEET.format(count=20, node="auto")
@@ -47,6 +49,8 @@ def test_twenty_guests_created_in_parallel_get_unique_vmids(lab: Lab, pve: TestP
     assert not lab.plan(body, node_parallel=20).has_changes
 
 
+@pytest.mark.simulator_only(
+    "makes the fake give VMIDs to another client between the provider's check and its create")
 def test_a_vmid_taken_by_another_client_meanwhile_is_skipped(lab: Lab, pve: TestPve) -> None:
     pve.steal = {100, 101, 103}  # another client creates these just before us
     body = FLEET.format(count=5, node="pve1")

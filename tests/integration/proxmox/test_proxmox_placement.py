@@ -18,6 +18,9 @@ from provisioner.errors import PlanError
 from provisioner.plan.model import Action
 from provisioner.plan.planner import PlanOptions
 
+pytestmark = pytest.mark.simulator_only(
+    "adds a third node to the fake and gives its nodes sizes of the test's choosing")
+
 SIZES = {"pve1": (4, 8 * GIB), "pve2": (8, 16 * GIB), "pve3": (16, 32 * GIB)}
 
 

@@ -65,6 +65,8 @@ CASES = {
 }
 
 
+@pytest.mark.simulator_only(
+    "reads fakepve's request log (what the provider sent), and names what the fake cluster has")
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_a_plan_error_naming_what_exists(case: str, lab: Lab,
                                                       pve: TestPve) -> None:
@@ -132,6 +134,7 @@ def test_a_node_list_naming_a_missing_node_is_reported(lab: Lab) -> None:
         str(failure.value)
 
 
+@pytest.mark.simulator_only("sets the free space of the fake's storage local-lvm")
 def test_storage_full_is_refused_naming_node_and_storage(lab: Lab, pve: TestPve) -> None:
     pve.storages["local-lvm"]["avail"] = 3 * 1024**3
     with pytest.raises(PlanError) as failure:

@@ -69,6 +69,7 @@ def test_the_doc_gives_the_formula() -> None:
     assert FORMULA in DOC.read_text(encoding="utf-8")
 
 
+@pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
 def test_guests_with_bridges_on_every_node(lab: Lab, pve: TestPve, nodes: list[str]) -> None:
     body = _guests(nodes)
     n = len(nodes)
@@ -77,6 +78,7 @@ def test_guests_with_bridges_on_every_node(lab: Lab, pve: TestPve, nodes: list[s
     assert _cost(lab, body) == {"connect": 1, "list": listings(bridges=n), "read": n}
 
 
+@pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
 def test_guests_without_bridges(lab: Lab, pve: TestPve, nodes: list[str]) -> None:
     body = _guests(nodes, bridge=False)
     n = len(nodes)
@@ -84,6 +86,7 @@ def test_guests_without_bridges(lab: Lab, pve: TestPve, nodes: list[str]) -> Non
     assert _cost(lab, body) == {"connect": 1, "list": listings(), "read": n}
 
 
+@pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
 def test_guests_placed_by_node_auto_read_capacity_in_every_plan(
     lab: Lab, pve: TestPve, nodes: list[str]
 ) -> None:
@@ -93,6 +96,7 @@ def test_guests_placed_by_node_auto_read_capacity_in_every_plan(
     assert _cost(lab, body) == {"connect": 1, "list": listings(capacity=n), "read": 2}
 
 
+@pytest.mark.simulator_only("counts fakepve's request log; adds guests to the fake")
 def test_fixed_macs_read_the_guests_outside_the_stack(lab: Lab, pve: TestPve,
                                                      nodes: list[str]) -> None:
     for vmid in (120, 121, 122):  # outside the stack; the templates are not read
@@ -106,6 +110,7 @@ def test_fixed_macs_read_the_guests_outside_the_stack(lab: Lab, pve: TestPve,
         "connect": 1, "list": listings(bridges=n), "read": n + 3}
 
 
+@pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
 def test_a_container_lists_its_os_template_storage(lab: Lab, pve: TestPve,
                                                   nodes: list[str]) -> None:
     body = _guests(nodes) + CONTAINER
@@ -116,6 +121,7 @@ def test_a_container_lists_its_os_template_storage(lab: Lab, pve: TestPve,
         "connect": 1, "list": listings(bridges=n, contents=1), "read": n + 1}
 
 
+@pytest.mark.simulator_only("counts fakepve's request log; adds a resource pool to the fake")
 def test_a_bridge_looked_up_among_vnets_and_a_resource_pool(lab: Lab, pve: TestPve,
                                                            nodes: list[str]) -> None:
     pve.pools["lab"] = set()

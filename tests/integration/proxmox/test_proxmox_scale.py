@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from pve_harness import Lab, TestPve, failures
 from test_proxmox_plan_cost import listings
 
@@ -27,6 +28,8 @@ LISTINGS = listings(capacity=2, bridges=2)
 every plan) and bridges."""
 
 
+@pytest.mark.simulator_only(
+    "sets the size of the fake's storage local-lvm and counts fakepve's request log")
 def test_a_plan_of_200_guests_costs_guests_plus_a_constant(lab: Lab, pve: TestPve) -> None:
     pve.storages["local-lvm"]["total"] = 1 << 40  # 200 full clones of 2GiB: 400GiB
     _, result = lab.apply(FLEET, parallelism=20, node_parallel=20, storage_parallel=20,

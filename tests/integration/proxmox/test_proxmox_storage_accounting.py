@@ -9,6 +9,7 @@ more, and ``capacity`` shows a storage the cluster does not have.
 
 from __future__ import annotations
 
+import pytest
 from pve_harness import GIB, Lab, TestPve, failures, field_changes
 
 BIG = """
@@ -28,6 +29,7 @@ def _stack(memory: str = "1GiB", size: str = "4GiB") -> str:
     return BIG.format(memory=memory, size=size)
 
 
+@pytest.mark.simulator_only("counts on the fake's storage sizes (a directory storage of 100GiB)")
 def test_an_update_does_not_count_the_guests_disk_again(lab: Lab, pve: TestPve) -> None:
     _, result = lab.apply(_stack())
     assert result.ok, failures(result)
@@ -45,6 +47,7 @@ def test_an_update_does_not_count_the_guests_disk_again(lab: Lab, pve: TestPve) 
     assert pools["local-lvm@pve1"].plan == 0
 
 
+@pytest.mark.simulator_only("counts on the fake's storage sizes (a directory storage of 100GiB)")
 def test_growing_a_disk_asks_for_the_growth_only(lab: Lab, pve: TestPve) -> None:
     _, result = lab.apply(_stack())
     assert result.ok, failures(result)

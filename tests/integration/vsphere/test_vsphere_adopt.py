@@ -22,6 +22,7 @@ guests:
 """
 
 
+@pytest.mark.simulator_only("makes the untagged VM legacy in the simulator, outside the provider")
 def test_an_untagged_vm_is_adopted_then_managed(lab: Lab, vcsim: Simulator) -> None:
     vcsim.make_vm("legacy", annotation="an old VM")
     address = Address(Kind.GUEST, "legacy")
@@ -44,6 +45,8 @@ def test_an_untagged_vm_is_adopted_then_managed(lab: Lab, vcsim: Simulator) -> N
     assert vcsim.vm("legacy").config.hardware.numCPU == 2
 
 
+@pytest.mark.simulator_only(
+    "names the simulator's template debian-12 in the adopt call and its message")
 def test_a_template_or_a_missing_vm_is_not_adopted(lab: Lab, vcsim_vpx: Simulator) -> None:
     with lab.engine(LEGACY.format(cpus=1)) as engine:
         provider = engine.providers()["vc"]

@@ -16,6 +16,9 @@ guests:
 """
 
 
+@pytest.mark.simulator_only(
+    "asserts the simulator's hosts' CPUs and memory, its own VMs' use and its datastores "
+    "LocalDS_0 and LocalDS_1")
 def test_capacity_reports_the_cluster_or_host_and_its_datastores(
     lab: Lab, vcsim: Simulator
 ) -> None:
@@ -32,6 +35,9 @@ def test_capacity_reports_the_cluster_or_host_and_its_datastores(
     assert all(0 < pool.available <= pool.capacity for pool in capacity.pools)
 
 
+@pytest.mark.simulator_only(
+    "counts on the simulator's sizes (a 64GiB, 64-vCPU guest never fits) and names its "
+    "datastore LocalDS_0")
 def test_a_plan_that_does_not_fit_is_refused(lab: Lab, vcsim: Simulator) -> None:
     node = vcsim.cluster or vcsim.hosts[0]
     with pytest.raises(PlanError) as memory:
@@ -47,6 +53,8 @@ def test_a_plan_that_does_not_fit_is_refused(lab: Lab, vcsim: Simulator) -> None
     assert not vcsim.vms("big")
 
 
+@pytest.mark.simulator_only(
+    "makes a stopped 64GiB guest, which fits only on the simulator's lax datastores and hosts")
 def test_a_stopped_guest_reserves_no_memory(lab: Lab, vcsim: Simulator) -> None:
     body = BIG.format(cpus=1, memory="64GiB", disk="1GiB").replace("disks", "power: stopped, "
                                                                             "disks")

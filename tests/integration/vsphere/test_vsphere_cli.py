@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from support.vcsim import PASSWORD_ENV, Simulator
+from support.vcsim import Simulator
 
 CANARY = "canary-vsphere-5e1f-S3cr3t"
 COMMANDS: list[list[str]] = [
@@ -24,13 +24,14 @@ def _stack(directory: Path, simulator: Simulator) -> None:
     (directory / "secret.cloud.yaml").write_text(
         f"#cloud-config\nchpasswd: {{ list: 'root:{CANARY}' }}\n", encoding="utf-8")
     document = {
-        "apiVersion": "provisioner/v1", "stack": "canary",
+        "apiVersion": "provisioner/v1", "stack": simulator.stack("canary"),
         "providers": {"vc": simulator.provider_block()},
         "guests": {"web": {"provider": "vc", "memory": "256MiB", "disks": [{"size": "1GiB"}],
                            "cloud_init": {"user_data": "secret.cloud.yaml"},
                            "options": {"notes": "public notes"}}},
     }
     (directory / "stack.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    simulator.track(directory)
 
 
 def _run(args: list[str], directory: Path) -> subprocess.CompletedProcess[str]:
@@ -48,7 +49,7 @@ def test_plan_stats_shows_one_bulk_read(tmp_path: Path, vcsim: Simulator) -> Non
 
 def test_secrets_reach_no_output_state_or_tag(tmp_path: Path, vcsim: Simulator) -> None:
     _stack(tmp_path, vcsim)
-    password = os.environ[PASSWORD_ENV]
+    password = vcsim.password
     encoded = base64.b64encode((tmp_path / "secret.cloud.yaml").read_bytes()).decode()
     for command in COMMANDS:
         result = _run(command, tmp_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from support.vcsim import TEMPLATE, Simulator
 from vsphere_lab import Lab, failures
 
@@ -82,6 +83,7 @@ def _hardware(simulator: Simulator, name: str) -> tuple[list[tuple[str, int]], l
     return disks, macs
 
 
+@pytest.mark.simulator_only("reads the simulator's datastore files on this machine")
 def test_each_clone_owns_its_disk_and_nic(lab: Lab, vcsim_vpx: Simulator) -> None:
     template = _hardware(vcsim_vpx, TEMPLATE)
     plan, result = lab.apply(TWINS.format(size="2GiB"), parallelism=1)  # one after the other
@@ -104,6 +106,7 @@ def test_each_clone_owns_its_disk_and_nic(lab: Lab, vcsim_vpx: Simulator) -> Non
         [(f"[LocalDS_0] twin-{index}/twin-{index}.vmdk", 3 * GIB)] for index in range(2)]
 
 
+@pytest.mark.simulator_only("reads the simulator's datastore files on this machine")
 def test_a_lab_of_clones_in_dependency_chains(lab: Lab, vcsim_vpx: Simulator) -> None:
     """The shape of the held-out lab of issue 11: six clones over two port groups, in
     depends_on chains, with two pairs made at once; every output has its value."""

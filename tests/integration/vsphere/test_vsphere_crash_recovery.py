@@ -31,14 +31,16 @@ DELETE_POINTS = ["before:delete:guests.app-2", "after:delete:guests.app-2"]
 
 def _write(directory: Path, simulator: Simulator, count: int, cpus: int) -> None:
     document = {
-        "apiVersion": "provisioner/v1", "stack": "crash",
+        "apiVersion": "provisioner/v1", "stack": simulator.stack("crash"),
         "providers": {"vc": simulator.provider_block()},
         "guests": {"app": {"provider": "vc", "count": count, "cpus": cpus, "memory": "128MiB",
                            "disks": [{"size": "1GiB"}],
-                           "networks": [{"host_network": "VM Network"}],
+                           "networks": [{"host_network": simulator.names.get(
+                               "VM Network", "VM Network")}],
                            "cloud_init": {"user_data": "#cloud-config\n"}}},
     }
     (directory / "stack.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    simulator.track(directory)
 
 
 def _apply(directory: Path, kill_at: str | None = None) -> subprocess.CompletedProcess[str]:

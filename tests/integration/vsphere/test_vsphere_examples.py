@@ -42,6 +42,9 @@ def test_there_are_vsphere_examples_for_vcenter_and_esxi() -> None:
     assert {_model(path) for path in EXAMPLES} == {"vpx", "esx"}
 
 
+@pytest.mark.simulator_only(
+    "applies the example stacks, which name the simulator's inventory, on the session's own "
+    "simulators")
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.parent.name)
 def test_example_has_no_perpetual_diff(path: Path, request: pytest.FixtureRequest,
                                        tmp_path_factory: pytest.TempPathFactory,

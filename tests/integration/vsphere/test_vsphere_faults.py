@@ -60,6 +60,8 @@ def test_invalid_power_state_is_translated_naming_the_vm(lab: Lab, vcsim: Simula
     assert refused.value.hint
 
 
+@pytest.mark.simulator_only(
+    "makes a VM of the guest's name in the simulator, outside the provider")
 def test_a_duplicate_name_is_refused_though_the_simulator_accepts_it(
     lab: Lab, vcsim_vpx: Simulator
 ) -> None:
@@ -85,6 +87,7 @@ def test_a_duplicate_name_is_refused_though_the_simulator_accepts_it(
     assert len(vcsim_vpx.vms("app")) == 1
 
 
+@pytest.mark.simulator_only("injects a fault into the simulator")
 def test_a_task_that_fails_for_lack_of_resources_leaves_nothing(
     lab: Lab, vcsim: Simulator
 ) -> None:
@@ -103,6 +106,7 @@ def test_a_task_that_fails_for_lack_of_resources_leaves_nothing(
     assert not lab.plan(APP).has_changes
 
 
+@pytest.mark.simulator_only("injects a fault into the simulator")
 def test_a_task_that_never_ends_times_out(lab: Lab, vcsim: Simulator) -> None:
     vcsim.inject(method="ReconfigVM_Task", target="app", fault="TaskInProgress", task=True,
                  hang=True, times=1)
@@ -114,6 +118,7 @@ def test_a_task_that_never_ends_times_out(lab: Lab, vcsim: Simulator) -> None:
     assert not vcsim.vms("app")
 
 
+@pytest.mark.simulator_only("injects a fault into the simulator")
 def test_a_task_held_by_another_one_is_retried(lab: Lab, vcsim: Simulator) -> None:
     vcsim.inject(method="ReconfigVM_Task", target="app", fault="TaskInProgress", task=True,
                  times=2)
@@ -122,6 +127,7 @@ def test_a_task_held_by_another_one_is_retried(lab: Lab, vcsim: Simulator) -> No
     assert vcsim.vm("app").runtime.powerState == "poweredOn"
 
 
+@pytest.mark.simulator_only("injects a fault into the simulator")
 def test_a_missing_privilege_names_it(lab: Lab, vcsim: Simulator) -> None:
     vcsim.inject(method="PowerOnVM_Task", target="app", fault="NoPermission", times=1)
     _, result = lab.apply(APP)
@@ -169,17 +175,23 @@ def test_a_wrong_password_is_an_error_without_the_password(
     with pytest.raises(ProviderError) as refused:
         lab.plan(APP, password="${env.WRONG_PASSWORD}")
     text = f"{refused.value}\n{refused.value.hint}"
-    assert "cannot log in to 127.0.0.1" in text and "as user" in text
+    server = vcsim.provider_block()["server"]
+    assert f"cannot log in to {server}" in text and "as user" in text
     assert "not-the-password-0123" not in text
 
 
 def test_an_untrusted_certificate_is_refused(lab: Lab, vcsim: Simulator) -> None:
+    if vcsim.real and not vcsim.provider_block().get("ca_file"):
+        pytest.skip("the real target's certificate is trusted without ca_file "
+                    "(PROVISIONER_TEST_VSPHERE_CA_FILE is not set)")
     with pytest.raises(ProviderError) as refused:
         lab.plan(APP, ca_file=None)
     assert "TLS certificate could not be verified" in str(refused.value)
     assert "ca_file" in refused.value.hint
 
 
+@pytest.mark.simulator_only(
+    "makes a VM marked as being created in the simulator, outside the provider")
 def test_an_interrupted_create_is_deleted_and_made_again(lab: Lab, vcsim: Simulator) -> None:
     """A VM still marked as being created (the run died before it was complete) is a
     leftover: the next apply deletes it before creating the guest."""
@@ -198,6 +210,7 @@ def test_an_interrupted_create_is_deleted_and_made_again(lab: Lab, vcsim: Simula
     assert not lab.plan(APP).has_changes
 
 
+@pytest.mark.simulator_only("injects a fault into the simulator")
 def test_a_create_that_fails_after_the_vm_exists_removes_it(
     lab: Lab, vcsim: Simulator
 ) -> None:

@@ -90,6 +90,7 @@ def _as_the_simulator_expects(simulator: Simulator) -> None:
             path.with_name(path.stem + "-flat.vmdk").touch()
 
 
+@pytest.mark.simulator_only("reads the simulator's datastore files on this machine")
 def test_a_vmdk_is_uploaded_and_found_again(lab: Lab, vcsim: Simulator,
                                             tmp_path: Path) -> None:
     vmdk, checksum = make_vmdk(tmp_path, "tiny", b"A")
@@ -115,6 +116,7 @@ def test_a_vmdk_is_uploaded_and_found_again(lab: Lab, vcsim: Simulator,
     assert report.calls["list"] == 1 + 2
 
 
+@pytest.mark.simulator_only("reads the simulator's datastore files on this machine")
 def test_a_guest_starts_from_a_copy_of_the_image(lab: Lab, vcsim_vpx: Simulator,
                                                  tmp_path: Path) -> None:
     vmdk, checksum = make_vmdk(tmp_path, "tiny", b"A")
@@ -148,6 +150,7 @@ def test_a_guest_starts_from_a_copy_of_the_image(lab: Lab, vcsim_vpx: Simulator,
     assert "web" not in vcsim_vpx.vm_names()
 
 
+@pytest.mark.simulator_only("reads the simulator's datastore files on this machine")
 def test_a_checksum_mismatch_leaves_nothing_on_the_datastore(lab: Lab, vcsim: Simulator,
                                                              tmp_path: Path) -> None:
     vmdk, _ = make_vmdk(tmp_path, "tiny", b"A")
@@ -165,6 +168,8 @@ def test_a_checksum_mismatch_leaves_nothing_on_the_datastore(lab: Lab, vcsim: Si
     assert image_files(vcsim) == []
 
 
+@pytest.mark.simulator_only(
+    "puts a half upload on the simulator's datastore files on this machine")
 def test_an_interrupted_upload_is_a_leftover_the_next_apply_deletes(
         lab: Lab, vcsim: Simulator, tmp_path: Path) -> None:
     vmdk, checksum = make_vmdk(tmp_path, "tiny", b"A")
@@ -288,6 +293,7 @@ def make_ova(directory: Path) -> tuple[Path, str]:
     return ova, "sha256:" + hashlib.sha256(ova.read_bytes()).hexdigest()
 
 
+@pytest.mark.simulator_only("reads the simulator's log of the NFC upload")
 def test_an_ova_is_deployed_as_a_template_guests_clone(lab: Lab, vcsim_vpx: Simulator,
                                                        tmp_path: Path) -> None:
     ova, checksum = make_ova(tmp_path)

@@ -58,6 +58,7 @@ def clone(vcsim: Simulator) -> str:
     return CLONE if vcsim.model == "vpx" else ""
 
 
+@pytest.mark.simulator_only("reads the simulator's datastore files on this machine")
 def test_lifecycle(lab: Lab, vcsim: Simulator, clone: str) -> None:
     baseline_files = vcsim.datastore_files()
     plan, result = lab.apply(body(clone=clone))
@@ -193,6 +194,8 @@ def test_the_template_is_never_touched(lab: Lab, vcsim_vpx: Simulator) -> None:
     assert len(vcsim_vpx.vm(TEMPLATE).config.hardware.device) == len(before)
 
 
+@pytest.mark.simulator_only(
+    "tells the simulator's VMware Tools the guest's address (SET.guest.ipAddress)")
 def test_wait_for_ip_waits_for_vmware_tools_to_report_one(lab: Lab, vcsim: Simulator) -> None:
     """The simulator reports a guest address once it is told one (as VMware Tools do)."""
     import threading
@@ -226,6 +229,8 @@ def test_wait_for_ip_waits_for_vmware_tools_to_report_one(lab: Lab, vcsim: Simul
     assert step.live is not None and step.live.attributes["ip"] == "10.42.0.7"
 
 
+@pytest.mark.simulator_only(
+    "counts on the simulator's VMware Tools reporting no address for a guest without a NIC")
 def test_wait_for_ip_times_out_naming_the_guest(lab: Lab, vcsim: Simulator) -> None:
     stack = """
     guests:

@@ -29,6 +29,7 @@ def _refusal(lab: Lab, extra: str, **settings: object) -> str:
     return str(refused.value)
 
 
+@pytest.mark.simulator_only("asserts the simulator's datastores (LocalDS_0, LocalDS_1)")
 def test_unknown_datastore_lists_the_datastores(lab: Lab, vcsim: Simulator) -> None:
     message = _refusal(lab, "disks: [ { size: 1GiB, pool: ssd } ]")
     compute = vcsim.cluster or "localhost.localdomain"
@@ -36,6 +37,7 @@ def test_unknown_datastore_lists_the_datastores(lab: Lab, vcsim: Simulator) -> N
             "(datastores: LocalDS_0, LocalDS_1)") in message
 
 
+@pytest.mark.simulator_only("asserts the simulator's port groups")
 def test_unknown_port_group_lists_the_port_groups(lab: Lab, vcsim: Simulator) -> None:
     message = _refusal(lab, "networks: [ { host_network: DMZ } ]")
     groups = "DC0_DVPG0, DVS0-DVUplinks-9, VM Network" if vcsim.model == "vpx" else "VM Network"
@@ -43,6 +45,7 @@ def test_unknown_port_group_lists_the_port_groups(lab: Lab, vcsim: Simulator) ->
             f"datacenter {vcsim.datacenter} (port groups: {groups})") in message
 
 
+@pytest.mark.simulator_only("asserts the simulator's datacenter DC0 and templates")
 def test_unknown_template_lists_the_templates(lab: Lab, vcsim_vpx: Simulator) -> None:
     message = _refusal(lab, "clone: ubuntu-24.04")
     assert ("guests.app: clone template 'ubuntu-24.04' does not exist in datacenter DC0 "
@@ -60,12 +63,14 @@ def test_a_standalone_esxi_host_cannot_clone_nor_use_folders(
             "folders") in message
 
 
+@pytest.mark.simulator_only("asserts the simulator's datacenter DC0 and folders")
 def test_unknown_folder_lists_the_folders(lab: Lab, vcsim_vpx: Simulator) -> None:
     message = _refusal(lab, "options: { folder: prod }")
     assert ("guests.app: folder 'prod' does not exist in datacenter DC0 "
             "(folders: lab, lab/web)") in message
 
 
+@pytest.mark.simulator_only("asserts the simulator's cluster, hosts and resource pools")
 def test_unknown_resource_pool_cluster_and_host(lab: Lab, vcsim_vpx: Simulator) -> None:
     assert ("guests.app: resource pool 'gold' does not exist in DC0_C0 (pools: lab)"
             in _refusal(lab, "options: { resource_pool: gold }"))
@@ -77,6 +82,7 @@ def test_unknown_resource_pool_cluster_and_host(lab: Lab, vcsim_vpx: Simulator) 
             "DC0_C0_H2)" in _refusal(lab, "node: DC0_H0"))
 
 
+@pytest.mark.simulator_only("asserts the simulator's datacenters, clusters, hosts and datastores")
 def test_a_provider_block_naming_nothing_that_exists(lab: Lab, vcsim_vpx: Simulator) -> None:
     message = _refusal(lab, "", datacenter="DC7")
     assert "guests.app: datacenter 'DC7' does not exist (datacenters: DC0)" in message
@@ -161,12 +167,14 @@ def _legacy(simulator: Simulator, mac: str) -> Any:
     return vm
 
 
+@pytest.mark.simulator_only("makes the untagged VM legacy in the simulator, outside the provider")
 def test_a_fixed_mac_an_untagged_vm_has_is_refused(lab: Lab, vcsim: Simulator) -> None:
     _legacy(vcsim, MAC)
     message = _refusal(lab, NIC)
     assert TAKEN.format(mac=MAC, name="legacy", owner="untagged") in message
 
 
+@pytest.mark.simulator_only("uses the MACs the simulator generated for its own VMs")
 def test_the_simulators_own_generated_macs_count_too(lab: Lab, vcsim: Simulator) -> None:
     holder = min((vm for vm in vcsim.vms() if vm.name != TEMPLATE), key=lambda vm: vm.name)
     (mac,) = [d.macAddress for d in holder.config.hardware.device if hasattr(d, "macAddress")]
@@ -175,6 +183,8 @@ def test_the_simulators_own_generated_macs_count_too(lab: Lab, vcsim: Simulator)
     assert TAKEN.format(mac=mac, name=holder.name, owner="untagged") in message
 
 
+@pytest.mark.simulator_only(
+    "makes a second stack, other, that the lab's clean-up does not destroy")
 def test_a_fixed_mac_another_stacks_vm_has_is_refused(lab: Lab, vcsim: Simulator,
                                                       tmp_path: Path) -> None:
     other = Lab(tmp_path / "other", vcsim, name="other")
@@ -194,6 +204,7 @@ def test_a_guest_keeps_its_own_fixed_mac(lab: Lab, vcsim: Simulator) -> None:
     assert _macs(vcsim, "app") == [MAC]
 
 
+@pytest.mark.simulator_only("makes the untagged VM legacy in the simulator, outside the provider")
 def test_fixed_macs_are_checked_from_the_one_bulk_read(lab: Lab, vcsim: Simulator) -> None:
     _legacy(vcsim, MAC)
     with lab.engine(GUEST.format(extra=NIC.replace("aa:01", "aa:02"))) as engine:

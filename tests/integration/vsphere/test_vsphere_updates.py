@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from support.vcsim import Simulator
 from vsphere_lab import Lab, boot_time, failures, field_changes
 
@@ -69,6 +70,7 @@ def test_nics_change_in_place_or_with_a_restart(lab: Lab, vcsim: Simulator) -> N
     assert len(_nics(vcsim.vm("app"))) == 1
 
 
+@pytest.mark.simulator_only("reads the simulator's datastore files on this machine")
 def test_disks_are_added_at_a_slot_and_removed(lab: Lab, vcsim: Simulator) -> None:
     _, result = lab.apply(_body())
     assert result.ok, failures(result)

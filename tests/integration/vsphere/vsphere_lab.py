@@ -3,14 +3,22 @@
 ``Lab`` is one stack directory with its own SQLite state: ``write`` puts the
 provider block ``vc`` (reaching the simulator) in front of the resource
 sections given, ``plan`` and ``apply`` run the engine as the CLI does.
+
+On a real target (support/vsphere_real.py) the stack is named for the run, the
+simulator's names in each stack written are the target's (a stack naming a
+second datastore or port group the variables do not give skips), and
+``clean_up`` destroys the stack after the test.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
 from support.vcsim import Simulator
@@ -30,13 +38,21 @@ class Lab:
     def __init__(self, root: Path, simulator: Simulator, name: str = "lab") -> None:
         self.root = root
         self.simulator = simulator
-        self.name = name
+        self.name = simulator.stack(name)
         self.root.mkdir(parents=True, exist_ok=True)
 
     def write(self, body: str, **settings: Any) -> Stack:
         document = {"apiVersion": "provisioner/v1", "stack": self.name,
                     "providers": {"vc": self.simulator.provider_block(**settings)}}
-        text = yaml.safe_dump(document, sort_keys=False) + textwrap.dedent(body)
+        body = textwrap.dedent(body)
+        for name, real in self.simulator.names.items():
+            if not re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", body):
+                continue
+            if not real:
+                pytest.skip(f"the stack uses a second datastore or port group ({name}): set "
+                            "PROVISIONER_TEST_VSPHERE_DATASTORE2 / _NETWORK2")
+            body = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", real, body)
+        text = yaml.safe_dump(document, sort_keys=False) + body
         (self.root / "stack.yaml").write_text(text, encoding="utf-8")
         return load_stack(self.root / "stack.yaml")
 
@@ -58,6 +74,14 @@ class Lab:
     def destroy(self, body: str, **settings: Any) -> ApplyResult:
         _, result = self.apply(body, options=PlanOptions(destroy=True), **settings)
         return result
+
+    def clean_up(self) -> None:
+        """Destroy the stack last written (what is left is the leak check's verdict)."""
+        if (self.root / "stack.yaml").is_file():
+            with contextlib.suppress(Exception), \
+                    Engine(load_stack(self.root / "stack.yaml"),
+                           SQLiteStore(self.root / "state.db")) as engine:
+                engine.apply(engine.plan(PlanOptions(destroy=True)), Recorder(), 8)
 
 
 def boot_time(simulator: Simulator, name: str) -> Any:
