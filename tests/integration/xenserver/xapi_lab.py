@@ -1,9 +1,13 @@
 """Stacks on the XAPI simulator, planned and applied in-process through the engine.
 
 ``Lab`` is one stack directory with its own SQLite state: ``write`` puts the
-provider block ``xcp`` (reaching the simulator, TLS verified) in front of the
-resource sections given; ``plan``, ``apply`` and ``destroy`` run the engine as
-the CLI does. ``owned`` lists what the simulator holds of the stack.
+provider block ``xcp`` (reaching the simulator, or a real pool named by
+``PROVISIONER_TEST_XAPI``, TLS verified) in front of the resource sections
+given, with the simulator's names replaced by the real pool's (``names``);
+``plan``, ``apply`` and ``destroy`` run the engine as the CLI does. ``left``
+lists what the pool still holds of the stack, through the provider's own bulk
+read (it works on both); ``owned``, ``vm`` and ``calls`` look into the
+simulator directly.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 import yaml
 from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
+from support.real_hosts import XapiTarget
 from support.xapi import XapiSimulator
 
 from provisioner.apply.executor import ApplyResult
@@ -35,19 +40,42 @@ def block(sim: XapiSimulator, **settings: Any) -> dict[str, Any]:
             **settings}
 
 
-class Lab:
-    """One stack on one simulator."""
+def real_block(target: XapiTarget, **settings: Any) -> dict[str, Any]:
+    """A provider block reaching a real pool (password from $XAPI_PASSWORD)."""
+    found = {"type": "xenserver", "url": target.url, "username": target.user,
+             "password": "${env.XAPI_PASSWORD}", **settings}
+    if target.ca_file:
+        found["ca_file"] = target.ca_file
+    return found
 
-    def __init__(self, root: Path, sim: XapiSimulator, name: str = "lab") -> None:
+
+class Lab:
+    """One stack on one pool."""
+
+    def __init__(self, root: Path, provider_block: dict[str, Any], name: str = "lab",
+                 names: dict[str, str] | None = None,
+                 sim: XapiSimulator | None = None) -> None:
         self.root = root
-        self.sim = sim
+        self.provider_block = provider_block
         self.name = name
+        self.names = names or {}
+        self._sim = sim
+        self.last_body = ""
         self.root.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def sim(self) -> XapiSimulator:
+        assert self._sim is not None, "a look into the simulator: mark the test simulator_only"
+        return self._sim
 
     def write(self, body: str, **settings: Any) -> Stack:
         document = {"apiVersion": "provisioner/v1", "stack": self.name,
-                    "providers": {"xcp": block(self.sim, **settings)}}
-        text = yaml.safe_dump(document, sort_keys=False) + textwrap.dedent(body)
+                    "providers": {"xcp": {**self.provider_block, **settings}}}
+        body = textwrap.dedent(body)
+        for simulated, real in self.names.items():
+            body = body.replace(simulated, real)
+        self.last_body = body
+        text = yaml.safe_dump(document, sort_keys=False) + body
         (self.root / "stack.yaml").write_text(text, encoding="utf-8")
         return load_stack(self.root / "stack.yaml")
 
@@ -68,6 +96,15 @@ class Lab:
     def destroy(self, body: str, **settings: Any) -> ApplyResult:
         _, result = self.apply(body, options=PlanOptions(destroy=True), **settings)
         return result
+
+    def left(self) -> list[str]:
+        """What the pool holds of this stack (guests and leftovers), as the provider's
+        bulk read finds it."""
+        with self.engine(self.last_body or "{}\n") as engine:
+            provider = engine.providers()["xcp"]
+            found = provider.list_managed()
+        return sorted(f"{live.address} ({live.name})" for live in
+                      [*found.managed, *found.leftovers])
 
     def vm(self, name: str) -> tuple[str, dict[str, Any]]:
         """The one VM (not a template) named ``name``: (reference, record)."""
