@@ -164,9 +164,9 @@ class Guests:
             with contextlib.suppress(ObjectNotFoundError):
                 self.client.call("VDI.destroy", live.id, what=what)
             return
-        self.destroy(live.id, what)
+        self.destroy(live.id, what, live.address)
 
-    def destroy(self, ref: str, what: str) -> None:
+    def destroy(self, ref: str, what: str, address: Address | None = None) -> None:
         """Hard shutdown, mark its disks as this guest's (so none is orphaned if this is
         cut short), destroy the VM, then the disks. Gone is success."""
         try:
@@ -175,7 +175,7 @@ class Guests:
             self.client.call("VM.destroy", ref, what=what)
         except ObjectNotFoundError:
             return
-        kill_point(f"xenserver:vm-destroyed:{what}")
+        kill_point(f"xenserver:vm-destroyed:{address}")
         for vdi in vdis:
             with contextlib.suppress(ObjectNotFoundError):
                 self.client.call("VDI.destroy", vdi, what=what)
