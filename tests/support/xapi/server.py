@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import sys
 import threading
 import xmlrpc.client
 from collections.abc import Callable
@@ -101,6 +102,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     call_handler: CallHandler
     put_handler: PutHandler | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up in the TLS handshake (one that does not trust the
+        certificate) is no server error: say nothing, as XAPI's stunnel does."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ssl.SSLError, ConnectionError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class Endpoint:
