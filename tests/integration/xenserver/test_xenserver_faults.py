@@ -3,10 +3,13 @@ sessions, a pool member in place of the master, roles, slow tasks, TLS."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from support.xapi import XapiSimulator
 from xapi_lab import NET, Lab, block, failures
 
+from provisioner.apply.progress import CollectingProgress
 from provisioner.errors import ProviderError
 
 pytestmark = [pytest.mark.integration,
@@ -61,14 +64,13 @@ def test_busy_objects_are_retried_and_a_lost_session_logs_in_again(
     with lab.engine(ONE) as engine:
         plan = engine.plan()
         xapi_sim.expire_sessions()  # between the plan and the apply
-        result = engine.apply(plan, __import__(
-            "provisioner.apply.progress", fromlist=["x"]).CollectingProgress(), 4)
+        result = engine.apply(plan, CollectingProgress(), 4)
     assert result.ok, failures(result)
     assert [c.method for c in xapi_sim.calls].count("VM.set_name_label") == 3
     assert not lab.plan(ONE).has_changes
 
 
-def test_a_pool_member_leads_to_the_master(tmp_path, xapi_sim: XapiSimulator,  # type: ignore[no-untyped-def]
+def test_a_pool_member_leads_to_the_master(tmp_path: Path, xapi_sim: XapiSimulator,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XAPI_PASSWORD", "secret")
     member = Lab(tmp_path / "member", {**block(xapi_sim), "url": xapi_sim.member_url()},
@@ -81,7 +83,7 @@ def test_a_pool_member_leads_to_the_master(tmp_path, xapi_sim: XapiSimulator,  #
 
 
 @pytest.mark.parametrize(("role", "works"), [("vm-admin", False), ("vm-power-admin", True)])
-def test_the_role_the_docs_name_is_enough(tmp_path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+def test_the_role_the_docs_name_is_enough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           role: str, works: bool) -> None:
     sim = XapiSimulator(users={"ops": ("pw", role)})
     sim.start()
@@ -111,12 +113,12 @@ def test_a_task_past_its_timeout_is_cancelled(lab: Lab, xapi_sim: XapiSimulator)
     assert _ours(xapi_sim) == []
 
 
-def test_tls_is_verified(tmp_path, xapi_sim: XapiSimulator,  # type: ignore[no-untyped-def]
+def test_tls_is_verified(tmp_path: Path, xapi_sim: XapiSimulator,
                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XAPI_PASSWORD", "secret")
     settings = {key: value for key, value in block(xapi_sim).items() if key != "ca_file"}
     lab = Lab(tmp_path / "lab", settings, sim=xapi_sim)
-    with pytest.raises(ProviderError, match="TLS certificate .* is not trusted"):
+    with pytest.raises(ProviderError, match=r"TLS certificate .* is not trusted"):
         lab.plan(ONE)
     wrong = Lab(tmp_path / "wrong", {**block(xapi_sim), "username": "root"}, sim=xapi_sim)
     monkeypatch.setenv("XAPI_PASSWORD", "not-the-password")

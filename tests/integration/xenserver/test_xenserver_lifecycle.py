@@ -13,8 +13,8 @@ from xapi_lab import NET, Lab, failures, field_changes
 from provisioner.core.address import Address
 from provisioner.core.problems import PlanRefused
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.simulator_only("reads the simulator's records, call log and disk contents")]
+pytestmark = [pytest.mark.integration, pytest.mark.simulator_only(
+    "reads the simulator's records, call log and disk contents")]
 
 STACK = f"""
 guests:
