@@ -87,15 +87,17 @@ class Guests:
         return ref
 
     def _made_before(self, address: Address, name: str, what: str) -> str | None:
-        """The VM an earlier attempt of this create finished, if any. Raises when another
-        owner's VM (or template) has the name: XAPI allows it, the plan never means it."""
-        pool = self.cache.refresh()
-        for ref, vm in pool.vms():
+        """The VM an earlier attempt of this create finished, if any (READ calls for the
+        VMs of that name only). Raises when another owner's VM has the name: XAPI
+        allows it, a plan never means it."""
+        for ref in self.client.call("VM.get_by_name_label", name, what=what) or ():
+            vm = self.client.call("VM.get_record", ref, what=what)
+            if vm.get("is_a_template") or vm.get("is_a_snapshot"):
+                continue
             marker = marker_of(vm)
             if self.ownership.owns_at(marker, address) and creating_marker(vm) is None:
-                return ref
-            if vm.get("name_label") == name and not self.ownership.owns(marker) and \
-                    creating_marker(vm) is None:
+                return str(ref)
+            if not self.ownership.owns(marker) and creating_marker(vm) is None:
                 raise name_taken(what, "VM", name, self.ownership.whose(marker))
         return None
 
