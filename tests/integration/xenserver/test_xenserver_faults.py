@@ -10,7 +10,7 @@ from support.xapi import XapiSimulator
 from xapi_lab import NET, Lab, block, failures
 
 from provisioner.apply.progress import CollectingProgress
-from provisioner.errors import ProviderError
+from provisioner.errors import PlanError, ProviderError
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.simulator_only("injects faults into the simulator")]
@@ -125,3 +125,44 @@ def test_tls_is_verified(tmp_path: Path, xapi_sim: XapiSimulator,
     with pytest.raises(ProviderError, match="SESSION_AUTHENTICATION_FAILED") as refused:
         wrong.plan(ONE)
     assert "not-the-password" not in str(refused.value)
+
+
+def test_ctrl_c_cancels_the_running_task(xapi_sim: XapiSimulator) -> None:
+    """An interrupt while a task runs cancels it on the pool, then propagates."""
+    from provisioner.providers.base import ProviderStats
+    from provisioner.providers.xenserver import XenServerConfig
+    from provisioner.providers.xenserver.client import XapiClient
+
+    fields = {key: value for key, value in block(xapi_sim).items() if key != "type"}
+    settings = XenServerConfig.model_validate({**fields, "password": "secret"})
+    client = XapiClient(settings, ProviderStats())
+    template = xapi_sim.find("VM", "debian-12-cloud")
+    xapi_sim.delay("VM.clone", 3.0)
+    seen: list[float] = []
+
+    def interrupt(progress: float) -> None:
+        seen.append(progress)
+        raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.task("VM.clone", template, "interrupted", progress=interrupt)
+    finally:
+        client.close()
+    xapi_sim.wait_tasks()
+    assert seen  # the wait saw the task's progress before the interrupt
+    assert "task.cancel" in [call.method for call in xapi_sim.calls]
+    assert [vm for vm in xapi_sim.objects("VM").values()
+            if vm["name_label"] == "interrupted"] == []
+
+
+def test_capacity_refuses_and_places_at_plan_time(lab: Lab) -> None:
+    """xcp2 has 16 GiB (its control domain takes 2): a 15 GiB guest pinned there is
+    refused before anything is made; node: auto puts it on xcp1."""
+    big = ONE.replace("memory: 512MiB", "memory: 15GiB\n    node: xcp2")
+    with pytest.raises(PlanError, match="node xcp2: 14GiB of memory free"):
+        lab.plan(big)
+    _, result = lab.apply(big.replace("node: xcp2", "node: auto"))
+    assert result.ok, failures(result)
+    _, vm = lab.vm("web")
+    assert lab.sim.objects("host")[vm["resident_on"]]["name_label"] == "xcp1"
