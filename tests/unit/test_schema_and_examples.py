@@ -37,6 +37,7 @@ def test_example_starts_with_the_schema_modeline(path: Path) -> None:
 def test_example_loads_and_matches_the_schema(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PVE_TOKEN_SECRET", "example")  # stacks/proxmox-lab reads its token here
     monkeypatch.setenv("VSPHERE_PASSWORD", "example")  # stacks/vsphere-* read their password
+    monkeypatch.setenv("XAPI_PASSWORD", "example")  # stacks/xcp-lab reads its password
     load_stack(path)
     document = yaml.safe_load(path.read_text())
     jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))

@@ -7,8 +7,6 @@ The provider itself lives in ``provider.py``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -24,42 +22,27 @@ from pydantic import (
 from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
+from provisioner.providers.kit.forms import matching, sorted_set
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
 """A Proxmox tag (PVE's pve-tag format, lowercase)."""
 
 
-def _sorted_set(values: list[str]) -> list[str]:
-    return sorted(set(values))
 
-
-Tags = Annotated[list[Tag], AfterValidator(_sorted_set)]
+Tags = Annotated[list[Tag], AfterValidator(sorted_set)]
 """Tags are a set in Proxmox: kept sorted, so the order written never shows as a change."""
-NodeList = Annotated[list[str], AfterValidator(_sorted_set)]
+NodeList = Annotated[list[str], AfterValidator(sorted_set)]
 SnippetVolume = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9\-_.]*:snippets/\S+$")]
 IpConfig = Annotated[str, StringConstraints(
     pattern=r"^(ip|ip6|gw|gw6)=[^,\s]+(,(ip|ip6|gw|gw6)=[^,\s]+)*$")]
 """One NIC's addresses as Proxmox writes them: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1."""
 
 
-def _matching(pattern: str, example: str) -> Callable[[str], str]:
-    """A check for a setting's form (a validator, not a schema pattern, so that the
-    setting may also be written as ${var.NAME} in an editor)."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            raise ValueError(f"'{value}' is not of the form {example}")
-        return value
-
-    return check
-
-
-_endpoint = _matching(r"^https://[^/\s]+/?$", "https://HOST:8006")
-_token_id = _matching(r"^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$", "USER@REALM!NAME")
-_username = _matching(r"^[^@\s]+@[^@\s]+$", "USER@REALM")
-_vmid_range = _matching(r"^\d+-\d+$", "FIRST-LAST, such as 1000-1999")
+_endpoint = matching(r"^https://[^/\s]+/?$", "https://HOST:8006")
+_token_id = matching(r"^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$", "USER@REALM!NAME")
+_username = matching(r"^[^@\s]+@[^@\s]+$", "USER@REALM")
+_vmid_range = matching(r"^\d+-\d+$", "FIRST-LAST, such as 1000-1999")
 
 
 class _Strict(BaseModel):
@@ -217,7 +200,7 @@ Content = Literal["images", "rootdir", "iso", "vztmpl", "backup", "snippets", "i
 class PoolOptions(_Strict):
     """Proxmox-only settings of a pool (a directory storage)."""
 
-    content: Annotated[list[Content], AfterValidator(_sorted_set)] = Field(
+    content: Annotated[list[Content], AfterValidator(sorted_set)] = Field(
         default_factory=lambda: list[Content](["images", "rootdir"]),
         description="what the storage holds",
     )

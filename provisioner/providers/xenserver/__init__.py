@@ -7,8 +7,6 @@ lives in ``provider.py``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -24,35 +22,16 @@ from pydantic import (
 from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
+from provisioner.providers.kit.forms import matching, sorted_set
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s,]+$")]
-
-
-def _sorted_set(values: list[str]) -> list[str]:
-    return sorted(set(values))
-
-
-Tags = Annotated[list[Tag], AfterValidator(_sorted_set)]
+Tags = Annotated[list[Tag], AfterValidator(sorted_set)]
 """Tags are a set in XAPI: kept sorted, so the order written never shows as a change."""
 PlatformKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=64)]
 XenstoreKey = Annotated[str, StringConstraints(pattern=r"^vm-data(/[A-Za-z0-9_\-.]+)+$",
                                                max_length=200)]
-
-
-def _matching(pattern: str, example: str) -> Callable[[str], str]:
-    """A check of a setting's form (a validator, so ``${var.X}`` may stand for it)."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            raise ValueError(f"'{value}' is not of the form {example}")
-        return value
-
-    return check
-
-
-_url = _matching(r"^https?://[^/\s]+/?$", "https://POOL-MASTER (or http:// with "
+_url = matching(r"^https?://[^/\s]+/?$", "https://POOL-MASTER (or http:// with "
                                           "verify_tls: false)")
 
 
