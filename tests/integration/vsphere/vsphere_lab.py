@@ -14,37 +14,34 @@ from __future__ import annotations
 
 import contextlib
 import re
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
+from support.stack_lab import StackLab
 from support.vcsim import Simulator
 
-from provisioner.apply.executor import ApplyResult
 from provisioner.apply.progress import CollectingProgress as Recorder
 from provisioner.engine import Engine
-from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
-from provisioner.stack.loader import Stack, load_stack
+from provisioner.stack.loader import load_stack
 from provisioner.state.local import SQLiteStore
 
 
-class Lab:
+class Lab(StackLab):
     """One stack on one simulator."""
 
-    def __init__(self, root: Path, simulator: Simulator, name: str = "lab") -> None:
-        self.root = root
-        self.simulator = simulator
-        self.name = simulator.stack(name)
-        self.root.mkdir(parents=True, exist_ok=True)
+    block_name = "vc"
 
-    def write(self, body: str, **settings: Any) -> Stack:
-        document = {"apiVersion": "provisioner/v1", "stack": self.name,
-                    "providers": {"vc": self.simulator.provider_block(**settings)}}
-        body = textwrap.dedent(body)
+    def __init__(self, root: Path, simulator: Simulator, name: str = "lab") -> None:
+        super().__init__(root, simulator.stack(name))
+        self.simulator = simulator
+
+    def block(self, **settings: Any) -> dict[str, Any]:
+        return self.simulator.provider_block(**settings)
+
+    def localize(self, body: str) -> str:
         for name, real in self.simulator.names.items():
             if not re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", body):
                 continue
@@ -52,28 +49,7 @@ class Lab:
                 pytest.skip(f"the stack uses a second datastore or port group ({name}): set "
                             "PROVISIONER_TEST_VSPHERE_DATASTORE2 / _NETWORK2")
             body = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", real, body)
-        text = yaml.safe_dump(document, sort_keys=False) + body
-        (self.root / "stack.yaml").write_text(text, encoding="utf-8")
-        return load_stack(self.root / "stack.yaml")
-
-    def engine(self, body: str, **settings: Any) -> Engine:
-        """An engine on the lab's state file (closing it closes the store and logs out)."""
-        return Engine(self.write(body, **settings), SQLiteStore(self.root / "state.db"))
-
-    def plan(self, body: str, options: PlanOptions | None = None, **settings: Any) -> Plan:
-        with self.engine(body, **settings) as engine:
-            return engine.plan(options)
-
-    def apply(self, body: str, parallelism: int = 8, options: PlanOptions | None = None,
-              **settings: Any) -> tuple[Plan, ApplyResult]:
-        with self.engine(body, **settings) as engine:
-            plan = engine.plan(options)
-            result = engine.apply(plan, Recorder(), parallelism)
-        return plan, result
-
-    def destroy(self, body: str, **settings: Any) -> ApplyResult:
-        _, result = self.apply(body, options=PlanOptions(destroy=True), **settings)
-        return result
+        return body
 
     def clean_up(self) -> None:
         """Destroy the stack last written (what is left is the leak check's verdict)."""

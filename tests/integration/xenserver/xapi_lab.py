@@ -12,22 +12,15 @@ simulator directly.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import yaml
 from support.plans import actions, failures, field_changes  # noqa: F401  (re-exported)
 from support.real_hosts import XapiTarget
+from support.stack_lab import StackLab
 from support.xapi import XapiSimulator
 
-from provisioner.apply.executor import ApplyResult
-from provisioner.apply.progress import CollectingProgress as Recorder
-from provisioner.engine import Engine
-from provisioner.plan.model import Plan
-from provisioner.plan.planner import PlanOptions
-from provisioner.stack.loader import Stack, load_stack
-from provisioner.state.local import SQLiteStore
+from provisioner.stack.loader import Stack
 
 NET = "Pool-wide network associated with eth0"
 OWNER_KEY = "provisioner:owner"
@@ -49,53 +42,36 @@ def real_block(target: XapiTarget, **settings: Any) -> dict[str, Any]:
     return found
 
 
-class Lab:
+class Lab(StackLab):
     """One stack on one pool."""
+
+    block_name = "xcp"
 
     def __init__(self, root: Path, provider_block: dict[str, Any], name: str = "lab",
                  names: dict[str, str] | None = None,
                  sim: XapiSimulator | None = None) -> None:
-        self.root = root
+        super().__init__(root, name)
         self.provider_block = provider_block
-        self.name = name
         self.names = names or {}
         self._sim = sim
         self.last_body = ""
-        self.root.mkdir(parents=True, exist_ok=True)
 
     @property
     def sim(self) -> XapiSimulator:
         assert self._sim is not None, "a look into the simulator: mark the test simulator_only"
         return self._sim
 
+    def block(self, **settings: Any) -> dict[str, Any]:
+        return {**self.provider_block, **settings}
+
     def write(self, body: str, **settings: Any) -> Stack:
-        document = {"apiVersion": "provisioner/v1", "stack": self.name,
-                    "providers": {"xcp": {**self.provider_block, **settings}}}
-        body = textwrap.dedent(body)
+        self.last_body = body
+        return super().write(body, **settings)
+
+    def localize(self, body: str) -> str:
         for simulated, real in self.names.items():
             body = body.replace(simulated, real)
-        self.last_body = body
-        text = yaml.safe_dump(document, sort_keys=False) + body
-        (self.root / "stack.yaml").write_text(text, encoding="utf-8")
-        return load_stack(self.root / "stack.yaml")
-
-    def engine(self, body: str, **settings: Any) -> Engine:
-        return Engine(self.write(body, **settings), SQLiteStore(self.root / "state.db"))
-
-    def plan(self, body: str, options: PlanOptions | None = None, **settings: Any) -> Plan:
-        with self.engine(body, **settings) as engine:
-            return engine.plan(options)
-
-    def apply(self, body: str, parallelism: int = 8, options: PlanOptions | None = None,
-              **settings: Any) -> tuple[Plan, ApplyResult]:
-        with self.engine(body, **settings) as engine:
-            plan = engine.plan(options)
-            result = engine.apply(plan, Recorder(), parallelism)
-        return plan, result
-
-    def destroy(self, body: str, **settings: Any) -> ApplyResult:
-        _, result = self.apply(body, options=PlanOptions(destroy=True), **settings)
-        return result
+        return body
 
     def left(self) -> list[str]:
         """What the pool holds of this stack (guests and leftovers), as the provider's
