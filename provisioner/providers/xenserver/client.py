@@ -261,9 +261,14 @@ class XapiClient:
     def _wait(self, task: str, token: str, what: str, timeout: float,
               progress: Callable[[float], None] | None) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
+        shown = -1
         for record in self._task_records(task, token, deadline):
+            done = float(record.get("progress") or 0.0)
+            if int(done * 10) > shown:  # a log line per tenth (--debug shows it)
+                shown = int(done * 10)
+                log.debug("%s: %s %d%%", what, record.get("name_label", "task"), done * 100)
             if progress is not None:
-                progress(float(record.get("progress") or 0.0))
+                progress(done)
             if str(record.get("status")) not in ("pending", "cancelling"):
                 return record
         raise ProviderError(
