@@ -68,9 +68,12 @@ def plan_stack(
 
 def located(stack: Stack, problem: Problem) -> Problem:
     """A problem with one field, at the line that declares the field (for an instance
-    of a counted resource, its declaration's); any other problem as it is."""
-    if problem.address is None or not problem.path or problem.position is not None:
+    of a counted resource, its declaration's); one with a stack key and no address
+    (``providers.kvm.sr``), at that key; any other problem as it is."""
+    if not problem.path or problem.position is not None:
         return problem
+    if problem.address is None:
+        return problem.at(stack.source.value_at(tuple(parse_path(problem.path))))
     address = problem.address
     declared = next((group for group, members in stack.groups.items()
                      if address in members), address)

@@ -116,7 +116,7 @@ def test_a_vm_reads_back_normalized() -> None:
     assert (spec["cpus"], spec["memory"], spec["node"], spec["clone"]) == (2, 2 * GIB, "xcp1",
                                                                            "debian-12")
     assert [(d["size"], d["pool"], d["slot"]) for d in spec["disks"]] == [
-        (20 * GIB, "NFS", "0"), (5 * GIB, "Local storage", "1")]  # drive left out, in order
+        (20 * GIB, "NFS", None), (5 * GIB, "Local storage", None)]  # drive left out, in order
     assert [n["mac"] for n in spec["networks"]] == ["aa:bb:cc:00:00:01", "aa:bb:cc:00:00:02"]
     assert spec["networks"][0]["host_network"] == "Pool-wide network associated with eth0"
     assert spec["cloud_init"]["user_data"].digest == "sha256:" + "a" * 64
@@ -168,8 +168,15 @@ def test_plan_checks_name_what_exists() -> None:
     assert paths == {"clone", "node", "networks[0].host_network", "networks[0].vlan",
                      "networks[1].network", "disks[1].pool", "options.memory_max",
                      "options.cpus_max"}
-    assert ("clone", "no template named 'debian-11'", "did you mean 'debian-12'?") in found
+    assert ("clone", "'debian-11': no such template in the pool",
+            "did you mean 'debian-12'?") in found
     assert any(hint == "did you mean 'Local storage'?" for _p, _s, hint in found)
+    local = guest_problems(_resource(node="xcp2", disks=[
+        {"size": GIB, "pool": "Local storage"}, {"size": GIB, "pool": "ISOs"}]), pool)
+    assert [(p.path, p.summary) for p in local] == [
+        ("disks[0].pool", "'Local storage' is local to host xcp1, but the guest runs on xcp2 "
+                          "(node)"),
+        ("disks[1].pool", "'ISOs' is an ISO library, which holds no disks")]
     small = guest_problems(_resource(clone="debian-12", disks=[{"size": 5 * GIB}]), pool)
     assert [p.path for p in small] == ["disks[0].size"]
     assert "10GiB" in small[0].summary or "10.0GiB" in small[0].summary

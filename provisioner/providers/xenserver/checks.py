@@ -39,11 +39,12 @@ class _Refuse(Protocol):
 
 
 def plan_checks(resources: Sequence[Resource], settings: XenServerConfig,
-                pool: Pool) -> list[Problem]:
+                pool: Pool, provider: str) -> list[Problem]:
     problems: list[Problem] = []
     srs = set(pool.srs())
     if settings.sr is not None and settings.sr not in srs:
-        problems.append(Problem(f"the provider block's sr '{settings.sr}' does not exist",
+        problems.append(Problem(f"'{settings.sr}': no such SR in the pool",
+                                path=f"providers.{provider}.sr",
                                 hint=did_you_mean(settings.sr, srs)))
     for resource in resources:
         problems += guest_problems(resource, pool)
@@ -62,11 +63,11 @@ def guest_problems(resource: Resource, pool: Pool) -> list[Problem]:
         refuse("image", "XenServer guests are made from templates",
                "name a template with clone: instead")
     if guest.clone and guest.clone not in pool.templates():
-        refuse("clone", f"no template named '{guest.clone}'",
+        refuse("clone", f"'{guest.clone}': no such template in the pool",
                did_you_mean(guest.clone, set(pool.templates())))
     if guest.node and guest.node != AUTO and guest.node not in pool.hosts():
-        refuse("node", f"no host named '{guest.node}'", did_you_mean(guest.node,
-                                                                     set(pool.hosts())))
+        refuse("node", f"'{guest.node}': no such host in the pool",
+               did_you_mean(guest.node, set(pool.hosts())))
     _disk_problems(guest, pool, refuse)
     _nic_problems(guest, pool, refuse)
     _limit_problems(guest, refuse)
@@ -74,20 +75,38 @@ def guest_problems(resource: Resource, pool: Pool) -> list[Problem]:
 
 
 def _disk_problems(guest: GuestSpec, pool: Pool, refuse: _Refuse) -> None:
-    srs = set(pool.srs())
+    srs_by_name = pool.srs()
+    srs = set(srs_by_name)
+    isos = {str(sr.get("name_label")) for sr in pool.of("SR").values()
+            if sr.get("content_type") == "iso"}
+    local: dict[str, int] = {}
     sizes = template_sizes(pool, guest.clone)
     for index, disk in enumerate(guest.disks):
         for key, why in UNSUPPORTED_DISK.items():
             if getattr(disk, key) is not None:
                 refuse(f"disks[{index}].{key}", "is not supported by the xenserver provider",
                        why)
-        if disk.pool and disk.pool not in srs:
-            refuse(f"disks[{index}].pool", f"no SR named '{disk.pool}'",
+        if disk.pool and disk.pool in isos:
+            refuse(f"disks[{index}].pool", f"'{disk.pool}' is an ISO library, which holds no "
+                   "disks", "name an SR of virtual disks: " + ", ".join(sorted(srs)))
+        elif disk.pool and disk.pool not in srs:
+            refuse(f"disks[{index}].pool", f"'{disk.pool}': no such SR in the pool",
                    did_you_mean(disk.pool, srs))
+        elif disk.pool and (host := pool.sr_host(srs_by_name[disk.pool])) is not None:
+            local.setdefault(host, index)
+            if guest.node and guest.node not in (AUTO, host):
+                refuse(f"disks[{index}].pool", f"'{disk.pool}' is local to host {host}, but "
+                       f"the guest runs on {guest.node} (node)",
+                       f"set node: {host}, or put the disk on a shared SR")
         if index < len(sizes) and disk.size is not None and disk.size < sizes[index][1]:
             refuse(f"disks[{index}].size", f"is smaller than the template's disk "
                    f"({approx_size(sizes[index][1])}); a disk cannot shrink",
                    f"give it at least {approx_size(sizes[index][1])}")
+    if len(local) > 1:
+        hosts = sorted(local)
+        refuse(f"disks[{local[hosts[1]]}].pool", f"is local to host {hosts[1]}, another disk "
+               f"to host {hosts[0]}: no host can run the guest",
+               "put the disks on one host's SR, or on a shared SR")
 
 
 def _nic_problems(guest: GuestSpec, pool: Pool, refuse: _Refuse) -> None:
@@ -98,10 +117,10 @@ def _nic_problems(guest: GuestSpec, pool: Pool, refuse: _Refuse) -> None:
             refuse(f"{path}.network", "the xenserver provider manages no networks",
                    "name an existing network with host_network: NAME")
         elif nic.host_network and nic.host_network not in names:
-            refuse(f"{path}.host_network", f"no network named '{nic.host_network}'",
+            refuse(f"{path}.host_network", f"'{nic.host_network}': no such network in the pool",
                    did_you_mean(nic.host_network, names))
         elif nic.bridge and nic.bridge not in bridges:
-            refuse(f"{path}.bridge", f"no network has the bridge '{nic.bridge}'",
+            refuse(f"{path}.bridge", f"'{nic.bridge}': no network of the pool has this bridge",
                    did_you_mean(nic.bridge, bridges))
         for key, why in UNSUPPORTED_NIC.items():
             if getattr(nic, key) is not None:

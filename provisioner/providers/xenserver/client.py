@@ -33,6 +33,7 @@ import threading
 import time
 import xmlrpc.client
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -97,9 +98,12 @@ def call_kind(method: str) -> CallKind:
 class XapiClient:
     """Thread-safe access to one pool: a session per thread, calls counted and translated."""
 
-    def __init__(self, settings: XenServerConfig, stats: ProviderStats) -> None:
+    def __init__(self, settings: XenServerConfig, stats: ProviderStats,
+                 directory: Path | None = None) -> None:
         self.settings = settings
         self.stats = stats
+        self.directory = directory
+        """Where a relative ``ca_file`` starts: the stack's directory."""
         self.url = settings.url.rstrip("/")
         self._local = threading.local()
         self._sessions: list[Any] = []
@@ -110,7 +114,20 @@ class XapiClient:
     def _context(self) -> ssl.SSLContext:
         if not self.settings.verify_tls:
             return ssl._create_unverified_context()
-        return ssl.create_default_context(cafile=self.settings.ca_file)
+        if self.settings.ca_file is None:
+            return ssl.create_default_context()
+        path = Path(self.settings.ca_file).expanduser()
+        if not path.is_absolute() and self.directory is not None:
+            path = self.directory / path
+        try:
+            return ssl.create_default_context(cafile=str(path))
+        except FileNotFoundError:
+            problem = "no such file"
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            problem = f"not a PEM certificate ({getattr(exc, 'reason', None) or exc})"
+        raise ProviderError(f"ca_file {path}: {problem}",
+                            hint="give the PEM file of the pool's certificate (or its CA); a "
+                                 "relative path starts at the stack's directory")
 
     def _transport(self, url: str) -> xmlrpc.client.Transport:
         timeout = max(self.settings.timeout, EVENT_WAIT + 10)

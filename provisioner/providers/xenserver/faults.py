@@ -52,7 +52,8 @@ MEANINGS: dict[str, tuple[str, str]] = {
     "RBAC_PERMISSION_DENIED": ("the user's role does not allow this",
                                "log in as a user with the pool-admin or vm-admin role"),
     "SESSION_AUTHENTICATION_FAILED": ("user name or password refused",
-                                      "check username and password in the provider block"),
+                                      "check the block's username, and the password it reads "
+                                      "(such as the environment variable ${env.X} names)"),
     "DEVICE_ALREADY_EXISTS": ("a disk or NIC already sits at that device number", ""),
     "VM_REQUIRES_SR": ("the VM needs a storage repository this host cannot reach", ""),
     "LICENCE_RESTRICTION": ("the pool's licence lacks this feature", ""),

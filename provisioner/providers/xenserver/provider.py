@@ -47,7 +47,7 @@ class XenServerProvider(Provider):
     def __init__(self, name: str, config: Any, owner: Owner) -> None:
         super().__init__(name, config, owner)
         self.settings: XenServerConfig = config
-        self.client = XapiClient(self.settings, self.stats)
+        self.client = XapiClient(self.settings, self.stats, owner.directory)
         self.cache = PoolCache(self.client)
         self.lister = Lister(self.client, Ownership(owner.stack, name), self.cache)
         self.guests = Guests(self.client, self.settings, self.lister, self.cache)
@@ -70,7 +70,7 @@ class XenServerProvider(Provider):
         if not guests:
             return []
         pool = self.cache.pool()
-        problems = plan_checks(guests, self.settings, pool)
+        problems = plan_checks(guests, self.settings, pool, self.name)
         if declares_macs(guests):
             problems += mac_clashes(guests, self.lister.mac_holders(pool))
         return problems

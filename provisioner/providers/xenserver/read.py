@@ -61,7 +61,7 @@ def live_object(ref: str, vm: Record, marker: Marker, pool: Pool, provider: str)
         "image": None,
         "clone": marker.memo.get("clone"),
         "node": pool.name("host", vm.get("affinity")),
-        "disks": [_disk(vbd, vdi, pool) for vbd, vdi in own],
+        "disks": [_disk(vdi, pool) for _vbd, vdi in own],
         "networks": [_nic(vif, pool) for vif in nics],
         "cloud_init": _cloud_init(drive),
         "power": POWER.get(state, state.lower()),
@@ -74,11 +74,12 @@ def live_object(ref: str, vm: Record, marker: Marker, pool: Pool, provider: str)
         attributes=_attributes(ref, vm, pool, nics, own, state))
 
 
-def _disk(vbd: Record, vdi: Record | None, pool: Pool) -> dict[str, Any]:
+def _disk(vdi: Record | None, pool: Pool) -> dict[str, Any]:
     size = number(vdi.get("virtual_size")) if vdi is not None else 0
     sr = pool.name("SR", vdi.get("SR")) if vdi is not None else None
+    # no slot: XAPI numbers disks itself, and the stack cannot say one
     return {"size": Bytes(size), "pool": sr, "image": None, "volume": None, "format": None,
-            "bus": None, "slot": str(vbd.get("userdevice", ""))}
+            "bus": None, "slot": None}
 
 
 def _nic(vif: Record, pool: Pool) -> dict[str, Any]:

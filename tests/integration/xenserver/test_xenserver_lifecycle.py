@@ -131,3 +131,30 @@ def test_an_untagged_namesake_is_refused_then_adopted_and_destroy_leaves_nothing
             if not vm["is_a_template"] and not vm["is_control_domain"]} == set()
     assert set(xapi_sim.objects("VDI")) < before  # the guests' disks went with them
     assert all(vdi["SR"] != "" for vdi in xapi_sim.objects("VDI").values())
+
+
+def test_a_disk_grows_live_only_on_an_sr_whose_driver_can(lab: Lab,
+                                                           xapi_sim: XapiSimulator) -> None:
+    """NFS's driver has VDI_RESIZE_ONLINE, LVM's has not (the pool's SM records)."""
+    assert lab.apply(STACK)[1].ok
+    grown = STACK.replace("{size: 12GiB}", "{size: 14GiB}")
+    assert field_changes(lab.plan(grown)) == {"guests.web": [("disks[0].size", "in place")]}
+    xapi_sim.clear_calls()
+    assert lab.apply(grown)[1].ok
+    assert lab.calls("VDI.resize") and not [m for m in lab.calls("VM.") if "shutdown" in m]
+    local = grown.replace("{size: 1GiB, pool: Local storage xcp1}",
+                          "{size: 2GiB, pool: Local storage xcp1}")
+    assert field_changes(lab.plan(local)) == {
+        "guests.web": [("disks[1].size", "requires restart")]}
+    xapi_sim.clear_calls()
+    assert lab.apply(local)[1].ok
+    assert "Async.VM.clean_shutdown" in lab.calls("VM.")
+    assert not lab.plan(local).has_changes
+
+
+def test_a_wrong_block_sr_is_shown_at_its_line(lab: Lab) -> None:
+    with pytest.raises(PlanRefused) as refused:
+        lab.plan(STACK, sr="NFS share")
+    (problem,) = refused.value.problems
+    assert problem.path == "providers.xcp.sr" and problem.position is not None
+    assert problem.hint == "did you mean 'NFS shared'?"

@@ -32,7 +32,8 @@ Wire choices worth knowing:
   records on the wire; the store still tracks it (``sim.objects``) and
   host.compute_free_memory answers from the same numbers;
 - VDI.resize_online is Removed in the model (MESSAGE_REMOVED); VDI.resize on
-  an attached VDI works only on SRs added with ``online_resize=True``;
+  an attached VDI works only on SRs whose driver (SM record) has the
+  VDI_RESIZE_ONLINE feature (``add_sr(..., online_resize=True)``);
 - Async: every explicit message plus create/destroy (the model has no async
   flag); ``sim.calls`` logs such calls as "Async.CLASS.message".
 

@@ -158,3 +158,4 @@ def add_vm(store: ObjectStore, name: str, memory: int, vcpus: int, disks: Sequen
 
 def start_vm(store: ObjectStore, vm: str, host: str) -> None:
     boot(store, vm, host, paused=False)
+

@@ -7,7 +7,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import events, raw_import, storage, vbd, vif_move, vif_net, vm_config, vm_power  # noqa: F401
+from . import (  # the PUT handler, the storage drivers  # noqa: F401
+    drivers,
+    events,
+    raw_import,
+    storage,
+    vbd,
+    vif_move,
+    vif_net,
+    vm_config,
+    vm_power,
+)
 from . import seed as lab
 from .controls import Call, Controls
 from .dispatch import Dispatcher
@@ -37,7 +47,6 @@ class XapiSimulator:
         self.sessions = Sessions(self.store, self.users)
         self.controls = Controls(task_seconds=task_seconds)
         self.tasks = TaskRunner(self)
-        self.online_resize_srs: set[str] = set()
         self.vdi_contents: dict[str, bytes] = {}
         """What ``PUT /import_raw_vdi`` wrote into each VDI (by reference)."""
         self.plain_http = plain_http
@@ -150,8 +159,7 @@ class XapiSimulator:
                content_type: str = "user", online_resize: bool = False) -> str:
         with self.store.lock:
             sr = lab.add_sr(self.store, name, size, type, shared, host, content_type)
-            if online_resize:
-                self.online_resize_srs.add(sr)
+            drivers.add_sm(self.store, type, online_resize)
             return sr
 
     def add_network(self, name: str, bridge: str = "",

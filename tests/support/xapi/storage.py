@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .accessors import constructor_fields
+from .drivers import resizes_online
 from .errors import XapiError, handle_invalid
 from .registry import CallContext, handles
 from .store import ObjectStore
@@ -106,13 +107,13 @@ def vdi_destroy(ctx: CallContext, vdi: str) -> None:
 @handles("VDI.resize")
 def vdi_resize(ctx: CallContext, vdi: str, size: int) -> None:
     """Growing only (the SM backends refuse to shrink); while attached only on SRs
-    the simulator was told support online resize (XAPI's separate resize_online
-    message is Removed in the published model)."""
+    whose driver (SM) has the VDI_RESIZE_ONLINE feature (XAPI's separate
+    resize_online message is Removed in the published model)."""
     store = ctx.store
     record = store.get("VDI", vdi)
     sr = record["SR"]
     assert_sr_supports(store, sr, "vdi_resize")
-    if _attached_vbds(store, vdi) and sr not in ctx.sim.online_resize_srs:
+    if _attached_vbds(store, vdi) and not resizes_online(store, sr):
         raise XapiError("VDI_IN_USE", vdi, "resize")
     if size < record["virtual_size"]:
         raise XapiError("SR_BACKEND_FAILURE", "VDISize", "",
