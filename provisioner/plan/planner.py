@@ -272,10 +272,14 @@ class _Planner:
         ))
 
     def _protected(self, address: Address, prior: AppliedRecord | None) -> bool:
-        """prevent_destroy as last applied, or as the stack declares it (``--destroy``
-        plans declared resources as orphans)."""
-        declared = self.protected_in_stack.get(address, False)
-        return declared or (prior is not None and prior.prevent_destroy)
+        """prevent_destroy as the stack declares it (``--destroy`` plans declared
+        resources as orphans); for a resource the stack no longer declares, as last
+        applied. A declaration wins over the record: ``prevent_destroy: false`` takes
+        effect without an apply first (an import records an undeclared address as
+        protected, and a no-change apply rewrites no record)."""
+        if address in self.protected_in_stack:
+            return self.protected_in_stack[address]
+        return prior is not None and prior.prevent_destroy
 
     def _refuse_destroy(self, address: Address, reason: str) -> None:
         self.errors.append(Problem(
