@@ -93,9 +93,11 @@ class _Planner:
                 self._plan_orphan(live, reason)
         for inventory in self.inputs.inventories.values():
             for piece in inventory.leftovers:
+                what = piece.attributes.get("piece")  # a provider may say what it is
                 self.changes.append(Change(
                     address=piece.address, provider=piece.provider, action=Action.DELETE,
-                    reason="left behind by an interrupted run", live=piece,
+                    reason="left behind by an interrupted run" + (
+                        f": {what}" if what else ""), live=piece,
                     stray=Stray.LEFTOVER, cause=Cause.REMOVED))
         self._check_unreachable(declared)
         asked = [c for c in self.changes if c.action.is_change]

@@ -131,7 +131,10 @@ class Lister:
 
 def _leftover(ref: str, record: Record, marker: Marker, provider: str,
               why: str) -> LiveObject:
-    attributes: dict[str, Any] = {"leftover": why}
+    name = str(record.get("name_label", ""))
+    piece = f"disk '{name}' without its VM" if why == LEFTOVER_DISK else \
+        "a VM whose create did not finish"
+    attributes: dict[str, Any] = {"leftover": why, "piece": piece}
     return LiveObject(address=marker.address, provider=provider,
                       name=str(record.get("name_label", "")), id=ref, spec={},
                       attributes=attributes,

@@ -158,3 +158,27 @@ def test_a_wrong_block_sr_is_shown_at_its_line(lab: Lab) -> None:
     (problem,) = refused.value.problems
     assert problem.path == "providers.xcp.sr" and problem.position is not None
     assert problem.hint == "did you mean 'NFS shared'?"
+
+
+def test_a_vm_destroyed_by_hand_leaves_disks_the_plan_names(lab: Lab,
+                                                            xapi_sim: XapiSimulator) -> None:
+    """XAPI's VM.destroy keeps the VM's disks: the plan makes the guest again and deletes
+    the disks, saying what each one is."""
+    import ssl
+    import xmlrpc.client
+
+    import XenAPI
+
+    assert lab.apply(STACK)[1].ok
+    ref, _ = lab.vm("bare")
+    session = XenAPI.Session(xapi_sim.url, transport=xmlrpc.client.SafeTransport(
+        context=ssl.create_default_context(cafile=xapi_sim.ca_file)))
+    session.xenapi.login_with_password("root", "secret", "2.0", "a person")
+    session.xenapi.VM.destroy(ref)
+    session.xenapi.session.logout()
+    plan = lab.plan(STACK)
+    reasons = sorted(c.reason for c in plan.changes if str(c.address) == "guests.bare")
+    assert reasons == ["deleted outside provisioner",
+                       "left behind by an interrupted run: disk 'bare disk 0' without its VM"]
+    assert lab.apply(STACK)[1].ok
+    assert not lab.plan(STACK).has_changes
