@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from provisioner import __version__
-from provisioner.cli import adopt, change, info, plan_cmd, state_cmd
+from provisioner.cli import access, adopt, change, info, plan_cmd, state_cmd
 from provisioner.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -48,6 +48,9 @@ for command in (info.validate, plan_cmd.plan, change.apply, change.destroy, info
                 plan_cmd.drift, plan_cmd.capacity, info.graph, info.schema, info.providers):
     app.command(epilog=EXIT_CODES_HELP)(command)
 app.command("import", epilog=EXIT_CODES_HELP)(adopt.import_)
+app.command("inventory", epilog=EXIT_CODES_HELP)(access.inventory)
+app.command("ssh-config", epilog=EXIT_CODES_HELP)(access.ssh_config)
+app.command("ssh", epilog=EXIT_CODES_HELP)(access.ssh)
 app.command("force-unlock", epilog=EXIT_CODES_HELP)(state_cmd.force_unlock)
 app.add_typer(state_cmd.state_app, name="state")
 

@@ -10,12 +10,13 @@ named by ``type``, so plugins can add settings without touching this file.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     model_validator,
 )
 
@@ -310,6 +311,20 @@ class CloudInit(StrictModel):
     )
 
 
+GroupName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")]
+
+
+class SshAccess(StrictModel):
+    """How to log in to a guest over SSH."""
+
+    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")] | None = \
+        Field(None, description="the login user (default: cloud-init's first user)")
+    port: int | None = Field(None, ge=1, le=65535, description="default: 22, or the host "
+                                                                "port forwarded to it")
+    identity_file: str | None = Field(None, description="the private key, such as "
+                                                        "~/.ssh/id_ed25519")
+
+
 class Guest(ResourceBase):
     """A virtual machine."""
 
@@ -332,6 +347,12 @@ class Guest(ResourceBase):
         None, description="apply waits until the guest has an IP address (DHCP lease)"
     )
     wait_timeout: int = Field(300, ge=1, le=86400, description="seconds wait_for may take")
+    groups: list[GroupName] = Field(
+        default_factory=list, description="Ansible groups of `provisioner inventory`, "
+                                          "besides the guest's own name")
+    ssh: SshAccess | None = Field(
+        None, description="how `provisioner ssh`, ssh-config and the inventory log in "
+                          "(default: its address, port 22, the cloud-init user)")
 
 
 class RootDisk(StrictModel):
@@ -396,7 +417,8 @@ class StackModel(StrictModel):
 
 NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count"})
 """Keys that say how the planner treats a resource; never diffed."""
-SETTINGS = frozenset({"wait_for", "wait_timeout", "placement", "url", "checksum_url"})
+SETTINGS = frozenset({"wait_for", "wait_timeout", "placement", "url", "checksum_url",
+                      "groups", "ssh"})
 """Keys that say how apply carries out a change (``Resource.settings``); never diffed."""
 
 SECTION_MODELS: dict[str, type[ResourceBase]] = {
