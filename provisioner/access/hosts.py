@@ -71,11 +71,17 @@ def hosts_of(stack: Stack, records: Mapping[Address, AppliedRecord]) -> list[Hos
     return found
 
 
+def host_of(resource: Resource, attributes: Mapping[str, Any], name: str = "") -> Host:
+    """One guest as a login needs it, from its declaration and its attributes."""
+    return _host(resource, AppliedRecord(resource.address, resource.provider, {}, name=name,
+                                         attributes=attributes), resource.address)
+
+
 def _host(resource: Resource, record: AppliedRecord, declared: Address) -> Host:
     settings = resource.settings
     access = settings.get("ssh") or {}
     attributes = record.attributes
-    ip, port = _reach(resource, attributes)
+    ip, port = reach(resource, attributes)
     counted = [group_name(declared.name)] if declared != resource.address else []
     groups = [*counted, *(group_name(g) for g in settings.get("groups") or ())]
     return Host(
@@ -89,7 +95,7 @@ def _host(resource: Resource, record: AppliedRecord, declared: Address) -> Host:
         groups=tuple(dict.fromkeys(groups)))
 
 
-def _reach(resource: Resource, attributes: Mapping[str, Any]) -> tuple[str | None, int]:
+def reach(resource: Resource, attributes: Mapping[str, Any]) -> tuple[str | None, int]:
     """(address, port) to reach the guest's SSH: a forward of port 22, else its IP."""
     for nic in resource.spec.get("networks") or ():
         if not isinstance(nic, Mapping):

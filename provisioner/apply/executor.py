@@ -25,6 +25,7 @@ from typing import Protocol
 
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.apply.journal import Journal
+from provisioner.apply.readiness import wait_ready
 from provisioner.core.resources import LiveObject, Resource, to_plain
 from provisioner.errors import ProvisionerError
 from provisioner.plan.diff import changed_paths
@@ -253,7 +254,8 @@ class Executor:
             kill_point(f"after:{point}")
             self.store.record_applied(applied_record(change.desired, live))
             outcome.append(f"id {live.id}")
-            return live
+        wait_ready(change.desired, live)  # recorded first: a guest that is not ready stays
+        return live
 
 
 def applied_record(resource: Resource, live: LiveObject) -> AppliedRecord:

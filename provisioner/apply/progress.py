@@ -6,6 +6,7 @@ import time
 from typing import IO, Any
 
 from provisioner.apply.executor import Outcome, StepResult
+from provisioner.apply.readiness import waits
 from provisioner.plan.model import Step
 from provisioner.streams import write
 
@@ -23,7 +24,11 @@ class PlainProgress:
         write(self.stream, f"[{time.monotonic() - self.start:6.1f}s] {text}\n")
 
     def started(self, step: Step) -> None:
-        self._line(f"{step.address}: {step.operation.progressive}...")
+        desired = step.change.desired
+        wanted = waits(desired) if desired is not None and step.operation.value != "delete" \
+            else None
+        then = f", then waiting for {wanted}" if wanted else ""
+        self._line(f"{step.address}: {step.operation.progressive}{then}...")
 
     def finished(self, result: StepResult) -> None:
         step = result.step

@@ -343,9 +343,9 @@ class Guest(ResourceBase):
     cloud_init: CloudInit | None = None
     power: Literal["running", "stopped"] = "running"
     autostart: bool = Field(False, description="start with the host")
-    wait_for: Literal["ip"] | None = Field(
-        None, description="apply waits until the guest has an IP address (DHCP lease)"
-    )
+    wait_for: Literal["ip", "ssh", "cloud-init"] | None = Field(
+        None, description="apply waits until the guest has an IP address (ip), answers "
+                          "SSH (ssh), or has finished cloud-init (cloud-init, over ssh)")
     wait_timeout: int = Field(300, ge=1, le=86400, description="seconds wait_for may take")
     groups: list[GroupName] = Field(
         default_factory=list, description="Ansible groups of `provisioner inventory`, "

@@ -273,7 +273,7 @@ class Guests:
             self.client.call(CallKind.WRITE, what, domain.create)
         elif not guest.running and running:
             self._shutdown(domain, resource)
-        if resource.settings.get("wait_for") == "ip" and guest.running:
+        if resource.settings.get("wait_for") in ("ip", "ssh", "cloud-init") and guest.running:
             wait_for_addresses(self.client, domain, what,
                                float(resource.settings.get("wait_timeout", 300)))
 

@@ -88,8 +88,10 @@ class Changer:
         self.wait_for(moid, resource, what)
 
     def wait_for(self, moid: str, resource: Resource, what: str) -> None:
-        """``wait_for: ip``: wait until a running guest has an address."""
-        if resource.settings.get("wait_for") == "ip" and GuestSpec.of(resource.spec).running:
+        """``wait_for: ip`` (and ``ssh``, ``cloud-init``, which need one): wait until a
+        running guest has an address."""
+        wanted = resource.settings.get("wait_for")
+        if wanted in ("ip", "ssh", "cloud-init") and GuestSpec.of(resource.spec).running:
             self.power.wait_for_ip(moid, what, float(resource.settings.get("wait_timeout", 300)))
 
     def memo_of(self, resource: Resource, what: str) -> dict[str, Any]:

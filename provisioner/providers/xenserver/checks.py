@@ -68,6 +68,10 @@ def guest_problems(resource: Resource, pool: Pool) -> list[Problem]:
     if guest.node and guest.node != AUTO and guest.node not in pool.hosts():
         refuse("node", f"'{guest.node}': no such host in the pool",
                did_you_mean(guest.node, set(pool.hosts())))
+    if resource.settings.get("wait_for"):
+        refuse("wait_for", "is not supported by the xenserver provider yet: a guest's "
+               "address comes from its guest tools (VM_guest_metrics), not read yet",
+               "drop wait_for; reach the guest by the address your DHCP server gives it")
     _disk_problems(guest, pool, refuse)
     _nic_problems(guest, pool, refuse)
     _limit_problems(guest, refuse)
