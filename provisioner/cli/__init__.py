@@ -51,6 +51,7 @@ app.command("import", epilog=EXIT_CODES_HELP)(adopt.import_)
 app.command("inventory", epilog=EXIT_CODES_HELP)(access.inventory)
 app.command("ssh-config", epilog=EXIT_CODES_HELP)(access.ssh_config)
 app.command("ssh", epilog=EXIT_CODES_HELP)(access.ssh)
+app.command("console", epilog=EXIT_CODES_HELP)(access.console)
 app.command("force-unlock", epilog=EXIT_CODES_HELP)(state_cmd.force_unlock)
 app.add_typer(state_cmd.state_app, name="state")
 

@@ -44,6 +44,18 @@ def _hosts(stack: Path, var: list[str] | None, var_file: list[Path] | None,
     return loaded, hosts_of(loaded, records)
 
 
+def _one(hosts: list[Host], guest: str) -> Host:
+    """The host ``guest`` names; a usage error listing the guests when none."""
+    from provisioner.access.hosts import by_name
+
+    found = by_name(hosts, guest)
+    if found is None:
+        known = ", ".join(host.name for host in hosts) or "none applied yet"
+        raise UsageError(f"no guest '{guest}' in the state (guests: {known})",
+                         hint="run provisioner apply first, or name one of these")
+    return found
+
+
 def inventory(
     stack: StackPath = Path("."),
     output_format: Annotated[Literal["yaml", "json"], typer.Option(
@@ -122,15 +134,10 @@ def ssh(
     Example: provisioner ssh web-0 -s stacks/lab -- uptime
     """
     with user_errors(debug):
-        from provisioner.access.hosts import by_name
         from provisioner.access.ssh_config import ssh_command
 
         _loaded, hosts = _hosts(stack, var, var_file, state, state_backend)
-        found = by_name(hosts, guest)
-        if found is None:
-            known = ", ".join(host.name for host in hosts) or "none applied yet"
-            raise UsageError(f"no guest '{guest}' in the state (guests: {known})",
-                             hint="run provisioner apply first, or name one of these")
+        found = _one(hosts, guest)
         if found.ip is None:
             raise UserError(f"{found.address} has no address recorded yet",
                             hint="wait for it to get one (wait_for: ip), then run "
@@ -142,3 +149,39 @@ def ssh(
         if shutil.which(argv[0]) is None:
             raise UserError("ssh is not installed", hint="install the OpenSSH client")
     os.execvp(argv[0], argv)  # hands the terminal to ssh
+
+
+def console(
+    guest: Annotated[str, typer.Argument(help="The guest: its name (web-0) or address "
+                                              "(guests.web-0).")],
+    stack: Annotated[Path, typer.Option(
+        "--stack", "-s", help="The stack's directory or file.")] = Path("."),
+    show: Annotated[bool, typer.Option(
+        "--print", help="Print the command line instead of running it.")] = False,
+    var: VarOption = None,
+    var_file: VarFileOption = None,
+    state: StateOption = None,
+    state_backend: StateBackendOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Attach to a guest's serial console: libvirt's (virsh console; Ctrl-] leaves), or
+    follow a qemu guest's console log; other providers name their own console.
+
+    Example: provisioner console web-0 -s stacks/lab
+    """
+    with user_errors(debug):
+        from provisioner.access.console import console_command
+
+        loaded, hosts = _hosts(stack, var, var_file, state, state_backend)
+        found = _one(hosts, guest)
+        block = loaded.providers[found.provider]
+        argv = console_command(block.plugin.type_name, block.config, loaded.name,
+                               found.provider, found.name, loaded.root)
+        if show:
+            echo(" ".join(argv))
+            return
+        if shutil.which(argv[0]) is None:
+            raise UserError(f"{argv[0]} is not installed",
+                            hint="install libvirt's clients (virsh)")
+    os.execvp(argv[0], argv)  # hands the terminal to the console
+

@@ -110,3 +110,15 @@ def test_ssh_runs_ssh_with_what_the_state_knows(lab: Path) -> None:
     assert missing.returncode == 1
     assert "no guest 'web-9' in the state (guests: db, web-0, web-1)" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_console_names_the_hypervisors_console(lab: Path) -> None:
+    shown = _run("provisioner", "console", "web-0", "-s", ".", "--print", cwd=lab)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "virsh -c test:///default console web-0"
+    (lab / "stack.yaml").write_text(STACK.replace(
+        'kvm: {type: libvirt, uri: "test:///default"}',
+        "kvm: {type: qemu, dir: .provisioner/qemu}"))
+    followed = _run("provisioner", "console", "guests.db", "-s", ".", "--print", cwd=lab)
+    assert followed.stdout.strip() == (
+        f"tail -n 100 -F {lab}/.provisioner/qemu/lab/kvm/db/serial.log")

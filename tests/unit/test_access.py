@@ -118,3 +118,12 @@ def test_ssh_config_and_the_ssh_command(tmp_path: Path) -> None:
     assert ssh_command(hosts["web-0"], ["uptime", "-p"]) == [
         "ssh", "--", "debian@10.0.0.10", "uptime", "-p"]
     assert ssh_command(hosts["fwd"], []) == ["ssh", "-p", "2222", "--", "127.0.0.1"]
+
+
+def test_providers_without_a_console_say_where_theirs_is() -> None:
+    from provisioner.access.console import console_command
+    from provisioner.errors import UserError
+
+    with pytest.raises(UserError) as refused:
+        console_command("proxmox", object(), "lab", "pve", "web-0", None)
+    assert "no console" in refused.value.message and "qm terminal" in refused.value.hint
