@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from provisioner.apply import hooks
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.apply.journal import Journal
 from provisioner.apply.readiness import wait_ready
@@ -246,15 +247,21 @@ class Executor:
                 outcome.append(f"deleted {change.live.id}")
                 return None
             assert change.desired is not None
+            desired = hooks.for_provider(change.desired)
             if step.operation is Operation.CREATE:
-                live = provider.create(change.desired)
+                live = provider.create(desired)
             else:
                 assert change.live is not None
-                live = provider.update(change.desired, change.live, changed_paths(change.fields))
+                paths = [p for p in changed_paths(change.fields) if not hooks.is_hook_path(p)]
+                live = provider.update(desired, change.live, paths) if paths else change.live
             kill_point(f"after:{point}")
-            self.store.record_applied(applied_record(change.desired, live))
+            self.store.record_applied(applied_record(
+                hooks.as_before(change.desired, change.fields), live))
             outcome.append(f"id {live.id}")
         wait_ready(change.desired, live)  # recorded first: a guest that is not ready stays
+        hooks.run_hooks(change.desired, live, hooks.due(step.operation, change.fields))
+        if hooks.HOOKS in change.desired.spec:  # they ran: the record says so now
+            self.store.record_applied(applied_record(change.desired, live))
         return live
 
 

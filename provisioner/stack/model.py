@@ -312,6 +312,29 @@ class CloudInit(StrictModel):
 
 
 GroupName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")]
+Command = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+
+
+class Hook(StrictModel):
+    """A command run once the guest is ready: over SSH on the guest, or on this machine."""
+
+    ssh: Command | None = Field(None, description="a shell command run on the guest over "
+                                                  "ssh, as its login user")
+    local: Command | None = Field(
+        None, description="a shell command run here, in the stack's directory, with the "
+                          "guest's facts in PROVISIONER_* environment variables")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text_is_ssh(cls, value: Any) -> Any:
+        return {"ssh": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Hook:
+        if (self.ssh is None) == (self.local is None):
+            raise ValueError("a hook is a command (run over ssh), or {ssh: CMD}, or "
+                             "{local: CMD}")
+        return self
 
 
 class SshAccess(StrictModel):
@@ -353,6 +376,12 @@ class Guest(ResourceBase):
     ssh: SshAccess | None = Field(
         None, description="how `provisioner ssh`, ssh-config and the inventory log in "
                           "(default: its address, port 22, the cloud-init user)")
+    after_create: list[Hook] = Field(
+        default_factory=list, description="commands run in order once a new guest is ready "
+                                          "(after wait_for)")
+    after_update: list[Hook] = Field(
+        default_factory=list, description="commands run in order after each update of the "
+                                          "guest, once it is ready")
 
 
 class RootDisk(StrictModel):
@@ -418,7 +447,7 @@ class StackModel(StrictModel):
 NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count"})
 """Keys that say how the planner treats a resource; never diffed."""
 SETTINGS = frozenset({"wait_for", "wait_timeout", "placement", "url", "checksum_url",
-                      "groups", "ssh"})
+                      "groups", "ssh", "after_create", "after_update"})
 """Keys that say how apply carries out a change (``Resource.settings``); never diffed."""
 
 SECTION_MODELS: dict[str, type[ResourceBase]] = {

@@ -9,6 +9,7 @@ Blobs; a dependency cycle is a problem naming the cycle.
 from __future__ import annotations
 
 import graphlib
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -132,8 +133,12 @@ class Resolver:
         self._check_same_provider(kind, name, entry, references)
         spec = entry.model_dump(exclude=set(NOT_IN_SPEC | SETTINGS))
         settings = entry.model_dump(include=set(SETTINGS))
-        spec["options"] = spec.pop("options")  # provider settings last, as in the docs
         overrides = self._effect_overrides(entry)
+        if isinstance(entry, Guest) and (entry.after_create or entry.after_update):
+            spec["hooks"] = hook_digests(entry)  # a changed hook reruns, in place
+            overrides["hooks"] = Effect.IN_PLACE
+            settings["stack_dir"] = str(self.root)
+        spec["options"] = spec.pop("options")  # provider settings last, as in the docs
         position = self.source.key_at(path)
         counted = getattr(entry, "count", None) is not None
         if not counted:
@@ -373,3 +378,15 @@ def _substitute_index(value: Any, index: int) -> Any:
     if isinstance(value, list):
         return [_substitute_index(item, index) for item in value]
     return value
+
+
+def hook_digests(guest: Guest) -> dict[str, Blob | None]:
+    """A guest's hooks as the spec holds them: one blob per list (compared by digest,
+    shown by name, never stored as text), None for an empty one."""
+    found: dict[str, Blob | None] = {}
+    for key in ("after_create", "after_update"):
+        hooks = [hook.model_dump(exclude_none=True) for hook in getattr(guest, key)]
+        found[key] = Blob.of(key, json.dumps(hooks, sort_keys=True).encode()) if hooks \
+            else None
+    return found
+
