@@ -31,7 +31,9 @@ guests:
     wait_for: ssh
     wait_timeout: 240
     after_create:
-      - local: echo "$PROVISIONER_GUEST $PROVISIONER_ADDRESS $PROVISIONER_IP:$PROVISIONER_PORT" >> hooks.log
+      - local: >-
+          echo "$PROVISIONER_GUEST $PROVISIONER_ADDRESS $PROVISIONER_IP:$PROVISIONER_PORT"
+          >> hooks.log
       - local: echo {created}
     after_update:
       - local: {update}
