@@ -8,8 +8,7 @@ skipped; the guest stays, recorded) when it is not within ``wait_timeout``.
   that runs no server) is not ready.
 - ``cloud-init``: SSH as above, then ``cloud-init status --wait`` run over ssh as the
   guest's login user (``access.hosts``: ``ssh:`` or cloud-init's first user), with
-  ``BatchMode`` (keys or an agent, never a password prompt); its exit status says
-  whether cloud-init finished without errors.
+  ``SSH_OPTIONS``; its exit status says whether cloud-init finished without errors.
 
 Waits between attempts grow from 0.5 s to 5 s. Nothing here prints what the guest
 said beyond cloud-init's last status line.
@@ -33,8 +32,13 @@ WAITS = ("ssh", "cloud-init")
 BANNER = b"SSH-"
 FIRST_WAIT = 0.5
 LONGEST_WAIT = 5.0
-SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
+SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                "-o", "ConnectTimeout=10")
+"""How apply's own ssh runs log in (cloud-init waits, hooks): keys or an agent, never a
+prompt; host keys not checked nor remembered, as Vagrant does for its machines: a lab's
+guests are made again at the same addresses with new keys. ``provisioner ssh`` is the
+user's own ssh, with their known_hosts."""
 
 
 class NotReadyError(ProvisionerError):
