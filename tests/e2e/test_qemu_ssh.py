@@ -1,7 +1,10 @@
 """SSH into a real guest: the tiny guest starts Debian's dropbear with a key the test
-makes; apply waits until it answers (wait_for: ssh), runs an ssh hook on it, and
-`provisioner ssh` runs a command there through the real OpenSSH client. The guest's
-port 22 is reached through the host port its user-mode NIC forwards."""
+makes; apply waits until it answers and cloud-init has finished (wait_for:
+cloud-init, asked over ssh), runs an ssh hook on it, and `provisioner ssh` runs a
+command there through the real OpenSSH client. The guest's port 22 is reached
+through the host port its user-mode NIC forwards. (The tiny guest has no
+cloud-init: its user-data installs a stand-in `cloud-init status --wait` that
+returns once the script has finished.)"""
 
 from __future__ import annotations
 
@@ -31,12 +34,15 @@ guests:
         #!/bin/sh
         mkdir -p /root/.ssh && chmod 700 /root/.ssh
         echo "{key}" > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys
+        printf '#!/bin/sh\\nwhile [ ! -e /run/done ]; do sleep 1; done\\necho "status: done"\\n' \\
+          > /usr/bin/cloud-init && chmod 755 /usr/bin/cloud-init
         dropbear -R -E -p 22 && echo "TINY: sshd"
+        sleep 4; touch /run/done; echo "TINY: cloud-init done"
     ssh: {{ user: root, identity_file: {identity} }}
-    wait_for: ssh
+    wait_for: cloud-init
     wait_timeout: 240
     after_create:
-      - echo "hello from $(hostname) as $(id -u)"
+      - test -e /run/done && echo "hello from $(hostname) as $(id -u), cloud-init done"
     options: {{ {boot} }}
 """
 
@@ -61,8 +67,10 @@ def test_ssh_hooks_and_provisioner_ssh_reach_a_real_ssh_server(lab: QemuLab) -> 
         stack=lab.stack, port=_port(), key=key, identity=identity,
         boot=boot_options(lab.tiny)), encoding="utf-8")
     out = lab.apply().stdout
-    wait_serial(lab.console("web"), r"^TINY: sshd$")
-    assert "web | hello from web as 0" in out  # the hook ran on the guest, as root
+    assert "guests.web: creating, then waiting for cloud-init..." in out
+    # the hook ran on the guest, as root, once the stand-in cloud-init had finished
+    assert "web | hello from web as 0, cloud-init done" in out
+    wait_serial(lab.console("web"), r"^TINY: cloud-init done$")
 
     # `provisioner ssh` runs the user's ssh: a wrapper keeps this test's host keys out
     # of root's known_hosts (the guest's key is new at each run)
