@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from provisioner import __version__
-from provisioner.cli import adopt, change, info, plan_cmd, state_cmd
+from provisioner.cli import adopt, change, info, plan_cmd, snapshot_cmd, state_cmd
 from provisioner.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ for command in (info.validate, plan_cmd.plan, change.apply, change.destroy, info
 app.command("import", epilog=EXIT_CODES_HELP)(adopt.import_)
 app.command("force-unlock", epilog=EXIT_CODES_HELP)(state_cmd.force_unlock)
 app.add_typer(state_cmd.state_app, name="state")
+app.add_typer(snapshot_cmd.snapshot_app, name="snapshot")
 
 
 def main() -> None:
