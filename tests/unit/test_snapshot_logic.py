@@ -92,7 +92,7 @@ def test_choose_keeps_only_the_targets() -> None:
 
 
 def test_choose_refuses_a_target_that_is_not_there_naming_the_guests() -> None:
-    with pytest.raises(UsageError, match="--target guests.nope: no such guest") as caught:
+    with pytest.raises(UsageError, match=r"--target guests\.nope: no such guest") as caught:
         choose(FOUND, frozenset({Address.parse("guests.nope")}))
     assert "guests.db, guests.web-0, guests.web-1" in (caught.value.hint or "")
 
