@@ -40,7 +40,7 @@ snapshot_app = typer.Typer(
     no_args_is_help=True,
 )
 
-NameArgument = Annotated[str, typer.Argument(metavar="NAME", 
+NameArgument = Annotated[str, typer.Argument(metavar="NAME",
     help="The snapshot's name: 1 to 63 letters, digits, '_', '.' or '-'.", show_default=False)]
 GuestTargetOption = Annotated[
     list[str] | None,
