@@ -4,7 +4,8 @@ The guests are the stack's guests as the hypervisors list them now (one bulk rea
 per provider, as a plan reads), all of them or the targeted ones. Each call is made
 guest by guest; a guest whose call fails does not stop the others, and the result
 names it. The hypervisor is the source of truth for which snapshots exist: ``list``
-reads them there. The caller holds the stack's lock around changes.
+reads them there; the state records those taken and deleted here (address, name,
+time). The caller holds the stack's lock around changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from provisioner.core.resources import LiveObject
 from provisioner.core.snapshots import SnapshotInfo
 from provisioner.engine import Engine
 from provisioner.errors import ProvisionerError, UsageError
+from provisioner.state.store import SnapshotRecord
 
 T = TypeVar("T")
 
@@ -88,8 +90,16 @@ def list_snapshots(engine: Engine, guests: list[Guest]) -> list[Outcome[list[Sna
 
 
 def create(engine: Engine, guests: list[Guest], name: str) -> list[Outcome[SnapshotInfo]]:
+    """Take snapshot ``name`` of each guest and record each one taken in the state."""
     providers = engine.providers()
-    return each(guests, lambda g: providers[g.provider].snapshot_create(g.live, name))
+
+    def take(guest: Guest) -> SnapshotInfo:
+        info = providers[guest.provider].snapshot_create(guest.live, name)
+        taken = info.created.isoformat(timespec="seconds") if info.created else ""
+        engine.store.record_snapshot(SnapshotRecord(guest.address, name, taken))
+        return info
+
+    return each(guests, take)
 
 
 def revert_plan(engine: Engine, guests: list[Guest], name: str) -> list[tuple[Guest,
@@ -118,5 +128,11 @@ def revert(engine: Engine, guests: list[Guest], name: str) -> list[Outcome[LiveO
 
 
 def delete(engine: Engine, guests: list[Guest], name: str) -> list[Outcome[None]]:
+    """Delete snapshot ``name`` of each guest, and its record in the state."""
     providers = engine.providers()
-    return each(guests, lambda g: providers[g.provider].snapshot_delete(g.live, name))
+
+    def remove(guest: Guest) -> None:
+        providers[guest.provider].snapshot_delete(guest.live, name)
+        engine.store.forget_snapshot(guest.address, name)
+
+    return each(guests, remove)

@@ -19,6 +19,8 @@ from provisioner.cli import app
 from provisioner.engine import Engine
 from provisioner.plan.planner import PlanOptions
 from provisioner.stack.loader import load_stack
+from provisioner.state.local import SQLiteStore
+from provisioner.state.store import SnapshotRecord
 
 pytestmark = pytest.mark.simulator_only(
     "runs on libvirt's test driver, shared by the process with the CLI it runs in-process")
@@ -64,6 +66,12 @@ def cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def recorded(stack: Path, name: str) -> list[SnapshotRecord]:
+    """The snapshots the stack's state records."""
+    with SQLiteStore(stack / ".provisioner" / f"{name}.db") as store:
+        return store.snapshots()
+
+
 @pytest.fixture
 def conn() -> Iterator[libvirt.virConnect]:
     connection = libvirt.open(URI)
@@ -78,6 +86,9 @@ def test_create_list_revert_delete(lab: tuple[Path, str], conn: libvirt.virConne
     assert code == 0, out
     assert f"guests.{prefix}a: took snapshot before (disks and memory)" in out
     assert f"guests.{prefix}b: took snapshot before (disks)" in out
+    assert [(str(r.address), r.name) for r in recorded(stack, prefix)] == [
+        (f"guests.{prefix}a", "before"), (f"guests.{prefix}b", "before")]
+    assert all(r.taken_at for r in recorded(stack, prefix))
 
     code, out = cli("snapshot", "list", str(stack))
     assert code == 0, out
@@ -105,6 +116,7 @@ def test_create_list_revert_delete(lab: tuple[Path, str], conn: libvirt.virConne
     code, out = cli("snapshot", "delete", "before", str(stack), *only)
     assert code == 0 and f"guests.{prefix}a: snapshot before is gone" in out, out
     assert running.listAllSnapshots(0) == []
+    assert recorded(stack, prefix) == []
     code, out = cli("snapshot", "delete", "before", str(stack), *only)
     assert code == 0, out  # already gone is success
     code, out = cli("snapshot", "list", str(stack))
@@ -147,10 +159,12 @@ guests:
         assert engine.apply(engine.plan(), Recorder()).ok
     code, out = cli("snapshot", "create", "s1", str(tmp_path))
     assert code == 0, out
+    assert [r.name for r in recorded(tmp_path, prefix)] == ["s1"]
     with Engine(load_stack(tmp_path)) as engine:
         result = engine.apply(engine.plan(PlanOptions(destroy=True)), Recorder(),
                               command="destroy")
         assert result.ok, [r.message for r in result.results]
+    assert recorded(tmp_path, prefix) == []  # the records go with the guest
     assert f"{prefix}a" not in conn.listDefinedDomains() + [
         d.name() for d in conn.listAllDomains(0)]
 
