@@ -150,7 +150,7 @@ class LibvirtProvider(Provider):
             self.storage.delete(str(live.attributes["pool"]), str(live.attributes["volume"]))
 
     def snapshots(self, live: LiveObject) -> list[SnapshotInfo]:
-        return self.snapshot_ops.list(live)
+        return self.snapshot_ops.read(live)
 
     def snapshot_create(self, live: LiveObject, name: str) -> SnapshotInfo:
         with self.client.dedicated():

@@ -95,7 +95,7 @@ class Snapshots:
     def __init__(self, client: LibvirtClient) -> None:
         self.client = client
 
-    def list(self, live: LiveObject) -> list[SnapshotInfo]:
+    def read(self, live: LiveObject) -> list[SnapshotInfo]:
         what = str(live.address)
         domain = self._domain(live)
         found = self.client.call(CallKind.READ, what, domain.listAllSnapshots, 0)
