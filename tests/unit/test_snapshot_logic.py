@@ -156,3 +156,17 @@ def test_a_provider_without_snapshots_refuses_clearly(call: str) -> None:
     args = (live,) if call == "snapshots" else (live, "s1")
     with pytest.raises(ProviderError, match="the bare provider cannot take snapshots yet"):
         getattr(provider, call)(*args)
+
+
+def test_qemu_img_snapshots_are_read_oldest_first() -> None:
+    from provisioner.providers.qemu.snapshots import parse_snapshots
+
+    info = {"format": "qcow2", "snapshots": [
+        {"id": "2", "name": "late", "vm-state-size": 0, "date-sec": 1700000100, "date-nsec": 0},
+        {"id": "1", "name": "early", "vm-state-size": 4096, "date-sec": 1700000000},
+    ]}
+    early, late = parse_snapshots(info)
+    assert (early.name, early.memory, early.created) == (
+        "early", True, datetime.fromtimestamp(1700000000, UTC))
+    assert (late.name, late.memory) == ("late", False)
+    assert parse_snapshots({"format": "qcow2"}) == []
