@@ -164,6 +164,8 @@ def revert(
                     power = "running" if outcome.value.running else "stopped"
                     echo(f"{outcome.guest.address}: reverted to {checked}, now {power}")
                 failed |= _report_error(outcome)
+            echo("A revert brings back each guest's definition as it was too (vCPUs, memory, "
+                 "disks): run `provisioner plan` to see how they differ from the stack now.")
     if failed:
         raise typer.Exit(EXIT_ERROR)
 

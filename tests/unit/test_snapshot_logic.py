@@ -170,3 +170,18 @@ def test_qemu_img_snapshots_are_read_oldest_first() -> None:
         "early", True, datetime.fromtimestamp(1700000000, UTC))
     assert (late.name, late.memory) == ("late", False)
     assert parse_snapshots({"format": "qcow2"}) == []
+
+
+def test_libvirts_refusals_are_translated_once_with_a_hint() -> None:
+    from provisioner.providers.libvirt.snapshots import _refused, _revert_refused
+
+    uefi = _refused(ProviderError("guests.web: operation unsupported: internal snapshots of "
+                                  "a VM with pflash based firmware are not supported"),
+                    "guests.web")
+    assert uefi.message.startswith("guests.web: cannot take a snapshot: operation unsupported")
+    assert "UEFI" in (uefi.hint or "")
+    forced = _revert_refused(ProviderError("guests.web: revert requires force: Target domain "
+                                           "max memory does not match source"), "guests.web")
+    assert forced.message == ("guests.web: cannot revert: revert requires force: Target domain "
+                              "max memory does not match source")
+    assert "stop the guest" in (forced.hint or "")

@@ -129,7 +129,13 @@ class Snapshots:
         if snap is None:
             raise ProviderError(f"{what} has no snapshot named {name}",
                                 hint="see them with: provisioner snapshot list")
-        self.client.call(CallKind.WRITE, what, domain.revertToSnapshot, snap, 0, retry=False)
+        try:
+            self.client.call(CallKind.WRITE, what, domain.revertToSnapshot, snap, 0,
+                             retry=False)
+        except ObjectNotFoundError:
+            raise
+        except ProviderError as exc:
+            raise _revert_refused(exc, what) from exc
 
     def delete(self, live: LiveObject, name: str) -> None:
         what = str(live.address)
@@ -164,3 +170,15 @@ def _refused(exc: ProviderError, what: str) -> ProviderError:
     else:
         hint = "libvirt refused the snapshot; its message says why"
     return ProviderError(f"{what}: cannot take a snapshot: {message}", hint=hint)
+
+
+def _revert_refused(exc: ProviderError, what: str) -> ProviderError:
+    """libvirt's refusal to revert, with what to do about it."""
+    message = exc.message.removeprefix(f"{what}: ")
+    if "force" in message.lower():
+        hint = ("the guest changed since the snapshot in a way libvirt will not revert a "
+                "running state over (its vCPUs, memory or devices); stop the guest and "
+                "revert again, or take a new snapshot")
+    else:
+        hint = "libvirt refused the revert; its message says why"
+    return ProviderError(f"{what}: cannot revert: {message}", hint=hint)
