@@ -73,6 +73,8 @@ def test_revert_brings_back_a_running_guest_and_undoes_a_disk_write(
     assert "guests.snap-run: reverted to before, now running" in reverted.stdout
     assert "guests.snap-off: reverted to before, now stopped" in reverted.stdout
     assert running.isActive() and not stopped.isActive()
+    after = stack.plan()  # back as the stack declares them: nothing to change
+    assert not after.has_changes, [str(c.address) for c in after.changes if c.action.is_change]
     assert "Pattern verification failed" in qemu_io(disk, "read -P 0x5a 0 4k").stdout
     assert "Pattern verification failed" not in qemu_io(disk, "read -P 0 0 4k").stdout
 
