@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from provisioner import __version__
-from provisioner.cli import access, adopt, change, info, plan_cmd, state_cmd
+from provisioner.cli import access, adopt, change, info, plan_cmd, snapshot_cmd, state_cmd
 from provisioner.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.command("ssh", epilog=EXIT_CODES_HELP)(access.ssh)
 app.command("console", epilog=EXIT_CODES_HELP)(access.console)
 app.command("force-unlock", epilog=EXIT_CODES_HELP)(state_cmd.force_unlock)
 app.add_typer(state_cmd.state_app, name="state")
+app.add_typer(snapshot_cmd.snapshot_app, name="snapshot")
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Effect, LiveObject, Resource
+from provisioner.core.snapshots import SnapshotInfo
 from provisioner.core.specs import GuestSpec, ImageSpec, VolumeSpec
 from provisioner.errors import ProviderError
 
@@ -366,6 +367,38 @@ class Provider(ABC):
         objects keep this default, which refuses."""
         raise ProviderError(f"the {self.type_name} provider cannot adopt existing objects",
                             hint="delete or rename the existing object instead")
+
+    # -- snapshots (optional; names reach here checked by check_snapshot_name) -----------
+
+    def snapshots(self, live: LiveObject) -> list[SnapshotInfo]:
+        """The snapshots of guest ``live``, oldest first. Read-only; raises
+        ProviderError if the guest cannot be read. Default: refuses."""
+        raise self._no_snapshots()
+
+    def snapshot_create(self, live: LiveObject, name: str) -> SnapshotInfo:
+        """Take snapshot ``name`` of guest ``live`` as it is now (running or stopped) and
+        return it as read back. Refuses (ProviderError, the guest unchanged) a name the
+        guest already has and a guest whose disks cannot be snapshotted; if it raises
+        otherwise, no snapshot of that name is left. Default: refuses."""
+        raise self._no_snapshots()
+
+    def snapshot_revert(self, live: LiveObject, name: str) -> LiveObject:
+        """Bring guest ``live`` back to snapshot ``name``: disks, and the running state
+        when the snapshot holds it (else the guest is stopped after). Returns the guest
+        as read back. Refuses (ProviderError) a name the guest does not have; if it
+        raises after starting, the guest is in the snapshot's state or its own.
+        Default: refuses."""
+        raise self._no_snapshots()
+
+    def snapshot_delete(self, live: LiveObject, name: str) -> None:
+        """Delete snapshot ``name`` of guest ``live``, freeing what it holds; the guest
+        is unchanged. Idempotent: a snapshot already gone is success. Default: refuses."""
+        raise self._no_snapshots()
+
+    def _no_snapshots(self) -> ProviderError:
+        return ProviderError(f"the {self.type_name} provider cannot take snapshots yet",
+                             hint="snapshots work on libvirt and qemu guests for now; leave this "
+                                  "provider's guests out with --target")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Never raises."""

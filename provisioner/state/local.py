@@ -31,9 +31,11 @@ from provisioner.state.store import (
     JournalStatus,
     LockHolder,
     RunRecord,
+    SnapshotRecord,
     StateStore,
     new_holder,
     now_iso,
+    snapshot_order,
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -54,6 +56,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             finished_at TEXT NOT NULL, status TEXT NOT NULL, summary TEXT NOT NULL)""",
         "CREATE TABLE outputs (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    (  # 2: snapshots taken of guests
+        """CREATE TABLE snapshots (
+            address TEXT NOT NULL, name TEXT NOT NULL, taken_at TEXT NOT NULL,
+            PRIMARY KEY (address, name))""",
     ),
 )
 """Applied in order, each in one transaction with its version bump; append, never edit."""
@@ -163,6 +170,7 @@ class SQLiteStore(StateStore):
     def forget(self, address: Address) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM applied WHERE address = ?", (str(address),))
+            conn.execute("DELETE FROM snapshots WHERE address = ?", (str(address),))
 
     def journal_intent(self, run_id: str, address: str, operation: str, detail: str = "") -> int:
         with self._write() as conn:
@@ -235,6 +243,21 @@ class SQLiteStore(StateStore):
         rows = self._rows("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?",
                           (limit,))
         return [run_from_row(row) for row in rows]
+
+    def record_snapshot(self, record: SnapshotRecord) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)",
+                         (str(record.address), record.name, record.taken_at or now_iso()))
+
+    def forget_snapshot(self, address: Address, name: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM snapshots WHERE address = ? AND name = ?",
+                         (str(address), name))
+
+    def snapshots(self) -> list[SnapshotRecord]:
+        rows = self._rows("SELECT address, name, taken_at FROM snapshots")
+        return snapshot_order(SnapshotRecord(Address.parse(row["address"]), row["name"],
+                                             row["taken_at"]) for row in rows)
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:

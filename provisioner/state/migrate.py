@@ -22,7 +22,8 @@ class Migrated:
 
 def copy_state(source: StateStore, target: StateStore, *, stack: str, target_name: str,
                lock_timeout: float = 0.0) -> Migrated:
-    """Copy the last applied record of every resource, the outputs and every unfinished
+    """Copy the last applied record of every resource, the snapshots recorded, the
+    outputs and every unfinished
     journal entry from ``source`` into ``target``, under both stores' locks. The run
     history stays in ``source``, which is left as it was. Refuses (UsageError) a
     target that already holds something for ``stack``; raises LockError if either
@@ -34,6 +35,8 @@ def copy_state(source: StateStore, target: StateStore, *, stack: str, target_nam
         records = source.applied()
         for record in records.values():
             target.record_applied(record)
+        for snapshot in source.snapshots():
+            target.record_snapshot(snapshot)
         target.set_outputs(source.outputs())
         pending = source.unresolved()
         if pending:

@@ -31,6 +31,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             pid INTEGER NOT NULL, user_name TEXT NOT NULL, operation TEXT NOT NULL,
             since TEXT NOT NULL, backend_pid INTEGER NOT NULL)""",
     ),
+    (  # 2: snapshots taken of guests
+        """CREATE TABLE provisioner_snapshots (
+            stack TEXT NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL,
+            taken_at TEXT NOT NULL, PRIMARY KEY (stack, address, name))""",
+    ),
 )
 """Applied in order, each in one transaction with its version bump; append, never edit.
 JSON values are stored as text, exactly as the SQLite backend stores them."""

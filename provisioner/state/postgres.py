@@ -41,8 +41,10 @@ from provisioner.state.store import (
     JournalEntry,
     JournalStatus,
     RunRecord,
+    SnapshotRecord,
     StateStore,
     now_iso,
+    snapshot_order,
 )
 
 _BUG_HINT = "this is a bug in provisioner; please report it"
@@ -210,6 +212,8 @@ class PostgresStore(AdvisoryLock, StateStore):
         with self._write() as conn:
             conn.execute("DELETE FROM provisioner_applied WHERE stack = %s AND address = %s",
                          (self.stack, str(address)))
+            conn.execute("DELETE FROM provisioner_snapshots WHERE stack = %s AND address = %s",
+                         (self.stack, str(address)))
 
     def journal_intent(self, run_id: str, address: str, operation: str, detail: str = "") -> int:
         with self._write() as conn:
@@ -275,6 +279,24 @@ class PostgresStore(AdvisoryLock, StateStore):
         rows = self._rows("SELECT * FROM provisioner_runs WHERE stack = %s"
                           " ORDER BY started_at DESC, seq DESC LIMIT %s", (self.stack, limit))
         return [run_from_row(row) for row in rows]
+
+    def record_snapshot(self, record: SnapshotRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO provisioner_snapshots VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (stack, address, name) DO UPDATE SET taken_at = EXCLUDED.taken_at",
+                (self.stack, str(record.address), record.name, record.taken_at or now_iso()))
+
+    def forget_snapshot(self, address: Address, name: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM provisioner_snapshots WHERE stack = %s AND address = %s"
+                         " AND name = %s", (self.stack, str(address), name))
+
+    def snapshots(self) -> list[SnapshotRecord]:
+        rows = self._rows("SELECT address, name, taken_at FROM provisioner_snapshots"
+                          " WHERE stack = %s", (self.stack,))
+        return snapshot_order(SnapshotRecord(Address.parse(row["address"]), row["name"],
+                                             row["taken_at"]) for row in rows)
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:

@@ -17,7 +17,7 @@ import os
 import socket
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,6 +105,22 @@ class RunRecord:
     summary: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SnapshotRecord:
+    """A snapshot taken with ``provisioner snapshot create``: which guest, its name, when.
+    The hypervisor holds the snapshot itself; this record is what the state knows."""
+
+    address: Address
+    name: str
+    taken_at: str = ""
+    """ISO 8601 UTC; empty means now (set by the store)."""
+
+
+def snapshot_order(records: Iterable[SnapshotRecord]) -> list[SnapshotRecord]:
+    """By address, then oldest first (the same in every backend, whatever its collation)."""
+    return sorted(records, key=lambda r: (str(r.address), r.taken_at, r.name))
+
+
 class StateStore(ABC):
     """One stack's state. Every write is atomic; reads see committed writes only."""
 
@@ -164,6 +180,19 @@ class StateStore(ABC):
     @abstractmethod
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """Most recent runs first."""
+
+    @abstractmethod
+    def record_snapshot(self, record: SnapshotRecord) -> None:
+        """Record a snapshot taken; one of the same address and name is replaced."""
+
+    @abstractmethod
+    def forget_snapshot(self, address: Address, name: str) -> None:
+        """Drop a snapshot's record (it was deleted). Absent is fine."""
+
+    @abstractmethod
+    def snapshots(self) -> list[SnapshotRecord]:
+        """Every recorded snapshot, by address, then oldest first. ``forget`` of an
+        address drops its snapshots' records too (they go with the guest)."""
 
     @abstractmethod
     def set_outputs(self, outputs: Mapping[str, Any]) -> None: ...

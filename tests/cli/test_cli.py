@@ -26,6 +26,7 @@ from support.libvirt_node import node_uri, write_stack
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["validate", "plan", "apply", "destroy", "show", "drift", "capacity", "graph", "schema",
             "providers", "import", "force-unlock", "state migrate"]
+COMMANDS += ["snapshot create", "snapshot list", "snapshot revert", "snapshot delete"]
 PROVISIONER = shutil.which("provisioner") or "provisioner"
 
 

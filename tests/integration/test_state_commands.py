@@ -43,8 +43,18 @@ def pg_env(pg_dsn: str) -> dict[str, str]:
 
 def test_state_migrate_copies_local_state_into_postgres(stack_dir: Path,
                                                         pg_env: dict[str, str]) -> None:
+    from provisioner.core.address import Address
+    from provisioner.stack.loader import load_stack
+    from provisioner.state.local import SQLiteStore
+    from provisioner.state.postgres import PostgresStore
+    from provisioner.state.store import SnapshotRecord
+
     applied = run("apply", str(stack_dir), "--auto-approve")
     assert applied.returncode == 0, applied.stderr
+    name = load_stack(stack_dir).name
+    snapshot = SnapshotRecord(Address.parse("guests.web-0"), "before", "2024-05-01T10:00:00+00:00")
+    with SQLiteStore(stack_dir / ".provisioner" / f"{name}.db") as local_store:
+        local_store.record_snapshot(snapshot)
     migrated = run("state", "migrate", str(stack_dir), env=pg_env)
     assert migrated.returncode == 0, migrated.stderr
     assert "Copied 2 resource record(s)" in migrated.stdout
@@ -53,6 +63,8 @@ def test_state_migrate_copies_local_state_into_postgres(stack_dir: Path,
                             env=pg_env).stdout)
     assert remote["resources"] == local["resources"]
     assert remote["outputs"] == local["outputs"]
+    with PostgresStore(pg_env["PROVISIONER_PG_DSN"], name) as remote_store:
+        assert remote_store.snapshots() == [snapshot]
     again = run("state", "migrate", str(stack_dir), env=pg_env)
     assert again.returncode == 1
     assert "already holds stack" in again.stderr

@@ -179,7 +179,7 @@ def test_schema_is_created_on_first_use_with_its_version(pg_fresh_database: str)
     assert tables(pg_fresh_database) == set()
     PostgresStore(pg_fresh_database, "lab").close()
     assert tables(pg_fresh_database) == {f"provisioner_{name}" for name in (
-        "schema", "applied", "journal", "runs", "outputs", "locks")}
+        "schema", "applied", "journal", "runs", "outputs", "locks", "snapshots")}
     assert versions(pg_fresh_database) == [len(MIGRATIONS)]
     PostgresStore(pg_fresh_database, "other").close()
     assert versions(pg_fresh_database) == [len(MIGRATIONS)]

@@ -27,7 +27,7 @@ import pytest
 
 from provisioner.core.address import Address
 from provisioner.errors import LockError, StateError
-from provisioner.state.store import AppliedRecord, JournalStatus, StateStore
+from provisioner.state.store import AppliedRecord, JournalStatus, SnapshotRecord, StateStore
 
 Opener = Callable[[], StateStore]
 
@@ -67,6 +67,7 @@ class StateStoreSuite:
         return open_store()
 
     def test_a_new_store_is_empty(self, store: StateStore) -> None:
+        assert store.snapshots() == []
         assert store.applied() == {}
         assert store.journal() == []
         assert store.unresolved() == []
@@ -187,6 +188,33 @@ class StateStoreSuite:
         store.set_outputs({})
         assert store.outputs() == {}
 
+    def test_snapshot_records_by_address_then_oldest_first(self, store: StateStore) -> None:
+        late = SnapshotRecord(addr("guests.web-0"), "b", "2024-05-02T10:00:00+00:00")
+        early = SnapshotRecord(addr("guests.web-0"), "a", "2024-05-01T10:00:00+00:00")
+        other = SnapshotRecord(addr("guests.db"), "z", "2024-05-03T10:00:00+00:00")
+        for record in (late, early, other):
+            store.record_snapshot(record)
+        assert store.snapshots() == [other, early, late]
+
+    def test_a_snapshot_record_is_replaced_and_forgotten(self, store: StateStore) -> None:
+        store.record_snapshot(SnapshotRecord(addr("guests.web-0"), "a"))
+        (first,) = store.snapshots()
+        assert first.taken_at  # now, set by the store
+        again = SnapshotRecord(addr("guests.web-0"), "a", "2030-01-01T00:00:00+00:00")
+        store.record_snapshot(again)
+        assert store.snapshots() == [again]
+        store.forget_snapshot(addr("guests.web-0"), "a")
+        store.forget_snapshot(addr("guests.web-0"), "a")  # absent is fine
+        assert store.snapshots() == []
+
+    def test_forgetting_a_guest_forgets_its_snapshots_only(self, store: StateStore) -> None:
+        store.record_applied(web_record())
+        store.record_snapshot(SnapshotRecord(addr("guests.web-0"), "a"))
+        kept = SnapshotRecord(addr("guests.web-1"), "a", "2024-05-01T10:00:00+00:00")
+        store.record_snapshot(kept)
+        store.forget(addr("guests.web-0"))
+        assert store.snapshots() == [kept]
+
     def test_everything_persists_across_close_and_reopen(self, open_store: Opener) -> None:
         store = open_store()
         record = web_record()
@@ -195,6 +223,8 @@ class StateStoreSuite:
         pending = store.journal_intent(run, "guests.web-0", "create")
         store.finish_run(run, "failed", {"failed": 1})
         store.set_outputs({"web_ips": ["10.42.0.5"]})
+        snap = SnapshotRecord(addr("guests.web-0"), "before", "2024-05-01T11:00:00+00:00")
+        store.record_snapshot(snap)
         store.close()
 
         reopened = open_store()
@@ -203,6 +233,7 @@ class StateStoreSuite:
         assert [(r.id, r.status, r.summary) for r in reopened.runs()] == [
             (run, "failed", {"failed": 1})]
         assert reopened.outputs() == {"web_ips": ["10.42.0.5"]}
+        assert reopened.snapshots() == [snap]
 
     def test_close_twice_does_not_raise(self, store: StateStore) -> None:
         store.close()

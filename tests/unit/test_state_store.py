@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.state_suite import Opener, StateStoreSuite
+from support.state_suite import Opener, StateStoreSuite, web_record
 
 from provisioner.errors import StateError
 from provisioner.state.local import SQLiteStore
@@ -60,7 +60,7 @@ def test_sqlite_uses_wal_and_versioned_schema(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
     conn.close()
 
 
@@ -69,7 +69,25 @@ def test_sqlite_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    conn.close()
+
+
+def test_sqlite_state_of_version_1_gains_the_snapshots_table_and_keeps_its_records(
+        tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    store.record_applied(web_record())
+    store.close()
+    with sqlite3.connect(path) as conn:  # as a version 1 file was: no snapshots table
+        conn.execute("DROP TABLE snapshots")
+        conn.execute("UPDATE schema_version SET version = 1")
+    conn.close()
+    with SQLiteStore(path) as reopened:
+        assert list(reopened.applied()) == [web_record().address]
+        assert reopened.snapshots() == []
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
     conn.close()
 
 

@@ -34,6 +34,7 @@ _NOT_FOUND = {
     libvirt.VIR_ERR_NO_NETWORK,
     libvirt.VIR_ERR_NO_STORAGE_VOL,
     libvirt.VIR_ERR_NO_STORAGE_POOL,
+    libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT,
 }
 _TRANSIENT = {
     libvirt.VIR_ERR_OPERATION_TIMEOUT,

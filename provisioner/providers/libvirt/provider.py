@@ -14,6 +14,7 @@ from typing import Any
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.snapshots import SnapshotInfo
 from provisioner.core.specs import VolumeSpec
 from provisioner.providers.base import (
     Capacity,
@@ -40,6 +41,7 @@ from provisioner.providers.libvirt.schema import (
     POOL_SCHEMA,
     VOLUME_SCHEMA,
 )
+from provisioner.providers.libvirt.snapshots import Snapshots
 from provisioner.providers.libvirt.storage import Storage
 
 
@@ -64,6 +66,7 @@ class LibvirtProvider(Provider):
         self.images = Images(self.client, self.storage, self.ownership, owner)
         self.lister = Lister(self.client, self.ownership, self.storage, self.pools)
         self.read_back = ReadBack(self.lister)
+        self.snapshot_ops = Snapshots(self.client)
         self._domain_type: str | None = None
 
     def schema(self) -> ProviderSchema:
@@ -145,6 +148,22 @@ class LibvirtProvider(Provider):
             self.images.delete(live)
         else:
             self.storage.delete(str(live.attributes["pool"]), str(live.attributes["volume"]))
+
+    def snapshots(self, live: LiveObject) -> list[SnapshotInfo]:
+        return self.snapshot_ops.read(live)
+
+    def snapshot_create(self, live: LiveObject, name: str) -> SnapshotInfo:
+        with self.client.dedicated():
+            return self.snapshot_ops.create(live, name)
+
+    def snapshot_revert(self, live: LiveObject, name: str) -> LiveObject:
+        with self.client.dedicated():
+            self.snapshot_ops.revert(live, name)
+            return self.read_back.guest(live.name, str(live.address))
+
+    def snapshot_delete(self, live: LiveObject, name: str) -> None:
+        with self.client.dedicated():
+            self.snapshot_ops.delete(live, name)
 
     def adopt(self, address: Address, name: str) -> LiveObject:
         adopt(self.client, self.ownership, address, name)

@@ -135,13 +135,22 @@ class QemuHost:
             self._run([self.qemu_img, "resize", "-q", "-f", fmt, str(path), str(size)], what,
                       "qemu-img could not grow a disk")
 
-    def image_info(self, path: Path, what: str) -> dict[str, Any]:
-        """``qemu-img info`` of an image: its format and virtual size."""
+    def image_info(self, path: Path, what: str, shared: bool = False) -> dict[str, Any]:
+        """``qemu-img info`` of an image: its format, virtual size and internal snapshots;
+        ``shared``: read it even while a running QEMU holds it (``-U``)."""
         with self.stats.track(CallKind.READ):
-            output = self._run([self.qemu_img, "info", "--output=json", str(path)], what,
+            output = self._run([self.qemu_img, "info", "--output=json",
+                                *(["-U"] if shared else []), str(path)], what,
                                "qemu-img could not read an image")
         info: dict[str, Any] = json.loads(output)
         return info
+
+    def image_snapshot(self, path: Path, flag: str, name: str, what: str) -> None:
+        """``qemu-img snapshot -c|-a|-d NAME`` on a stopped guest's qcow2 disk."""
+        with self.stats.track(CallKind.WRITE):
+            self._run([self.qemu_img, "snapshot", "-q", flag, name, str(path)], what,
+                      "qemu-img could not " + {"-c": "take", "-a": "apply",
+                                               "-d": "delete"}[flag] + " a snapshot")
 
     @staticmethod
     def _run(command: Sequence[str], what: str, failed: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.snapshots import SnapshotInfo
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
     CallKind,
@@ -41,6 +42,7 @@ from provisioner.providers.qemu.schema import (
     NETWORK_SCHEMA,
     VOLUME_SCHEMA,
 )
+from provisioner.providers.qemu.snapshots import Snapshots
 from provisioner.providers.qemu.volumes import Volumes
 
 
@@ -65,6 +67,7 @@ class QemuProvider(Provider):
                              self.accel, self.resolve, self.networks, self.volumes,
                              self.images)
         self.lister = Lister(self.host, self.tree, self.ownership, self.networks)
+        self.snapshot_ops = Snapshots(self.host, self.tree)
         self._accel: str | None = None
 
     def schema(self) -> ProviderSchema:
@@ -130,6 +133,19 @@ class QemuProvider(Provider):
             return live
         self.guests.update(resource, live, changed)
         return self.lister.guest(live.name, str(resource.address))
+
+    def snapshots(self, live: LiveObject) -> list[SnapshotInfo]:
+        return self.snapshot_ops.read(live)
+
+    def snapshot_create(self, live: LiveObject, name: str) -> SnapshotInfo:
+        return self.snapshot_ops.create(live, name)
+
+    def snapshot_revert(self, live: LiveObject, name: str) -> LiveObject:
+        self.snapshot_ops.revert(live, name)
+        return self.lister.guest(live.name, str(live.address))
+
+    def snapshot_delete(self, live: LiveObject, name: str) -> None:
+        self.snapshot_ops.delete(live, name)
 
     def delete(self, live: LiveObject) -> None:
         if live.kind is Kind.NETWORK:
