@@ -64,19 +64,19 @@ def wait_ready(resource: Resource, live: LiveObject, what: str | None = None) ->
         raise NotReadyError(f"no address to reach it (wait_for: {wanted})",
                             hint="give it a NIC whose address the provider reports, or a "
                                  "forward to its port 22; wait_for: ip shows which")
-    _wait_banner(host, port, deadline, timeout)
+    _wait_banner(host, port, deadline, timeout, wanted)
     if wanted == "cloud-init":
         _wait_cloud_init(resource, live.attributes, deadline, timeout)
 
 
-def _wait_banner(host: str, port: int, deadline: float, timeout: float) -> None:
+def _wait_banner(host: str, port: int, deadline: float, timeout: float, wanted: str) -> None:
     delay = FIRST_WAIT
     while True:
         if _banner(host, port, max(0.5, min(5.0, deadline - time.monotonic()))):
             return
         if time.monotonic() + delay > deadline:
             raise NotReadyError(f"no SSH server answered on {host}:{port} within "
-                                f"{timeout:.0f}s (wait_for: ssh)",
+                                f"{timeout:.0f}s (wait_for: {wanted})",
                                 hint="check that the guest runs an SSH server, or raise "
                                      "wait_timeout")
         time.sleep(delay)
