@@ -5,13 +5,12 @@ process); a failing one fails the step and runs again on the next apply."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.e2e import TinyGuest, boot_options
-from support.qemu_lab import QemuLab, lab_for
+from support.qemu_lab import QemuLab, free_port, lab_for
 
 STACK = """apiVersion: provisioner/v1
 stack: {stack}
@@ -46,14 +45,9 @@ def lab(tmp_path: Path, tiny_guest: TinyGuest) -> Iterator[QemuLab]:
     yield from lab_for(tmp_path, tiny_guest, "qemu-hooks")
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def test_hooks_run_once_ready_rerun_when_changed_and_retry_when_failed(lab: QemuLab) -> None:
-    port = _port()
+    port = free_port()
 
     def write(created: str, update: str) -> None:
         (lab.directory / "stack.yaml").write_text(STACK.format(

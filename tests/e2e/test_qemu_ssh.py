@@ -9,14 +9,13 @@ returns once the script has finished.)"""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.e2e import PROVISIONER, TinyGuest, boot_options, wait_serial
-from support.qemu_lab import QemuLab, lab_for
+from support.qemu_lab import QemuLab, free_port, lab_for
 
 STACK = """apiVersion: provisioner/v1
 stack: {stack}
@@ -52,11 +51,6 @@ def lab(tmp_path: Path, tiny_guest: TinyGuest) -> Iterator[QemuLab]:
     yield from lab_for(tmp_path, tiny_guest, "qemu-ssh")
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def test_ssh_hooks_and_provisioner_ssh_reach_a_real_ssh_server(lab: QemuLab) -> None:
     identity = lab.directory / "id_ed25519"
@@ -64,7 +58,7 @@ def test_ssh_hooks_and_provisioner_ssh_reach_a_real_ssh_server(lab: QemuLab) -> 
                    check=True)
     key = (lab.directory / "id_ed25519.pub").read_text().strip()
     (lab.directory / "stack.yaml").write_text(STACK.format(
-        stack=lab.stack, port=_port(), key=key, identity=identity,
+        stack=lab.stack, port=free_port(), key=key, identity=identity,
         boot=boot_options(lab.tiny)), encoding="utf-8")
     out = lab.apply().stdout
     assert "guests.web: creating, then waiting for cloud-init..." in out

@@ -8,13 +8,12 @@ and QEMU's forward then accepts and closes, as a real guest without sshd would."
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.e2e import TinyGuest, boot_options
-from support.qemu_lab import QemuLab, lab_for
+from support.qemu_lab import QemuLab, free_port, lab_for
 
 STACK = """apiVersion: provisioner/v1
 stack: {stack}
@@ -56,14 +55,9 @@ def lab(tmp_path: Path, tiny_guest: TinyGuest) -> Iterator[QemuLab]:
     yield from lab_for(tmp_path, tiny_guest, "qemu-wait-ssh")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def test_apply_waits_for_ssh_and_a_guest_that_never_answers_fails(lab: QemuLab) -> None:
-    text = STACK.format(stack=lab.stack, ready=_free_port(), mute=_free_port(),
+    text = STACK.format(stack=lab.stack, ready=free_port(), mute=free_port(),
                         boot=boot_options(lab.tiny))
     (lab.directory / "stack.yaml").write_text(text, encoding="utf-8")
     applied = lab.apply(check=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,6 +97,13 @@ def running(needle: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on here now (for a guest's forwarded port 22)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def lab_for(directory: Path, tiny: TinyGuest | None, stack: str) -> Iterator[QemuLab]:
