@@ -43,8 +43,11 @@ guests:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A stack with a running guest, a stopped one and one with a raw volume, applied."""
+def lab(tmp_path: Path, conn: libvirt.virConnect) -> Iterator[tuple[Path, str]]:
+    """A stack with a running guest, a stopped one and one with a raw volume, applied.
+    ``conn`` is open for the whole test: libvirt frees test:///default's state when its
+    last connection closes (between the engine's and the CLI's, when nothing else of
+    the process happens to hold one), which made this test fail now and then."""
     prefix = "s" + uuid.uuid4().hex[:6]
     write_stack(tmp_path, f"""apiVersion: provisioner/v1
 stack: {prefix}

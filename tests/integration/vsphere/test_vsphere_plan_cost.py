@@ -22,7 +22,7 @@ guests:
     cpus: 1
     memory: 4MiB
     power: stopped
-    disks: [ {{ size: 1GiB }} ]
+    disks: [ {{ size: 256MiB }} ]  # 200 of them fit any datastore vcsim sizes from the host
     networks: [ {{ host_network: VM Network }} ]
     options: {{ notes: "guest ${{count.index}}" }}
 """
