@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.e2e import PROVISIONER, E2EStack
+from support.e2e import PROVISIONER, E2EStack, ssh_without_host_keys
 
 BODY = """
 networks:
@@ -70,13 +70,7 @@ def in_netns(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     """Runs a command in the testbed's network namespace with this test's environment:
     an `ssh` first on PATH that neither checks nor remembers the guest's new host key
     (as `provisioner ssh` users would with their own ~/.ssh/config), Ansible likewise."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "ssh").write_text('#!/bin/sh\nexec /usr/bin/ssh -F /dev/null '
-                                 '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
-                                 '-o LogLevel=ERROR -o BatchMode=yes "$@"\n')
-    (bin_dir / "ssh").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{ssh_without_host_keys(tmp_path)}:{os.environ['PATH']}")
     monkeypatch.setenv("ANSIBLE_HOME", str(tmp_path / "ansible"))
     monkeypatch.setenv("ANSIBLE_HOST_KEY_CHECKING", "False")
     monkeypatch.setenv("ANSIBLE_SSH_ARGS", "-o ControlMaster=no -o UserKnownHostsFile=/dev/null")

@@ -137,8 +137,18 @@ class Guests:
             shutil.rmtree(self.tree.staging(live.name), ignore_errors=True)
         self.tree.prune()
 
+    def power_on(self, live: LiveObject, loadvm: str | None = None) -> None:
+        """Start a stopped guest as its marker describes it; ``loadvm``: from that
+        snapshot's running state (disks and memory) instead of booting."""
+        files = self.tree.guest(live.name)
+        seed = files.seed if files.seed.exists() else None
+        self.start(files, GuestSpec.of(live.spec), str(live.address), seed, loadvm)
+
+    def power_off(self, live: LiveObject) -> None:
+        self.stop(self.tree.guest(live.name), str(live.address))
+
     def start(self, files: GuestFiles, guest: GuestSpec, what: str,
-              seed: Path | None) -> None:
+              seed: Path | None, loadvm: str | None = None) -> None:
         """Start the guest's QEMU and see that it stays up for ``start_timeout`` s."""
         if self.host.process(files.pidfile, files.process_name) is not None:
             return
@@ -148,7 +158,7 @@ class Guests:
         arguments = command_line(files, guest, self.accel(), seed, nics,
                                  self._attached(guest, what),
                                  arch_of(self.host.binary, self.settings.arch))
-        self.host.launch(arguments, what)
+        self.host.launch([*arguments, *(["-loadvm", loadvm] if loadvm else [])], what)
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
             if self.host.process(files.pidfile, files.process_name) is None:
