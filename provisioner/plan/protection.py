@@ -2,16 +2,17 @@
 
 The state's record is what protects an object once its declaration is removed; a
 state that is lost (a new runner, a deleted file) would then let a plan delete it.
-Providers that can keep a mark on their objects (libvirt's and qemu's guests: the
-ownership tag; not libvirt's networks, whose running definition keeps the tag it
-started with until the network restarts) report it as the live attribute
-``prevent_destroy`` (True or False) on every such object; the attribute's absence
-means the provider keeps no mark. This module holds the two rules built on it:
+Providers that can keep a mark on their objects (libvirt's, qemu's and Proxmox's
+guests, Proxmox's containers: the ownership marker; not libvirt's networks, whose
+running definition keeps the tag it started with until the network restarts)
+report it as the live attribute ``prevent_destroy`` (True or False on every such
+object); the attribute's absence means the provider keeps no mark. This module
+holds the two rules built on it:
 
 - an orphan is protected when its record *or* its mark says so;
 - a declared object whose mark differs from the stack's ``prevent_destroy`` plans
-  an in-place change of ``lifecycle.prevent_destroy`` (the apply rewrites the tag
-  and nothing else), so the mark follows the stack and a plan says when it moves.
+  an in-place change of ``lifecycle.prevent_destroy`` (the apply rewrites the
+  marker and nothing else), so the mark follows the stack and a plan says when it moves.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from provisioner.core.address import Kind
-from provisioner.core.resources import Effect, LiveObject, Resource, to_plain
+from provisioner.core.resources import PROTECTION_MARK, Effect, LiveObject, Resource, to_plain
 from provisioner.errors import (
     CreateFailedError,
     ObjectNotFoundError,
@@ -246,6 +246,7 @@ class Guests(ABC):
             _changes("", spec, self.read(view.effective, ref, marker), pending)
         attributes = {"vmid": ref.vmid, "node": ref.node,
                       "state": ref.status, "lock": ref.lock, "pending": pending,
+                      PROTECTION_MARK: marker.protected,
                       **self.attributes(view.current)}
         if addresses:
             attributes.update(ip=addresses[0], ips=list(addresses))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ class Ownership(kit.Ownership):
               protected: bool = False) -> None:
         """Write the marker atomically (a crash leaves the old one or the new one);
         ``protected``: the stack's prevent_destroy (guests keep it)."""
-        text = CODEC.encode(replace(self.marker(address, spec), protected=protected))
+        text = CODEC.encode(self.marker(address, spec, protected))
         partial = path.with_name(path.name + ".new")
         partial.write_text(text + "\n", encoding="utf-8")
         os.replace(partial, path)
