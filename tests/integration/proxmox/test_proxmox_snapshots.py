@@ -1,0 +1,150 @@
+"""The snapshot commands on Proxmox VE, through the CLI in-process: create on a running
+and a stopped guest, list, revert (asking first), delete; what Proxmox refuses.
+
+Changes made "on the hypervisor" after a snapshot go through the Proxmox API
+(proxmoxer, the lab's token), as another client would make them; what the tests
+check is read back through the API and the cluster's task history, so the
+unmarked tests run on a real cluster too (``PROVISIONER_TEST_PVE``). fakepve keeps
+a snapshot's config and restores it on rollback, as Proxmox does; it does not
+resume a guest from its saved memory by itself (Proxmox does): the provider's
+``start=1`` for a snapshot with memory is what brings it back running there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import proxmoxer
+import pytest
+from pve_harness import TOKEN_ENV, TOKEN_ID, Lab, TestPve, failures, guest, task_types
+from typer.testing import CliRunner
+
+from provisioner.cli import app
+from provisioner.snapshots import create, list_snapshots, pick_guests
+from provisioner.state.local import SQLiteStore
+from provisioner.state.store import SnapshotRecord
+
+STACK = """
+guests:
+  web:
+    provider: pve
+    clone: debian-12
+    node: pve1
+    memory: 1GiB
+    disks: [ { size: 4GiB } ]
+    networks: [ { bridge: vmbr0 } ]
+  db:
+    provider: pve
+    clone: debian-12
+    node: pve1
+    memory: 1GiB
+    power: stopped
+    disks: [ { size: 4GiB } ]
+    networks: [ { bridge: vmbr0 } ]
+"""
+
+
+@pytest.fixture
+def applied(lab: Lab) -> Iterator[Lab]:
+    """The lab with a running guest (web) and a stopped one (db)."""
+    _, result = lab.apply(STACK)
+    assert result.ok, failures(result)
+    yield lab
+
+
+@pytest.fixture
+def api(lab: Lab, pve: Any) -> Any:
+    """Another API client of the cluster, for changes made behind the stack's back."""
+    host = pve.url.removeprefix("https://").rstrip("/")
+    user, _, token = getattr(pve, "token_id", TOKEN_ID).partition("!")
+    return proxmoxer.ProxmoxAPI(host, user=user, token_name=token,
+                                token_value=os.environ[TOKEN_ENV],
+                                verify_ssl=str(lab.cafile) or True)
+
+
+def cli(lab: Lab, *args: str) -> tuple[int, str]:
+    command, *rest = args
+    result = CliRunner().invoke(app, ["snapshot", command, *rest, str(lab.root / "stack.yaml"),
+                                      "--state", str(lab.root / "state.db")])
+    return result.exit_code, result.output
+
+
+def recorded(lab: Lab) -> list[tuple[str, str]]:
+    with SQLiteStore(lab.root / "state.db") as store:
+        records: list[SnapshotRecord] = store.snapshots()
+    return [(str(r.address), r.name) for r in records]
+
+
+def wait(api: Any, node: str, upid: str) -> None:
+    """Wait for a task another client started."""
+    while api.nodes(node).tasks(upid).status.get()["status"] != "stopped":
+        pass
+
+
+def held(api: Any, vm: Any) -> dict[str, bool]:
+    """Each snapshot of ``vm`` as Proxmox lists it: whether it holds memory (vmstate)."""
+    listing = api.nodes(vm.node).qemu(vm.vmid).snapshot.get()
+    return {s["name"]: bool(int(s.get("vmstate") or 0)) for s in listing
+            if s["name"] != "current"}
+
+
+def memory(pve: Any, name: str) -> str:
+    return str(guest(pve, name).config["memory"])
+
+
+def test_create_list_revert_delete(applied: Lab, pve: TestPve, api: Any) -> None:
+    lab, web, db = applied, guest(pve, "web"), guest(pve, "db")
+    code, out = cli(lab, "create", "zeta")
+    assert code == 0, out
+    assert "guests.web: took snapshot zeta (disks and memory)" in out
+    assert "guests.db: took snapshot zeta (disks)" in out
+    code, out = cli(lab, "create", "alpha", "--target", "guests.web")
+    assert code == 0, out
+    assert recorded(lab) == [("guests.db", "zeta"), ("guests.web", "alpha"),
+                             ("guests.web", "zeta")]
+    assert held(api, web) == {"zeta": True, "alpha": True}  # running: memory too
+    assert held(api, db) == {"zeta": False}
+
+    code, out = cli(lab, "list")
+    assert code == 0, out
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("guests.db", "zeta"), ("guests.web", "zeta"), ("guests.web", "alpha")], out
+    assert all(row[4] == "UTC" for row in rows), out  # the time Proxmox says it was taken
+
+    # the experiment: memory changed through the API, web stopped, db started
+    api.nodes(db.node).qemu(db.vmid).config.put(memory=2048)
+    api.nodes(web.node).qemu(web.vmid).config.put(memory=3072)
+    wait(api, web.node, api.nodes(web.node).qemu(web.vmid).status.stop.post())
+    wait(api, db.node, api.nodes(db.node).qemu(db.vmid).status.start.post())
+    assert memory(pve, "db") == "2048" and guest(pve, "web").status == "stopped"
+
+    code, out = cli(lab, "revert", "zeta")
+    assert code == 1 and "refusing to revert without a terminal" in out, out
+    assert "qmrollback" not in task_types(pve, web.vmid)
+
+    code, out = cli(lab, "revert", "zeta", "--auto-approve")
+    assert code == 0, out
+    assert "~ guests.web  (taken " in out and "stopped -> running" in out, out
+    assert "~ guests.db  (taken " in out and "running -> stopped" in out, out
+    assert "guests.web: reverted to zeta, now running" in out
+    assert "guests.db: reverted to zeta, now stopped" in out
+    assert guest(pve, "web").status == "running" and guest(pve, "db").status == "stopped"
+    assert memory(pve, "web") == "1024" and memory(pve, "db") == "1024"
+    assert not guest(pve, "web").pending
+    assert task_types(pve, web.vmid).count("qmrollback") == 1
+
+    code, out = cli(lab, "delete", "zeta")
+    assert code == 0 and "guests.web: snapshot zeta is gone" in out, out
+    assert recorded(lab) == [("guests.web", "alpha")]
+    deletes = task_types(pve, web.vmid).count("qmdelsnapshot")
+    code, out = cli(lab, "delete", "zeta")
+    assert code == 0, out  # already gone is success, and no task is started for it
+    assert task_types(pve, web.vmid).count("qmdelsnapshot") == deletes
+    code, out = cli(lab, "delete", "alpha")
+    assert code == 0, out
+    code, out = cli(lab, "list")
+    assert code == 0 and "No snapshots." in out, out
