@@ -12,12 +12,12 @@ DESCRIPTION = "taken by provisioner"
 
 def name_in_use(what: str, name: str) -> ProviderError:
     """``what`` already has snapshot ``name``: nothing was taken."""
-    return ProviderError(f"{what} already has a snapshot named {name}",
+    return ProviderError(f"{what}: snapshot {name} exists already",
                          hint=f"pick another name, or delete it first: provisioner snapshot "
                               f"delete {name}")
 
 
 def no_such_snapshot(what: str, name: str) -> ProviderError:
     """``what`` has no snapshot ``name``: nothing was reverted."""
-    return ProviderError(f"{what} has no snapshot named {name}",
+    return ProviderError(f"{what}: no snapshot named {name}",
                          hint="see them with: provisioner snapshot list")

@@ -156,8 +156,10 @@ class Snapshots:
 
 
 def _create_refused(exc: ProviderError, what: str, name: str) -> ProviderError:
-    """Proxmox's refusal to take a snapshot, with what to do about it."""
-    message = exc.message.removeprefix(f"{what}: ")
+    """Proxmox's refusal to take a snapshot, with what to do about it: its own words
+    (a failed task's exit status, without the log that repeats them) and a hint."""
+    message = exc.exitstatus if isinstance(exc, TaskFailedError) else \
+        exc.message.removeprefix(f"{what}: ")
     if "already used" in message:
         return name_in_use(what, name)
     if "snapshot feature is not available" in message:

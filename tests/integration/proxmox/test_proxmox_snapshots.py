@@ -148,3 +148,91 @@ def test_create_list_revert_delete(applied: Lab, pve: TestPve, api: Any) -> None
     assert code == 0, out
     code, out = cli(lab, "list")
     assert code == 0 and "No snapshots." in out, out
+
+
+def test_a_name_already_used_is_refused_before_any_task(applied: Lab, pve: TestPve) -> None:
+    web = guest(pve, "web")
+    assert cli(applied, "create", "s1", "--target", "guests.web")[0] == 0
+    taken = task_types(pve, web.vmid).count("qmsnapshot")
+    code, out = cli(applied, "create", "s1")
+    assert code == 1, out
+    assert "Error: guests.web: snapshot s1 exists already\n  hint: pick another name" in out
+    assert "guests.db: took snapshot s1 (disks)" in out  # the other guest goes on
+    assert task_types(pve, web.vmid).count("qmsnapshot") == taken
+    assert "Traceback" not in out
+
+
+def test_revert_refuses_when_a_guest_lacks_the_snapshot(applied: Lab, pve: TestPve,
+                                                        api: Any) -> None:
+    web = guest(pve, "web")
+    assert cli(applied, "create", "s1", "--target", "guests.web")[0] == 0
+    api.nodes(web.node).qemu(web.vmid).config.put(memory=2048)
+    code, out = cli(applied, "revert", "s1", "--auto-approve")
+    assert code == 1, out
+    assert "no snapshot named s1 on guests.db" in out and "hint:" in out, out
+    assert "qmrollback" not in task_types(pve, web.vmid)  # nothing was reverted
+    assert str(guest(pve, "web").pending.get("memory", guest(pve, "web").config["memory"])) \
+        == "2048"
+
+
+@pytest.mark.simulator_only("injects PVE's own refusals and lock timeouts into fakepve")
+@pytest.mark.parametrize(("error", "said", "hint"), [
+    ("snapshot_feature_not_available", "cannot take snapshot s1: snapshot feature is not "
+                                       "available", "LVM-thin, ZFS, Ceph RBD, BTRFS"),
+    ("you_can_t_take_snapshot", "you can't take a snapshot if it's a template",
+     "no snapshots of templates"),
+    ("cannot_live_migrate_snapshot_ram", "snapshot (with RAM)", "take the snapshot without "
+                                                                "memory"),
+])
+def test_refusals_name_the_guest_with_a_hint(applied: Lab, pve: TestPve, error: str,
+                                             said: str, hint: str) -> None:
+    web = guest(pve, "web")
+    pve.fail("POST", f"/nodes/{web.node}/qemu/{web.vmid}/snapshot", error=error, times=1)
+    code, out = cli(applied, "create", "s1")
+    assert code == 1, out
+    assert "Error: guests.web: cannot take snapshot s1: " in out and said in out, out
+    assert hint in out and "Traceback" not in out, out
+    assert "guests.db: took snapshot s1" in out
+    assert recorded(applied) == [("guests.db", "s1")]
+
+
+@pytest.mark.simulator_only("injects config lock timeouts into fakepve")
+def test_config_lock_timeouts_are_waited_out(applied: Lab, pve: TestPve) -> None:
+    web = guest(pve, "web")
+    for method, suffix in (("POST", "snapshot"), ("POST", "snapshot/s1/rollback"),
+                           ("DELETE", "snapshot/s1")):
+        pve.fail(method, f"/nodes/{web.node}/qemu/{web.vmid}/{suffix}",
+                 error="config_lock_timeout", times=2)
+        verb = {"snapshot": "create", "snapshot/s1/rollback": "revert"}.get(suffix, "delete")
+        extra = ["--auto-approve"] if verb == "revert" else []
+        code, out = cli(applied, verb, "s1", "--target", "guests.web", *extra)
+        assert code == 0, out
+    assert not pve.failures, "a fault was not consumed"
+    assert [t for t in task_types(pve, web.vmid) if "snap" in t or "rollback" in t] == [
+        "qmsnapshot", "qmrollback", "qmdelsnapshot"]
+
+
+@pytest.mark.simulator_only("counts the provider's calls against fakepve's request log")
+def test_calls_per_guest(applied: Lab, pve: TestPve) -> None:
+    """Beyond the bulk read every command starts with: list reads one listing per
+    guest; create reads it, starts one task, waits for it and reads the listing back
+    (``docs/providers/proxmox.md``, "Plan cost")."""
+    with applied.engine(STACK) as engine:
+        stats = engine.providers()["pve"].stats
+        guests = pick_guests(engine, frozenset())
+        before = dict(stats.calls)
+        list_snapshots(engine, guests)
+        assert _delta(before, stats.calls) == {"read": 2}
+        requests = len(pve.requests)
+        outcomes = create(engine, guests, "s1")
+        assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
+        posts = [(m, p) for m, p, _ in pve.requests[requests:] if m != "GET"]
+        assert sorted(p.rsplit("/", 1)[-1] for _, p in posts) == ["snapshot", "snapshot"]
+        writes = _delta(before, stats.calls)
+        # per guest: the listing, one poll of the task (fakepve's end at once), the read back
+        assert writes == {"read": 2 + 2 * 3, "write": 2}, writes
+
+
+def _delta(before: dict[Any, int], after: dict[Any, int]) -> dict[str, int]:
+    return {str(kind.value): count - before.get(kind, 0) for kind, count in after.items()
+            if count != before.get(kind, 0)}
