@@ -1,6 +1,7 @@
 """The refusals every provider's snapshot calls share, worded once: a name the guest
-already has, a name it does not have. What a hypervisor refuses for its own
-reasons (a storage that cannot snapshot) stays with that provider."""
+already has, a name it does not have, the hypervisor's own refusal. Hints for what
+a hypervisor refuses for its own reasons (a storage that cannot snapshot) stay with
+that provider."""
 
 from __future__ import annotations
 
@@ -21,3 +22,12 @@ def no_such_snapshot(what: str, name: str) -> ProviderError:
     """``what`` has no snapshot ``name``: nothing was reverted."""
     return ProviderError(f"{what}: no snapshot named {name}",
                          hint="see them with: provisioner snapshot list")
+
+
+def refused(doing: str, exc: ProviderError, what: str, name: str,
+            hypervisor: str) -> ProviderError:
+    """``hypervisor``'s refusal to ``doing`` (take, revert to, delete) snapshot ``name`` of
+    ``what``: its words after the guest's, its hint if it gave one."""
+    message = exc.message.removeprefix(f"{what}: ")
+    return ProviderError(f"{what}: cannot {doing} snapshot {name}: {message}",
+                         hint=exc.hint or f"{hypervisor} refused; its message says why")

@@ -25,7 +25,12 @@ from provisioner.core.resources import LiveObject
 from provisioner.core.snapshots import SnapshotInfo
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.base import CallKind
-from provisioner.providers.kit.snapshots import DESCRIPTION, name_in_use, no_such_snapshot
+from provisioner.providers.kit.snapshots import (
+    DESCRIPTION,
+    name_in_use,
+    no_such_snapshot,
+    refused,
+)
 from provisioner.providers.proxmox.context import Context
 from provisioner.providers.proxmox.props import to_bool, to_int
 from provisioner.providers.proxmox.tasks import TaskFailedError
@@ -124,7 +129,7 @@ class Snapshots:
         except ObjectNotFoundError:
             raise
         except ProviderError as exc:
-            raise _refused("revert to", exc, what, name) from exc
+            raise refused("revert to", exc, what, name, "Proxmox") from exc
 
     def delete(self, kind: str, live: LiveObject, name: str) -> None:
         """One READ and the task; no task for a snapshot (or a guest) already gone."""
@@ -140,7 +145,7 @@ class Snapshots:
         except TaskFailedError as exc:
             if "does not exist" in exc.exitstatus:  # deleted meanwhile: gone is success
                 return
-            raise _refused("delete", exc, what, name) from exc
+            raise refused("delete", exc, what, name, "Proxmox") from exc
 
     def _where(self, kind: str, live: LiveObject) -> tuple[str, str, str]:
         """(what, API path, node) of the guest, on the node the last listing saw it."""
@@ -173,12 +178,6 @@ def _create_refused(exc: ProviderError, what: str, name: str) -> ProviderError:
         hint = ("a device of the guest (PCI passthrough, a local resource) keeps its memory "
                 "from being saved; stop the guest and take the snapshot without memory")
     else:
-        return _refused("take", exc, what, name)
+        return refused("take", exc, what, name, "Proxmox")
     return ProviderError(f"{what}: cannot take snapshot {name}: {message}", hint=hint)
 
-
-def _refused(doing: str, exc: ProviderError, what: str, name: str) -> ProviderError:
-    """Any other refusal of a snapshot call, Proxmox's message kept."""
-    message = exc.message.removeprefix(f"{what}: ")
-    return ProviderError(f"{what}: cannot {doing} snapshot {name}: {message}",
-                         hint=exc.hint or "Proxmox refused; its message says why")

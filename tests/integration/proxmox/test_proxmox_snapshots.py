@@ -13,6 +13,7 @@ resume a guest from its saved memory by itself (Proxmox does): the provider's
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,15 +73,16 @@ def cli(lab: Lab, *args: str) -> tuple[int, str]:
 
 
 def recorded(lab: Lab) -> list[tuple[str, str]]:
+    """The snapshots the stack's state records (address, name), sorted."""
     with SQLiteStore(lab.root / "state.db") as store:
         records: list[SnapshotRecord] = store.snapshots()
-    return [(str(r.address), r.name) for r in records]
+    return sorted((str(r.address), r.name) for r in records)
 
 
 def wait(api: Any, node: str, upid: str) -> None:
     """Wait for a task another client started."""
     while api.nodes(node).tasks(upid).status.get()["status"] != "stopped":
-        pass
+        time.sleep(0.05)
 
 
 def held(api: Any, vm: Any) -> dict[str, bool]:
