@@ -161,7 +161,7 @@ class VsphereClient:
         deadline = time.monotonic() + self.settings.task_timeout
         delay = POLL_START
         while True:
-            info = self.call(CallKind.READ, what, lambda s: _task_info(s, task))
+            info = self.call(CallKind.READ, what, lambda s: task_info(s, task))
             state = str(info.get("info.state"))
             if state == "success":
                 return info.get("info.result")
@@ -188,11 +188,11 @@ def _transient(error: Exception, retry: bool) -> bool:
     return retry and isinstance(error, TransientProviderError)
 
 
-def _task_info(session: Session, task: Any) -> dict[str, Any]:
+def task_info(session: Session, task: Any) -> dict[str, Any]:
     """The task's state, result, error and name: those fields only, in one retrieval.
     Reading ``task.info`` whole would also read its ``entity``, which the simulator
-    sets to the snapshot for a snapshot's tasks (a vCenter sets the VM) and pyVmomi
-    refuses as not a managed entity."""
+    sets to what the task was called on (a snapshot, the FileManager; vCenter: the
+    VM) and pyVmomi refuses as not a managed entity."""
     spec = PC.FilterSpec(objectSet=[PC.ObjectSpec(obj=task, skip=False)],
                          propSet=[PC.PropertySpec(type=vim.Task, pathSet=list(TASK_PATHS))])
     found = session.content.propertyCollector.RetrieveContents([spec])

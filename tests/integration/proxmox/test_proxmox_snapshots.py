@@ -237,3 +237,36 @@ def test_calls_per_guest(applied: Lab, pve: TestPve) -> None:
 def _delta(before: dict[Any, int], after: dict[Any, int]) -> dict[str, int]:
     return {str(kind.value): count - before.get(kind, 0) for kind, count in after.items()
             if count != before.get(kind, 0)}
+
+
+CONTAINER = """
+containers:
+  app:
+    provider: pve
+    node: pve1
+    template: local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst
+    memory: 512MiB
+    rootfs: { size: 4GiB }
+    networks: [ { bridge: vmbr0 } ]
+"""
+
+
+def test_a_containers_snapshots_hold_its_disks(lab: Lab, pve: TestPve) -> None:
+    """Through the provider: the snapshot commands take guests only. A running
+    container's snapshot holds no memory, and a rollback leaves it stopped."""
+    _, result = lab.apply(CONTAINER)
+    assert result.ok, failures(result)
+    with lab.engine(CONTAINER) as engine:
+        provider = engine.providers()["pve"]
+        (live,) = [o for o in engine.refresh()["pve"].managed if o.name == "app"]
+        assert live.running
+        taken = provider.snapshot_create(live, "s1")
+        assert (taken.name, taken.memory) == ("s1", False) and taken.created is not None
+        assert [s.name for s in provider.snapshots(live)] == ["s1"]
+        after = provider.snapshot_revert(live, "s1")
+        assert after.running is False
+        provider.snapshot_delete(live, "s1")
+        provider.snapshot_delete(live, "s1")
+        assert provider.snapshots(live) == []
+    ct = guest(pve, "app")
+    assert task_types(pve, ct.vmid)[-3:] == ["vzsnapshot", "vzrollback", "vzdelsnapshot"]
