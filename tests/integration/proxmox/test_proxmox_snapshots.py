@@ -20,12 +20,14 @@ from typing import Any
 import proxmoxer
 import pytest
 from pve_harness import TOKEN_ENV, TOKEN_ID, Lab, TestPve, failures, guest, task_types
-from typer.testing import CliRunner
-
-from provisioner.cli import app
-from provisioner.snapshots import create, list_snapshots, pick_guests
-from provisioner.state.local import SQLiteStore
-from provisioner.state.store import SnapshotRecord
+from support.snapshot_cli import (
+    cli,
+    list_then_create_calls,
+    recorded,
+    revert_to_zeta,
+    revert_to_zeta_approved,
+    take_zeta_then_alpha,
+)
 
 STACK = """
 guests:
@@ -65,20 +67,6 @@ def api(lab: Lab, pve: Any) -> Any:
                                 verify_ssl=str(lab.cafile) or True)
 
 
-def cli(lab: Lab, *args: str) -> tuple[int, str]:
-    command, *rest = args
-    result = CliRunner().invoke(app, ["snapshot", command, *rest, str(lab.root / "stack.yaml"),
-                                      "--state", str(lab.root / "state.db")])
-    return result.exit_code, result.output
-
-
-def recorded(lab: Lab) -> list[tuple[str, str]]:
-    """The snapshots the stack's state records (address, name), sorted."""
-    with SQLiteStore(lab.root / "state.db") as store:
-        records: list[SnapshotRecord] = store.snapshots()
-    return sorted((str(r.address), r.name) for r in records)
-
-
 def wait(api: Any, node: str, upid: str) -> None:
     """Wait for a task another client started."""
     while api.nodes(node).tasks(upid).status.get()["status"] != "stopped":
@@ -98,23 +86,9 @@ def memory(pve: Any, name: str) -> str:
 
 def test_create_list_revert_delete(applied: Lab, pve: TestPve, api: Any) -> None:
     lab, web, db = applied, guest(pve, "web"), guest(pve, "db")
-    code, out = cli(lab, "create", "zeta")
-    assert code == 0, out
-    assert "guests.web: took snapshot zeta (disks and memory)" in out
-    assert "guests.db: took snapshot zeta (disks)" in out
-    code, out = cli(lab, "create", "alpha", "--target", "guests.web")
-    assert code == 0, out
-    assert recorded(lab) == [("guests.db", "zeta"), ("guests.web", "alpha"),
-                             ("guests.web", "zeta")]
+    take_zeta_then_alpha(lab.root)
     assert held(api, web) == {"zeta": True, "alpha": True}  # running: memory too
     assert held(api, db) == {"zeta": False}
-
-    code, out = cli(lab, "list")
-    assert code == 0, out
-    rows = [line.split() for line in out.splitlines()[1:]]
-    assert [(row[0], row[1]) for row in rows] == [
-        ("guests.db", "zeta"), ("guests.web", "zeta"), ("guests.web", "alpha")], out
-    assert all(row[4] == "UTC" for row in rows), out  # the time Proxmox says it was taken
 
     # the experiment: memory changed through the API, web stopped, db started
     api.nodes(db.node).qemu(db.vmid).config.put(memory=2048)
@@ -123,39 +97,32 @@ def test_create_list_revert_delete(applied: Lab, pve: TestPve, api: Any) -> None
     wait(api, db.node, api.nodes(db.node).qemu(db.vmid).status.start.post())
     assert memory(pve, "db") == "2048" and guest(pve, "web").status == "stopped"
 
-    code, out = cli(lab, "revert", "zeta")
-    assert code == 1 and "refusing to revert without a terminal" in out, out
+    revert_to_zeta(lab.root)
     assert "qmrollback" not in task_types(pve, web.vmid)
-
-    code, out = cli(lab, "revert", "zeta", "--auto-approve")
-    assert code == 0, out
-    assert "~ guests.web  (taken " in out and "stopped -> running" in out, out
-    assert "~ guests.db  (taken " in out and "running -> stopped" in out, out
-    assert "guests.web: reverted to zeta, now running" in out
-    assert "guests.db: reverted to zeta, now stopped" in out
+    revert_to_zeta_approved(lab.root)
     assert guest(pve, "web").status == "running" and guest(pve, "db").status == "stopped"
     assert memory(pve, "web") == "1024" and memory(pve, "db") == "1024"
     assert not guest(pve, "web").pending
     assert task_types(pve, web.vmid).count("qmrollback") == 1
 
-    code, out = cli(lab, "delete", "zeta")
+    code, out = cli(lab.root, "delete", "zeta")
     assert code == 0 and "guests.web: snapshot zeta is gone" in out, out
-    assert recorded(lab) == [("guests.web", "alpha")]
+    assert recorded(lab.root) == [("guests.web", "alpha")]
     deletes = task_types(pve, web.vmid).count("qmdelsnapshot")
-    code, out = cli(lab, "delete", "zeta")
+    code, out = cli(lab.root, "delete", "zeta")
     assert code == 0, out  # already gone is success, and no task is started for it
     assert task_types(pve, web.vmid).count("qmdelsnapshot") == deletes
-    code, out = cli(lab, "delete", "alpha")
+    code, out = cli(lab.root, "delete", "alpha")
     assert code == 0, out
-    code, out = cli(lab, "list")
+    code, out = cli(lab.root, "list")
     assert code == 0 and "No snapshots." in out, out
 
 
 def test_a_name_already_used_is_refused_before_any_task(applied: Lab, pve: TestPve) -> None:
     web = guest(pve, "web")
-    assert cli(applied, "create", "s1", "--target", "guests.web")[0] == 0
+    assert cli(applied.root, "create", "s1", "--target", "guests.web")[0] == 0
     taken = task_types(pve, web.vmid).count("qmsnapshot")
-    code, out = cli(applied, "create", "s1")
+    code, out = cli(applied.root, "create", "s1")
     assert code == 1, out
     assert "Error: guests.web: snapshot s1 exists already\n  hint: pick another name" in out
     assert "guests.db: took snapshot s1 (disks)" in out  # the other guest goes on
@@ -166,9 +133,9 @@ def test_a_name_already_used_is_refused_before_any_task(applied: Lab, pve: TestP
 def test_revert_refuses_when_a_guest_lacks_the_snapshot(applied: Lab, pve: TestPve,
                                                         api: Any) -> None:
     web = guest(pve, "web")
-    assert cli(applied, "create", "s1", "--target", "guests.web")[0] == 0
+    assert cli(applied.root, "create", "s1", "--target", "guests.web")[0] == 0
     api.nodes(web.node).qemu(web.vmid).config.put(memory=2048)
-    code, out = cli(applied, "revert", "s1", "--auto-approve")
+    code, out = cli(applied.root, "revert", "s1", "--auto-approve")
     assert code == 1, out
     assert "no snapshot named s1 on guests.db" in out and "hint:" in out, out
     assert "qmrollback" not in task_types(pve, web.vmid)  # nothing was reverted
@@ -189,12 +156,12 @@ def test_refusals_name_the_guest_with_a_hint(applied: Lab, pve: TestPve, error: 
                                              said: str, hint: str) -> None:
     web = guest(pve, "web")
     pve.fail("POST", f"/nodes/{web.node}/qemu/{web.vmid}/snapshot", error=error, times=1)
-    code, out = cli(applied, "create", "s1")
+    code, out = cli(applied.root, "create", "s1")
     assert code == 1, out
     assert "Error: guests.web: cannot take snapshot s1: " in out and said in out, out
     assert hint in out and "Traceback" not in out, out
     assert "guests.db: took snapshot s1" in out
-    assert recorded(applied) == [("guests.db", "s1")]
+    assert recorded(applied.root) == [("guests.db", "s1")]
 
 
 @pytest.mark.simulator_only("injects config lock timeouts into fakepve")
@@ -206,7 +173,7 @@ def test_config_lock_timeouts_are_waited_out(applied: Lab, pve: TestPve) -> None
                  error="config_lock_timeout", times=2)
         verb = {"snapshot": "create", "snapshot/s1/rollback": "revert"}.get(suffix, "delete")
         extra = ["--auto-approve"] if verb == "revert" else []
-        code, out = cli(applied, verb, "s1", "--target", "guests.web", *extra)
+        code, out = cli(applied.root, verb, "s1", "--target", "guests.web", *extra)
         assert code == 0, out
     assert not pve.failures, "a fault was not consumed"
     assert [t for t in task_types(pve, web.vmid) if "snap" in t or "rollback" in t] == [
@@ -217,26 +184,15 @@ def test_config_lock_timeouts_are_waited_out(applied: Lab, pve: TestPve) -> None
 def test_calls_per_guest(applied: Lab, pve: TestPve) -> None:
     """Beyond the bulk read every command starts with: list reads one listing per
     guest; create reads it, starts one task, waits for it and reads the listing back
-    (``docs/providers/proxmox.md``, "Plan cost")."""
+    (docs/providers/proxmox.md, "Snapshots")."""
+    requests = len(pve.requests)
     with applied.engine(STACK) as engine:
-        stats = engine.providers()["pve"].stats
-        guests = pick_guests(engine, frozenset())
-        before = dict(stats.calls)
-        list_snapshots(engine, guests)
-        assert _delta(before, stats.calls) == {"read": 2}
-        requests = len(pve.requests)
-        outcomes = create(engine, guests, "s1")
-        assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
-        posts = [(m, p) for m, p, _ in pve.requests[requests:] if m != "GET"]
-        assert sorted(p.rsplit("/", 1)[-1] for _, p in posts) == ["snapshot", "snapshot"]
-        writes = _delta(before, stats.calls)
-        # per guest: the listing, one poll of the task (fakepve's end at once), the read back
-        assert writes == {"read": 2 + 2 * 3, "write": 2}, writes
-
-
-def _delta(before: dict[Any, int], after: dict[Any, int]) -> dict[str, int]:
-    return {str(kind.value): count - before.get(kind, 0) for kind, count in after.items()
-            if count != before.get(kind, 0)}
+        listed, created = list_then_create_calls(engine, "pve")
+    assert listed == {"read": 2}
+    # per guest: the listing, one poll of the task (fakepve's end at once), the read back
+    assert created == {"read": 2 * 3, "write": 2}
+    posts = [path for method, path, _ in pve.requests[requests:] if method != "GET"]
+    assert sorted(path.rsplit("/", 1)[-1] for path in posts) == ["snapshot", "snapshot"]
 
 
 CONTAINER = """

@@ -23,14 +23,17 @@ from typing import Any
 
 import pytest
 from pyVmomi import vim, vmodl
+from support.snapshot_cli import (
+    cli,
+    list_then_create_calls,
+    revert_to_zeta,
+    revert_to_zeta_approved,
+    take_zeta_then_alpha,
+)
 from support.vcsim import Simulator
-from typer.testing import CliRunner
 from vsphere_lab import Lab, failures
 
-from provisioner.cli import app
 from provisioner.providers.vsphere.faults import translate
-from provisioner.snapshots import create, list_snapshots, pick_guests
-from provisioner.state.local import SQLiteStore
 
 STACK = """
 guests:
@@ -48,13 +51,6 @@ def applied(lab: Lab, vcsim: Simulator) -> Lab:
     assert result.ok, failures(result)
     vcsim.track(lab.root)
     return lab
-
-
-def cli(lab: Lab, *args: str) -> tuple[int, str]:
-    command, *rest = args
-    result = CliRunner().invoke(app, ["snapshot", command, *rest, str(lab.root / "stack.yaml"),
-                                      "--state", str(lab.root / "state.db")])
-    return result.exit_code, result.output
 
 
 def snapshot_of(vm: Any) -> Any:
@@ -92,42 +88,21 @@ def power(vcsim: Simulator, vm: Any, on: bool) -> None:
 
 def test_create_list_revert_delete(applied: Lab, vcsim: Simulator) -> None:
     lab, web, db = applied, vcsim.vm("web"), vcsim.vm("db")
-    code, out = cli(lab, "create", "zeta")
-    assert code == 0, out
-    assert "guests.web: took snapshot zeta (disks and memory)" in out
-    assert "guests.db: took snapshot zeta (disks)" in out
-    code, out = cli(lab, "create", "alpha", "--target", "guests.web")
-    assert code == 0, out
+    rows = take_zeta_then_alpha(lab.root)
     assert [(n.name, str(n.state)) for n in tree(web)] == [("zeta", "poweredOn"),
                                                            ("alpha", "poweredOn")]
     assert [(n.name, str(n.state)) for n in tree(db)] == [("zeta", "poweredOff")]
-    with SQLiteStore(lab.root / "state.db") as store:
-        assert sorted((str(r.address), r.name) for r in store.snapshots()) == [
-            ("guests.db", "zeta"), ("guests.web", "alpha"), ("guests.web", "zeta")]
-
-    code, out = cli(lab, "list")
-    assert code == 0, out
-    rows = [line.split() for line in out.splitlines()[1:]]
-    assert [(row[0], row[1]) for row in rows] == [
-        ("guests.db", "zeta"), ("guests.web", "zeta"), ("guests.web", "alpha")], out
     taken = tree(web)[0].createTime.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    assert f" {taken} UTC " in out.splitlines()[2], out
+    assert " ".join(rows[1][2:4]) == taken, rows
 
     # the experiment: memory changed, web powered off, db powered on
     vcsim.wait(web.ReconfigVM_Task(spec=vim.vm.ConfigSpec(memoryMB=512)))
     power(vcsim, web, on=False)
     power(vcsim, db, on=True)
 
-    code, out = cli(lab, "revert", "zeta")
-    assert code == 1 and "refusing to revert without a terminal" in out, out
+    revert_to_zeta(lab.root)
     assert current(web) == "alpha"
-
-    code, out = cli(lab, "revert", "zeta", "--auto-approve")
-    assert code == 0, out
-    assert "~ guests.web  (taken " in out and "stopped -> running" in out, out
-    assert "~ guests.db  (taken " in out and "running -> stopped" in out, out
-    assert "guests.web: reverted to zeta, now running" in out
-    assert "guests.db: reverted to zeta, now stopped" in out
+    revert_to_zeta_approved(lab.root)
     assert current(web) == "zeta" and current(db) == "zeta"
     assert web.runtime.powerState == "poweredOn" and db.runtime.powerState == "poweredOff"
     if vcsim.real:  # the simulator keeps the changed memory (module docstring)
@@ -135,23 +110,23 @@ def test_create_list_revert_delete(applied: Lab, vcsim: Simulator) -> None:
 
     # alpha first: the simulator crashes removing the snapshot a VM is at while it has
     # children and no parent (module docstring)
-    code, out = cli(lab, "delete", "alpha")
+    code, out = cli(lab.root, "delete", "alpha")
     assert code == 0 and "guests.web: snapshot alpha is gone" in out, out
     assert "guests.db: snapshot alpha is gone" in out  # it never had one: success
     assert [n.name for n in tree(web)] == ["zeta"] and current(web) == "zeta"
-    code, out = cli(lab, "delete", "zeta")
+    code, out = cli(lab.root, "delete", "zeta")
     assert code == 0, out
     assert not tree(web) and not tree(db)
-    code, out = cli(lab, "delete", "zeta")
+    code, out = cli(lab.root, "delete", "zeta")
     assert code == 0, out  # already gone is success
-    code, out = cli(lab, "list")
+    code, out = cli(lab.root, "list")
     assert code == 0 and "No snapshots." in out, out
 
 
 def test_a_name_already_used_is_refused(applied: Lab, vcsim: Simulator) -> None:
     """vSphere itself would take a second snapshot of the same name."""
-    assert cli(applied, "create", "s1", "--target", "guests.web")[0] == 0
-    code, out = cli(applied, "create", "s1")
+    assert cli(applied.root, "create", "s1", "--target", "guests.web")[0] == 0
+    code, out = cli(applied.root, "create", "s1")
     assert code == 1, out
     assert f"Error: {WHAT}: snapshot s1 exists already\n  hint: pick another name" in out, out
     assert "guests.db: took snapshot s1 (disks)" in out
@@ -159,9 +134,9 @@ def test_a_name_already_used_is_refused(applied: Lab, vcsim: Simulator) -> None:
 
 
 def test_revert_refuses_when_a_guest_lacks_the_snapshot(applied: Lab, vcsim: Simulator) -> None:
-    assert cli(applied, "create", "s1", "--target", "guests.web")[0] == 0
-    assert cli(applied, "create", "s2", "--target", "guests.web")[0] == 0
-    code, out = cli(applied, "revert", "s1", "--auto-approve")
+    assert cli(applied.root, "create", "s1", "--target", "guests.web")[0] == 0
+    assert cli(applied.root, "create", "s2", "--target", "guests.web")[0] == 0
+    code, out = cli(applied.root, "revert", "s1", "--auto-approve")
     assert code == 1, out
     assert "no snapshot named s1 on guests.db" in out and "hint:" in out, out
     assert current(vcsim.vm("web")) == "s2"  # nothing was reverted
@@ -174,7 +149,7 @@ def test_a_name_two_snapshots_share_is_refused(applied: Lab, vcsim: Simulator) -
         vcsim.wait(web.CreateSnapshot_Task(name="dup", description="", memory=False,
                                            quiesce=False))
     for command in (["revert", "dup", "--auto-approve"], ["delete", "dup"]):
-        code, out = cli(applied, *command, "--target", "guests.web")
+        code, out = cli(applied.root, *command, "--target", "guests.web")
         assert code == 1, out
         assert f"Error: {WHAT}: 2 snapshots are named dup" in out and "hint:" in out, out
     assert [n.name for n in tree(web)] == ["dup", "dup"]
@@ -185,7 +160,7 @@ def test_a_refused_snapshot_names_the_guest_and_the_others_are_taken(
         applied: Lab, vcsim: Simulator) -> None:
     vcsim.inject(method="CreateSnapshot_Task", fault="InvalidState", target="web", task=True,
                  times=1)
-    code, out = cli(applied, "create", "s1")
+    code, out = cli(applied.root, "create", "s1")
     assert code == 1, out
     assert f"Error: {WHAT}: cannot take snapshot s1: InvalidState" in out, out
     assert "hint: vSphere refused" in out and "Traceback" not in out, out
@@ -197,17 +172,11 @@ def test_a_refused_snapshot_names_the_guest_and_the_others_are_taken(
 def test_calls_per_guest(applied: Lab, vcsim: Simulator) -> None:
     """Beyond the bulk read every command starts with: list reads one guest's tree and
     power state in one retrieval; create reads it, starts one task, polls it and reads
-    the tree back (docs/providers/vsphere.md)."""
+    the tree back (docs/providers/vsphere.md, "Snapshots")."""
     with applied.engine(STACK) as engine:
-        stats = engine.providers()["vc"].stats
-        guests = pick_guests(engine, frozenset())
-        before = dict(stats.calls)
-        list_snapshots(engine, guests)
-        assert _delta(before, stats.calls) == {"read": 2}
-        outcomes = create(engine, guests, "s1")
-        assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
-        reads = _delta(before, stats.calls)
-        assert reads["write"] == 2 and 2 + 2 * 3 <= reads["read"] <= 2 + 2 * 4, reads
+        listed, created = list_then_create_calls(engine, "vc")
+    assert listed == {"read": 2}
+    assert created["write"] == 2 and 2 * 3 <= created["read"] <= 2 * 4, created
 
 
 @pytest.mark.parametrize(("fault", "hint"), [
@@ -220,9 +189,4 @@ def test_snapshot_faults_translate_with_a_hint(fault: Any, hint: str) -> None:
     error = translate(fault, WHAT)
     assert error.message.startswith(f"{WHAT}: {type(fault).__name__.rsplit('.', 1)[-1]}")
     assert hint in error.hint
-
-
-def _delta(before: dict[Any, int], after: dict[Any, int]) -> dict[str, int]:
-    return {str(kind.value): count - before.get(kind, 0) for kind, count in after.items()
-            if count != before.get(kind, 0)}
 
