@@ -105,8 +105,6 @@ def test_create_list_revert_delete(applied: Lab, vcsim: Simulator) -> None:
     revert_to_zeta_approved(lab.root)
     assert current(web) == "zeta" and current(db) == "zeta"
     assert web.runtime.powerState == "poweredOn" and db.runtime.powerState == "poweredOff"
-    if vcsim.real:  # the simulator keeps the changed memory (module docstring)
-        assert web.config.hardware.memoryMB == 256
 
     # alpha first: the simulator crashes removing the snapshot a VM is at while it has
     # children and no parent (module docstring)
@@ -121,6 +119,22 @@ def test_create_list_revert_delete(applied: Lab, vcsim: Simulator) -> None:
     assert code == 0, out  # already gone is success
     code, out = cli(lab.root, "list")
     assert code == 0 and "No snapshots." in out, out
+
+
+def test_a_revert_restores_the_configuration(applied: Lab, vcsim: Simulator) -> None:
+    """On a real vCenter or ESXi host: memory changed after the snapshot is undone by the
+    revert. The simulator keeps the changed memory (module docstring), so it skips
+    here, and fails with the simulator standing in for a real target."""
+    if not vcsim.real:
+        pytest.skip("govmomi 0.24's simulator does not restore a VM's configuration on "
+                    "revert")
+    web = vcsim.vm("web")
+    assert cli(applied.root, "create", "s1", "--target", "guests.web")[0] == 0
+    power(vcsim, web, on=False)
+    vcsim.wait(web.ReconfigVM_Task(spec=vim.vm.ConfigSpec(memoryMB=512)))
+    code, out = cli(applied.root, "revert", "s1", "--target", "guests.web", "--auto-approve")
+    assert code == 0 and "guests.web: reverted to s1, now running" in out, out
+    assert web.config.hardware.memoryMB == 256
 
 
 def test_a_name_already_used_is_refused(applied: Lab, vcsim: Simulator) -> None:
