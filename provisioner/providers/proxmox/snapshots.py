@@ -101,9 +101,9 @@ class Snapshots:
                     what, f"{path}/snapshot", idempotent=False, **params), idempotent=False)
         except ObjectNotFoundError:
             raise
-        except TransientProviderError:
+        except TransientProviderError as exc:
             if self._taken(kind, live, name) is None:
-                raise
+                raise _refused("take", exc, what, name) from exc
         except ProviderError as exc:
             raise _create_refused(exc, what, name) from exc
         taken = self._taken(kind, live, name)
@@ -129,7 +129,7 @@ class Snapshots:
         except ObjectNotFoundError:
             raise
         except ProviderError as exc:
-            raise refused("revert to", exc, what, name, "Proxmox") from exc
+            raise _refused("revert to", exc, what, name) from exc
 
     def delete(self, kind: str, live: LiveObject, name: str) -> None:
         """One READ and the task; no task for a snapshot (or a guest) already gone."""
@@ -145,7 +145,7 @@ class Snapshots:
         except TaskFailedError as exc:
             if "does not exist" in exc.exitstatus:  # deleted meanwhile: gone is success
                 return
-            raise refused("delete", exc, what, name, "Proxmox") from exc
+            raise _refused("delete", exc, what, name) from exc
 
     def _where(self, kind: str, live: LiveObject) -> tuple[str, str, str]:
         """(what, API path, node) of the guest, on the node the last listing saw it."""
@@ -178,6 +178,17 @@ def _create_refused(exc: ProviderError, what: str, name: str) -> ProviderError:
         hint = ("a device of the guest (PCI passthrough, a local resource) keeps its memory "
                 "from being saved; stop the guest and take the snapshot without memory")
     else:
-        return refused("take", exc, what, name, "Proxmox")
+        return _refused("take", exc, what, name)
     return ProviderError(f"{what}: cannot take snapshot {name}: {message}", hint=hint)
 
+
+
+def _refused(doing: str, exc: ProviderError, what: str, name: str) -> ProviderError:
+    """Any other refusal: Proxmox's words. A lock held past ``retry_timeout`` says which
+    lock (a task's exit status, without the log that repeats it) and what to do."""
+    if isinstance(exc, TaskFailedError) and isinstance(exc, TransientProviderError):
+        return ProviderError(
+            f"{what}: cannot {doing} snapshot {name}: {exc.exitstatus}",
+            hint="another task (a backup, a migration, a snapshot) holds the guest; run the "
+                 "command again when it has finished, or raise retry_timeout")
+    return refused(doing, exc, what, name, "Proxmox")

@@ -19,7 +19,16 @@ from typing import Any
 
 import proxmoxer
 import pytest
-from pve_harness import TOKEN_ENV, TOKEN_ID, Lab, TestPve, failures, guest, task_types
+from pve_harness import (
+    TOKEN_ENV,
+    TOKEN_ID,
+    Lab,
+    Served,
+    TestPve,
+    failures,
+    guest,
+    task_types,
+)
 from support.snapshot_cli import (
     cli,
     list_then_create_calls,
@@ -178,6 +187,24 @@ def test_config_lock_timeouts_are_waited_out(applied: Lab, pve: TestPve) -> None
     assert not pve.failures, "a fault was not consumed"
     assert [t for t in task_types(pve, web.vmid) if "snap" in t or "rollback" in t] == [
         "qmsnapshot", "qmrollback", "qmdelsnapshot"]
+
+
+@pytest.mark.simulator_only("runs a backup on fakepve, and leaves a guest locked")
+@pytest.mark.fakepve(time_scale=0.01)
+def test_a_backup_lock_is_waited_out_and_one_that_outlasts_the_budget_is_named(
+        applied: Lab, pve: TestPve, pve_loop: Served) -> None:
+    web = guest(pve, "web")
+    pve_loop.run(pve.backup(web.vmid, secs=60))  # 0.6 s of real time
+    assert web.lock == "backup"
+    code, out = cli(applied.root, "create", "s1", "--target", "guests.web")
+    assert code == 0, out
+    assert web.lock is None and task_types(pve, web.vmid).count("qmsnapshot") >= 2
+    pve.snapshot_lock(web.vmid, "backup")
+    applied.write(STACK, retry_timeout=1)
+    code, out = cli(applied.root, "delete", "s1", "--target", "guests.web")
+    assert code == 1, out
+    assert "Error: guests.web: cannot delete snapshot s1: VM is locked (backup)\n" \
+        "  hint: another task" in out, out
 
 
 @pytest.mark.simulator_only("counts the provider's calls against fakepve's request log")
