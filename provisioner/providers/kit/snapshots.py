@@ -24,10 +24,16 @@ def no_such_snapshot(what: str, name: str) -> ProviderError:
                          hint="see them with: provisioner snapshot list")
 
 
-def refused(doing: str, exc: ProviderError, what: str, name: str,
-            hypervisor: str) -> ProviderError:
+def refused(doing: str, exc: ProviderError, what: str, name: str, hypervisor: str,
+            hint: str = "") -> ProviderError:
     """``hypervisor``'s refusal to ``doing`` (take, revert to, delete) snapshot ``name`` of
-    ``what``: its words after the guest's, its hint if it gave one."""
+    ``what``: its words after the guest's; ``hint``, else its own if it gave one."""
     message = exc.message.removeprefix(f"{what}: ")
     return ProviderError(f"{what}: cannot {doing} snapshot {name}: {message}",
-                         hint=exc.hint or f"{hypervisor} refused; its message says why")
+                         hint=hint or exc.hint or f"{hypervisor} refused; its message says "
+                                                  "why")
+
+
+BUSY_HINT = ("another task (a backup, a migration, a snapshot) holds the guest; run the "
+             "command again when it has finished, or raise retry_timeout")
+"""What to do when a guest stayed locked by another task past ``retry_timeout``."""

@@ -26,6 +26,7 @@ from provisioner.core.snapshots import SnapshotInfo
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.base import CallKind
 from provisioner.providers.kit.snapshots import (
+    BUSY_HINT,
     DESCRIPTION,
     name_in_use,
     no_such_snapshot,
@@ -187,8 +188,6 @@ def _refused(doing: str, exc: ProviderError, what: str, name: str) -> ProviderEr
     """Any other refusal: Proxmox's words. A lock held past ``retry_timeout`` says which
     lock (a task's exit status, without the log that repeats it) and what to do."""
     if isinstance(exc, TaskFailedError) and isinstance(exc, TransientProviderError):
-        return ProviderError(
-            f"{what}: cannot {doing} snapshot {name}: {exc.exitstatus}",
-            hint="another task (a backup, a migration, a snapshot) holds the guest; run the "
-                 "command again when it has finished, or raise retry_timeout")
+        return ProviderError(f"{what}: cannot {doing} snapshot {name}: {exc.exitstatus}",
+                             hint=BUSY_HINT)
     return refused(doing, exc, what, name, "Proxmox")

@@ -28,6 +28,7 @@ from provisioner.core.resources import LiveObject
 from provisioner.core.snapshots import SnapshotInfo
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.kit.snapshots import (
+    BUSY_HINT,
     DESCRIPTION,
     name_in_use,
     no_such_snapshot,
@@ -91,9 +92,9 @@ class Snapshots:
                 quiesce=False), retry=False)
         except ObjectNotFoundError:
             raise
-        except TransientProviderError:
+        except TransientProviderError as exc:
             if not self._named(live, name):
-                raise
+                raise refused("take", exc, what, name, "vSphere", BUSY_HINT) from exc
         except ProviderError as exc:
             raise refused("take", exc, what, name, "vSphere") from exc
         taken = self._named(live, name)

@@ -182,6 +182,24 @@ def test_a_refused_snapshot_names_the_guest_and_the_others_are_taken(
     assert not tree(vcsim.vm("web")) and [n.name for n in tree(vcsim.vm("db"))] == ["s1"]
 
 
+@pytest.mark.simulator_only("injects TaskInProgress into the simulator's snapshot calls")
+def test_a_vm_busy_with_another_task_is_waited_out(applied: Lab, vcsim: Simulator) -> None:
+    """Revert and delete are retried while vSphere answers TaskInProgress (another task
+    holds the VM); a create is not (a second attempt could take a second snapshot)."""
+    assert cli(applied.root, "create", "s1", "--target", "guests.web")[0] == 0
+    for method, command in (("RevertToSnapshot_Task", ["revert", "s1", "--auto-approve"]),
+                            ("RemoveSnapshot_Task", ["delete", "s1"])):
+        vcsim.inject(method=method, fault="TaskInProgress", times=2)
+        code, out = cli(applied.root, *command, "--target", "guests.web")
+        assert code == 0, out
+    assert not tree(vcsim.vm("web"))
+    vcsim.inject(method="CreateSnapshot_Task", fault="TaskInProgress", times=1)
+    code, out = cli(applied.root, "create", "s2", "--target", "guests.web")
+    assert code == 1 and f"Error: {WHAT}: cannot take snapshot s2: TaskInProgress" in out, out
+    assert "hint: another task (a backup, a migration, a snapshot) holds the guest" in out
+    assert not tree(vcsim.vm("web"))
+
+
 @pytest.mark.simulator_only("counts task polls, and the simulator ends tasks at once")
 def test_calls_per_guest(applied: Lab, vcsim: Simulator) -> None:
     """Beyond the bulk read every command starts with: list reads one guest's tree and
