@@ -143,9 +143,9 @@ class Snapshots:
                     what, f"{path}/snapshot/{name}"))
         except ObjectNotFoundError:
             return
-        except TaskFailedError as exc:
-            if "does not exist" in exc.exitstatus:  # deleted meanwhile: gone is success
-                return
+        except ProviderError as exc:
+            if isinstance(exc, TaskFailedError) and "does not exist" in exc.exitstatus:
+                return  # deleted meanwhile: gone is success
             raise _refused("delete", exc, what, name) from exc
 
     def _where(self, kind: str, live: LiveObject) -> tuple[str, str, str]:
@@ -181,7 +181,6 @@ def _create_refused(exc: ProviderError, what: str, name: str) -> ProviderError:
     else:
         return _refused("take", exc, what, name)
     return ProviderError(f"{what}: cannot take snapshot {name}: {message}", hint=hint)
-
 
 
 def _refused(doing: str, exc: ProviderError, what: str, name: str) -> ProviderError:

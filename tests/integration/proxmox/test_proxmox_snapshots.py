@@ -253,3 +253,16 @@ def test_a_containers_snapshots_hold_its_disks(lab: Lab, pve: TestPve) -> None:
         assert provider.snapshots(live) == []
     ct = guest(pve, "app")
     assert task_types(pve, ct.vmid)[-3:] == ["vzsnapshot", "vzrollback", "vzdelsnapshot"]
+
+
+@pytest.mark.simulator_only("injects PVE's refusal of a snapshot delete into fakepve")
+def test_a_refused_delete_keeps_proxmox_words(applied: Lab, pve: TestPve) -> None:
+    web = guest(pve, "web")
+    assert cli(applied.root, "create", "s1", "--target", "guests.web")[0] == 0
+    pve.fail("DELETE", f"/nodes/{web.node}/qemu/{web.vmid}/snapshot/s1",
+             error="snapshot_needed_replication_job_run", times=1)
+    code, out = cli(applied.root, "delete", "s1", "--target", "guests.web")
+    assert code == 1, out
+    assert "Error: guests.web: cannot delete snapshot s1: snapshot 's1' needed by " \
+           "replication job" in out and "hint: Proxmox refused" in out, out
+    assert recorded(applied.root) == [("guests.web", "s1")]
