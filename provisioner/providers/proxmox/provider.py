@@ -1,10 +1,11 @@
 """ProxmoxProvider: the provider contract on one Proxmox VE cluster.
 
 Guests (QEMU), containers (LXC) and pools (directory storages) of one
-provider block; wiring only. Field rules are ``schema``; the bulk read is
-``inventory.Lister``; capacity is ``capacity``; plan-time checks are ``checks``;
-each kind's changes live in its own module (``qemu`` and ``lxc`` on ``guests``,
-``storages``), on the parts in ``context``; every call goes through ``client``.
+provider block, and their snapshots (``snapshots``); wiring only. Field rules
+are ``schema``; the bulk read is ``inventory.Lister``; capacity is ``capacity``;
+plan-time checks are ``checks``; each kind's changes live in its own module
+(``qemu`` and ``lxc`` on ``guests``, ``storages``), on the parts in ``context``;
+every call goes through ``client``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.snapshots import SnapshotInfo
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
     Capacity,
@@ -44,6 +46,7 @@ from provisioner.providers.proxmox.schema import (
     IMAGE_SCHEMA,
     POOL_SCHEMA,
 )
+from provisioner.providers.proxmox.snapshots import Snapshots
 from provisioner.providers.proxmox.storages import Storages
 
 
@@ -63,6 +66,7 @@ class ProxmoxProvider(Provider):
         self.images = Images(self.ctx, owner)
         self.qemu.image_volid = self.images.volid_of
         self.lister = Lister(self.ctx, [self.qemu, self.lxc], self.storages)
+        self.snapshot_ops = Snapshots(self.ctx)
 
     def schema(self) -> ProviderSchema:
         return ProviderSchema(
@@ -135,6 +139,20 @@ class ProxmoxProvider(Provider):
         kind = self._kind(address.kind)
         vmid = adopt(self.ctx, kind, address, name)
         return self.lister.one(kind, vmid, str(address))
+
+    def snapshots(self, live: LiveObject) -> list[SnapshotInfo]:
+        return self.snapshot_ops.read(self._kind(live.kind).kind, live)
+
+    def snapshot_create(self, live: LiveObject, name: str) -> SnapshotInfo:
+        return self.snapshot_ops.create(self._kind(live.kind).kind, live, name)
+
+    def snapshot_revert(self, live: LiveObject, name: str) -> LiveObject:
+        kind = self._kind(live.kind)
+        self.snapshot_ops.revert(kind.kind, live, name)
+        return self.lister.one(kind, int(live.id), str(live.address))
+
+    def snapshot_delete(self, live: LiveObject, name: str) -> None:
+        self.snapshot_ops.delete(self._kind(live.kind).kind, live, name)
 
     def close(self) -> None:
         self.client.close()

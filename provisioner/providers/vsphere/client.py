@@ -35,6 +35,8 @@ CAUGHT: tuple[type[BaseException], ...] = (vmodl.MethodFault, OSError,
 RETRY = RetryPolicy(start=0.2, max=5.0, jitter=0.2)
 """Waits between attempts; the budget is the block's ``retry_timeout``."""
 POLL_START = 0.02
+TASK_PATHS = ("info.state", "info.result", "info.error", "info.descriptionId")
+PC = vmodl.query.PropertyCollector
 POLL_MAX = 1.0
 
 
@@ -159,17 +161,17 @@ class VsphereClient:
         deadline = time.monotonic() + self.settings.task_timeout
         delay = POLL_START
         while True:
-            info = self.call(CallKind.READ, what, lambda _s: task.info)
-            state = str(info.state)
+            info = self.call(CallKind.READ, what, lambda s: task_info(s, task))
+            state = str(info.get("info.state"))
             if state == "success":
-                return info.result
+                return info.get("info.result")
             if state == "error":
-                fault = info.error
+                fault = info["info.error"]
                 raise translate(fault, what) from fault
             if time.monotonic() > deadline:
                 self._cancel(task, what)
                 raise TaskTimeoutError(
-                    f"{what}: task {_task_name(info)} still runs after "
+                    f"{what}: task {info.get('info.descriptionId') or '?'} still runs after "
                     f"{self.settings.task_timeout:g}s ({task._moId})",
                     hint="see the task in the vSphere client; raise task_timeout if it is "
                          "only slow")
@@ -186,6 +188,12 @@ def _transient(error: Exception, retry: bool) -> bool:
     return retry and isinstance(error, TransientProviderError)
 
 
-def _task_name(info: Any) -> str:
-    name = getattr(info, "descriptionId", "") or ""
-    return str(name) or "?"
+def task_info(session: Session, task: Any) -> dict[str, Any]:
+    """The task's state, result, error and name: those fields only, in one retrieval.
+    Reading ``task.info`` whole would also read its ``entity``, which the simulator
+    sets to what the task was called on (a snapshot, the FileManager; vCenter: the
+    VM) and pyVmomi refuses as not a managed entity."""
+    spec = PC.FilterSpec(objectSet=[PC.ObjectSpec(obj=task, skip=False)],
+                         propSet=[PC.PropertySpec(type=vim.Task, pathSet=list(TASK_PATHS))])
+    found = session.content.propertyCollector.RetrieveContents([spec])
+    return {prop.name: prop.val for item in found or () for prop in item.propSet}

@@ -77,12 +77,14 @@ def read_all(client: VsphereClient, attribute: str) -> Facts:
     return build_facts(found, attribute)
 
 
-def read_vm(client: VsphereClient, moid: str, what: str) -> VmRecord | None:
-    """One VM's properties, or None when it does not exist (any more)."""
+def read_vm(client: VsphereClient, moid: str, what: str,
+            paths: Sequence[str] = VM_PATHS) -> VmRecord | None:
+    """One VM's properties (``paths``: those the bulk read takes), or None when it does
+    not exist (any more)."""
     vm = client.ref(vim.VirtualMachine, moid)
     spec = PC.FilterSpec(objectSet=[PC.ObjectSpec(obj=vm, skip=False)],
                          propSet=[PC.PropertySpec(type=vim.VirtualMachine,
-                                                  pathSet=list(VM_PATHS))],
+                                                  pathSet=list(paths))],
                          reportMissingObjectsInResults=False)
     try:
         found = _retrieve(client, what, spec, CallKind.READ)

@@ -12,6 +12,8 @@ at the edge, in ``client.py``; everything above it sees only
 - DuplicateName, AlreadyExists       → DuplicateNameError
 - InsufficientResourcesFault & kin   → ProviderError: what ran out, and the next step
 - NoPermission                       → ProviderError naming the privilege missing
+- SnapshotFault and its kin          → ProviderError: why vSphere takes no snapshot, and
+                                       the next step
 - TaskInProgress, HostCommunication, ConcurrentAccess, timeouts, dropped
   connections                        → TransientProviderError (retried with backoff)
 - TLS verification failures          → ProviderError pointing at ``ca_file``
@@ -64,6 +66,17 @@ _TRANSIENT_FAULTS: tuple[type[Any], ...] = (
     vim.fault.HostConnectFault,
     vmodl.fault.RequestCanceled,
 )
+_SNAPSHOT_HINTS = {
+    "TooManySnapshotLevels": "the VM has as long a chain of snapshots as vSphere allows; "
+                             "delete some: provisioner snapshot delete NAME",
+    "SnapshotDisabled": "snapshots are turned off for this VM (its snapshot.disabled "
+                        "setting, or a device that allows none)",
+    "MemorySnapshotOnIndependentDisk": "an independent disk keeps the running VM's memory "
+                                       "from being saved; stop the VM to take one of its disks",
+    "SnapshotIncompatibleDeviceInVm": "a device of the VM (a physical-mode RDM, a "
+                                      "passthrough device) allows no snapshot",
+    "MultipleSnapshotsNotSupported": "this host keeps one snapshot per VM; delete the other",
+}
 _RESOURCE_FAULTS: tuple[type[Any], ...] = (
     vim.fault.InsufficientResourcesFault,
     vim.fault.OutOfBounds,
@@ -121,6 +134,9 @@ def _from_fault(fault: Any, what: str) -> ProviderError:
         taken = getattr(fault, "name", "") or ""
         return DuplicateNameError(f"{what}: the name {taken!r} is already taken{detail}",
                                   hint="rename the guest, or remove or rename the other object")
+    if isinstance(fault, vim.fault.SnapshotFault):
+        return ProviderError(f"{what}: {name}{detail}", hint=_SNAPSHOT_HINTS.get(
+            name, "vSphere refused the snapshot; the fault says why"))
     if isinstance(fault, _RESOURCE_FAULTS):
         return ProviderError(f"{what}: not enough resources: {name}{detail}",
                              hint="free memory or CPU on the cluster or host (admission control "

@@ -1,10 +1,10 @@
 """Waiting for the tasks of the file and disk managers and the datastore browser.
 
-Their tasks are waited for by reading only ``info.state``, ``info.error`` and
-``info.result`` (one PropertyCollector retrieval per poll), not the whole
-``info``: the simulator reports the FileManager or VirtualDiskManager as the
-task's ``entity``, which is not a ManagedEntity, and pyVmomi refuses to read
-such an ``info`` at all.
+Their tasks are waited for as the client waits for any (``client.task_info``: only
+``info.state``, ``info.error`` and ``info.result``, one PropertyCollector retrieval
+per poll; the simulator reports the FileManager or VirtualDiskManager as the
+task's ``entity``, which pyVmomi refuses to read), keeping vSphere's fault for
+the caller to look at (``not_found``).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pyVmomi import vim, vmodl
+from pyVmomi import vim
 
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind
-from provisioner.providers.vsphere.client import VsphereClient
+from provisioner.providers.vsphere.client import VsphereClient, task_info
 from provisioner.providers.vsphere.faults import TaskTimeoutError, translate
 from provisioner.providers.vsphere.session import Session
 
-PC = vmodl.query.PropertyCollector
 POLL_START = 0.02
 POLL_MAX = 1.0
-PATHS = ["info.state", "info.error", "info.result"]
 
 
 class TaskFailedError(ProviderError):
@@ -43,7 +41,7 @@ def run_file_task(client: VsphereClient, what: str, start: Callable[[Session], A
     deadline = time.monotonic() + client.settings.task_timeout
     delay = POLL_START
     while True:
-        found = client.call(CallKind.READ, what, lambda s: _info(s, task))
+        found = client.call(CallKind.READ, what, lambda s: task_info(s, task))
         state = str(found.get("info.state"))
         if state == "success":
             return found.get("info.result")
@@ -62,9 +60,3 @@ def run_file_task(client: VsphereClient, what: str, start: Callable[[Session], A
 def not_found(error: TaskFailedError) -> bool:
     return isinstance(error.fault, vim.fault.FileNotFound)
 
-
-def _info(session: Session, task: Any) -> dict[str, Any]:
-    spec = PC.FilterSpec(objectSet=[PC.ObjectSpec(obj=task, skip=False)],
-                         propSet=[PC.PropertySpec(type=vim.Task, pathSet=PATHS)])
-    found = session.content.propertyCollector.RetrieveContents([spec])
-    return {prop.name: prop.val for item in found or () for prop in item.propSet}

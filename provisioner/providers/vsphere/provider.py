@@ -5,8 +5,8 @@ infrastructure guests refer to by name; images are vmdk files uploaded to a
 datastore, ``images``). The bulk read is
 ``inventory.Lister`` over ``collect.read_all`` (one PropertyCollector
 retrieval); plan-time checks are ``checks``; capacity is ``capacity``; VM
-changes are ``guests`` and ``changes``; every call goes through ``client``,
-which owns the session and translates faults.
+changes are ``guests`` and ``changes``; snapshots are ``snapshots``; every call
+goes through ``client``, which owns the session and translates faults.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.snapshots import SnapshotInfo
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
@@ -41,6 +42,7 @@ from provisioner.providers.vsphere.locations import UnknownNameError
 from provisioner.providers.vsphere.ovaimages import OvaImages
 from provisioner.providers.vsphere.ownership import Ownership
 from provisioner.providers.vsphere.schema import GUEST_SCHEMA, IMAGE_SCHEMA
+from provisioner.providers.vsphere.snapshots import Snapshots
 
 
 class VsphereProvider(Provider):
@@ -60,6 +62,7 @@ class VsphereProvider(Provider):
         self.ova = OvaImages(self.client, self.settings, self.cache, self.lister,
                              owner.directory, self.guests.changer.tag, self.guests.delete_vm)
         self.guests.templates = self.ova.template_of
+        self.snapshot_ops = Snapshots(self.client, self.guests.power)
 
     def schema(self) -> ProviderSchema:
         return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA, Kind.IMAGE: IMAGE_SCHEMA},
@@ -147,6 +150,19 @@ class VsphereProvider(Provider):
         self._guest_only(address.kind)
         moid = adopt(self.client, self.lister, self.cache, self.guests.changer, address, name)
         return self.lister.one(moid, label(address, name))
+
+    def snapshots(self, live: LiveObject) -> list[SnapshotInfo]:
+        return self.snapshot_ops.read(live)
+
+    def snapshot_create(self, live: LiveObject, name: str) -> SnapshotInfo:
+        return self.snapshot_ops.create(live, name)
+
+    def snapshot_revert(self, live: LiveObject, name: str) -> LiveObject:
+        self.snapshot_ops.revert(live, name)
+        return self.lister.one(live.id, label(live.address, live.name))
+
+    def snapshot_delete(self, live: LiveObject, name: str) -> None:
+        self.snapshot_ops.delete(live, name)
 
     def close(self) -> None:
         self.client.close()
