@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 ASYNC_PREFIX = "Async."
 ASYNC_IMPLICIT = ("create", "destroy")  # the only generated messages XAPI also offers Async
+VERSIONED_DEFAULTS: dict[str, tuple[Any, ...]] = {"VM.snapshot": ([],)}
+"""Trailing parameters added in later releases, with the defaults XAPI fills in when a
+client of an older release leaves them out (the published JSON lacks them)."""
 
 
 def success(value: Any) -> dict[str, Any]:
@@ -60,6 +63,10 @@ class Dispatcher:
         if msg is None or (is_async and msg.implicit and msg.name not in ASYNC_IMPLICIT):
             raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
         received = len(params) - (1 if msg.takes_session else 0)
+        missing = len(msg.args) - received
+        if 0 < missing <= len(VERSIONED_DEFAULTS.get(name, ())):
+            params = [*params, *VERSIONED_DEFAULTS[name][-missing:]]
+            received = len(msg.args)
         if received != len(msg.args):
             raise XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", name, str(len(msg.args)),
                             str(received))
