@@ -62,11 +62,8 @@ class Dispatcher:
             return sim.sessions.login(params, sim.master_host_ref())
         if msg is None or (is_async and msg.implicit and msg.name not in ASYNC_IMPLICIT):
             raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
+        params = with_defaults(name, params, len(msg.params))
         received = len(params) - (1 if msg.takes_session else 0)
-        missing = len(msg.args) - received
-        if 0 < missing <= len(VERSIONED_DEFAULTS.get(name, ())):
-            params = [*params, *VERSIONED_DEFAULTS[name][-missing:]]
-            received = len(msg.args)
         if received != len(msg.args):
             raise XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", name, str(len(msg.args)),
                             str(received))
@@ -95,6 +92,14 @@ class Dispatcher:
             time.sleep(delay)
         with sim.store.lock:
             return encode(sim.model, msg.result, execute(ctx, args))
+
+
+def with_defaults(name: str, params: list[Any], expected: int) -> list[Any]:
+    """``params`` with the versioned defaults of the trailing ones a client left out."""
+    missing = expected - len(params)
+    defaults = VERSIONED_DEFAULTS.get(name, ())
+    return [*params, *defaults[len(defaults) - missing:]] if 0 < missing <= len(defaults) \
+        else params
 
 
 def execute(ctx: CallContext, args: list[Any]) -> Any:
