@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from support.xapi import GiB, XapiSimulator
+from test_xapi_simulator import connect
 from typer.testing import CliRunner
 from xapi_lab import NET, Lab, failures
 
@@ -119,3 +120,25 @@ def test_a_destroyed_guest_takes_its_snapshots_along(lab: Lab, xapi_sim: XapiSim
             if r["is_a_snapshot"]] == []
     with SQLiteStore(lab.root / "state.db") as store:
         assert store.snapshots() == []
+
+
+def test_snapshot_disks_left_without_their_snapshot_are_not_leftovers(
+        lab: Lab, xapi_sim: XapiSimulator) -> None:
+    """XAPI's VM.destroy keeps a VM's disks: a snapshot VM destroyed by another tool
+    leaves its disks, which carry the guest's disk marker. They are the snapshot's
+    space, not pieces of an interrupted run: no plan deletes them."""
+    _, result = lab.apply(STACK)
+    assert result.ok, failures(result)
+    code, out = cli(lab, "snapshot", "create", "before", "--target", "guests.db")
+    assert code == 0, out
+    db_ref, _ = lab.vm("db")
+    (snap_ref, _), = snapshots_of(xapi_sim, db_ref).items()
+    session = connect(xapi_sim)
+    try:
+        session.xenapi.VM.destroy(snap_ref)
+    finally:
+        session.xenapi.session.logout()
+    assert [r["name_label"] for r in xapi_sim.objects("VDI").values() if r["is_a_snapshot"]
+            and r["VBDs"] == []] == ["debian-12-cloud disk 0"]
+    assert lab.left() == ["guests.db (db)", "guests.web (web)"]
+    assert not lab.plan(STACK).has_changes
