@@ -7,6 +7,7 @@ What the pool holds is read from the simulator's records, never from the provide
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -70,7 +71,8 @@ def test_create_list_revert_delete(lab: Lab, xapi_sim: XapiSimulator) -> None:
     assert snap["name_label"] == "before" and snap["power_state"] == "Suspended"
     with SQLiteStore(lab.root / "state.db") as store:
         sizes = {str(r.address): r.size for r in store.snapshots()}
-    assert sizes == {"guests.db": 10 * GiB, "guests.web": 11 * GiB + 1024**2}, sizes  # disk, drive, memory
+    # web's: its disk, its config drive (1 MiB) and its memory (1 GiB)
+    assert sizes == {"guests.db": 10 * GiB, "guests.web": 11 * GiB + 1024**2}, sizes
     assert lab.left() == ["guests.db (db)", "guests.web (web)"]  # no snapshot as a guest
     assert not lab.plan(STACK).has_changes
 
@@ -78,6 +80,14 @@ def test_create_list_revert_delete(lab: Lab, xapi_sim: XapiSimulator) -> None:
     assert code == 0, out
     assert [line.split()[:2] for line in out.splitlines()[1:]] == [
         ["guests.db", "before"], ["guests.web", "before"]], out
+    code, out = cli(lab, "snapshot", "list", "--format", "json")
+    assert code == 0, out
+    listed = {guest["address"]: guest["snapshots"] for guest in json.loads(out)["guests"]}
+    assert [(s["name"], s["size"], s["memory"], s["power_after_revert"])
+            for s in listed["guests.web"]] == [("before", 11 * GiB + 1024**2, True, "running")]
+    assert [(s["size"], s["power_after_revert"]) for s in listed["guests.db"]] == [
+        (10 * GiB, "stopped")]
+    assert listed["guests.db"][0]["created"].endswith("Z")
 
     xapi_sim.set_field(disk, "virtual_size", 20 * GiB)  # the experiment: a bigger disk
     xapi_sim.vdi_contents[disk] = b"changed"
