@@ -268,8 +268,8 @@ class SnapshotNote:
                 "deleted with it"
         if self.deleted is Action.DELETE:
             return f"{self.address} is deleted with its {held}"
-        return (f"{self.address} keeps {held}: {'it holds' if one else 'they hold'} disk "
-                "space until deleted (provisioner snapshot delete NAME)")
+        return f"{self.address} keeps {held}: {'it holds' if one else 'they hold'} disk " \
+            "space until deleted"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from xapi_lab import NET, Lab, failures
 
 from provisioner.cli import app
+from provisioner.core.address import Address
+from provisioner.plan.planner import PlanOptions
 from provisioner.state.local import SQLiteStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.simulator_only(
@@ -152,3 +154,26 @@ def test_snapshot_disks_left_without_their_snapshot_are_not_leftovers(
             and r["VBDs"] == []] == ["debian-12-cloud disk 0"]
     assert lab.left() == ["guests.db (db)", "guests.web (web)"]
     assert not lab.plan(STACK).has_changes
+
+
+def test_the_plan_says_a_replaced_guest_loses_its_snapshots(lab: Lab,
+                                                             xapi_sim: XapiSimulator) -> None:
+    _, result = lab.apply(STACK)
+    assert result.ok, failures(result)
+    code, out = cli(lab, "snapshot", "create", "before", "--target", "guests.db")
+    assert code == 0, out
+    code, out = cli(lab, "plan")
+    assert code == 0, out
+    assert "Note: guests.db keeps 1 snapshot (10GiB): it holds disk space until deleted" \
+        in out, out
+    old_ref, _ = lab.vm("db")
+    replace = PlanOptions(replace=frozenset({Address.parse("guests.db")}))
+    plan, result = lab.apply(STACK, options=replace)
+    assert result.ok, failures(result)
+    assert [note.text for note in plan.snapshots] == [
+        "guests.db is replaced: its 1 snapshot (10GiB) is deleted with it"]
+    assert snapshots_of(xapi_sim, old_ref) == {}
+    assert [r for r in xapi_sim.objects("VM").values() if r["is_a_snapshot"]] == []
+    with SQLiteStore(lab.root / "state.db") as store:
+        assert store.snapshots() == []
+    assert lab.plan(STACK).snapshots == ()
