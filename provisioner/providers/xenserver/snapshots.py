@@ -35,6 +35,9 @@ CHECKPOINT_STATES = ("Running",)
 """Power states whose snapshot keeps the memory (a checkpoint)."""
 WITH_MEMORY = "Suspended"
 """The power state of a snapshot that holds the memory."""
+NO_ROOM = ("a snapshot copies the guest's disks (and a running guest's memory) on their "
+           "SRs: free space there (`provisioner snapshot list` shows what older snapshots "
+           "hold), or leave this guest out with --target")
 
 
 def snapshot_time(value: Any) -> datetime | None:
@@ -67,7 +70,12 @@ class Snapshots:
                                      f"snapshot delete {name}")
         method = "VM.checkpoint" if self.power.state(vm, what) in CHECKPOINT_STATES \
             else "VM.snapshot"
-        ref = str(self.client.task(method, vm, name, what=what))
+        try:
+            ref = str(self.client.task(method, vm, name, what=what))
+        except ProviderError as exc:
+            if "SR_FULL" not in exc.message:
+                raise
+            raise ProviderError(exc.message, hint=NO_ROOM) from exc
         return self._info(self.client.call("VM.get_record", ref, what=what), what)
 
     def revert(self, vm: str, name: str, what: str) -> None:

@@ -177,3 +177,22 @@ def test_the_plan_says_a_replaced_guest_loses_its_snapshots(lab: Lab,
     with SQLiteStore(lab.root / "state.db") as store:
         assert store.snapshots() == []
     assert lab.plan(STACK).snapshots == ()
+
+
+def test_a_snapshot_the_sr_has_no_room_for_is_refused_and_leaves_nothing(
+        lab: Lab, xapi_sim: XapiSimulator) -> None:
+    _, result = lab.apply(STACK)
+    assert result.ok, failures(result)
+    nfs = xapi_sim.find("SR", "NFS shared")
+    used = xapi_sim.objects("SR")[nfs]["physical_utilisation"]
+    xapi_sim.set_field(nfs, "physical_size", used + GiB)  # room for no 10 GiB disk
+    code, out = cli(lab, "snapshot", "create", "before")
+    assert code == 1, out
+    for guest in ("db", "web"):
+        assert f"Error: guests.{guest}: VM '{guest}': VM." in out, out
+    assert out.count("SR_FULL: the storage repository has no room for it") == 2, out
+    assert out.count("hint: a snapshot copies the guest's disks") == 2, out
+    assert [r for r in xapi_sim.objects("VM").values() if r["is_a_snapshot"]] == []
+    assert xapi_sim.objects("SR")[nfs]["physical_utilisation"] == used
+    with SQLiteStore(lab.root / "state.db") as store:
+        assert store.snapshots() == []
