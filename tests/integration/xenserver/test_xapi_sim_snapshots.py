@@ -57,6 +57,8 @@ def test_snapshot_refusals(xapi_sim: XapiSimulator, api: Any) -> None:
     assert failure(api.VM.checkpoint, vm, "x") == ["VM_BAD_POWER_STATE", vm,
                                                    "paused, suspended, running", "halted"]
     assert failure(api.VM.revert, vm) == ["REVERT_ONLY_ALLOWED_ON_SNAPSHOT"]
+    assert failure(api.VM.snapshot, vm) == ["MESSAGE_PARAMETER_COUNT_MISMATCH", "VM.snapshot",
+                                            "3", "1"]  # only the versioned one may be left out
     gone = "OpaqueRef:00000000-0000-0000-0000-000000000000"
     assert failure(api.VM.revert, gone) == ["HANDLE_INVALID", "VM", gone]
     dom0 = api.host.get_control_domain(one(api, "host", "xcp1"))
