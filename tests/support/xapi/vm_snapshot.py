@@ -63,7 +63,7 @@ NOT_REVERTED = (*NOT_SNAPSHOTTED, "name_label", "is_a_snapshot", "is_a_template"
 
 
 def snapshot_disk(ctx: CallContext, vdi: str) -> str:
-    """VDI.snapshot: a read-only point-in-time copy that remembers its source."""
+    """VDI.snapshot: a point-in-time copy (of the content too) that names its source."""
     store = ctx.store
     source = store.get("VDI", vdi)
     assert_sr_supports(store, source["SR"], "vdi_snapshot")
