@@ -135,7 +135,7 @@ class Engine:
         plan = plan_stack(stack, inventories=inventories, prior=prior,
                           schemas={name: p.schema() for name, p in providers.items()},
                           view=view or self.capacity_view(), check=check, options=options,
-                          check_capacity=check_capacity)
+                          check_capacity=check_capacity, snapshots=self.store.snapshots())
         note = "" if locked else self._unlocked_note(unfinished)
         if note:
             plan = replace(plan, warnings=(*plan.warnings, note))

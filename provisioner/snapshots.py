@@ -5,7 +5,8 @@ per provider, as a plan reads), all of them or the targeted ones. Each call is m
 guest by guest; a guest whose call fails does not stop the others, and the result
 names it. The hypervisor is the source of truth for which snapshots exist: ``list``
 reads them there; the state records those taken and deleted here (address, name,
-time). The caller holds the stack's lock around changes.
+time, and the space it holds when the provider says: the plan notes it). The caller
+holds the stack's lock around changes.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def create(engine: Engine, guests: list[Guest], name: str) -> list[Outcome[Snaps
     def take(guest: Guest) -> SnapshotInfo:
         info = providers[guest.provider].snapshot_create(guest.live, name)
         taken = info.created.isoformat(timespec="seconds") if info.created else ""
-        engine.store.record_snapshot(SnapshotRecord(guest.address, name, taken))
+        engine.store.record_snapshot(SnapshotRecord(guest.address, name, taken, info.size))
         return info
 
     return each(guests, take)

@@ -27,6 +27,7 @@ from provisioner.apply import hooks
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.apply.journal import Journal
 from provisioner.apply.readiness import wait_ready
+from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource, to_plain
 from provisioner.errors import ProvisionerError
 from provisioner.plan.diff import changed_paths
@@ -231,6 +232,11 @@ class Executor:
                               time.perf_counter() - start, trace=traceback.format_exc())
         return StepResult(step, Outcome.DONE, "", time.perf_counter() - start, live)
 
+    def _forget_snapshots(self, address: Address) -> None:
+        for record in self.store.snapshots():
+            if record.address == address:
+                self.store.forget_snapshot(address, record.name)
+
     def _call(self, step: Step) -> LiveObject | None:
         change = step.change
         provider = self.providers[change.provider]
@@ -244,6 +250,8 @@ class Executor:
                 kill_point(f"after:{point}")
                 if change.action is Action.DELETE and change.stray is None:
                     self.store.forget(change.address)  # not for duplicates and leftovers
+                elif change.action is Action.REPLACE and change.stray is None:
+                    self._forget_snapshots(change.address)  # they went with the guest
                 outcome.append(f"deleted {change.live.id}")
                 return None
             assert change.desired is not None

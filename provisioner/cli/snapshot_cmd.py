@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -95,6 +95,9 @@ def create(
 def list_(
     stack: StackPath = Path("."),
     target: GuestTargetOption = None,
+    output_format: Annotated[Literal["table", "json"], typer.Option(
+        "--format", help="table (default), or json: a document per guest address "
+                         "(docs/access.md).")] = "table",
     var: VarOption = None,
     var_file: VarFileOption = None,
     state: StateOption = None,
@@ -104,7 +107,7 @@ def list_(
     """List the snapshots of every guest of the stack (or the --target ones), as the
     hypervisors hold them: name, when it was taken, what it holds, its size if known.
 
-    Example: provisioner snapshot list stacks/lab
+    Example: provisioner snapshot list stacks/lab --format json
     """
     with user_errors(debug):
         from provisioner import snapshots
@@ -114,7 +117,13 @@ def list_(
             guests = snapshots.pick_guests(engine, _targets(engine, target))
             outcomes = snapshots.list_snapshots(engine, guests)
         rows = [(str(o.guest.address), info) for o in outcomes for info in o.value or []]
-        if rows:
+        if output_format == "json":
+            from provisioner.render.snapshots import render_snapshots_json
+
+            echo(render_snapshots_json([
+                (str(o.guest.address), o.value or [], o.error.message if o.error else None)
+                for o in outcomes]))
+        elif rows:
             echo(format_table(rows))
         else:
             echo("No snapshots.")

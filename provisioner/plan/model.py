@@ -244,6 +244,35 @@ class Fingerprints(Mapping[str, str]):
 
 
 @dataclass(frozen=True)
+class SnapshotNote:
+    """A guest of the plan whose snapshots (as the state records them) hold space."""
+
+    address: Address
+    count: int
+    size: int | None
+    """Bytes they held when taken, None when a provider did not say for one of them."""
+    deleted: Action | None = None
+    """DELETE or REPLACE when the plan deletes the guest: its snapshots go with it."""
+
+    @property
+    def text(self) -> str:
+        """``guests.web-0 keeps 2 snapshots (1.2GiB): they hold disk space until deleted``."""
+        from provisioner.units import rough_size
+
+        one = self.count == 1
+        held = f"{self.count} snapshot{'' if one else 's'}"
+        if self.size is not None:
+            held += f" ({rough_size(self.size)})"
+        if self.deleted is Action.REPLACE:
+            return f"{self.address} is replaced: its {held} {'is' if one else 'are'} " \
+                "deleted with it"
+        if self.deleted is Action.DELETE:
+            return f"{self.address} is deleted with its {held}"
+        return f"{self.address} keeps {held}: {'it holds' if one else 'they hold'} disk " \
+            "space until deleted"
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything ``apply`` needs and ``render`` shows. Same inputs, same plan."""
 
@@ -262,6 +291,8 @@ class Plan:
     left_out: str = ""
     """The flags (``--target``, ``--exclude``) that left changes out of the plan: then
     a plan without changes does not mean that the hypervisors match the stack."""
+    snapshots: tuple[SnapshotNote, ...] = ()
+    """The guests of the plan that have snapshots recorded in the state, by address."""
 
     @property
     def summary(self) -> Summary:

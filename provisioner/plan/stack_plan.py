@@ -20,9 +20,10 @@ from provisioner.plan.admission import CapacityView, admit
 from provisioner.plan.model import Plan
 from provisioner.plan.placed import Check, plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
+from provisioner.plan.snapshot_notes import snapshot_notes
 from provisioner.providers.base import Inventory, ProviderSchema
 from provisioner.stack.source import parse_path
-from provisioner.state.store import AppliedRecord
+from provisioner.state.store import AppliedRecord, SnapshotRecord
 
 if TYPE_CHECKING:
     from provisioner.stack.loader import Stack
@@ -38,6 +39,7 @@ def plan_stack(
     check: Check | None = None,
     options: PlanOptions | None = None,
     check_capacity: bool = True,
+    snapshots: Sequence[SnapshotRecord] = (),
 ) -> Plan:
     """The plan that makes the hypervisors match ``stack``; raises PlanError naming every
     refusal (a problem ``check`` found, prevent_destroy, no room, ...).
@@ -47,7 +49,8 @@ def plan_stack(
     without placement or admission (nothing is read). ``check``: the providers'
     plan-time checks of the placed resources; a problem with one field is shown at
     the line that declares it. ``check_capacity=False`` skips the admission check
-    (the capacity report shows what does not fit instead)."""
+    (the capacity report shows what does not fit instead). ``snapshots``: the state's
+    snapshot records; the plan notes the guests that hold some."""
     options = options or PlanOptions()
 
     def checks(resources: Sequence[Resource]) -> list[Problem]:
@@ -59,11 +62,12 @@ def plan_stack(
     inputs = PlanInputs(stack=stack.name, resources=stack.resources, schemas=schemas,
                         inventories=inventories, prior=prior)
     if view is None:
-        return make_plan(replace(inputs, problems=checks(stack.resources)), options)
-    plan = plan_with_placement(stack, inputs, options, view, checks)
-    if check_capacity:
-        admit(plan, view)
-    return plan
+        plan = make_plan(replace(inputs, problems=checks(stack.resources)), options)
+    else:
+        plan = plan_with_placement(stack, inputs, options, view, checks)
+        if check_capacity:
+            admit(plan, view)
+    return replace(plan, snapshots=snapshot_notes(plan.changes, snapshots))
 
 
 def located(stack: Stack, problem: Problem) -> Problem:

@@ -64,6 +64,13 @@ the plan's order, so the same plan always gives byte-identical JSON.
     no longer declared.
 ``warnings`` (list of strings)
     Things to know that do not stop the plan.
+``snapshots`` (list of objects)
+    The guests of the plan with snapshots recorded in the state (taken with
+    ``provisioner snapshot create``), by address, each ``{"address", "count",
+    "size", "deleted_with_guest", "note"}``: ``size`` is the bytes they held when
+    taken (null when a provider did not say for one of them); ``deleted_with_guest``
+    is true when the plan deletes or replaces the guest (its snapshots go with it);
+    ``note`` is the sentence the text plan prints.
 
 Values
 ------
@@ -102,6 +109,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "steps": [_step(step) for step in plan.steps],
         "forget": [str(address) for address in plan.forget],
         "warnings": list(plan.warnings),
+        "snapshots": [{"address": str(note.address), "count": note.count, "size": note.size,
+                       "deleted_with_guest": note.deleted is not None, "note": note.text}
+                      for note in plan.snapshots],
     }
 
 

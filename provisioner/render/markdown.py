@@ -19,9 +19,11 @@ def render_plan_markdown(plan: Plan, title: str = "") -> str:
     heading = title or f"provisioner plan for stack `{plan.stack}`"
     lines = [f"### {heading}", ""]
     changes = plan.pending()
+    notes = [f"> Note: {_cell(note.text)}" for note in plan.snapshots]
     if not changes and not plan.forget:
         warnings = [f"> Warning: {_cell(text)}" for text in plan.warnings]
-        return "\n".join([*lines, *warnings, *([""] if warnings else []), no_changes(plan), ""])
+        quoted = [*notes, *warnings]
+        return "\n".join([*lines, *quoted, *([""] if quoted else []), no_changes(plan), ""])
     lines += [f"**{render_summary_line(plan)}**", "", "| | resource | action | why |",
               "| --- | --- | --- | --- |"]
     lines += [f"| `{c.symbol}` | `{c.address}` | {_ACTION_WORD[c.action]} | {_cell(c.reason)} |"
@@ -33,6 +35,7 @@ def render_plan_markdown(plan: Plan, title: str = "") -> str:
         lines.append("Forgotten from the state (gone and no longer declared): "
                      + ", ".join(f"`{a}`" for a in plan.forget))
         lines.append("")
+    lines += notes
     lines += [f"> Warning: {_cell(text)}" for text in plan.warnings]
     return "\n".join(lines).rstrip("\n") + "\n"
 

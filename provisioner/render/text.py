@@ -39,12 +39,16 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     paint = _Painter(color)
     changes = plan.pending()
     warnings = [_warning(text, paint) for text in plan.warnings]
+    notes = [f"{paint('Note:', _BOLD)} {note.text}" for note in plan.snapshots]
     if not changes and not plan.forget:
-        return "".join(line + "\n\n" for line in warnings) + no_changes(plan) + "\n"
+        before = (["\n".join(notes)] if notes else []) + warnings
+        return "".join(block + "\n\n" for block in before) + no_changes(plan) + "\n"
     blocks = [[HEADING]]
     blocks += [_change_block(change, paint) for change in changes]
     if plan.forget:
         blocks.append([_forget_line(str(address)) for address in plan.forget])
+    if notes:
+        blocks.append(notes)
     if warnings:
         blocks.append(warnings)
     blocks.append([paint(render_summary_line(plan), _BOLD)])

@@ -24,7 +24,13 @@ from typing import Any
 
 from provisioner.core.address import Address
 from provisioner.errors import LockError, StateError
-from provisioner.state.rows import dumps, entry_from_row, records_from_rows, run_from_row
+from provisioner.state.rows import (
+    dumps,
+    entry_from_row,
+    records_from_rows,
+    run_from_row,
+    snapshot_from_row,
+)
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -61,6 +67,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE snapshots (
             address TEXT NOT NULL, name TEXT NOT NULL, taken_at TEXT NOT NULL,
             PRIMARY KEY (address, name))""",
+    ),
+    (  # 3: what a snapshot holds, when the provider says
+        "ALTER TABLE snapshots ADD COLUMN size INTEGER",
     ),
 )
 """Applied in order, each in one transaction with its version bump; append, never edit."""
@@ -246,8 +255,9 @@ class SQLiteStore(StateStore):
 
     def record_snapshot(self, record: SnapshotRecord) -> None:
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)",
-                         (str(record.address), record.name, record.taken_at or now_iso()))
+            conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
+                         (str(record.address), record.name, record.taken_at or now_iso(),
+                          record.size))
 
     def forget_snapshot(self, address: Address, name: str) -> None:
         with self._write() as conn:
@@ -255,9 +265,8 @@ class SQLiteStore(StateStore):
                          (str(address), name))
 
     def snapshots(self) -> list[SnapshotRecord]:
-        rows = self._rows("SELECT address, name, taken_at FROM snapshots")
-        return snapshot_order(SnapshotRecord(Address.parse(row["address"]), row["name"],
-                                             row["taken_at"]) for row in rows)
+        rows = self._rows("SELECT address, name, taken_at, size FROM snapshots")
+        return snapshot_order(snapshot_from_row(row) for row in rows)
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:

@@ -36,6 +36,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             stack TEXT NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL,
             taken_at TEXT NOT NULL, PRIMARY KEY (stack, address, name))""",
     ),
+    (  # 3: what a snapshot holds, when the provider says
+        "ALTER TABLE provisioner_snapshots ADD COLUMN size BIGINT",
+    ),
 )
 """Applied in order, each in one transaction with its version bump; append, never edit.
 JSON values are stored as text, exactly as the SQLite backend stores them."""

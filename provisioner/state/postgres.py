@@ -35,7 +35,13 @@ from provisioner.state.pg_connection import (
 )
 from provisioner.state.pg_lock import AdvisoryLock
 from provisioner.state.pg_schema import MIGRATIONS, SCHEMA_KEY, advisory_key
-from provisioner.state.rows import dumps, entry_from_row, records_from_rows, run_from_row
+from provisioner.state.rows import (
+    dumps,
+    entry_from_row,
+    records_from_rows,
+    run_from_row,
+    snapshot_from_row,
+)
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -283,9 +289,11 @@ class PostgresStore(AdvisoryLock, StateStore):
     def record_snapshot(self, record: SnapshotRecord) -> None:
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO provisioner_snapshots VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (stack, address, name) DO UPDATE SET taken_at = EXCLUDED.taken_at",
-                (self.stack, str(record.address), record.name, record.taken_at or now_iso()))
+                "INSERT INTO provisioner_snapshots VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (stack, address, name) DO UPDATE SET taken_at = EXCLUDED.taken_at,"
+                " size = EXCLUDED.size",
+                (self.stack, str(record.address), record.name, record.taken_at or now_iso(),
+                 record.size))
 
     def forget_snapshot(self, address: Address, name: str) -> None:
         with self._write() as conn:
@@ -293,10 +301,9 @@ class PostgresStore(AdvisoryLock, StateStore):
                          " AND name = %s", (self.stack, str(address), name))
 
     def snapshots(self) -> list[SnapshotRecord]:
-        rows = self._rows("SELECT address, name, taken_at FROM provisioner_snapshots"
+        rows = self._rows("SELECT address, name, taken_at, size FROM provisioner_snapshots"
                           " WHERE stack = %s", (self.stack,))
-        return snapshot_order(SnapshotRecord(Address.parse(row["address"]), row["name"],
-                                             row["taken_at"]) for row in rows)
+        return snapshot_order(snapshot_from_row(row) for row in rows)
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:

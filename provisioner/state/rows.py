@@ -12,7 +12,13 @@ from contextlib import suppress
 from typing import Any, Protocol
 
 from provisioner.core.address import Address
-from provisioner.state.store import AppliedRecord, JournalEntry, JournalStatus, RunRecord
+from provisioner.state.store import (
+    AppliedRecord,
+    JournalEntry,
+    JournalStatus,
+    RunRecord,
+    SnapshotRecord,
+)
 
 
 class Row(Protocol):
@@ -72,3 +78,9 @@ def run_from_row(row: Row) -> RunRecord:
     return RunRecord(id=row["id"], command=row["command"], started_at=row["started_at"],
                      finished_at=row["finished_at"], status=row["status"],
                      summary=json.loads(row["summary"]))
+
+
+def snapshot_from_row(row: Row) -> SnapshotRecord:
+    size = row["size"]
+    return SnapshotRecord(Address.parse(row["address"]), row["name"], row["taken_at"],
+                          None if size is None else int(size))

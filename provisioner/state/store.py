@@ -114,6 +114,9 @@ class SnapshotRecord:
     name: str
     taken_at: str = ""
     """ISO 8601 UTC; empty means now (set by the store)."""
+    size: int | None = None
+    """Bytes it holds on the hypervisor's storage when it was taken, if the provider
+    said (the plan notes it; the space grows as the guest writes on some storage)."""
 
 
 def snapshot_order(records: Iterable[SnapshotRecord]) -> list[SnapshotRecord]:

@@ -30,7 +30,7 @@ from support.state_suite import Opener, StateLockSuite, StateStoreSuite, addr, w
 
 from provisioner.errors import LockError, StateError
 from provisioner.state.postgres import MIGRATIONS, PostgresStore, advisory_key
-from provisioner.state.store import StateStore
+from provisioner.state.store import SnapshotRecord, StateStore
 
 PASSWORD = "Sw0rdfish-never-shown"
 
@@ -182,6 +182,22 @@ def test_schema_is_created_on_first_use_with_its_version(pg_fresh_database: str)
         "schema", "applied", "journal", "runs", "outputs", "locks", "snapshots")}
     assert versions(pg_fresh_database) == [len(MIGRATIONS)]
     PostgresStore(pg_fresh_database, "other").close()
+    assert versions(pg_fresh_database) == [len(MIGRATIONS)]
+
+
+def test_a_version_2_schema_gains_the_snapshot_size_and_keeps_its_records(
+        pg_fresh_database: str) -> None:
+    PostgresStore(pg_fresh_database, "lab").close()
+    with admin(pg_fresh_database) as conn:  # as version 2 left it: no size column
+        conn.execute("ALTER TABLE provisioner_snapshots DROP COLUMN size")
+        conn.execute("INSERT INTO provisioner_snapshots VALUES "
+                     "('lab', 'guests.web-0', 'before', '2024-05-01T10:00:00+00:00')")
+        conn.execute("UPDATE provisioner_schema SET version = 2")
+    with PostgresStore(pg_fresh_database, "lab") as store:
+        assert [(str(r.address), r.name, r.size) for r in store.snapshots()] == [
+            ("guests.web-0", "before", None)]
+        store.record_snapshot(SnapshotRecord(addr("guests.web-1"), "a", "", 5 * 1024**4))
+        assert [r.size for r in store.snapshots()] == [None, 5 * 1024**4]
     assert versions(pg_fresh_database) == [len(MIGRATIONS)]
 
 

@@ -41,7 +41,7 @@ from provisioner.render.json import render_plan_json
 from provisioner.render.text import render_plan
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.secrets import Secrets
-from provisioner.state.store import AppliedRecord
+from provisioner.state.store import AppliedRecord, SnapshotRecord
 from provisioner.units import Bytes, parse_size
 
 CASES = Path(__file__).parent
@@ -52,6 +52,7 @@ CASE_FILES = {
     "prior.yaml",
     "options.yaml",
     "capacity.yaml",
+    "snapshots.yaml",
     "expected.txt",
     "expected.json",
     "expected.dot",
@@ -129,7 +130,8 @@ def run_case(case: Path) -> tuple[str, str | None, str | None]:
         case_inputs = CaseInputs(case, stack)
         plan = plan_stack(stack, inventories=case_inputs.inventories(),
                           prior=case_inputs.prior(), schemas=case_inputs.schemas(),
-                          view=case_inputs.capacity_view(), options=read_options(case))
+                          view=case_inputs.capacity_view(), options=read_options(case),
+                          snapshots=read_snapshots(case))
     except ProvisionerError as error:
         return render_error(error), None, None
     return render_plan(plan), render_plan_json(plan), render_dot(plan)
@@ -154,6 +156,19 @@ def read_options(case: Path) -> PlanOptions:
         targets=frozenset(Address.parse(text) for text in data.get("target", [])),
         excludes=frozenset(Address.parse(text) for text in data.get("exclude", [])),
     )
+
+
+def read_snapshots(case: Path) -> list[SnapshotRecord]:
+    """snapshots.yaml: the snapshot records of the state."""
+    records = []
+    for entry in read_yaml(case / "snapshots.yaml", []):
+        unknown = set(entry) - {"address", "name", "taken_at", "size"}
+        assert not unknown, f"snapshots.yaml: unknown keys {sorted(unknown)}"
+        size = entry.get("size")
+        records.append(SnapshotRecord(Address.parse(entry["address"]), entry["name"],
+                                      str(entry.get("taken_at", "2026-01-01T00:00:00+00:00")),
+                                      None if size is None else parse_size(str(size))))
+    return records
 
 
 def read_yaml(path: Path, default: Any) -> Any:

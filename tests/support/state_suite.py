@@ -189,7 +189,8 @@ class StateStoreSuite:
         assert store.outputs() == {}
 
     def test_snapshot_records_by_address_then_oldest_first(self, store: StateStore) -> None:
-        late = SnapshotRecord(addr("guests.web-0"), "b", "2024-05-02T10:00:00+00:00")
+        late = SnapshotRecord(addr("guests.web-0"), "b", "2024-05-02T10:00:00+00:00",
+                              size=5 * 1024**4)  # more than 32 bits
         early = SnapshotRecord(addr("guests.web-0"), "a", "2024-05-01T10:00:00+00:00")
         other = SnapshotRecord(addr("guests.db"), "z", "2024-05-03T10:00:00+00:00")
         for record in (late, early, other):

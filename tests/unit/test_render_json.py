@@ -38,6 +38,7 @@ TOP_KEYS = [
     "steps",
     "forget",
     "warnings",
+    "snapshots",
 ]
 CHANGE_KEYS = [
     "address",

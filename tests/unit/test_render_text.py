@@ -17,6 +17,7 @@ from provisioner.plan.model import (
     FieldDiff,
     Plan,
     ReplaceOrder,
+    SnapshotNote,
 )
 from provisioner.render.text import render_plan, render_summary_line
 from provisioner.render.values import display, display_pair, plain
@@ -171,6 +172,25 @@ def test_no_changes_after_a_selection_left_changes_out() -> None:
     assert render_plan_markdown(plan).endswith(
         "> Warning: --exclude left out 1 change (guests.web: create)\n\n"
         "No changes in the resources --exclude kept.\n")
+
+
+def test_snapshot_notes_come_before_warnings_and_show_in_markdown() -> None:
+    from provisioner.render.markdown import render_plan_markdown
+
+    notes = (SnapshotNote(_guest("db"), 1, None, Action.DELETE),
+             SnapshotNote(_guest("web-0"), 2, 1288490189))
+    plan = plan_of(warnings=("provider kvm is slow",), snapshots=notes)
+    assert render_plan(plan) == (
+        "Note: guests.db is deleted with its 1 snapshot\n"
+        "Note: guests.web-0 keeps 2 snapshots (1.2GiB): they hold disk space until deleted"
+        "\n\nWarning: provider kvm is slow\n\nNo changes. The hypervisors match the stack.\n")
+    assert "\x1b[1mNote:\x1b[0m guests.db" in render_plan(plan, color=True)
+    assert render_plan_markdown(plan).endswith(
+        "> Note: guests.db is deleted with its 1 snapshot\n"
+        "> Note: guests.web-0 keeps 2 snapshots (1.2GiB): they hold disk space until deleted\n"
+        "> Warning: provider kvm is slow\n\nNo changes. The hypervisors match the stack.\n")
+    replaced = SnapshotNote(_guest("app"), 1, 2 * GIB, Action.REPLACE)
+    assert replaced.text == "guests.app is replaced: its 1 snapshot (2GiB) is deleted with it"
 
 
 def test_forget_only_is_a_change() -> None:

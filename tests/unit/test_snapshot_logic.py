@@ -3,8 +3,9 @@ reading a snapshot back, picking guests, and what list and revert print."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from provisioner.core.snapshots import SnapshotInfo, check_snapshot_name
 from provisioner.errors import ProviderError, UsageError
 from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
 from provisioner.providers.libvirt.snapshots import parse_snapshot, snapshot_disks, snapshot_xml
+from provisioner.render.snapshots import render_snapshots_json
 from provisioner.snapshots import Guest, choose
 
 
@@ -115,6 +117,24 @@ def test_the_list_table_has_a_line_per_snapshot() -> None:
     assert header.split() == ["GUEST", "NAME", "CREATED", "HOLDS", "SIZE"]
     assert first.startswith("guests.db") and "2026-01-02 03:04:05 UTC" in first
     assert "memory" in first and "memory" not in second and second.rstrip().endswith("-")
+
+
+def test_the_list_document_has_every_guest_with_its_snapshots_in_utc() -> None:
+    paris = timezone(timedelta(hours=1))
+    document = json.loads(render_snapshots_json([
+        ("guests.db", [SnapshotInfo("s1", datetime(2026, 1, 2, 4, 4, 5, tzinfo=paris),
+                                    5 * 1024**4, True)], None),
+        ("guests.web-0", [SnapshotInfo("s1", None)], None),
+        ("guests.web-1", [], "guests.web-1: the VM is gone")]))
+    assert document == {"format_version": "1", "guests": [
+        {"address": "guests.db", "error": None, "snapshots": [
+            {"name": "s1", "created": "2026-01-02T03:04:05Z", "size": 5 * 1024**4,
+             "memory": True, "power_after_revert": "running"}]},
+        {"address": "guests.web-0", "error": None, "snapshots": [
+            {"name": "s1", "created": None, "size": None, "memory": False,
+             "power_after_revert": "stopped"}]},
+        {"address": "guests.web-1", "error": "guests.web-1: the VM is gone", "snapshots": []},
+    ]}
 
 
 def test_revert_says_each_guests_power_before_and_after() -> None:

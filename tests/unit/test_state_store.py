@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from support.state_suite import Opener, StateStoreSuite, web_record
 
+from provisioner.core.address import Address
 from provisioner.errors import StateError
 from provisioner.state.local import SQLiteStore
-from provisioner.state.store import StateStore
+from provisioner.state.store import SnapshotRecord, StateStore
 
 pytestmark = pytest.mark.unit
 
@@ -60,7 +61,7 @@ def test_sqlite_uses_wal_and_versioned_schema(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     conn.close()
 
 
@@ -69,7 +70,7 @@ def test_sqlite_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     conn.close()
 
 
@@ -87,8 +88,27 @@ def test_sqlite_state_of_version_1_gains_the_snapshots_table_and_keeps_its_recor
         assert list(reopened.applied()) == [web_record().address]
         assert reopened.snapshots() == []
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     conn.close()
+
+
+def test_sqlite_state_of_version_2_keeps_its_snapshot_records_without_a_size(
+        tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:  # as a version 2 file was: no size column
+        conn.execute("DROP TABLE snapshots")
+        conn.execute("CREATE TABLE snapshots (address TEXT NOT NULL, name TEXT NOT NULL, "
+                     "taken_at TEXT NOT NULL, PRIMARY KEY (address, name))")
+        conn.execute("INSERT INTO snapshots VALUES ('guests.web-0', 'before', "
+                     "'2024-05-01T10:00:00+00:00')")
+        conn.execute("UPDATE schema_version SET version = 2")
+    conn.close()
+    with SQLiteStore(path) as reopened:
+        assert reopened.snapshots() == [SnapshotRecord(
+            Address.parse("guests.web-0"), "before", "2024-05-01T10:00:00+00:00", None)]
+        reopened.record_snapshot(SnapshotRecord(Address.parse("guests.web-1"), "a", "", 5))
+        assert [r.size for r in reopened.snapshots()] == [None, 5]
 
 
 def test_sqlite_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ simulator in tests/integration/xenserver.
 
 from __future__ import annotations
 
+import xmlrpc.client
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -31,6 +33,7 @@ from provisioner.providers.xenserver.ownership import (
 from provisioner.providers.xenserver.read import DRIVE_KEY, live_object
 from provisioner.providers.xenserver.schema import GUEST_SCHEMA, needs_halt
 from provisioner.providers.xenserver.settings import memory_limits
+from provisioner.providers.xenserver.snapshots import snapshot_time
 
 pytestmark = pytest.mark.unit
 GIB = 1024**3
@@ -244,3 +247,11 @@ def test_a_member_names_the_master_it_follows(url: str, master: str, expected: s
         {"url": url, "username": "root", "password": "x"}), ProviderStats())
     client._follow_master(url, master)
     assert client.url == expected
+
+
+def test_snapshot_times_are_read_in_utc_and_the_epoch_means_unknown() -> None:
+    taken = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
+    assert snapshot_time(xmlrpc.client.DateTime("20240501T10:00:00Z")) == taken
+    assert snapshot_time("20240501T10:00:00Z") == taken
+    assert snapshot_time(xmlrpc.client.DateTime("19700101T00:00:00Z")) is None  # never
+    assert snapshot_time("") is None and snapshot_time(None) is None

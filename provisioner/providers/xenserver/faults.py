@@ -61,6 +61,12 @@ MEANINGS: dict[str, tuple[str, str]] = {
                          "install the guest tools, or let the change restart it"),
     "VALUE_NOT_SUPPORTED": ("XAPI does not accept this value", ""),
     "SR_OPERATION_NOT_SUPPORTED": ("the storage repository does not support this", ""),
+    "VM_IS_SNAPSHOT": ("it is a snapshot, which cannot do this", ""),
+    "VM_REVERT_FAILED": ("XAPI could not put the snapshot back; the guest is halted",
+                         "see the pool's log for why, then revert again"),
+    "VM_CHECKPOINT_SUSPEND_FAILED": (
+        "the guest could not be suspended to keep its memory",
+        "install the guest tools, or stop the guest and take a snapshot of its disks"),
 }
 
 

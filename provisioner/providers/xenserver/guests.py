@@ -7,7 +7,8 @@ that describes disks instead of having them is then provisioned
 (``VM.provision``). A guest without ``clone:`` is created from a full record
 (``VM.create``: HVM, BIOS or UEFI). Then, in this order: the owner marker, the
 settings (``settings.py``), the disks and NICs (``devices.py``), the cloud-init
-config drive (``drive.py``), the start, and last the real name.
+config drive (``drive.py``), the start, and last the real name. A delete takes the
+guest's snapshots with it (``snapshots.py``).
 
 The VM carries the creating name and key until its last step (see
 ``ownership.py``); a create that fails destroys what it made, and one that is
@@ -40,6 +41,7 @@ from provisioner.providers.xenserver.ownership import (
 from provisioner.providers.xenserver.power import Power
 from provisioner.providers.xenserver.read import memo_of
 from provisioner.providers.xenserver.settings import Settings, scratch_record
+from provisioner.providers.xenserver.snapshots import Snapshots
 from provisioner.providers.xenserver.targets import Targets
 from provisioner.testing import kill_point
 
@@ -60,6 +62,7 @@ class Guests:
         self.cache = cache
         self.ownership: Ownership = lister.ownership
         self.power = Power(client, settings)
+        self.snapshots = Snapshots(client, self.power)
         self.drive = ConfigDrive(client, self.ownership)
         self.vm_settings = Settings(client)
 
@@ -169,10 +172,12 @@ class Guests:
         self.destroy(live.id, what, live.address)
 
     def destroy(self, ref: str, what: str, address: Address | None = None) -> None:
-        """Hard shutdown, mark its disks as this guest's (so none is orphaned if this is
-        cut short), destroy the VM, then the disks. Gone is success."""
+        """Hard shutdown, delete its snapshots (XAPI would keep them), mark its disks as
+        this guest's (so none is orphaned if this is cut short), destroy the VM, then
+        the disks. Gone is success."""
         try:
             self.power.stop(ref, what, clean=False)
+            self.snapshots.destroy_all(ref, what)
             vdis = self._own_disks(ref, what)
             self.client.call("VM.destroy", ref, what=what)
         except ObjectNotFoundError:

@@ -5,7 +5,9 @@ Every VM and disk of the pool is classified from the one bulk read
 block becomes a LiveObject; one still being created (creating key or creating
 name) is a leftover of an interrupted create; a disk of this block attached to
 no VM is a leftover too (a create interrupted between ``VDI.create`` and its
-``VBD.create``, or a delete between its VM and its disks); any other VM or
+``VBD.create``, or a delete between its VM and its disks), but never a
+snapshot's disk (it carries the guest's disk marker; ``snapshots.py``), and
+snapshot VMs are neither guests nor leftovers (``Pool.vms``); any other VM or
 template name is foreign, so a guest of the same name is refused at plan
 time, and its NICs' MACs are taken (``mac_holders``).
 """
@@ -83,8 +85,8 @@ class Lister:
         found = []
         for ref, vdi in pool.of("VDI").items():
             marker = marker_of(vdi)
-            if marker is None or not self.ownership.owns(marker):
-                continue
+            if marker is None or not self.ownership.owns(marker) or vdi.get("is_a_snapshot"):
+                continue  # a snapshot's disk goes with its snapshot (snapshots.py)
             if not any(pool.get("VBD", vbd) is not None for vbd in vdi.get("VBDs") or ()):
                 found.append(_leftover(ref, vdi, marker, self.ownership.provider,
                                        LEFTOVER_DISK))

@@ -4,8 +4,9 @@ Guests only: templates, SRs, networks and hosts are the pool's, named by the
 stack and checked at plan time. The bulk read is ``inventory.Lister`` over
 ``facts.read_pool`` (one ``get_all_records`` per class); plan-time checks are
 ``checks``; capacity is ``capacity``; creates and deletes are ``guests``,
-updates ``changes``; every call goes through ``client``, which owns the
-sessions, counts calls, waits for tasks and translates XAPI's errors.
+updates ``changes``, snapshots ``snapshots``; every call goes through
+``client``, which owns the sessions, counts calls, waits for tasks and
+translates XAPI's errors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.snapshots import SnapshotInfo
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import (
@@ -111,6 +113,26 @@ class XenServerProvider(Provider):
         """Hard shutdown and destroy the VM with its own disks (or a leftover disk);
         already gone is success."""
         self.guests.delete(live)
+
+    def snapshots(self, live: LiveObject) -> list[SnapshotInfo]:
+        """The guest's snapshot VMs, with what their disks hold (``snapshots``)."""
+        return self.guests.snapshots.read(live.id, label(live.address, live.name))
+
+    def snapshot_create(self, live: LiveObject, name: str) -> SnapshotInfo:
+        """A checkpoint (disks and memory) of a running guest, else a snapshot of its
+        disks, as a XAPI task; XAPI removes what it made if the task fails."""
+        return self.guests.snapshots.create(live.id, name, label(live.address, live.name))
+
+    def snapshot_revert(self, live: LiveObject, name: str) -> LiveObject:
+        """``VM.revert`` (XAPI hard-shuts the guest down first), then a resume when the
+        snapshot holds the memory."""
+        what = label(live.address, live.name)
+        self.guests.snapshots.revert(live.id, name, what)
+        return self.lister.one(live.id, what)
+
+    def snapshot_delete(self, live: LiveObject, name: str) -> None:
+        """The snapshot's disks and memory image, then its VM; gone is success."""
+        self.guests.snapshots.delete(live.id, name, label(live.address, live.name))
 
     def adopt(self, address: Address, name: str) -> LiveObject:
         """Tag the untagged VM ``name`` as ``address`` (``adopt``); the VM is unchanged

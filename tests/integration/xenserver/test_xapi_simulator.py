@@ -619,7 +619,8 @@ def test_map_and_set_accessors(xapi_sim: XapiSimulator, api: Any) -> None:
     api.VM.remove_tags(vm, "managed")
     api.VM.set_other_config(vm, {"a": "1"})
     assert api.VM.get_other_config(vm) == {"a": "1"}
-    assert failure(api.VM.snapshot, vm, "snap", []) == ["NOT_IMPLEMENTED", "VM.snapshot"]
+    host = one(api, "host", "xcp1")
+    assert failure(api.VM.pool_migrate, vm, host, {}) == ["NOT_IMPLEMENTED", "VM.pool_migrate"]
 
 
 def test_plain_http_and_short_login() -> None:

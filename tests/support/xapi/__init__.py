@@ -7,20 +7,23 @@ roles, lifecycle) and error names come from XAPI's published data model
 
 What the simulator does NOT verify or simulate:
 - real storage: no SM backends, no data, no thin provisioning (every SR is
-  thick: physical_utilisation is the sum of virtual sizes), no snapshots
-  chains, no SR.create/introduce/probe, no PBD plug semantics;
+  thick: physical_utilisation is the sum of virtual sizes, a snapshot's disks
+  included), no snapshot chains (a VDI snapshot is a full copy), no
+  SR.create/introduce/probe, no PBD plug semantics;
 - real boot: no domains, bootloaders, guest agents, guest metrics, consoles
   or IP addresses; VM.start only checks state, template flag and memory;
 - the template "disks" provision XML (VM.provision only drops the key);
-- HA, WLB, migration (pool_migrate / migrate_send), import/export, VM
-  snapshots/checkpoints/revert, appliances, VMSS/VMPP, vTPM, GPUs, USB, SR-IOV,
+- HA, WLB, migration (pool_migrate / migrate_send), import/export, quiesced
+  snapshots, snapshot_metadata (vm_snapshot.py says what VM.snapshot,
+  VM.checkpoint and VM.revert do), appliances, VMSS/VMPP, vTPM, GPUs, USB, SR-IOV,
   bonds, tunnels, clustering, certificates, updates, licensing;
 - concurrency rules between operations (OTHER_OPERATION_IN_PROGRESS,
   current_operations is only set by task.cancel);
 - session timeouts (use expire_sessions), external auth, subjects and the
   role objects' permission lists (RBAC uses each message's role list);
 - versioned parameter defaults (the published JSON lacks them): only
-  session.login_with_password accepts 2-4 parameters;
+  session.login_with_password accepts 2-4 parameters and VM.snapshot 2 or 3
+  (``dispatch.VERSIONED_DEFAULTS``);
 - any explicit message without behaviour here answers NOT_IMPLEMENTED.
 
 Wire choices worth knowing:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 ASYNC_PREFIX = "Async."
 ASYNC_IMPLICIT = ("create", "destroy")  # the only generated messages XAPI also offers Async
+VERSIONED_DEFAULTS: dict[str, tuple[Any, ...]] = {"VM.snapshot": ([],)}
+"""Trailing parameters added in later releases, with the defaults XAPI fills in when a
+client of an older release leaves them out (the published JSON lacks them)."""
 
 
 def success(value: Any) -> dict[str, Any]:
@@ -59,6 +62,7 @@ class Dispatcher:
             return sim.sessions.login(params, sim.master_host_ref())
         if msg is None or (is_async and msg.implicit and msg.name not in ASYNC_IMPLICIT):
             raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
+        params = with_defaults(name, params, len(msg.params))
         received = len(params) - (1 if msg.takes_session else 0)
         if received != len(msg.args):
             raise XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", name, str(len(msg.args)),
@@ -88,6 +92,14 @@ class Dispatcher:
             time.sleep(delay)
         with sim.store.lock:
             return encode(sim.model, msg.result, execute(ctx, args))
+
+
+def with_defaults(name: str, params: list[Any], expected: int) -> list[Any]:
+    """``params`` with the versioned defaults of the trailing ones a client left out."""
+    missing = expected - len(params)
+    defaults = VERSIONED_DEFAULTS.get(name, ())
+    return [*params, *defaults[len(defaults) - missing:]] if 0 < missing <= len(defaults) \
+        else params
 
 
 def execute(ctx: CallContext, args: list[Any]) -> Any:

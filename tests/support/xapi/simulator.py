@@ -17,6 +17,7 @@ from . import (  # the PUT handler, the storage drivers  # noqa: F401
     vif_net,
     vm_config,
     vm_power,
+    vm_snapshot,
 )
 from . import seed as lab
 from .controls import Call, Controls

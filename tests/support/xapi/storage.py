@@ -75,6 +75,21 @@ def copy_disks(store: ObjectStore, vbds: list[str], sr: str | None) -> dict[str,
     return mapping
 
 
+def destroy_vdi(store: ObjectStore, vdi: str) -> None:
+    """Destroy a VDI XAPI itself no longer needs (no checks), and count its SR again."""
+    sr = store.get("VDI", vdi)["SR"]
+    store.destroy("VDI", vdi)
+    refresh_sr_usage(store, sr)
+
+
+def drop_suspend_image(store: ObjectStore, vm: str) -> None:
+    """A suspended VM's memory image goes when it resumes or is reverted."""
+    image = store.get("VM", vm)["suspend_VDI"]
+    store.set("VM", vm, "suspend_VDI", NULL_REF)
+    if image != NULL_REF and store.exists("VDI", image):
+        destroy_vdi(store, image)
+
+
 @handles("VDI.create")
 def vdi_create(ctx: CallContext, record: dict[str, Any]) -> str:
     fields = constructor_fields(ctx, "VDI", record)

@@ -12,6 +12,7 @@ from typing import Any
 from .devices import refresh_devices
 from .errors import XapiError
 from .registry import CallContext, handles
+from .storage import drop_suspend_image
 from .store import ObjectStore
 from .wire import NULL_REF, now
 
@@ -37,11 +38,15 @@ OP_POWER_STATES: dict[str, tuple[str, ...]] = {
     "checkpoint": (PAUSED, SUSPENDED, RUNNING),
     "migrate_send": (HALTED, SUSPENDED, RUNNING),
     "snapshot": (HALTED, RUNNING, PAUSED, SUSPENDED),
+    "revert": (HALTED, RUNNING, PAUSED, SUSPENDED),
     "metadata_export": (HALTED, RUNNING, PAUSED, SUSPENDED),
     "power_state_reset": (HALTED, RUNNING, PAUSED, SUSPENDED),
 }
 # what a template may still do (destroy only when it is not a default template)
 TEMPLATE_OPS = ("clone", "copy", "export", "metadata_export", "provision")
+# what a snapshot may do (xapi_vm_lifecycle.ml's check_snapshot)
+SNAPSHOT_OPS = ("revert", "clone", "copy", "export", "destroy", "hard_shutdown",
+                "metadata_export")
 # what a control domain may do
 CONTROL_DOMAIN_OPS = ("changing_dynamic_range", "changing_memory_limits",
                       "changing_static_range", "changing_memory_live", "metadata_export",
@@ -64,9 +69,14 @@ def operation_error(store: ObjectStore, vm: str, op: str) -> XapiError | None:
     if state not in allowed:
         return XapiError("VM_BAD_POWER_STATE", vm, ", ".join(s.lower() for s in allowed),
                          state.lower())
-    if record["is_a_template"] and op not in TEMPLATE_OPS and not (
+    if record["is_a_snapshot"]:
+        if op not in SNAPSHOT_OPS:
+            return XapiError("VM_IS_SNAPSHOT", vm, op)
+    elif record["is_a_template"] and op not in TEMPLATE_OPS and not (
             op == "destroy" and not record["is_default_template"]):
         return XapiError("VM_IS_TEMPLATE", vm, op)
+    if op == "revert" and not record["is_a_snapshot"]:
+        return XapiError("REVERT_ONLY_ALLOWED_ON_SNAPSHOT")
     if op in record["blocked_operations"]:
         return XapiError("OPERATION_BLOCKED", vm, record["blocked_operations"][op])
     return None
@@ -177,12 +187,14 @@ def start_on(ctx: CallContext, vm: str, host: str, start_paused: bool, force: bo
 def resume(ctx: CallContext, vm: str, start_paused: bool, force: bool) -> None:
     assert_operation(ctx.store, vm, "resume")
     boot(ctx.store, vm, choose_host(ctx.store, vm, None), start_paused)
+    drop_suspend_image(ctx.store, vm)
 
 
 @handles("VM.resume_on")
 def resume_on(ctx: CallContext, vm: str, host: str, start_paused: bool, force: bool) -> None:
     assert_operation(ctx.store, vm, "resume_on")
     boot(ctx.store, vm, choose_host(ctx.store, vm, host), start_paused)
+    drop_suspend_image(ctx.store, vm)
 
 
 @handles("VM.clean_shutdown", "VM.hard_shutdown", "VM.shutdown")
