@@ -136,9 +136,10 @@ class Engine:
                           schemas={name: p.schema() for name, p in providers.items()},
                           view=view or self.capacity_view(), check=check, options=options,
                           check_capacity=check_capacity)
-        note = "" if locked else self._unlocked_note(unfinished)
-        if note:
-            plan = replace(plan, warnings=(*plan.warnings, note))
+        notes = [note for inventory in inventories.values() for note in inventory.warnings]
+        notes += [note] if (note := "" if locked else self._unlocked_note(unfinished)) else []
+        if notes:
+            plan = replace(plan, warnings=(*plan.warnings, *notes))
         return plan
 
     def _tell_kinds_in_use(self, prior: Mapping[Address, AppliedRecord],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from provisioner.providers.kit.images import declared_images, image_problems
 from provisioner.providers.kit.macs import mac_clashes
 from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.client import LibvirtClient
+from provisioner.providers.libvirt.domain_xml import TARGET_PREFIX
 from provisioner.providers.libvirt.inventory import HostFacts
 from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
 
@@ -145,9 +147,43 @@ def _check_image_pool(checker: _Checker, resource: Resource, path: str, pool: st
                        "give the image and the disk the same pool")
 
 
+_TARGET_RE = re.compile(r"^(vd|sd|hd)[a-z]$")
+_IDE_TARGETS = 4
+"""hda to hdd: two IDE buses of two units each."""
+
+
+def _check_slots(checker: _Checker, resource: Resource, guest: GuestSpec) -> None:
+    """Every disk (and the cloud-init seed, a virtio disk) gets a target name: a slot
+    given is one libvirt knows (vdb, sdc, hda), and there are names enough for the
+    disks on each bus (vda to vdz; hda to hdd)."""
+    disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
+    used = {disk.slot for disk in disks if disk.slot}
+    for index, disk in enumerate(disks):
+        if disk.slot and not _TARGET_RE.match(disk.slot):
+            checker.refuse(resource, f"disks[{index}].slot", f"'{disk.slot}' is not a "
+                           "libvirt disk target", "write vd, sd or hd and a letter, such as "
+                           "vdb (virtio), sdb (scsi, sata) or hdb (ide)")
+    wanted = [(f"disks[{index}]", disk.bus or "virtio") for index, disk in enumerate(disks)
+              if not disk.slot]
+    wanted += [("cloud_init", "virtio")] if guest.cloud_init is not None else []
+    for path, bus in wanted:
+        prefix = TARGET_PREFIX[bus]
+        free = [f"{prefix}{chr(letter)}" for letter in range(ord("a"), ord("z") + 1)
+                if f"{prefix}{chr(letter)}" not in used]
+        limit = _IDE_TARGETS if bus == "ide" else 26
+        taken = sum(1 for name in used if name.startswith(prefix))
+        if not free or taken >= limit:
+            checker.refuse(resource, path, f"no {bus} disk target is left ({prefix}a to "
+                           f"{prefix}{chr(ord('a') + limit - 1)} are taken)",
+                           "attach fewer disks, or put some on another bus")
+            return
+        used.add(free[0])
+
+
 def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests: Guests,
                  domain_type: Callable[[], str], images: Mapping[Address, str]) -> None:
     _check_unsupported(checker, resource, guest)
+    _check_slots(checker, resource, guest)
     disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
     declared = declared_images(resource)
     for index, disk in enumerate(disks):

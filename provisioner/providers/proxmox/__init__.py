@@ -23,6 +23,7 @@ from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
+from provisioner.stack.host_text import MachineType, Word
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
@@ -156,11 +157,11 @@ class GuestOptions(_Strict):
     balloon: Size | None = Field(
         None, description="memory the balloon may shrink the guest to; 0MiB turns it off"
     )
-    cpu_type: str | None = Field(None, description="CPU model, such as host or x86-64-v2-AES")
-    machine: str | None = Field(None, description="machine type, such as q35")
+    cpu_type: Word | None = Field(None, description="CPU model, such as host or x86-64-v2-AES")
+    machine: MachineType | None = Field(None, description="machine type, such as q35")
     bios: Literal["seabios", "ovmf"] | None = None
-    ostype: str | None = Field(None, description="such as l26 (Linux) or win11")
-    scsihw: str | None = Field(None, description="SCSI controller, such as virtio-scsi-single")
+    ostype: Word | None = Field(None, description="such as l26 (Linux) or win11")
+    scsihw: Word | None = Field(None, description="SCSI controller, such as virtio-scsi-single")
     agent: bool | None = Field(None, description="the QEMU guest agent channel")
     tags: Tags = Field(default_factory=list, description="Proxmox tags (besides ours)")
     description: str = Field("", description="notes shown in the Proxmox UI")
@@ -231,6 +232,7 @@ plugin = ProviderPlugin(
         Kind.CONTAINER: ContainerOptions,
         Kind.IMAGE: ImageOptions,
     },
+    memory_unit=1024 * 1024,  # MiB
     summary="Proxmox VE: QEMU guests, LXC containers, directory storages, images "
             "(API token)",
 )

@@ -1,0 +1,74 @@
+"""Values a hypervisor must be able to store as written, checked when the stack loads.
+
+A value the hypervisor rounds (1536B of memory stored as 1KiB) is applied, read back
+different and shown as a change by every later plan; two disks in one slot fail half
+way through an apply. Both are refused here, at the line, before anything is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from provisioner.core.address import Kind
+from provisioner.core.plugins import ProviderPlugin
+from provisioner.errors import StackProblem
+from provisioner.stack.model import Container, Guest, ResourceBase
+from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.units import format_size
+
+_UNIT_NAMES = {1024: "KiB", 1024 * 1024: "MiB", 4 * 1024 * 1024: "4 MiB"}
+
+
+class _Configured(Protocol):
+    @property
+    def plugin(self) -> ProviderPlugin: ...
+
+
+def check_stored_values(entries: Mapping[Kind, Mapping[str, ResourceBase]],
+                        providers: Mapping[str, _Configured | None],
+                        source: SourceMap) -> list[StackProblem]:
+    """Memory in whole units of what each resource's provider stores; disk slots
+    used once per guest."""
+    problems: list[StackProblem] = []
+    for kind in (Kind.GUEST, Kind.CONTAINER):
+        for name, entry in entries.get(kind, {}).items():
+            if not isinstance(entry, Guest | Container):
+                continue
+            provider = providers.get(entry.provider)
+            if provider is not None:
+                problems += _memory(entry.memory, provider.plugin, (kind.value, name, "memory"),
+                                    source)
+            if isinstance(entry, Guest):
+                problems += _slots(entry, (kind.value, name), source)
+    return problems
+
+
+def _memory(memory: int, plugin: ProviderPlugin, path: PathKey,
+            source: SourceMap) -> list[StackProblem]:
+    unit = plugin.memory_unit
+    if memory % unit == 0:
+        return []
+    below, above = memory - memory % unit, memory - memory % unit + unit
+    nearest = " or ".join(format_size(size) for size in (below, above) if size > 0)
+    what = _UNIT_NAMES.get(unit, f"{unit} bytes")
+    return [StackProblem(source.value_at(path), format_path(path),
+                         f"{format_size(memory)} is not a whole number of {what}, the unit "
+                         f"{plugin.type_name} stores memory in",
+                         f"write {nearest}")]
+
+
+def _slots(guest: Guest, path: PathKey, source: SourceMap) -> list[StackProblem]:
+    problems: list[StackProblem] = []
+    taken: dict[str, int] = {}
+    for index, disk in enumerate(guest.disks):
+        if disk.slot is None:
+            continue
+        first = taken.setdefault(disk.slot, index)
+        if first != index:
+            where: PathKey = (*path, "disks", index, "slot")
+            problems.append(StackProblem(source.value_at(where), format_path(where),
+                                         f"slot {disk.slot} is also disks[{first}]'s",
+                                         "give each disk its own slot, or leave slot out "
+                                         "(the next free one is taken)"))
+    return problems
