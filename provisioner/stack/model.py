@@ -242,20 +242,13 @@ class Network(ResourceBase):
 
 
 def _check_dhcp_range(span: DhcpRange, cidr: str | None) -> None:
-    """Inside the subnet, ascending, and off the subnet's network and broadcast
-    addresses (dnsmasq would hand those out, and no guest can use them)."""
+    """Inside the subnet and ascending (``stored_values`` keeps it off the network and
+    broadcast addresses, at the line of the address)."""
     subnet = ipaddress.IPv4Network(cidr or "0.0.0.0/32")
     start, end = ipaddress.IPv4Address(span.start), ipaddress.IPv4Address(span.end)
     if start not in subnet or end not in subnet or start > end:
         raise ValueError(f"dhcp_range {start}-{end} is not an ascending range inside "
                          f"cidr {cidr}")
-    reserved = {subnet.network_address: "network", subnet.broadcast_address: "broadcast"}
-    for address in (start, end):
-        if subnet.prefixlen < 31 and address in reserved:
-            first, last = subnet.network_address + 2, subnet.broadcast_address - 1
-            raise ValueError(f"dhcp_range {start}-{end} includes {address}, the "
-                             f"{reserved[address]} address of {cidr}; hand out addresses "
-                             f"from {first} to {last}")
 
 
 class Volume(ResourceBase):

@@ -1,19 +1,21 @@
 """Values a hypervisor must be able to store as written, checked when the stack loads.
 
 A value the hypervisor rounds (1536B of memory stored as 1KiB) is applied, read back
-different and shown as a change by every later plan; two disks in one slot fail half
-way through an apply. Both are refused here, at the line, before anything is called.
+different and shown as a change by every later plan; two disks in one slot, or a
+DHCP range from the network's own address, fail half way through an apply. All are
+refused here, at the line, before anything is called.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Protocol
 
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.errors import StackProblem
-from provisioner.stack.model import Container, Guest, ResourceBase
+from provisioner.stack.model import Container, Guest, Network, ResourceBase
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.units import format_size
 
@@ -29,8 +31,11 @@ def check_stored_values(entries: Mapping[Kind, Mapping[str, ResourceBase]],
                         providers: Mapping[str, _Configured | None],
                         source: SourceMap) -> list[StackProblem]:
     """Memory in whole units of what each resource's provider stores; disk slots
-    used once per guest."""
+    used once per guest; DHCP ranges off the network and broadcast addresses."""
     problems: list[StackProblem] = []
+    for name, network in entries.get(Kind.NETWORK, {}).items():
+        if isinstance(network, Network):
+            problems += _dhcp_range(network, (Kind.NETWORK.value, name), source)
     for kind in (Kind.GUEST, Kind.CONTAINER):
         for name, entry in entries.get(kind, {}).items():
             if not isinstance(entry, Guest | Container):
@@ -56,6 +61,28 @@ def _memory(memory: int, plugin: ProviderPlugin, path: PathKey,
                          f"{format_size(memory)} is not a whole number of {what}, the unit "
                          f"{plugin.type_name} stores memory in",
                          f"write {nearest}")]
+
+
+def _dhcp_range(network: Network, path: PathKey, source: SourceMap) -> list[StackProblem]:
+    """dnsmasq would hand out the subnet's network or broadcast address, which no guest
+    can use."""
+    if network.dhcp_range is None or network.cidr is None:
+        return []
+    subnet = ipaddress.IPv4Network(network.cidr)
+    if subnet.prefixlen >= 31:
+        return []
+    reserved = {subnet.network_address: "network", subnet.broadcast_address: "broadcast"}
+    problems = []
+    for end in ("start", "end"):
+        address = ipaddress.IPv4Address(getattr(network.dhcp_range, end))
+        if address in reserved:
+            where: PathKey = (*path, "dhcp_range", end)
+            problems.append(StackProblem(
+                source.value_at(where), format_path(where),
+                f"{address} is the {reserved[address]} address of {subnet}",
+                f"hand out addresses from {subnet.network_address + 2} to "
+                f"{subnet.broadcast_address - 1}"))
+    return problems
 
 
 def _slots(guest: Guest, path: PathKey, source: SourceMap) -> list[StackProblem]:
