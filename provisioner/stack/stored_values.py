@@ -15,7 +15,7 @@ from typing import Protocol
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.errors import StackProblem
-from provisioner.stack.model import Container, Guest, Network, ResourceBase
+from provisioner.stack.model import Container, Guest, Network, ResourceBase, Volume
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.units import format_size
 
@@ -31,7 +31,8 @@ def check_stored_values(entries: Mapping[Kind, Mapping[str, ResourceBase]],
                         providers: Mapping[str, _Configured | None],
                         source: SourceMap) -> list[StackProblem]:
     """Memory in whole units of what each resource's provider stores; disk slots
-    used once per guest; DHCP ranges off the network and broadcast addresses."""
+    used once per guest; DHCP ranges off the network and broadcast addresses; a qcow2
+    volume attached to one guest at most."""
     problems: list[StackProblem] = []
     for name, network in entries.get(Kind.NETWORK, {}).items():
         if isinstance(network, Network):
@@ -46,6 +47,36 @@ def check_stored_values(entries: Mapping[Kind, Mapping[str, ResourceBase]],
                                     source)
             if isinstance(entry, Guest):
                 problems += _slots(entry, (kind.value, name), source)
+    return problems + _shared_qcow2(entries, source)
+
+
+def _shared_qcow2(entries: Mapping[Kind, Mapping[str, ResourceBase]],
+                  source: SourceMap) -> list[StackProblem]:
+    """A qcow2 volume is attached to one guest at most: QEMU locks the image for
+    writing ("Failed to get "write" lock"), so a second guest fails to start, and
+    libvirt refuses ``<shareable/>`` on qcow2. Raw volumes are attached shareable."""
+    volumes = entries.get(Kind.VOLUME, {})
+    holders: dict[str, str] = {}
+    problems: list[StackProblem] = []
+    for name, entry in entries.get(Kind.GUEST, {}).items():
+        if not isinstance(entry, Guest):
+            continue
+        instances = 1 if entry.count is None else entry.count
+        for index, disk in enumerate(entry.disks):
+            volume = volumes.get(disk.volume or "")
+            if not isinstance(volume, Volume) or volume.format != "qcow2" or instances == 0:
+                continue
+            where: PathKey = (Kind.GUEST.value, name, "disks", index, "volume")
+            holder = holders.setdefault(disk.volume or "", f"guests.{name}")
+            if holder != f"guests.{name}" or instances > 1:
+                shared = (f"the {instances} instances of guests.{name}" if holder ==
+                          f"guests.{name}" else f"guests.{name} and {holder}")
+                problems.append(StackProblem(
+                    source.value_at(where), format_path(where),
+                    f"volume {disk.volume} is qcow2 and would be attached to {shared}: "
+                    "QEMU locks a qcow2 image to one guest",
+                    f"set `format: raw` on volumes.{disk.volume} (raw volumes are attached "
+                    "shareable), or give each guest its own volume"))
     return problems
 
 

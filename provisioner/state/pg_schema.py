@@ -36,6 +36,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             stack TEXT NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL,
             taken_at TEXT NOT NULL, PRIMARY KEY (stack, address, name))""",
     ),
+    (  # 3: the key of keyed digests (store.digest_key), one per stack
+        """CREATE TABLE provisioner_secrets (
+            stack TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (stack, name))""",
+    ),
 )
 """Applied in order, each in one transaction with its version bump; append, never edit.
 JSON values are stored as text, exactly as the SQLite backend stores them."""

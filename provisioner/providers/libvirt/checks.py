@@ -8,10 +8,12 @@ only when a bridge is named.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from provisioner.core.address import Address, Kind
@@ -32,12 +34,20 @@ if TYPE_CHECKING:
     from provisioner.providers.libvirt.guests import Guests
 
 
+@dataclass(frozen=True)
+class HostQueries:
+    """What a check may ask the host beyond the last listing, only when a guest needs
+    it: the domain type (a host CPU mode) and the machine types (``options.machine``)."""
+
+    domain_type: Callable[[], str]
+    machine_types: Callable[[], frozenset[str]]
+
+
 def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
-                domain_type: Callable[[], str], local: bool) -> list[Problem]:
+                host: HostQueries, local: bool) -> list[Problem]:
     """What the declared resources refer to on the host, checked against the last
-    listing: pools, host networks, bridges, base images, kernel files, CPU modes, and
-    fixed MACs that a domain outside the stack has. ``domain_type`` is asked only when
-    a guest wants a host CPU mode."""
+    listing: pools, host networks, bridges, base images, kernel files, CPU modes,
+    machine types, disk targets, and fixed MACs that a domain outside the stack has."""
     declared_pools = {guests.owner.pool_name(r.name) for r in resources if r.kind is Kind.POOL}
     checker = _Checker(facts, declared_pools, local)
     views = [(r, GuestSpec.of(r.spec)) for r in resources if r.kind is Kind.GUEST]
@@ -57,7 +67,7 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
             checker.pool(resource, "pool" if resource.spec.get("pool") else "",
                          images[resource.address])
     for resource, guest in views:
-        _check_guest(checker, resource, guest, guests, domain_type, images)
+        _check_guest(checker, resource, guest, guests, host, images)
     _check_bridges(checker, resources, views, guests.client)
     _check_ranges(checker, resources)
     return (checker.problems + mac_clashes(resources, facts.macs)
@@ -181,7 +191,7 @@ def _check_slots(checker: _Checker, resource: Resource, guest: GuestSpec) -> Non
 
 
 def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests: Guests,
-                 domain_type: Callable[[], str], images: Mapping[Address, str]) -> None:
+                 host: HostQueries, images: Mapping[Address, str]) -> None:
     _check_unsupported(checker, resource, guest)
     _check_slots(checker, resource, guest)
     disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
@@ -208,10 +218,14 @@ def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests
     for key, file in (("kernel", options.kernel), ("initrd", options.initrd)):
         if file:
             checker.file(resource, f"options.{key}", file)
-    if options.cpu_mode in ("host-passthrough", "host-model") and domain_type() != "kvm":
+    if options.cpu_mode in ("host-passthrough", "host-model") and host.domain_type() != "kvm":
         checker.refuse(resource, "options.cpu_mode", f"{options.cpu_mode} needs KVM, and "
                        "this host runs guests with software emulation (domain type "
-                       f"{domain_type()})")
+                       f"{host.domain_type()})")
+    if options.machine and (known := host.machine_types()) and options.machine not in known:
+        close = difflib.get_close_matches(options.machine, sorted(known), n=3)
+        checker.refuse(resource, "options.machine", f"'{options.machine}' is not a machine "
+                       "type of this host", "such as " + ", ".join(close or ["q35", "pc"]))
 
 
 class _Checker:
