@@ -17,6 +17,7 @@ from provisioner.core.address import Address
 from provisioner.errors import ProviderError
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.libvirt.ownership import Ownership
+from provisioner.stack.host_text import terminal_safe
 
 _OWNER_TAG_RE = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?owner\b([^>]*)>")
 _ATTRIBUTE_RE = re.compile(r"""([A-Za-z_][\w.-]*)=(['"])([^'"<>]*)\2""")
@@ -32,6 +33,7 @@ def parse_listed(text: str, noun: str, name: str, owner: Ownership,
         return ET.fromstring(text)
     except ET.ParseError as exc:
         problem = str(exc)
+    name = terminal_safe(name)  # another tool's name, printed to a terminal
     if owner.owns(_marker_in_text(text)):
         raise ProviderError(
             f"the libvirt {noun} '{name}' of this stack cannot be read: libvirt gives back "

@@ -23,7 +23,7 @@ from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
-from provisioner.stack.host_text import MachineType, Word
+from provisioner.stack.host_text import HostName, MachineType, PlainText, Word
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
@@ -138,15 +138,16 @@ class Snippets(_Strict):
 class CloudInitOptions(_Strict):
     """Proxmox's own cloud-init drive: user, keys, addresses, DNS, or snippets."""
 
-    user: str | None = Field(None, description="the default user cloud-init creates")
-    ssh_keys: list[str] = Field(default_factory=list, description="public keys for that user")
+    user: HostName | None = Field(None, description="the default user cloud-init creates")
+    ssh_keys: list[PlainText] = Field(default_factory=list,
+                                      description="public keys for that user")
     ipconfig: list[IpConfig] = Field(
         default_factory=list,
         description="per NIC, in order: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1",
     )
-    nameserver: str | None = None
-    searchdomain: str | None = None
-    storage: str | None = Field(None, description="storage for the cloud-init drive")
+    nameserver: HostName | None = None
+    searchdomain: PlainText | None = None
+    storage: HostName | None = Field(None, description="storage for the cloud-init drive")
     custom: Snippets | None = Field(None, description="snippets used instead (cicustom)")
 
 
@@ -183,9 +184,9 @@ class ContainerOptions(_Strict):
         default_factory=list,
         description="per NIC, in order: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1",
     )
-    nameserver: str | None = None
-    searchdomain: str | None = None
-    ssh_keys: list[str] = Field(
+    nameserver: HostName | None = None
+    searchdomain: PlainText | None = None
+    ssh_keys: list[PlainText] = Field(
         default_factory=list, description="root's public keys, written when it is created"
     )
     tags: Tags = Field(default_factory=list)
