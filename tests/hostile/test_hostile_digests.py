@@ -25,6 +25,7 @@ from support.stack_lab import StackLab
 from provisioner.engine import Engine
 from provisioner.plan.model import Action
 from provisioner.render.json import render_plan_json
+from provisioner.render.values import short_blob
 from provisioner.state.local import SQLiteStore
 
 USER_DATA = b"#cloud-config\npassword: hunter2\n"
@@ -89,7 +90,10 @@ def test_a_changed_user_data_still_shows(lab: LibvirtLab) -> None:
     (lab.root / "user-data.yaml").write_bytes(USER_DATA + b"packages: [vim]\n")
     [change] = lab.plan(GUEST).pending()
     assert change.action is Action.REPLACE
-    assert [d.path for d in change.fields] == ["cloud_init.user_data"]
+    [field] = change.fields
+    assert field.path == "cloud_init.user_data"
+    before, after = (short_blob(value) for value in (field.before, field.after))
+    assert before != after and after.startswith("user-data.yaml (hmac-sha256:"), (before, after)
 
 
 def test_a_digest_stored_before_digests_were_keyed_forces_no_replace(lab: LibvirtLab) -> None:
