@@ -118,6 +118,22 @@ HostName = Annotated[
 ]
 """Names of things a host already has (host networks, port groups, pools, images):
 any printable text without quotes or XML markup characters (``VM Network`` is fine)."""
+
+
+def _note_text(value: str) -> str:
+    controls = control_characters(value.replace("\n", "").replace("\t", ""))
+    if controls:
+        raise _refuse(f"{shown(value)} holds control characters ({', '.join(controls)})",
+                      "write printable text; line breaks and tabs are fine")
+    return value
+
+
+NoteText = Annotated[
+    str, AfterValidator(_note_text),
+    WithJsonSchema({"type": "string", "pattern": r"^[^\u0000-\u0008\u000b-\u001f\u007f]*$"}),
+]
+"""Notes and descriptions: printable text over several lines (XML 1.0, which XAPI's
+XML-RPC and vSphere's SOAP carry, cannot hold other control characters at all)."""
 PlainText = Annotated[
     str, AfterValidator(_plain_text),
     WithJsonSchema({"type": "string", "pattern": r"^[^\u0000-\u001f\u007f]*$"}),

@@ -85,3 +85,24 @@ def test_a_proxmox_machine_type_is_checked_without_connecting(tmp_path: Path) ->
     assert "guests.db.options.machine: 'q35'' is not a machine type" in result.stderr
     assert "guests.db.options.cpu_type: 'host\\x07' is not a valid value here" in result.stderr
     assert "\x07" not in result.stderr
+
+
+@pytest.mark.parametrize(("notes", "refused"), [
+    ('"built by CI\\nsecond line"', False),
+    ('"built by CI\\u0000"', True),
+    ('"\\u001b[2Jcleared"', True),
+])
+def test_vsphere_notes_carry_no_control_characters(tmp_path: Path, notes: str,
+                                                   refused: bool) -> None:
+    # XML 1.0 (vSphere's SOAP, XAPI's XML-RPC) cannot hold them: the apply failed there
+    (tmp_path / "stack.yaml").write_text(
+        "apiVersion: provisioner/v1\nstack: hostile\nproviders:\n"
+        "  vc: { type: vsphere, server: vc.invalid, username: ci, "
+        "password: \"${env.VSPHERE_PASSWORD}\" }\n"
+        f"guests:\n  web: {{ provider: vc, memory: 1GiB, clone: tmpl, "
+        f"options: {{ notes: {notes}, datastore: \"ds'1\" }} }}\n")
+    result = run("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert "guests.web.options.datastore: 'ds'1' holds '" in result.stderr
+    assert ("guests.web.options.notes" in result.stderr) is refused, result.stderr
+    assert "\x1b" not in result.stderr and "\x00" not in result.stderr

@@ -23,7 +23,7 @@ from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
-from provisioner.stack.host_text import HostName, MachineType, PlainText, Word
+from provisioner.stack.host_text import HostName, MachineType, NoteText, PlainText, Word
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
@@ -165,8 +165,8 @@ class GuestOptions(_Strict):
     scsihw: Word | None = Field(None, description="SCSI controller, such as virtio-scsi-single")
     agent: bool | None = Field(None, description="the QEMU guest agent channel")
     tags: Tags = Field(default_factory=list, description="Proxmox tags (besides ours)")
-    description: str = Field("", description="notes shown in the Proxmox UI")
-    pool: str | None = Field(None, description="the Proxmox resource pool it belongs to")
+    description: NoteText = Field("", description="notes shown in the Proxmox UI")
+    pool: HostName | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999, description="a fixed VMID")
     full_clone: bool = Field(True, description="with clone: a full copy, or a linked clone")
     cloud_init: CloudInitOptions | None = None
@@ -190,8 +190,8 @@ class ContainerOptions(_Strict):
         default_factory=list, description="root's public keys, written when it is created"
     )
     tags: Tags = Field(default_factory=list)
-    description: str = ""
-    pool: str | None = Field(None, description="the Proxmox resource pool it belongs to")
+    description: NoteText = ""
+    pool: HostName | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999)
     restart: Literal["reboot", "never"] = "reboot"
 

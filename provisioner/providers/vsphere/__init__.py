@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
 from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
-from provisioner.stack.host_text import Word
+from provisioner.stack.host_text import HostName, NoteText, Word
 
 InventoryPath = Annotated[str, StringConstraints(pattern=r"^[^/\s][^/]*(/[^/]+)*$", max_length=400)]
 """A folder or resource pool below its root, such as ``lab`` or ``lab/web`` (no leading /)."""
@@ -89,13 +89,13 @@ class GuestOptions(_Strict):
     cpu_hot_add: bool = Field(False, description="vCPUs can be added while the guest runs")
     cpu_hot_remove: bool = Field(False, description="vCPUs can be removed while the guest runs")
     memory_hot_add: bool = Field(False, description="memory can grow while the guest runs")
-    notes: str = Field("", max_length=4000, description="the VM's notes (annotation)")
+    notes: NoteText = Field("", max_length=4000, description="the VM's notes (annotation)")
     folder: InventoryPath | None = Field(None, description="VM folder, instead of the block's")
     resource_pool: InventoryPath | None = Field(
         None, description="resource pool, instead of the block's"
     )
-    cluster: str | None = Field(None, description="cluster, instead of the block's")
-    datastore: str | None = Field(
+    cluster: HostName | None = Field(None, description="cluster, instead of the block's")
+    datastore: HostName | None = Field(
         None, description="datastore for the VM's files and disks without `pool:`"
     )
     firmware: Literal["bios", "efi"] | None = Field(None, description="default: bios")
