@@ -94,7 +94,7 @@ def test_a_proxmox_machine_type_is_checked_without_connecting(tmp_path: Path) ->
 ])
 def test_vsphere_notes_carry_no_control_characters(tmp_path: Path, notes: str,
                                                    refused: bool) -> None:
-    # XML 1.0 (vSphere's SOAP, XAPI's XML-RPC) cannot hold them: the apply failed there
+    # XML 1.0 (vSphere's SOAP, XAPI's XML-RPC) cannot carry them: refused at the line
     (tmp_path / "stack.yaml").write_text(
         "apiVersion: provisioner/v1\nstack: hostile\nproviders:\n"
         "  vc: { type: vsphere, server: vc.invalid, username: ci, "
