@@ -24,6 +24,7 @@ from provisioner.apply.executor import (
     applied_record,
 )
 from provisioner.core.address import Address, Kind
+from provisioner.core.digests import keyed_digest
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Protection, Resource, to_plain
 from provisioner.errors import ConnectionLostError
@@ -44,6 +45,7 @@ from provisioner.providers.base import (
 from provisioner.providers.kit.retry import RetryPolicy, retrying
 from provisioner.render.planfile import SavedPlan, check_still_valid
 from provisioner.stack.as_declared import as_declared
+from provisioner.stack.keyed import with_keyed_digests
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
 from provisioner.state.store import AppliedRecord, JournalEntry, StateStore
@@ -76,8 +78,8 @@ class Engine:
                  providers: Mapping[str, Provider] | None = None) -> None:
         """``providers``: instances already built for the stack's provider blocks (by
         name), used instead of building them (a test that shares one connection)."""
-        self.stack = stack
         self.store = store or open_store(stack)
+        self.stack = with_keyed_digests(stack, self.store.digest_key)
         self._providers: dict[str, Provider] = dict(providers or {})
         self._borrowed = set(self._providers)
         """Names of the providers handed in: their owner closes them, not close()."""
@@ -136,9 +138,10 @@ class Engine:
                           schemas={name: p.schema() for name, p in providers.items()},
                           view=view or self.capacity_view(), check=check, options=options,
                           check_capacity=check_capacity, snapshots=self.store.snapshots())
-        note = "" if locked else self._unlocked_note(unfinished)
-        if note:
-            plan = replace(plan, warnings=(*plan.warnings, note))
+        notes = [note for inventory in inventories.values() for note in inventory.warnings]
+        notes += [note] if (note := "" if locked else self._unlocked_note(unfinished)) else []
+        if notes:
+            plan = replace(plan, warnings=(*plan.warnings, *notes))
         return plan
 
     def _tell_kinds_in_use(self, prior: Mapping[Address, AppliedRecord],
@@ -182,8 +185,14 @@ class Engine:
         caller holds; refused (PlanError, naming every difference) unless the stack, the
         objects it read and the changes are still the same."""
         plan = self.plan(saved.options, parallelism, locked=True)
-        check_still_valid(saved, self.stack.name, self.stack.digest, plan)
+        check_still_valid(saved, self.stack.name, self.stack_digest(), plan)
         return plan
+
+    def stack_digest(self) -> str:
+        """What a saved plan records of the stack it was made from: its files and
+        variable values (sensitive ones too), keyed under the state's key, so the plan
+        file confirms no guessed value."""
+        return keyed_digest(self.store.digest_key(), self.stack.digest.encode())
 
     def _unlocked_note(self, unfinished: list[JournalEntry]) -> str:
         """What a plan made without the lock must say: that a run holding it is

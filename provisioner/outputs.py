@@ -10,6 +10,7 @@ in a warning), never an error: apply has already happened.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -121,7 +122,9 @@ class _Evaluator:
             if not match.group(1):
                 return "${"
             value = self.evaluate(match.group(1))
-            return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            if isinstance(value, list):
+                return ",".join(_text(item) for item in value)
+            return _text(value)
 
         return EXPRESSION_RE.sub(replace, text)
 
@@ -138,7 +141,11 @@ class _Evaluator:
             return [self._value(member, attr) for member in (members or [])]
         if index is not None and members is not None:
             position = int(index[1:-1])
-            address = members[position] if position < len(members) else address
+            if position >= len(members):  # the plan refuses it; a state edited since may not
+                self.warnings.append(f"{address}[{position}]: out of range ({address} has "
+                                     f"{len(members)} instances)")
+                return None
+            address = members[position]
         return self._value(address, attr)
 
     def _value(self, address: Address, attr: str) -> Any:
@@ -154,3 +161,15 @@ class _Evaluator:
                 return None
             value = value[part]
         return value
+
+
+def _text(value: Any) -> str:
+    """A value written inside text: nothing for none (its warning says why), JSON for
+    a map or list (never Python's repr)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)

@@ -86,6 +86,13 @@ def use_color(no_color: bool) -> bool:
 
 
 def echo(text: str = "", *, err: bool = False) -> None:
+    """Print a line; on stderr (errors, warnings: they may quote any value of a stack)
+    with control characters escaped, so a value cannot move the cursor or recolour
+    the terminal."""
+    if err:
+        from provisioner.stack.host_text import terminal_safe
+
+        text = terminal_safe(text)
     write(sys.stderr if err else sys.stdout,
           text if text.endswith("\n") or not text else text + "\n")
 

@@ -97,7 +97,7 @@ def plan(
             if out is not None:
                 from provisioner.render.planfile import write_plan_file
 
-                write_plan_file(out, result, loaded.digest, str(stack), options)
+                write_plan_file(out, result, engine.stack_digest(), str(stack), options)
                 echo(f"Saved the plan to {out}; apply it with: provisioner apply {out}",
                      err=chosen is not Format.TEXT)
             if stats:

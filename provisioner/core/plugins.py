@@ -64,6 +64,10 @@ class ProviderPlugin:
     """Validates a resource's ``options:``, for the kinds that have provider options
     (a kind without a model takes no ``options:`` keys: ``options_model``)."""
     summary: str = ""
+    memory_unit: int = 1
+    """What the hypervisor stores memory in, in bytes (libvirt KiB, Proxmox MiB): a
+    guest's memory must be a whole number of it, or the stored value differs from the
+    stack's and every later plan shows a change."""
     probe: Callable[[], str] | None = None
     """What this machine offers the provider, in a few words, for ``provisioner
     providers`` (the qemu provider: the accelerator ``auto`` picks). Light: it must not

@@ -17,6 +17,13 @@ from enum import StrEnum
 from typing import Any
 
 from provisioner.core.address import Address, Kind
+from provisioner.core.digests import (
+    KEYED_PREFIX,
+    is_digest,
+    keyed_digest,
+    plain_digest,
+    same_content,
+)
 from provisioner.errors import Position
 
 
@@ -25,29 +32,52 @@ class Blob:
     """File or inline content compared by digest; the content itself is never shown or stored.
 
     cloud-init user-data may hold passwords: plans print the label and a short
-    digest, state keeps the digest, only the provider reads ``content``.
+    digest, state keeps the digest, only the provider reads ``content``. The digest
+    of the stack's content is keyed under the state's key once a state is open
+    (``keyed``, ``core/digests.py``), so a stored digest confirms no guess.
     """
 
     label: str
     digest: str
     content: bytes = field(repr=False)
+    plain: str = field(default="", repr=False)
+    """The content's unkeyed digest when ``digest`` is keyed: compared with digests
+    stored before digests were keyed; never stored itself."""
 
     @classmethod
     def of(cls, label: str, content: bytes) -> Blob:
-        return cls(label, "sha256:" + hashlib.sha256(content).hexdigest(), content)
+        return cls(label, plain_digest(content), content)
+
+    @property
+    def content_digest(self) -> str:
+        """The unkeyed digest of the content, for what must not change with the key
+        (cloud-init's instance id) or checks that the content is loaded."""
+        return self.plain or self.digest
+
+    def keyed(self, key: bytes) -> Blob:
+        """The same content under a digest keyed with ``key``; a blob read back (no
+        content, or keyed already) as it is."""
+        if self.plain or self.digest != plain_digest(self.content):
+            return self
+        return Blob(self.label, keyed_digest(key, self.content), self.content, self.digest)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Blob):
-            return self.digest == other.digest
-        if isinstance(other, str):
-            return self.digest == other
-        return NotImplemented
+            theirs = other.digest
+        elif isinstance(other, str):
+            theirs = other
+        else:
+            return NotImplemented
+        if same_content(self.digest, self.plain, theirs):
+            return True
+        return isinstance(other, Blob) and bool(other.plain) and same_content(
+            other.digest, other.plain, self.digest)
 
     def __hash__(self) -> int:
-        return hash(self.digest)
+        return hash(Blob)  # equal blobs may differ in digest and label (core/digests.py)
 
     def __repr__(self) -> str:
-        return f"{self.label} ({self.digest[:15]})"
+        return f"{self.label} ({self.digest.removeprefix(KEYED_PREFIX)[:15]})"
 
 
 class Effect(StrEnum):
@@ -224,4 +254,4 @@ def is_stored_blob(value: Any) -> bool:
     """Whether ``value`` is a blob as ``to_plain`` stores it ({label, digest})."""
     return ((type(value) is dict or isinstance(value, Mapping)) and len(value) == 2
             and "label" in value
-            and "digest" in value and str(value["digest"]).startswith("sha256:"))
+            and "digest" in value and is_digest(str(value["digest"])))

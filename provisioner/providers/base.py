@@ -149,6 +149,9 @@ class Inventory:
     """Pieces of this stack's objects that an interrupted create or delete left
     behind (a guest's disks without the guest). Each is deleted by ``delete``;
     the planner always plans that, before any create at the same address."""
+    warnings: Sequence[str] = ()
+    """What the plan must say about the read: objects left out because they could
+    not be read (never this stack's: those fail the read)."""
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,9 @@ Values
 
 Sizes are integers in bytes. File and inline content (cloud-init user-data)
 is never included: it appears as ``{"label": "web.cloud.yaml", "digest":
-"sha256:..."}``. Secrets appear as the string ``"(sensitive)"``.
+"hmac-sha256:..."}`` (keyed under the state's key, so it confirms no guess; a
+plan made without a state, or a record from an older version, has
+``"sha256:..."``). Secrets appear as the string ``"(sensitive)"``.
 """
 
 from __future__ import annotations

@@ -72,11 +72,12 @@ def display_set_change(added: Sequence[Any], removed: Sequence[Any]) -> str:
 
 
 def short_blob(blob: Blob) -> str:
-    """``web.cloud.yaml (sha256:1a2b3c4d)``: the label and 8 hex digits of the digest."""
+    """``web.cloud.yaml (sha256:1a2b3c4d)``: the label and 8 hex digits of the digest
+    (of a keyed digest, ``hmac-sha256:KEYID:HEX``, 8 of HEX)."""
     algorithm, colon, digest = blob.digest.partition(":")
     if not colon:
         return f"{blob.label} ({algorithm[:8]})"
-    return f"{blob.label} ({algorithm}:{digest[:8]})"
+    return f"{blob.label} ({algorithm}:{digest.rpartition(':')[2][:8]})"
 
 
 def plain(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 from provisioner.core.address import Address, Kind
 from provisioner.errors import StackProblem
 from provisioner.stack.images import image_providers
-from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean
+from provisioner.stack.interpolate import EXPRESSION_RE, did_you_mean, unterminated
 from provisioner.stack.model import (
     NOT_IN_SPEC,
     SECTION_MODELS,
@@ -133,6 +133,12 @@ def check_outputs(
         text = output if isinstance(output, str) else output.value
         suffix: PathKey = () if isinstance(output, str) else ("value",)
         path: PathKey = ("outputs", name, *suffix)
+        open_end = unterminated(text)
+        if open_end is not None:
+            problems.append(StackProblem(source.value_at(path), format_path(path),
+                                         f"'{open_end}' is not closed: an expression ends "
+                                         "with '}'", "close it, such as ${guests.web[*].ip}"))
+            continue
         for expression in output_references(text):
             problem = _check_reference(expression, groups, instances, variables, valid)
             if problem:
@@ -161,4 +167,18 @@ def _check_reference(
     address = Address(kind, match.group("name"))
     if address not in groups and address not in instances:
         return (f"unknown resource '{address}'", did_you_mean(str(address), valid))
-    return None
+    return _index_problem(expression, match.group("index"), groups.get(address))
+
+
+def _index_problem(expression: str, index: str | None,
+                   members: list[Address] | None) -> tuple[str, str] | None:
+    """``[N]`` past the instances a resource has (count is known when the stack loads)."""
+    if not index or index == "[*]" or members is None or int(index[1:-1]) < len(members):
+        return None
+    count = len(members)
+    instances = f"{count} instance{'' if count == 1 else 's'}"
+    resource = expression.partition("[")[0]
+    return (f"'${{{expression}}}': index {index[1:-1]} is out of range ({resource} has "
+            f"{instances})",
+            f"use an index from 0 to {count - 1}, or [*] for every instance" if count
+            else "it has no instances (count: 0)")

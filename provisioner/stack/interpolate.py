@@ -23,6 +23,16 @@ from provisioner.errors import StackProblem
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 EXPRESSION_RE = re.compile(r"\$\$\{|\$\{\s*([^}]*?)\s*\}")
+_OPENING_RE = re.compile(r"\$\$\{|\$\{")
+
+
+def unterminated(text: str) -> str | None:
+    """The first ``${...`` of ``text`` that no ``}`` closes (``"${env.HOME"``), as
+    written; None when every expression is closed."""
+    for opening in _OPENING_RE.finditer(text):
+        if opening.group(0) == "${" and not EXPRESSION_RE.match(text, opening.start()):
+            return text[opening.start():][:40]
+    return None
 DEFERRED_PREFIXES = ("count.",)
 
 
@@ -88,6 +98,11 @@ class Interpolator:
         return value
 
     def _substitute(self, text: str, path: PathKey) -> Any:
+        open_end = unterminated(text)
+        if open_end is not None:
+            self._problem(path, f"'{open_end}' is not closed: an expression ends with '}}'",
+                          "close it, such as ${env.HOME}; write $${ for a literal ${")
+            return text
         matches = list(EXPRESSION_RE.finditer(text))
         whole = len(matches) == 1 and matches[0].span() == (0, len(text)) and matches[0].group(1)
         if whole:
@@ -97,6 +112,12 @@ class Interpolator:
             if match.group(0) == "$${":
                 return "${"
             value = self._evaluate(match.group(1), path, match.group(0))
+            if isinstance(value, list | dict):
+                noun = "a list" if isinstance(value, list) else "a map"
+                self._problem(path, f"'{match.group(0)}' is {noun}, which cannot be part of "
+                              "a text", "write the expression alone as the whole value, or "
+                              "use a string variable")
+                return match.group(0)
             return _as_text(value)
 
         return EXPRESSION_RE.sub(replace, text)

@@ -43,6 +43,7 @@ from provisioner.stack.model import (
 from provisioner.stack.resolve import Declarations, Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.stored_values import check_stored_values
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import VariableInputs, resolve_variables
 
@@ -139,6 +140,8 @@ class _Loader:
         self._image_options(declarations, source, providers, validated)
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
+        self.problems += check_stored_values(declarations.entries,
+                                             _members_view(providers, groups), source)
         if top is not None:
             validated[("state",)] = top.state
         self._check_secrets(validated, interpolation, sensitive, source)

@@ -87,10 +87,12 @@ class _Checker:
                 return
             if wanted in (cidr.network_address, cidr.broadcast_address,
                           cidr.network_address + 1):
+                first, last = cidr.network_address + 2, cidr.broadcast_address - 1
                 self._problem(path, f"{ip} is network {network}'s own address (network, "
                               "gateway or broadcast)",
-                              f"pick one from {cidr.network_address + 2} to "
-                              f"{cidr.broadcast_address - 1}")
+                              f"pick one from {first} to {last}" if first <= last else
+                              f"{cidr} has no address left for guests: give the network a "
+                              "wider cidr, such as a /24")
                 return
         holder = self.ips.setdefault((network, ip), address)
         if holder != address:

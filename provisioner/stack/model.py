@@ -24,6 +24,14 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from provisioner.images.checksums import CHECKSUM_PATTERN
+from provisioner.stack.host_text import (
+    DiskSlot,
+    DnsDomain,
+    HostName,
+    InterfaceName,
+    NicModel,
+    PlainText,
+)
 from provisioner.stack.values import (
     Cidr,
     Identifier,
@@ -32,6 +40,7 @@ from provisioner.stack.values import (
     Name,
     Options,
     Port,
+    PositiveSize,
     Size,
 )
 from provisioner.state.backends import (
@@ -152,7 +161,7 @@ class Pool(ResourceBase):
     """A storage pool: a directory of disk images on the host."""
 
     type: Literal["dir"] = "dir"
-    path: str = Field(description="absolute directory on the host, such as /srv/vm-images")
+    path: HostName = Field(description="absolute directory on the host, such as /srv/vm-images")
 
     @model_validator(mode="after")
     def _absolute(self) -> Pool:
@@ -182,7 +191,7 @@ class Image(ResourceBase):
     checksum_url: str | None = Field(
         None, description="a SHA256SUMS/SHA512SUMS file; the line for this image is used")
     format: ImageFormat | None = Field(None, description="detected from the file if omitted")
-    pool: str | None = Field(
+    pool: HostName | None = Field(
         None, description="storage pool, storage or datastore; the provider's default if "
                           "omitted")
 
@@ -217,8 +226,8 @@ class Network(ResourceBase):
     dhcp_range: DhcpRange | None = Field(
         None, description="default: from the second address of the subnet to the last"
     )
-    bridge: str | None = Field(None, description="the host bridge, for mode bridge")
-    domain: str | None = Field(None, description="DNS domain served to guests")
+    bridge: InterfaceName | None = Field(None, description="the host bridge, for mode bridge")
+    domain: DnsDomain | None = Field(None, description="DNS domain served to guests")
 
     @model_validator(mode="after")
     def _consistent(self) -> Network:
@@ -226,34 +235,44 @@ class Network(ResourceBase):
             raise ValueError("mode bridge needs `bridge:` naming a host bridge, such as br0")
         if self.mode in ("nat", "routed") and self.cidr is None:
             raise ValueError(f"mode {self.mode} needs `cidr:`, such as 10.42.0.0/24")
+        if self.cidr is not None and ipaddress.IPv4Network(self.cidr).prefixlen > 30:
+            raise ValueError(f"cidr {self.cidr} leaves no address for guests once the "
+                             "network, gateway and broadcast addresses are taken; give a "
+                             "/30 or wider, such as a /24")
         if self.dhcp_range is not None:
-            subnet = ipaddress.IPv4Network(self.cidr or "0.0.0.0/32")
-            start, end = (ipaddress.IPv4Address(self.dhcp_range.start),
-                          ipaddress.IPv4Address(self.dhcp_range.end))
-            if start not in subnet or end not in subnet or start > end:
-                raise ValueError(f"dhcp_range {start}-{end} is not an ascending range inside "
-                                 f"cidr {self.cidr}")
+            _check_dhcp_range(self.dhcp_range, self.cidr)
         return self
+
+
+def _check_dhcp_range(span: DhcpRange, cidr: str | None) -> None:
+    """Inside the subnet and ascending (``stored_values`` keeps it off the network and
+    broadcast addresses, at the line of the address)."""
+    subnet = ipaddress.IPv4Network(cidr or "0.0.0.0/32")
+    start, end = ipaddress.IPv4Address(span.start), ipaddress.IPv4Address(span.end)
+    if start not in subnet or end not in subnet or start > end:
+        raise ValueError(f"dhcp_range {start}-{end} is not an ascending range inside "
+                         f"cidr {cidr}")
 
 
 class Volume(ResourceBase):
     """A disk image that outlives guests and can be attached to one."""
 
-    size: Size
-    pool: str | None = Field(None, description="storage pool; the provider's default if omitted")
+    size: PositiveSize
+    pool: HostName | None = Field(None,
+                                  description="storage pool; the provider's default if omitted")
     format: Literal["qcow2", "raw"] = "qcow2"
 
 
 class Disk(StrictModel):
     """A guest disk: a new one (size, optional image) or an attached volume."""
 
-    size: Size | None = None
-    pool: str | None = None
-    image: str | None = Field(None, description="base image the disk starts from")
+    size: PositiveSize | None = None
+    pool: HostName | None = None
+    image: HostName | None = Field(None, description="base image the disk starts from")
     volume: Name | None = Field(None, description="a volume declared under volumes")
     format: Literal["qcow2", "raw"] | None = None
     bus: Literal["virtio", "scsi", "sata", "ide"] | None = None
-    slot: str | None = Field(
+    slot: DiskSlot | None = Field(
         None, description="where it is attached, such as scsi0 (Proxmox) or vdb (libvirt)"
     )
 
@@ -281,11 +300,11 @@ class Nic(StrictModel):
     """A network interface on a declared network, a host network or a host bridge."""
 
     network: Name | None = Field(None, description="a network declared under networks")
-    host_network: str | None = Field(None, description="a network the host already has")
-    bridge: str | None = Field(None, description="a host bridge, such as br0")
+    host_network: HostName | None = Field(None, description="a network the host already has")
+    bridge: InterfaceName | None = Field(None, description="a host bridge, such as br0")
     mac: MacAddress | None = None
     ip: IPv4 | None = Field(None, description="fixed address (a DHCP reservation)")
-    model: str | None = Field(None, description="NIC model, such as virtio or e1000")
+    model: NicModel | None = Field(None, description="NIC model, such as virtio or e1000")
     vlan: int | None = Field(None, ge=1, le=4094, description="802.1Q VLAN tag")
     firewall: bool | None = Field(None, description="the hypervisor's firewall on this NIC")
     forwards: list[Forward] | None = Field(
@@ -365,12 +384,12 @@ class Guest(ResourceBase):
 
     count: int | None = Field(None, ge=0, le=10000, description="N instances: name-0..name-N-1")
     cpus: int = Field(1, ge=1, le=1024)
-    memory: Size = Field("1GiB", validate_default=True, description="such as 2GiB")
-    image: str | None = Field(None, description="base image of the first disk")
-    clone: str | None = Field(
+    memory: PositiveSize = Field("1GiB", validate_default=True, description="such as 2GiB")
+    image: HostName | None = Field(None, description="base image of the first disk")
+    clone: HostName | None = Field(
         None, description="a template to clone the guest from (Proxmox, vSphere)"
     )
-    node: str | None = Field(
+    node: HostName | None = Field(
         None, description="the host or cluster node it runs on; auto: placed by free room")
     placement: Placement | None = None
     disks: list[Disk] = Field(default_factory=list)
@@ -399,31 +418,31 @@ class Guest(ResourceBase):
 class RootDisk(StrictModel):
     """A container's root filesystem."""
 
-    size: Size
-    pool: str | None = Field(None, description="storage for it; the provider's default")
+    size: PositiveSize
+    pool: HostName | None = Field(None, description="storage for it; the provider's default")
 
 
 class Mount(StrictModel):
     """An extra filesystem of a container."""
 
-    path: str = Field(description="where it is mounted in the container, such as /srv")
-    size: Size
-    pool: str | None = None
+    path: PlainText = Field(description="where it is mounted in the container, such as /srv")
+    size: PositiveSize
+    pool: HostName | None = None
 
 
 class Container(ResourceBase):
     """A system container (LXC)."""
 
     count: int | None = Field(None, ge=0, le=10000, description="N instances: name-0..name-N-1")
-    template: str = Field(description="the OS template, such as "
+    template: HostName = Field(description="the OS template, such as "
                                       "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
     cpus: int = Field(1, ge=1, le=1024)
-    memory: Size = Field("512MiB", validate_default=True)
+    memory: PositiveSize = Field("512MiB", validate_default=True)
     swap: Size | None = None
     rootfs: RootDisk = Field(default_factory=lambda: RootDisk(size="4GiB"))  # type: ignore[arg-type]
     mounts: list[Mount] = Field(default_factory=list)
     networks: list[Nic] = Field(default_factory=list)
-    node: str | None = Field(None, description="the host or cluster node it runs on")
+    node: HostName | None = Field(None, description="the host or cluster node it runs on")
     power: Literal["running", "stopped"] = "running"
     autostart: bool = False
 

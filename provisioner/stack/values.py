@@ -50,6 +50,17 @@ Size = Annotated[
         }
     ),
 ]
+
+
+def _positive(value: int) -> int:
+    if value <= 0:
+        raise PydanticCustomError("value_error", "{reason}", {
+            "reason": "a size of 0 bytes holds nothing", "hint": "give a size such as 10GiB"})
+    return value
+
+
+PositiveSize = Annotated[Size, AfterValidator(_positive)]
+"""A size that must hold something: a disk, a volume, a guest's memory."""
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 """Names of variables and outputs: letters, digits and underscores."""

@@ -7,6 +7,7 @@ integer 4); a value of the wrong type is an error naming where it came from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,15 @@ def resolve_variables(
     """Values for every declared variable; problems for missing or mistyped ones."""
     result = VariableValues(sensitive={name for name, v in declared.items() if v.sensitive})
     for name, variable in declared.items():
-        if variable.default is not None:
+        expression = _expression_in(variable.default)
+        if expression is not None:
+            result.problems.append(StackProblem(
+                source.value_at(("variables", name, "default")), f"variables.{name}.default",
+                f"a default is a value, not an expression ('{expression}')",
+                "write the value itself (a default cannot refer to variables or the "
+                "environment); $${ writes a literal ${"))
+            result.invalid.add(name)
+        elif variable.default is not None:
             _set(result, declared, name, variable.default, source.value_at(("variables", name)),
                  "its default")
     for path in inputs.files:
@@ -153,6 +162,16 @@ def _set(
         result.invalid.add(name)
         return
     result.values[name] = value
+
+
+def _expression_in(value: Any) -> str | None:
+    """The first ``${`` expression (closed or not) in a default, lists and maps
+    included; ``$${`` is a literal and no expression."""
+    if isinstance(value, str):
+        opening = re.search(r"(?<!\$)\$\{", value.replace("$${", "\0\0\0"))
+        return None if opening is None else value[opening.start():][:40]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((found for item in items if (found := _expression_in(item)) is not None), None)
 
 
 def _matches(value: Any, kind: str) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.core.address import Address
+from provisioner.core.digests import DIGEST_KEY, new_digest_key
 from provisioner.errors import LockError, StateError
 from provisioner.state.rows import (
     dumps,
@@ -267,6 +268,15 @@ class SQLiteStore(StateStore):
     def snapshots(self) -> list[SnapshotRecord]:
         rows = self._rows("SELECT address, name, taken_at, size FROM snapshots")
         return snapshot_order(snapshot_from_row(row) for row in rows)
+
+    def digest_key(self, adopt: bytes | None = None) -> bytes:
+        with self._write() as conn:
+            if adopt is not None:
+                conn.execute("DELETE FROM meta WHERE key = ?", (DIGEST_KEY,))
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                         (DIGEST_KEY, adopt.hex() if adopt is not None else new_digest_key()))
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (DIGEST_KEY,)).fetchone()
+        return bytes.fromhex(row[0])
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:

@@ -39,6 +39,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 3: what a snapshot holds, when the provider says
         "ALTER TABLE provisioner_snapshots ADD COLUMN size BIGINT",
     ),
+    (  # 4: the key of keyed digests (store.digest_key), one per stack
+        """CREATE TABLE provisioner_secrets (
+            stack TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (stack, name))""",
+    ),
 )
 """Applied in order, each in one transaction with its version bump; append, never edit.
 JSON values are stored as text, exactly as the SQLite backend stores them."""

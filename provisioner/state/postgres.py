@@ -23,6 +23,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 
 from provisioner.core.address import Address
+from provisioner.core.digests import DIGEST_KEY, new_digest_key
 from provisioner.errors import StateError
 from provisioner.state.pg_connection import (
     REACH_HINT,
@@ -304,6 +305,20 @@ class PostgresStore(AdvisoryLock, StateStore):
         rows = self._rows("SELECT address, name, taken_at, size FROM provisioner_snapshots"
                           " WHERE stack = %s", (self.stack,))
         return snapshot_order(snapshot_from_row(row) for row in rows)
+
+    def digest_key(self, adopt: bytes | None = None) -> bytes:
+        with self._write() as conn:
+            if adopt is not None:
+                conn.execute("DELETE FROM provisioner_secrets WHERE stack = %s AND name = %s",
+                             (self.stack, DIGEST_KEY))
+            conn.execute("INSERT INTO provisioner_secrets VALUES (%s, %s, %s) "
+                         "ON CONFLICT DO NOTHING", (self.stack, DIGEST_KEY,
+                                                    adopt.hex() if adopt else new_digest_key()))
+            row = conn.execute("SELECT value FROM provisioner_secrets WHERE stack = %s AND "
+                               "name = %s", (self.stack, DIGEST_KEY)).fetchone()
+        if row is None:  # inserted just above, in this transaction
+            raise StateError("the state's digest key could not be stored", hint=_BUG_HINT)
+        return bytes.fromhex(row["value"])
 
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         with self._write() as conn:

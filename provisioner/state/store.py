@@ -198,6 +198,14 @@ class StateStore(ABC):
         address drops its snapshots' records too (they go with the guest)."""
 
     @abstractmethod
+    def digest_key(self, adopt: bytes | None = None) -> bytes:
+        """The state's secret for keyed digests (``core/digests.py``): made once, on
+        first use, and kept with the state (never printed, never in a plan file), so
+        a digest in a plan, a state record or a domain's metadata confirms no guess of
+        the content it was made from. The same for every run on this state.
+        ``adopt``: keep this key instead (``state migrate`` carries the key over)."""
+
+    @abstractmethod
     def set_outputs(self, outputs: Mapping[str, Any]) -> None: ...
 
     @abstractmethod

@@ -75,6 +75,14 @@ class StateStoreSuite:
         assert store.outputs() == {}
         assert store.lock_holder() is None
 
+    def test_the_digest_key_is_made_once_kept_and_adopted(self, store: StateStore,
+                                                          open_store: Opener) -> None:
+        key = store.digest_key()
+        assert len(key) == 32 and store.digest_key() == key
+        assert open_store().digest_key() == key  # the same state, opened again
+        store.digest_key(adopt=b"k" * 32)  # state migrate carries a key over
+        assert store.digest_key() == b"k" * 32
+
     def test_applied_record_roundtrips(self, store: StateStore) -> None:
         record = web_record()
         store.record_applied(record)

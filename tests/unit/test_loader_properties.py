@@ -33,11 +33,12 @@ FULL = {
     **HEADER,
     "variables": {
         "cpus": {"default": 2},
-        "image": {"type": "string", "default": "debian-${env.LAB_RELEASE}"},
+        "image": {"type": "string", "default": "debian-12"},
         "token": {"default": "s3cret", "sensitive": True},
     },
     "networks": {"lab": {"provider": "kvm", "mode": "nat", "cidr": "10.42.0.0/24"}},
-    "volumes": {"data": {"provider": "kvm", "pool": "default", "size": "20GiB"}},
+    "volumes": {"data": {"provider": "kvm", "pool": "default", "size": "20GiB",
+                         "format": "raw"}},  # raw: attached to both web guests
     "guests": {
         "web": {
             "provider": "kvm",

@@ -20,6 +20,6 @@ FIELDS = ("user_data", "meta_data", "network_config")
 
 def instance_id(name: str, blobs: Mapping[str, Blob | None]) -> str:
     """``NAME-<12 hex>`` from the three digests: same inputs, same id; new user-data, new id."""
-    digests = "\n".join(blob.digest if (blob := blobs.get(key)) is not None else ""
+    digests = "\n".join(blob.content_digest if (blob := blobs.get(key)) is not None else ""
                         for key in FIELDS)
     return f"{name}-{hashlib.sha256(digests.encode()).hexdigest()[:12]}"

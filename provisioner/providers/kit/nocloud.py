@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from provisioner.core.digests import plain_digest
 from provisioner.core.resources import Blob
 from provisioner.core.specs import CloudInitSpec
 from provisioner.providers.kit.cloudinit import instance_id
@@ -74,7 +75,7 @@ def _blob(name: str, key: str, value: Blob | None) -> Blob | None:
     if value is None:
         return None
     # Blobs restored from state carry only the digest; a seed built from one would be empty.
-    if "sha256:" + hashlib.sha256(value.content).hexdigest() != value.digest:
+    if plain_digest(value.content) != value.content_digest:
         raise ValueError(f"{name}: cloud_init.{key} ({value.label}) has no content loaded; "
                          "build the seed from the resolved stack, not from state")
     return value

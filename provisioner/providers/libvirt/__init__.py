@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
+from provisioner.stack.host_text import HostName, MachineType, PlainText
 from provisioner.stack.values import Size
 
 
@@ -28,7 +29,8 @@ class LibvirtConfig(_Strict):
         "qemu:///system",
         description="libvirt connection URI: qemu:///system, qemu+ssh://host/system, test:///default",
     )
-    pool: str = Field("default", description="storage pool for disks and volumes without `pool:`")
+    pool: HostName = Field("default",
+                           description="storage pool for disks and volumes without `pool:`")
     domain_type: Literal["auto", "kvm", "qemu"] = Field(
         "auto", description="kvm, qemu (software emulation) or auto (kvm when it works)"
     )
@@ -49,7 +51,7 @@ BootDevice = Literal["hd", "network", "cdrom"]
 class GuestOptions(_Strict):
     """libvirt-only guest settings (``options:`` of a guest)."""
 
-    machine: str | None = Field(None, description="machine type, such as q35 or pc")
+    machine: MachineType | None = Field(None, description="machine type, such as q35 or pc")
     cpu_mode: Literal["host-passthrough", "host-model", "maximum"] | None = Field(
         None, description="CPU model given to the guest; host-* needs KVM"
     )
@@ -62,9 +64,9 @@ class GuestOptions(_Strict):
     boot: list[BootDevice] = Field(
         default_factory=lambda: list[BootDevice](["hd"]), description="boot devices, in order"
     )
-    kernel: str | None = Field(None, description="direct kernel boot: kernel path on the host")
-    initrd: str | None = Field(None, description="direct kernel boot: initrd path on the host")
-    cmdline: str | None = Field(None, description="direct kernel boot: kernel command line")
+    kernel: HostName | None = Field(None, description="direct kernel boot: kernel path on the host")
+    initrd: HostName | None = Field(None, description="direct kernel boot: initrd path on the host")
+    cmdline: PlainText | None = Field(None, description="direct kernel boot: kernel command line")
     serial_log: bool = Field(True, description="log the serial console to a file on the host")
     graphics: Literal["none", "vnc"] = Field("none", description="vnc listens on 127.0.0.1")
     image_mode: Literal["overlay", "copy"] = Field(
@@ -104,5 +106,6 @@ plugin = ProviderPlugin(
         Kind.VOLUME: VolumeOptions,
         Kind.GUEST: GuestOptions,
     },
+    memory_unit=1024,  # <memory unit='KiB'>
     summary="KVM/QEMU through libvirt (local or qemu+ssh://)",
 )

@@ -79,3 +79,14 @@ def detect_domain_type(client: LibvirtClient) -> str:
     kvm_offered = any(domain.get("type") == "kvm" for domain in root.iter("domain"))
     features = {feature.get("name") for feature in root.findall("host/cpu/feature")}
     return "kvm" if kvm_offered and features & {"vmx", "svm"} else "qemu"
+
+
+def machine_types(client: LibvirtClient) -> frozenset[str]:
+    """The machine types libvirt offers x86_64 guests here (names and their canonical
+    forms: ``pc`` and ``pc-i440fx-7.2``); empty where it lists none (the test driver),
+    and then no machine type is refused."""
+    root = ET.fromstring(client.call(CallKind.READ, "host", client.conn.getCapabilities))
+    names: set[str] = set()
+    for machine in root.findall("guest/arch[@name='x86_64']/machine"):
+        names |= {name for name in (machine.text, machine.get("canonical")) if name}
+    return frozenset(names)

@@ -8,9 +8,12 @@ only when a bridge is named.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from provisioner.core.address import Address, Kind
@@ -23,6 +26,7 @@ from provisioner.providers.kit.images import declared_images, image_problems
 from provisioner.providers.kit.macs import mac_clashes
 from provisioner.providers.libvirt import GuestOptions
 from provisioner.providers.libvirt.client import LibvirtClient
+from provisioner.providers.libvirt.domain_xml import TARGET_PREFIX
 from provisioner.providers.libvirt.inventory import HostFacts
 from provisioner.providers.libvirt.storage import IMAGE_SUFFIXES
 
@@ -30,12 +34,20 @@ if TYPE_CHECKING:
     from provisioner.providers.libvirt.guests import Guests
 
 
+@dataclass(frozen=True)
+class HostQueries:
+    """What a check may ask the host beyond the last listing, only when a guest needs
+    it: the domain type (a host CPU mode) and the machine types (``options.machine``)."""
+
+    domain_type: Callable[[], str]
+    machine_types: Callable[[], frozenset[str]]
+
+
 def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
-                domain_type: Callable[[], str], local: bool) -> list[Problem]:
+                host: HostQueries, local: bool) -> list[Problem]:
     """What the declared resources refer to on the host, checked against the last
-    listing: pools, host networks, bridges, base images, kernel files, CPU modes, and
-    fixed MACs that a domain outside the stack has. ``domain_type`` is asked only when
-    a guest wants a host CPU mode."""
+    listing: pools, host networks, bridges, base images, kernel files, CPU modes,
+    machine types, disk targets, and fixed MACs that a domain outside the stack has."""
     declared_pools = {guests.owner.pool_name(r.name) for r in resources if r.kind is Kind.POOL}
     checker = _Checker(facts, declared_pools, local)
     views = [(r, GuestSpec.of(r.spec)) for r in resources if r.kind is Kind.GUEST]
@@ -55,7 +67,7 @@ def plan_checks(resources: Sequence[Resource], facts: HostFacts, guests: Guests,
             checker.pool(resource, "pool" if resource.spec.get("pool") else "",
                          images[resource.address])
     for resource, guest in views:
-        _check_guest(checker, resource, guest, guests, domain_type, images)
+        _check_guest(checker, resource, guest, guests, host, images)
     _check_bridges(checker, resources, views, guests.client)
     _check_ranges(checker, resources)
     return (checker.problems + mac_clashes(resources, facts.macs)
@@ -145,9 +157,43 @@ def _check_image_pool(checker: _Checker, resource: Resource, path: str, pool: st
                        "give the image and the disk the same pool")
 
 
+_TARGET_RE = re.compile(r"^(vd|sd|hd)[a-z]$")
+_IDE_TARGETS = 4
+"""hda to hdd: two IDE buses of two units each."""
+
+
+def _check_slots(checker: _Checker, resource: Resource, guest: GuestSpec) -> None:
+    """Every disk (and the cloud-init seed, a virtio disk) gets a target name: a slot
+    given is one libvirt knows (vdb, sdc, hda), and there are names enough for the
+    disks on each bus (vda to vdz; hda to hdd)."""
+    disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
+    used = {disk.slot for disk in disks if disk.slot}
+    for index, disk in enumerate(disks):
+        if disk.slot and not _TARGET_RE.match(disk.slot):
+            checker.refuse(resource, f"disks[{index}].slot", f"'{disk.slot}' is not a "
+                           "libvirt disk target", "write vd, sd or hd and a letter, such as "
+                           "vdb (virtio), sdb (scsi, sata) or hdb (ide)")
+    wanted = [(f"disks[{index}]", disk.bus or "virtio") for index, disk in enumerate(disks)
+              if not disk.slot]
+    wanted += [("cloud_init", "virtio")] if guest.cloud_init is not None else []
+    for path, bus in wanted:
+        prefix = TARGET_PREFIX[bus]
+        free = [f"{prefix}{chr(letter)}" for letter in range(ord("a"), ord("z") + 1)
+                if f"{prefix}{chr(letter)}" not in used]
+        limit = _IDE_TARGETS if bus == "ide" else 26
+        taken = sum(1 for name in used if name.startswith(prefix))
+        if not free or taken >= limit:
+            checker.refuse(resource, path, f"no {bus} disk target is left ({prefix}a to "
+                           f"{prefix}{chr(ord('a') + limit - 1)} are taken)",
+                           "attach fewer disks, or put some on another bus")
+            return
+        used.add(free[0])
+
+
 def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests: Guests,
-                 domain_type: Callable[[], str], images: Mapping[Address, str]) -> None:
+                 host: HostQueries, images: Mapping[Address, str]) -> None:
     _check_unsupported(checker, resource, guest)
+    _check_slots(checker, resource, guest)
     disks = list(guest.disks) or ([DiskSpec()] if guest.image else [])
     declared = declared_images(resource)
     for index, disk in enumerate(disks):
@@ -172,10 +218,14 @@ def _check_guest(checker: _Checker, resource: Resource, guest: GuestSpec, guests
     for key, file in (("kernel", options.kernel), ("initrd", options.initrd)):
         if file:
             checker.file(resource, f"options.{key}", file)
-    if options.cpu_mode in ("host-passthrough", "host-model") and domain_type() != "kvm":
+    if options.cpu_mode in ("host-passthrough", "host-model") and host.domain_type() != "kvm":
         checker.refuse(resource, "options.cpu_mode", f"{options.cpu_mode} needs KVM, and "
                        "this host runs guests with software emulation (domain type "
-                       f"{domain_type()})")
+                       f"{host.domain_type()})")
+    if options.machine and (known := host.machine_types()) and options.machine not in known:
+        close = difflib.get_close_matches(options.machine, sorted(known), n=3)
+        checker.refuse(resource, "options.machine", f"'{options.machine}' is not a machine "
+                       "type of this host", "such as " + ", ".join(close or ["q35", "pc"]))
 
 
 class _Checker:

@@ -60,6 +60,7 @@ from provisioner.providers.libvirt.ownership import (
 )
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
+from provisioner.providers.libvirt.xml_read import parse_listed
 from provisioner.units import Bytes
 
 _STORED = libvirt.VIR_DOMAIN_XML_INACTIVE
@@ -98,6 +99,7 @@ class Lister:
         managed: list[LiveObject] = []
         foreign: dict[Kind, dict[str, str]] = {Kind.GUEST: {}, Kind.NETWORK: {}}
         self.facts = HostFacts()
+        self.warnings: list[str] = []
         self.incomplete: list[LiveObject] = []
         """Pools and networks defined but not started (a create killed halfway):
         deleted and made again, as leftovers."""
@@ -129,7 +131,8 @@ class Lister:
         leftovers = self._leftovers(listing, {guest.name for guest in guests})
         leftovers += half_imported
         leftovers += self.incomplete
-        return Inventory(managed=managed, foreign=foreign, leftovers=leftovers)
+        return Inventory(managed=managed, foreign=foreign, leftovers=leftovers,
+                         warnings=tuple(self.warnings))
 
     def _leftovers(self, listing: VolumeListing, guests: set[str]) -> list[LiveObject]:
         """Disks and seeds of this block's guests whose guest does not exist: what a
@@ -164,10 +167,12 @@ class Lister:
         for network in networks:
             self.facts.networks.add(network.name())
             try:
-                root = ET.fromstring(self.client.call(CallKind.READ, network.name(),
-                                                      network.XMLDesc, 0))
+                text = self.client.call(CallKind.READ, network.name(), network.XMLDesc, 0)
             except ObjectNotFoundError:
                 continue  # deleted between the listing and this read
+            root = parse_listed(text, "network", network.name(), self.owner, self.warnings)
+            if root is None:
+                continue
             roots[network.name()] = root
             found = self.network_object(network, root)
             if found is not None:
@@ -206,7 +211,9 @@ class Lister:
                                        strict=True):
             if xml is None:
                 continue  # deleted between the listing and this read
-            root = ET.fromstring(xml)
+            root = parse_listed(xml, "domain", name, self.owner, self.warnings)
+            if root is None:
+                continue
             tag = parse_owner(root)
             if tag is not None and self.owner.owns(tag):
                 guests.append(self.guest_object(domain, root, tag.address, tag.memo, view,
@@ -387,9 +394,11 @@ class ReadBack:
             try:
                 network = self.client.call(CallKind.READ, name,
                                            self.client.conn.networkLookupByName, name)
-                network_root = ET.fromstring(self.client.call(CallKind.READ, name,
-                                                              network.XMLDesc, 0))
+                text = self.client.call(CallKind.READ, name, network.XMLDesc, 0)
             except ObjectNotFoundError:
+                continue
+            network_root = parse_listed(text, "network", name, self.lister.owner, [])
+            if network_root is None:
                 continue
             reserved |= reservations(network_root)
             tag = parse_owner(network_root)

@@ -25,8 +25,12 @@ from provisioner.providers.base import (
 )
 from provisioner.providers.libvirt import LibvirtConfig
 from provisioner.providers.libvirt.adopt import adopt
-from provisioner.providers.libvirt.capacity import detect_domain_type, read_capacity
-from provisioner.providers.libvirt.checks import plan_checks
+from provisioner.providers.libvirt.capacity import (
+    detect_domain_type,
+    machine_types,
+    read_capacity,
+)
+from provisioner.providers.libvirt.checks import HostQueries, plan_checks
 from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.guests import Guests
 from provisioner.providers.libvirt.images import Images
@@ -68,6 +72,7 @@ class LibvirtProvider(Provider):
         self.read_back = ReadBack(self.lister)
         self.snapshot_ops = Snapshots(self.client)
         self._domain_type: str | None = None
+        self._machines: frozenset[str] | None = None
 
     def schema(self) -> ProviderSchema:
         return ProviderSchema(
@@ -85,12 +90,19 @@ class LibvirtProvider(Provider):
             self._domain_type = detect_domain_type(self.client) if wanted == "auto" else wanted
         return self._domain_type
 
+    def machine_types(self) -> frozenset[str]:
+        """The machine types this host offers (one capabilities read, when a guest
+        names one)."""
+        if self._machines is None:
+            self._machines = machine_types(self.client)
+        return self._machines
+
     def list_managed(self) -> Inventory:
         return self.lister.inventory()
 
     def check(self, resources: Sequence[Resource]) -> list[Problem]:
-        return plan_checks(resources, self.lister.facts, self.guests, self.domain_type,
-                           local=self._local())
+        return plan_checks(resources, self.lister.facts, self.guests,
+                           HostQueries(self.domain_type, self.machine_types), local=self._local())
 
     def capacity(self) -> Capacity:
         return read_capacity(self.client)

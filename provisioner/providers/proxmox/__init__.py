@@ -23,6 +23,7 @@ from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
+from provisioner.stack.host_text import HostName, MachineType, NoteText, PlainText, Word
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
@@ -137,15 +138,16 @@ class Snippets(_Strict):
 class CloudInitOptions(_Strict):
     """Proxmox's own cloud-init drive: user, keys, addresses, DNS, or snippets."""
 
-    user: str | None = Field(None, description="the default user cloud-init creates")
-    ssh_keys: list[str] = Field(default_factory=list, description="public keys for that user")
+    user: HostName | None = Field(None, description="the default user cloud-init creates")
+    ssh_keys: list[PlainText] = Field(default_factory=list,
+                                      description="public keys for that user")
     ipconfig: list[IpConfig] = Field(
         default_factory=list,
         description="per NIC, in order: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1",
     )
-    nameserver: str | None = None
-    searchdomain: str | None = None
-    storage: str | None = Field(None, description="storage for the cloud-init drive")
+    nameserver: HostName | None = None
+    searchdomain: PlainText | None = None
+    storage: HostName | None = Field(None, description="storage for the cloud-init drive")
     custom: Snippets | None = Field(None, description="snippets used instead (cicustom)")
 
 
@@ -156,15 +158,15 @@ class GuestOptions(_Strict):
     balloon: Size | None = Field(
         None, description="memory the balloon may shrink the guest to; 0MiB turns it off"
     )
-    cpu_type: str | None = Field(None, description="CPU model, such as host or x86-64-v2-AES")
-    machine: str | None = Field(None, description="machine type, such as q35")
+    cpu_type: Word | None = Field(None, description="CPU model, such as host or x86-64-v2-AES")
+    machine: MachineType | None = Field(None, description="machine type, such as q35")
     bios: Literal["seabios", "ovmf"] | None = None
-    ostype: str | None = Field(None, description="such as l26 (Linux) or win11")
-    scsihw: str | None = Field(None, description="SCSI controller, such as virtio-scsi-single")
+    ostype: Word | None = Field(None, description="such as l26 (Linux) or win11")
+    scsihw: Word | None = Field(None, description="SCSI controller, such as virtio-scsi-single")
     agent: bool | None = Field(None, description="the QEMU guest agent channel")
     tags: Tags = Field(default_factory=list, description="Proxmox tags (besides ours)")
-    description: str = Field("", description="notes shown in the Proxmox UI")
-    pool: str | None = Field(None, description="the Proxmox resource pool it belongs to")
+    description: NoteText = Field("", description="notes shown in the Proxmox UI")
+    pool: HostName | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999, description="a fixed VMID")
     full_clone: bool = Field(True, description="with clone: a full copy, or a linked clone")
     cloud_init: CloudInitOptions | None = None
@@ -182,14 +184,14 @@ class ContainerOptions(_Strict):
         default_factory=list,
         description="per NIC, in order: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1",
     )
-    nameserver: str | None = None
-    searchdomain: str | None = None
-    ssh_keys: list[str] = Field(
+    nameserver: HostName | None = None
+    searchdomain: PlainText | None = None
+    ssh_keys: list[PlainText] = Field(
         default_factory=list, description="root's public keys, written when it is created"
     )
     tags: Tags = Field(default_factory=list)
-    description: str = ""
-    pool: str | None = Field(None, description="the Proxmox resource pool it belongs to")
+    description: NoteText = ""
+    pool: HostName | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999)
     restart: Literal["reboot", "never"] = "reboot"
 
@@ -231,6 +233,7 @@ plugin = ProviderPlugin(
         Kind.CONTAINER: ContainerOptions,
         Kind.IMAGE: ImageOptions,
     },
+    memory_unit=1024 * 1024,  # MiB
     summary="Proxmox VE: QEMU guests, LXC containers, directory storages, images "
             "(API token)",
 )

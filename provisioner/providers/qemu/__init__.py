@@ -15,6 +15,7 @@ from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.qemu.accel import accel_note
+from provisioner.stack.host_text import HostName, MachineType, PlainText
 
 
 class _Strict(BaseModel):
@@ -54,12 +55,12 @@ BootDevice = Literal["hd", "network", "cdrom"]
 class GuestOptions(_Strict):
     """qemu-only guest settings (``options:`` of a guest)."""
 
-    machine: str | None = Field(
+    machine: MachineType | None = Field(
         None, description="machine type, such as q35 or pc; default: q35 on x86, virt on "
                           "ARM and RISC-V, QEMU's own elsewhere")
-    kernel: str | None = Field(None, description="direct kernel boot: kernel path")
-    initrd: str | None = Field(None, description="direct kernel boot: initrd path")
-    cmdline: str | None = Field(None, description="direct kernel boot: kernel command line")
+    kernel: HostName | None = Field(None, description="direct kernel boot: kernel path")
+    initrd: HostName | None = Field(None, description="direct kernel boot: initrd path")
+    cmdline: PlainText | None = Field(None, description="direct kernel boot: kernel command line")
     boot: list[BootDevice] = Field(
         default_factory=lambda: list[BootDevice](["hd"]), description="boot devices, in order")
 
@@ -79,6 +80,7 @@ plugin = ProviderPlugin(
     extra="qemu",
     kinds=frozenset({Kind.GUEST, Kind.NETWORK, Kind.VOLUME, Kind.IMAGE}),
     options_models={Kind.GUEST: GuestOptions},
+    memory_unit=1024 * 1024,  # MiB
     summary="QEMU processes without a daemon or root (local)",
     probe=accel_note,
 )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
 from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
+from provisioner.stack.host_text import HostName, NoteText, Word
 
 InventoryPath = Annotated[str, StringConstraints(pattern=r"^[^/\s][^/]*(/[^/]+)*$", max_length=400)]
 """A folder or resource pool below its root, such as ``lab`` or ``lab/web`` (no leading /)."""
@@ -79,7 +80,7 @@ class VsphereConfig(_Strict):
 class GuestOptions(_Strict):
     """vSphere-only settings of a guest (``options:``)."""
 
-    guest_id: str | None = Field(
+    guest_id: Word | None = Field(
         None, description="guest OS identifier, such as debian12_64Guest (default: the "
                           "template's, or otherLinux64Guest)")
     cores_per_socket: int | None = Field(
@@ -88,13 +89,13 @@ class GuestOptions(_Strict):
     cpu_hot_add: bool = Field(False, description="vCPUs can be added while the guest runs")
     cpu_hot_remove: bool = Field(False, description="vCPUs can be removed while the guest runs")
     memory_hot_add: bool = Field(False, description="memory can grow while the guest runs")
-    notes: str = Field("", max_length=4000, description="the VM's notes (annotation)")
+    notes: NoteText = Field("", max_length=4000, description="the VM's notes (annotation)")
     folder: InventoryPath | None = Field(None, description="VM folder, instead of the block's")
     resource_pool: InventoryPath | None = Field(
         None, description="resource pool, instead of the block's"
     )
-    cluster: str | None = Field(None, description="cluster, instead of the block's")
-    datastore: str | None = Field(
+    cluster: HostName | None = Field(None, description="cluster, instead of the block's")
+    datastore: HostName | None = Field(
         None, description="datastore for the VM's files and disks without `pool:`"
     )
     firmware: Literal["bios", "efi"] | None = Field(None, description="default: bios")
@@ -115,5 +116,6 @@ plugin = ProviderPlugin(
     extra="vsphere",
     kinds=frozenset({Kind.GUEST, Kind.IMAGE}),
     options_models={Kind.GUEST: GuestOptions},
+    memory_unit=4 * 1024 * 1024,  # memoryMB, a multiple of 4
     summary="VMware vSphere: VMs on vCenter or a standalone ESXi host (pyVmomi)",
 )

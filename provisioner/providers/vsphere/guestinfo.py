@@ -117,7 +117,7 @@ def read(extra: Mapping[str, str], remembered: Mapping[str, Any] | None
 def _blob(key: str, value: Any) -> Blob | None:
     if value is None:
         return None
-    if not isinstance(value, Blob) or (not value.content and value.digest != _digest(b"")):
+    if not isinstance(value, Blob) or (not value.content and value.content_digest != _digest(b"")):
         raise ValueError(f"cloud_init.{key} has no content here (it was read back from the "
                          "state, not from the stack)")
     return value

@@ -23,6 +23,7 @@ from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
+from provisioner.stack.host_text import NoteText, PlainText
 from provisioner.stack.values import Size
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s,]+$")]
@@ -96,15 +97,15 @@ class GuestOptions(_Strict):
         None, description="boot firmware of a guest made without a template (default: bios)")
     boot_order: Annotated[str, StringConstraints(pattern=r"^[cdn]{1,3}$")] | None = Field(
         None, description="HVM boot order: c disk, d CD, n network, such as cdn")
-    platform: dict[PlatformKey, str] = Field(
+    platform: dict[PlatformKey, PlainText] = Field(
         default_factory=dict, description="platform flags added to the template's, such as "
                                           "{viridian: 'true'}")
-    xenstore_data: dict[XenstoreKey, str] = Field(
+    xenstore_data: dict[XenstoreKey, PlainText] = Field(
         default_factory=dict, description="keys the guest reads from xenstore, under "
                                           "vm-data/ (for agents that take their settings "
                                           "there)")
     tags: Tags = Field(default_factory=list, description="XAPI tags (besides ours)")
-    description: str = Field("", max_length=1000, description="the VM's description")
+    description: NoteText = Field("", max_length=1000, description="the VM's description")
 
 
 plugin = ProviderPlugin(
