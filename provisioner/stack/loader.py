@@ -25,6 +25,7 @@ from provisioner.stack.checks import (
     check_placement_groups,
     check_providers,
 )
+from provisioner.stack.file_access import allowed_directories
 from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
 from provisioner.stack.images import settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
@@ -196,7 +197,8 @@ class _Loader:
             self.problems += problems
             if variable is not None:
                 declared[name] = variable
-        values = resolve_variables(declared, source, self.inputs)
+        values = resolve_variables(declared, source, self.inputs,
+                                   allowed_directories(self.root, self.cwd))
         self.problems += values.problems
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)
