@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from provisioner.core.file_access import allowed_directories, kind_of
 from provisioner.errors import StackProblem, UsageError
-from provisioner.stack.file_access import allowed_directories, kind_of
 from provisioner.stack.model import CLOUD_INIT_FILES, StackModel
 from provisioner.stack.source import SourceMap, YamlDocument, format_path, read_yaml
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.core.address import Address, Kind, image_instance
-from provisioner.core.resources import Blob, Effect, Protection, Resource
-from provisioner.errors import Position, StackProblem
-from provisioner.stack.file_access import (
+from provisioner.core.file_access import (
     CLOUD_INIT_LIMIT,
     FileRefused,
     allowed_directories,
     read_named,
 )
+from provisioner.core.resources import Blob, Effect, Protection, Resource
+from provisioner.errors import Position, StackProblem
 from provisioner.stack.images import images_used
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
+from provisioner.core.file_access import STACK_FILE_LIMIT, FileRefused, read_regular
 from provisioner.errors import Position, StackProblem
-from provisioner.stack.file_access import STACK_FILE_LIMIT, FileRefused, read_regular
 from provisioner.stack.yaml_bounds import (
     BoundedComposer,
     BuildBudget,

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from provisioner.core.file_access import FileRefused, allowed_directories, confined
 from provisioner.errors import Position, StackProblem, UsageError
-from provisioner.stack.file_access import FileRefused, allowed_directories, confined
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import Variable
 from provisioner.stack.source import SourceMap, parse_value, read_yaml
