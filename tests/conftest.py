@@ -1,7 +1,8 @@
 """Test layers by directory: every test gets the marker of the folder it lives in.
 
 tests/unit, tests/planner_cases → unit; tests/contract → contract;
-tests/integration, tests/cli → integration; tests/e2e → e2e.
+tests/integration, tests/cli → integration; tests/e2e → e2e; tests/hostile (hostile
+and careless input, on libvirt's in-process test driver) → unit.
 
 Real targets (tests/support/real_hosts.py, docs/testing.md): the variables are
 read once when the session starts (a bad one stops it there); a test marked
@@ -25,6 +26,7 @@ _LAYERS = {
     "integration": "integration",
     "cli": "integration",
     "e2e": "e2e",
+    "hostile": "unit",
 }
 _ROOT = Path(__file__).parent
 
