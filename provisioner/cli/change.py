@@ -10,7 +10,6 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
@@ -205,7 +204,7 @@ def _confirm(command: str, auto_approve: bool) -> None:
     try:
         answer = typer.prompt(f"Do you want to {command} these changes? Only 'yes' is "
                               "accepted", default="", show_default=False)
-    except (click.exceptions.Abort, EOFError):  # Ctrl-D: the input ended, no answer
+    except (typer.Abort, EOFError):  # Ctrl-D: the input ended, no answer
         answer = ""
         echo()
     if answer.strip() != "yes":
