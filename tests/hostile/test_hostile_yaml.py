@@ -110,3 +110,12 @@ def test_aliases_a_stack_really_uses_still_work(tmp_path: Path) -> None:
     outcome = invoke("validate", str(path))
     assert (outcome.code, outcome.stderr) == (0, ""), outcome.stderr
     assert "300 guests" in outcome.stdout
+
+
+def test_control_characters_from_the_stack_are_escaped_in_problems(tmp_path: Path) -> None:
+    """Found by the fuzzer: a key written "\\e[2J\\r" reached the terminal raw."""
+    path = write_stack(tmp_path, 'guests:\n  "web\\e[2J\\r": { provider: kvm }\n')
+    outcome = invoke("validate", str(path))
+    assert outcome.code == 1
+    assert "'web\\x1b[2J\\r' is not a valid name" in outcome.stderr
+    assert "\x1b" not in outcome.stderr and "\r" not in outcome.stderr
