@@ -150,7 +150,8 @@ def _parse(text: str, name: str) -> YamlDocument:
         builder = _Builder(loader, name, source, problems, BuildBudget(loader.composed_nodes))
         data = builder.build(node, ()) if node is not None else None
     except TooDeep as exc:
-        problems.append(StackProblem(_position(name, exc.problem_mark), "",
+        where = _position(name, exc.problem_mark) if exc.problem_mark else Position(name, 1, 1)
+        problems.append(StackProblem(where, "",
                                      f"invalid YAML: {exc.problem}",
                                      "a stack needs a few levels; flatten the structure"))
         data = None

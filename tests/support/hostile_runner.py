@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from support.libvirt_node import node_uri
 from typer.testing import CliRunner
+
+from support.libvirt_node import node_uri
 
 HEADER = """\
 apiVersion: provisioner/v1
