@@ -53,7 +53,8 @@ def ensure_standard_streams() -> None:
 
 
 def _say_lost(stream: IO[str], exc: OSError) -> None:
-    which = "standard output" if stream is sys.stdout else "standard error"
+    which = ("standard output" if stream is sys.stdout else
+             "standard error" if stream is sys.stderr else "the output")
     _lost.append(f"cannot write to {which}: {exc.strerror or exc}")
     if stream is not sys.stderr:
         try:
