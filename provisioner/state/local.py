@@ -356,7 +356,11 @@ class _FileLock:
 
     def _open(self) -> int:
         with _translated(self.path):
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            found = os.fstat(fd)
+            if found.st_mode & 0o077 and found.st_uid == os.geteuid():
+                os.fchmod(fd, 0o600)  # it names the holder: private, as the state
+            return fd
 
     @contextmanager
     def hold(self, operation: str, timeout: float) -> Iterator[LockHolder]:

@@ -93,11 +93,14 @@ def test_damaged_json_in_the_state_is_a_plain_error(stack: Path, table: str, col
 
 def test_a_state_directory_and_file_open_to_others_are_made_private(stack: Path) -> None:
     assert invoke("plan", str(stack)).code == 0
+    lock = database(stack).with_name("files.db.lock")
     database(stack).parent.chmod(0o777)
     database(stack).chmod(0o666)
-    assert invoke("plan", str(stack)).code == 0
+    lock.chmod(0o666)
+    assert invoke("apply", str(stack), "--auto-approve").code == 0  # takes the lock
     assert stat.S_IMODE(database(stack).parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(database(stack).stat().st_mode) == 0o600
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
 
 
 def test_a_directory_named_with_state_keeps_its_mode(stack: Path) -> None:
