@@ -122,7 +122,7 @@ def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: 
     for name, value in document.data.items():
         where = document.source.key_at((name,))
         if name in declared:
-            _set(result, declared, name, value, where, str(path))
+            _set(result, declared, name, value, where, str(path), show_value=False)
         elif _VARIABLE_NAME.match(name):
             result.problems.append(
                 StackProblem(where, name, f"'{name}' is not a declared variable",
@@ -163,10 +163,14 @@ def _set(
     value: Any,
     where: Position | None,
     origin: str,
+    show_value: bool = True,
 ) -> None:
     kind = declared_type(declared[name])
     if kind is not None and not _matches(value, kind):
         shown = "(sensitive)" if name in result.sensitive else repr(value)
+        if not show_value:
+            shown = f"of type {type(value).__name__} (not shown: the stack decides what is " \
+                    "sensitive, and the file may hold secrets)"
         result.problems.append(
             StackProblem(where, f"variables.{name}",
                     f"{origin} gives '{name}' the value {shown}, which is not {_A[kind]}",

@@ -226,3 +226,17 @@ def test_cloud_init_data_with_a_bom_or_a_jinja_header_is_not_a_stack_file(
     outcome = invoke("validate", str(tmp_path), "--verbose")
     assert outcome.code == 0, outcome.text
     assert "web.yaml: cloud-init data" in outcome.text
+
+
+def test_a_var_file_value_of_the_wrong_type_is_not_echoed(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stack decides what is sensitive: one that declares `token: {type: integer}`
+    must not get a var-file's secret printed in the type error."""
+    stack = tmp_path / "repo"
+    write_stack(stack, "variables:\n  token: { type: integer }\n")
+    (stack / "prod.vars.yaml").write_text("token: canary-3f9a1c\n")
+    monkeypatch.chdir(stack)
+    outcome = invoke("validate", ".", "--var-file", "prod.vars.yaml")
+    assert outcome.code == 1
+    assert "gives 'token' the value of type str (not shown" in outcome.text
+    assert "canary-3f9a1c" not in outcome.text
