@@ -297,7 +297,9 @@ class Engine:
 
     def refresh_attributes(self, plan: Plan) -> None:
         """Bring the records of unchanged objects up to date: what the hypervisor
-        computes (an address that arrived after the last apply), and a record for an
+        computes (an address that arrived after the last apply), the stack's
+        prevent_destroy (set or cleared without another change: the record is what
+        protects the object once its declaration is removed), and a record for an
         object a killed run made but could not record (it matches the stack)."""
         records = self.store.applied()
         for change in plan.changes:
@@ -309,8 +311,11 @@ class Engine:
                     self.store.record_applied(applied_record(change.desired, change.live))
                 continue
             attributes = to_plain(change.live.attributes)
-            if attributes != record.attributes:
-                self.store.record_applied(replace(record, attributes=attributes))
+            protected = change.desired.lifecycle.prevent_destroy if change.desired is not None \
+                else record.prevent_destroy
+            if attributes != record.attributes or protected != record.prevent_destroy:
+                self.store.record_applied(replace(record, attributes=attributes,
+                                                  prevent_destroy=protected))
 
     def outputs(self) -> OutputValues:
         """Outputs from the current records; stored (sensitive ones masked)."""

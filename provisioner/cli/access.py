@@ -36,12 +36,17 @@ if TYPE_CHECKING:
 def _hosts(stack: Path, var: list[str] | None, var_file: list[Path] | None,
            state: Path | None, state_backend: str | None) -> tuple[Stack, list[Host]]:
     from provisioner.access.hosts import hosts_of
+    from provisioner.core.address import Kind
     from provisioner.state.factory import open_store
 
     loaded = load(stack, var, var_file, secrets="state")
     with open_store(loaded, state, state_backend) as store:
         records = store.applied()
-    return loaded, hosts_of(loaded, records)
+    hosts = hosts_of(loaded, records)
+    if not hosts and any(r.kind is Kind.GUEST for r in loaded.resources):
+        echo(f"note: no guest of stack {loaded.name} is recorded yet: run provisioner "
+             "apply first (the state holds their addresses)", err=True)
+    return loaded, hosts
 
 
 def _one(hosts: list[Host], guest: str) -> Host:

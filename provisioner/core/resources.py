@@ -62,6 +62,12 @@ class Effect(StrEnum):
         return list(Effect).index(self)
 
 
+PROTECTION_MARK = "prevent_destroy"
+"""The live attribute in which a provider that keeps prevent_destroy on the hypervisor
+reports it (True or False on every object it can mark; absent: it keeps none). See
+plan/protection.py."""
+
+
 @dataclass(frozen=True)
 class Protection:
     """How the planner may treat a resource (its declaration's ``lifecycle:``)."""

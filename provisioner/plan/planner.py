@@ -28,6 +28,7 @@ from provisioner.plan.model import (
     ReplaceOrder,
     Stray,
 )
+from provisioner.plan.protection import mark_change, marked
 from provisioner.plan.selection import selected_addresses
 from provisioner.providers.base import Inventory, ProviderSchema
 from provisioner.stack.interpolate import did_you_mean
@@ -183,6 +184,8 @@ class _Planner:
             result = diff_resource(resource, live, prior.spec if prior else None,
                                    kind_schema)
             diffs, shrinks = result.fields, result.shrinks
+            mark = mark_change(resource, live)
+            diffs = [*diffs, mark] if mark is not None else diffs
         decision = decide_action(
             resource, live, diffs,
             was_applied=prior is not None,
@@ -260,7 +263,9 @@ class _Planner:
         resource is protected (the object it keeps is the one protected)."""
         prior = self.inputs.prior.get(live.address)
         decision = decide_action(None, live, ())
-        if self._protected(live.address, prior) and stray is not Stray.DUPLICATE:
+        protected = self._protected(live.address, prior) or (
+            live.address not in self.protected_in_stack and marked(live))
+        if protected and stray is not Stray.DUPLICATE:
             self._refuse_destroy(live.address, reason)
         self.changes.append(Change(
             address=live.address,

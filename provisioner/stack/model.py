@@ -16,9 +16,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from provisioner.images.checksums import CHECKSUM_PATTERN
 from provisioner.stack.values import (
@@ -328,6 +331,15 @@ class Hook(StrictModel):
     @classmethod
     def _plain_text_is_ssh(cls, value: Any) -> Any:
         return {"ssh": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """Plain text is a command run over ssh: the schema says so too."""
+        as_object = handler(core_schema)
+        return {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 8192,
+                           "description": "a shell command run on the guest over ssh"},
+                          as_object]}
 
     @model_validator(mode="after")
     def _one_place(self) -> Hook:

@@ -122,3 +122,13 @@ def test_console_names_the_hypervisors_console(lab: Path) -> None:
     followed = _run("provisioner", "console", "guests.db", "-s", ".", "--print", cwd=lab)
     assert followed.stdout.strip() == (
         f"tail -n 100 -F {lab}/.provisioner/qemu/lab/kvm/db/serial.log")
+
+
+def test_before_any_apply_the_commands_say_why_they_list_nothing(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(STACK)
+    for command in ("inventory", "ssh-config"):
+        result = _run("provisioner", command, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "no guest of stack lab is recorded yet: run provisioner apply first" \
+            in result.stderr, (command, result.stderr)
+        assert "recorded yet" not in result.stdout, "the note would corrupt the inventory"

@@ -51,6 +51,8 @@ LIBVIRT_EDITS = [
     FieldEdit("dhcp_range", {}, {"dhcp_range": {"start": "10.45.0.100", "end": "10.45.0.150"}},
               Kind.NETWORK),
     FieldEdit("size", {}, {"size": "2GiB"}, Kind.VOLUME),
+    # kept in the ownership tag (plan/protection.py): rewritten in place, no restart
+    FieldEdit("lifecycle.prevent_destroy", {"lifecycle": {"prevent_destroy": True}}, {}),
 ]
 LIBVIRT_NO_OPTIONS = {
     f"{kind.value}.options": "the libvirt provider declares no options for this kind"

@@ -53,6 +53,8 @@ _COMMON_EDITS = [
      {"options": {"description": "two"}}),
     ("options.pool", {"options": {"pool": "lab"}}, {"options": {"pool": "prod"}}),
     ("options.restart", {}, {"options": {"restart": "never"}}),
+    # kept in the marker in the description (plan/protection.py): in place, no restart
+    ("lifecycle.prevent_destroy", {"lifecycle": {"prevent_destroy": True}}, {}),
 ]
 _GUEST_EDITS = [
     ("disks", {}, {"disks": [{"size": "1GiB"}, {"size": "1GiB"}]}),

@@ -37,6 +37,7 @@ QEMU_EDITS = [
     FieldEdit("cpus", {"cpus": 1}, {"cpus": 2}),
     FieldEdit("memory", {"memory": "128MiB"}, {"memory": "192MiB"}),
     FieldEdit("power", {}, {"power": "stopped"}),
+    FieldEdit("lifecycle.prevent_destroy", {"lifecycle": {"prevent_destroy": True}}, {}),
     FieldEdit("disks", {}, {"disks": [{"size": "64MiB"}, {"size": "32MiB"}]}),
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "96MiB"}]}),
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "96MiB"}]}, stopped=True),

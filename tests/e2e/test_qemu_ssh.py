@@ -14,7 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.e2e import PROVISIONER, TinyGuest, boot_options, wait_serial
+from support.e2e import (
+    PROVISIONER,
+    TinyGuest,
+    boot_options,
+    ssh_without_host_keys,
+    wait_serial,
+)
 from support.qemu_lab import QemuLab, free_port, lab_for
 
 STACK = """apiVersion: provisioner/v1
@@ -68,13 +74,7 @@ def test_ssh_hooks_and_provisioner_ssh_reach_a_real_ssh_server(lab: QemuLab) -> 
 
     # `provisioner ssh` runs the user's ssh: a wrapper keeps this test's host keys out
     # of root's known_hosts (the guest's key is new at each run)
-    bin_dir = lab.directory / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "ssh").write_text('#!/bin/sh\nexec /usr/bin/ssh -F /dev/null '
-                                 '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
-                                 '-o LogLevel=ERROR -o BatchMode=yes "$@"\n')
-    (bin_dir / "ssh").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{ssh_without_host_keys(lab.directory)}:{os.environ['PATH']}"}
     ran = subprocess.run([PROVISIONER, "ssh", "web", "-s", str(lab.directory), "--",
                           "cat", "/proc/sys/kernel/hostname"], capture_output=True,
                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,

@@ -295,3 +295,17 @@ def booted(path: Path, timeout: float = SERIAL_TIMEOUT) -> None:
     """Wait until the guest's ACPI daemon runs, so a clean shutdown works (before that,
     one would wait for the hard-stop timeout)."""
     wait_serial(path, r"^TINY: acpi$", timeout)
+
+
+def ssh_without_host_keys(directory: Path) -> Path:
+    """A directory holding an ``ssh`` that runs the real one neither checking nor
+    remembering host keys (a test's guest has a new key at each run), in batch mode:
+    put it first on PATH for ``provisioner ssh`` and hooks, as a user's own
+    ~/.ssh/config would for lab guests."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "ssh").write_text('#!/bin/sh\nexec /usr/bin/ssh -F /dev/null '
+                                 '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
+                                 '-o LogLevel=ERROR -o BatchMode=yes "$@"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    return bin_dir

@@ -135,3 +135,24 @@ def test_whose_an_object_is() -> None:
     assert str(error) == "guests.web-0: a VM named 'web-0' already exists in folder lab " \
                          "(untagged)"
     assert error.hint == "rename the VM in the stack, or remove or rename that one"
+
+
+def test_protection_is_written_only_when_set_and_older_markers_read_unprotected() -> None:
+    codec = MarkerCodec(memo_key="spec")
+    web = Address(Kind.GUEST, "web")
+    plain = codec.encode(Marker("lab", "kvm", web, {"cpus": 1}))
+    assert "prevent_destroy" not in plain, "an unprotected marker reads as it always did"
+    assert codec.decode(plain) == Marker("lab", "kvm", web, {"cpus": 1})
+    kept = codec.encode(Marker("lab", "kvm", web, {"cpus": 1}, protected=True))
+    assert codec.decode(kept) == Marker("lab", "kvm", web, {"cpus": 1}, protected=True)
+    assert codec.decode(kept.replace("true", '"yes"')).protected is False  # only true
+
+
+def test_a_libvirt_tag_keeps_protection_as_an_attribute() -> None:
+    owner = libvirt.Ownership("lab", "kvm")
+    web = Address(Kind.GUEST, "web")
+    for protected in (True, False):
+        root = ET.fromstring(f"<domain><metadata>{owner.tag(web, {}, protected=protected)}"
+                             "</metadata></domain>")
+        assert libvirt.protected_mark(root) is protected
+        assert libvirt.parse_owner(root) == Marker("lab", "kvm", web, {})

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from provisioner.apply.hooks import for_provider
 from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
 from provisioner.core.specs import (
@@ -29,10 +30,12 @@ STACKS = sorted(p for p in (ROOT / "stacks").iterdir() if p.is_dir())
 
 
 def _resources(path: Path) -> list[tuple[Resource, Any]]:
-    """Each resource with its provider's plugin (None on a placement group: its options
-    are the group's members' to read)."""
+    """Each resource as providers see it (without the engine's hook digests) with its
+    provider's plugin (None on a placement group: its options are the group's members'
+    to read)."""
     stack = load_stack(path, secrets=Secrets.NONE)
-    return [(r, stack.providers[r.provider].plugin if r.provider in stack.providers else None)
+    return [(for_provider(r),
+             stack.providers[r.provider].plugin if r.provider in stack.providers else None)
             for r in stack.resources]
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from provisioner.core.address import Address
 from provisioner.core.resources import loads_plain, to_plain
 
+PROTECTED_KEY = "prevent_destroy"
+
 
 @dataclass(frozen=True)
 class Marker:
@@ -37,6 +39,9 @@ class Marker:
     memo: Mapping[str, Any] = field(default_factory=dict)
     """What the hypervisor cannot report back: the spec as applied (libvirt, Proxmox),
     or the template, cloud-init digests and disk provisioning (vSphere)."""
+    protected: bool = False
+    """The stack's prevent_destroy, for carriers that keep it (``prevent_destroy: true``
+    in text markers, written only when set: older markers read as unprotected)."""
 
 
 def dump_memo(memo: Mapping[str, Any]) -> str:
@@ -69,6 +74,8 @@ class MarkerCodec:
     def encode(self, marker: Marker) -> str:
         document = {"stack": marker.stack, "provider": marker.provider,
                     "address": str(marker.address), self.memo_key: to_plain(marker.memo)}
+        if marker.protected:
+            document[PROTECTED_KEY] = True
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
         for char in self.escaped:
             text = text.replace(char, f"\\u{ord(char):04x}")
@@ -87,4 +94,5 @@ class MarkerCodec:
         except (ValueError, KeyError, TypeError):
             return None
         memo = document.get(self.memo_key)
-        return Marker(stack, provider, address, memo if isinstance(memo, dict) else {})
+        return Marker(stack, provider, address, memo if isinstance(memo, dict) else {},
+                      protected=document.get(PROTECTED_KEY) is True)

@@ -32,8 +32,9 @@ class Ownership:
     stack: str
     provider: str
 
-    def marker(self, address: Address, memo: Mapping[str, Any] | None = None) -> Marker:
-        return Marker(self.stack, self.provider, address, memo or {})
+    def marker(self, address: Address, memo: Mapping[str, Any] | None = None,
+               protected: bool = False) -> Marker:
+        return Marker(self.stack, self.provider, address, memo or {}, protected)
 
     def owns(self, marker: Marker | None) -> bool:
         """Whether this block manages the object. Another block of the same stack on

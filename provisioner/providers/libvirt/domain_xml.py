@@ -90,7 +90,8 @@ def domain_xml(resource: Resource, owner: Ownership, layout: GuestLayout,
     if uuid:
         ET.SubElement(root, "uuid").text = uuid
     metadata = ET.SubElement(root, "metadata")
-    metadata.append(ET.fromstring(owner.tag(resource.address, resource.spec)))
+    metadata.append(ET.fromstring(owner.tag(resource.address, resource.spec,
+                                            protected=resource.lifecycle.prevent_destroy)))
     ET.SubElement(root, "memory", {"unit": "KiB"}).text = str(
         max(guest.memory, int(options.max_memory or 0)) // 1024)
     ET.SubElement(root, "currentMemory", {"unit": "KiB"}).text = str(guest.memory // 1024)

@@ -43,7 +43,8 @@ SHUTDOWN_TIMEOUT = 60.0
 _UNDEFINE_FLAGS = (
     libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
 )
-_LIVE_FIELDS = ("power", "autostart")
+_LIVE_FIELDS = ("power", "autostart", "lifecycle")
+"""Fields an update changes without a restart (``lifecycle``: the tag's mark only)."""
 _LIVE_AFFECT = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
 
 

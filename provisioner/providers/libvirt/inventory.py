@@ -27,7 +27,7 @@ from typing import Any
 import libvirt
 
 from provisioner.core.address import Address, Kind
-from provisioner.core.resources import LiveObject, address_name
+from provisioner.core.resources import PROTECTION_MARK, LiveObject, address_name
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import CallKind, Inventory
@@ -52,7 +52,12 @@ from provisioner.providers.libvirt.domain_xml import (
 from provisioner.providers.libvirt.images import image_objects
 from provisioner.providers.libvirt.leases import domain_addresses, network_leases
 from provisioner.providers.libvirt.network_xml import IpRange, ip_ranges, read_network, reservations
-from provisioner.providers.libvirt.ownership import Ownership, parse_owner, parse_volume_name
+from provisioner.providers.libvirt.ownership import (
+    Ownership,
+    parse_owner,
+    parse_volume_name,
+    protected_mark,
+)
 from provisioner.providers.libvirt.pools import Pools
 from provisioner.providers.libvirt.storage import Storage, VolumeListing
 from provisioner.units import Bytes
@@ -249,7 +254,7 @@ class Lister:
                         "macs": [n.mac for n in guest.networks if n.mac],
                         "state": "running" if running else "stopped",
                         "serial_log": serial_log_path(name),
-                        "network_names": networks, **limits},
+                        "network_names": networks, PROTECTION_MARK: protected_mark(root), **limits},
         )
 
     def _pending(self, domain: libvirt.virDomain, name: str, root: ET.Element,

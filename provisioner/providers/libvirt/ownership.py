@@ -38,6 +38,8 @@ OWNER_NS = "https://provisioner.dev/xmlns/owner/1"
 OWNER_PREFIX = "prov"
 OWNER_KEY = f"{{{OWNER_NS}}}owner"
 SPEC_KEY = f"{{{OWNER_NS}}}spec"
+PROTECTED = "prevent_destroy"
+"""The tag's attribute that keeps the stack's prevent_destroy (plan/protection.py)."""
 FORMAT_SUFFIX = {"qcow2": ".qcow2", "raw": ".img"}
 IMAGE_SUFFIX = {"qcow2": ".qcow2", "raw": ".img", "iso": ".iso", "vmdk": ".vmdk"}
 _VOLUME_RE = re.compile(
@@ -56,14 +58,18 @@ ET.register_namespace(OWNER_PREFIX, OWNER_NS)
 class Ownership(kit.Ownership):
     """One provider block of one stack: writes its tags and recognises its objects."""
 
-    def tag(self, address: Address, spec: Mapping[str, Any], *, namespaced: bool = True) -> str:
-        """The ``<metadata>`` child that tags an object; ``spec`` is kept as JSON.
+    def tag(self, address: Address, spec: Mapping[str, Any], *, namespaced: bool = True,
+            protected: bool = False) -> str:
+        """The ``<metadata>`` child that tags an object; ``spec`` is kept as JSON,
+        ``protected`` (the stack's prevent_destroy) as an attribute.
 
         ``namespaced=False`` gives the bare element ``virDomainSetMetadata``
         wants (it adds the namespace itself)."""
         owner_key, spec_key = (OWNER_KEY, SPEC_KEY) if namespaced else ("owner", "spec")
         owner = ET.Element(owner_key, {"stack": self.stack, "provider": self.provider,
                                        "address": str(address)})
+        if protected:
+            owner.set(PROTECTED, "true")
         ET.SubElement(owner, spec_key).text = dump_memo(spec)
         return ET.tostring(owner, encoding="unicode")
 
@@ -105,6 +111,12 @@ class Ownership(kit.Ownership):
     def pool_address(self, name: str) -> Address | None:
         object_name = self.parse_pool(name)
         return None if object_name is None else Address(Kind.POOL, address_name(object_name))
+
+
+def protected_mark(root: ET.Element) -> bool:
+    """Whether the tag of a domain or network XML root keeps prevent_destroy."""
+    owner = root.find(f"metadata/{OWNER_KEY}")
+    return owner is not None and owner.get(PROTECTED) == "true"
 
 
 def parse_owner(root: ET.Element) -> Marker | None:

@@ -129,6 +129,12 @@ class ProxmoxClient:
         return self.retrying(what, lambda: self._once(kind, what, method, path, params),
                              idempotent=idempotent)
 
+    def once(self, kind: CallKind, what: str, method: str, path: str, /,
+             **params: Any) -> Any:
+        """One API request, counted under ``kind``, not retried (a question whose
+        "no" is an answer, such as the guest agent's)."""
+        return self._once(kind, what, method, path, params)
+
     def retrying(self, what: str, action: Callable[[], T], *, idempotent: bool = True) -> T:
         """Run ``action`` until it does not raise TransientProviderError, with backoff,
         for up to ``retry_timeout`` seconds; then the last error is raised."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from provisioner.core.address import Kind
-from provisioner.core.resources import Effect, LiveObject, Resource, to_plain
+from provisioner.core.resources import PROTECTION_MARK, Effect, LiveObject, Resource, to_plain
 from provisioner.errors import (
     CreateFailedError,
     ObjectNotFoundError,
@@ -235,16 +235,21 @@ class Guests(ABC):
 
     # -- read -----------------------------------------------------------------------------
 
-    def live_object(self, ref: GuestRef, view: ConfigView, marker: Marker) -> LiveObject:
+    def live_object(self, ref: GuestRef, view: ConfigView, marker: Marker,
+                    addresses: Sequence[str] = ()) -> LiveObject:
         """The guest as the planner sees it: current values in the spec, values that wait
-        for a restart in ``attributes["pending"]`` (path → value after the restart)."""
+        for a restart in ``attributes["pending"]`` (path → value after the restart);
+        ``addresses`` (from the guest agent) are its ``ip``/``ips`` over the static ones."""
         spec = self.read(view.current, ref, marker)
         pending: dict[str, Any] = {}
         if view.pending:
             _changes("", spec, self.read(view.effective, ref, marker), pending)
         attributes = {"vmid": ref.vmid, "node": ref.node,
                       "state": ref.status, "lock": ref.lock, "pending": pending,
+                      PROTECTION_MARK: marker.protected,
                       **self.attributes(view.current)}
+        if addresses:
+            attributes.update(ip=addresses[0], ips=list(addresses))
         return LiveObject(address=marker.address, provider=self.owner.provider, name=ref.name,
                           id=str(ref.vmid), spec=spec, attributes=attributes,
                           running=ref.running,

@@ -42,7 +42,8 @@ class Lxc(Guests):
         """The config the container's spec asks for, with our tags and description."""
         options = _options(resource)
         description = self.owner.description(options.description or "",
-                                             resource.address, self.applied(resource, {}))
+                                             resource.address, self.applied(resource, {}),
+                                             resource.lifecycle.prevent_destroy)
         return wanted_container(ContainerSpec.of(resource.spec), resource.name,
                                 self.owner.tags(list(options.tags or [])),
                                 description, current, changed)

@@ -43,10 +43,13 @@ class Ownership(kit.Ownership):
         """The ``tags`` value: the user's tags and ours."""
         return ";".join(sorted({*user_tags, self.tag}))
 
-    def description(self, notes: str, address: Address, applied: Mapping[str, Any]) -> str:
-        """The user's notes followed by the marker."""
-        marker = f"<!-- provisioner:v1 {CODEC.encode(self.marker(address, applied))} -->"
-        return f"{notes.rstrip()}\n\n{marker}" if notes.strip() else marker
+    def description(self, notes: str, address: Address, applied: Mapping[str, Any],
+                    protected: bool = False) -> str:
+        """The user's notes followed by the marker (``protected``: the stack's
+        prevent_destroy, kept in it: plan/protection.py)."""
+        marker = self.marker(address, applied, protected)
+        marker_text = f"<!-- provisioner:v1 {CODEC.encode(marker)} -->"
+        return f"{notes.rstrip()}\n\n{marker_text}" if notes.strip() else marker_text
 
     def storage_id(self, object_name: str) -> str:
         """The storage id of one of this stack's pools."""

@@ -104,7 +104,7 @@ class ProxmoxProvider(Provider):
             return self.images.create(resource)
         kind = self._kind(resource.kind)
         ref = kind.create(resource)
-        return self.lister.one(kind, ref.vmid, str(resource.address))
+        return self.lister.ready(kind, ref.vmid, resource)
 
     def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
         if resource.kind is Kind.POOL:
@@ -113,7 +113,7 @@ class ProxmoxProvider(Provider):
             return live
         kind = self._kind(resource.kind)
         vmid = kind.update(resource, live, changed)
-        return self.lister.one(kind, vmid, str(resource.address))
+        return self.lister.ready(kind, vmid, resource)
 
     def delete(self, live: LiveObject) -> None:
         if live.kind is Kind.POOL:

@@ -122,8 +122,9 @@ class Qemu(Guests):
         params = {"newid": vmid, "name": resource.name, "full": 1 if full else 0,
                   "storage": storage if full else None, "target": target,
                   "pool": options.pool,
-                  "description": self.owner.description(options.description or "",
-                                                        resource.address, applied)}
+                  "description": self.owner.description(
+                      options.description or "", resource.address, applied,
+                      resource.lifecycle.prevent_destroy)}
         used = {storage or s for s in (d.storage for d in disks_of(source).values()) if s}
         with self.ctx.limits.hold(template.node, used):
             self.ctx.tasks.run(what, lambda: self.client.post(
@@ -137,7 +138,7 @@ class Qemu(Guests):
         slots = assign_slots(disks)
         applied = self.applied(resource, {"slots": slots})
         description = self.owner.description(options.description or "", resource.address,
-                                              applied)
+                                              applied, resource.lifecycle.prevent_destroy)
         wanted = wanted_config(guest, resource.name, self.owner.tags(list(options.tags or [])),
                                description, {}, None, self._ci_storage(resource))
         work = disk_work(disks, slots, {}, self._disk_storage(resource),
@@ -172,7 +173,7 @@ class Qemu(Guests):
                          list(detach.values()), self._imports(resource))
         applied = self.applied(resource, {**notes, "slots": slots})
         description = self.owner.description(options.description or "", resource.address,
-                                             applied)
+                                             applied, resource.lifecycle.prevent_destroy)
         wanted = wanted_config(guest, resource.name,
                                self.owner.tags(list(options.tags or [])), description,
                                view.effective, changed, self._ci_storage(resource))

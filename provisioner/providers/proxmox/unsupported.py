@@ -10,6 +10,8 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import Resource
 from provisioner.core.specs import ContainerSpec, GuestSpec
 from provisioner.providers.kit.images import declared_images
+from provisioner.providers.proxmox import GuestOptions
+from provisioner.providers.proxmox.specs import options_of
 
 _GUEST = {
     "image": "a Proxmox guest starts from an image declared under images: (imported into a "
@@ -72,7 +74,33 @@ def unsupported(resource: Resource) -> list[tuple[str, str]]:
     if cloud_init is not None and any((cloud_init.user_data, cloud_init.meta_data,
                                        cloud_init.network_config)):
         found.append(("cloud_init", f"files are not supported here: {_CLOUD_INIT}"))
-    if resource.settings.get("wait_for") == "ip":
-        found.append(("wait_for", "ip is not supported by the proxmox provider yet; static "
-                                  "addresses from ipconfig are in the `ip` attribute"))
+    found += _unreachable(resource)
     return found
+
+
+def _unreachable(resource: Resource) -> list[tuple[str, str]]:
+    """``wait_for`` needing an address the guest will not have: neither a static
+    ipconfig address nor (QEMU guests) the guest agent to report one."""
+    wanted = resource.settings.get("wait_for")
+    if wanted not in ("ip", "ssh", "cloud-init"):
+        return []
+    options = options_of(resource)
+    if isinstance(options, GuestOptions):
+        if options.agent:
+            return []
+        configs = options.cloud_init.ipconfig if options.cloud_init is not None else []
+        way = ("set options.agent: true (the image must run qemu-guest-agent), or a static "
+               "address in options.cloud_init.ipconfig")
+    else:
+        configs = options.ipconfig
+        way = "give it a static address in options.ipconfig (containers have no agent here)"
+    if any(_static(str(config)) for config in configs):
+        return []
+    return [("wait_for", f"{wanted} needs the guest's address, and it has none Proxmox can "
+                         f"report: {way}")]
+
+
+def _static(ipconfig: str) -> bool:
+    """Whether an ipconfig (ip=10.0.0.5/24,gw=...) sets a static IPv4 or IPv6 address."""
+    values = dict(part.split("=", 1) for part in ipconfig.split(",") if "=" in part)
+    return any(values.get(key, "dhcp") not in ("dhcp", "auto", "manual") for key in ("ip", "ip6"))

@@ -44,9 +44,9 @@ from provisioner.testing import kill_point
 
 POLL = 0.1
 """Seconds between two looks at a starting or stopping process."""
-LIVE_FIELDS = ("power", "disks")
-"""Fields an update may change without restarting a running guest (power itself, and
-disk sizes: ``block_resize``); any other change restarts it."""
+LIVE_FIELDS = ("power", "disks", "lifecycle")
+"""Fields an update may change without restarting a running guest (power itself, disk
+sizes: ``block_resize``, and the marker's prevent_destroy); any other change restarts it."""
 
 
 class Guests:
@@ -94,7 +94,8 @@ class Guests:
         if staging.exists():
             shutil.rmtree(staging)  # a create killed before its rename
         staging.mkdir(mode=0o700, parents=True)
-        self.ownership.write(staging / files.creating.name, resource.address, resource.spec)
+        self.ownership.write(staging / files.creating.name, resource.address, resource.spec,
+                             resource.lifecycle.prevent_destroy)
         kill_point(f"qemu:staged:{resource.address}")
         os.rename(staging, files.directory)
 
@@ -115,7 +116,8 @@ class Guests:
         self._make_disks(files, guest, resource)  # disks added (the guest is stopped now)
         if any(within(path, "networks") for path in changed):
             self._write_seed(files, resource)  # its network-config
-        self.ownership.write(files.marker, resource.address, written.spec)
+        self.ownership.write(files.marker, resource.address, written.spec,
+                             resource.lifecycle.prevent_destroy)
         seed = files.seed if files.seed.exists() else None
         if guest.running and not running:
             self.start(files, guest, what, seed)
@@ -137,8 +139,18 @@ class Guests:
             shutil.rmtree(self.tree.staging(live.name), ignore_errors=True)
         self.tree.prune()
 
+    def power_on(self, live: LiveObject, loadvm: str | None = None) -> None:
+        """Start a stopped guest as its marker describes it; ``loadvm``: from that
+        snapshot's running state (disks and memory) instead of booting."""
+        files = self.tree.guest(live.name)
+        seed = files.seed if files.seed.exists() else None
+        self.start(files, GuestSpec.of(live.spec), str(live.address), seed, loadvm)
+
+    def power_off(self, live: LiveObject) -> None:
+        self.stop(self.tree.guest(live.name), str(live.address))
+
     def start(self, files: GuestFiles, guest: GuestSpec, what: str,
-              seed: Path | None) -> None:
+              seed: Path | None, loadvm: str | None = None) -> None:
         """Start the guest's QEMU and see that it stays up for ``start_timeout`` s."""
         if self.host.process(files.pidfile, files.process_name) is not None:
             return
@@ -148,7 +160,7 @@ class Guests:
         arguments = command_line(files, guest, self.accel(), seed, nics,
                                  self._attached(guest, what),
                                  arch_of(self.host.binary, self.settings.arch))
-        self.host.launch(arguments, what)
+        self.host.launch([*arguments, *(["-loadvm", loadvm] if loadvm else [])], what)
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
             if self.host.process(files.pidfile, files.process_name) is None:

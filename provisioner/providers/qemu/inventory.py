@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.core.address import Address, Kind
-from provisioner.core.resources import LiveObject
+from provisioner.core.resources import PROTECTION_MARK, LiveObject
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import ProviderError
 from provisioner.providers.base import CallKind, Inventory
@@ -97,7 +97,7 @@ class Lister:
             spec["networks"] = _with_stale(applied.get("networks"), stale)
         attributes: dict[str, Any] = {
             "directory": str(files.directory), "serial_log": str(files.serial_log),
-            "state": spec["power"],
+            "state": spec["power"], PROTECTION_MARK: marker.protected,
         }
         if process is not None:
             attributes["pid"] = process.pid

@@ -23,9 +23,11 @@ CODEC = MarkerCodec(memo_key="spec")
 class Ownership(kit.Ownership):
     """One provider block of one stack: writes its markers and reads them back."""
 
-    def write(self, path: Path, address: Address, spec: Mapping[str, Any]) -> None:
-        """Write the marker atomically (a crash leaves the old one or the new one)."""
-        text = CODEC.encode(self.marker(address, spec))
+    def write(self, path: Path, address: Address, spec: Mapping[str, Any],
+              protected: bool = False) -> None:
+        """Write the marker atomically (a crash leaves the old one or the new one);
+        ``protected``: the stack's prevent_destroy (guests keep it)."""
+        text = CODEC.encode(self.marker(address, spec, protected))
         partial = path.with_name(path.name + ".new")
         partial.write_text(text + "\n", encoding="utf-8")
         os.replace(partial, path)

@@ -67,7 +67,7 @@ class QemuProvider(Provider):
                              self.accel, self.resolve, self.networks, self.volumes,
                              self.images)
         self.lister = Lister(self.host, self.tree, self.ownership, self.networks)
-        self.snapshot_ops = Snapshots(self.host, self.tree)
+        self.snapshot_ops = Snapshots(self.host, self.tree, self.guests)
         self._accel: str | None = None
 
     def schema(self) -> ProviderSchema:

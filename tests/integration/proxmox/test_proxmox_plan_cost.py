@@ -18,6 +18,13 @@ from provisioner.errors import PlanError
 DOC = Path(__file__).parents[3] / "docs" / "providers" / "proxmox.md"
 FORMULA = "list = 2 + C + B + V + T + P"
 """The formula as the doc writes it (the doc must keep saying it)."""
+READ_FORMULA = "read = the stack's guests and containers + A + M"
+
+
+def reads(guests: int, agents: int) -> int:
+    """READ_FORMULA without M: each guest's config, and A: each running guest's agent
+    (the fake's template enables it, ``agent: 1``, so its clones have it on)."""
+    return guests + agents
 
 
 def listings(*, capacity: int = 0, bridges: int = 0, vnets: int = 0, contents: int = 0,
@@ -67,6 +74,7 @@ def _cost(lab: Lab, body: str, *, apply: bool = False) -> dict[str, int]:
 
 def test_the_doc_gives_the_formula() -> None:
     assert FORMULA in DOC.read_text(encoding="utf-8")
+    assert READ_FORMULA in DOC.read_text(encoding="utf-8")
 
 
 @pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
@@ -75,7 +83,7 @@ def test_guests_with_bridges_on_every_node(lab: Lab, pve: TestPve, nodes: list[s
     n = len(nodes)
     assert _cost(lab, body, apply=True) == {
         "connect": 1, "list": listings(capacity=n, bridges=n)}
-    assert _cost(lab, body) == {"connect": 1, "list": listings(bridges=n), "read": n}
+    assert _cost(lab, body) == {"connect": 1, "list": listings(bridges=n), "read": reads(n, n)}
 
 
 @pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
@@ -83,7 +91,7 @@ def test_guests_without_bridges(lab: Lab, pve: TestPve, nodes: list[str]) -> Non
     body = _guests(nodes, bridge=False)
     n = len(nodes)
     assert _cost(lab, body, apply=True) == {"connect": 1, "list": listings(capacity=n)}
-    assert _cost(lab, body) == {"connect": 1, "list": listings(), "read": n}
+    assert _cost(lab, body) == {"connect": 1, "list": listings(), "read": reads(n, n)}
 
 
 @pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
@@ -93,7 +101,7 @@ def test_guests_placed_by_node_auto_read_capacity_in_every_plan(
     body = _guests(["auto", "auto"], bridge=False)
     n = len(nodes)
     assert _cost(lab, body, apply=True) == {"connect": 1, "list": listings(capacity=n)}
-    assert _cost(lab, body) == {"connect": 1, "list": listings(capacity=n), "read": 2}
+    assert _cost(lab, body) == {"connect": 1, "list": listings(capacity=n), "read": reads(2, 2)}
 
 
 @pytest.mark.simulator_only("counts fakepve's request log; adds guests to the fake")
@@ -107,7 +115,7 @@ def test_fixed_macs_read_the_guests_outside_the_stack(lab: Lab, pve: TestPve,
     assert _cost(lab, body, apply=True) == {
         "connect": 1, "list": listings(capacity=n, bridges=n), "read": 3}
     assert _cost(lab, body) == {
-        "connect": 1, "list": listings(bridges=n), "read": n + 3}
+        "connect": 1, "list": listings(bridges=n), "read": reads(n, n) + 3}
 
 
 @pytest.mark.simulator_only("counts fakepve's request log, on a fake of one or two nodes")
@@ -118,7 +126,7 @@ def test_a_container_lists_its_os_template_storage(lab: Lab, pve: TestPve,
     assert _cost(lab, body, apply=True) == {
         "connect": 1, "list": listings(capacity=n, bridges=n, contents=1)}
     assert _cost(lab, body) == {
-        "connect": 1, "list": listings(bridges=n, contents=1), "read": n + 1}
+        "connect": 1, "list": listings(bridges=n, contents=1), "read": reads(n + 1, n)}
 
 
 @pytest.mark.simulator_only("counts fakepve's request log; adds a resource pool to the fake")
