@@ -24,6 +24,7 @@ import yaml
 from provisioner.core.file_access import STACK_FILE_LIMIT, FileRefused, read_regular
 from provisioner.errors import Position, StackProblem
 from provisioner.stack.yaml_bounds import (
+    MERGE_TAG,
     BoundedComposer,
     BuildBudget,
     ExpansionExceeded,
@@ -194,7 +195,8 @@ class _Builder:
                                          "a stack cannot be recursive; copy the values instead"))
             return None
         is_alias = self.budget.enter(node, len(path))
-        self.open.add(id(original(node)))
+        node = original(node)  # an alias is built from its anchor (merges flattened there)
+        self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
                 return self._mapping(node, path)
@@ -202,7 +204,7 @@ class _Builder:
                 return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
             return self._scalar(node, path, position)
         finally:
-            self.open.discard(id(original(node)))
+            self.open.discard(id(node))
             if is_alias:
                 self.budget.leave()
 
@@ -221,7 +223,17 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         self._report_duplicates(node, path)
+        merge = next((key for key, _ in node.value if key.tag == MERGE_TAG), None)
         self.loader.flatten_mapping(node)  # resolves `<<: *anchor`; explicit keys win
+        if merge is None:
+            return self._pairs(node, path)
+        self.budget.aliases.append(merge)  # what it adds is counted against the merge
+        try:
+            return self._pairs(node, path)
+        finally:
+            self.budget.leave()
+
+    def _pairs(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_position = _position(self.name, key_node.start_mark)
@@ -245,7 +257,7 @@ class _Builder:
     def _report_duplicates(self, node: yaml.MappingNode, path: PathKey) -> None:
         first_seen: dict[str, Position] = {}
         for key_node, _ in node.value:
-            merge = key_node.tag == "tag:yaml.org,2002:merge"
+            merge = key_node.tag == MERGE_TAG
             if not isinstance(key_node, yaml.ScalarNode) or merge:
                 continue
             key = str(key_node.value)

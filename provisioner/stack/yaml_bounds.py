@@ -24,6 +24,7 @@ import yaml
 
 MAX_DEPTH = 100
 """Levels of nesting: a stack needs about ten."""
+MERGE_TAG = "tag:yaml.org,2002:merge"
 ALIAS_EXPANSION_LIMIT = 100_000
 """Values that aliases may add to a document: a few hundred guests sharing defaults
 through ``<<: *defaults`` need a few thousand."""
@@ -58,6 +59,20 @@ class BoundedComposer:
             self._depth -= 1
 
 
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """PyYAML's ``<<:`` merge, given the anchored mappings rather than the copies
+        that stand for aliases (a copy's pairs are those before its anchor's merge)."""
+        for index, (key, value) in enumerate(node.value):
+            if key.tag != MERGE_TAG:
+                continue
+            source = original(value)
+            if isinstance(source, yaml.SequenceNode):
+                source = yaml.SequenceNode(source.tag, [original(item) for item in source.value],
+                                           source.start_mark, source.end_mark)
+            node.value[index] = (key, source)
+        super().flatten_mapping(node)  # type: ignore[misc]
+
+
 class ExpansionExceeded(Exception):
     """Building passed a bound; ``mark`` is where (the outermost alias being built)."""
 
@@ -74,7 +89,7 @@ class BuildBudget:
     def __init__(self, composed_nodes: int) -> None:
         self.left = composed_nodes + ALIAS_EXPANSION_LIMIT
         self.aliases: list[yaml.Node] = []
-        """The aliases being built, outermost first."""
+        """The aliases (and ``<<`` keys) being built, outermost first."""
 
     def enter(self, node: yaml.Node, depth: int) -> bool:
         """Count ``node``; True when it is an alias (the caller calls ``leave``)."""

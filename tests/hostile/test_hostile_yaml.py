@@ -54,6 +54,19 @@ def test_an_alias_bomb_of_mappings_is_refused(tmp_path: Path) -> None:
     expansion_refused(outcome.stderr)
 
 
+def test_a_merge_key_bomb_is_refused_at_the_merge(tmp_path: Path) -> None:
+    lines = ["m0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9}"]
+    for level in range(1, 10):
+        merged = ", ".join([f"*m{level - 1}"] * 9)
+        lines.append(f"m{level}: &m{level} {{<<: [{merged}]}}")
+    path = write_stack(tmp_path, "\n".join(lines) + "\n")
+    outcome = spawn("validate", str(path), memory_mib=MEMORY_MIB, timeout=TIMEOUT)
+    assert outcome.code == 1
+    expansion_refused(outcome.stderr)
+    line = int(outcome.stderr.split("stack.yaml:", 1)[1].split(":", 1)[0])
+    assert "<<:" in path.read_text().splitlines()[line - 1]
+
+
 def test_an_alias_bomb_through_var_is_refused(tmp_path: Path) -> None:
     path = write_stack(tmp_path, "variables:\n  v: { type: list, default: [] }\n")
     value = "[" + ", ".join(bomb(flow=True)) + "]"
@@ -119,3 +132,16 @@ def test_control_characters_from_the_stack_are_escaped_in_problems(tmp_path: Pat
     assert outcome.code == 1
     assert "'web\\x1b[2J\\r' is not a valid name" in outcome.stderr
     assert "\x1b" not in outcome.stderr and "\r" not in outcome.stderr
+
+
+def test_merges_through_aliases_keep_every_key(tmp_path: Path) -> None:
+    """An alias of a mapping with a merge, and a merge of such an alias, hold the merged
+    keys (aliases are built from their anchors, as before the bounds)."""
+    path = write_stack(tmp_path, """\
+        guests:
+          web: &w { <<: &b { provider: kvm, memory: 256MiB }, cpus: 1 }
+          db: *w
+          db2: { <<: [*w, *b], cpus: 3 }
+        """)
+    outcome = invoke("validate", str(path))
+    assert (outcome.code, outcome.stderr) == (0, ""), outcome.stderr
