@@ -185,6 +185,7 @@ class _Builder:
         self.problems = problems
         self.budget = budget
         self.open: set[int] = set()  # ids of the nodes being built: an alias to one loops
+        self.checked: set[int] = set()  # ids of the mappings checked for duplicate keys
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         position = _position(self.name, node.start_mark)
@@ -222,7 +223,9 @@ class _Builder:
         return node.value
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
-        self._report_duplicates(node, path)
+        if id(node) not in self.checked:  # once: built again for an alias, it is flattened
+            self.checked.add(id(node))
+            self._report_duplicates(node, path)
         merge = next((key for key, _ in node.value if key.tag == MERGE_TAG), None)
         self.loader.flatten_mapping(node)  # resolves `<<: *anchor`; explicit keys win
         if merge is None:

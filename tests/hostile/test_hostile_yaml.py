@@ -145,3 +145,14 @@ def test_merges_through_aliases_keep_every_key(tmp_path: Path) -> None:
         """)
     outcome = invoke("validate", str(path))
     assert (outcome.code, outcome.stderr) == (0, ""), outcome.stderr
+
+
+def test_an_alias_of_a_merged_mapping_is_no_duplicate(tmp_path: Path) -> None:
+    """Before: `db: *w` reported "duplicate key 'memory'" for a key `web` overrides."""
+    path = write_stack(tmp_path, """\
+        guests:
+          web: &w { <<: { provider: kvm, memory: 256MiB }, memory: 512MiB }
+          db: *w
+        """)
+    outcome = invoke("validate", str(path))
+    assert (outcome.code, outcome.stderr) == (0, ""), outcome.stderr
