@@ -59,7 +59,7 @@ def confined(path: Path, directories: Sequence[Path], named_as: str) -> Path:
     shown = " or ".join(str(directory) for directory in directories)
     via = f" (it leads to {resolved})" if resolved != path.absolute() else ""
     raise FileRefused(
-        f"{_by(named_as)}{path} is outside the directories files may be read from{via}",
+        f"{_by(named_as)}{path} is outside the directories provisioner may use files from{via}",
         hint=f"keep the file under {shown}, or allow its directory explicitly: "
              f"export {ALLOW_PATHS_VARIABLE}=DIR (directories separated by ':')")
 

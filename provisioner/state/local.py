@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -25,6 +26,7 @@ from typing import Any
 
 from provisioner.core.address import Address
 from provisioner.errors import LockError, StateError
+from provisioner.state.backends import STATE_DIRECTORY
 from provisioner.state.rows import (
     dumps,
     entry_from_row,
@@ -105,20 +107,25 @@ class SQLiteStore(StateStore):
         self._mutex = threading.Lock()
         self._lock = _FileLock(path.with_name(path.name + ".lock"))
         with _translated(path):
-            _private(path.parent, 0o700, only_named=".provisioner")
+            _refuse_links(path)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not os.path.lexists(path):
                 self._create(path)
-            _private(path, 0o600)
             if path.stat().st_size == 0:
                 raise StateError(
                     f"state {path}: the file is empty, and a state file never is",
                     hint="restore it from a backup; if it is not a state, pass another "
                          "--state or remove it (an empty file is not taken for a new state: "
                          "emptying a state must not erase what it protects)")
-            self._conn = _connect(path)
+            self._conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None,
+                                         check_same_thread=False)
         try:
             with _translated(path):
-                _check_ours(self._conn, path)
+                _check_ours(self._conn, path)  # before anything writes to it
+                _private(path, 0o600)
+                if path.parent.name == STATE_DIRECTORY:
+                    _private(path.parent, 0o700)
+                _configure(self._conn)
             self._migrate()
         except BaseException:
             self._conn.close()
@@ -132,8 +139,10 @@ class SQLiteStore(StateStore):
         os.close(descriptor)
         temporary = Path(name)
         try:
-            self._conn = _connect(temporary)
+            self._conn = sqlite3.connect(temporary, timeout=_BUSY_TIMEOUT,
+                                         isolation_level=None, check_same_thread=False)
             try:
+                _configure(self._conn)
                 self._migrate()
             finally:
                 self._conn.close()
@@ -306,29 +315,28 @@ class SQLiteStore(StateStore):
             self._conn.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None,
-                           check_same_thread=False)
+def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
 
 
-def _private(path: Path, mode: int, only_named: str | None = None) -> None:
-    """Make ``path`` (a directory, made if missing, or a file) readable by its owner only,
-    whatever mode it had; ``only_named``: change a directory's mode only if it has this
-    name (a directory named with --state may be shared on purpose)."""
-    if mode == 0o700:
-        path.mkdir(mode=mode, parents=True, exist_ok=True)
-        if only_named is not None and path.name != only_named:
-            return
-    found = path.stat()
-    if found.st_mode & 0o777 & ~mode and found.st_uid == os.geteuid():
+def _refuse_links(path: Path) -> None:
+    """The state file and its -wal, -shm and .lock files are never symbolic links:
+    SQLite and the lock would write through one, to whatever it points at."""
+    for member in (path, *(path.with_name(path.name + suffix)
+                           for suffix in ("-wal", "-shm", ".lock"))):
+        if member.is_symlink():
+            raise StateError(f"state {path}: {member.name} is a symbolic link",
+                             hint="a state file and its -wal, -shm and .lock files are never "
+                                  "links; remove the link, or pass the real file with --state")
+
+
+def _private(path: Path, mode: int) -> None:
+    """Make ``path`` (not a link) readable by its owner only, whatever mode it had."""
+    found = path.lstat()
+    if found.st_mode & 0o777 & ~mode and found.st_uid == os.geteuid() \
+            and not stat.S_ISLNK(found.st_mode):
         path.chmod(mode)
 
 
@@ -356,7 +364,7 @@ class _FileLock:
 
     def _open(self) -> int:
         with _translated(self.path):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             found = os.fstat(fd)
             if found.st_mode & 0o077 and found.st_uid == os.geteuid():
                 os.fchmod(fd, 0o600)  # it names the holder: private, as the state

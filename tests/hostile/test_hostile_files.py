@@ -45,7 +45,7 @@ def test_a_cloud_init_file_outside_the_stack_directory_is_refused(tmp_path: Path
     write_stack(stack, guest_with(key, "../../runner/secret.txt"))
     outcome = invoke("validate", str(stack))
     assert outcome.code == 1
-    refused(outcome.text, 9, key, "is outside the directories files may be read from")
+    refused(outcome.text, 9, key, "is outside the directories provisioner may use files from")
     assert ALLOW_PATHS_VARIABLE in outcome.text  # the hint says how to allow one
 
 
@@ -212,7 +212,7 @@ def test_a_local_image_outside_the_stack_directory_is_refused(tmp_path: Path) ->
     outcome = invoke("validate", str(stack))
     assert outcome.code == 1
     assert "stack.yaml:6:" in outcome.text and "images.base.url" in outcome.text
-    assert "is outside the directories files may be read from" in outcome.text
+    assert "is outside the directories provisioner may use files from" in outcome.text
     assert SECRET not in outcome.text
 
 

@@ -120,3 +120,68 @@ def test_a_new_state_is_private_under_any_umask(stack: Path) -> None:
         os.umask(previous)
     assert stat.S_IMODE(database(stack).stat().st_mode) == 0o600
     assert stat.S_IMODE(database(stack).parent.stat().st_mode) == 0o700
+
+
+def with_state_path(stack: Path, where: str) -> None:
+    write_stack(stack, f"""\
+        state: {{ path: "{where}" }}
+        guests:
+          web: {{ provider: kvm, memory: 256MiB }}
+        """)
+
+
+def test_a_state_path_outside_the_stack_directory_is_refused_untouched(
+        stack: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A stack's `state.path` could name any file: before, the runner chmod-ed and
+    opened it (or created a database anywhere)."""
+    precious = tmp_path_factory.mktemp("etc") / "passwd"
+    precious.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    precious.chmod(0o644)
+    with_state_path(stack, str(precious))
+    outcome = invoke("plan", str(stack))
+    assert outcome.code == 1
+    assert f"state.path: {precious} is outside the directories provisioner may use files " \
+        "from" in outcome.stderr
+    assert stat.S_IMODE(precious.stat().st_mode) == 0o644
+    assert precious.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
+    with_state_path(stack, str(precious.parent / "new.db"))
+    assert invoke("plan", str(stack)).code == 1
+    assert not (precious.parent / "new.db").exists()
+
+
+def test_a_state_directory_linked_outside_is_refused(
+        stack: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    elsewhere.chmod(0o755)
+    (stack / ".provisioner").symlink_to(elsewhere)
+    outcome = invoke("plan", str(stack))
+    assert outcome.code == 1
+    assert "(it leads to" in outcome.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm", ".lock"])
+def test_a_state_file_or_sidecar_that_is_a_link_is_refused(
+        stack: Path, tmp_path_factory: pytest.TempPathFactory, suffix: str) -> None:
+    assert invoke("plan", str(stack)).code == 0
+    target = tmp_path_factory.mktemp("elsewhere") / "precious"
+    target.write_text("precious\n")
+    target.chmod(0o644)
+    member = database(stack).with_name("files.db" + suffix)
+    member.unlink(missing_ok=True)
+    member.symlink_to(target)
+    outcome = invoke("apply", str(stack), "--auto-approve", "--state", str(database(stack)))
+    assert outcome.code == 1
+    assert f"files.db{suffix} is a symbolic link" in outcome.stderr
+    assert target.read_text() == "precious\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_a_foreign_file_is_not_made_private(stack: Path) -> None:
+    path = stack / "notes.txt"
+    path.write_text("not a database\n")
+    path.chmod(0o644)
+    outcome = invoke("plan", str(stack), "--state", str(path))
+    assert outcome.code == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
