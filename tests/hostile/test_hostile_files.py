@@ -161,6 +161,15 @@ def test_a_var_file_in_an_allowed_directory_is_read(tmp_path: Path,
     assert outcome.code == 0, outcome.text
 
 
+def test_a_fifo_as_var_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    stack = tmp_path / "repo"
+    write_stack(stack)
+    os.mkfifo(stack / "ci.vars.yaml")
+    outcome = spawn("validate", ".", "--var-file", "ci.vars.yaml", cwd=stack, timeout=30)
+    assert outcome.code == 1
+    assert "ci.vars.yaml is a FIFO, not a regular file" in outcome.stderr
+
+
 @pytest.mark.parametrize("make", ["fifo", "device"])
 def test_a_fifo_or_device_as_the_stack_path_is_a_plain_error(tmp_path: Path, make: str) -> None:
     path = tmp_path / "stack.yaml"
