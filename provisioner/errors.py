@@ -28,6 +28,7 @@ Error texts must never contain secret values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,8 +70,17 @@ class StackProblem:
     def render(self) -> str:
         where = f"{self.position}: " if self.position else ""
         key = f"{self.path}: " if self.path else ""
-        text = f"{where}{key}{self.message}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        text = printable(f"{where}{key}{self.message}")
+        return f"{text}\n  hint: {printable(self.hint)}" if self.hint else text
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\r``, ``\\x1b``): a key or value
+    from a stack file must not move the cursor or recolour a terminal."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 class StackError(UserError):

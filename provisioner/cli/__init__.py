@@ -14,6 +14,7 @@ import typer
 from provisioner import __version__
 from provisioner.cli import access, adopt, change, info, plan_cmd, snapshot_cmd, state_cmd
 from provisioner.cli.common import EXIT_CODES_HELP
+from provisioner.streams import ensure_standard_streams, lost_output
 
 app = typer.Typer(
     name="provisioner",
@@ -61,4 +62,10 @@ def main() -> None:
     # pydantic looks for its own plugins (an entry-point scan) when it builds each
     # validator; a command-line run has none to use
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    app()
+    ensure_standard_streams()
+    try:
+        app()
+    except SystemExit as exc:
+        if lost_output() is not None and exc.code in (0, None):
+            raise SystemExit(1) from None
+        raise

@@ -198,11 +198,15 @@ def _confirm(command: str, auto_approve: bool) -> None:
 
     if auto_approve:
         return
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():
         raise UsageError(f"refusing to {command} without a terminal to confirm on",
                          hint=f"review the plan, then run `provisioner {command} --auto-approve`")
-    answer = typer.prompt(f"Do you want to {command} these changes? Only 'yes' is accepted",
-                          default="", show_default=False)
+    try:
+        answer = typer.prompt(f"Do you want to {command} these changes? Only 'yes' is "
+                              "accepted", default="", show_default=False)
+    except (typer.Abort, EOFError):  # Ctrl-D: the input ended, no answer
+        answer = ""
+        echo()
     if answer.strip() != "yes":
         echo(f"{command.capitalize()} cancelled; nothing was changed.")
         raise typer.Exit(EXIT_ERROR)

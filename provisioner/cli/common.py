@@ -47,8 +47,9 @@ VarOption = Annotated[
 ]
 VarFileOption = Annotated[
     list[Path] | None,
-    typer.Option("--var-file", help="A YAML file of NAME: VALUE variables (repeatable).",
-                 metavar="FILE"),
+    typer.Option("--var-file", help="A YAML file of NAME: VALUE variables (repeatable); in "
+                                    "the stack's or the current directory, or one listed in "
+                                    "PROVISIONER_ALLOW_PATHS.", metavar="FILE"),
 ]
 ParallelismOption = Annotated[
     int, typer.Option("--parallelism", min=1, max=256,

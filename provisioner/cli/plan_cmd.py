@@ -88,6 +88,10 @@ def plan(
               parallelism=parallelism, state=state, state_backend=state_backend, debug=debug)
         return
     with user_errors(debug):
+        if out is not None:
+            from provisioner.render.planfile import check_plan_output
+
+            check_plan_output(out)
         loaded = load(stack, var, var_file)
         with open_engine(loaded, state, state_backend) as engine:
             options = plan_options(loaded, destroy=destroy, replace=replace, target=target,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner.core.file_access import FileRefused, open_regular
 from provisioner.errors import ProviderError
 from provisioner.images.formats import HEADER_BYTES
 
@@ -71,8 +73,11 @@ def read_head(url: str, root: Path) -> Head:
     path = local_path(url, root)
     if path is not None:
         try:
-            with path.open("rb") as stream:
-                return Head(path.stat().st_size, stream.read(HEADER_BYTES))
+            with open_regular(path, f"cannot read {url}") as stream:
+                return Head(os.fstat(stream.fileno()).st_size, stream.read(HEADER_BYTES))
+        except FileRefused as exc:
+            raise ProviderError(exc.message, hint="check the path (relative paths start at "
+                                                  "the stack's directory)") from exc
         except OSError as exc:
             raise ProviderError(f"cannot read {url}: {exc.strerror or exc}",
                                 hint="check the path (relative paths start at the stack's "
@@ -87,10 +92,13 @@ def read_small(url: str, root: Path, limit: int = 4 << 20) -> str:
     path = local_path(url, root)
     try:
         if path is not None:
-            data = path.read_bytes()[:limit + 1]
+            with open_regular(path, f"cannot read {shown_url(url)}") as stream:
+                data = stream.read(limit + 1)
         else:
             with _open(url) as response:
                 data = response.read(limit + 1)
+    except FileRefused as exc:
+        raise ProviderError(exc.message, hint=exc.hint) from exc
     except OSError as exc:
         raise ProviderError(f"cannot read {shown_url(url)}: {exc.strerror or exc}") from exc
     if len(data) > limit:

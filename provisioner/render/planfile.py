@@ -12,7 +12,6 @@ file holds no secret (content and secrets appear as digests or "(sensitive)").
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,12 @@ from typing import Any
 
 from provisioner import __version__
 from provisioner.core.address import Address
+from provisioner.core.file_access import FileRefused, open_regular
 from provisioner.errors import PlanError, UsageError
 from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.render.json import plan_document
+from provisioner.render.private_file import check_writable, write_private
 from provisioner.render.text import render_plan
 from provisioner.state.store import now_iso
 
@@ -65,20 +66,20 @@ def write_plan_file(path: Path, plan: Plan, stack_digest: str, stack_path: str,
         "plan": plan_document(plan),
         "text": render_plan(plan),
     }
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(body, handle, indent=2)
-        handle.write("\n")
+    write_private(path, json.dumps(body, indent=2) + "\n", is_plan_file, "plan file")
+
+
+def check_plan_output(path: Path) -> None:
+    """Refuse, before planning, a ``-o`` path a plan file may not be written to."""
+    check_writable(path, is_plan_file, "plan file")
 
 
 def is_plan_file(path: Path) -> bool:
     """Whether ``path`` is a plan file (not a stack file or directory)."""
-    if not path.is_file():
-        return False
     try:
-        with path.open(encoding="utf-8") as handle:
-            head = handle.read(200)
-    except (OSError, UnicodeDecodeError):
+        with open_regular(path, "") as handle:
+            head = handle.read(200).decode("utf-8")
+    except (FileRefused, OSError, UnicodeDecodeError):
         return False
     return head.lstrip().startswith("{") and f'"{FORMAT}"' in head
 
@@ -94,7 +95,26 @@ def read_plan_file(path: Path) -> SavedPlan:
     if body.get("format_version") != FORMAT_VERSION:
         raise UsageError(f"{path}: plan file format {body.get('format_version')} is not "
                          f"{FORMAT_VERSION}", hint="plan again with this provisioner version")
+    try:
+        return _saved_plan(body)
+    except KeyError as exc:
+        raise UsageError(f"{path}: a damaged plan file: {exc.args[0]!r} is missing",
+                         hint="plan again: provisioner plan -o FILE") from None
+    except (TypeError, ValueError, AttributeError):
+        raise UsageError(f"{path}: a damaged plan file: a value is not of its type",
+                         hint="plan again: provisioner plan -o FILE") from None
+
+
+def _saved_plan(body: dict[str, Any]) -> SavedPlan:
+    """The plan file's content; KeyError, TypeError or ValueError if a part is missing
+    or of the wrong type (each part is used later: a check here, or a traceback then)."""
     options = body["options"]
+    if not all(isinstance(body[key], str) for key in ("stack", "stack_path", "stack_digest",
+                                                       "text")):
+        raise TypeError("a string")
+    _changes(body["plan"])
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in body["fingerprints"].items()):
+        raise TypeError("fingerprints")
     return SavedPlan(
         stack=body["stack"],
         stack_path=body["stack_path"],

@@ -10,7 +10,8 @@ so a file of the directory is a stack file when
   ...), a misspelt ``apiVersion``, or YAML that does not parse. It is read,
   and its missing apiVersion reported, never skipped in silence;
 
-and it is skipped, with the reason kept for ``validate --verbose``, when its
+and it is skipped, with the reason kept for ``validate --verbose``, when it
+is a link to a file outside the stack's directory (file_access.py), when its
 first line is a cloud-init header (``#cloud-config``, ...), when the stack
 names it (``cloud_init`` files, ``--var-file``), or when it has none of the
 above. Sections of several files merge; a name defined twice is a problem
@@ -25,15 +26,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from provisioner.core.file_access import allowed_directories, kind_of
 from provisioner.errors import StackProblem, UsageError
 from provisioner.stack.model import CLOUD_INIT_FILES, StackModel
 from provisioner.stack.source import SourceMap, YamlDocument, format_path, read_yaml
 
 SCALAR_KEYS = ("apiVersion", "stack")
-CLOUD_INIT_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#part-handler")
+CLOUD_INIT_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#part-handler",
+                      "## template:")
+"""First lines of cloud-init data (``## template: jinja`` comes before the header of a
+templated one); a byte order mark before them is ignored, as cloud-init does."""
 STACK_KEYS = frozenset(field.alias or name for name, field in StackModel.model_fields.items())
 NOT_A_STACK = "no apiVersion, and no section of a stack"
 CLOUD_INIT_DATA = "cloud-init data (its first line is a cloud-init header)"
+OUTSIDE = "a link to a file outside the stack's directory (see PROVISIONER_ALLOW_PATHS)"
 
 
 class SkippedFile(NamedTuple):
@@ -63,8 +69,14 @@ def stack_files(path: Path, base: Path, var_files: Sequence[Path] = ()) -> Stack
     if not path.exists():
         raise UsageError(f"{path}: no such file or directory",
                          hint="pass a stack file or a directory of stack files")
+    if not path.is_dir():
+        raise UsageError(f"{path} is {kind_of(path.stat().st_mode)}, not a stack file or "
+                         "directory", hint="pass a stack file or a directory of stack files")
     found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-    skipped = [SkippedFile(p, CLOUD_INIT_DATA) for p in found if _is_cloud_init(p)]
+    directories = allowed_directories(path)
+    skipped = [SkippedFile(p, OUTSIDE) for p in found if not _inside(p, directories)]
+    found = [p for p in found if _inside(p, directories)]
+    skipped += [SkippedFile(p, CLOUD_INIT_DATA) for p in found if _is_cloud_init(p)]
     documents = [read_yaml(p, display_name(p, base))
                  for p in found if not _is_cloud_init(p)]
     named = _named_files(path, documents, var_files)
@@ -90,10 +102,15 @@ def _no_stack_files(path: Path, skipped: list[SkippedFile]) -> str:
     return message
 
 
+def _inside(path: Path, directories: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(directory) for directory in directories)
+
+
 def _is_cloud_init(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:
-            first = handle.readline().strip()
+            first = handle.readline(200).lstrip("\ufeff").strip()
     except OSError:
         return False
     return first.startswith(CLOUD_INIT_HEADERS)

@@ -11,9 +11,12 @@ needs it on every member of the group.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 from provisioner.core.address import Kind
+from provisioner.core.file_access import FileRefused, allowed_directories, confined, open_regular
 from provisioner.errors import StackProblem
+from provisioner.images.transfer import local_path
 from provisioner.stack.model import Guest, Image, PlacementGroup, ResourceBase
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
@@ -58,6 +61,30 @@ def settle_image_providers(
                 "no guest uses this image and it names no provider",
                 "add `providers: [NAME]` to import it anyway, or remove it"))
         images[name] = entry.model_copy(update={"providers": chosen})
+    return problems
+
+
+def check_image_files(entries: dict[Kind, dict[str, ResourceBase]], root: Path,
+                      source: SourceMap) -> list[StackProblem]:
+    """A local image (or SUMS file) must be a regular file inside the stack's directory
+    or one the user allows (core/file_access.py): an image is copied onto the
+    hypervisor, where a guest can read it. Its size is not bounded: it is streamed."""
+    directories = allowed_directories(root)
+    problems = []
+    for name, entry in entries.get(Kind.IMAGE, {}).items():
+        for field in ("url", "checksum_url"):
+            url = getattr(entry, field, None)
+            path = local_path(url, root) if isinstance(url, str) else None
+            if path is None:
+                continue
+            try:
+                resolved = confined(path, directories, f"cannot use {url}")
+                if resolved.exists():  # a missing one is reported by the plan, as remote ones
+                    open_regular(resolved, f"cannot read {url}").close()
+            except FileRefused as exc:
+                where: PathKey = (Kind.IMAGE.value, name, field)
+                problems.append(StackProblem(source.value_at(where), format_path(where),
+                                             exc.message, exc.hint))
     return problems
 
 

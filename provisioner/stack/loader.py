@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
+from provisioner.core.file_access import allowed_directories
 from provisioner.core.plugins import ProviderPlugin, get_plugin
 from provisioner.core.resources import Resource
 from provisioner.errors import StackError, StackProblem, UserError
@@ -26,7 +27,7 @@ from provisioner.stack.checks import (
     check_providers,
 )
 from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
-from provisioner.stack.images import settle_image_providers
+from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
 from provisioner.stack.model import (
@@ -137,6 +138,7 @@ class _Loader:
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
         self.problems += settle_image_providers(declarations.entries, groups, served, source)
+        self.problems += check_image_files(declarations.entries, self.root, source)
         self._image_options(declarations, source, providers, validated)
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
@@ -199,7 +201,8 @@ class _Loader:
             self.problems += problems
             if variable is not None:
                 declared[name] = variable
-        values = resolve_variables(declared, source, self.inputs)
+        values = resolve_variables(declared, source, self.inputs,
+                                   allowed_directories(self.root, self.cwd))
         self.problems += values.problems
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)

@@ -16,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.core.address import Address, Kind, image_instance
+from provisioner.core.file_access import (
+    CLOUD_INIT_LIMIT,
+    FileRefused,
+    allowed_directories,
+    read_named,
+)
 from provisioner.core.resources import Blob, Effect, Protection, Resource
 from provisioner.errors import Position, StackProblem
 from provisioner.stack.images import images_used
@@ -184,12 +190,13 @@ class Resolver:
             return Blob.of("(inline)", value.encode())
         if value not in self.files:
             try:
-                self.files[value] = Blob.of(value, (self.root / value).read_bytes())
-            except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-                reason = getattr(exc, "strerror", None) or exc
-                self._problem(path, f"cannot read '{value}': {reason}",
-                              f"paths are relative to the stack directory {self.root}; "
-                              "inline content starts with #cloud-config")
+                self.files[value] = Blob.of(value, read_named(
+                    value, self.root, allowed_directories(self.root), CLOUD_INIT_LIMIT,
+                    f"cannot read '{value}'"))
+            except FileRefused as exc:
+                self._problem(path, exc.message,
+                              f"{exc.hint}; paths are relative to the stack directory "
+                              f"{self.root}; inline content starts with #cloud-config")
                 self.files[value] = None
         return self.files[value]
 

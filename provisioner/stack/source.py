@@ -7,7 +7,9 @@ key paths (tuples of keys and list indexes) to positions, so any later check
 Differences from ``yaml.safe_load``, on purpose:
 - only ``true``/``false`` are booleans (YAML 1.2): ``power: on`` stays a string;
 - a key repeated in one mapping is a problem, not a silent overwrite;
-- timestamps stay strings (a stack never needs dates).
+- timestamps stay strings (a stack never needs dates);
+- nesting and alias expansion are bounded (``yaml_bounds``), and a file is read
+  only if it is a regular file of at most ``STACK_FILE_LIMIT`` bytes.
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ from typing import Any
 
 import yaml
 
+from provisioner.core.file_access import STACK_FILE_LIMIT, FileRefused, read_regular
 from provisioner.errors import Position, StackProblem
+from provisioner.stack.yaml_bounds import (
+    MERGE_TAG,
+    BoundedComposer,
+    BuildBudget,
+    ExpansionExceeded,
+    TooDeep,
+    original,
+)
 
 PathKey = tuple[str | int, ...]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2-style booleans and no timestamp type."""
+class _StrictLoader(BoundedComposer, yaml.SafeLoader):
+    """SafeLoader with YAML 1.2-style booleans, no timestamp type, and bounds."""
 
 
 _DROPPED_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
@@ -38,10 +49,18 @@ _StrictLoader.add_implicit_resolver(
 )
 
 
-def parse_value(text: str) -> Any:
-    """A value typed on the command line, read with the same rules as stack files
-    (``yes`` stays a string). Raises yaml.YAMLError."""
-    return yaml.load(text, Loader=_StrictLoader)
+class ValueRefused(yaml.YAMLError):
+    """A value typed on the command line that the rules of stack files refuse."""
+
+
+def parse_value(text: str, name: str = "the value") -> Any:
+    """A value typed on the command line, read with the same rules and bounds as
+    stack files (``yes`` stays a string). Raises yaml.YAMLError."""
+    document = _parse(text, name)
+    if document.problems:
+        first = document.problems[0]
+        raise ValueRefused(f"{first.message} (at {first.position})")
+    return document.data
 
 
 def format_path(path: PathKey) -> str:
@@ -101,14 +120,23 @@ class YamlDocument:
 def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
     """Read one YAML file. Syntax errors become problems, never exceptions."""
     name = display_name or str(path)
+    try:
+        text = read_regular(path, STACK_FILE_LIMIT, "").decode("utf-8")
+    except (FileRefused, UnicodeDecodeError) as exc:
+        reason = exc.message if isinstance(exc, FileRefused) else f"cannot read the file: {exc}"
+        document = YamlDocument(path, None, SourceMap(), [])
+        document.source.values[()] = Position(name, 1, 1)
+        document.problems.append(StackProblem(Position(name, 1, 1), "", reason))
+        return document
+    document = _parse(text, name)
+    document.path = path
+    return document
+
+
+def _parse(text: str, name: str) -> YamlDocument:
     source = SourceMap()
     source.values[()] = Position(name, 1, 1)  # so problems of an empty file name it
     problems: list[StackProblem] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(StackProblem(Position(name, 1, 1), "", f"cannot read the file: {exc}"))
-        return YamlDocument(path, None, source, problems)
     try:
         loader = _StrictLoader(text)  # refuses control characters before parsing starts
     except yaml.reader.ReaderError as exc:
@@ -117,11 +145,20 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         problems.append(StackProblem(where, "", f"invalid YAML: control character U+{code:04X}",
                                 "remove it; inside double quotes write it as an escape"))
-        return YamlDocument(path, None, source, problems)
+        return YamlDocument(Path(name), None, source, problems)
     try:
         node = loader.get_single_node()
-        builder = _Builder(loader, name, source, problems)
+        builder = _Builder(loader, name, source, problems, BuildBudget(loader.composed_nodes))
         data = builder.build(node, ()) if node is not None else None
+    except TooDeep as exc:
+        where = _position(name, exc.problem_mark) if exc.problem_mark else Position(name, 1, 1)
+        problems.append(StackProblem(where, "",
+                                     f"invalid YAML: {exc.problem}",
+                                     "a stack needs a few levels; flatten the structure"))
+        data = None
+    except ExpansionExceeded as exc:
+        problems.append(StackProblem(_position(name, exc.mark), "", exc.message, exc.hint))
+        data = None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _position(name, mark) if mark else Position(name, 1, 1)
@@ -130,7 +167,7 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
         data = None
     finally:
         loader.dispose()
-    return YamlDocument(path, data, source, problems)
+    return YamlDocument(Path(name), data, source, problems)
 
 
 def _position(name: str, mark: yaml.Mark) -> Position:
@@ -140,23 +177,26 @@ def _position(name: str, mark: yaml.Mark) -> Position:
 class _Builder:
     """Turns composed YAML nodes into data, recording positions and duplicates."""
 
-    def __init__(
-        self, loader: _StrictLoader, name: str, source: SourceMap, problems: list[StackProblem]
-    ) -> None:
+    def __init__(self, loader: _StrictLoader, name: str, source: SourceMap,
+                 problems: list[StackProblem], budget: BuildBudget) -> None:
         self.loader = loader
         self.name = name
         self.source = source
         self.problems = problems
+        self.budget = budget
         self.open: set[int] = set()  # ids of the nodes being built: an alias to one loops
+        self.checked: set[int] = set()  # ids of the mappings checked for duplicate keys
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         position = _position(self.name, node.start_mark)
         self.source.values[path] = position
-        if id(node) in self.open:
+        if id(original(node)) in self.open:
             self.problems.append(StackProblem(position, format_path(path),
                                          "an alias refers to a node that contains it",
                                          "a stack cannot be recursive; copy the values instead"))
             return None
+        is_alias = self.budget.enter(node, len(path))
+        node = original(node)  # an alias is built from its anchor (merges flattened there)
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -166,6 +206,8 @@ class _Builder:
             return self._scalar(node, path, position)
         finally:
             self.open.discard(id(node))
+            if is_alias:
+                self.budget.leave()
 
     def _scalar(self, node: yaml.Node, path: PathKey, position: Position) -> Any:
         # PyYAML's constructors raise plain Python errors for explicit tags such as
@@ -181,8 +223,20 @@ class _Builder:
         return node.value
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
-        self._report_duplicates(node, path)
+        if id(node) not in self.checked:  # once: built again for an alias, it is flattened
+            self.checked.add(id(node))
+            self._report_duplicates(node, path)
+        merge = next((key for key, _ in node.value if key.tag == MERGE_TAG), None)
         self.loader.flatten_mapping(node)  # resolves `<<: *anchor`; explicit keys win
+        if merge is None:
+            return self._pairs(node, path)
+        self.budget.aliases.append(merge)  # what it adds is counted against the merge
+        try:
+            return self._pairs(node, path)
+        finally:
+            self.budget.leave()
+
+    def _pairs(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_position = _position(self.name, key_node.start_mark)
@@ -206,7 +260,7 @@ class _Builder:
     def _report_duplicates(self, node: yaml.MappingNode, path: PathKey) -> None:
         first_seen: dict[str, Position] = {}
         for key_node, _ in node.value:
-            merge = key_node.tag == "tag:yaml.org,2002:merge"
+            merge = key_node.tag == MERGE_TAG
             if not isinstance(key_node, yaml.ScalarNode) or merge:
                 continue
             key = str(key_node.value)

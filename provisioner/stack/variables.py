@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from provisioner.core.file_access import FileRefused, allowed_directories, confined
 from provisioner.errors import Position, StackProblem, UsageError
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import Variable
@@ -28,6 +29,8 @@ _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
     "list": (list,),
     "map": (dict,),
 }
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+"""A key shown in a problem: anything else may be a line of a file that is no var-file."""
 _A = {"string": "a string", "integer": "an integer", "number": "a number",
       "boolean": "a boolean", "list": "a list", "map": "a map"}
 
@@ -67,9 +70,13 @@ def declared_type(variable: Variable) -> str | None:
 
 
 def resolve_variables(
-    declared: Mapping[str, Variable], source: SourceMap, inputs: VariableInputs
+    declared: Mapping[str, Variable], source: SourceMap, inputs: VariableInputs,
+    directories: Sequence[Path] = (),
 ) -> VariableValues:
-    """Values for every declared variable; problems for missing or mistyped ones."""
+    """Values for every declared variable; problems for missing or mistyped ones.
+    ``directories``: where var-files may be (file_access.py); default: the current
+    directory and those the user allows."""
+    directories = tuple(directories) or allowed_directories(Path.cwd())
     result = VariableValues(sensitive={name for name, v in declared.items() if v.sensitive})
     for name, variable in declared.items():
         expression = _expression_in(variable.default)
@@ -84,7 +91,7 @@ def resolve_variables(
             _set(result, declared, name, variable.default, source.value_at(("variables", name)),
                  "its default")
     for path in inputs.files:
-        _apply_file(result, declared, path)
+        _apply_file(result, declared, path, directories)
     for assignment in inputs.assignments:
         name, value = _parse_assignment(assignment, declared)
         _set(result, declared, name, value, source.key_at(("variables", name)), f"--var {name}")
@@ -98,8 +105,14 @@ def resolve_variables(
     return result
 
 
-def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: Path) -> None:
-    if not path.is_file():
+def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: Path,
+                directories: Sequence[Path]) -> None:
+    try:
+        confined(path, directories, f"--var-file {path}")
+    except FileRefused as exc:
+        result.problems.append(StackProblem(None, "", exc.message, exc.hint))
+        return
+    if not path.exists():
         result.problems.append(StackProblem(
             None, "", f"--var-file {path}: no such file",
             f"check the path (relative to the current directory, {Path.cwd()})"))
@@ -113,15 +126,22 @@ def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: 
             StackProblem(document.source.value_at(()), "", "a var-file is a mapping of NAME: VALUE")
         )
         return
+    unnamed: list[Position | None] = []
     for name, value in document.data.items():
         where = document.source.key_at((name,))
-        if name not in declared:
+        if name in declared:
+            _set(result, declared, name, value, where, str(path), show_value=False)
+        elif _VARIABLE_NAME.match(name):
             result.problems.append(
                 StackProblem(where, name, f"'{name}' is not a declared variable",
-                        did_you_mean(name, set(declared)) or "declare it under variables:")
-            )
-            continue
-        _set(result, declared, name, value, where, str(path))
+                        did_you_mean(name, set(declared)) or "declare it under variables:"))
+        else:
+            unnamed.append(where)
+    if unnamed:  # the file may be anything but a var-file: its lines are not shown
+        result.problems.append(StackProblem(
+            unnamed[0], "", f"{len(unnamed)} key(s) of this file are not variable names "
+                            "(not shown)",
+            "a var-file is a mapping of NAME: VALUE; check that --var-file names one"))
 
 
 def _parse_assignment(assignment: str, declared: Mapping[str, Variable]) -> tuple[str, Any]:
@@ -137,9 +157,10 @@ def _parse_assignment(assignment: str, declared: Mapping[str, Variable]) -> tupl
     if kind == "string":
         return name, text
     try:
-        return name, parse_value(text) if text else ""
+        return name, parse_value(text, f"--var {name}") if text else ""
     except yaml.YAMLError as exc:
-        shown = "the value" if declared[name].sensitive else f"'{text}'"
+        shown = "the value" if declared[name].sensitive else f"'{text:.60}'"
+        shown += "..." if len(text) > 60 and not declared[name].sensitive else ""
         raise UsageError(f"--var {name}: {shown} is not a valid {kind}: {exc}") from None
 
 
@@ -150,10 +171,14 @@ def _set(
     value: Any,
     where: Position | None,
     origin: str,
+    show_value: bool = True,
 ) -> None:
     kind = declared_type(declared[name])
     if kind is not None and not _matches(value, kind):
         shown = "(sensitive)" if name in result.sensitive else repr(value)
+        if not show_value:
+            shown = f"of type {type(value).__name__} (not shown: the stack decides what is " \
+                    "sensitive, and the file may hold secrets)"
         result.problems.append(
             StackProblem(where, f"variables.{name}",
                     f"{origin} gives '{name}' the value {shown}, which is not {_A[kind]}",

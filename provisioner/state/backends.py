@@ -90,9 +90,17 @@ def default_state_path(request: StoreRequest) -> Path:
 
 
 def _open_local(request: StoreRequest) -> StateStore:
+    """``--state PATH`` is the user's; a path the stack gives (or the default beside it)
+    must stay in the stack's directory or one the user allows (core/file_access.py):
+    the stack must not make the runner create or change files elsewhere."""
+    from provisioner.core.file_access import allowed_directories, confined
     from provisioner.state.local import SQLiteStore
 
-    return SQLiteStore(request.path or default_state_path(request))
+    if request.path is not None:
+        return SQLiteStore(request.path)
+    path = default_state_path(request)
+    confined(path, allowed_directories(request.root), "state.path")
+    return SQLiteStore(path)
 
 
 def _open_postgres(request: StoreRequest) -> StateStore:

@@ -13,6 +13,8 @@ import fcntl
 import json
 import os
 import sqlite3
+import stat
+import tempfile
 import threading
 import time
 import uuid
@@ -25,9 +27,11 @@ from typing import Any
 from provisioner.core.address import Address
 from provisioner.core.digests import DIGEST_KEY, new_digest_key
 from provisioner.errors import LockError, StateError
+from provisioner.state.backends import STATE_DIRECTORY
 from provisioner.state.rows import (
     dumps,
     entry_from_row,
+    loads_value,
     records_from_rows,
     run_from_row,
     snapshot_from_row,
@@ -108,18 +112,50 @@ class SQLiteStore(StateStore):
         self._mutex = threading.Lock()
         self._lock = _FileLock(path.with_name(path.name + ".lock"))
         with _translated(path):
-            _create_private(path)
+            _refuse_links(path)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not os.path.lexists(path):
+                self._create(path)
+            if path.stat().st_size == 0:
+                raise StateError(
+                    f"state {path}: the file is empty, and a state file never is",
+                    hint="restore it from a backup; if it is not a state, pass another "
+                         "--state or remove it (an empty file is not taken for a new state: "
+                         "emptying a state must not erase what it protects)")
             self._conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None,
                                          check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
         try:
             with _translated(path):
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=FULL")
+                _check_ours(self._conn, path)  # before anything writes to it
+                _private(path, 0o600)
+                if path.parent.name == STATE_DIRECTORY:
+                    _private(path.parent, 0o700)
+                _configure(self._conn)
             self._migrate()
         except BaseException:
             self._conn.close()
             raise
+
+    def _create(self, path: Path) -> None:
+        """A new state file, made whole (schema and all) under a temporary name, then
+        linked into place: a file found at ``path`` is always one made whole."""
+        descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                            suffix=".new")  # 0600
+        os.close(descriptor)
+        temporary = Path(name)
+        try:
+            self._conn = sqlite3.connect(temporary, timeout=_BUSY_TIMEOUT,
+                                         isolation_level=None, check_same_thread=False)
+            try:
+                _configure(self._conn)
+                self._migrate()
+            finally:
+                self._conn.close()
+            with suppress(FileExistsError):  # another run made it meanwhile: use theirs
+                os.link(temporary, path)
+        finally:
+            for leftover in (temporary, Path(f"{name}-wal"), Path(f"{name}-shm")):
+                leftover.unlink(missing_ok=True)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -286,17 +322,48 @@ class SQLiteStore(StateStore):
 
     def outputs(self) -> dict[str, Any]:
         rows = self._rows("SELECT name, value FROM outputs ORDER BY name")
-        return {row["name"]: json.loads(row["value"]) for row in rows}
+        return {row["name"]: loads_value(row["value"]) for row in rows}
 
     def close(self) -> None:
         with self._mutex, suppress(sqlite3.Error):  # must not hide the error that led here
             self._conn.close()
 
 
-def _create_private(path: Path) -> None:
-    """Make the directory (0700) and the file (0600) before sqlite does, so they are private."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+
+
+def _refuse_links(path: Path) -> None:
+    """The state file and its -wal, -shm and .lock files are never symbolic links:
+    SQLite and the lock would write through one, to whatever it points at."""
+    for member in (path, *(path.with_name(path.name + suffix)
+                           for suffix in ("-wal", "-shm", ".lock"))):
+        if member.is_symlink():
+            raise StateError(f"state {path}: {member.name} is a symbolic link",
+                             hint="a state file and its -wal, -shm and .lock files are never "
+                                  "links; remove the link, or pass the real file with --state")
+
+
+def _private(path: Path, mode: int) -> None:
+    """Make ``path`` (not a link) readable by its owner only, whatever mode it had."""
+    found = path.lstat()
+    if found.st_mode & 0o777 & ~mode and found.st_uid == os.geteuid() \
+            and not stat.S_ISLNK(found.st_mode):
+        path.chmod(mode)
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse an SQLite database that provisioner did not make: it is never extended."""
+    tables = sorted(row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+    if "schema_version" not in tables:
+        listed = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "") or "none"
+        raise StateError(f"state {path}: an SQLite database that is not a provisioner state "
+                         f"(its tables: {listed})",
+                         hint="pass the stack's own state with --state; provisioner does not "
+                              "add its tables to a database it did not make")
 
 
 class _FileLock:
@@ -311,7 +378,11 @@ class _FileLock:
 
     def _open(self) -> int:
         with _translated(self.path):
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            found = os.fstat(fd)
+            if found.st_mode & 0o077 and found.st_uid == os.geteuid():
+                os.fchmod(fd, 0o600)  # it names the holder: private, as the state
+            return fd
 
     @contextmanager
     def hold(self, operation: str, timeout: float) -> Iterator[LockHolder]:

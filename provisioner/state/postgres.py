@@ -12,7 +12,6 @@ and ``repr`` name the server by host, port and database only.
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +38,7 @@ from provisioner.state.pg_schema import MIGRATIONS, SCHEMA_KEY, advisory_key
 from provisioner.state.rows import (
     dumps,
     entry_from_row,
+    loads_value,
     records_from_rows,
     run_from_row,
     snapshot_from_row,
@@ -331,7 +331,7 @@ class PostgresStore(AdvisoryLock, StateStore):
     def outputs(self) -> dict[str, Any]:
         rows = self._rows("SELECT name, value FROM provisioner_outputs WHERE stack = %s"
                           " ORDER BY name", (self.stack,))
-        return {row["name"]: json.loads(row["value"]) for row in rows}
+        return {row["name"]: loads_value(row["value"]) for row in rows}
 
     def close(self) -> None:
         with self._mutex:

@@ -6,12 +6,14 @@ back the same records from the same writes.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from provisioner.core.address import Address
+from provisioner.errors import StateError
 from provisioner.state.store import (
     AppliedRecord,
     JournalEntry,
@@ -27,11 +29,38 @@ class Row(Protocol):
     def __getitem__(self, key: str) -> Any: ...
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+DAMAGED_HINT = "restore the state file from a backup (the objects on the hypervisors are untouched)"
+
+
+def refusing_damage(what: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Rows edited by hand (JSON that does not parse, an address that is none) are a
+    StateError naming ``what``, not an internal error."""
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(function)
+        def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return function(*args, **kwargs)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise StateError(f"the state holds a damaged {what}: {exc}",
+                                 hint=DAMAGED_HINT) from exc
+        return checked
+    return decorate
+
+
+@refusing_damage("output")
+def loads_value(text: str) -> Any:
+    """A JSON column's value."""
+    return json.loads(text)
+
+
 def dumps(value: Any) -> str:
     """JSON text as stored: sorted keys, so equal values give equal text."""
     return json.dumps(value, sort_keys=True)
 
 
+@refusing_damage("record of what was applied")
 def records_from_rows(rows: Sequence[Row]) -> dict[Address, AppliedRecord]:
     """The applied records by address. Every row's JSON columns are decoded by one
     ``json.loads`` of them all, and each dependency address is parsed once: a
@@ -67,6 +96,7 @@ def _decoded_columns(rows: Sequence[Row]) -> list[list[Any]]:
             for row in rows]
 
 
+@refusing_damage("journal entry")
 def entry_from_row(row: Row) -> JournalEntry:
     return JournalEntry(
         id=row["id"], run_id=row["run_id"], address=row["address"],
@@ -74,6 +104,7 @@ def entry_from_row(row: Row) -> JournalEntry:
         started_at=row["started_at"], finished_at=row["finished_at"])
 
 
+@refusing_damage("record of a run")
 def run_from_row(row: Row) -> RunRecord:
     return RunRecord(id=row["id"], command=row["command"], started_at=row["started_at"],
                      finished_at=row["finished_at"], status=row["status"],

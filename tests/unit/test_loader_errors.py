@@ -675,8 +675,8 @@ def test_python_tag_is_refused(tmp_path: Path) -> None:
 
 def test_recursive_alias_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     error = errors(tmp_path, HEAD + "guests:\n  web: &web\n    provider: kvm\n    options: *web\n")
-    # An alias is the anchored node itself: its position is the anchor's.
-    assert error.problems[0] == StackProblem(at(6, 8), "guests.web.options",
+    # The problem is where the alias is written, not where its anchor is.
+    assert error.problems[0] == StackProblem(at(8, 14), "guests.web.options",
                                         "an alias refers to a node that contains it",
                                         "a stack cannot be recursive; copy the values instead")
 

@@ -24,6 +24,7 @@ from provisioner.core.resources import (
     loads_plain,
     to_plain,
 )
+from provisioner.errors import StateError
 from provisioner.plan.diff import diff_resource
 from provisioner.plan.model import Fingerprints
 from provisioner.providers.base import FieldRule, KindSchema
@@ -98,9 +99,9 @@ def test_applied_rows_decode_as_each_value_alone() -> None:
 
 
 def test_a_damaged_value_fails_as_it_would_alone() -> None:
-    with pytest.raises(ValueError, match="Extra data"):
+    with pytest.raises(StateError, match="damaged record of what was applied: Extra data"):
         records_from_rows(rows([dumps({"cpus": 1}), '{"cpus": 2},{"x": 1}']))
-    with pytest.raises(ValueError):
+    with pytest.raises(StateError):
         records_from_rows(rows(['{"cpus": ']))
 
 

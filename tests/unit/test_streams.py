@@ -1,5 +1,6 @@
 """Output whose reader went away (a closed pipe, a hung-up terminal) is dropped, and
-the command goes on; other write errors are not hidden."""
+the command goes on; other write errors (a full disk) are said once and make the
+exit status 1, and the command goes on too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from provisioner import streams
 from provisioner.streams import write
 
 
@@ -54,7 +56,13 @@ def test_a_reader_that_went_away_sends_the_rest_to_devnull(
     assert stream.written == "after\n"
 
 
-def test_other_write_errors_are_raised(pipe: tuple[int, int]) -> None:
+def test_other_write_errors_are_said_once_and_make_the_exit_status_1(
+        pipe: tuple[int, int], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(streams, "_lost", [])
     stream = FailingStream(pipe[1], OSError(errno.ENOSPC, "No space left on device"))
-    with pytest.raises(OSError, match="No space"):
-        write(stream, "text\n")  # type: ignore[arg-type]
+    write(stream, "text\n")  # type: ignore[arg-type]
+    write(stream, "more\n")  # type: ignore[arg-type]
+    assert streams.lost_output() == "cannot write to the output: No space left on device"
+    assert capsys.readouterr().err.count("No space left on device") == 1
+    assert stream.written == "more\n"  # to /dev/null: the command goes on
