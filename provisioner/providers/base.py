@@ -400,9 +400,9 @@ class Provider(ABC):
 
     def _no_snapshots(self) -> ProviderError:
         return ProviderError(f"the {self.type_name} provider cannot take snapshots yet",
-                             hint="snapshots work on libvirt, qemu, Proxmox VE and vSphere "
-                                  "guests for now; leave this provider's guests out with "
-                                  "--target")
+                             hint="snapshots work on libvirt, qemu, Proxmox VE, vSphere and "
+                                  "XenServer guests for now; leave this provider's guests out "
+                                  "with --target")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Never raises."""
