@@ -96,6 +96,8 @@ PROTECTION_MARK = "prevent_destroy"
 """The live attribute in which a provider that keeps prevent_destroy on the hypervisor
 reports it (True or False on every object it can mark; absent: it keeps none). See
 plan/protection.py."""
+PROTECTION_PATH = "lifecycle.prevent_destroy"
+"""The field a plan names when that mark moves (an in-place change of the marker)."""
 
 
 @dataclass(frozen=True)

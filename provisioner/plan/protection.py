@@ -2,9 +2,9 @@
 
 The state's record is what protects an object once its declaration is removed; a
 state that is lost (a new runner, a deleted file) would then let a plan delete it.
-Providers that can keep a mark on their objects (libvirt's, qemu's and Proxmox's
-guests, Proxmox's containers: the ownership marker; not libvirt's networks, whose
-running definition keeps the tag it started with until the network restarts)
+Providers that can keep a mark on their objects (every provider's guests and
+Proxmox's containers: the ownership marker; not libvirt's networks, whose running
+definition keeps the tag it started with until the network restarts)
 report it as the live attribute ``prevent_destroy`` (True or False on every such
 object); the attribute's absence means the provider keeps no mark. This module
 holds the two rules built on it:
@@ -18,11 +18,9 @@ holds the two rules built on it:
 from __future__ import annotations
 
 from provisioner.core.resources import PROTECTION_MARK as MARK
+from provisioner.core.resources import PROTECTION_PATH as PATH
 from provisioner.core.resources import Effect, LiveObject, Resource
 from provisioner.plan.model import FieldDiff
-
-PATH = "lifecycle.prevent_destroy"
-"""The field a plan names when the mark moves."""
 
 
 def marked(live: LiveObject | None) -> bool:

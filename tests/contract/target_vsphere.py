@@ -53,6 +53,7 @@ _COMMON_EDITS = [
     FieldEdit("memory", {"memory": "256MiB", "options": {"memory_hot_add": True}},
               {"memory": "512MiB", "options": {"memory_hot_add": True}}, stopped=True),
     FieldEdit("power", {}, {"power": "stopped"}),
+    FieldEdit("lifecycle.prevent_destroy", {"lifecycle": {"prevent_destroy": True}}, {}),
     FieldEdit("disks", {}, {"disks": [{"size": "1GiB"}, {"size": "1GiB"}]}),
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}),
     FieldEdit("networks", {}, {"networks": [_NIC, _NIC]}),

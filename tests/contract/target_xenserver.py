@@ -45,6 +45,7 @@ _EDITS = [
               {"memory": "512MiB", "options": {"memory_max": "1GiB"}}, stopped=True),
     FieldEdit("power", {}, {"power": "stopped"}),
     FieldEdit("autostart", {}, {"autostart": True}),
+    FieldEdit("lifecycle.prevent_destroy", {"lifecycle": {"prevent_destroy": True}}, {}),
     FieldEdit("node", {"node": "xcp1"}, {"node": "xcp2"}),
     FieldEdit("disks", {}, {"disks": [{"size": "1GiB"}, {"size": "1GiB"}]}),
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}),

@@ -10,7 +10,7 @@ import pytest
 from contract.checks import create_all, field_diffs, managed, seen
 from contract.targets import ContractTarget, Hypervisor
 from provisioner.core.address import Kind
-from provisioner.core.resources import Effect, Resource, to_plain
+from provisioner.core.resources import PROTECTION_MARK, Effect, Resource, to_plain
 from provisioner.errors import CreateFailedError, ProviderError
 from provisioner.plan.diff import changed_paths, diff_resource
 from provisioner.providers.base import Provider
@@ -188,3 +188,22 @@ def test_create_of_an_existing_object_does_not_harm_it(
     assert {address: seen(live) for address, live in listed.items()} == {
         address: seen(live) for address, live in created.items()}
     assert hypervisor.volume_names() == volumes
+
+
+def test_prevent_destroy_is_kept_in_the_ownership_marker(
+    target: ContractTarget, hypervisor: Hypervisor, provider: Provider
+) -> None:
+    """Every provider keeps a guest's prevent_destroy on the hypervisor (plan/protection.py):
+    read back after the create, and by the next listing, whatever the state holds."""
+    kept = provider.create(_guest(target, hypervisor, lifecycle={"prevent_destroy": True}))
+    other = provider.create(_guest_named(target, hypervisor, "other"))
+    assert kept.attributes.get(PROTECTION_MARK) is True
+    assert other.attributes.get(PROTECTION_MARK) is False
+    listed = managed(provider)
+    assert listed[kept.address].attributes[PROTECTION_MARK] is True
+    assert listed[other.address].attributes[PROTECTION_MARK] is False
+
+
+def _guest_named(target: ContractTarget, hypervisor: Hypervisor, name: str) -> Resource:
+    (resource,) = hypervisor.load({"guests": {name: target.small_guest()}})
+    return resource

@@ -18,7 +18,7 @@ from typing import Any
 from pyVmomi import vim
 
 from provisioner.core.address import Address
-from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.resources import PROTECTION_PATH, LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import ObjectNotFoundError, ProviderError
 from provisioner.providers.base import CallKind
@@ -69,7 +69,8 @@ class Changer:
 
     def finish_create(self, moid: str, resource: Resource, location: Location,
                       what: str) -> None:
-        marker = self.ownership.marker(resource.address, self.memo_of(resource, what))
+        marker = self.ownership.marker(resource.address, self.memo_of(resource, what),
+                                       resource.lifecycle.prevent_destroy)
         notes = _options(resource).notes or ""
         if self.client.is_vcenter:
             self.tag(moid, marker, what)
@@ -179,8 +180,9 @@ class Changer:
                     what: str) -> tuple[str | None, Marker | None]:
         """The annotation to write (None: keep it) and the new tag if its memo changed."""
         marker = None
-        if touched("cloud_init", changed):
-            marker = self.ownership.marker(resource.address, self.memo_of(resource, what))
+        if touched("cloud_init", changed) or PROTECTION_PATH in changed:
+            marker = self.ownership.marker(resource.address, self.memo_of(resource, what),
+                                           resource.lifecycle.prevent_destroy)
         notes_changed = touched("options.notes", changed)
         current = str(record.get("config.annotation", ""))
         if self.client.is_vcenter:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.core.resources import LiveObject
+from provisioner.core.resources import PROTECTION_MARK, LiveObject
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.vsphere import devices, guestinfo
 from provisioner.providers.vsphere.facts import Facts, VmRecord
@@ -56,7 +56,8 @@ def live_object(record: VmRecord, marker: Marker, notes: str, facts: Facts,
     return LiveObject(
         address=marker.address, provider=provider, name=record.name, id=record.moid,
         spec=spec, running=state == "poweredOn",
-        attributes=_attributes(record, facts, host, nic_list, state),
+        attributes={**_attributes(record, facts, host, nic_list, state),
+                    PROTECTION_MARK: marker.protected},
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provisioner.core.resources import Effect, LiveObject
+from provisioner.core.resources import PROTECTION_PATH, Effect, LiveObject
 from provisioner.providers.base import (
     GROWS,
     IN_PLACE,
@@ -78,7 +78,8 @@ def needs_power_off(changed: Sequence[str], live: LiveObject,
     """Whether ``update`` must power the guest off for ``changed``: a field whose effect
     is not "in place" (a cloud_init change arrives only with ``on_change: reboot``)."""
     return any(effect_of(GUEST_SCHEMA, path, live, desired) is not Effect.IN_PLACE
-               for path in changed if path != "power" and not _kept(path, desired))
+               for path in changed
+               if path not in ("power", PROTECTION_PATH) and not _kept(path, desired))
 
 
 def _kept(path: str, desired: Mapping[str, Any]) -> bool:

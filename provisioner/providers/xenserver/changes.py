@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.resources import PROTECTION_PATH, LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.providers.kit.changes import only_changed, touched
 from provisioner.providers.xenserver import GuestOptions
@@ -84,7 +84,8 @@ class Changes:
             if guest.cloud_init is not None:
                 self.guests.drive.attach(devices, resource.address, resource.name,
                                          guest.cloud_init, targets.drive_sr(guest), running)
-        if wants(*_MEMO):
+        if wants(*_MEMO, PROTECTION_PATH):
             marker = encode(self.guests.ownership.marker(resource.address,
-                                                         memo_of(guest, options)))
+                                                         memo_of(guest, options),
+                                                         resource.lifecycle.prevent_destroy))
             self.settings.put_other(ref, OWNER_KEY, marker, what)

@@ -122,7 +122,7 @@ class Guests:
     def _finish(self, ref: str, resource: Resource, guest: GuestSpec, options: GuestOptions,
                 targets: Targets, memo: dict[str, Any], what: str) -> None:
         address, name = resource.address, resource.name
-        marker = encode(self.ownership.marker(address, memo))
+        marker = encode(self.ownership.marker(address, memo, resource.lifecycle.prevent_destroy))
         self.vm_settings.put_other(ref, CREATING_KEY, marker, what)
         self.vm_settings.put_other(ref, OWNER_KEY, marker, what)
         record = self.client.call("VM.get_record", ref, what=what)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.core.resources import Blob, LiveObject
+from provisioner.core.resources import PROTECTION_MARK, Blob, LiveObject
 from provisioner.core.specs import GuestSpec
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.xenserver.facts import Pool, Record, number
@@ -71,7 +71,8 @@ def live_object(ref: str, vm: Record, marker: Marker, pool: Pool, provider: str)
     return LiveObject(
         address=marker.address, provider=provider, name=str(vm.get("name_label", "")), id=ref,
         spec=spec, running=state == "Running",
-        attributes=_attributes(ref, vm, pool, nics, own, state))
+        attributes={**_attributes(ref, vm, pool, nics, own, state),
+                    PROTECTION_MARK: marker.protected})
 
 
 def _disk(vdi: Record | None, pool: Pool) -> dict[str, Any]:
