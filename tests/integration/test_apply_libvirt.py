@@ -42,7 +42,7 @@ LAB = """
 networks:
   lab: { provider: kvm, mode: nat, cidr: 10.42.0.0/24 }
 volumes:
-  data: { provider: kvm, size: 1GiB }
+  data: { provider: kvm, size: 1GiB, format: raw }  # shared by both guests: raw
 guests:
   web:
     provider: kvm

@@ -179,7 +179,7 @@ def test_schema_is_created_on_first_use_with_its_version(pg_fresh_database: str)
     assert tables(pg_fresh_database) == set()
     PostgresStore(pg_fresh_database, "lab").close()
     assert tables(pg_fresh_database) == {f"provisioner_{name}" for name in (
-        "schema", "applied", "journal", "runs", "outputs", "locks", "snapshots")}
+        "schema", "applied", "journal", "runs", "outputs", "locks", "snapshots", "secrets")}
     assert versions(pg_fresh_database) == [len(MIGRATIONS)]
     PostgresStore(pg_fresh_database, "other").close()
     assert versions(pg_fresh_database) == [len(MIGRATIONS)]
@@ -188,8 +188,9 @@ def test_schema_is_created_on_first_use_with_its_version(pg_fresh_database: str)
 def test_a_version_2_schema_gains_the_snapshot_size_and_keeps_its_records(
         pg_fresh_database: str) -> None:
     PostgresStore(pg_fresh_database, "lab").close()
-    with admin(pg_fresh_database) as conn:  # as version 2 left it: no size column
+    with admin(pg_fresh_database) as conn:  # as version 2 left it: no size, no secrets
         conn.execute("ALTER TABLE provisioner_snapshots DROP COLUMN size")
+        conn.execute("DROP TABLE provisioner_secrets")
         conn.execute("INSERT INTO provisioner_snapshots VALUES "
                      "('lab', 'guests.web-0', 'before', '2024-05-01T10:00:00+00:00')")
         conn.execute("UPDATE provisioner_schema SET version = 2")

@@ -51,6 +51,8 @@ guests:
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVISIONER_IMAGE_CACHE", str(tmp_path / "cache"))
+    # the image files are made beside the stack's directory: allowed as a runner would
+    monkeypatch.setenv("PROVISIONER_ALLOW_PATHS", str(tmp_path))
 
 
 @pytest.fixture(autouse=True)

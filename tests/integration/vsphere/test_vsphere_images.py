@@ -52,6 +52,8 @@ OWNER = "provisioner-images/lab.vc"
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVISIONER_IMAGE_CACHE", str(tmp_path / "cache"))
+    # the image files are made beside the stack's directory: allowed as a runner would
+    monkeypatch.setenv("PROVISIONER_ALLOW_PATHS", str(tmp_path))
 
 
 def make_vmdk(directory: Path, name: str, fill: bytes, size: str = "16M") -> tuple[Path, str]:

@@ -9,7 +9,7 @@ import pytest
 from support.vcsim import TEMPLATE, Simulator
 from vsphere_lab import Lab, actions, failures
 
-from provisioner.errors import PlanError
+from provisioner.errors import PlanError, StackError
 from provisioner.plan.model import Action
 
 GUEST = """
@@ -123,11 +123,14 @@ def test_values_vsphere_refuses(lab: Lab, vcsim: Simulator) -> None:
 
 
 def test_memory_must_be_a_multiple_of_4mib(lab: Lab, vcsim: Simulator) -> None:
+    """Refused when the stack loads, at the field's line (tests/hostile: values the
+    apply would refuse), with the nearest values vSphere takes."""
     body = GUEST.replace("memory: 256MiB", "memory: 258MiB").format(extra="")
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(StackError) as refused:
         lab.plan(body)
-    assert "guests.app: memory 258MiB is not a multiple of 4MiB, as vSphere needs" in \
-        str(refused.value)
+    text = str(refused.value)
+    assert "guests.app.memory: 258MiB is not a whole number of 4 MiB" in text, text
+    assert "write 256MiB or 260MiB" in text
 
 
 def test_a_clone_declares_the_templates_disks_and_nics_first(
