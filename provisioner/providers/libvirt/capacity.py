@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
@@ -30,10 +31,19 @@ def read_capacity(client: LibvirtClient) -> Capacity:
     pools = []
     for pool in client.call(CallKind.LIST, "storage pools", conn.listAllStoragePools,
                             libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        _refresh(client, pool)
         state = client.call(CallKind.READ, pool.name(), pool.info)
         pools.append(PoolCapacity(pool.name(), int(state[1]), int(state[3]),
                                   allocated=int(state[2])))
     return Capacity(hosts=[host], pools=pools)
+
+
+def _refresh(client: LibvirtClient, pool: libvirt.virStoragePool) -> None:
+    """Bring a pool's figures up to date: libvirt updates them when volumes are made or
+    deleted through it, not when a qcow2 file grows (what a guest writes, the internal
+    snapshots kept in it). A pool busy with a job keeps its last figures."""
+    with contextlib.suppress(ProviderError):
+        client.call(CallKind.READ, pool.name(), pool.refresh, 0, retry=False)
 
 
 def _guests(client: LibvirtClient, flag: int, *, running: bool) -> list[GuestLoad]:
