@@ -25,6 +25,7 @@ from provisioner.providers.virtualbox import GuestOptions, VirtualBoxConfig
 from provisioner.providers.virtualbox.inventory import Lister
 from provisioner.providers.virtualbox.listing import parse_vms
 from provisioner.providers.virtualbox.machine import Machine, settings_args
+from provisioner.providers.virtualbox.nics import MAX_NICS
 from provisioner.providers.virtualbox.ownership import (
     CREATING_KEY,
     OWNER_KEY,
@@ -116,9 +117,10 @@ class Guests:
         self.vbox.run("setextradata", name, CREATING_KEY,
                       encode(self.ownership.marker(address)), what=what)
         kill_point(f"virtualbox:made:{address}")
+        # createvm gives NIC 1 on NAT: every NIC the stack does not declare is removed
         machine.modify(*settings_args(guest, options), "--boot1=disk", "--boot2=dvd",
                        "--boot3=none", "--boot4=none",
-                       *machine.nics_args(guest.networks, 0))
+                       *machine.nics_args(guest.networks, MAX_NICS))
         machine.add_controller()
         for index, disk in enumerate(guest.disks):
             machine.add_disk(folder, index, disk, made)

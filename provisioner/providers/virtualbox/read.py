@@ -75,8 +75,9 @@ def _cloud_init(written: Any) -> dict[str, Blob | None]:
     found: dict[str, Blob | None] = {}
     for key in CLOUD_INIT_FIELDS:
         value = written.get(key) if isinstance(written, Mapping) else None
-        found[key] = Blob(str(value.get("label", key)), str(value["digest"]), b"") \
-            if isinstance(value, Mapping) and value.get("digest") else None
+        if isinstance(value, Mapping) and value.get("digest"):  # as JSON, or decoded
+            value = Blob(str(value.get("label", key)), str(value["digest"]), b"")
+        found[key] = Blob(value.label, value.digest, b"") if isinstance(value, Blob) else None
     return found
 
 
