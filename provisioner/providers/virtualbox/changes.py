@@ -9,7 +9,7 @@ guest off.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
@@ -21,11 +21,14 @@ from provisioner.providers.virtualbox.machine import Machine, mib
 from provisioner.providers.virtualbox.ownership import OWNER_KEY, encode, marker_in
 from provisioner.providers.virtualbox.schema import needs_halt
 
-_SETTINGS = {"cpus": lambda g, o: f"--cpus={g.cpus}",
-             "memory": lambda g, o: f"--memory={mib(g.memory)}",
-             "autostart": lambda g, o: f"--autostart-enabled={'on' if g.autostart else 'off'}",
-             "options.firmware": lambda g, o: f"--firmware={o.firmware}",
-             "options.ostype": lambda g, o: f"--os-type={o.ostype}"}
+_SETTINGS: dict[str, Callable[[GuestSpec, GuestOptions], str]] = {
+    "cpus": lambda g, o: f"--cpus={g.cpus}",
+    "memory": lambda g, o: f"--memory={mib(g.memory)}",
+    "autostart": lambda g, o: f"--autostart-enabled={'on' if g.autostart else 'off'}",
+    "options.firmware": lambda g, o: f"--firmware={o.firmware}",
+    "options.ostype": lambda g, o: f"--os-type={o.ostype}",
+}
+"""The ``modifyvm`` argument of each setting an update may change."""
 
 
 class Changes:

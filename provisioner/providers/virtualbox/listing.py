@@ -184,18 +184,27 @@ def parse_vm(lines: list[str]) -> VmInfo:
             nic = _nic(int(found.group(1)), found.group(2))
             if nic is not None:
                 vm.nics.append(nic)
-        elif (found := _OLD_ATTACHMENT.match(line)) is not None and \
-                found.group(1) in vm.controllers:
-            vm.attachments.append(Attachment(found.group(1), int(found.group(2)),
-                                             int(found.group(3)), found.group(5),
-                                             found.group(4)))
-        elif line.startswith("Storage Controller Name ("):  # 6.1
-            vm.controllers[line.split(":", 1)[1].strip()] = ""
+        elif _old_storage(vm, line):
+            continue
         elif (found := _KEY.match(line)) is not None:
             _field(vm, found.group(1), found.group(2).strip())
     if pending is not None:
         vm.attachments.append(Attachment(*pending, ""))
     return vm
+
+
+def _old_storage(vm: VmInfo, line: str) -> bool:
+    """VirtualBox 6.1's storage lines: ``Storage Controller Name (0): SATA`` and
+    ``SATA (0, 0): /path/disk.vdi (UUID: ...)``; whether ``line`` was one."""
+    if line.startswith("Storage Controller Name ("):
+        vm.controllers[line.split(":", 1)[1].strip()] = ""
+        return True
+    found = _OLD_ATTACHMENT.match(line)
+    if found is None or found.group(1) not in vm.controllers:
+        return False
+    vm.attachments.append(Attachment(found.group(1), int(found.group(2)), int(found.group(3)),
+                                     found.group(5), found.group(4)))
+    return True
 
 
 def _field(vm: VmInfo, key: str, value: str) -> None:

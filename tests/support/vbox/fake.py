@@ -271,8 +271,8 @@ class Fake:
         opts, _ = options(args[1:])
         path = opts["filename"]
         if any(m["location"] == path for m in self.state["hdds"].values()):
-            raise Refused(f"Failed to create medium", f"Could not create the medium storage "
-                          f"unit '{path}'.", f"VBox status code: -105 (VERR_ALREADY_EXISTS)")
+            raise Refused("Failed to create medium", f"Could not create the medium storage "
+                          f"unit '{path}'.", "VBox status code: -105 (VERR_ALREADY_EXISTS)")
         medium_id = str(uuid.uuid4())
         self.state["hdds"][medium_id] = {"uuid": medium_id, "location": path,
                                          "capacity": int(opts["size"])}

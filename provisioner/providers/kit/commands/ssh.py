@@ -23,7 +23,6 @@ from provisioner.providers.kit.commands.runner import (
     Runner,
     not_started,
     plain,
-    shown,
     timed_out,
 )
 
