@@ -34,7 +34,13 @@ from provisioner.providers.virtualbox.ownership import (
     stack_of_groups,
 )
 from provisioner.providers.virtualbox.power import Power
-from provisioner.providers.virtualbox.read import SEED_FILE, folder_of, seed_memo
+from provisioner.providers.virtualbox.read import (
+    CONTROLLER,
+    SEED_FILE,
+    SEED_PORT,
+    folder_of,
+    seed_memo,
+)
 from provisioner.providers.virtualbox.vboxmanage import VBoxManage
 from provisioner.testing import kill_point
 
@@ -161,13 +167,21 @@ class Guests:
         self.destroy(live.name, what, config.rsplit("/", 1)[0] if config else None)
 
     def destroy(self, name: str, what: str, folder: str | None) -> None:
+        """Power off, take the seed out and delete it, unregister with the disks. The
+        seed goes first: ``unregistervm --delete`` deletes hard disks only, and a delete
+        cut short after it would leave the seed with no VM to find it by."""
         try:
             self.power.stop(name, what, clean=False)
+            with contextlib.suppress(ProviderError):  # no seed, no controller: nothing to do
+                self.vbox.run("storageattach", name, f"--storagectl={CONTROLLER}",
+                              f"--port={SEED_PORT}", "--device=0", "--medium=none", what=what,
+                              retry=False)
+            self._drop_seed(f"{folder}/{SEED_FILE}" if folder else None, what)
+            kill_point(f"virtualbox:seed-dropped:{name}")
             self.vbox.run("unregistervm", name, "--delete", what=what)
         except ObjectNotFoundError:
             pass
         kill_point(f"virtualbox:unregistered:{name}")
-        self._drop_seed(f"{folder}/{SEED_FILE}" if folder else None, what)
 
     def _drop_seed(self, path: str | None, what: str) -> None:
         """``unregistervm --delete`` deletes hard disks only: the seed DVD goes here."""
