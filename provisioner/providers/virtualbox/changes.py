@@ -18,6 +18,7 @@ from provisioner.providers.virtualbox import GuestOptions
 from provisioner.providers.virtualbox.guests import Guests, label
 from provisioner.providers.virtualbox.listing import parse_vms
 from provisioner.providers.virtualbox.machine import Machine, mib
+from provisioner.providers.virtualbox.nics import declared_ports
 from provisioner.providers.virtualbox.ownership import OWNER_KEY, encode, marker_in
 from provisioner.providers.virtualbox.schema import needs_halt
 
@@ -48,8 +49,10 @@ class Changes:
         machine = Machine(self.vbox, name, what)
         machine.modify(*[setter(guest, options) for path, setter in _SETTINGS.items()
                          if touched(path, changed)])
-        if touched("options.ostype", changed):
-            self._remember_ostype(resource, name, options.ostype, what)
+        if touched("options.ostype", changed) or touched("networks", changed):
+            self._remember(resource, name, {"ostype": options.ostype,
+                                            "ports": declared_ports(desired.spec.get("networks"))},
+                           what)
         if touched("networks", changed) or touched("disks", changed):
             vm = parse_vms(self.vbox.read("showvminfo", name, what=what))[0]
             if touched("networks", changed):
@@ -61,10 +64,11 @@ class Changes:
         elif not guest.running and running:
             self.guests.power.stop(name, what)
 
-    def _remember_ostype(self, resource: Resource, name: str, ostype: str, what: str) -> None:
-        """The OS type id is read back from the marker's memo: keep it current."""
+    def _remember(self, resource: Resource, name: str, values: dict[str, object],
+                  what: str) -> None:
+        """What is read back from the marker's memo (the OS type id, the declared form of
+        port numbers): keep it current."""
         marker = marker_in(self.guests.lister.extradata(name))
-        memo = dict(marker.memo) if marker is not None else {}
-        memo["ostype"] = ostype
+        memo = {**(dict(marker.memo) if marker is not None else {}), **values}
         self.vbox.run("setextradata", name, OWNER_KEY,
                       encode(self.guests.ownership.marker(resource.address, memo)), what=what)

@@ -25,7 +25,7 @@ from provisioner.providers.virtualbox import GuestOptions, VirtualBoxConfig
 from provisioner.providers.virtualbox.inventory import Lister
 from provisioner.providers.virtualbox.listing import parse_vms
 from provisioner.providers.virtualbox.machine import Machine, settings_args
-from provisioner.providers.virtualbox.nics import MAX_NICS
+from provisioner.providers.virtualbox.nics import MAX_NICS, declared_ports
 from provisioner.providers.virtualbox.ownership import (
     CREATING_KEY,
     OWNER_KEY,
@@ -130,7 +130,8 @@ class Guests:
         machine.add_controller()
         for index, disk in enumerate(guest.disks):
             machine.add_disk(folder, index, disk, made)
-        memo: dict[str, object] = {"ostype": options.ostype}
+        memo: dict[str, object] = {"ostype": options.ostype,
+                                   "ports": declared_ports(resource.spec.get("networks"))}
         if guest.cloud_init is not None:
             made.append(machine.attach_seed(folder, guest.cloud_init))
             memo["seed"] = seed_memo(resource.spec.get("cloud_init"))

@@ -13,6 +13,7 @@ NIC N of the spec is VirtualBox's NIC N+1 (``--nic1``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from provisioner.core.specs import ForwardSpec, NicSpec
@@ -52,18 +53,33 @@ def rule(forward: ForwardSpec) -> str:
             f"{forward.guest}")
 
 
-def forward_of(found: Forward) -> dict[str, Any]:
-    return {"host": found.host_port, "guest": found.guest_port, "protocol": found.protocol,
+def declared_ports(networks: Any) -> dict[str, str]:
+    """Rule name → the host port as the stack wrote it, for the ports written as text
+    (``"222${count.index}"`` resolves to the text ``"2220"``): the marker keeps them,
+    so that a port reads back in the form it was declared and a re-plan is clean."""
+    found: dict[str, str] = {}
+    for nic in networks or ():
+        for forward in (nic.get("forwards") or ()) if isinstance(nic, dict) else ():
+            if isinstance(forward.get("host"), str):
+                spec = ForwardSpec.of(forward)
+                found[rule_name(spec)] = forward["host"]
+    return found
+
+
+def forward_of(found: Forward, ports: Mapping[str, str]) -> dict[str, Any]:
+    declared = ports.get(found.name)
+    host: int | str = declared if declared == str(found.host_port) else found.host_port
+    return {"host": host, "guest": found.guest_port, "protocol": found.protocol,
             "address": found.host_ip or "0.0.0.0"}
 
 
-def live_nic(nic: Nic) -> dict[str, Any]:
+def live_nic(nic: Nic, ports: Mapping[str, str]) -> dict[str, Any]:
     """A NIC as the planner compares it."""
     return {"network": None, "host_network": host_network_of(nic),
             "bridge": nic.target if nic.attachment == "bridged" else None,
             "mac": nic.mac, "ip": None, "model": _MODEL_OF.get(nic.type, nic.type.lower()),
             "vlan": None, "firewall": None,
-            "forwards": [forward_of(found) for found in nic.forwards]}
+            "forwards": [forward_of(found, ports) for found in nic.forwards]}
 
 
 def set_args(slot: int, nic: NicSpec) -> list[str]:
