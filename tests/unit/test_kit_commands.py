@@ -41,7 +41,7 @@ def test_a_missing_program_and_a_timeout_are_provider_errors() -> None:
     runner = LocalRunner(ProviderStats(), 10)
     with pytest.raises(ProviderError, match="no such program"):
         runner.run(["/nonexistent/VBoxManage", "list", "vms"], kind=CallKind.LIST)
-    with pytest.raises(ProviderError, match="did not finish within 0.2 s"):
+    with pytest.raises(ProviderError, match=r"did not finish within 0\.2 s"):
         runner.run([sys.executable, "-c", "import time; time.sleep(5)"], kind=CallKind.READ,
                    timeout=0.2)
 
@@ -85,5 +85,5 @@ def test_ssh_runner_writes_files_and_names_an_unreachable_host(tmp_path: Path) -
         str(tmp_path / "vm dir" / "cidata.iso"), b"\x00ISO")
     assert (tmp_path / "vm dir" / "cidata.iso").read_bytes() == b"\x00ISO"
     assert stats.calls == {CallKind.WRITE: 1}
-    with pytest.raises(ProviderError, match="ssh to down failed: .*Connection refused"):
+    with pytest.raises(ProviderError, match=r"ssh to down failed: .*Connection refused"):
         SshRunner(ProviderStats(), 10, "down", ssh=ssh).run(["true"], kind=CallKind.READ)
