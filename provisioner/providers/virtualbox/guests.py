@@ -161,7 +161,7 @@ class Guests:
     # -- delete -------------------------------------------------------------------------
 
     def delete(self, live: LiveObject) -> None:
-        """Power off and unregister the VM with its disks, then its seed ISO; gone is
+        """Power off, delete the seed ISO, unregister the VM with its disks; gone is
         success."""
         what = label(live.address, live.name)
         config = str(live.attributes.get("config_file") or "")

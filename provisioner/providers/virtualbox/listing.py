@@ -297,13 +297,14 @@ def parse_hdds(text: str) -> list[Medium]:
     return found
 
 
-def key_values(text: str) -> dict[str, str]:
-    """``Key: value`` lines (``list hostinfo``, ``list systemproperties``), first wins."""
+def key_values(text: str, separator: str = ":") -> dict[str, str]:
+    """``Key: value`` lines (``list hostinfo``, ``list systemproperties``), first wins;
+    with ``separator="="``, ``key="value"`` lines."""
     found: dict[str, str] = {}
     for line in text.splitlines():
-        key, sep, value = line.partition(":")
+        key, sep, value = line.partition(separator)
         if sep:
-            found.setdefault(key.strip(), value.strip())
+            found.setdefault(key.strip().strip('"'), value.strip().strip('"'))
     return found
 
 
@@ -319,9 +320,4 @@ def extradata(text: str) -> dict[str, str]:
 
 def machine_readable(text: str) -> Mapping[str, str]:
     """``showvminfo --machinereadable``: ``key="value"`` or ``key=value`` lines."""
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            found[key.strip().strip('"')] = value.strip().strip('"')
-    return found
+    return key_values(text, "=")
