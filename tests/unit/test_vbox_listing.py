@@ -98,7 +98,8 @@ def test_a_transcript_vm_reads_back_as_the_planner_sees_it() -> None:
         {"host": 2222, "guest": 22, "protocol": "tcp", "address": "127.0.0.1"}]
     assert live.spec["networks"][1]["host_network"] == "intnet:lab"
     assert live.spec["networks"][1]["model"] == "virtio"
-    assert live.spec["options"] == {"ostype": "Debian_64", "firmware": "efi"}
+    assert live.spec["options"] == {"ostype": "Debian_64", "firmware": "efi",
+                                    "disk_format": "vdi"}
     assert live.spec["cloud_init"] == {"user_data": None, "meta_data": None,
                                        "network_config": None}
     assert (live.running, live.spec["power"]) == (True, "running")

@@ -55,6 +55,9 @@ class GuestOptions(_Strict):
                                                    "ostypes` names it (Ubuntu_64, Debian_64, "
                                                    "Windows11_64...)")
     firmware: Literal["bios", "efi"] = Field("bios", description="boot firmware")
+    disk_format: Literal["vdi", "vmdk"] = Field(
+        "vdi", description="the image format of the guest's disks (VMDK: for use by VMware "
+                           "products too); another format is new disks: a replacement")
 
 
 def probe() -> str:

@@ -58,7 +58,7 @@ class Changes:
             if touched("networks", changed):
                 machine.match_nics(vm, guest.networks, running)
             if touched("disks", changed):
-                machine.match_disks(vm, guest.disks)
+                machine.match_disks(vm, guest.disks, options.disk_format)
         if guest.running and not running:
             self.guests.power.start(name, what)
         elif not guest.running and running:

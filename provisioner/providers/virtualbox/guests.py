@@ -129,8 +129,8 @@ class Guests:
                        *machine.nics_args(guest.networks, MAX_NICS))
         machine.add_controller()
         for index, disk in enumerate(guest.disks):
-            machine.add_disk(folder, index, disk, made)
-        memo: dict[str, object] = {"ostype": options.ostype,
+            machine.add_disk(folder, index, disk, made, options.disk_format)
+        memo: dict[str, object] = {"ostype": options.ostype, "disk_format": options.disk_format,
                                    "ports": declared_ports(resource.spec.get("networks"))}
         if guest.cloud_init is not None:
             made.append(machine.attach_seed(folder, guest.cloud_init))

@@ -1,9 +1,10 @@
 """A VM's settings, disks and seed DVD, written with ``modifyvm``, ``storageattach``,
 ``createmedium`` and ``modifymedium``.
 
-Every disk is a VDI in the VM's folder, on the ``SATA`` controller: disk N of
-the spec at port N (a disk grows with ``modifymedium --resize``, in MiB; a disk
-the spec no longer has is detached and deleted with ``closemedium --delete``).
+Every disk is a VDI (or a VMDK: ``options.disk_format``) in the VM's folder, on
+the ``SATA`` controller: disk N of the spec at port N (a disk grows with
+``modifymedium --resize``, in MiB; a disk the spec no longer has is detached
+and deleted with ``closemedium --delete``).
 The cloud-init seed is a NoCloud ISO (``kit/nocloud``) written next to the
 disks and attached as a DVD at port 29.
 """
@@ -63,27 +64,29 @@ class Machine:
 
     # -- disks ---------------------------------------------------------------------------
 
-    def add_disk(self, folder: str, index: int, disk: DiskSpec, made: list[str]) -> None:
-        """A new VDI as disk ``index``; its path goes into ``made`` as soon as it exists."""
+    def add_disk(self, folder: str, index: int, disk: DiskSpec, made: list[str],
+                 disk_format: str) -> None:
+        """A new disk image as disk ``index``; its path goes into ``made`` as soon as it
+        exists."""
         what = f"{self.what} disks[{index}]"
-        path = f"{folder}/{self.name}-disk{index}.vdi"
+        path = f"{folder}/{self.name}-disk{index}.{disk_format}"
         out = self.vbox.run("createmedium", "disk", f"--filename={path}",
-                            f"--size={mib(disk.size or MIB)}", "--format=VDI", what=what,
-                            retry=False)
+                            f"--size={mib(disk.size or MIB)}", f"--format={disk_format.upper()}",
+                            what=what, retry=False)
         made.append(path)
         found = _CREATED.search(out)
         self.vbox.run("storageattach", self.name, f"--storagectl={CONTROLLER}",
                       f"--port={index}", "--device=0", "--type=hdd",
                       f"--medium={found.group(1) if found else path}", what=what)
 
-    def match_disks(self, vm: VmInfo, disks: Sequence[DiskSpec]) -> None:
+    def match_disks(self, vm: VmInfo, disks: Sequence[DiskSpec], disk_format: str) -> None:
         """Grow, add and remove disks so the (stopped) VM has ``disks``."""
         media = {m.uuid: m for m in parse_hdds(self.vbox.list("-l", "hdds"))}
         have = {attached.port: attached for attached in disks_of(vm)}
         for index, disk in enumerate(disks):
             attached = have.pop(index, None)
             if attached is None:
-                self.add_disk(folder_of(vm), index, disk, [])
+                self.add_disk(folder_of(vm), index, disk, [], disk_format)
             elif disk.size is not None:
                 self._grow(media.get(attached.uuid), attached.uuid, disk.size, index)
         for port, attached in sorted(have.items()):

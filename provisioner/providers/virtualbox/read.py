@@ -55,7 +55,8 @@ def live_object(vm: VmInfo, media: Mapping[str, Medium], marker: Marker,
         "cloud_init": _cloud_init(memo.get("seed")) if seed is not None else None,
         "power": POWER.get(vm.state, vm.state),
         "autostart": vm.autostart,
-        "options": {"ostype": str(memo.get("ostype", "Linux_64")), "firmware": vm.firmware},
+        "options": {"ostype": str(memo.get("ostype", "Linux_64")), "firmware": vm.firmware,
+                    "disk_format": _disk_format(disks_of(vm), media, memo)},
     }
     attributes: dict[str, Any] = {
         "uuid": vm.uuid, "state": vm.state, "config_file": vm.config_file,
@@ -64,6 +65,15 @@ def live_object(vm: VmInfo, media: Mapping[str, Medium], marker: Marker,
     }
     return LiveObject(address=marker.address, provider=provider, name=vm.name, id=vm.uuid,
                       spec=spec, attributes=attributes, running=vm.running)
+
+
+def _disk_format(disks: list[Attachment], media: Mapping[str, Medium],
+                 memo: Mapping[str, Any]) -> str:
+    """The format of the first disk (``Storage format: VDI``), else the one remembered."""
+    first = media.get(disks[0].uuid) if disks else None
+    if first is not None and first.format:
+        return first.format.lower()
+    return str(memo.get("disk_format", "vdi"))
 
 
 def _disk(attached: Attachment, media: Mapping[str, Medium]) -> dict[str, Any]:

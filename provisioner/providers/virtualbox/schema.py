@@ -35,7 +35,7 @@ GUEST_FIELDS: Mapping[str, FieldRule] = {
     "networks[].network": REPLACE, "networks[].ip": REPLACE, "networks[].vlan": REPLACE,
     "networks[].firewall": REPLACE,
     "cloud_init": REPLACE,
-    "options": RESTART,
+    "options": RESTART, "options.disk_format": REPLACE,
 }
 
 

@@ -76,6 +76,21 @@ def test_a_running_guest_restarts_only_when_the_plan_says_so(lab: Lab, fake: Fak
 
 
 @pytest.mark.simulator_only("reads the fake's state")
+def test_vmdk_disks_and_a_new_format_is_a_replacement(lab: Lab, fake: FakeVBox) -> None:
+    lab.write({"app": _guest(options={"disk_format": "vmdk"})})
+    lab.applied()
+    lab.clean()
+    state = fake.load()
+    assert sorted((m["format"], m["location"].rsplit(".", 1)[1]) for m in
+                  state["hdds"].values()) == [("VMDK", "vmdk"), ("VMDK", "vmdk")]
+    lab.write({"app": _guest()})
+    plan = lab.plan()
+    assert "options.disk_format" in plan.stdout and "replace" in plan.stdout, plan.stdout
+    lab.applied()
+    assert {m["format"] for m in fake.load()["hdds"].values()} == {"VDI"}
+
+
+@pytest.mark.simulator_only("reads the fake's state")
 def test_destroy_leaves_no_vm_disk_or_seed(lab: Lab, fake: FakeVBox) -> None:
     lab.write({"app": _guest(power="running"), "db": _guest(networks=[])})
     lab.applied()

@@ -275,7 +275,8 @@ class Fake:
                           f"unit '{path}'.", "VBox status code: -105 (VERR_ALREADY_EXISTS)")
         medium_id = str(uuid.uuid4())
         self.state["hdds"][medium_id] = {"uuid": medium_id, "location": path,
-                                         "capacity": int(opts["size"])}
+                                         "capacity": int(opts["size"]),
+                                         "format": opts.get("format", "VDI").upper()}
         return ("0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n"
                 f"Medium created. UUID: {medium_id}\n")
 

@@ -78,7 +78,8 @@ def _attachment(nic: dict[str, Any]) -> str:
 def hdd_block(medium: dict[str, Any], users: list[dict[str, Any]]) -> str:
     lines = [f"UUID:           {medium['uuid']}", "Parent UUID:    base",
              "State:          created", "Type:           normal (base)",
-             f"Location:       {medium['location']}", "Storage format: VDI",
+             f"Location:       {medium['location']}",
+             f"Storage format: {medium.get('format', 'VDI')}",
              "Format variant: dynamic default", f"Capacity:       {medium['capacity']} MBytes",
              "Encryption:     disabled"]
     if users:
