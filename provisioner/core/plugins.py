@@ -31,6 +31,7 @@ BUILT_IN = {
     "vsphere": "provisioner.providers.vsphere:plugin",
     "qemu": "provisioner.providers.qemu:plugin",
     "xenserver": "provisioner.providers.xenserver:plugin",
+    "virtualbox": "provisioner.providers.virtualbox:plugin",
 }
 """The plugins shipped with provisioner (also declared as entry points in
 pyproject.toml): found without scanning every installed distribution's entry
@@ -44,6 +45,26 @@ class NoOptions(BaseModel):
 
 
 @dataclass(frozen=True)
+class Retired:
+    """A hypervisor people may look for that no provider serves: it was discontinued."""
+
+    product: str
+    reason: str
+    successor: str
+
+
+RETIRED = {
+    "oraclevm": Retired("Oracle VM Server", "discontinued: Oracle ended its support in 2021",
+                        "Oracle Linux Virtualization Manager (oVirt-based; KVM guests: use "
+                        "type: libvirt on its hosts)"),
+    "virtualpc": Retired("Microsoft Virtual PC", "discontinued with Windows 7",
+                         "Hyper-V (in every Windows Pro and Server)"),
+}
+"""Provider types ``provisioner providers`` lists as not supported, with why and what
+replaced them; a stack naming one is refused with the same words."""
+
+
+@dataclass(frozen=True)
 class ProviderPlugin:
     """Describes a provider type without importing its hypervisor library."""
 
@@ -54,7 +75,8 @@ class ProviderPlugin:
     provider_path: str
     """``module:Class`` of the Provider subclass, imported on first use."""
     requires: str
-    """The third-party module the provider needs, such as ``libvirt``."""
+    """The third-party module the provider needs, such as ``libvirt`` ("" for none: a
+    provider driving a program, whose ``probe`` says whether it is there)."""
     extra: str
     """The pip extra that installs it: ``pip install 'provisioner[EXTRA]'``."""
     kinds: frozenset[Kind]
@@ -113,6 +135,10 @@ def get_plugin(type_name: str) -> ProviderPlugin:
         built_in: ProviderPlugin = getattr(importlib.import_module(module_name), attribute)
         return built_in
     point = _entry_points().get(type_name)
+    if point is None and type_name in RETIRED:
+        retired = RETIRED[type_name]
+        raise UserError(f"provider type '{type_name}' ({retired.product}) is not supported: "
+                        f"{retired.reason}", hint=f"its successor is {retired.successor}")
     if point is None:
         installed = ", ".join(installed_types()) or "none"
         raise UserError(

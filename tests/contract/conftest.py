@@ -15,6 +15,7 @@ import pytest
 from contract.target_libvirt import LibvirtTarget
 from contract.target_proxmox import ProxmoxTarget
 from contract.target_qemu import QemuTarget
+from contract.target_virtualbox import VirtualBoxTarget
 from contract.target_vsphere import VSPHERE_TARGETS
 from contract.target_xenserver import XenServerTarget
 from contract.targets import ContractTarget, Hypervisor
@@ -26,6 +27,7 @@ TARGETS: list[ContractTarget] = [LibvirtTarget(), ProxmoxTarget()]
 TARGETS += VSPHERE_TARGETS
 TARGETS.append(QemuTarget())
 TARGETS.append(XenServerTarget())
+TARGETS.append(VirtualBoxTarget())
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)

@@ -32,6 +32,10 @@ whatever the tests make there belongs to a stack named for this run
 ``PROVISIONER_TEST_LIBVIRT_URI``  ``qemu+ssh://root@HOST/system`` or ``qemu:///system``
                                (the host needs an active storage pool named ``default``:
                                the tests name it, as libvirt's convention does)
+``PROVISIONER_TEST_VBOX``      ``local`` (VBoxManage on this machine) or ``user@host``
+                               (VBoxManage on that host, over ssh with a key)
+  ``_VBOXMANAGE``              the program (default ``VBoxManage``)
+  ``_BASEFOLDER``              where test VMs are made (default: VirtualBox's)
 ``PROVISIONER_TEST_RUN_ID``    the run's id in stack names (default: random, 6 hex)
 =============================  ==========================================================
 
@@ -56,8 +60,10 @@ PVE = PREFIX + "PVE"
 VSPHERE = PREFIX + "VSPHERE"
 XAPI = PREFIX + "XAPI"
 LIBVIRT = PREFIX + "LIBVIRT_URI"
+VBOX = PREFIX + "VBOX"
 RUN_ID = PREFIX + "RUN_ID"
-SELECTORS = {"proxmox": PVE, "vsphere": VSPHERE, "xenserver": XAPI, "libvirt": LIBVIRT}
+SELECTORS = {"proxmox": PVE, "vsphere": VSPHERE, "xenserver": XAPI, "libvirt": LIBVIRT,
+             "virtualbox": VBOX}
 """The variable that selects a real target, per provider (the ``provider`` of the
 ``simulator_only`` marker)."""
 
@@ -113,6 +119,14 @@ class XapiTarget:
 
 
 @dataclass(frozen=True)
+class VboxTarget:
+    host: str | None
+    """None: VBoxManage on this machine (``local``); else the ssh destination."""
+    vboxmanage: str = "VBoxManage"
+    basefolder: str | None = None
+
+
+@dataclass(frozen=True)
 class LibvirtTarget:
     uri: str
 
@@ -123,7 +137,7 @@ class LibvirtTarget:
         return host not in (None, "", "localhost", "127.0.0.1", "::1")
 
 
-Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget
+Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget
 
 
 class _Reader:
@@ -237,7 +251,22 @@ def libvirt(environ: Mapping[str, str] | None = None) -> LibvirtTarget | None:
     return LibvirtTarget(uri=uri)
 
 
-_PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt}
+def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
+    environ = os.environ if environ is None else environ
+    value = environ.get(VBOX, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"local|[A-Za-z0-9_.@-]+", value):
+        raise RealHostError(f"{VBOX} must be `local` or an ssh destination (user@host), "
+                            f"not {value!r}")
+    read = _Reader(environ, VBOX)
+    return VboxTarget(host=None if value == "local" else value,
+                      vboxmanage=read.get("VBOXMANAGE", "VBoxManage") or "VBoxManage",
+                      basefolder=read.get("BASEFOLDER"))
+
+
+_PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt,
+            "virtualbox": vbox}
 
 
 def target(provider: str, environ: Mapping[str, str] | None = None) -> Target | None:

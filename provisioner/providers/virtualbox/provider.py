@@ -1,0 +1,99 @@
+"""VirtualBoxProvider: the provider contract on one VirtualBox host (7.0, 7.1).
+
+Guests only: VirtualBox's networks (NAT, host-only interfaces, internal
+networks, bridges) are named by the stack and checked at plan time. The bulk
+read is ``inventory.Lister`` (``list -l vms`` and ``list -l hdds``, parsed by
+``listing``); checks are ``checks``; capacity ``capacity``; creates and deletes
+``guests``, updates ``changes``; every command goes through ``vboxmanage``,
+which runs VBoxManage here or over SSH and translates its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from provisioner.core.address import Kind
+from provisioner.core.problems import Problem
+from provisioner.core.resources import LiveObject, Resource
+from provisioner.errors import ProviderError
+from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
+from provisioner.providers.kit.macs import declares_macs, mac_clashes
+from provisioner.providers.virtualbox import VirtualBoxConfig
+from provisioner.providers.virtualbox.capacity import POOL, capacity
+from provisioner.providers.virtualbox.changes import Changes
+from provisioner.providers.virtualbox.checks import plan_checks, unsupported
+from provisioner.providers.virtualbox.guests import Guests, label
+from provisioner.providers.virtualbox.inventory import Lister
+from provisioner.providers.virtualbox.ownership import Ownership
+from provisioner.providers.virtualbox.schema import GUEST_SCHEMA
+from provisioner.providers.virtualbox.vboxmanage import VBoxManage
+
+
+class VirtualBoxProvider(Provider):
+    """The guests of one provider block on one VirtualBox host."""
+
+    type_name = "virtualbox"
+
+    def __init__(self, name: str, config: Any, owner: Owner) -> None:
+        super().__init__(name, config, owner)
+        self.settings: VirtualBoxConfig = config
+        self.vbox = VBoxManage(self.settings, self.stats)
+        self.lister = Lister(self.vbox, Ownership(owner.stack, name))
+        self.guests = Guests(self.vbox, self.settings, self.lister)
+        self.changes = Changes(self.guests)
+
+    def schema(self) -> ProviderSchema:
+        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
+                              max_parallel=self.settings.max_parallel)
+
+    def list_managed(self) -> Inventory:
+        """Two LIST calls (``list -l vms``, ``list -l hdds``) and one READ per VM of this
+        stack's group (its extradata)."""
+        return self.lister.inventory()
+
+    def check(self, resources: Sequence[Resource]) -> list[Problem]:
+        guests = [r for r in resources if r.kind is Kind.GUEST]
+        if not guests:
+            return []
+        problems = plan_checks(guests, self.vbox)
+        if declares_macs(guests):
+            problems += mac_clashes(guests, self.lister.mac_holders())
+        return problems
+
+    def capacity(self) -> Capacity:
+        return capacity(self.vbox, self.settings, self.lister.last())
+
+    @property
+    def default_pool(self) -> str:
+        return POOL
+
+    def create(self, resource: Resource) -> LiveObject:
+        """Make, set up and start the VM (``guests``). If this raises, the VM was removed
+        again, or CreateFailedError names it (the next plan deletes it)."""
+        self._guest_only(resource.kind)
+        problems = unsupported(resource)
+        if problems:
+            first = problems[0]
+            raise ProviderError(f"{label(resource.address, resource.name)}: "
+                                f"{first.path}: {first.summary}", hint=first.hint)
+        name = self.guests.create(resource)
+        return self.lister.one(name, label(resource.address, name))
+
+    def update(self, resource: Resource, live: LiveObject, changed: Sequence[str]) -> LiveObject:
+        """Change the fields in ``changed`` (``changes``), powering the guest off only when
+        one needs it. If this raises, the VM exists and keeps what was changed."""
+        self._guest_only(resource.kind)
+        self.changes.update(resource, live, list(changed))
+        return self.lister.one(live.name, label(resource.address, live.name))
+
+    def delete(self, live: LiveObject) -> None:
+        """Power off and unregister the VM with its disks and seed; gone is success."""
+        self.guests.delete(live)
+
+    def close(self) -> None:
+        self.vbox.close()
+
+    def _guest_only(self, kind: Kind) -> None:
+        if kind is not Kind.GUEST:
+            raise ProviderError(f"the virtualbox provider cannot do this for {kind.value}")
