@@ -28,6 +28,7 @@ _EDITS = [
     FieldEdit("memory", {"memory": "256MiB"}, {"memory": "512MiB"}),
     FieldEdit("power", {}, {"power": "stopped"}),
     FieldEdit("autostart", {}, {"autostart": True}),
+    FieldEdit("lifecycle.prevent_destroy", {"lifecycle": {"prevent_destroy": True}}, {}),
     FieldEdit("disks", {}, {"disks": [{"size": "1GiB"}, {"size": "1GiB"}]}),
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}),
     FieldEdit("disks[0].size", {}, {"disks": [{"size": "2GiB"}]}, stopped=True),

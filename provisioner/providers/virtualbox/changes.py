@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.resources import PROTECTION_PATH, LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.providers.kit.changes import only_changed, touched
 from provisioner.providers.virtualbox import GuestOptions
@@ -49,7 +49,8 @@ class Changes:
         machine = Machine(self.vbox, name, what)
         machine.modify(*[setter(guest, options) for path, setter in _SETTINGS.items()
                          if touched(path, changed)])
-        if touched("options.ostype", changed) or touched("networks", changed):
+        if touched("options.ostype", changed) or touched("networks", changed) or \
+                PROTECTION_PATH in changed:
             self._remember(resource, name, {"ostype": options.ostype,
                                             "ports": declared_ports(desired.spec.get("networks"))},
                            what)
@@ -70,5 +71,6 @@ class Changes:
         port numbers): keep it current."""
         marker = marker_in(self.guests.lister.extradata(name))
         memo = {**(dict(marker.memo) if marker is not None else {}), **values}
-        self.vbox.run("setextradata", name, OWNER_KEY,
-                      encode(self.guests.ownership.marker(resource.address, memo)), what=what)
+        marker = self.guests.ownership.marker(resource.address, memo,
+                                              resource.lifecycle.prevent_destroy)
+        self.vbox.run("setextradata", name, OWNER_KEY, encode(marker), what=what)

@@ -135,8 +135,8 @@ class Guests:
         if guest.cloud_init is not None:
             made.append(machine.attach_seed(folder, guest.cloud_init))
             memo["seed"] = seed_memo(resource.spec.get("cloud_init"))
-        self.vbox.run("setextradata", name, OWNER_KEY,
-                      encode(self.ownership.marker(address, memo)), what=what)
+        marker = self.ownership.marker(address, memo, resource.lifecycle.prevent_destroy)
+        self.vbox.run("setextradata", name, OWNER_KEY, encode(marker), what=what)
         kill_point(f"virtualbox:devices-made:{address}")
         if guest.running:
             self.power.start(name, what)

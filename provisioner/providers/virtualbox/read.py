@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.core.resources import Blob, LiveObject
+from provisioner.core.resources import PROTECTION_MARK, Blob, LiveObject
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.virtualbox.listing import Attachment, Medium, VmInfo
 from provisioner.providers.virtualbox.nics import live_nic
@@ -62,6 +62,7 @@ def live_object(vm: VmInfo, media: Mapping[str, Medium], marker: Marker,
         "uuid": vm.uuid, "state": vm.state, "config_file": vm.config_file,
         "macs": [nic.mac for nic in sorted(vm.nics, key=lambda n: n.slot)],
         "seed": seed.location if seed is not None else None,
+        PROTECTION_MARK: marker.protected,
     }
     return LiveObject(address=marker.address, provider=provider, name=vm.name, id=vm.uuid,
                       spec=spec, attributes=attributes, running=vm.running)
