@@ -88,11 +88,14 @@ class Snapshots:
         what = str(live.address)
         disks = self._disks(live, check=True)
         running = self._running(live)
+        found: list[SnapshotInfo] = []
         for disk in disks:
-            if name not in {s.name for s in self._listed(disk, live, running)}:
+            match = [s for s in self._listed(disk, live, running) if s.name == name]
+            if not match:
                 raise ProviderError(f"{what} has no snapshot named {name} on {disk.node}",
                                     hint="see them with: provisioner snapshot list")
-        memory = next(s for s in self._listed(disks[0], live, running) if s.name == name).memory
+            found.append(match[0])
+        memory = found[0].memory  # the first disk holds the running state
         if memory and running:
             self._job(live, "snapshot-load", name, disks, vmstate=disks[0].node)
         elif memory:
