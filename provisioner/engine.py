@@ -91,7 +91,7 @@ class Engine:
     def providers(self) -> dict[str, Provider]:
         """Every provider block of the stack, built on first use (no I/O until called)."""
         if not self._providers:
-            owner = Owner(self.stack.name, self.stack.root)
+            owner = Owner(self.stack.identity, self.stack.root)
             for name, config in self.stack.providers.items():
                 cls = config.plugin.provider_class()
                 self._providers[name] = cls(name, config.config, owner)
@@ -329,7 +329,7 @@ class Engine:
     def outputs(self) -> OutputValues:
         """Outputs from the current records; stored (sensitive ones masked)."""
         values = evaluate_outputs(self.stack.outputs, self.store.applied(), self.stack.groups,
-                                  self.stack.variables)
+                                  self.stack.variables, self.stack.other_outputs)
         self.store.set_outputs(values.shown())
         return values
 

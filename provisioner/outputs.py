@@ -2,7 +2,9 @@
 
 ``${guests.web[*].ip}`` is a list over the instances of ``web``;
 ``${guests.web-0.name}`` one value; an output that is only one expression
-keeps the value's type, text around expressions makes a string. A value no
+keeps the value's type, text around expressions makes a string.
+``${stack.core.outputs.lab_net}`` is the other stack's output as the stack's
+load read it (stack/other_stacks.py). A value no
 object of that kind can have (a typo) is refused by the plan
 (``unknown_attributes``); one an object lacks after the apply is null (and named
 in a warning), never an error: apply has already happened.
@@ -50,10 +52,11 @@ def evaluate_outputs(
     records: Mapping[Address, AppliedRecord],
     groups: Mapping[Address, list[Address]],
     variables: Mapping[str, Any],
+    other_outputs: Mapping[str, Any] | None = None,
 ) -> OutputValues:
     result = OutputValues()
     for name, output in outputs.items():
-        evaluator = _Evaluator(records, groups, variables)
+        evaluator = _Evaluator(records, groups, variables, other_outputs or {})
         result.values[name] = evaluator.render(output.value)
         result.warnings += [f"output {name}: {w}" for w in evaluator.warnings]
         if output.sensitive:
@@ -107,10 +110,12 @@ class _Evaluator:
         records: Mapping[Address, AppliedRecord],
         groups: Mapping[Address, list[Address]],
         variables: Mapping[str, Any],
+        other_outputs: Mapping[str, Any],
     ) -> None:
         self.records = records
         self.groups = groups
         self.variables = variables
+        self.other_outputs = other_outputs
         self.warnings: list[str] = []
 
     def render(self, text: str) -> Any:
@@ -131,6 +136,8 @@ class _Evaluator:
     def evaluate(self, expression: str) -> Any:
         if expression.startswith("var."):
             return self.variables.get(expression[4:])
+        if expression.startswith("stack."):
+            return self.other_outputs.get(expression[6:])
         reference = _reference(expression)
         if reference is None:
             self.warnings.append(f"cannot evaluate '{expression}'")

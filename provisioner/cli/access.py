@@ -17,6 +17,7 @@ import typer
 
 from provisioner.cli.common import (
     DebugOption,
+    EnvOption,
     StackPath,
     StateBackendOption,
     StateOption,
@@ -34,17 +35,19 @@ if TYPE_CHECKING:
 
 
 def _hosts(stack: Path, var: list[str] | None, var_file: list[Path] | None,
-           state: Path | None, state_backend: str | None) -> tuple[Stack, list[Host]]:
+           state: Path | None, state_backend: str | None,
+           env: str | None) -> tuple[Stack, list[Host]]:
     from provisioner.access.hosts import hosts_of
     from provisioner.core.address import Kind
     from provisioner.state.factory import open_store
 
-    loaded = load(stack, var, var_file, secrets="state")
+    loaded = load(stack, var, var_file, secrets="state", env=env, state=state,
+                  state_backend=state_backend)
     with open_store(loaded, state, state_backend) as store:
         records = store.applied()
     hosts = hosts_of(loaded, records)
     if not hosts and any(r.kind is Kind.GUEST for r in loaded.resources):
-        echo(f"note: no guest of stack {loaded.name} is recorded yet: run provisioner "
+        echo(f"note: no guest of stack {loaded.identity} is recorded yet: run provisioner "
              "apply first (the state holds their addresses)", err=True)
     return loaded, hosts
 
@@ -73,6 +76,7 @@ def inventory(
     = None,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -89,19 +93,20 @@ def inventory(
     with user_errors(debug):
         from provisioner.access.inventory import inventory_json, inventory_yaml, one_host
 
-        loaded, hosts = _hosts(stack, var, var_file, state, state_backend)
+        loaded, hosts = _hosts(stack, var, var_file, state, state_backend, env)
         if host is not None:
             echo(json.dumps(one_host(hosts, host), indent=2, sort_keys=True))
         elif list_ or output_format == "json":
             echo(json.dumps(inventory_json(hosts), indent=2, sort_keys=True))
         else:
-            echo(inventory_yaml(hosts, loaded.name).rstrip("\n"))
+            echo(inventory_yaml(hosts, loaded.identity).rstrip("\n"))
 
 
 def ssh_config(
     stack: StackPath = Path("."),
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -114,8 +119,8 @@ def ssh_config(
     with user_errors(debug):
         from provisioner.access.ssh_config import ssh_config as blocks
 
-        loaded, hosts = _hosts(stack, var, var_file, state, state_backend)
-        echo(blocks(hosts, loaded.name).rstrip("\n"))
+        loaded, hosts = _hosts(stack, var, var_file, state, state_backend, env)
+        echo(blocks(hosts, loaded.identity).rstrip("\n"))
 
 
 def ssh(
@@ -129,6 +134,7 @@ def ssh(
         "--print", help="Print the ssh command line instead of running it.")] = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -141,7 +147,7 @@ def ssh(
     with user_errors(debug):
         from provisioner.access.ssh_config import ssh_command
 
-        _loaded, hosts = _hosts(stack, var, var_file, state, state_backend)
+        _loaded, hosts = _hosts(stack, var, var_file, state, state_backend, env)
         found = _one(hosts, guest)
         if found.ip is None:
             raise UserError(f"{found.address} has no address recorded yet",
@@ -165,6 +171,7 @@ def console(
         "--print", help="Print the command line instead of running it.")] = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -177,10 +184,10 @@ def console(
     with user_errors(debug):
         from provisioner.access.console import console_command
 
-        loaded, hosts = _hosts(stack, var, var_file, state, state_backend)
+        loaded, hosts = _hosts(stack, var, var_file, state, state_backend, env)
         found = _one(hosts, guest)
         block = loaded.providers[found.provider]
-        argv = console_command(block.plugin.type_name, block.config, loaded.name,
+        argv = console_command(block.plugin.type_name, block.config, loaded.identity,
                                found.provider, found.name, loaded.root)
         if show:
             echo(" ".join(argv))

@@ -9,6 +9,7 @@ import typer
 
 from provisioner.cli.common import (
     DebugOption,
+    EnvOption,
     StackPath,
     StateBackendOption,
     StateOption,
@@ -35,6 +36,7 @@ def import_(
                            "and the stack has several.")] = None,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     lock_timeout: Annotated[float, typer.Option("--lock-timeout", min=0,
                                                 help="Seconds to wait for another run's lock.")]
     = 0.0,
@@ -54,7 +56,7 @@ def import_(
         from provisioner.cli.change import open_engine
         from provisioner.render.yaml import declaration_yaml
 
-        loaded = load(stack, var, var_file)
+        loaded = load(stack, var, var_file, env=env, state=state, state_backend=state_backend)
         (target,) = parse_addresses([address], "import")
         declared = loaded.resource(target)
         block = declared.provider if declared else _provider_block(loaded, provider)

@@ -16,6 +16,7 @@ from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.cli.common import (
     EXIT_ERROR,
     DebugOption,
+    EnvOption,
     ExcludeOption,
     NoColorOption,
     ParallelismOption,
@@ -61,6 +62,7 @@ def apply(
     auto_approve: AutoApproveOption = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     replace: ReplaceOption = None,
     target: TargetOption = None,
@@ -81,7 +83,7 @@ def apply(
 
     Example: provisioner apply stacks/demo --auto-approve; provisioner apply demo.plan
     """
-    _change(stack, var, var_file, parallelism, (replace, target, exclude), lock_timeout,
+    _change(stack, (var, var_file, env), parallelism, (replace, target, exclude), lock_timeout,
             (state, state_backend), no_color, debug, auto_approve, destroy=False)
 
 
@@ -90,6 +92,7 @@ def destroy(
     auto_approve: AutoApproveOption = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     target: TargetOption = None,
     exclude: ExcludeOption = None,
@@ -106,12 +109,13 @@ def destroy(
 
     Example: provisioner destroy stacks/demo --auto-approve
     """
-    _change(stack, var, var_file, parallelism, (None, target, exclude), lock_timeout,
+    _change(stack, (var, var_file, env), parallelism, (None, target, exclude), lock_timeout,
             (state, state_backend), no_color, debug, auto_approve, destroy=True)
 
 
 def _change(
-    stack: Path, var: list[str] | None, var_file: list[Path] | None, parallelism: int,
+    stack: Path, inputs: tuple[list[str] | None, list[Path] | None, str | None],
+    parallelism: int,
     selection: tuple[list[str] | None, list[str] | None, list[str] | None],
     lock_timeout: float, state: tuple[Path | None, str | None],
     no_color: bool,
@@ -120,7 +124,11 @@ def _change(
     command = "destroy" if destroy else "apply"
     with user_errors(debug):
         saved = _saved_plan(stack, destroy)
-        loaded = load(Path(saved.stack_path) if saved else stack, var, var_file)
+        var, var_file, env = inputs
+        if saved is not None and env is None:
+            env = saved.environment  # a different --env is refused by replan
+        loaded = load(Path(saved.stack_path) if saved else stack, var, var_file, env=env,
+                      state=state[0], state_backend=state[1])
         with open_engine(loaded, *state) as engine, engine.store.lock(command, lock_timeout):
             if saved is not None:
                 planned = engine.replan(saved, parallelism)

@@ -51,6 +51,14 @@ VarFileOption = Annotated[
                                     "the stack's or the current directory, or one listed in "
                                     "PROVISIONER_ALLOW_PATHS.", metavar="FILE"),
 ]
+EnvOption = Annotated[
+    str | None,
+    typer.Option("--env", envvar="PROVISIONER_ENV", metavar="NAME", show_default=False,
+                 help="An environment of the stack: reads STACKDIR/env/NAME.yaml (variable "
+                      "values and overrides of the stack's sections) and uses the "
+                      "environment's own state. Example: --env prod. Default: "
+                      "PROVISIONER_ENV, else none."),
+]
 ParallelismOption = Annotated[
     int, typer.Option("--parallelism", min=1, max=256,
                       help="Most provider calls at once (each provider also has its own limit).")
@@ -126,15 +134,22 @@ def user_errors(debug: bool) -> Iterator[None]:
 
 
 def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
-         secrets: Literal["all", "state", "none"] = "all") -> Stack:
+         secrets: Literal["all", "state", "none"] = "all", *, env: str | None = None,
+         state: Path | None = None, state_backend: str | None = None) -> Stack:
     """The stack at ``path``; ``secrets``: which the command needs, ``all`` (it connects
-    to hypervisors), ``state`` (it opens only the state store) or ``none``."""
+    to hypervisors), ``state`` (it opens only the state store) or ``none`` (it opens
+    nothing: ``${stack.NAME.outputs.X}`` is then checked for its form only). ``env``:
+    ``--env``; ``state``, ``state_backend``: where other stacks' outputs are read."""
     from provisioner.stack.loader import load_stack
     from provisioner.stack.secrets import Secrets
     from provisioner.stack.variables import VariableInputs
+    from provisioner.state.other_outputs import outputs_source
 
+    root = path if path.is_dir() else path.parent
     return load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())),
-                      secrets=Secrets(secrets))
+                      secrets=Secrets(secrets), environment=env,
+                      outputs_from=None if secrets == "none" else
+                      outputs_source(root.resolve(), state, state_backend))
 
 
 def parse_addresses(texts: list[str] | None, flag: str,

@@ -12,6 +12,7 @@ import typer
 
 from provisioner.cli.common import (
     DebugOption,
+    EnvOption,
     StackPath,
     StateBackendOption,
     StateOption,
@@ -30,6 +31,7 @@ def validate(
     stack: StackPath = Path("."),
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="Also list the stack files read and the YAML files skipped.")]
     = False,
@@ -46,7 +48,7 @@ def validate(
     with user_errors(debug):
         from provisioner.core.address import Kind
 
-        loaded = load(stack, var, var_file, secrets="none")
+        loaded = load(stack, var, var_file, secrets="none", env=env)
         if verbose:
             echo(_files_text(loaded))
         kinds: dict[Kind, int] = {}
@@ -74,6 +76,7 @@ def show(
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -94,18 +97,20 @@ def show(
             return
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, var, var_file, secrets="state")
+        loaded = load(stack, var, var_file, secrets="state", env=env, state=state,
+                      state_backend=state_backend)
         with open_store(loaded, state, state_backend) as store:
-            document = _state_document(loaded.name, store)
+            document = _state_document(loaded.name, loaded.environment, store)
         if json_output:
             echo(json.dumps(document, indent=2))
         else:
             echo(_state_text(document))
 
 
-def _state_document(stack: str, store: Any) -> dict[str, Any]:
+def _state_document(stack: str, environment: str | None, store: Any) -> dict[str, Any]:
     return {
         "stack": stack,
+        "environment": environment,
         "resources": [
             {"address": str(r.address), "provider": r.provider, "name": r.name, "id": r.live_id,
              "applied_at": r.applied_at, "attributes": dict(r.attributes)}
@@ -130,7 +135,9 @@ def _holder(holder: Any) -> dict[str, Any] | None:
 
 
 def _state_text(document: dict[str, Any]) -> str:
-    lines = [f"Stack {document['stack']}"]
+    environment = document["environment"]
+    lines = [f"Stack {document['stack']}"
+             + (f", environment {environment}" if environment else "")]
     resources = document["resources"]
     lines.append(f"\nResources ({len(resources)}):")
     lines += [f"  {r['address']:<28} {r['provider']:<10} {r['name']:<18} "
@@ -167,6 +174,7 @@ def graph(
     = GraphFormat.DOT,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Print the stack's dependency graph (an edge points from a dependency to its user).
@@ -181,7 +189,7 @@ def graph(
             render_resource_graph_mermaid,
         )
 
-        loaded = load(stack, var, var_file, secrets="none")
+        loaded = load(stack, var, var_file, secrets="none", env=env)
         if output_format is GraphFormat.DOT:
             echo(render_resource_graph_dot(loaded.resources))
         else:

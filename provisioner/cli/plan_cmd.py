@@ -15,6 +15,7 @@ from provisioner.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     DebugOption,
+    EnvOption,
     ExcludeOption,
     NoColorOption,
     ParallelismOption,
@@ -61,6 +62,7 @@ def plan(
     detailed_exitcode: DetailedOption = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     stats: Annotated[bool, typer.Option("--stats", help="Show API calls and time per provider.")]
     = False,
@@ -92,7 +94,7 @@ def plan(
             from provisioner.render.planfile import check_plan_output
 
             check_plan_output(out)
-        loaded = load(stack, var, var_file)
+        loaded = load(stack, var, var_file, env=env, state=state, state_backend=state_backend)
         with open_engine(loaded, state, state_backend) as engine:
             options = plan_options(loaded, destroy=destroy, replace=replace, target=target,
                                    exclude=exclude)
@@ -116,6 +118,7 @@ def capacity(
         "--json", help="Print as JSON (docs/capacity.md).")] = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     replace: ReplaceOption = None,
     target: TargetOption = None,
@@ -138,7 +141,7 @@ def capacity(
         from provisioner.plan.capacity_report import report_document
         from provisioner.render.capacity import render_capacity
 
-        loaded = load(stack, var, var_file)
+        loaded = load(stack, var, var_file, env=env, state=state, state_backend=state_backend)
         with open_engine(loaded, state, state_backend) as engine:
             options = plan_options(loaded, destroy=destroy, replace=replace, target=target,
                                    exclude=exclude)
@@ -170,6 +173,7 @@ def drift(
     output_format: FormatOption = None,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     parallelism: ParallelismOption = DEFAULT_PARALLELISM,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
@@ -185,7 +189,7 @@ def drift(
     with user_errors(debug):
         from provisioner.render.drift import render_drift_json, render_drift_text
 
-        loaded = load(stack, var, var_file)
+        loaded = load(stack, var, var_file, env=env, state=state, state_backend=state_backend)
         with open_engine(loaded, state, state_backend) as engine:
             found = engine.drift(parallelism)
         if output_format is Format.JSON:

@@ -18,6 +18,7 @@ from provisioner.cli.common import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
     DebugOption,
+    EnvOption,
     StackPath,
     StateBackendOption,
     StateOption,
@@ -61,6 +62,7 @@ def create(
     lock_timeout: LockTimeoutOption = 0.0,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -79,7 +81,7 @@ def create(
 
         checked = _name(name)
         failed = False
-        with _session(stack, var, var_file, state, state_backend) as engine, \
+        with _session(stack, var, var_file, state, state_backend, env) as engine, \
                 engine.store.lock("snapshot create", lock_timeout):
             guests = snapshots.pick_guests(engine, _targets(engine, target))
             for outcome in snapshots.create(engine, guests, checked):
@@ -100,6 +102,7 @@ def list_(
                          "(docs/access.md).")] = "table",
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -113,7 +116,7 @@ def list_(
         from provisioner import snapshots
 
         failed = False
-        with _session(stack, var, var_file, state, state_backend) as engine:
+        with _session(stack, var, var_file, state, state_backend, env) as engine:
             guests = snapshots.pick_guests(engine, _targets(engine, target))
             outcomes = snapshots.list_snapshots(engine, guests)
         rows = [(str(o.guest.address), info) for o in outcomes for info in o.value or []]
@@ -144,6 +147,7 @@ def revert(
     lock_timeout: LockTimeoutOption = 0.0,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -162,7 +166,7 @@ def revert(
 
         checked = _name(name)
         failed = False
-        with _session(stack, var, var_file, state, state_backend) as engine, \
+        with _session(stack, var, var_file, state, state_backend, env) as engine, \
                 engine.store.lock("snapshot revert", lock_timeout):
             guests = snapshots.pick_guests(engine, _targets(engine, target))
             plan = snapshots.revert_plan(engine, guests, checked)
@@ -187,6 +191,7 @@ def delete(
     lock_timeout: LockTimeoutOption = 0.0,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -202,7 +207,7 @@ def delete(
 
         checked = _name(name)
         failed = False
-        with _session(stack, var, var_file, state, state_backend) as engine, \
+        with _session(stack, var, var_file, state, state_backend, env) as engine, \
                 engine.store.lock("snapshot delete", lock_timeout):
             guests = snapshots.pick_guests(engine, _targets(engine, target))
             for outcome in snapshots.delete(engine, guests, checked):
@@ -223,10 +228,11 @@ def _name(name: str) -> str:
 
 
 def _session(stack: Path, var: list[str] | None, var_file: list[Path] | None,
-             state: Path | None, backend: str | None) -> Any:
+             state: Path | None, backend: str | None, env: str | None) -> Any:
     from provisioner.cli.change import open_engine
 
-    return open_engine(load(stack, var, var_file), state, backend)
+    return open_engine(load(stack, var, var_file, env=env, state=state, state_backend=backend),
+                       state, backend)
 
 
 def _targets(engine: Engine, target: list[str] | None) -> frozenset[Any]:

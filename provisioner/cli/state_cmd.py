@@ -12,6 +12,7 @@ from provisioner.cli.common import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
     DebugOption,
+    EnvOption,
     StackPath,
     StateBackendOption,
     StateOption,
@@ -32,6 +33,7 @@ def migrate(
                                                  "(DSN from PROVISIONER_PG_DSN).")] = "postgres",
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     lock_timeout: Annotated[float, typer.Option("--lock-timeout", min=0)] = 0.0,
     debug: DebugOption = False,
@@ -49,13 +51,13 @@ def migrate(
         from provisioner.state.factory import open_store
         from provisioner.state.migrate import copy_state
 
-        loaded = load(stack, var, var_file, secrets="state")
+        loaded = load(stack, var, var_file, secrets="state", env=env, state=state)
         with open_store(loaded, state, "local") as source, \
                 open_store(loaded, None, to) as target:
-            copied = copy_state(source, target, stack=loaded.name, target_name=to,
+            copied = copy_state(source, target, stack=loaded.identity, target_name=to,
                                 lock_timeout=lock_timeout)
         echo(f"Copied {copied.records} resource record(s), outputs and {copied.pending} "
-             f"unfinished call(s) of stack {loaded.name} into the {to} state.")
+             f"unfinished call(s) of stack {loaded.identity} into the {to} state.")
         echo(f"Use it with --state-backend {to}, or state: {{backend: {to}, ...}} in the stack.")
 
 
@@ -66,6 +68,7 @@ def force_unlock(
     = False,
     var: VarOption = None,
     var_file: VarFileOption = None,
+    env: EnvOption = None,
     state: StateOption = None,
     state_backend: StateBackendOption = None,
     debug: DebugOption = False,
@@ -82,11 +85,12 @@ def force_unlock(
         from provisioner.errors import UsageError
         from provisioner.state.factory import open_store
 
-        loaded = load(stack, var, var_file, secrets="state")
+        loaded = load(stack, var, var_file, secrets="state", env=env, state=state,
+                      state_backend=state_backend)
         with open_store(loaded, state, state_backend) as store:
             holder = store.lock_holder()
             if holder is None:
-                echo(f"Stack {loaded.name} is not locked.")
+                echo(f"Stack {loaded.identity} is not locked.")
                 return
             echo(f"The lock is held: {holder.describe()}")
             if not yes:

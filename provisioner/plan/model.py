@@ -293,6 +293,11 @@ class Plan:
     a plan without changes does not mean that the hypervisors match the stack."""
     snapshots: tuple[SnapshotNote, ...] = ()
     """The guests of the plan that have snapshots recorded in the state, by address."""
+    environment: str | None = None
+    """The stack's environment (``--env``), or None."""
+    other_outputs: str = ""
+    """Digest of the other stacks' outputs the stack read (stack/other_stacks.py), "" if
+    none: a saved plan is refused when they changed."""
 
     @property
     def summary(self) -> Summary:

@@ -22,6 +22,7 @@ from provisioner.plan.placed import Check, plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.plan.snapshot_notes import snapshot_notes
 from provisioner.providers.base import Inventory, ProviderSchema
+from provisioner.stack.other_stacks import outputs_digest
 from provisioner.stack.source import parse_path
 from provisioner.state.store import AppliedRecord, SnapshotRecord
 
@@ -67,7 +68,9 @@ def plan_stack(
         plan = plan_with_placement(stack, inputs, options, view, checks)
         if check_capacity:
             admit(plan, view)
-    return replace(plan, snapshots=snapshot_notes(plan.changes, snapshots))
+    return replace(plan, snapshots=snapshot_notes(plan.changes, snapshots),
+                   environment=stack.environment,
+                   other_outputs=outputs_digest(stack.other_outputs))
 
 
 def located(stack: Stack, problem: Problem) -> Problem:

@@ -105,6 +105,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "stack": plan.stack,
+        **({"environment": plan.environment} if plan.environment is not None else {}),
         "destroy": plan.destroy,
         "summary": {"add": summary.add, "change": summary.change, "destroy": summary.destroy},
         "changes": [_change(change) for change in plan.changes],

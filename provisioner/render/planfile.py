@@ -43,6 +43,9 @@ class SavedPlan:
     fingerprints: Mapping[str, str]
     document: Mapping[str, Any]
     text: str
+    environment: str | None = None
+    other_outputs: str = ""
+    """Digest of the other stacks' outputs the plan was made from ("" if none)."""
 
 
 def write_plan_file(path: Path, plan: Plan, stack_digest: str, stack_path: str,
@@ -56,6 +59,8 @@ def write_plan_file(path: Path, plan: Plan, stack_digest: str, stack_path: str,
         "stack": plan.stack,
         "stack_path": stack_path,
         "stack_digest": stack_digest,
+        "environment": plan.environment,
+        "other_outputs": plan.other_outputs,
         "options": {
             "destroy": options.destroy,
             "replace": sorted(str(a) for a in options.replace),
@@ -115,7 +120,12 @@ def _saved_plan(body: dict[str, Any]) -> SavedPlan:
     _changes(body["plan"])
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in body["fingerprints"].items()):
         raise TypeError("fingerprints")
+    environment, other_outputs = body.get("environment"), body.get("other_outputs", "")
+    if not isinstance(environment, str | None) or not isinstance(other_outputs, str):
+        raise TypeError("environment")
     return SavedPlan(
+        environment=environment,
+        other_outputs=other_outputs,
         stack=body["stack"],
         stack_path=body["stack_path"],
         stack_digest=body["stack_digest"],
@@ -137,8 +147,14 @@ def check_still_valid(saved: SavedPlan, stack_name: str, stack_digest: str, plan
     differences: list[str] = []
     if saved.stack != stack_name:
         differences.append(f"the plan is for stack '{saved.stack}', not '{stack_name}'")
+    if saved.environment != plan.environment:
+        differences.append(f"the plan is for {_environment(saved.environment)}, not "
+                           f"{_environment(plan.environment)}")
     if saved.stack_digest != stack_digest:
         differences.append("the stack files or variable values changed since the plan")
+    if saved.other_outputs != plan.other_outputs:
+        differences.append("the outputs of other stacks that the stack reads "
+                           "(${stack.NAME.outputs.X}) changed since the plan")
     differences += _object_differences(saved.fingerprints, plan.fingerprints)
     if not differences and _changes(saved.document) != _changes(plan_document(plan)):
         differences.append("the changes to make are no longer the same")
@@ -146,6 +162,10 @@ def check_still_valid(saved: SavedPlan, stack_name: str, stack_digest: str, plan
         raise PlanError(
             "the saved plan is out of date:\n" + "\n".join(f"  {d}" for d in differences),
             hint="nothing was changed; plan again (provisioner plan -o FILE) and review it")
+
+
+def _environment(name: str | None) -> str:
+    return "no environment" if name is None else f"environment '{name}'"
 
 
 def _object_differences(saved: Mapping[str, str], now: Mapping[str, str]) -> list[str]:

@@ -35,7 +35,13 @@ _EFFECT_COLORS = {Effect.RESTART: _YELLOW, Effect.REPLACE: _RED}
 
 # Reasons that only repeat what the header already says.
 def render_plan(plan: Plan, *, color: bool = False) -> str:
-    """The whole plan as text, ending with a newline."""
+    """The whole plan as text, ending with a newline; with an environment, a first line
+    names it."""
+    heading = f"Environment: {plan.environment}\n\n" if plan.environment else ""
+    return heading + _render_plan(plan, color=color)
+
+
+def _render_plan(plan: Plan, *, color: bool) -> str:
     paint = _Painter(color)
     changes = plan.pending()
     warnings = [_warning(text, paint) for text in plan.warnings]

@@ -155,6 +155,8 @@ def _check_reference(
     variables: Mapping[str, Any],
     valid: list[str],
 ) -> tuple[str, str] | None:
+    if expression.startswith("stack."):
+        return None  # another stack's output: read (and checked) by the loader
     if expression.startswith("var."):
         name = expression[4:]
         return None if name in variables else (

@@ -5,6 +5,8 @@
 - ``${env.NAME}``: an environment variable; unset is an error naming it.
 - ``${count.index}``: the instance index, in resources with ``count``
   (substituted when instances are expanded).
+- ``${stack.core.outputs.lab_net}``: another stack's output, through a namespace
+  the loader hands in (``namespaces``: stack/other_stacks.py).
 - ``${guests.web[*].ip}``, ``${guests.web-0.ip}``: resource values, in
   ``outputs`` only (they exist after apply).
 - ``$${`` writes a literal ``${``.
@@ -34,6 +36,20 @@ def unterminated(text: str) -> str | None:
             return text[opening.start():][:40]
     return None
 DEFERRED_PREFIXES = ("count.",)
+
+
+class NamespaceProblem(Exception):
+    """Raised by a namespace handed to the Interpolator: the expression is wrong."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+Namespace = Callable[[str, str], Any]
+"""An extra namespace: (what follows ``NAMESPACE.``, the expression as written) → the
+value; raises NamespaceProblem."""
 
 
 @dataclass
@@ -73,6 +89,7 @@ class Interpolator:
         source: SourceMap,
         environ: Mapping[str, str] | None = None,
         declared: Collection[str] = (),
+        namespaces: Mapping[str, Namespace] | None = None,
     ) -> None:
         self.variables = variables
         self.declared = declared
@@ -81,6 +98,7 @@ class Interpolator:
         self.source = source
         self.environ = os.environ if environ is None else environ
         self.result = Interpolation(None)
+        self.namespaces = namespaces or {}
 
     def run(self, data: Any, skip: Callable[[PathKey], bool]) -> Interpolation:
         self.result.data = self._walk(data, (), skip)
@@ -128,6 +146,12 @@ class Interpolator:
             return self._variable(name, path, original)
         if namespace == "env":
             return self._environment(name, path, original)
+        if namespace in self.namespaces:
+            try:
+                return self.namespaces[namespace](name, original)
+            except NamespaceProblem as exc:
+                self._problem(path, exc.message, exc.hint)
+                return original
         if expression.startswith(DEFERRED_PREFIXES):
             return original
         self._problem(

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,13 @@ from provisioner.stack.checks import (
     check_placement_groups,
     check_providers,
 )
+from provisioner.stack.environments import (
+    Environment,
+    check_identity,
+    identity,
+    overlay,
+    read_environment,
+)
 from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
@@ -41,6 +49,7 @@ from provisioner.stack.model import (
     StateConfig,
     Variable,
 )
+from provisioner.stack.other_stacks import OtherStacks, OutputsSource, state_reader
 from provisioner.stack.resolve import Declarations, Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
@@ -82,6 +91,15 @@ class Stack:
     """sha256 of the files and variable values: changes when the stack does."""
     skipped: tuple[SkippedFile, ...] = ()
     """YAML files beside the stack files that are not stack files, and why."""
+    environment: str | None = None
+    """``--env``: the environment file read over the stack (environments.py)."""
+    other_outputs: Mapping[str, Any] = field(default_factory=dict)
+    """Outputs of other stacks the stack refers to (``core.outputs.lab_net`` → value)."""
+
+    @property
+    def identity(self) -> str:
+        """The name the state and the hypervisors know this stack (and environment) by."""
+        return identity(self.name, self.environment)
 
     def resource(self, address: Address) -> Resource | None:
         return next((r for r in self.resources if r.address == address), None)
@@ -93,16 +111,23 @@ def load_stack(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     secrets: Secrets = Secrets.ALL,
+    environment: str | None = None,
+    outputs_from: OutputsSource | None = None,
 ) -> Stack:
     """Load and validate the stack at ``path``; raises StackError listing every problem.
 
     ``secrets``: which secrets the command needs (secrets.py); a secret field whose
-    value it does not need may stay unset, and then holds its ``${...}`` text."""
+    value it does not need may stay unset, and then holds its ``${...}`` text.
+    ``environment``: read ``env/NAME.yaml`` over the stack (environments.py);
+    ``outputs_from``: where ``${stack.NAME.outputs.X}`` is read (other_stacks.py;
+    None: such references are checked for their form only)."""
     inputs = inputs or VariableInputs()
     cwd = cwd or Path.cwd()
     files = stack_files(path, cwd, inputs.files)
     root = path if path.is_dir() else path.parent
-    return _Loader(root.resolve(), inputs, environ, cwd, secrets).load(files)
+    loader = _Loader(root.resolve(), inputs, environ, cwd, secrets)
+    loader.environment, loader.outputs_from = environment, outputs_from
+    return loader.load(files)
 
 
 class _Loader:
@@ -116,14 +141,21 @@ class _Loader:
         self.problems: list[StackProblem] = []
         self.hidden: set[PathKey] = set()  # values from secrets: never quoted in problems
         self.unset_variables: dict[str, StackProblem] = {}
+        self.environment: str | None = None
+        self.outputs_from: OutputsSource | None = None
 
     def load(self, files: StackFiles) -> Stack:
         data, source, problems = merge_documents(files.documents)
         self.problems += problems
         if not data and self.problems:
             raise StackError(self.problems)  # nothing readable: "missing apiVersion" is noise
-        variables, sensitive, declared = self._variables(data, source)
-        interpolation = Interpolator(variables, sensitive, source, self.environ, declared).run(
+        environment = self._environment(data, source)
+        variables, sensitive, declared = self._variables(data, source, environment)
+        others = OtherStacks(None if self.outputs_from is None else partial(
+            state_reader, self.outputs_from, data.get("state"), source,
+            Interpolator(variables, sensitive, source, self.environ)), self.environment)
+        interpolation = Interpolator(variables, sensitive, source, self.environ, declared,
+                                     {"stack": others}).run(
             data, skip=lambda p: p[:1] in (("variables",), ("outputs",))
         )
         self.problems += interpolation.problems
@@ -153,9 +185,13 @@ class _Loader:
         self.problems += resolution.problems
         self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
         outputs = self._outputs(data, source)
+        self.problems += others.read_for_outputs(outputs, source)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
         known |= resolution.groups
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
+        if top is not None:
+            self.problems += check_identity(top.stack, self.environment,
+                                            source.value_at(("stack",)))
         if self.problems or top is None:
             secrets = {str(variables[name]) for name in sensitive if name in variables}
             raise StackError([_redacted(problem, secrets) for problem in self.problems])
@@ -174,7 +210,17 @@ class _Loader:
             variables={k: v for k, v in variables.items() if k not in sensitive},
             digest=_digest(files.paths, variables),
             skipped=tuple(files.skipped),
+            environment=self.environment,
+            other_outputs=dict(others.read),
         )
+
+    def _environment(self, data: dict[str, Any], source: SourceMap) -> Environment | None:
+        """The ``--env`` file, its overrides merged into ``data``."""
+        if self.environment is None:
+            return None
+        environment = read_environment(self.root, self.environment)
+        self.problems += environment.problems + overlay(data, source, environment)
+        return environment
 
     def _check_secrets(self, validated: dict[PathKey, Any], interpolation: Interpolation,
                        sensitive: set[str], source: SourceMap) -> None:
@@ -189,7 +235,7 @@ class _Loader:
         self.problems = [p for p in self.problems if not any(p is d for d in dropped)]
 
     def _variables(
-        self, data: dict[str, Any], source: SourceMap
+        self, data: dict[str, Any], source: SourceMap, environment: Environment | None
     ) -> tuple[dict[str, Any], set[str], set[str]]:
         """Values, names of the sensitive ones, names of all declared ones."""
         section = data.get("variables") or {}
@@ -202,7 +248,7 @@ class _Loader:
             if variable is not None:
                 declared[name] = variable
         values = resolve_variables(declared, source, self.inputs,
-                                   allowed_directories(self.root, self.cwd))
+                                   allowed_directories(self.root, self.cwd), environment)
         self.problems += values.problems
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)

@@ -1,4 +1,5 @@
-"""Variable values: declared defaults, then ``--var-file`` files, then ``--var k=v``.
+"""Variable values: declared defaults, then the environment's file (``--env``), then
+``--var-file`` files, then ``--var k=v``.
 
 A variable's type is declared (``type: integer``) or taken from its default.
 Command-line strings are parsed by that type (``--var cpus=4`` is the
@@ -11,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -20,6 +21,9 @@ from provisioner.errors import Position, StackProblem, UsageError
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import Variable
 from provisioner.stack.source import SourceMap, parse_value, read_yaml
+
+if TYPE_CHECKING:
+    from provisioner.stack.environments import Environment
 
 _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -72,10 +76,11 @@ def declared_type(variable: Variable) -> str | None:
 def resolve_variables(
     declared: Mapping[str, Variable], source: SourceMap, inputs: VariableInputs,
     directories: Sequence[Path] = (),
+    environment: Environment | None = None,
 ) -> VariableValues:
     """Values for every declared variable; problems for missing or mistyped ones.
     ``directories``: where var-files may be (file_access.py); default: the current
-    directory and those the user allows."""
+    directory and those the user allows. ``environment``: the ``--env`` file read."""
     directories = tuple(directories) or allowed_directories(Path.cwd())
     result = VariableValues(sensitive={name for name, v in declared.items() if v.sensitive})
     for name, variable in declared.items():
@@ -90,6 +95,8 @@ def resolve_variables(
         elif variable.default is not None:
             _set(result, declared, name, variable.default, source.value_at(("variables", name)),
                  "its default")
+    if environment is not None:
+        _apply_environment(result, declared, environment)
     for path in inputs.files:
         _apply_file(result, declared, path, directories)
     for assignment in inputs.assignments:
@@ -103,6 +110,19 @@ def resolve_variables(
                 f"pass --var {name}=VALUE, put it in a --var-file, or give it a default")
             result.problems.append(result.unset[name])
     return result
+
+
+def _apply_environment(result: VariableValues, declared: Mapping[str, Variable],
+                       environment: Environment) -> None:
+    """The ``variables:`` of an environment file: values of declared variables only."""
+    for name, value in environment.variables.items():
+        where = environment.variable_at(name)
+        if name in declared:
+            _set(result, declared, name, value, where, environment.file, show_value=False)
+        else:
+            result.problems.append(StackProblem(
+                where, f"variables.{name}", f"'{name}' is not a declared variable",
+                did_you_mean(str(name), set(declared)) or "declare it in the stack's variables:"))
 
 
 def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: Path,

@@ -56,6 +56,7 @@ class StoreRequest:
     """What a backend opens its store from."""
 
     stack: str
+    """The stack's identity: its name, and its environment's (``lab--prod``)."""
     root: Path
     """The stack's directory."""
     settings: StateConfig
@@ -64,6 +65,8 @@ class StoreRequest:
     """``--state PATH``: the local file to use."""
     by_flag: bool = False
     """``--state-backend`` chose the backend: the block's settings may be another's."""
+    environment: str | None = None
+    """``--env``: a ``state.path`` the stack gives is the default environment's file."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,13 @@ class StateBackend:
 
 
 def default_state_path(request: StoreRequest) -> Path:
-    """``.provisioner/<stack>.db`` beside the stack, unless the stack says otherwise."""
+    """``.provisioner/<stack>.db`` beside the stack (``<stack>--<env>.db`` for an
+    environment), unless the stack says otherwise (``state.path``: ``lab.db`` is
+    ``lab--prod.db`` in environment ``prod``)."""
     if request.settings.path:
         path = Path(request.settings.path)
+        if request.environment is not None:
+            path = path.with_name(f"{path.stem}--{request.environment}{path.suffix}")
         return path if path.is_absolute() else request.root / path
     return request.root / STATE_DIRECTORY / f"{request.stack}.db"
 

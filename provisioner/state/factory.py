@@ -18,5 +18,6 @@ def open_store(stack: Stack, path: Path | None = None, backend: str | None = Non
     """The store for ``stack``; ``path`` and ``backend`` are the command-line overrides.
     Raises UsageError for an unknown backend or missing settings."""
     chosen = backend or ("local" if path is not None else stack.state.backend)
-    request = StoreRequest(stack.name, stack.root, stack.state, path, by_flag=backend is not None)
+    request = StoreRequest(stack.identity, stack.root, stack.state, path,
+                           by_flag=backend is not None, environment=stack.environment)
     return get_backend(chosen).open(request)
