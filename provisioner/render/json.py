@@ -11,6 +11,9 @@ the plan's order, so the same plan always gives byte-identical JSON.
     the meaning of one does.
 ``stack`` (string)
     The stack's name.
+``environment`` (string, only with ``--env``)
+    The environment the plan was made for (``--env prod``: ``"prod"``). Absent
+    without one, so a plan without environment is the same document as before.
 ``destroy`` (boolean)
     True when the plan was made with ``--destroy``.
 ``summary`` (object)
