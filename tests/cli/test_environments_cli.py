@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
-from support.libvirt_node import node_uri, write_stack
+from support.two_stacks import CANARY, write_two_stacks
 
 PROVISIONER = shutil.which("provisioner") or "provisioner"
-CANARY = "canary-5b1d0c7e-other-stack"
 READS_A_STACK = ["validate", "plan", "apply", "destroy", "show", "drift", "capacity", "graph",
                  "import", "force-unlock", "state migrate", "inventory", "ssh-config", "ssh",
                  "console", "snapshot create", "snapshot list", "snapshot revert",
@@ -38,39 +36,7 @@ def ok(*args: str, env: dict[str, str] | None = None) -> str:
 
 @pytest.fixture
 def stacks(tmp_path: Path) -> Path:
-    uri = node_uri(tmp_path)
-    (tmp_path / "core").mkdir()
-    (tmp_path / "app" / "env").mkdir(parents=True)
-    write_stack(tmp_path / "core", textwrap.dedent(f"""\
-        apiVersion: provisioner/v1
-        stack: core
-        providers:
-          kvm: {{ type: libvirt, uri: "{uri}" }}
-        variables:
-          cidr: {{ default: 10.8.0.0/24 }}
-          token: {{ default: "", sensitive: true }}
-        networks:
-          lab: {{ provider: kvm, mode: nat, cidr: "${{var.cidr}}" }}
-        outputs:
-          lab_cidr: ${{var.cidr}}
-          token: {{ value: "${{var.token}}", sensitive: true }}
-        """))
-    write_stack(tmp_path / "app", textwrap.dedent(f"""\
-        apiVersion: provisioner/v1
-        stack: app
-        providers:
-          kvm: {{ type: libvirt, uri: "{uri}" }}
-        variables:
-          memory: {{ default: 256MiB }}
-        networks:
-          net: {{ provider: kvm, mode: nat, cidr: "${{stack.core@default.outputs.lab_cidr}}" }}
-        guests:
-          web: {{ provider: kvm, memory: "${{var.memory}}", networks: [ {{ network: net }} ] }}
-        outputs:
-          core_cidr: ${{stack.core@default.outputs.lab_cidr}}
-        """))
-    (tmp_path / "app" / "env" / "prod.yaml").write_text("variables: {memory: 512MiB}\n")
-    return tmp_path
+    return write_two_stacks(tmp_path)
 
 
 def test_every_command_that_reads_a_stack_takes_env() -> None:
