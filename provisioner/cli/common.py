@@ -137,9 +137,9 @@ def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
          secrets: Literal["all", "state", "none"] = "all", *, env: str | None = None,
          state: Path | None = None, state_backend: str | None = None) -> Stack:
     """The stack at ``path``; ``secrets``: which the command needs, ``all`` (it connects
-    to hypervisors), ``state`` (it opens only the state store) or ``none`` (it opens
-    nothing: ``${stack.NAME.outputs.X}`` is then checked for its form only). ``env``:
-    ``--env``; ``state``, ``state_backend``: where other stacks' outputs are read."""
+    to hypervisors), ``state`` (it opens only the state store) or ``none``. ``env``:
+    ``--env``; ``state``, ``state_backend``: where other stacks' outputs are read
+    (``${stack.NAME.outputs.X}``: by every command, only when the stack has one)."""
     from provisioner.stack.loader import load_stack
     from provisioner.stack.secrets import Secrets
     from provisioner.stack.variables import VariableInputs
@@ -148,8 +148,7 @@ def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
     root = path if path.is_dir() else path.parent
     return load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())),
                       secrets=Secrets(secrets), environment=env,
-                      outputs_from=None if secrets == "none" else
-                      outputs_source(root.resolve(), state, state_backend))
+                      outputs_from=outputs_source(root.resolve(), state, state_backend))
 
 
 def parse_addresses(texts: list[str] | None, flag: str,

@@ -55,7 +55,8 @@ def validate(
         for resource in loaded.resources:
             kinds[resource.kind] = kinds.get(resource.kind, 0) + 1
         counted = ", ".join(_count(n, kind.singular) for kind, n in kinds.items())
-        echo(f"Stack '{loaded.name}' is valid: {counted or 'no resources'} on "
+        where = f" (environment {loaded.environment})" if loaded.environment else ""
+        echo(f"Stack '{loaded.name}'{where} is valid: {counted or 'no resources'} on "
              f"{_count(len(loaded.providers), 'provider')}.")
 
 

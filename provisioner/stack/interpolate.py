@@ -47,9 +47,9 @@ class NamespaceProblem(Exception):
         self.hint = hint
 
 
-Namespace = Callable[[str, str], Any]
-"""An extra namespace: (what follows ``NAMESPACE.``, the expression as written) → the
-value; raises NamespaceProblem."""
+Namespace = Callable[[str, str, PathKey], Any]
+"""An extra namespace: (what follows ``NAMESPACE.``, the expression as written, where it
+is) → the value; raises NamespaceProblem."""
 
 
 @dataclass
@@ -148,7 +148,7 @@ class Interpolator:
             return self._environment(name, path, original)
         if namespace in self.namespaces:
             try:
-                return self.namespaces[namespace](name, original)
+                return self.namespaces[namespace](name, original, path)
             except NamespaceProblem as exc:
                 self._problem(path, exc.message, exc.hint)
                 return original

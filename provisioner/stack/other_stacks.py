@@ -15,8 +15,10 @@ says how to pass the secret instead. Which values were read is kept
 ``apply PLANFILE`` refuses a plan made from outputs that have changed since.
 
 The loader reaches the state through one narrow seam, an ``OutputsSource``:
-without one (``validate``) a reference is checked for its form only and stays
-as written.
+every command passes one (``validate`` and ``graph`` too: the state is only
+read, and a stack that loads there loads for ``plan``). Without one (a program
+calling ``load_stack`` alone) a reference is checked for its form only and
+stays as written, so a field that needs a subnet or a size reports its text.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class OtherStacks:
     _cache: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
     _opened: OutputsReader | None = None
 
-    def __call__(self, rest: str, original: str) -> Any:
+    def __call__(self, rest: str, original: str, path: PathKey = ()) -> Any:
         match = _REFERENCE_RE.match(rest)
         if match is None:
             raise NamespaceProblem(f"'{original}' is not a reference to another stack's output",
@@ -112,7 +114,7 @@ class OtherStacks:
                 if namespace != "stack":
                     continue
                 try:
-                    self(rest, "${" + expression + "}")
+                    self(rest, "${" + expression + "}", ("outputs", name))
                 except NamespaceProblem as exc:
                     path: PathKey = ("outputs", name)
                     problems.append(StackProblem(source.value_at(path), format_path(path),

@@ -66,7 +66,10 @@ def test_plan_reads_the_other_stacks_output_and_json_names_the_environment(
     assert refused.returncode == 1
     assert "stack 'core' has no recorded outputs" in refused.stderr
     assert "Traceback" not in refused.stderr
+    assert run("validate", str(stacks / "app")).returncode == 1  # the same for validate
     ok("apply", str(stacks / "core"), "--auto-approve", "--var", "cidr=10.7.0.0/24")
+    assert "Stack 'app' (environment prod) is valid" in ok("validate", str(stacks / "app"),
+                                                           "--env", "prod")
     planned = ok("plan", str(stacks / "app"), "--env", "prod", "--json")
     assert '"environment": "prod"' in planned and '"cidr": "10.7.0.0/24"' in planned
 

@@ -149,9 +149,15 @@ def test_outputs_evaluate_the_values_read(tmp_path: Path) -> None:
 
 
 def test_without_a_state_seam_only_the_form_is_checked(tmp_path: Path) -> None:
+    # load_stack alone (no state): a reference stays as written, its form checked
     (tmp_path / "stack.yaml").write_text(STACK.replace("REFERENCE", "10.1.0.0/24"))
-    stack = load_stack(tmp_path, None, {}, cwd=tmp_path)  # as validate loads
+    stack = load_stack(tmp_path, None, {}, cwd=tmp_path)
     assert stack.other_outputs == {}
+    (tmp_path / "stack.yaml").write_text(STACK.replace("REFERENCE", "${stack.core.cidr}"))
+    with pytest.raises(StackError) as caught:
+        load_stack(tmp_path, None, {}, cwd=tmp_path)
+    assert any("is not a reference to another stack's output" in p.message
+               for p in caught.value.problems)
 
 
 def _plan(environment: str | None = None, other: str = "") -> Plan:
