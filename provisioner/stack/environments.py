@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.core.address import NAME_RE
+from provisioner.core.file_access import allowed_directories, confined
 from provisioner.errors import Position, StackProblem, UsageError
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.source import PathKey, SourceMap, format_path, read_yaml
@@ -98,7 +99,8 @@ def environments_of(root: Path) -> list[str]:
 
 def read_environment(root: Path, name: str) -> Environment:
     """``root/env/NAME.yaml`` (or ``.yml``), read; raises UsageError when it is
-    missing, naming the environments there are."""
+    missing, naming the environments there are, FileRefused when it leads outside
+    the stack's directory (and those the user allows)."""
     check_name(name)
     for suffix in (".yaml", ".yml"):
         path = root / ENV_DIRECTORY / f"{name}{suffix}"
@@ -112,6 +114,7 @@ def read_environment(root: Path, name: str) -> Environment:
             f"write {ENV_DIRECTORY}/{name}.yaml beside the stack files (variables: and "
             "sections to adjust)")
     display = f"{ENV_DIRECTORY}/{path.name}"
+    confined(path, allowed_directories(root), f"--env {name}")  # as the stack's own files
     document = read_yaml(path, display)
     environment = Environment(name, display, source=document.source,
                               problems=list(document.problems))

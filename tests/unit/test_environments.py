@@ -8,6 +8,7 @@ from textwrap import dedent
 
 import pytest
 
+from provisioner.core.file_access import FileRefused
 from provisioner.errors import Position, StackError, UsageError
 from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.variables import VariableInputs
@@ -172,6 +173,18 @@ def test_environment_names_are_checked(tmp_path: Path, name: str) -> None:
     stack_dir(tmp_path, "variables: {cpus: 2}\n")
     with pytest.raises(UsageError):
         load(tmp_path, name)
+
+
+def test_an_env_file_leading_outside_the_stack_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("variables: {cpus: 2}\n")
+    (tmp_path / "lab").mkdir()
+    stack_dir(tmp_path / "lab")
+    (tmp_path / "lab" / "env").mkdir()
+    (tmp_path / "lab" / "env" / "prod.yaml").symlink_to(outside)
+    with pytest.raises(FileRefused) as caught:
+        load(tmp_path / "lab")
+    assert "outside the directories provisioner may use files from" in caught.value.message
 
 
 def test_each_environment_has_its_own_state_file(tmp_path: Path) -> None:
