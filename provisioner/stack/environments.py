@@ -77,6 +77,7 @@ class Environment:
     """One environment file, read: variable values and overrides, with positions."""
 
     name: str
+    path: Path
     file: str
     """As errors name it: ``env/prod.yaml``."""
     variables: dict[str, Any] = field(default_factory=dict)
@@ -116,7 +117,7 @@ def read_environment(root: Path, name: str) -> Environment:
     display = f"{ENV_DIRECTORY}/{path.name}"
     confined(path, allowed_directories(root), f"--env {name}")  # as the stack's own files
     document = read_yaml(path, display)
-    environment = Environment(name, display, source=document.source,
+    environment = Environment(name, path, display, source=document.source,
                               problems=list(document.problems))
     data = document.data
     if data is None:

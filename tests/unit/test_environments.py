@@ -96,6 +96,14 @@ def test_overrides_merge_deeply_and_a_list_replaces(tmp_path: Path) -> None:
     assert stack.environment == "prod" and stack.identity == "lab--prod"
 
 
+def test_the_stack_digest_covers_the_env_file(tmp_path: Path) -> None:
+    # a saved plan is refused when the environment's overrides changed since
+    stack_dir(tmp_path, "guests: {web: {memory: 2GiB}}\n")
+    before = load(tmp_path).digest
+    stack_dir(tmp_path, "guests: {web: {memory: 3GiB}}\n")
+    assert load(tmp_path).digest != before
+
+
 def test_without_env_the_identity_is_the_stack_name(tmp_path: Path) -> None:
     stack_dir(tmp_path, "variables: {cpus: 2}\n")
     stack = load(tmp_path, None)
