@@ -16,7 +16,8 @@ _DIFF_MARK = {Action.CREATE: "+", Action.DELETE: "-", Action.UPDATE: "!", Action
 
 
 def render_plan_markdown(plan: Plan, title: str = "") -> str:
-    heading = title or f"provisioner plan for stack `{plan.stack}`"
+    heading = title or f"provisioner plan for stack `{plan.stack}`" + (
+        f", environment `{plan.environment}`" if plan.environment else "")
     lines = [f"### {heading}", ""]
     changes = plan.pending()
     notes = [f"> Note: {_cell(note.text)}" for note in plan.snapshots]

@@ -16,6 +16,7 @@ from provisioner.outputs import evaluate_outputs
 from provisioner.plan.model import Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.render.json import plan_document
+from provisioner.render.markdown import render_plan_markdown
 from provisioner.render.planfile import SavedPlan, check_still_valid
 from provisioner.render.text import render_plan
 from provisioner.stack.loader import Stack, load_stack
@@ -191,3 +192,5 @@ def test_the_plan_says_its_environment_only_when_it_has_one() -> None:
     assert plan_document(_plan("prod"))["environment"] == "prod"
     assert render_plan(_plan("prod")).startswith("Environment: prod\n\n")
     assert not render_plan(_plan()).startswith("Environment")
+    assert render_plan_markdown(_plan("prod")).startswith(
+        "### provisioner plan for stack `app`, environment `prod`\n")
