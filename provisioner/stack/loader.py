@@ -125,14 +125,14 @@ def load_stack(
     cwd = cwd or Path.cwd()
     files = stack_files(path, cwd, inputs.files)
     root = path if path.is_dir() else path.parent
-    loader = _Loader(root.resolve(), inputs, environ, cwd, secrets)
-    loader.environment, loader.outputs_from = environment, outputs_from
-    return loader.load(files)
+    return _Loader(root.resolve(), inputs, environ, cwd, secrets, environment,
+                   outputs_from).load(files)
 
 
 class _Loader:
     def __init__(self, root: Path, inputs: VariableInputs, environ: Mapping[str, str] | None,
-                 cwd: Path, secrets: Secrets) -> None:
+                 cwd: Path, secrets: Secrets, environment: str | None = None,
+                 outputs_from: OutputsSource | None = None) -> None:
         self.root = root
         self.inputs = inputs
         self.environ = environ
@@ -141,8 +141,8 @@ class _Loader:
         self.problems: list[StackProblem] = []
         self.hidden: set[PathKey] = set()  # values from secrets: never quoted in problems
         self.unset_variables: dict[str, StackProblem] = {}
-        self.environment: str | None = None
-        self.outputs_from: OutputsSource | None = None
+        self.environment = environment
+        self.outputs_from = outputs_from
 
     def load(self, files: StackFiles) -> Stack:
         data, source, problems = merge_documents(files.documents)
