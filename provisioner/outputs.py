@@ -22,7 +22,7 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.stack.checks import output_references
 from provisioner.stack.interpolate import EXPRESSION_RE
-from provisioner.stack.model import OutputSpec
+from provisioner.stack.model import SENSITIVE_MASK, OutputSpec
 from provisioner.state.store import AppliedRecord
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from provisioner.providers.base import ProviderSchema
     from provisioner.stack.loader import Stack
 
-SENSITIVE_MASK = "(sensitive)"
 _REFERENCE_RE = re.compile(
     r"^(?P<kind>[a-z]+)\.(?P<name>[a-z0-9-]+)(?P<index>\[(\*|\d+)\])?\.(?P<attr>.+)$"
 )

@@ -447,6 +447,10 @@ class Container(ResourceBase):
     autostart: bool = False
 
 
+SENSITIVE_MASK = "(sensitive)"
+"""What is printed and recorded in the state for a sensitive output's value."""
+
+
 class OutputSpec(StrictModel):
     """An output with settings; a plain string is the same as {value: ...}."""
 

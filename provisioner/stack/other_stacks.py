@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import StackProblem
-from provisioner.outputs import SENSITIVE_MASK
 from provisioner.stack.checks import output_references
 from provisioner.stack.environments import DEFAULT, identity
 from provisioner.stack.interpolate import Interpolator, NamespaceProblem, did_you_mean
-from provisioner.stack.model import OutputSpec, StateConfig
+from provisioner.stack.model import SENSITIVE_MASK, OutputSpec, StateConfig
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 
