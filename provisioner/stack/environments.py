@@ -134,6 +134,8 @@ def read_environment(root: Path, name: str) -> Environment:
 
 def _take(environment: Environment, key: Any, value: Any) -> None:
     where = environment.source.key_at((key,))
+    if value is None and key in ("variables", *_ADJUSTABLE):
+        return  # an empty section (``variables:`` with nothing under it yet)
     if key == "variables":
         if isinstance(value, dict):
             environment.variables = value

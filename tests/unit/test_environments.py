@@ -104,6 +104,13 @@ def test_the_stack_digest_covers_the_env_file(tmp_path: Path) -> None:
     assert load(tmp_path).digest != before
 
 
+def test_an_empty_section_or_file_adjusts_nothing(tmp_path: Path) -> None:
+    stack_dir(tmp_path, "variables:\nguests:\n")
+    assert web(load(tmp_path)) == web(load(tmp_path, None))
+    stack_dir(tmp_path, "# nothing yet\n")
+    assert load(tmp_path).identity == "lab--prod"
+
+
 def test_without_env_the_identity_is_the_stack_name(tmp_path: Path) -> None:
     stack_dir(tmp_path, "variables: {cpus: 2}\n")
     stack = load(tmp_path, None)
