@@ -66,7 +66,7 @@ ParallelismOption = Annotated[
 StateOption = Annotated[
     Path | None,
     typer.Option("--state", help="SQLite state file (default: .provisioner/STACK.db beside "
-                                 "the stack).", show_default=False),
+                                 "the stack; STACK--ENV.db with --env).", show_default=False),
 ]
 StateBackendOption = Annotated[
     str | None,
