@@ -33,6 +33,7 @@ from provisioner.plan.admission import CapacityView
 from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
+from provisioner.plan.module_addresses import module_names, readdressed
 from provisioner.plan.planner import PlanOptions
 from provisioner.plan.stack_plan import plan_stack
 from provisioner.providers.base import (
@@ -97,9 +98,12 @@ class Engine:
                 self._providers[name] = cls(name, config.config, owner)
         return self._providers
 
-    def refresh(self, parallelism: int = DEFAULT_PARALLELISM) -> dict[str, Inventory]:
+    def refresh(self, parallelism: int = DEFAULT_PARALLELISM,
+                records: Mapping[Address, AppliedRecord] | None = None
+                ) -> dict[str, Inventory]:
         """One ``list_managed`` per provider, run in parallel; a read whose connection
-        drops is asked again whole."""
+        drops is asked again whole. Module resources read by name get their module
+        address (plan/module_addresses.py) from the stack and ``records``."""
         providers = self.providers()
         if not providers:
             return {}
@@ -107,7 +111,9 @@ class Engine:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
             futures = {name: pool.submit(read_again_if_lost, p.list_managed)
                        for name, p in providers.items()}
-            return {name: future.result() for name, future in futures.items()}
+            read = {name: future.result() for name, future in futures.items()}
+        table = module_names(self.stack.resources, (records or {}).values())
+        return {name: readdressed(inventory, table) for name, inventory in read.items()}
 
     def plan(self, options: PlanOptions | None = None,
              parallelism: int = DEFAULT_PARALLELISM, *, locked: bool = False,
@@ -124,7 +130,7 @@ class Engine:
         prior = self.store.applied()
         pending = self.store.unresolved()
         self._tell_kinds_in_use(prior, pending)
-        inventories = self.refresh(parallelism)
+        inventories = self.refresh(parallelism, prior)
         unfinished = self._settle_journal(inventories) if locked else pending
         stack, image_problems = self._with_image_sources()
 
@@ -248,7 +254,7 @@ class Engine:
         providers = self.providers()
         prior = self.store.applied()
         self._tell_kinds_in_use(prior, self.store.unresolved())
-        inventories = self.refresh(parallelism)
+        inventories = self.refresh(parallelism, prior)
         return find_drift(prior, inventories,
                           {name: p.schema() for name, p in providers.items()})
 

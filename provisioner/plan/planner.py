@@ -353,7 +353,7 @@ def _object_name(
 ) -> str:
     """The name the object has after the plan: the live one, unless a new object is
     made; a create_before_destroy replacement takes the name the old one does not use."""
-    base = resource.address.name
+    base = resource.name  # (a module's resource: its flat name, module_names.py)
     if resource.kind is Kind.IMAGE:
         base = image_object_name(base)  # one name on every provider block
     if live is None:

@@ -30,6 +30,7 @@ from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, st
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
+from provisioner.stack.module_names import Scoping
 from provisioner.stack.model import (
     SECTION_MODELS,
     CapacitySettings,
@@ -41,6 +42,7 @@ from provisioner.stack.model import (
     StateConfig,
     Variable,
 )
+from provisioner.stack.modules import Expansion, ModuleExpander, substitute_module_outputs
 from provisioner.stack.resolve import Declarations, Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
@@ -82,6 +84,9 @@ class Stack:
     """sha256 of the files and variable values: changes when the stack does."""
     skipped: tuple[SkippedFile, ...] = ()
     """YAML files beside the stack files that are not stack files, and why."""
+    declared_as: Mapping[Address, Address] = field(default_factory=dict)
+    """A module's declaration (``module.k8s.guests.worker``) → the key of its instances
+    in ``groups`` (its flat name, ``guests.k8s-worker``: module_names.py)."""
 
     def resource(self, address: Address) -> Resource | None:
         return next((r for r in self.resources if r.address == address), None)
@@ -124,11 +129,17 @@ class _Loader:
             raise StackError(self.problems)  # nothing readable: "missing apiVersion" is noise
         variables, sensitive, declared = self._variables(data, source)
         interpolation = Interpolator(variables, sensitive, source, self.environ, declared).run(
-            data, skip=lambda p: p[:1] in (("variables",), ("outputs",))
+            data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
         )
         self.problems += interpolation.problems
-        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
         data = interpolation.data
+        modules = ModuleExpander(self.root, self.cwd, self.environ).run(
+            data, source, variables, sensitive, set(declared))
+        self.problems += modules.problems
+        interpolation.sensitive_paths |= modules.sensitive_paths
+        interpolation.environment_paths |= modules.environment_paths
+        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
+        directories = (self.root, *modules.directories)
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
         groups = top.placement_groups if top is not None else {}
@@ -138,7 +149,8 @@ class _Loader:
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
         self.problems += settle_image_providers(declarations.entries, groups, served, source)
-        self.problems += check_image_files(declarations.entries, self.root, source)
+        self.problems += check_image_files(declarations.entries, self.root, source,
+                                           directories)
         self._image_options(declarations, source, providers, validated)
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
@@ -149,10 +161,12 @@ class _Loader:
         self._check_secrets(validated, interpolation, sensitive, source)
         members = {name: list(group.providers) for name, group in groups.items()}
         image_blocks = {name for name, kinds in served.items() if Kind.IMAGE in (kinds or ())}
-        resolution = Resolver(declarations, source, self.root, members, image_blocks).run()
+        resolution = Resolver(declarations, source, self.root, members, image_blocks,
+                              directories).run()
         self.problems += resolution.problems
         self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
-        outputs = self._outputs(data, source)
+        scoping = Scoping(modules.names, resolution.groups)
+        outputs = self._outputs(data, source, modules)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
         known |= resolution.groups
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
@@ -164,15 +178,16 @@ class _Loader:
             root=self.root,
             files=tuple(files.paths),
             providers={name: p for name, p in providers.items() if p is not None},
-            resources=tuple(resolution.resources),
-            groups=resolution.groups,
+            resources=tuple(scoping.resource(r) for r in resolution.resources),
+            groups=scoping.groups(resolution.groups),
+            declared_as=scoping.declared_as,
             outputs={name: OutputSpec(value=output) if isinstance(output, str) else output
                      for name, output in outputs.items()},
             state=top.state,
             source=source,
             placement_groups=dict(top.placement_groups),
             variables={k: v for k, v in variables.items() if k not in sensitive},
-            digest=_digest(files.paths, variables),
+            digest=_digest([*files.paths, *modules.files], variables),
             skipped=tuple(files.skipped),
         )
 
@@ -226,6 +241,8 @@ class _Loader:
             skeleton["variables"] = {name: {} for name in skeleton["variables"]}
         if isinstance(skeleton.get("outputs"), dict):
             skeleton["outputs"] = dict.fromkeys(skeleton["outputs"], "")
+        if isinstance(skeleton.get("modules"), dict):
+            del skeleton["modules"]  # validated call by call as they are expanded
         model, problems = validate_model(StackModel, skeleton, source, hidden=self.hidden)
         self.problems += problems
         return model
@@ -326,9 +343,12 @@ class _Loader:
                 self._with_options(Kind.IMAGE, entry.model_copy(update={"provider": block}),
                                    (Kind.IMAGE.value, name), source, providers, validated)
 
-    def _outputs(self, data: dict[str, Any], source: SourceMap) -> dict[str, str | OutputSpec]:
+    def _outputs(self, data: dict[str, Any], source: SourceMap,
+                 modules: Expansion) -> dict[str, str | OutputSpec]:
         """Outputs one by one: the model's ``str | OutputSpec`` union would report each
-        problem once per member, under paths like ``outputs.x.OutputSpec``."""
+        problem once per member, under paths like ``outputs.x.OutputSpec``. A module's
+        output (``${module.k8s.outputs.ips}``) is replaced by its expression; a value
+        from a sensitive one makes the output sensitive."""
         section = data.get("outputs")
         if not isinstance(section, dict):
             return {}  # reported by the top-level validation
@@ -336,7 +356,15 @@ class _Loader:
         for name, raw in section.items():
             path: PathKey = ("outputs", name)
             if isinstance(raw, str):
-                outputs[name] = raw
+                raw, secret = substitute_module_outputs(raw, (), modules.outputs)
+                outputs[name] = OutputSpec(value=raw, sensitive=True) if secret else raw
+            elif isinstance(raw, dict) and isinstance(raw.get("value"), str):
+                value, secret = substitute_module_outputs(raw["value"], (), modules.outputs)
+                raw = {**raw, "value": value} | ({"sensitive": True} if secret else {})
+                spec, problems = validate_model(OutputSpec, raw, source, path)
+                self.problems += problems
+                if spec is not None:
+                    outputs[name] = spec
             elif isinstance(raw, dict):
                 spec, problems = validate_model(OutputSpec, raw, source, path)
                 self.problems += problems

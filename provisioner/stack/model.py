@@ -447,6 +447,24 @@ class Container(ResourceBase):
     autostart: bool = False
 
 
+class ModuleCall(StrictModel):
+    """One use of a module: a directory of stack files, with its inputs."""
+
+    source: str = Field(description="the module's directory, relative to this file, such "
+                                    "as ../modules/k8s-cluster")
+    inputs: dict[str, Any] = Field(default_factory=dict,
+                                   description="values of the module's variables")
+    providers: dict[Name, Name] = Field(
+        default_factory=dict, description="the module's provider names -> this stack's "
+                                          "blocks (unbound names: the block of that name)")
+    name_prefix: Annotated[str, StringConstraints(pattern=r"^([a-z0-9][a-z0-9-]*)?$",
+                                                  max_length=40)] | None = Field(
+        None, description="put before the module's names on the hypervisor; default: "
+                          "the module's path and '-', such as k8s-")
+    enabled: bool = Field(True, description="false: the module's resources are not "
+                                            "declared")
+
+
 class OutputSpec(StrictModel):
     """An output with settings; a plain string is the same as {value: ...}."""
 
@@ -470,6 +488,7 @@ class StackModel(StrictModel):
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     guests: dict[Name, Guest] = Field(default_factory=dict)
     containers: dict[Name, Container] = Field(default_factory=dict)
+    modules: dict[Name, ModuleCall] = Field(default_factory=dict)
     outputs: dict[Identifier, str | OutputSpec] = Field(default_factory=dict)
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)

@@ -86,10 +86,12 @@ class Resolver:
 
     def __init__(self, declarations: Declarations, source: SourceMap, root: Path,
                  placement_groups: Mapping[str, Sequence[str]] | None = None,
-                 image_blocks: Collection[str] = ()) -> None:
+                 image_blocks: Collection[str] = (), directories: Sequence[Path] = ()) -> None:
         """``placement_groups``: each group's members; ``image_blocks``: the provider
         blocks that import images (a guest elsewhere naming a declared image is refused
-        by its own provider)."""
+        by its own provider); ``directories``: where named files may be (default: the
+        stack's; with modules, theirs too)."""
+        self.directories = allowed_directories(*(directories or (root,)))
         self.placement_groups = placement_groups or {}
         self.image_blocks = image_blocks
         self.declarations = declarations
@@ -191,7 +193,7 @@ class Resolver:
         if value not in self.files:
             try:
                 self.files[value] = Blob.of(value, read_named(
-                    value, self.root, allowed_directories(self.root), CLOUD_INIT_LIMIT,
+                    value, self.root, self.directories, CLOUD_INIT_LIMIT,
                     f"cannot read '{value}'"))
             except FileRefused as exc:
                 self._problem(path, exc.message,

@@ -203,3 +203,8 @@ def _matches(value: Any, kind: str) -> bool:
     if isinstance(value, bool) and kind != "boolean":
         return False
     return isinstance(value, _TYPE_CHECKS[kind])
+
+
+def value_matches(value: Any, kind: str) -> bool:
+    """Whether ``value`` is of the declared ``kind`` (``integer``, ``map``, ...)."""
+    return _matches(value, kind)
