@@ -30,7 +30,6 @@ from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, st
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
-from provisioner.stack.module_names import Scoping
 from provisioner.stack.model import (
     SECTION_MODELS,
     CapacitySettings,
@@ -42,6 +41,7 @@ from provisioner.stack.model import (
     StateConfig,
     Variable,
 )
+from provisioner.stack.module_names import Scoping
 from provisioner.stack.modules import Expansion, ModuleExpander, substitute_module_outputs
 from provisioner.stack.resolve import Declarations, Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
@@ -356,12 +356,12 @@ class _Loader:
         for name, raw in section.items():
             path: PathKey = ("outputs", name)
             if isinstance(raw, str):
-                raw, secret = substitute_module_outputs(raw, (), modules.outputs)
-                outputs[name] = OutputSpec(value=raw, sensitive=True) if secret else raw
+                text, secret = substitute_module_outputs(raw, (), modules.outputs)
+                outputs[name] = OutputSpec(value=text, sensitive=True) if secret else text
             elif isinstance(raw, dict) and isinstance(raw.get("value"), str):
                 value, secret = substitute_module_outputs(raw["value"], (), modules.outputs)
-                raw = {**raw, "value": value} | ({"sensitive": True} if secret else {})
-                spec, problems = validate_model(OutputSpec, raw, source, path)
+                given = {**raw, "value": value} | ({"sensitive": True} if secret else {})
+                spec, problems = validate_model(OutputSpec, given, source, path)
                 self.problems += problems
                 if spec is not None:
                     outputs[name] = spec

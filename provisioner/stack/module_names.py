@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Resource
@@ -57,7 +57,8 @@ class ModuleScope:
         return name in names or (bool(index) and base in names)
 
 
-def _literal(value: Any) -> bool:
+def _literal(value: Any) -> TypeGuard[str]:
+    """A text written as it is (no ``${...}``: a value from an input is the caller's)."""
     return isinstance(value, str) and "${" not in value
 
 

@@ -158,8 +158,9 @@ class ModuleExpander:
         inputs given a sensitive value."""
         if not isinstance(raw, dict):
             return raw, set()
-        flat = (lambda kind, n: caller.scope.flat(n) if caller.scope.declares(kind, n)
-                else None)
+        def flat(kind: Kind, name: str) -> str | None:
+            return caller.scope.flat(name) if caller.scope.declares(kind, name) else None
+
         named = _map_strings(copy.deepcopy(raw), lambda text: caller_names(text, flat))
         interpolation = Interpolator(caller.variables, caller.sensitive, caller.source,
                                      self.environ, caller.declared).run(
