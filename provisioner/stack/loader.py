@@ -41,7 +41,7 @@ from provisioner.stack.model import (
     StateConfig,
     Variable,
 )
-from provisioner.stack.module_names import Scoping
+from provisioner.stack.module_names import Scoping, module_problem_path
 from provisioner.stack.modules import Expansion, ModuleExpander, substitute_module_outputs
 from provisioner.stack.resolve import Declarations, Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
@@ -172,7 +172,8 @@ class _Loader:
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
         if self.problems or top is None:
             secrets = {str(variables[name]) for name in sensitive if name in variables}
-            raise StackError([_redacted(problem, secrets) for problem in self.problems])
+            raise StackError([_redacted(replace(p, path=module_problem_path(p.path, modules.names)),
+                                        secrets) for p in self.problems])
         return Stack(
             name=top.stack,
             root=self.root,

@@ -142,8 +142,9 @@ class ReferencePrefixer:
             entry["url"] = str(self.scope.directory / url)
 
     def _problem(self, path: PathKey, message: str, hint: str) -> None:
-        self.problems.append(StackProblem(self.source.value_at(path), format_path(path),
-                                          message, hint))
+        """A problem named by the module's address (``module.k8s.guests.web...``)."""
+        named = "".join(f"module.{step}." for step in self.scope.path) + format_path(path)
+        self.problems.append(StackProblem(self.source.value_at(path), named, message, hint))
 
 
 def _named_references(kind: Kind, entry: Mapping[str, Any]
@@ -237,3 +238,26 @@ class Scoping:
 
     def groups(self, groups: Mapping[Address, list[Address]]) -> dict[Address, list[Address]]:
         return {group: [self.address(m) for m in members] for group, members in groups.items()}
+
+
+def module_problem_path(path: str,
+                        names: Mapping[tuple[Kind, str], tuple[tuple[str, ...], str]]) -> str:
+    """A problem's key path in a module's terms: ``guests.k8s-node.memory`` (its flat
+    name) → ``module.k8s.guests.node.memory``, as the user wrote it; others unchanged."""
+    kind_text, dot, rest = path.partition(".")
+    kind = Kind.parse(kind_text)
+    if kind is None or not dot or not names:
+        return path
+    cut = min((i for i in (rest.find("."), rest.find("[")) if i >= 0), default=len(rest))
+    flat, tail = rest[:cut], rest[cut:]
+    base, _, suffix = flat.rpartition("-")
+    found = names.get((kind, flat))
+    if found is None and base:
+        found = names.get((kind, base))
+        suffix = "-" + suffix
+    else:
+        suffix = ""
+    if found is None:
+        return path
+    module, local = found
+    return str(Address(kind, local + suffix, module)) + tail

@@ -135,8 +135,11 @@ class ModuleExpander:
         if module is None:
             return
         data, source = module
+        known = len(self.result.problems)
         values, sensitive, declared = self._inputs(caller, call, name, data, source,
                                                    secret_inputs)
+        if len(self.result.problems) > known:
+            return  # its resources would only repeat what the inputs lack
         prefix = call.name_prefix if call.name_prefix is not None else \
             caller.scope.prefix + name + "-"
         scope = ModuleScope(path, prefix, directory, _declared(data),
@@ -208,7 +211,7 @@ class ModuleExpander:
             if key in data:
                 self._problem(source, (key,), f"a module has no `{key}:` of its own",
                               "the stack that uses the module has it; bind the module's "
-                              "provider names with `providers:` in the call")
+                              "provider names with `providers:` in the call", key=True)
                 del data[key]
         return data, source
 
@@ -228,6 +231,7 @@ class ModuleExpander:
         values = {n: v.default for n, v in declared.items() if v.default is not None}
         sensitive = {n for n, v in declared.items() if v.sensitive}
         call_path: PathKey = ("modules", name)
+        refused: set[str] = set()
         for input_name, value in call.inputs.items():
             at = (*call_path, "inputs", input_name)
             if input_name not in declared:
@@ -239,15 +243,16 @@ class ModuleExpander:
             if kind is not None and not value_matches(value, kind):
                 shown = "(sensitive)" if input_name in secret_inputs else repr(value)
                 self._problem(caller.source, at, f"input '{input_name}' is {shown}, which "
-                              f"is not a {kind}", f"module {name} declares it `type: {kind}`")
+                              f"is not {_a(kind)}", f"module {name} declares it `type: {kind}`")
+                refused.add(input_name)
                 continue
             values[input_name] = value
             if input_name in secret_inputs:
                 sensitive.add(input_name)
-        for missing in sorted(set(declared) - set(values)):
+        for missing in sorted(set(declared) - set(values) - refused):
             about = declared[missing].description or "it has no default"
             self._problem(caller.source, call_path, f"module {name} needs input '{missing}'",
-                          f"add it under inputs: ({about})")
+                          f"add it under inputs: ({about})", key=True)
         return values, sensitive, set(declared)
 
     def _binding(self, caller: _Caller, call: ModuleCall, data: dict[str, Any]
@@ -319,9 +324,10 @@ class ModuleExpander:
     def _inner_outputs(self, text: str, path: tuple[str, ...]) -> tuple[str, bool]:
         return substitute_module_outputs(text, path, self.result.outputs)
 
-    def _problem(self, source: SourceMap, path: PathKey, message: str, hint: str) -> None:
-        self.result.problems.append(StackProblem(source.value_at(path), format_path(path),
-                                                 message, hint))
+    def _problem(self, source: SourceMap, path: PathKey, message: str, hint: str,
+                 key: bool = False) -> None:
+        position = source.key_at(path) if key else source.value_at(path)
+        self.result.problems.append(StackProblem(position, format_path(path), message, hint))
 
 
 def substitute_module_outputs(text: str, path: tuple[str, ...],
@@ -341,6 +347,10 @@ def substitute_module_outputs(text: str, path: tuple[str, ...],
         return found.text
 
     return _MODULE_OUTPUT_RE.sub(replace, text), sensitive
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def repository_root(directory: Path) -> Path:
