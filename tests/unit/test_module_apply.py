@@ -8,7 +8,6 @@ driver's node file (support/libvirt_node.py), as separate runs would.
 from __future__ import annotations
 
 from pathlib import Path
-from textwrap import dedent
 
 from support.libvirt_node import node_uri, snapshot_node
 
@@ -110,7 +109,7 @@ def names_on_the_hypervisor(root: Path) -> tuple[list[str], list[str], list[str]
 
 def test_two_uses_of_a_module_apply_under_their_names_and_replan_clean(tmp_path: Path) -> None:
     write(tmp_path)
-    created, engine = converge(tmp_path)
+    created, _ = converge(tmp_path)
     assert set(created.values()) == {"create"}
     assert "module.web.guests.node-1" in created and "module.api.volumes.data" in created
     domains, networks, volumes = names_on_the_hypervisor(tmp_path)
@@ -138,6 +137,7 @@ def test_removing_a_module_deletes_its_objects_and_nothing_else(tmp_path: Path) 
                        "module.api.networks.inner": "delete"}
     domains, networks, volumes = names_on_the_hypervisor(tmp_path)
     assert domains == ["web-db", "web-node-0", "web-node-1"]
+    assert networks == ["lab", "web-inner"]
     assert volumes == ["modlab.kvm__web-data.qcow2"]
     assert replan(tmp_path) == {}
 

@@ -13,7 +13,6 @@ from provisioner.core.address import Address, Kind
 from provisioner.errors import StackError
 from provisioner.stack.loader import Stack, load_stack
 
-
 HEAD = """\
 apiVersion: provisioner/v1
 stack: lab
