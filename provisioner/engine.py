@@ -33,7 +33,7 @@ from provisioner.plan.admission import CapacityView
 from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
-from provisioner.plan.module_addresses import module_names, readdressed
+from provisioner.plan.module_addresses import name_table, readdressed
 from provisioner.plan.planner import PlanOptions
 from provisioner.plan.stack_plan import plan_stack
 from provisioner.providers.base import (
@@ -102,8 +102,9 @@ class Engine:
                 records: Mapping[Address, AppliedRecord] | None = None
                 ) -> dict[str, Inventory]:
         """One ``list_managed`` per provider, run in parallel; a read whose connection
-        drops is asked again whole. Module resources read by name get their module
-        address (plan/module_addresses.py) from the stack and ``records``."""
+        drops is asked again whole. An object read under an address neither the stack
+        nor ``records`` knows takes the one its name has there (a module's, a moved
+        resource's: plan/module_addresses.py)."""
         providers = self.providers()
         if not providers:
             return {}
@@ -112,8 +113,10 @@ class Engine:
             futures = {name: pool.submit(read_again_if_lost, p.list_managed)
                        for name, p in providers.items()}
             read = {name: future.result() for name, future in futures.items()}
-        table = module_names(self.stack.resources, (records or {}).values())
-        return {name: readdressed(inventory, table) for name, inventory in read.items()}
+        records = records or {}
+        table = name_table(self.stack.resources, records.values())
+        known = {r.address for r in self.stack.resources} | set(records)
+        return {name: readdressed(inventory, table, known) for name, inventory in read.items()}
 
     def plan(self, options: PlanOptions | None = None,
              parallelism: int = DEFAULT_PARALLELISM, *, locked: bool = False,
@@ -270,6 +273,7 @@ class Engine:
             result = executor.run()
         finally:
             if result.ok:
+                self._record_moves(plan)
                 for address in plan.forget:
                     self.store.forget(address)
             self.refresh_attributes(plan)
@@ -309,6 +313,17 @@ class Engine:
                                 else Protection(prevent_destroy=True))
             self.store.record_applied(applied_record(observed, live))
         return live
+
+    def _record_moves(self, plan: Plan) -> None:
+        """Snapshot records follow a moved guest; its record is made anew under the new
+        address (``refresh_attributes``, or the step that changed it)."""
+        if not plan.moved:
+            return
+        snapshots = self.store.snapshots()
+        for old, new in plan.moved:
+            for snapshot in (s for s in snapshots if s.address == old):
+                self.store.record_snapshot(replace(snapshot, address=new))
+            self.store.forget(old)
 
     def refresh_attributes(self, plan: Plan) -> None:
         """Bring the records of unchanged objects up to date: what the hypervisor

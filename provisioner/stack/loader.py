@@ -43,6 +43,7 @@ from provisioner.stack.model import (
 )
 from provisioner.stack.module_names import Scoping, module_problem_path
 from provisioner.stack.modules import Expansion, ModuleExpander, substitute_module_outputs
+from provisioner.stack.moves import Move, check_moves
 from provisioner.stack.resolve import Declarations, Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
@@ -84,6 +85,8 @@ class Stack:
     """sha256 of the files and variable values: changes when the stack does."""
     skipped: tuple[SkippedFile, ...] = ()
     """YAML files beside the stack files that are not stack files, and why."""
+    moves: tuple[Move, ...] = ()
+    """The ``moved:`` blocks (plan/moves.py)."""
     declared_as: Mapping[Address, Address] = field(default_factory=dict)
     """A module's declaration (``module.k8s.guests.worker``) → the key of its instances
     in ``groups`` (its flat name, ``guests.k8s-worker``: module_names.py)."""
@@ -162,10 +165,14 @@ class _Loader:
         members = {name: list(group.providers) for name, group in groups.items()}
         image_blocks = {name for name, kinds in served.items() if Kind.IMAGE in (kinds or ())}
         resolution = Resolver(declarations, source, self.root, members, image_blocks,
-                              directories).run()
+                              directories, modules.anchors).run()
         self.problems += resolution.problems
         self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
         scoping = Scoping(modules.names, resolution.groups)
+        resources = tuple(scoping.resource(r) for r in resolution.resources)
+        moves = check_moves(top.moved if top else [], {r.address for r in resources},
+                            scoping.written_groups(resolution.groups), source)
+        self.problems += moves.problems
         outputs = self._outputs(data, source, modules)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
         known |= resolution.groups
@@ -179,7 +186,8 @@ class _Loader:
             root=self.root,
             files=tuple(files.paths),
             providers={name: p for name, p in providers.items() if p is not None},
-            resources=tuple(scoping.resource(r) for r in resolution.resources),
+            resources=resources,
+            moves=moves.moves,
             groups=scoping.groups(resolution.groups),
             declared_as=scoping.declared_as,
             outputs={name: OutputSpec(value=output) if isinstance(output, str) else output

@@ -465,6 +465,13 @@ class ModuleCall(StrictModel):
                                             "declared")
 
 
+class MovedBlock(StrictModel):
+    """A resource that has a new address and keeps its object."""
+
+    before: str = Field(alias="from", description="the old address, such as guests.web")
+    to: str = Field(description="the new, declared address, such as module.web.guests.web")
+
+
 class OutputSpec(StrictModel):
     """An output with settings; a plain string is the same as {value: ...}."""
 
@@ -489,6 +496,8 @@ class StackModel(StrictModel):
     guests: dict[Name, Guest] = Field(default_factory=dict)
     containers: dict[Name, Container] = Field(default_factory=dict)
     modules: dict[Name, ModuleCall] = Field(default_factory=dict)
+    moved: list[MovedBlock] = Field(default_factory=list,
+                                    description="resources with a new address, same object")
     outputs: dict[Identifier, str | OutputSpec] = Field(default_factory=dict)
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)

@@ -239,6 +239,16 @@ class Scoping:
     def groups(self, groups: Mapping[Address, list[Address]]) -> dict[Address, list[Address]]:
         return {group: [self.address(m) for m in members] for group, members in groups.items()}
 
+    def written_groups(self, groups: Mapping[Address, list[Address]]
+                       ) -> dict[Address, list[Address]]:
+        """Each declaration's instances, keyed as a user writes it: the stack's by their
+        name, a module's by its module address (not its flat name)."""
+        flat = set(self.declared_as.values())
+        written = {g: [self.address(m) for m in ms] for g, ms in groups.items()
+                   if g not in flat}
+        return written | {a: [self.address(m) for m in groups.get(f, [])]
+                          for a, f in self.declared_as.items()}
+
 
 def module_problem_path(path: str,
                         names: Mapping[tuple[Kind, str], tuple[tuple[str, ...], str]]) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 from provisioner.core.address import Kind
 from provisioner.core.file_access import FileRefused, allowed_directories, confined
-from provisioner.errors import StackProblem, UserError
+from provisioner.errors import Position, StackProblem, UserError
 from provisioner.stack.files import merge_documents, stack_files
 from provisioner.stack.interpolate import Interpolator
 from provisioner.stack.model import ModuleCall, Variable
@@ -66,6 +66,8 @@ class Expansion:
     outputs: dict[tuple[tuple[str, ...], str], ModuleOutput] = field(default_factory=dict)
     directories: list[Path] = field(default_factory=list)
     """Module directories: the files a module names are read from them."""
+    anchors: dict[tuple[Kind, str], Position] = field(default_factory=dict)
+    """Flat name of each module resource → where the stack uses its (outermost) module."""
     files: list[Path] = field(default_factory=list)
     problems: list[StackProblem] = field(default_factory=list)
     sensitive_paths: dict[PathKey, str] = field(default_factory=dict)
@@ -83,6 +85,8 @@ class _Caller:
     sensitive: set[str]
     declared: set[str]
     chain: tuple[Path, ...]
+    anchor: Position | None = None
+    """Where the stack uses the outermost module of this instance (None: the stack)."""
 
 
 class ModuleExpander:
@@ -149,10 +153,11 @@ class ModuleExpander:
             data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",)))
         self.result.problems += interpolation.problems
         data = interpolation.data
+        anchor = caller.anchor or caller.source.key_at(where)
         inner = _Caller(scope, data, source, values, sensitive, declared,
-                        (*caller.chain, directory))
+                        (*caller.chain, directory), anchor)
         self._calls(inner)
-        self._splice(scope, data, source, interpolation.sensitive_paths,
+        self._splice(scope, anchor, data, source, interpolation.sensitive_paths,
                      interpolation.environment_paths)
         self._outputs(scope, data, source, values, sensitive)
 
@@ -269,7 +274,8 @@ class ModuleExpander:
             binding[name] = outer.get(target, target)
         return binding
 
-    def _splice(self, scope: ModuleScope, data: dict[str, Any], source: SourceMap,
+    def _splice(self, scope: ModuleScope, anchor: Position | None, data: dict[str, Any],
+                source: SourceMap,
                 sensitive_paths: Mapping[PathKey, str], environment_paths: set[PathKey]
                 ) -> None:
         for kind in Kind:
@@ -291,6 +297,8 @@ class ModuleExpander:
                     continue
                 target[flat] = entry
                 self.result.names[(kind, flat)] = (scope.path, name)
+                if anchor is not None:
+                    self.result.anchors[(kind, flat)] = anchor
                 self._move_positions(source, (kind.value, name), (kind.value, flat))
         self.result.sensitive_paths |= {_moved(p, scope): n for p, n in sensitive_paths.items()}
         self.result.environment_paths |= {_moved(p, scope) for p in environment_paths}

@@ -86,12 +86,15 @@ class Resolver:
 
     def __init__(self, declarations: Declarations, source: SourceMap, root: Path,
                  placement_groups: Mapping[str, Sequence[str]] | None = None,
-                 image_blocks: Collection[str] = (), directories: Sequence[Path] = ()) -> None:
+                 image_blocks: Collection[str] = (), directories: Sequence[Path] = (),
+                 anchors: Mapping[tuple[Kind, str], Position] | None = None) -> None:
         """``placement_groups``: each group's members; ``image_blocks``: the provider
         blocks that import images (a guest elsewhere naming a declared image is refused
         by its own provider); ``directories``: where named files may be (default: the
-        stack's; with modules, theirs too)."""
+        stack's; with modules, theirs too); ``anchors``: where the stack uses the module
+        each module resource comes from (the order of the plan)."""
         self.directories = allowed_directories(*(directories or (root,)))
+        self.anchors: Mapping[tuple[Kind, str], Position] = anchors or {}
         self.placement_groups = placement_groups or {}
         self.image_blocks = image_blocks
         self.declarations = declarations
@@ -114,9 +117,10 @@ class Resolver:
         return Resolution(resources, self.problems, self.groups)
 
     def _declared_at(self, item: tuple[Kind, str, ResourceBase]) -> tuple[Any, ...]:
+        """Declaration order; a module's resources come where the stack uses the module."""
         kind, name, _ = item
-        position = self.source.key_at((kind.value, name))
-        return (position or Position("~", 0, 0), kind.rank, name)
+        position = self.source.key_at((kind.value, name)) or Position("~", 0, 0)
+        return (self.anchors.get((kind, name), position), position, kind.rank, name)
 
     def _index_instances(self) -> None:
         for kind, name, _ in self.declarations.groups():

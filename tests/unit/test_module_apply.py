@@ -153,3 +153,74 @@ def test_target_a_module_plans_it_and_what_it_needs(tmp_path: Path) -> None:
     assert set(created) == {*map(str, targets), "networks.lab"}
     group = parse_addresses(["module.web.guests.node"], "--target", stack)
     assert {str(a) for a in group} == {"module.web.guests.node-0", "module.web.guests.node-1"}
+
+
+ROOT_WEB = """\
+apiVersion: provisioner/v1
+stack: modlab
+providers:
+  kvm: {{type: libvirt, uri: "{uri}"}}
+volumes:
+  data: {{provider: kvm, size: 1GiB}}
+guests:
+  web: {{provider: kvm, memory: 64MiB, disks: [{{volume: data}}]}}
+  api: {{provider: kvm, memory: 64MiB, count: 2}}
+"""
+WEB_MODULE = """\
+apiVersion: provisioner/v1
+volumes:
+  data: {provider: kvm, size: 1GiB}
+guests:
+  web: {provider: kvm, memory: 64MiB, disks: [{volume: data}]}
+"""
+API_MODULE = """\
+apiVersion: provisioner/v1
+guests:
+  api: {provider: kvm, memory: 64MiB, count: 2}
+"""
+IN_MODULES = """\
+apiVersion: provisioner/v1
+stack: modlab
+providers:
+  kvm: {{type: libvirt, uri: "{uri}"}}
+modules:
+  site: {{source: ../modules/site, name_prefix: ""}}
+  api: {{source: ../modules/api}}
+{moved}"""
+MOVED = """\
+moved:
+  - {from: volumes.data, to: module.site.volumes.data}
+  - {from: guests.web, to: module.site.guests.web}
+  - {from: guests.api, to: module.api.guests.api}
+"""
+
+
+def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    uri = node_uri(tmp_path)
+    (stack / "main.yaml").write_text(ROOT_WEB.format(uri=uri))
+    converge(tmp_path)
+    for name, text in (("site", WEB_MODULE), ("api", API_MODULE)):
+        (tmp_path / "modules" / name).mkdir(parents=True)
+        (tmp_path / "modules" / name / "main.yaml").write_text(text)
+    (stack / "main.yaml").write_text(IN_MODULES.format(uri=uri, moved=MOVED))
+    with Engine(load_stack(stack, environ={}, cwd=tmp_path)) as engine:
+        plan = engine.plan()
+        assert [(str(a), str(b)) for a, b in plan.moved] == [
+            ("volumes.data", "module.site.volumes.data"),
+            ("guests.api-0", "module.api.guests.api-0"),
+            ("guests.api-1", "module.api.guests.api-1"),
+            ("guests.web", "module.site.guests.web")]
+        assert changes(plan) == {}  # no create, no delete: the same objects
+        assert engine.apply(plan, Quiet()).ok
+        engine.conclude(plan, None)
+        snapshot_node(engine.providers()["kvm"].client.conn,  # type: ignore[attr-defined]
+                      tmp_path / "node.xml")
+        recorded = {str(a) for a in engine.store.applied()}
+    assert recorded == {"module.site.volumes.data", "module.site.guests.web",
+                        "module.api.guests.api-0", "module.api.guests.api-1"}
+    assert names_on_the_hypervisor(tmp_path)[0] == ["api-0", "api-1", "web"]
+    (stack / "main.yaml").write_text(IN_MODULES.format(uri=uri, moved=""))
+    assert replan(tmp_path) == {}  # the block removed: the state knows the objects

@@ -292,3 +292,35 @@ def test_a_cloud_init_file_of_a_module_is_read_from_its_directory(tmp_path: Path
     (guest,) = stack.resources
     assert guest.spec["cloud_init"]["user_data"].content == \
         b"#cloud-config\nhostname: from-the-module\n"
+
+
+@pytest.mark.parametrize(("moved", "expected"), [
+    ("{from: volumes.data, to: module.m.volumes.data}",
+     "stack/main.yaml:10:12: moved[0].from: volumes.data is still declared"),
+    ("{from: volumes.old, to: module.m.volumes.dta}",
+     "stack/main.yaml:10:29: moved[0].to: module.m.volumes.dta is not declared"),
+    ("{from: guests.old, to: module.m.volumes.data}",
+     "stack/main.yaml:10:28: moved[0].to: guests.old is a guest and module.m.volumes.data a "
+     "volume"),
+    ("{from: volumes.x_y, to: module.m.volumes.data}",
+     "stack/main.yaml:10:12: moved[0].from: 'volumes.x_y' is not an address like guests.web-0"),
+])
+def test_moved_blocks_are_checked_at_their_lines(tmp_path: Path, moved: str,
+                                                  expected: str) -> None:
+    found = problems(tmp_path, {
+        "modules/m/main.yaml": "apiVersion: provisioner/v1\n"
+                               "volumes:\n  data: {provider: kvm, size: 1GiB}\n",
+        "stack/main.yaml": HEAD + "volumes:\n  data: {provider: kvm, size: 1GiB}\n"
+                                  f"modules:\n  m: {{source: ../modules/m}}\nmoved:\n  - {moved}\n"})
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_a_moved_group_and_a_module_group_are_declared_targets(tmp_path: Path) -> None:
+    stack = load(tmp_path, {
+        "modules/m/main.yaml": "apiVersion: provisioner/v1\n"
+                               "guests:\n  web: {provider: kvm, count: 2}\n",
+        "stack/main.yaml": HEAD + "modules:\n  m: {source: ../modules/m}\n"
+                                  "moved:\n  - {from: guests.web, to: module.m.guests.web}\n"})
+    (move,) = stack.moves
+    assert (str(move.before), str(move.after)) == ("guests.web", "module.m.guests.web")
+    assert move.source.startswith("stack/main.yaml:8:5")
