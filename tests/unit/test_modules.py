@@ -311,7 +311,8 @@ def test_moved_blocks_are_checked_at_their_lines(tmp_path: Path, moved: str,
         "modules/m/main.yaml": "apiVersion: provisioner/v1\n"
                                "volumes:\n  data: {provider: kvm, size: 1GiB}\n",
         "stack/main.yaml": HEAD + "volumes:\n  data: {provider: kvm, size: 1GiB}\n"
-                                  f"modules:\n  m: {{source: ../modules/m}}\nmoved:\n  - {moved}\n"})
+                                  "modules:\n  m: {source: ../modules/m}\n"
+                                  f"moved:\n  - {moved}\n"})
     assert any(p.startswith(expected) for p in found), found
 
 
