@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from provisioner.core.address import Address
 from provisioner.core.problems import Problem
+from provisioner.core.resources import Resource, address_name
 from provisioner.providers.base import Inventory
 from provisioner.stack.moves import Move
 from provisioner.state.store import AppliedRecord
@@ -68,6 +69,28 @@ def apply_moves(moves: Iterable[Move], inventories: Mapping[str, Inventory],
                    for a, r in prior.items()}
     return Moved(moved_inventories, moved_prior, tuple(sorted(pairs.items())),
                  tuple(problems))
+
+
+def renamed_references(pairs: Iterable[tuple[Address, Address]],
+                       inventories: Mapping[str, Inventory],
+                       resources: Iterable[Resource]) -> list[Problem]:
+    """A moved object that other resources name (a network, a volume, ...) must keep
+    its name: they would name the new one, which it does not become (the object is not
+    renamed), and each plan would show them changed."""
+    declared = list(resources)
+    names = {r.address: r.name for r in declared}
+    live = {o.address: o.name for i in inventories.values() for o in i.managed}
+    problems = []
+    for old, new in pairs:
+        have, want = address_name(live.get(new, "")), address_name(names.get(new, ""))
+        users = [str(r.address) for r in declared if new in r.references.values()]
+        if have and want and have != want and users:
+            problems.append(Problem(
+                f"moved from {old}, it keeps its name {have} on the hypervisor, and "
+                f"{', '.join(users[:3])} would name it {want}", new,
+                hint="give the module name_prefix: \"\" (or one that keeps the name), "
+                     "or let the plan replace it (remove the moved block)"))
+    return problems
 
 
 def _moved_to(move: Move, old: Address, declared: Collection[Address]) -> Address | None:

@@ -18,7 +18,7 @@ from provisioner.core.resources import Resource
 from provisioner.outputs import unknown_attributes
 from provisioner.plan.admission import CapacityView, admit
 from provisioner.plan.model import Plan
-from provisioner.plan.moves import apply_moves
+from provisioner.plan.moves import apply_moves, renamed_references
 from provisioner.plan.placed import Check, plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.plan.snapshot_notes import snapshot_notes
@@ -64,9 +64,10 @@ def plan_stack(
                         {resource.address for resource in stack.resources})
     inputs = PlanInputs(stack=stack.name, resources=stack.resources, schemas=schemas,
                         inventories=moved.inventories, prior=moved.prior)
-    if moved.problems:
-        raise PlanRefused(list(moved.problems), hint="nothing was changed; fix the stack "
-                                                     "and plan again")
+    refused = [*moved.problems, *renamed_references(moved.pairs, moved.inventories,
+                                                    stack.resources)]
+    if refused:
+        raise PlanRefused(refused, hint="nothing was changed; fix the stack and plan again")
     if view is None:
         plan = make_plan(replace(inputs, problems=checks(stack.resources)), options)
     else:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.libvirt_node import node_uri, snapshot_node
 
 from provisioner.cli.common import parse_addresses
+from provisioner.core.problems import PlanRefused
 from provisioner.engine import Engine
 from provisioner.plan.model import Action, Plan
 from provisioner.plan.planner import PlanOptions
@@ -224,3 +226,23 @@ def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> No
     assert names_on_the_hypervisor(tmp_path)[0] == ["api-0", "api-1", "web"]
     (stack / "main.yaml").write_text(IN_MODULES.format(uri=uri, moved=""))
     assert replan(tmp_path) == {}  # the block removed: the state knows the objects
+
+
+def test_moving_a_volume_a_guest_names_must_keep_its_name(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    uri = node_uri(tmp_path)
+    (stack / "main.yaml").write_text(ROOT_WEB.format(uri=uri))
+    converge(tmp_path)
+    for name, text in (("site", WEB_MODULE), ("api", API_MODULE)):
+        (tmp_path / "modules" / name).mkdir(parents=True)
+        (tmp_path / "modules" / name / "main.yaml").write_text(text)
+    (stack / "main.yaml").write_text(IN_MODULES.replace(', name_prefix: ""', "").format(
+        uri=uri, moved=MOVED))
+    with Engine(load_stack(stack, environ={}, cwd=tmp_path)) as engine, \
+            pytest.raises(PlanRefused) as refused:
+        engine.plan()
+    assert "module.site.volumes.data: moved from volumes.data, it keeps its name data on " \
+           "the hypervisor, and module.site.guests.web would name it site-data" \
+           in str(refused.value)
