@@ -59,4 +59,4 @@ def _object(found: LiveObject, table: NameTable, known: Collection[Address]) -> 
     deps = tuple(d if d in known else table.get((d.kind, d.name), d) for d in found.deps)
     if address == found.address and deps == found.deps:
         return found
-    return replace(found, address=address, deps=deps)
+    return replace(found, address=address, deps=deps, marked_as=found.marker_address)

@@ -62,6 +62,7 @@ def apply_moves(moves: Iterable[Move], inventories: Mapping[str, Inventory],
         return Moved(inventories, prior, (), tuple(problems))
     moved_inventories = {name: replace(inventory, managed=[
         replace(o, address=pairs.get(o.address, o.address),
+                marked_as=o.marker_address if o.address in pairs else o.marked_as,
                 deps=tuple(pairs.get(d, d) for d in o.deps)) for o in inventory.managed])
         for name, inventory in inventories.items()}
     moved_prior = {pairs.get(a, a): replace(r, address=pairs.get(a, a),
