@@ -41,6 +41,12 @@ from provisioner.stack.model import (
     StateConfig,
     Variable,
 )
+from provisioner.stack.repetition import (
+    Repetition,
+    alias_paths,
+    expand_repetition,
+    fold_instance_problems,
+)
 from provisioner.stack.resolve import Declarations, Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
@@ -83,8 +89,17 @@ class Stack:
     skipped: tuple[SkippedFile, ...] = ()
     """YAML files beside the stack files that are not stack files, and why."""
 
+    disabled: frozenset[Address] = frozenset()
+    """Declared with ``enabled: false`` (not in ``groups``: an existing one is deleted
+    like any resource no longer declared, and ``--target`` may name it)."""
+
     def resource(self, address: Address) -> Resource | None:
         return next((r for r in self.resources if r.address == address), None)
+
+    def output_groups(self) -> dict[Address, list[Address]]:
+        """``groups`` as outputs read them: a disabled resource has no instances, so
+        an output naming it is an empty list."""
+        return {address: [] for address in self.disabled} | dict(self.groups)
 
 
 def load_stack(
@@ -128,12 +143,16 @@ class _Loader:
         )
         self.problems += interpolation.problems
         self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
-        data = interpolation.data
+        repetition = expand_repetition(interpolation.data, source)
+        self.problems += repetition.problems
+        self.hidden = alias_paths(self.hidden, repetition.declared_as())
+        data = repetition.data
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
         groups = top.placement_groups if top is not None else {}
         self.problems += check_placement_groups(groups, providers, source)
-        declarations = self._declarations(data, source, providers, validated, groups)
+        declarations = self._declarations(data, source, providers, validated, groups,
+                                          repetition)
         served = {name: tuple(kind for kind in Kind if kind in p.plugin.kinds) if p else None
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
@@ -154,8 +173,9 @@ class _Loader:
         self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
         outputs = self._outputs(data, source)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
-        known |= resolution.groups
+        known |= {a: [] for a in declarations.disabled} | resolution.groups
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
+        self.problems = fold_instance_problems(self.problems, repetition.instances)
         if self.problems or top is None:
             secrets = {str(variables[name]) for name in sensitive if name in variables}
             raise StackError([_redacted(problem, secrets) for problem in self.problems])
@@ -166,6 +186,7 @@ class _Loader:
             providers={name: p for name, p in providers.items() if p is not None},
             resources=tuple(resolution.resources),
             groups=resolution.groups,
+            disabled=frozenset(declarations.disabled),
             outputs={name: OutputSpec(value=output) if isinstance(output, str) else output
                      for name, output in outputs.items()},
             state=top.state,
@@ -268,8 +289,11 @@ class _Loader:
         providers: Mapping[str, ProviderConfig | None],
         validated: dict[PathKey, Any],
         groups: Mapping[str, PlacementGroup],
+        repetition: Repetition,
     ) -> Declarations:
-        declarations = Declarations()
+        declarations = Declarations(invalid=set(repetition.invalid),
+                                    instances=repetition.instances,
+                                    disabled=repetition.disabled)
         for kind in Kind:
             section = data.get(kind.value)
             entries: dict[str, ResourceBase] = {}
@@ -286,6 +310,8 @@ class _Loader:
                 self.problems += problems
                 if entry is None:
                     declarations.invalid.add(Address(kind, name))
+                elif Address(kind, name) in declarations.disabled:
+                    continue  # validated, and left out of the stack
                 else:
                     entries[name] = self._with_options(kind, entry, path, source,
                                                        _members_view(providers, groups),

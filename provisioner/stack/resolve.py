@@ -53,6 +53,17 @@ class Declarations:
     entries: dict[Kind, dict[str, ResourceBase]] = field(default_factory=dict)
     invalid: set[Address] = field(default_factory=set)
     """Declared but not valid (already reported): referring to them is no new problem."""
+    instances: dict[Address, dict[str, str]] = field(default_factory=dict)
+    """Declarations with ``for_each`` → their keys → instance names; ``entries`` holds
+    the instances (repetition.py)."""
+    disabled: dict[Address, PathKey] = field(default_factory=dict)
+    """Declarations with ``enabled: false`` (and their instances) → the path of that
+    key: not in ``entries``; a ``depends_on`` on one is dropped, a reference refused."""
+
+    def declared_as(self) -> dict[Address, tuple[Address, str]]:
+        """Each instance of a for_each declaration → the declaration and its key."""
+        return {Address(group.kind, name): (group, key)
+                for group, keys in self.instances.items() for key, name in keys.items()}
 
     def groups(self) -> Iterator[tuple[Kind, str, ResourceBase]]:
         for kind in Kind:
@@ -98,6 +109,7 @@ class Resolver:
         self.problems: list[StackProblem] = []
         self.groups: dict[Address, list[Address]] = {}
         self.instances: dict[Address, Address] = {}  # instance → its group
+        self.declared_as = declarations.declared_as()
         self.files: dict[str, Blob | None] = {}  # cloud-init files read once
 
     def run(self) -> Resolution:
@@ -112,15 +124,20 @@ class Resolver:
         return Resolution(resources, self.problems, self.groups)
 
     def _declared_at(self, item: tuple[Kind, str, ResourceBase]) -> tuple[Any, ...]:
+        """Where it is declared; the instances of a for_each (one position) stay in the
+        order of their keys, as the sort is stable."""
         kind, name, _ = item
-        position = self.source.key_at((kind.value, name))
-        return (position or Position("~", 0, 0), kind.rank, name)
+        own = Address(kind, name)
+        declared = self.declared_as.get(own, (own, ""))[0].name
+        position = self.source.key_at((kind.value, declared))
+        return (position or Position("~", 0, 0), kind.rank, declared)
 
     def _index_instances(self) -> None:
         for kind, name, _ in self.declarations.groups():
-            group = Address(kind, name)
+            own = Address(kind, name)
+            group = self.declared_as.get(own, (own, ""))[0]
             members = [Address(kind, n) for n in self.declarations.instance_names(kind, name)]
-            self.groups[group] = members
+            self.groups.setdefault(group, []).extend(members)
             for member in members:
                 other = self.instances.get(member)
                 if other is not None and other != group:
@@ -131,6 +148,8 @@ class Resolver:
                         f"(count makes {counted.name}-0, {counted.name}-1, ...)",
                         "rename one of them"))
                 self.instances[member] = group
+        for group in self.declarations.instances:
+            self.groups.setdefault(group, [])  # for_each over nothing: no instances
 
     def _expand(self, kind: Kind, name: str, entry: ResourceBase) -> Iterator[Resource]:
         path: PathKey = (kind.value, name)
@@ -147,6 +166,7 @@ class Resolver:
         spec["options"] = spec.pop("options")  # provider settings last, as in the docs
         position = self.source.key_at(path)
         counted = getattr(entry, "count", None) is not None
+        key = self.declared_as.get(Address(kind, name), (None, None))[1]
         if not counted:
             for where in _count_index_paths(spec):
                 self._problem((*path, *where), "${count.index} is known only in a resource "
@@ -162,7 +182,7 @@ class Resolver:
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
-                address=Address(kind, instance, index=index if counted else None),
+                address=Address(kind, instance, index=index if counted else key),
                 provider=provider,
                 spec=instance_spec,
                 deps=deps,
@@ -212,14 +232,7 @@ class Resolver:
         A ``pool:`` that names a declared pool is a reference; any other pool
         name is one the host already has (the provider checks it at plan time).
         """
-        found: dict[str, Address] = {}
-        if isinstance(entry, Volume) and entry.pool is not None:
-            found["pool"] = Address(Kind.POOL, entry.pool)
-        if isinstance(entry, Container):
-            if entry.rootfs.pool is not None:
-                found["rootfs.pool"] = Address(Kind.POOL, entry.rootfs.pool)
-            found |= {f"mounts[{i}].pool": Address(Kind.POOL, mount.pool)
-                      for i, mount in enumerate(entry.mounts) if mount.pool is not None}
+        found: dict[str, Address] = _named_pools(entry)
         found |= {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
                   for i, nic in enumerate(getattr(entry, "networks", [])) if nic.network}
         if isinstance(entry, Guest):
@@ -229,8 +242,6 @@ class Resolver:
         for i, disk in enumerate(getattr(entry, "disks", [])):
             if disk.volume is not None:
                 found[f"disks[{i}].volume"] = Address(Kind.VOLUME, disk.volume)
-            if disk.pool is not None:
-                found[f"disks[{i}].pool"] = Address(Kind.POOL, disk.pool)
         return {path: address for path, address in found.items()
                 if address in self.groups or (address.kind is Kind.IMAGE
                 and address in self.instances)}
@@ -252,9 +263,11 @@ class Resolver:
                 f"put the {kind.singular} on '{target.provider}'")
 
     def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
-        found: list[Address] = [a for path, a in self._references(entry).items()
-                                if path.endswith("pool")]
         base: PathKey = (kind.value, name)
+        found: list[Address] = []
+        for where, pool in _named_pools(entry).items():
+            if not self._unusable(pool, (*base, *parse_path(where))):
+                found += self.groups.get(pool, [])
         for index, nic in enumerate(getattr(entry, "networks", [])):
             if nic.network is not None:
                 found += self._reference(Kind.NETWORK, nic.network,
@@ -279,6 +292,8 @@ class Resolver:
 
     def _reference(self, kind: Kind, name: str, path: PathKey) -> list[Address]:
         group = Address(kind, name)
+        if self._unusable(group, path):
+            return []
         if group in self.groups:
             return self.groups[group]
         if self.declarations.is_invalid(group):
@@ -293,6 +308,8 @@ class Resolver:
         on its block, or (a guest a placement group places) those on the group's
         members; an image the stack does not declare is one the host has (its
         provider checks it)."""
+        if self._unusable(Address(Kind.IMAGE, image), path):
+            return []
         instances = self.groups.get(Address(Kind.IMAGE, image))
         if instances is None:
             return []
@@ -311,6 +328,8 @@ class Resolver:
         except ValueError as exc:
             self._problem(path, str(exc), "write KIND.NAME, such as guests.db")
             return []
+        if address in self.declarations.disabled:
+            return []  # ordering against nothing
         if address in self.groups:
             return self.groups[address]
         if address in self.instances:
@@ -320,6 +339,25 @@ class Resolver:
         valid = [str(a) for a in self.groups]
         self._problem(path, f"unknown resource '{text}'", did_you_mean(text, valid))
         return []
+
+    def _unusable(self, address: Address, path: PathKey) -> bool:
+        """A reference to one object (a NIC's network, a disk's volume, a pool, an
+        image) that names a disabled declaration or one with for_each: reported."""
+        if address in self.declarations.disabled:
+            where = self.source.value_at(self.declarations.disabled[address])
+            self._problem(path, f"{address.kind.singular} '{address.name}' is not in the "
+                          f"stack: it has enabled: false (at {where})",
+                          "enable it, or leave this reference out while it is disabled")
+            return True
+        keys = self.declarations.instances.get(address)
+        if keys is None:
+            return False
+        names = ", ".join(keys.values())
+        self._problem(path, f"{address.kind.singular} '{address.name}' has for_each: name "
+                      f"one of its instances ({names or 'it has none'})",
+                      f"such as {next(iter(keys.values()))}" if keys else
+                      "give its for_each a key, or name another")
+        return True
 
     def _check_cycles(self, resources: list[Resource]) -> None:
         """graphlib (standard library) tells whether there is a cycle; networkx, which
@@ -354,6 +392,21 @@ class Resolver:
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(StackProblem(self.source.value_at(path), format_path(path),
                                           message, hint))
+
+
+def _named_pools(entry: ResourceBase) -> dict[str, Address]:
+    """Every ``pool:`` of a resource (declared by the stack or not), by spec path."""
+    found: dict[str, Address] = {}
+    if isinstance(entry, Volume) and entry.pool is not None:
+        found["pool"] = Address(Kind.POOL, entry.pool)
+    if isinstance(entry, Container):
+        if entry.rootfs.pool is not None:
+            found["rootfs.pool"] = Address(Kind.POOL, entry.rootfs.pool)
+        found |= {f"mounts[{i}].pool": Address(Kind.POOL, mount.pool)
+                  for i, mount in enumerate(entry.mounts) if mount.pool is not None}
+    found |= {f"disks[{i}].pool": Address(Kind.POOL, disk.pool)
+              for i, disk in enumerate(getattr(entry, "disks", [])) if disk.pool is not None}
+    return found
 
 
 def _create_first(entry: ResourceBase) -> bool:
