@@ -9,16 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.core.file_access import allowed_directories
-from provisioner.core.plugins import ProviderPlugin, get_plugin
-from provisioner.core.resources import Resource
+from provisioner.core.plugins import get_plugin
 from provisioner.errors import StackError, StackProblem, UserError
 from provisioner.stack.checks import (
     check_ignore_changes,
@@ -26,7 +23,8 @@ from provisioner.stack.checks import (
     check_placement_groups,
     check_providers,
 )
-from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
+from provisioner.stack.declarations import Declarations
+from provisioner.stack.files import StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
@@ -38,7 +36,6 @@ from provisioner.stack.model import (
     PlacementGroup,
     ResourceBase,
     StackModel,
-    StateConfig,
     Variable,
 )
 from provisioner.stack.repetition import (
@@ -47,59 +44,16 @@ from provisioner.stack.repetition import (
     expand_repetition,
     fold_instance_problems,
 )
-from provisioner.stack.resolve import Declarations, Resolver
+from provisioner.stack.resolve import Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.stack import ProviderConfig, Stack
 from provisioner.stack.stored_values import check_stored_values
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import VariableInputs, resolve_variables
 
 _SECTIONS = tuple(kind.value for kind in Kind)
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """One validated ``providers:`` block."""
-
-    name: str
-    type_name: str
-    plugin: ProviderPlugin
-    config: BaseModel
-    capacity: CapacitySettings = field(default_factory=CapacitySettings)
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A loaded, valid stack: what the planner needs and nothing it must not see."""
-
-    name: str
-    root: Path
-    files: tuple[Path, ...]
-    providers: Mapping[str, ProviderConfig]
-    resources: tuple[Resource, ...]
-    groups: Mapping[Address, list[Address]]
-    outputs: Mapping[str, OutputSpec]
-    state: StateConfig
-    source: SourceMap = field(repr=False)
-    placement_groups: Mapping[str, PlacementGroup] = field(default_factory=dict)
-    variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    """Values of the non-sensitive variables (outputs may show them)."""
-    digest: str = ""
-    """sha256 of the files and variable values: changes when the stack does."""
-    skipped: tuple[SkippedFile, ...] = ()
-    """YAML files beside the stack files that are not stack files, and why."""
-
-    disabled: frozenset[Address] = frozenset()
-    """Declared with ``enabled: false`` (not in ``groups``: an existing one is deleted
-    like any resource no longer declared, and ``--target`` may name it)."""
-
-    def resource(self, address: Address) -> Resource | None:
-        return next((r for r in self.resources if r.address == address), None)
-
-    def output_groups(self) -> dict[Address, list[Address]]:
-        """``groups`` as outputs read them: a disabled resource has no instances, so
-        an output naming it is an empty list."""
-        return {address: [] for address in self.disabled} | dict(self.groups)
+__all__ = ["ProviderConfig", "Stack", "load_stack"]  # Stack is imported from here too
 
 
 def load_stack(

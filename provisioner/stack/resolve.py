@@ -11,7 +11,7 @@ from __future__ import annotations
 import graphlib
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from provisioner.core.file_access import (
 )
 from provisioner.core.resources import Blob, Effect, Protection, Resource
 from provisioner.errors import Position, StackProblem
+from provisioner.stack.counted import count_index_paths, substitute_index
+from provisioner.stack.declarations import Declarations
 from provisioner.stack.images import images_used
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
@@ -37,51 +39,12 @@ from provisioner.stack.model import (
     Volume,
 )
 from provisioner.stack.source import PathKey, SourceMap, format_path, parse_path
-from provisioner.stack.values import COUNT_INDEX_RE
 
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,
     "replace": Effect.REPLACE,
     "ignore": None,
 }
-
-
-@dataclass
-class Declarations:
-    """Validated entries of each resource section, in declaration order."""
-
-    entries: dict[Kind, dict[str, ResourceBase]] = field(default_factory=dict)
-    invalid: set[Address] = field(default_factory=set)
-    """Declared but not valid (already reported): referring to them is no new problem."""
-    instances: dict[Address, dict[str, str]] = field(default_factory=dict)
-    """Declarations with ``for_each`` → their keys → instance names; ``entries`` holds
-    the instances (repetition.py)."""
-    disabled: dict[Address, PathKey] = field(default_factory=dict)
-    """Declarations with ``enabled: false`` (and their instances) → the path of that
-    key: not in ``entries``; a ``depends_on`` on one is dropped, a reference refused."""
-
-    def declared_as(self) -> dict[Address, tuple[Address, str]]:
-        """Each instance of a for_each declaration → the declaration and its key."""
-        return {Address(group.kind, name): (group, key)
-                for group, keys in self.instances.items() for key, name in keys.items()}
-
-    def groups(self) -> Iterator[tuple[Kind, str, ResourceBase]]:
-        for kind in Kind:
-            for name, entry in self.entries.get(kind, {}).items():
-                yield kind, name, entry
-
-    def is_invalid(self, address: Address) -> bool:
-        """``address`` names an invalid declaration or, perhaps, one of its instances."""
-        base, _, index = address.name.rpartition("-")
-        return address in self.invalid or (
-            index.isdigit() and Address(address.kind, base) in self.invalid)
-
-    def instance_names(self, kind: Kind, name: str) -> list[str]:
-        entry = self.entries.get(kind, {}).get(name)
-        if isinstance(entry, Image):
-            return [image_instance(name, provider) for provider in entry.providers or []]
-        count = getattr(entry, "count", None)
-        return [name] if count is None else [f"{name}-{index}" for index in range(count)]
 
 
 @dataclass
@@ -168,7 +131,7 @@ class Resolver:
         counted = getattr(entry, "count", None) is not None
         key = self.declared_as.get(Address(kind, name), (None, None))[1]
         if not counted:
-            for where in _count_index_paths(spec):
+            for where in count_index_paths(spec):
                 self._problem((*path, *where), "${count.index} is known only in a resource "
                               "with count", "add count: N, or write the value itself")
         rules = entry.lifecycle
@@ -178,7 +141,7 @@ class Resolver:
         providers = (entry.providers or []) if isinstance(entry, Image) else \
             [entry.provider or ""] * len(instances)
         for index, (instance, provider) in enumerate(zip(instances, providers, strict=True)):
-            instance_spec = _substitute_index(spec, index) if counted else dict(spec)
+            instance_spec = substitute_index(spec, index) if counted else dict(spec)
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
@@ -265,8 +228,8 @@ class Resolver:
     def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
         base: PathKey = (kind.value, name)
         found: list[Address] = []
-        for where, pool in _named_pools(entry).items():
-            if not self._unusable(pool, (*base, *parse_path(where))):
+        for field_path, pool in _named_pools(entry).items():
+            if not self._unusable(pool, (*base, *parse_path(field_path))):
                 found += self.groups.get(pool, [])
         for index, nic in enumerate(getattr(entry, "networks", [])):
             if nic.network is not None:
@@ -417,27 +380,6 @@ def _create_first(entry: ResourceBase) -> bool:
     if isinstance(entry, Image) and "create_before_destroy" not in rules.model_fields_set:
         return True
     return rules.create_before_destroy
-
-
-def _count_index_paths(value: Any, path: PathKey = ()) -> list[PathKey]:
-    """Where ``${count.index}`` is written in a spec."""
-    if isinstance(value, str):
-        return [path] if COUNT_INDEX_RE.search(value) else []
-    if isinstance(value, Mapping):
-        return [p for key, item in value.items() for p in _count_index_paths(item, (*path, key))]
-    if isinstance(value, list):
-        return [p for i, item in enumerate(value) for p in _count_index_paths(item, (*path, i))]
-    return []
-
-
-def _substitute_index(value: Any, index: int) -> Any:
-    if isinstance(value, str):
-        return COUNT_INDEX_RE.sub(str(index), value)
-    if isinstance(value, Mapping):
-        return {key: _substitute_index(item, index) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute_index(item, index) for item in value]
-    return value
 
 
 def hook_digests(guest: Guest) -> dict[str, Blob | None]:
