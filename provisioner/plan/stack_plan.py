@@ -60,7 +60,7 @@ def plan_stack(
         return problems
 
     inputs = PlanInputs(stack=stack.name, resources=stack.resources, schemas=schemas,
-                        inventories=inventories, prior=prior)
+                        inventories=inventories, prior=prior, disabled=stack.disabled)
     if view is None:
         plan = make_plan(replace(inputs, problems=checks(stack.resources)), options)
     else:
