@@ -39,7 +39,8 @@ class Repetition:
     disabled: dict[Address, PathKey] = field(default_factory=dict)
     """Declarations with ``enabled: false`` (and their instances) → where that is said."""
     invalid: set[Address] = field(default_factory=set)
-    """Declarations left out for a problem already reported (count with for_each)."""
+    """Declarations and instances left out for a problem already reported (count with
+    for_each, an ``${each...}`` that gives no value)."""
 
     def declared_as(self) -> dict[Address, tuple[Address, str]]:
         """Each instance → its declaration and key."""
@@ -119,9 +120,13 @@ class _Section:
             if not self._valid_key(key, instance, key_path):
                 continue
             problems: list[EachProblem] = []
-            self.made[instance] = each_value(body, key, item, problems)
+            made = each_value(body, key, item, problems)
             keys[key] = instance
             _alias(self.source, declared, (self.kind.value, instance))
+            if problems:  # validating the text left as written would only repeat them
+                self.result.invalid.add(Address(self.kind, instance))
+            else:
+                self.made[instance] = made
             for problem in problems:
                 where = (*path, *problem.path)
                 self._problem(self.source.value_at(where),

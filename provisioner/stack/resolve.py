@@ -206,8 +206,8 @@ class Resolver:
             if disk.volume is not None:
                 found[f"disks[{i}].volume"] = Address(Kind.VOLUME, disk.volume)
         return {path: address for path, address in found.items()
-                if address in self.groups or (address.kind is Kind.IMAGE
-                and address in self.instances)}
+                if address in self.groups or address in self.declared_as
+                or (address.kind is Kind.IMAGE and address in self.instances)}
 
     def _check_same_provider(self, kind: Kind, name: str, entry: ResourceBase,
                              references: dict[str, Address]) -> None:
@@ -230,7 +230,7 @@ class Resolver:
         found: list[Address] = []
         for field_path, pool in _named_pools(entry).items():
             if not self._unusable(pool, (*base, *parse_path(field_path))):
-                found += self.groups.get(pool, [])
+                found += self.groups.get(pool, [pool] if pool in self.declared_as else [])
         for index, nic in enumerate(getattr(entry, "networks", [])):
             if nic.network is not None:
                 found += self._reference(Kind.NETWORK, nic.network,
@@ -259,6 +259,8 @@ class Resolver:
             return []
         if group in self.groups:
             return self.groups[group]
+        if group in self.declared_as:
+            return [group]  # one instance of a for_each
         if self.declarations.is_invalid(group):
             return []
         names = [a.name for a in self.groups if a.kind is kind]
@@ -273,7 +275,11 @@ class Resolver:
         provider checks it)."""
         if self._unusable(Address(Kind.IMAGE, image), path):
             return []
-        instances = self.groups.get(Address(Kind.IMAGE, image))
+        named = Address(Kind.IMAGE, image)
+        instances = self.groups.get(named)
+        if named in self.declared_as:  # one instance of a for_each: on each of its blocks
+            instances = [Address(Kind.IMAGE, instance) for instance
+                         in self.declarations.instance_names(Kind.IMAGE, image)]
         if instances is None:
             return []
         members = self.placement_groups.get(provider, [provider])
