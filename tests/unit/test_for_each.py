@@ -253,3 +253,24 @@ def test_each_value_reports_what_gives_no_value_and_leaves_it_as_written() -> No
         (("b",), "'${each.value}' is a map, which cannot be part of a text"),
         (("c",), "'${each.size}' is not each.key or each.value"),
     ]
+
+
+def test_every_kind_takes_for_each_and_references_name_its_instances(tmp_path: Path) -> None:
+    stack = load(tmp_path, """\
+pools:
+  fast: {provider: kvm, path: "/srv/${each.key}", for_each: [one, two]}
+images:
+  deb: {provider: kvm, url: "deb-${each.key}.qcow2", for_each: [v11, v12]}
+volumes:
+  data: {provider: kvm, size: 1GiB, pool: fast-one, for_each: [x]}
+guests:
+  web: {provider: kvm, image: deb-v12, disks: [{volume: data-x}, {size: 1GiB, pool: fast-two}]}
+""")
+    web = stack.resource(Address(Kind.GUEST, "web"))
+    assert web is not None
+    assert sorted(str(a) for a in web.deps) == ["images.deb-v12@kvm", "pools.fast-two",
+                                                "volumes.data-x"]
+    data = stack.resource(Address(Kind.VOLUME, "data-x"))
+    assert data is not None and data.deps == (Address(Kind.POOL, "fast-one"),)
+    image = stack.resource(Address(Kind.IMAGE, "deb-v11@kvm"))
+    assert image is not None and image.address.index == "v11"
