@@ -274,3 +274,9 @@ guests:
     assert data is not None and data.deps == (Address(Kind.POOL, "fast-one"),)
     image = stack.resource(Address(Kind.IMAGE, "deb-v11@kvm"))
     assert image is not None and image.address.index == "v11"
+
+
+def test_a_for_each_from_an_unknown_variable_is_reported_once(tmp_path: Path) -> None:
+    found = problems(tmp_path, "guests:\n  web: {provider: kvm, for_each: \"${var.nope}\"}\n")
+    assert [(p.position, p.message) for p in found] == [
+        (at(tmp_path, 6, 34), "unknown variable 'nope' in '${var.nope}'")]
