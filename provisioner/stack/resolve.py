@@ -1,6 +1,8 @@
 """Validated declarations → concrete Resources with dependency edges.
 
-``count: N`` expands a guest into ``name-0 .. name-(N-1)``; references
+``count: N`` expands a guest into ``name-0 .. name-(N-1)`` (``for_each`` was
+expanded before validation, repetition.py: its instances arrive as entries, and
+``groups`` gathers them under the declared name); references
 (``networks: [{network: lab}]``, ``disks: [{volume: data}]``, ``depends_on``)
 become edges and must name declared resources; cloud-init files are read into
 Blobs; a dependency cycle is a problem naming the cycle.
