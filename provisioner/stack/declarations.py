@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from provisioner.core.address import Address, Kind, image_instance
 from provisioner.stack.model import Image, ResourceBase
+from provisioner.stack.repetition import declared_as
 from provisioner.stack.source import PathKey
 
 
@@ -31,8 +32,7 @@ class Declarations:
 
     def declared_as(self) -> dict[Address, tuple[Address, str]]:
         """Each instance of a for_each declaration → the declaration and its key."""
-        return {Address(group.kind, name): (group, key)
-                for group, keys in self.instances.items() for key, name in keys.items()}
+        return declared_as(self.instances)
 
     def groups(self) -> Iterator[tuple[Kind, str, ResourceBase]]:
         for kind in Kind:

@@ -43,9 +43,14 @@ class Repetition:
     for_each, an ``${each...}`` that gives no value)."""
 
     def declared_as(self) -> dict[Address, tuple[Address, str]]:
-        """Each instance → its declaration and key."""
-        return {Address(group.kind, name): (group, key)
-                for group, keys in self.instances.items() for key, name in keys.items()}
+        return declared_as(self.instances)
+
+
+def declared_as(instances: Mapping[Address, Mapping[str, str]]
+                ) -> dict[Address, tuple[Address, str]]:
+    """Each instance of a for_each declaration → the declaration and its key."""
+    return {Address(group.kind, name): (group, key)
+            for group, keys in instances.items() for key, name in keys.items()}
 
 
 def expand_repetition(data: dict[str, Any], source: SourceMap) -> Repetition:
@@ -225,13 +230,13 @@ def fold_instance_problems(problems: list[StackProblem],
                            instances: Mapping[Address, Mapping[str, str]]) -> list[StackProblem]:
     """Problems of the instances of a for_each declaration, under its name: one that
     every instance has is reported once, one that some have names their keys."""
-    owner = {(group.kind.value, name): (group, key)
-             for group, keys in instances.items() for key, name in keys.items()}
+    owner = declared_as(instances)
     folded: dict[tuple[Any, ...], list[str]] = {}
     order: list[StackProblem | tuple[Any, ...]] = []
     for problem in problems:
         match = _INSTANCE_PATH_RE.match(problem.path)
-        found = owner.get((match.group("kind"), match.group("name"))) if match else None
+        kind = Kind.parse(match.group("kind")) if match else None
+        found = owner.get(Address(kind, match.group("name"))) if match and kind else None
         if match is None or found is None:
             order.append(problem)
             continue
