@@ -280,3 +280,12 @@ def test_a_for_each_from_an_unknown_variable_is_reported_once(tmp_path: Path) ->
     found = problems(tmp_path, "guests:\n  web: {provider: kvm, for_each: \"${var.nope}\"}\n")
     assert [(p.position, p.message) for p in found] == [
         (at(tmp_path, 6, 34), "unknown variable 'nope' in '${var.nope}'")]
+
+
+def test_for_each_over_count_numbers_keeps_the_addresses_and_values_of_count(
+        tmp_path: Path) -> None:
+    counted = load(tmp_path, "guests:\n  web: {provider: kvm, count: 2, memory: 2GiB}\n")
+    keyed = load(tmp_path, "guests:\n  web: {provider: kvm, for_each: ['0', '1'], "
+                           "memory: 2GiB}\n")
+    assert [(r.address, r.spec) for r in counted.resources] == [
+        (r.address, r.spec) for r in keyed.resources]
