@@ -349,7 +349,8 @@ class Engine:
 
     def outputs(self) -> OutputValues:
         """Outputs from the current records; stored (sensitive ones masked)."""
-        values = evaluate_outputs(self.stack.outputs, self.store.applied(), self.stack.groups,
+        values = evaluate_outputs(self.stack.outputs, self.store.applied(),
+                                  self.stack.output_groups(),
                                   self.stack.variables)
         self.store.set_outputs(values.shown())
         return values

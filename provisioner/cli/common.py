@@ -139,9 +139,9 @@ def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
 
 def parse_addresses(texts: list[str] | None, flag: str,
                     stack: Stack | None = None) -> frozenset[Address]:
-    """Addresses from the command line; a declared name with ``count`` means all its
-    instances (``guests.web`` → ``guests.web-0``, ``guests.web-1``, ...), a module
-    instance (``module.k8s``) every resource in it."""
+    """Addresses from the command line; a declared name with ``count`` or ``for_each``
+    means all its instances (``guests.web`` → ``guests.web-0``, ``guests.web-1``, ...), a
+    module instance (``module.k8s``) every resource in it."""
     from provisioner.core.address import Address
     from provisioner.errors import UsageError
 

@@ -63,7 +63,8 @@ def plan_stack(
     moved = apply_moves(stack.moves, inventories, prior,
                         {resource.address for resource in stack.resources})
     inputs = PlanInputs(stack=stack.name, resources=stack.resources, schemas=schemas,
-                        inventories=moved.inventories, prior=moved.prior)
+                        inventories=moved.inventories, prior=moved.prior,
+                        disabled=stack.disabled)
     refused = [*moved.problems, *renamed_references(moved.pairs, moved.inventories,
                                                     stack.resources)]
     if refused:

@@ -5,6 +5,8 @@
 - ``${env.NAME}``: an environment variable; unset is an error naming it.
 - ``${count.index}``: the instance index, in resources with ``count``
   (substituted when instances are expanded).
+- ``${each.key}``, ``${each.value.NAME}``: the instance's key and value, in
+  resources with ``for_each`` (substituted by repetition.py, after this step).
 - ``${guests.web[*].ip}``, ``${guests.web-0.ip}``: resource values, in
   ``outputs`` only (they exist after apply).
 - ``$${`` writes a literal ``${``.
@@ -19,6 +21,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.core.address import Kind
 from provisioner.errors import StackProblem
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
@@ -33,7 +36,8 @@ def unterminated(text: str) -> str | None:
         if opening.group(0) == "${" and not EXPRESSION_RE.match(text, opening.start()):
             return text[opening.start():][:40]
     return None
-DEFERRED_PREFIXES = ("count.",)
+DEFERRED_PREFIXES = ("count.", "each.")
+_RESOURCE_SECTIONS = frozenset(kind.value for kind in Kind)
 
 
 @dataclass
@@ -128,6 +132,10 @@ class Interpolator:
             return self._variable(name, path, original)
         if namespace == "env":
             return self._environment(name, path, original)
+        if expression.startswith("each.") and path[:1] and path[0] not in _RESOURCE_SECTIONS:
+            self._problem(path, f"'{original}' is known only in a resource with for_each",
+                          "write the value itself")
+            return original
         if expression.startswith(DEFERRED_PREFIXES):
             return original
         self._problem(

@@ -9,16 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.core.file_access import allowed_directories
-from provisioner.core.plugins import ProviderPlugin, get_plugin
-from provisioner.core.resources import Resource
+from provisioner.core.plugins import get_plugin
 from provisioner.errors import StackError, StackProblem, UserError
 from provisioner.stack.checks import (
     check_ignore_changes,
@@ -26,7 +23,8 @@ from provisioner.stack.checks import (
     check_placement_groups,
     check_providers,
 )
-from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
+from provisioner.stack.declarations import Declarations
+from provisioner.stack.files import StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
@@ -38,61 +36,27 @@ from provisioner.stack.model import (
     PlacementGroup,
     ResourceBase,
     StackModel,
-    StateConfig,
     Variable,
 )
 from provisioner.stack.module_names import Scoping, module_problem_path
 from provisioner.stack.modules import Expansion, ModuleExpander, substitute_module_outputs
-from provisioner.stack.moves import Move, check_moves
-from provisioner.stack.resolve import Declarations, Resolver
+from provisioner.stack.moves import check_moves
+from provisioner.stack.repetition import (
+    Repetition,
+    alias_paths,
+    expand_repetition,
+    fold_instance_problems,
+)
+from provisioner.stack.resolve import Resolver
 from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
 from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.stack import ProviderConfig, Stack
 from provisioner.stack.stored_values import check_stored_values
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import VariableInputs, resolve_variables
 
 _SECTIONS = tuple(kind.value for kind in Kind)
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """One validated ``providers:`` block."""
-
-    name: str
-    type_name: str
-    plugin: ProviderPlugin
-    config: BaseModel
-    capacity: CapacitySettings = field(default_factory=CapacitySettings)
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A loaded, valid stack: what the planner needs and nothing it must not see."""
-
-    name: str
-    root: Path
-    files: tuple[Path, ...]
-    providers: Mapping[str, ProviderConfig]
-    resources: tuple[Resource, ...]
-    groups: Mapping[Address, list[Address]]
-    outputs: Mapping[str, OutputSpec]
-    state: StateConfig
-    source: SourceMap = field(repr=False)
-    placement_groups: Mapping[str, PlacementGroup] = field(default_factory=dict)
-    variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    """Values of the non-sensitive variables (outputs may show them)."""
-    digest: str = ""
-    """sha256 of the files and variable values: changes when the stack does."""
-    skipped: tuple[SkippedFile, ...] = ()
-    """YAML files beside the stack files that are not stack files, and why."""
-    moves: tuple[Move, ...] = ()
-    """The ``moved:`` blocks (plan/moves.py)."""
-    declared_as: Mapping[Address, Address] = field(default_factory=dict)
-    """A module's declaration (``module.k8s.guests.worker``) → the key of its instances
-    in ``groups`` (its flat name, ``guests.k8s-worker``: module_names.py)."""
-
-    def resource(self, address: Address) -> Resource | None:
-        return next((r for r in self.resources if r.address == address), None)
+__all__ = ["ProviderConfig", "Stack", "load_stack"]  # Stack is imported from here too
 
 
 def load_stack(
@@ -135,19 +99,23 @@ class _Loader:
             data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
         )
         self.problems += interpolation.problems
-        data = interpolation.data
         modules = ModuleExpander(self.root, self.cwd, self.environ).run(
-            data, source, variables, sensitive, set(declared))
+            interpolation.data, source, variables, sensitive, set(declared))
         self.problems += modules.problems
         interpolation.sensitive_paths |= modules.sensitive_paths
         interpolation.environment_paths |= modules.environment_paths
-        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
         directories = (self.root, *modules.directories)
+        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
+        repetition = expand_repetition(interpolation.data, source)
+        self.problems += repetition.problems
+        self.hidden = alias_paths(self.hidden, repetition.declared_as())
+        data = repetition.data
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
         groups = top.placement_groups if top is not None else {}
         self.problems += check_placement_groups(groups, providers, source)
-        declarations = self._declarations(data, source, providers, validated, groups)
+        declarations = self._declarations(data, source, providers, validated, groups,
+                                          repetition)
         served = {name: tuple(kind for kind in Kind if kind in p.plugin.kinds) if p else None
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
@@ -175,8 +143,9 @@ class _Loader:
         self.problems += moves.problems
         outputs = self._outputs(data, source, modules)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
-        known |= resolution.groups
+        known |= {a: [] for a in declarations.disabled} | resolution.groups
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
+        self.problems = fold_instance_problems(self.problems, repetition.instances)
         if self.problems or top is None:
             secrets = {str(variables[name]) for name in sensitive if name in variables}
             raise StackError([_redacted(replace(p, path=module_problem_path(p.path, modules.names)),
@@ -190,6 +159,7 @@ class _Loader:
             moves=moves.moves,
             groups=scoping.groups(resolution.groups),
             declared_as=scoping.declared_as,
+            disabled=frozenset(declarations.disabled),
             outputs={name: OutputSpec(value=output) if isinstance(output, str) else output
                      for name, output in outputs.items()},
             state=top.state,
@@ -294,8 +264,11 @@ class _Loader:
         providers: Mapping[str, ProviderConfig | None],
         validated: dict[PathKey, Any],
         groups: Mapping[str, PlacementGroup],
+        repetition: Repetition,
     ) -> Declarations:
-        declarations = Declarations()
+        declarations = Declarations(invalid=set(repetition.invalid),
+                                    instances=repetition.instances,
+                                    disabled=repetition.disabled)
         for kind in Kind:
             section = data.get(kind.value)
             entries: dict[str, ResourceBase] = {}
@@ -312,6 +285,8 @@ class _Loader:
                 self.problems += problems
                 if entry is None:
                     declarations.invalid.add(Address(kind, name))
+                elif Address(kind, name) in declarations.disabled:
+                    continue  # validated, and left out of the stack
                 else:
                     entries[name] = self._with_options(kind, entry, path, source,
                                                        _members_view(providers, groups),

@@ -155,6 +155,12 @@ class ResourceBase(StrictModel):
     options: Options = Field(
         default_factory=dict, description="provider-specific settings (see the provider's docs)"
     )
+    for_each: list[str] | dict[str, Any] | None = Field(
+        None, description="one instance per key, named NAME-KEY: a list of keys, or a map "
+                          "of key to value; ${each.key} and ${each.value} in its values")
+    enabled: bool = Field(
+        True, description="false: the resource is left out of the stack (an existing one "
+                          "is deleted); such as ${var.with_monitoring}")
 
 
 class Pool(ResourceBase):
@@ -503,7 +509,8 @@ class StackModel(StrictModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
 
 
-NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count"})
+NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count",
+                         "for_each", "enabled"})
 """Keys that say how the planner treats a resource; never diffed."""
 SETTINGS = frozenset({"wait_for", "wait_timeout", "placement", "url", "checksum_url",
                       "groups", "ssh", "after_create", "after_update"})
