@@ -26,6 +26,7 @@ from provisioner.stack.checks import (
     check_placement_groups,
     check_providers,
 )
+from provisioner.stack.encrypted import decrypted_texts
 from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
@@ -42,7 +43,14 @@ from provisioner.stack.model import (
     Variable,
 )
 from provisioner.stack.resolve import Declarations, Resolver
-from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
+from provisioner.stack.secrets import (
+    Secrets,
+    Unset,
+    check_decrypted,
+    check_secrets,
+    not_needed,
+    secret_fields,
+)
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.stored_values import check_stored_values
 from provisioner.stack.validation import validate_model
@@ -124,10 +132,11 @@ class _Loader:
             raise StackError(self.problems)  # nothing readable: "missing apiVersion" is noise
         variables, sensitive, declared = self._variables(data, source)
         interpolation = Interpolator(variables, sensitive, source, self.environ, declared).run(
-            data, skip=lambda p: p[:1] in (("variables",), ("outputs",))
-        )
+            data, skip=lambda p: p[:1] in (("variables",), ("outputs",)) or p in source.decrypted
+        )  # a decrypted value is taken as it is, as a --var value
         self.problems += interpolation.problems
         self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
+        self.hidden |= source.decrypted
         data = interpolation.data
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
@@ -158,6 +167,7 @@ class _Loader:
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
         if self.problems or top is None:
             secrets = {str(variables[name]) for name in sensitive if name in variables}
+            secrets |= decrypted_texts(data, source.decrypted)
             raise StackError([_redacted(problem, secrets) for problem in self.problems])
         return Stack(
             name=top.stack,
@@ -183,6 +193,7 @@ class _Loader:
         secret_paths = secret_fields(validated)
         self.problems += check_secrets(secret_paths, interpolation.sensitive_paths,
                                        interpolation.environment_paths, source)
+        self.problems += check_decrypted(secret_paths, source)
         unset = Unset(interpolation.unset_environment, self.unset_variables,
                       interpolation.sensitive_paths)
         dropped = not_needed(self.secrets, secret_paths, unset, sensitive)
@@ -199,6 +210,9 @@ class _Loader:
         for name, entry in section.items():
             variable, problems = validate_model(Variable, entry, source, ("variables", name))
             self.problems += problems
+            if variable is not None and any(p[:2] == ("variables", name)
+                                            for p in source.decrypted):
+                variable = variable.model_copy(update={"sensitive": True})  # encrypted default
             if variable is not None:
                 declared[name] = variable
         values = resolve_variables(declared, source, self.inputs,

@@ -1,5 +1,8 @@
 """Variable values: declared defaults, then ``--var-file`` files, then ``--var k=v``.
 
+A var-file may be encrypted with SOPS (encrypted.py); a variable it gives an
+encrypted value is sensitive, declared so or not.
+
 A variable's type is declared (``type: integer``) or taken from its default.
 Command-line strings are parsed by that type (``--var cpus=4`` is the
 integer 4); a value of the wrong type is an error naming where it came from.
@@ -17,9 +20,10 @@ import yaml
 
 from provisioner.core.file_access import FileRefused, allowed_directories, confined
 from provisioner.errors import Position, StackProblem, UsageError
+from provisioner.stack.encrypted import read_maybe_encrypted
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import Variable
-from provisioner.stack.source import SourceMap, parse_value, read_yaml
+from provisioner.stack.source import SourceMap, parse_value
 
 _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -117,7 +121,7 @@ def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: 
             None, "", f"--var-file {path}: no such file",
             f"check the path (relative to the current directory, {Path.cwd()})"))
         return
-    document = read_yaml(path)
+    document = read_maybe_encrypted(path)
     result.problems.extend(document.problems)
     if document.data is None:
         return
@@ -130,6 +134,8 @@ def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: 
     for name, value in document.data.items():
         where = document.source.key_at((name,))
         if name in declared:
+            if any(p[:1] == (name,) for p in document.source.decrypted):
+                result.sensitive.add(name)  # a value kept encrypted is a secret
             _set(result, declared, name, value, where, str(path), show_value=False)
         elif _VARIABLE_NAME.match(name):
             result.problems.append(
