@@ -44,7 +44,8 @@ def decrypted(document: YamlDocument, environ: Mapping[str, str] | None = None) 
         key = data_key(document.data["sops"], environ)
         result = decrypt_document(document.data, key)
     except SopsError as exc:
-        where = document.source.value_at(exc.path) if exc.path else document.source.value_at(())
+        source = document.source
+        where = source.key_at(exc.path) if exc.path[:1] == ("sops",) else source.value_at(exc.path)
         document.problems.append(StackProblem(
             where, format_path(exc.path), f"SOPS file: {exc.message}", exc.hint))
         document.data = None

@@ -210,13 +210,14 @@ class _Loader:
         for name, entry in section.items():
             variable, problems = validate_model(Variable, entry, source, ("variables", name))
             self.problems += problems
-            if variable is not None and any(p[:2] == ("variables", name)
-                                            for p in source.decrypted):
-                variable = variable.model_copy(update={"sensitive": True})  # encrypted default
             if variable is not None:
                 declared[name] = variable
+        encrypted = {name for name in declared if any(p[:2] == ("variables", name)
+                                                      for p in source.decrypted)}
+        for name in encrypted:  # an encrypted default is a secret
+            declared[name] = declared[name].model_copy(update={"sensitive": True})
         values = resolve_variables(declared, source, self.inputs,
-                                   allowed_directories(self.root, self.cwd))
+                                   allowed_directories(self.root, self.cwd), encrypted)
         self.problems += values.problems
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)

@@ -11,7 +11,7 @@ integer 4); a value of the wrong type is an error naming where it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,15 +75,16 @@ def declared_type(variable: Variable) -> str | None:
 
 def resolve_variables(
     declared: Mapping[str, Variable], source: SourceMap, inputs: VariableInputs,
-    directories: Sequence[Path] = (),
+    directories: Sequence[Path] = (), decrypted: Collection[str] = (),
 ) -> VariableValues:
     """Values for every declared variable; problems for missing or mistyped ones.
     ``directories``: where var-files may be (file_access.py); default: the current
-    directory and those the user allows."""
+    directory and those the user allows. ``decrypted``: variables whose default was
+    encrypted (SOPS), a value taken as it is, as a --var-file's."""
     directories = tuple(directories) or allowed_directories(Path.cwd())
     result = VariableValues(sensitive={name for name, v in declared.items() if v.sensitive})
     for name, variable in declared.items():
-        expression = _expression_in(variable.default)
+        expression = None if name in decrypted else _expression_in(variable.default)
         if expression is not None:
             result.problems.append(StackProblem(
                 source.value_at(("variables", name, "default")), f"variables.{name}.default",
