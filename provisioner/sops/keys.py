@@ -103,7 +103,7 @@ def data_key(metadata: Mapping[str, Any], environ: Mapping[str, str] | None = No
             "the data key is encrypted only for " + (", ".join(kinds) or "no recipient") +
             ": provisioner decrypts age and PGP recipients only",
             "add an age recipient on a machine that can decrypt it: "
-            "sops --rotate --in-place --add-age age1... FILE", ("sops",))
+            "sops rotate --in-place --add-age age1... FILE", ("sops",))
     identities = find_identities(environ) if age_entries else Identities()
     for entry in age_entries:
         try:
