@@ -117,29 +117,30 @@ def parse_header(data: bytes) -> tuple[list[Stanza], bytes, bytes, bytes]:
     position = len(VERSION_LINE)
     stanzas: list[Stanza] = []
     while True:
-        end = data.find(b"\n", position)
-        if end < 0:
-            raise AgeError("the age header is cut short")
-        line = data[position:end].decode("ascii", errors="replace")
+        line, after = _line(data, position)
         if line.startswith("--- "):
             mac = b64decode(line[4:])
-            return stanzas, data[:position + 3], mac, data[end + 1:]
+            return stanzas, data[:position + 3], mac, data[after:]
         if not line.startswith("-> "):
             raise AgeError("malformed age header line")
         arguments = tuple(line[3:].split(" "))
-        body, position = _stanza_body(data, end + 1)
+        body, position = _stanza_body(data, after)
         stanzas.append(Stanza(arguments, body))
+
+
+def _line(data: bytes, position: int) -> tuple[str, int]:
+    """The header line at ``position`` (without its LF) and where the next starts."""
+    end = data.find(b"\n", position)
+    if end < 0:
+        raise AgeError("the age header is cut short")
+    return data[position:end].decode("ascii", errors="replace"), end + 1
 
 
 def _stanza_body(data: bytes, position: int) -> tuple[bytes, int]:
     lines: list[str] = []
     while True:
-        end = data.find(b"\n", position)
-        if end < 0:
-            raise AgeError("a stanza of the age header is cut short")
-        line = data[position:end].decode("ascii", errors="replace")
+        line, position = _line(data, position)
         lines.append(line)
-        position = end + 1
         if len(line) > 64:
             raise AgeError("a stanza line of the age header is too long")
         if len(line) < 64:

@@ -68,7 +68,8 @@ def check_secrets(
             problems.append(StackProblem(
                 source.value_at(path), format_path(path),
                 "a secret written in the stack file would end up in git",
-                "set it from the environment, such as ${env.PVE_TOKEN}, or a sensitive variable"))
+                "set it from the environment, such as ${env.PVE_TOKEN}, or a sensitive variable, "
+                "or encrypt it with sops (docs/stack-files.md)"))
     return problems
 
 

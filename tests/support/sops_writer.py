@@ -100,9 +100,13 @@ class SopsWriter:
     encrypted_regex: str = ""
     key: bytes = field(default_factory=lambda: os.urandom(32))
     lastmodified: str = "2026-01-02T03:04:05Z"
+    mac_only_encrypted: bool = False
 
     def encrypt(self, data: Mapping[str, Any]) -> dict[str, Any]:
         self._hash = hashlib.sha512()
+        if self.mac_only_encrypted:  # sops' fixed 32-byte start for this mode
+            self._hash.update(bytes.fromhex(
+                "8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69"))
         tree = self._walk(dict(data), [])
         return {**tree, "sops": self._metadata(self._hash.hexdigest().upper())}
 
@@ -122,8 +126,10 @@ class SopsWriter:
         if value is None:
             return None
         plain, kind = _text(value)
-        self._hash.update(plain)
-        if not self._encrypted(keys) or plain == b"":
+        encrypted = self._encrypted(keys)
+        if encrypted or not self.mac_only_encrypted:
+            self._hash.update(plain)
+        if not encrypted or plain == b"":
             return value
         return self.value(plain, kind, ":".join(keys) + ":")
 
@@ -150,5 +156,7 @@ class SopsWriter:
             metadata["encrypted_regex"] = self.encrypted_regex
         else:
             metadata["unencrypted_suffix"] = self.unencrypted_suffix
+        if self.mac_only_encrypted:
+            metadata["mac_only_encrypted"] = True
         metadata["version"] = "3.9.0"
         return metadata

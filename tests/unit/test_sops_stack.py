@@ -226,3 +226,17 @@ def test_a_plain_yaml_file_is_read_as_before(tmp_path: Path) -> None:
         sops: not a sops block
         """))
     assert "'sops' is not a declared variable" in refused(tmp_path, ("vars.yaml",))
+
+
+@pytest.mark.parametrize("mac_only_encrypted", [False, True])
+def test_with_mac_only_encrypted_clear_values_may_change(
+        tmp_path: Path, age_key: str, mac_only_encrypted: bool) -> None:
+    (tmp_path / "stack.yaml").write_text(STACK)
+    writer = SopsWriter(age=[age_key], encrypted_regex="^root_password$",
+                        mac_only_encrypted=mac_only_encrypted)
+    text = writer.dump({"root_password": SECRET, "cpus": 2})
+    (tmp_path / "secrets.yaml").write_text(text.replace("cpus: 2", "cpus: 5"))
+    if mac_only_encrypted:
+        assert load(tmp_path, ("secrets.yaml",)).variables == {"cpus": 5}
+    else:
+        assert "the MAC does not match" in refused(tmp_path, ("secrets.yaml",))
