@@ -160,6 +160,14 @@ def test_error_paths_never_quote_the_secret(tmp_path: Path) -> None:
     (tmp_path / "stack.yaml").write_text((tmp_path / "stack.yaml").read_text().replace(
         "memory: 256MiB", "memory: ${var.root_password}"))
     failures.append(_run(["plan", ".", "--var", f"root_password={CANARY}"], tmp_path, env))
+    identity, recipient = new_identity()
+    (tmp_path / "secret.vars.yaml").write_text(
+        SopsWriter(age=[recipient]).dump({"root_password": CANARY}))
+    for key in (identity, new_identity()[0]):  # used in memory: refused; a wrong key: refused
+        failures.append(_run(["plan", ".", "--var-file", "secret.vars.yaml"], tmp_path,
+                             {**env, "SOPS_AGE_KEY": key}))
+    assert "sensitive variable 'root_password' would be shown" in failures[-2]
+    assert "no age identity matches its recipients " + recipient in failures[-1]
     assert all("Error" in text for text in failures), failures
     assert "Traceback" in failures[0]  # --debug really showed the traceback
     assert [text for text in failures if CANARY in text] == []
