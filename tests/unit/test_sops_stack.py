@@ -240,3 +240,25 @@ def test_with_mac_only_encrypted_clear_values_may_change(
         assert load(tmp_path, ("secrets.yaml",)).variables == {"cpus": 5}
     else:
         assert "the MAC does not match" in refused(tmp_path, ("secrets.yaml",))
+
+
+def test_a_missing_key_file_is_named(tmp_path: Path, age_key: str,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "absent.txt"))
+    (tmp_path / "stack.yaml").write_text(STACK)
+    write(tmp_path / "secrets.yaml", {"root_password": SECRET}, SopsWriter(age=[age_key]))
+    assert f"SOPS_AGE_KEY_FILE={tmp_path / 'absent.txt'}: no such file" \
+        in refused(tmp_path, ("secrets.yaml",))
+
+
+def test_shamir_key_groups_are_refused(tmp_path: Path, age_key: str) -> None:
+    (tmp_path / "stack.yaml").write_text(STACK)
+    data = SopsWriter(age=[age_key]).encrypt({"root_password": SECRET})
+    group = {"age": data["sops"].pop("age")}
+    data["sops"] |= {"key_groups": [group, group], "shamir_threshold": 2}
+    (tmp_path / "secrets.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    assert "key groups (Shamir secret sharing) are not supported" \
+        in refused(tmp_path, ("secrets.yaml",))
+    data["sops"] |= {"key_groups": [group], "shamir_threshold": 1}  # one group: as plain
+    (tmp_path / "secrets.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    assert load(tmp_path, ("secrets.yaml",)).variables == {"cpus": 1}
