@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from provisioner.stack.checks import (
     check_providers,
 )
 from provisioner.stack.declarations import Declarations
+from provisioner.stack.encrypted import decrypted_texts
 from provisioner.stack.files import StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
@@ -39,8 +40,9 @@ from provisioner.stack.model import (
     Variable,
 )
 from provisioner.stack.module_names import Scoping, module_problem_path
-from provisioner.stack.modules import Expansion, ModuleExpander, substitute_module_outputs
+from provisioner.stack.modules import Expansion, ModuleExpander
 from provisioner.stack.moves import check_moves
+from provisioner.stack.outputs_section import read_outputs
 from provisioner.stack.repetition import (
     Repetition,
     alias_paths,
@@ -48,7 +50,14 @@ from provisioner.stack.repetition import (
     fold_instance_problems,
 )
 from provisioner.stack.resolve import Resolver
-from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
+from provisioner.stack.secrets import (
+    Secrets,
+    Unset,
+    check_decrypted,
+    check_secrets,
+    not_needed,
+    secret_fields,
+)
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.stack import ProviderConfig, Stack
 from provisioner.stack.stored_values import check_stored_values
@@ -95,20 +104,10 @@ class _Loader:
         if not data and self.problems:
             raise StackError(self.problems)  # nothing readable: "missing apiVersion" is noise
         variables, sensitive, declared = self._variables(data, source)
-        interpolation = Interpolator(variables, sensitive, source, self.environ, declared).run(
-            data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
-        )
-        self.problems += interpolation.problems
-        modules = ModuleExpander(self.root, self.cwd, self.environ).run(
-            interpolation.data, source, variables, sensitive, set(declared))
-        self.problems += modules.problems
-        interpolation.sensitive_paths |= modules.sensitive_paths
-        interpolation.environment_paths |= modules.environment_paths
+        expanded = self._expanded(data, source, variables, sensitive, declared)
+        interpolation, modules, repetition = (expanded.interpolation, expanded.modules,
+                                              expanded.repetition)
         directories = (self.root, *modules.directories)
-        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
-        repetition = expand_repetition(interpolation.data, source)
-        self.problems += repetition.problems
-        self.hidden = alias_paths(self.hidden, repetition.declared_as())
         data = repetition.data
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
@@ -141,13 +140,15 @@ class _Loader:
         moves = check_moves(top.moved if top else [], {r.address for r in resources},
                             scoping.written_groups(resolution.groups), source)
         self.problems += moves.problems
-        outputs = self._outputs(data, source, modules)
+        outputs, problems = read_outputs(data, source, modules.outputs)
+        self.problems += problems
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
         known |= {a: [] for a in declarations.disabled} | resolution.groups
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
         self.problems = fold_instance_problems(self.problems, repetition.instances)
         if self.problems or top is None:
             secrets = {str(variables[name]) for name in sensitive if name in variables}
+            secrets |= expanded.decrypted
             raise StackError([_redacted(replace(p, path=module_problem_path(p.path, modules.names)),
                                         secrets) for p in self.problems])
         return Stack(
@@ -170,6 +171,28 @@ class _Loader:
             skipped=tuple(files.skipped),
         )
 
+    def _expanded(self, data: dict[str, Any], source: SourceMap, variables: dict[str, Any],
+                  sensitive: set[str], declared: set[str]) -> _Expanded:
+        """Variables substituted, modules expanded, for_each instances made; what is
+        hidden (secrets) follows the values to their new paths."""
+        interpolation = Interpolator(variables, sensitive, source, self.environ, declared).run(
+            data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
+            or p in source.decrypted
+        )  # a decrypted value is taken as it is, as a --var value
+        self.problems += interpolation.problems
+        modules = ModuleExpander(self.root, self.cwd, self.environ).run(
+            interpolation.data, source, variables, sensitive, set(declared))
+        self.problems += modules.problems
+        interpolation.sensitive_paths |= modules.sensitive_paths
+        interpolation.environment_paths |= modules.environment_paths
+        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
+        self.hidden |= source.decrypted
+        decrypted = decrypted_texts(interpolation.data, source.decrypted)
+        repetition = expand_repetition(interpolation.data, source)
+        self.problems += repetition.problems
+        self.hidden = alias_paths(self.hidden, repetition.declared_as())
+        return _Expanded(interpolation, modules, repetition, decrypted)
+
     def _check_secrets(self, validated: dict[PathKey, Any], interpolation: Interpolation,
                        sensitive: set[str], source: SourceMap) -> None:
         """Report secrets written as literals or used elsewhere; forget the unset values
@@ -177,6 +200,7 @@ class _Loader:
         secret_paths = secret_fields(validated)
         self.problems += check_secrets(secret_paths, interpolation.sensitive_paths,
                                        interpolation.environment_paths, source)
+        self.problems += check_decrypted(secret_paths, source)
         unset = Unset(interpolation.unset_environment, self.unset_variables,
                       interpolation.sensitive_paths)
         dropped = not_needed(self.secrets, secret_paths, unset, sensitive)
@@ -195,8 +219,12 @@ class _Loader:
             self.problems += problems
             if variable is not None:
                 declared[name] = variable
+        encrypted = {name for name in declared if any(p[:2] == ("variables", name)
+                                                      for p in source.decrypted)}
+        for name in encrypted:  # an encrypted default is a secret
+            declared[name] = declared[name].model_copy(update={"sensitive": True})
         values = resolve_variables(declared, source, self.inputs,
-                                   allowed_directories(self.root, self.cwd))
+                                   allowed_directories(self.root, self.cwd), encrypted)
         self.problems += values.problems
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)
@@ -327,39 +355,13 @@ class _Loader:
                 self._with_options(Kind.IMAGE, entry.model_copy(update={"provider": block}),
                                    (Kind.IMAGE.value, name), source, providers, validated)
 
-    def _outputs(self, data: dict[str, Any], source: SourceMap,
-                 modules: Expansion) -> dict[str, str | OutputSpec]:
-        """Outputs one by one: the model's ``str | OutputSpec`` union would report each
-        problem once per member, under paths like ``outputs.x.OutputSpec``. A module's
-        output (``${module.k8s.outputs.ips}``) is replaced by its expression; a value
-        from a sensitive one makes the output sensitive."""
-        section = data.get("outputs")
-        if not isinstance(section, dict):
-            return {}  # reported by the top-level validation
-        outputs: dict[str, str | OutputSpec] = {}
-        for name, raw in section.items():
-            path: PathKey = ("outputs", name)
-            if isinstance(raw, str):
-                text, secret = substitute_module_outputs(raw, (), modules.outputs)
-                outputs[name] = OutputSpec(value=text, sensitive=True) if secret else text
-            elif isinstance(raw, dict) and isinstance(raw.get("value"), str):
-                value, secret = substitute_module_outputs(raw["value"], (), modules.outputs)
-                given = {**raw, "value": value} | ({"sensitive": True} if secret else {})
-                spec, problems = validate_model(OutputSpec, given, source, path)
-                self.problems += problems
-                if spec is not None:
-                    outputs[name] = spec
-            elif isinstance(raw, dict):
-                spec, problems = validate_model(OutputSpec, raw, source, path)
-                self.problems += problems
-                if spec is not None:
-                    outputs[name] = spec
-            else:
-                self.problems.append(StackProblem(
-                    source.value_at(path), format_path(path),
-                    f"expected a string or a mapping with `value:` (got {raw!r:.60})",
-                    "write an expression such as ${guests.web[*].ip}, or quote the value"))
-        return outputs
+
+@dataclass(frozen=True)
+class _Expanded:
+    interpolation: Interpolation
+    modules: Expansion
+    repetition: Repetition
+    decrypted: set[str]
 
 
 def _redacted(problem: StackProblem, secrets: set[str]) -> StackProblem:

@@ -150,7 +150,8 @@ class ModuleExpander:
                             self._binding(caller, call, data))
         self.result.problems += ReferencePrefixer(scope, source).run(data)
         interpolation = Interpolator(values, sensitive, source, self.environ, declared).run(
-            data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",)))
+            data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
+            or p in source.decrypted)
         self.result.problems += interpolation.problems
         data = interpolation.data
         anchor = caller.anchor or caller.source.key_at(where)
@@ -310,6 +311,8 @@ class ModuleExpander:
             for path, position in table.items():
                 if path[:size] == old:
                     sink[(*new, *path[size:])] = position
+        self.sink_source.decrypted |= {(*new, *path[size:]) for path in source.decrypted
+                                       if path[:size] == old}
 
     def _outputs(self, scope: ModuleScope, data: dict[str, Any], source: SourceMap,
                  values: Mapping[str, Any], sensitive: set[str]) -> None:
