@@ -51,6 +51,9 @@ __all__ = ["Expression", "ExpressionError", "Lookup", "ReferencePath", "parse"]
 
 MAX_DEPTH = 32
 """Nesting of parentheses, lists, calls and operators: deeper is refused, not a crash."""
+MAX_OPERATORS = 128
+"""Operators, conditions, calls and lists in one expression: what the tree's depth
+can reach (``1 + 1 + ...`` nests without parentheses)."""
 MAX_DIGITS = 18
 
 _TOKEN = re.compile(r"""
@@ -125,6 +128,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.position = 0
         self.depth = 0
+        self.operators = 0
 
     @property
     def current(self) -> Token:
@@ -165,6 +169,14 @@ class _Parser:
         finally:
             self.depth -= 1
 
+    def operator(self, offset: int) -> int:
+        """Counts one more operator, at ``offset``; returns the offset."""
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise ExpressionError(f"the expression has more than {MAX_OPERATORS} operators",
+                                  "split it into variables", offset)
+        return offset
+
     def expression(self) -> Node:
         return self.nested(self._conditional)
 
@@ -175,21 +187,23 @@ class _Parser:
             return condition
         when_true = self.expression()
         self.expect(":", "between the two values of 'condition ? a : b'")
-        return Conditional(condition, when_true, self.expression(), question.offset)
+        return Conditional(condition, when_true, self.expression(),
+                           self.operator(question.offset))
 
     def binary(self, level: int) -> Node:
         if level == len(_LEVELS):
             return self.unary()
         node = self.binary(level + 1)
         while (operator := self.take(*_LEVELS[level])) is not None:
-            node = Binary(operator.text, node, self.binary(level + 1), operator.offset)
+            node = Binary(operator.text, node, self.binary(level + 1),
+                          self.operator(operator.offset))
         return node
 
     def unary(self) -> Node:
         operator = self.take("!", "-")
         if operator is None:
             return self.primary()
-        return Unary(operator.text, self.nested(self.unary), operator.offset)
+        return Unary(operator.text, self.nested(self.unary), self.operator(operator.offset))
 
     def primary(self) -> Node:
         token = self.current
@@ -207,7 +221,7 @@ class _Parser:
             self.expect(")", "to close '('")
             return node
         if token.text == "[":
-            return ListNode(self.items("]"), token.offset)
+            return ListNode(self.items("]"), self.operator(token.offset))
         raise ExpressionError(f"expected a value, found {_describe(token)}",
                               "a value is a string, integer, reference or function call",
                               token.offset)
@@ -235,7 +249,7 @@ class _Parser:
             raise ExpressionError(
                 f"{name.text}() takes {_arity(function.least, function.most)}, "
                 f"not {len(arguments)}", function.usage, name.offset)
-        return Call(name.text, arguments, function.apply, name.offset)
+        return Call(name.text, arguments, function.apply, self.operator(name.offset))
 
     def reference(self, first: Token) -> Node:
         path: list[str | int] = [first.text]

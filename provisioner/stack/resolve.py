@@ -24,6 +24,7 @@ from provisioner.core.file_access import (
 )
 from provisioner.core.resources import Blob, Effect, Protection, Resource
 from provisioner.errors import Position, StackProblem
+from provisioner.stack.expressions import ExpressionError
 from provisioner.stack.images import images_used
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
@@ -37,7 +38,7 @@ from provisioner.stack.model import (
     Volume,
 )
 from provisioner.stack.source import PathKey, SourceMap, format_path, parse_path
-from provisioner.stack.values import COUNT_INDEX_RE
+from provisioner.stack.templates import count_lookup, deferred_paths, evaluate_deferred
 
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,
@@ -99,6 +100,7 @@ class Resolver:
         self.groups: dict[Address, list[Address]] = {}
         self.instances: dict[Address, Address] = {}  # instance → its group
         self.files: dict[str, Blob | None] = {}  # cloud-init files read once
+        self.failed_templates: set[PathKey] = set()  # reported for one instance, not all
 
     def run(self) -> Resolution:
         self._index_instances()
@@ -148,7 +150,7 @@ class Resolver:
         position = self.source.key_at(path)
         counted = getattr(entry, "count", None) is not None
         if not counted:
-            for where in _count_index_paths(spec):
+            for where in deferred_paths(spec, "count"):
                 self._problem((*path, *where), "${count.index} is known only in a resource "
                               "with count", "add count: N, or write the value itself")
         rules = entry.lifecycle
@@ -158,7 +160,7 @@ class Resolver:
         providers = (entry.providers or []) if isinstance(entry, Image) else \
             [entry.provider or ""] * len(instances)
         for index, (instance, provider) in enumerate(zip(instances, providers, strict=True)):
-            instance_spec = _substitute_index(spec, index) if counted else dict(spec)
+            instance_spec = self._instance_spec(spec, index, path) if counted else dict(spec)
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
@@ -351,6 +353,18 @@ class Resolver:
                           "dependency cycle: " + " -> ".join(str(a) for a in members),
                           "remove one of these references; creation needs an order")
 
+    def _instance_spec(self, spec: dict[str, Any], index: int, path: PathKey) -> dict[str, Any]:
+        """The spec of instance ``index``: its ``${count.index}`` templates evaluated."""
+
+        def report(where: PathKey, error: ExpressionError) -> None:
+            if (*path, *where) in self.failed_templates:
+                return
+            self.failed_templates.add((*path, *where))
+            self._problem((*path, *where), f"with count.index = {index}: {error.message} "
+                          f"(character {error.offset + 1} of the value)", error.hint)
+
+        return dict(evaluate_deferred(spec, count_lookup(index), report))
+
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(StackProblem(self.source.value_at(path), format_path(path),
                                           message, hint))
@@ -364,27 +378,6 @@ def _create_first(entry: ResourceBase) -> bool:
     if isinstance(entry, Image) and "create_before_destroy" not in rules.model_fields_set:
         return True
     return rules.create_before_destroy
-
-
-def _count_index_paths(value: Any, path: PathKey = ()) -> list[PathKey]:
-    """Where ``${count.index}`` is written in a spec."""
-    if isinstance(value, str):
-        return [path] if COUNT_INDEX_RE.search(value) else []
-    if isinstance(value, Mapping):
-        return [p for key, item in value.items() for p in _count_index_paths(item, (*path, key))]
-    if isinstance(value, list):
-        return [p for i, item in enumerate(value) for p in _count_index_paths(item, (*path, i))]
-    return []
-
-
-def _substitute_index(value: Any, index: int) -> Any:
-    if isinstance(value, str):
-        return COUNT_INDEX_RE.sub(str(index), value)
-    if isinstance(value, Mapping):
-        return {key: _substitute_index(item, index) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute_index(item, index) for item in value]
-    return value
 
 
 def hook_digests(guest: Guest) -> dict[str, Blob | None]:
