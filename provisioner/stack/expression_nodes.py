@@ -99,6 +99,10 @@ class Node:
     def references(self) -> set[ReferencePath]:
         return set()
 
+    def start(self) -> int:
+        """Where the node's text begins (``offset`` of an operator is the operator's)."""
+        return self.offset
+
     def inline(self, known: Callable[[ReferencePath], bool], lookup: Lookup) -> Node:
         """This node with every reference that ``known`` accepts replaced by its value
         (what stays is evaluated later: ``count.index``)."""
@@ -255,6 +259,9 @@ class Binary(Node):
         return Binary(self.operator, self.left.inline(known, lookup),
                       self.right.inline(known, lookup), self.offset)
 
+    def start(self) -> int:
+        return self.left.start()
+
     def render(self) -> str:
         return f"{_operand(self.left)} {self.operator} {_operand(self.right)}"
 
@@ -275,6 +282,9 @@ class Conditional(Node):
                 f"the condition before '?' must be a boolean, not {a_type(chosen)}",
                 "compare it, such as var.env == \"prod\" ? ... : ...", self.offset)
         return (self.when_true if chosen else self.when_false).evaluate(lookup)
+
+    def start(self) -> int:
+        return self.condition.start()
 
     def references(self) -> set[ReferencePath]:
         return (self.condition.references() | self.when_true.references()
@@ -304,7 +314,7 @@ class Call(Node):
         try:
             return self.function(*values)
         except ArgumentProblem as problem:
-            where = self.offset if problem.index is None else self.arguments[problem.index].offset
+            where = self.offset if problem.index is None else self.arguments[problem.index].start()
             raise ExpressionError(f"{self.name}(): {problem.message}", problem.hint,
                                   where) from None
 

@@ -157,7 +157,6 @@ class Interpolator:
                 return self._deferred(placeholder, expression)
             return expression.evaluate(self._lookup)
         except ExpressionError as exc:
-            exc.offset += placeholder.start
             self._expression_problem(path, placeholder, exc)
             return kept
 
@@ -218,8 +217,8 @@ class Interpolator:
 
     def _expression_problem(self, path: PathKey, placeholder: Placeholder,
                             error: ExpressionError) -> None:
-        self._problem(path, f"{error.message}, in '{placeholder.written}' (character "
-                      f"{error.offset + 1} of the value)", error.hint)
+        located = placeholder.locate(error)
+        self._problem(path, located.message, located.hint)
 
     def _problem(self, path: PathKey, message: str, hint: str) -> None:
         self.result.problems.append(

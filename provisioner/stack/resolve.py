@@ -360,8 +360,8 @@ class Resolver:
             if (*path, *where) in self.failed_templates:
                 return
             self.failed_templates.add((*path, *where))
-            self._problem((*path, *where), f"with count.index = {index}: {error.message} "
-                          f"(character {error.offset + 1} of the value)", error.hint)
+            self._problem((*path, *where), f"with count.index = {index}: {error.message}",
+                          error.hint)
 
         return dict(evaluate_deferred(spec, count_lookup(index), report))
 

@@ -40,11 +40,13 @@ class Placeholder:
         return self.written[2:-1]
 
     def expression(self) -> Expression:
-        """Parsed; an ExpressionError's offset is made relative to the whole value."""
-        try:
-            return parse(self.source)
-        except ExpressionError as exc:
-            raise ExpressionError(exc.message, exc.hint, self.start + exc.offset) from None
+        return parse(self.source)
+
+    def locate(self, error: ExpressionError) -> ExpressionError:
+        """``error`` of this expression, its message saying where in ``${...}`` it is
+        and its offset made relative to the whole value."""
+        return ExpressionError(f"{error.message}, at character {error.offset + 3} of "
+                               f"'{self.written}'", error.hint, self.start + error.offset)
 
 
 Part = str | Placeholder
@@ -188,11 +190,10 @@ def evaluate_text(text: str, lookup: Lookup) -> Any:
 
 
 def _value(placeholder: Placeholder, lookup: Lookup) -> Any:
-    expression = placeholder.expression()
     try:
-        return expression.evaluate(lookup)
+        return placeholder.expression().evaluate(lookup)
     except ExpressionError as exc:
-        raise ExpressionError(exc.message, exc.hint, placeholder.start + exc.offset) from None
+        raise placeholder.locate(exc) from None
 
 
 def evaluate_deferred(value: Any, lookup: Lookup,

@@ -89,16 +89,11 @@ def per_instance(check: Callable[[str], str]) -> Callable[[str], str]:
             try:
                 check(as_text(evaluate_deferred(value, count_lookup(sample))))
             except (ValueError, ExpressionError) as exc:
-                raise ValueError(f"with ${{count.index}} = {sample}: {_reason(exc)}") from None
+                reason = exc.message if isinstance(exc, ExpressionError) else exc
+                raise ValueError(f"with ${{count.index}} = {sample}: {reason}") from None
         return value
 
     return validate
-
-
-def _reason(error: ValueError | ExpressionError) -> str:
-    if isinstance(error, ExpressionError):
-        return f"{error.message} (character {error.offset + 1} of the value)"
-    return str(error)
 
 
 def _mac(value: str) -> str:
