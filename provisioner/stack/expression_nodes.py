@@ -280,7 +280,7 @@ class Conditional(Node):
         if not isinstance(chosen, bool):
             raise ExpressionError(
                 f"the condition before '?' must be a boolean, not {a_type(chosen)}",
-                "compare it, such as var.env == \"prod\" ? ... : ...", self.offset)
+                "compare it, such as var.env == \"prod\" ? ... : ...", self.condition.start())
         return (self.when_true if chosen else self.when_false).evaluate(lookup)
 
     def start(self) -> int:
