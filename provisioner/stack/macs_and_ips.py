@@ -33,7 +33,7 @@ def check_macs_and_ips(resources: Sequence[Resource], groups: Mapping[Address, l
         group = declared_as.get(resource.address, resource.address)
         for index, nic in enumerate(resource.spec.get("networks") or []):
             path: PathKey = ("guests", group.name, "networks", index)
-            if deferred_paths(nic, "count"):
+            if deferred_paths(nic, ("count",)):
                 continue  # in a guest without count: reported where it is written
             if nic.get("mac"):
                 checker.mac(resource.address, path, str(nic["mac"]))

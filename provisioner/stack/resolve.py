@@ -150,7 +150,7 @@ class Resolver:
         position = self.source.key_at(path)
         counted = getattr(entry, "count", None) is not None
         if not counted:
-            for where in deferred_paths(spec, "count"):
+            for where in deferred_paths(spec, ("count",)):
                 self._problem((*path, *where), "${count.index} is known only in a resource "
                               "with count", "add count: N, or write the value itself")
         rules = entry.lifecycle
@@ -159,8 +159,10 @@ class Resolver:
         instances = self.declarations.instance_names(kind, name)
         providers = (entry.providers or []) if isinstance(entry, Image) else \
             [entry.provider or ""] * len(instances)
+        templates = deferred_paths(spec) if counted else []
         for index, (instance, provider) in enumerate(zip(instances, providers, strict=True)):
-            instance_spec = self._instance_spec(spec, index, path) if counted else dict(spec)
+            instance_spec = self._instance_spec(spec, index, path, templates) if counted \
+                else dict(spec)
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
@@ -353,7 +355,8 @@ class Resolver:
                           "dependency cycle: " + " -> ".join(str(a) for a in members),
                           "remove one of these references; creation needs an order")
 
-    def _instance_spec(self, spec: dict[str, Any], index: int, path: PathKey) -> dict[str, Any]:
+    def _instance_spec(self, spec: dict[str, Any], index: int, path: PathKey,
+                       templates: list[PathKey]) -> dict[str, Any]:
         """The spec of instance ``index``: its ``${count.index}`` templates evaluated."""
 
         def report(where: PathKey, error: ExpressionError) -> None:
@@ -363,7 +366,7 @@ class Resolver:
             self._problem((*path, *where), f"with count.index = {index}: {error.message}",
                           error.hint)
 
-        return dict(evaluate_deferred(spec, count_lookup(index), report))
+        return dict(evaluate_deferred(spec, count_lookup(index), report, templates))
 
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(StackProblem(self.source.value_at(path), format_path(path),

@@ -9,7 +9,7 @@ stack is read, and ``evaluate_deferred`` evaluates them per instance.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -142,16 +142,18 @@ def count_lookup(index: int) -> Lookup:
     return lookup
 
 
-def deferred_paths(value: Any, namespace: str, path: PathKey = ()) -> list[PathKey]:
-    """Where the templates of ``value`` read ``namespace`` (``count``)."""
+def deferred_paths(value: Any, namespaces: Collection[str] = DEFERRED_NAMESPACES,
+                   path: PathKey = ()) -> list[PathKey]:
+    """Where the templates of ``value`` read one of ``namespaces``."""
     if isinstance(value, str):
-        return [path] if "${" in value and namespace in deferred_namespaces(value) else []
+        return [path] if "${" in value and not deferred_namespaces(value).isdisjoint(
+            namespaces) else []
     if isinstance(value, dict):
         return [found for key, item in value.items()
-                for found in deferred_paths(item, namespace, (*path, key))]
+                for found in deferred_paths(item, namespaces, (*path, key))]
     if isinstance(value, list):
         return [found for index, item in enumerate(value)
-                for found in deferred_paths(item, namespace, (*path, index))]
+                for found in deferred_paths(item, namespaces, (*path, index))]
     return []
 
 
@@ -198,26 +200,29 @@ def _value(placeholder: Placeholder, lookup: Lookup) -> Any:
 
 def evaluate_deferred(value: Any, lookup: Lookup,
                       report: Callable[[PathKey, ExpressionError], None] | None = None,
-                      path: PathKey = ()) -> Any:
-    """``value`` with the expressions of its deferred templates evaluated by ``lookup``
-    (``count.index`` of one instance), lists and maps walked. Other strings are
-    left alone: their expressions were evaluated, and their ``$${`` unescaped, when
-    the stack was read. An error goes to ``report`` with its path (the text stays)
-    or, without ``report``, is raised."""
-    if isinstance(value, str):
-        if "${" not in value or not deferred_namespaces(value):
-            return value
-        try:
-            return evaluate_text(value, lookup)
-        except ExpressionError as exc:
-            if report is None:
-                raise
-            report(path, exc)
-            return value
-    if isinstance(value, dict):
-        return {key: evaluate_deferred(item, lookup, report, (*path, key))
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [evaluate_deferred(item, lookup, report, (*path, index))
-                for index, item in enumerate(value)]
+                      paths: Sequence[PathKey] | None = None) -> Any:
+    """``value`` with its deferred templates evaluated by ``lookup`` (``count.index``
+    of one instance), at ``paths`` (``deferred_paths(value)``, found once for many
+    instances). Other strings are left alone: their expressions were evaluated, and
+    their ``$${`` unescaped, when the stack was read. Maps and lists along a path
+    are copied, never changed; the rest is shared with ``value``. An error goes to
+    ``report`` with its path (the text stays) or, without ``report``, is raised."""
+    for path in deferred_paths(value) if paths is None else paths:
+        value = _evaluated_at(value, path, 0, lookup, report)
     return value
+
+
+def _evaluated_at(value: Any, path: PathKey, depth: int, lookup: Lookup,
+                  report: Callable[[PathKey, ExpressionError], None] | None) -> Any:
+    if depth < len(path):
+        copy = dict(value) if isinstance(value, dict) else list(value)
+        copy[path[depth]] = _evaluated_at(value[path[depth]], path, depth + 1,  # type: ignore[index]
+                                          lookup, report)
+        return copy
+    try:
+        return evaluate_text(value, lookup)
+    except ExpressionError as exc:
+        if report is None:
+            raise
+        report(path, exc)
+        return value
