@@ -1,13 +1,19 @@
-"""``${...}`` expressions in stack values.
+"""``${...}`` expressions in stack values, evaluated when the stack is read.
 
-- ``${var.NAME}``: a variable; a value that is only the expression keeps the
-  variable's type (``cpus: ${var.cpus}`` is an integer).
-- ``${env.NAME}``: an environment variable; unset is an error naming it.
-- ``${count.index}``: the instance index, in resources with ``count``
-  (substituted when instances are expanded).
+Each ``${...}`` is parsed with the expression language (expressions.py) and may
+read:
+
+- ``var.NAME`` (and ``var.NAME.KEY``, ``var.NAME[0]``): a variable; a value that
+  is only the expression keeps its type (``cpus: ${var.cpus}`` is an integer);
+- ``env.NAME``: an environment variable; unset is an error naming it;
+- ``count.index`` (and ``each.``, DEFERRED_NAMESPACES): known per instance, so
+  the expression stays in the value as text, with the variables it reads written
+  in, and templates.evaluate_deferred evaluates it when instances are made;
 - ``${guests.web[*].ip}``, ``${guests.web-0.ip}``: resource values, in
-  ``outputs`` only (they exist after apply).
-- ``$${`` writes a literal ``${``.
+  ``outputs`` only (they exist after apply; outputs.py reads them).
+
+``$${`` writes a literal ``${``. An expression that reads a sensitive variable
+makes its value sensitive, one that reads the environment marks it as such.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from provisioner.stack.templates import (
 )
 
 EXPRESSION_RE = re.compile(r"\$\$\{|\$\{\s*([^}]*?)\s*\}")
+"""The ``${...}`` of outputs, which keep their own reference syntax (outputs.py,
+checks.py); resource values are read with templates.split."""
 _OPENING_RE = re.compile(r"\$\$\{|\$\{")
 
 
