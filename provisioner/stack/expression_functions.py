@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.stack.expression_nodes import (
+from provisioner.stack.expression_values import (
     ArgumentProblem,
     a_type,
     is_integer,

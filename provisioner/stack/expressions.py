@@ -37,15 +37,13 @@ from provisioner.stack.expression_nodes import (
     Binary,
     Call,
     Conditional,
-    ExpressionError,
     ListNode,
     Literal,
-    Lookup,
     Node,
     Reference,
-    ReferencePath,
     Unary,
 )
+from provisioner.stack.expression_values import ExpressionError, Lookup, ReferencePath
 
 __all__ = ["Expression", "ExpressionError", "Lookup", "ReferencePath", "parse"]
 

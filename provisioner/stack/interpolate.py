@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import StackProblem
-from provisioner.stack.expression_nodes import a_type, render_path
+from provisioner.stack.expression_nodes import render_path
+from provisioner.stack.expression_values import a_type
 from provisioner.stack.expressions import Expression, ExpressionError, ReferencePath
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.templates import (
