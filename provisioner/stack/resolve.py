@@ -363,7 +363,7 @@ class Resolver:
             if (*path, *where) in self.failed_templates:
                 return
             self.failed_templates.add((*path, *where))
-            self._problem((*path, *where), f"with count.index = {index}: {error.message}",
+            self._problem((*path, *where), f"with ${{count.index}} = {index}: {error.message}",
                           error.hint)
 
         return dict(evaluate_deferred(spec, count_lookup(index), report, templates))

@@ -82,7 +82,7 @@ def test_an_instance_past_the_subnet_is_refused_once_where_its_address_is_writte
     found = problems(tmp_path, WEB.replace("count: 3", "count: 250"))
     assert [problem for problem in found if "cidrhost" in problem.message] == [StackProblem(
         Position("stack.yaml", 16, 28), "guests.web.networks[0].ip",
-        "with count.index = 246: cidrhost(): host number 256 is outside 10.42.0.0/24, which "
+        "with ${count.index} = 246: cidrhost(): host number 256 is outside 10.42.0.0/24, which "
         "has 256 addresses, at character 28 of "
         "'${cidrhost(\"10.42.0.0/24\", count.index + 10)}'",
         "use 0 to 255, or -256 to -1 from the end")]
