@@ -21,7 +21,7 @@ from typing import Any
 
 from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.errors import Position, StackProblem
-from provisioner.stack.each import EACH_RE, EachProblem, each_paths, each_value
+from provisioner.stack.each import EachProblem, each_paths, each_value, reads_each
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
 _NOT_IN_INSTANCES = ("for_each", "enabled")
@@ -144,7 +144,7 @@ class _Section:
         """(key, value, where the key is written) for each key of a for_each value."""
         if isinstance(given, dict):
             return [(key, value, (*path, key)) for key, value in given.items()]
-        if isinstance(given, str) and "${" in given and not EACH_RE.search(given):
+        if isinstance(given, str) and "${" in given and not reads_each(given):
             return []  # an expression without a value: the interpolator reported it
         if not isinstance(given, list):
             self._problem(self.source.value_at(path), path,

@@ -26,8 +26,8 @@ from provisioner.core.file_access import (
 )
 from provisioner.core.resources import Blob, Effect, Protection, Resource
 from provisioner.errors import Position, StackProblem
-from provisioner.stack.counted import count_index_paths, substitute_index
 from provisioner.stack.declarations import Declarations
+from provisioner.stack.expressions import ExpressionError
 from provisioner.stack.images import images_used
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
@@ -41,6 +41,7 @@ from provisioner.stack.model import (
     Volume,
 )
 from provisioner.stack.source import PathKey, SourceMap, format_path, parse_path
+from provisioner.stack.templates import count_lookup, deferred_paths, evaluate_deferred
 
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,
@@ -81,6 +82,7 @@ class Resolver:
         self.instances: dict[Address, Address] = {}  # instance → its group
         self.declared_as = declarations.declared_as()
         self.files: dict[str, Blob | None] = {}  # cloud-init files read once
+        self.failed_templates: set[PathKey] = set()  # reported for one instance, not all
 
     def run(self) -> Resolution:
         self._index_instances()
@@ -139,7 +141,7 @@ class Resolver:
         counted = getattr(entry, "count", None) is not None
         key = self.declared_as.get(Address(kind, name), (None, None))[1]
         if not counted:
-            for where in count_index_paths(spec):
+            for where in deferred_paths(spec, ("count",)):
                 self._problem((*path, *where), "${count.index} is known only in a resource "
                               "with count", "add count: N, or write the value itself")
         rules = entry.lifecycle
@@ -148,8 +150,10 @@ class Resolver:
         instances = self.declarations.instance_names(kind, name)
         providers = (entry.providers or []) if isinstance(entry, Image) else \
             [entry.provider or ""] * len(instances)
+        templates = deferred_paths(spec) if counted else []
         for index, (instance, provider) in enumerate(zip(instances, providers, strict=True)):
-            instance_spec = substitute_index(spec, index) if counted else dict(spec)
+            instance_spec = self._instance_spec(spec, index, path, templates) if counted \
+                else dict(spec)
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
@@ -365,6 +369,19 @@ class Resolver:
             self._problem((group.kind.value, group.name, "depends_on"),
                           "dependency cycle: " + " -> ".join(str(a) for a in members),
                           "remove one of these references; creation needs an order")
+
+    def _instance_spec(self, spec: dict[str, Any], index: int, path: PathKey,
+                       templates: list[PathKey]) -> dict[str, Any]:
+        """The spec of instance ``index``: its ``${count.index}`` templates evaluated."""
+
+        def report(where: PathKey, error: ExpressionError) -> None:
+            if (*path, *where) in self.failed_templates:
+                return
+            self.failed_templates.add((*path, *where))
+            self._problem((*path, *where), f"with ${{count.index}} = {index}: {error.message}",
+                          error.hint)
+
+        return dict(evaluate_deferred(spec, count_lookup(index), report, templates))
 
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(StackProblem(self.source.value_at(path), format_path(path),

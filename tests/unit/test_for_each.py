@@ -197,10 +197,10 @@ guests:
 """)
     assert [(p.position, p.path) for p in found] == [
         (at(tmp_path, 9, 13), "guests.web.memory"), (at(tmp_path, 9, 13), "guests.web.memory")]
-    missing, unitless = sorted(found, key=lambda p: p.message)
+    unitless, missing = sorted(found, key=lambda p: p.message)
     assert unitless.message == "12 has no unit (for_each key 'b')"
-    assert missing.message == ("'${each.value.memory}': each.value has no key 'memory' "
-                               "(for_each key 'c')")
+    assert missing.message == ("each.value has no key 'memory', at character 3 of "
+                               "'${each.value.memory}' (for_each key 'c')")
     assert missing.hint == "it has: mem"
 
 
@@ -249,9 +249,10 @@ def test_each_value_reports_what_gives_no_value_and_leaves_it_as_written() -> No
     value = {"a": "${each.value.disks[3]}", "b": "x${each.value}", "c": "${each.size}"}
     assert each_value(value, "k", {"disks": []}, found) == value
     assert [(p.path, p.message) for p in found] == [
-        (("a",), "'${each.value.disks[3]}': each.value.disks has no item [3]"),
+        (("a",), "each.value.disks has no item [3], at character 3 of "
+                 "'${each.value.disks[3]}'"),
         (("b",), "'${each.value}' is a map, which cannot be part of a text"),
-        (("c",), "'${each.size}' is not each.key or each.value"),
+        (("c",), "each.size is not known here, at character 3 of '${each.size}'"),
     ]
 
 
@@ -289,3 +290,20 @@ def test_for_each_over_count_numbers_keeps_the_addresses_and_values_of_count(
                            "memory: 2GiB}\n")
     assert [(r.address, r.spec) for r in counted.resources] == [
         (r.address, r.spec) for r in keyed.resources]
+
+
+def test_each_values_take_the_whole_expression_language(tmp_path: Path) -> None:
+    stack = load(tmp_path, """\
+guests:
+  web:
+    provider: kvm
+    for_each: {a: {cpus: 1, small: true}, b: {cpus: 2, small: false}}
+    cpus: ${each.value.cpus * 2}
+    memory: '${each.value.small ? "1GiB" : "2GiB"}'
+    cloud_init:
+      user_data: '#cloud-config\\nhostname: ${upper(each.key)}-${format("%d", each.value.cpus)}'
+""")
+    by_key = {r.address.index: r.spec for r in stack.resources}
+    assert (by_key["a"]["cpus"], by_key["a"]["memory"]) == (2, 2**30)
+    assert (by_key["b"]["cpus"], by_key["b"]["memory"]) == (4, 2 * 2**30)
+    assert by_key["b"]["cloud_init"]["user_data"].content.endswith(b"hostname: B-2")
