@@ -33,6 +33,7 @@ from provisioner.plan.admission import CapacityView
 from provisioner.plan.capacity_report import CapacityReport, build_report
 from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
+from provisioner.plan.module_addresses import name_table, readdressed
 from provisioner.plan.planner import PlanOptions
 from provisioner.plan.stack_plan import plan_stack
 from provisioner.providers.base import (
@@ -97,9 +98,13 @@ class Engine:
                 self._providers[name] = cls(name, config.config, owner)
         return self._providers
 
-    def refresh(self, parallelism: int = DEFAULT_PARALLELISM) -> dict[str, Inventory]:
+    def refresh(self, parallelism: int = DEFAULT_PARALLELISM,
+                records: Mapping[Address, AppliedRecord] | None = None
+                ) -> dict[str, Inventory]:
         """One ``list_managed`` per provider, run in parallel; a read whose connection
-        drops is asked again whole."""
+        drops is asked again whole. An object read under an address neither the stack
+        nor ``records`` knows takes the one its name has there (a module's, a moved
+        resource's: plan/module_addresses.py)."""
         providers = self.providers()
         if not providers:
             return {}
@@ -107,7 +112,11 @@ class Engine:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
             futures = {name: pool.submit(read_again_if_lost, p.list_managed)
                        for name, p in providers.items()}
-            return {name: future.result() for name, future in futures.items()}
+            read = {name: future.result() for name, future in futures.items()}
+        records = records or {}
+        table = name_table(self.stack.resources, records.values())
+        known = {r.address for r in self.stack.resources} | set(records)
+        return {name: readdressed(inventory, table, known) for name, inventory in read.items()}
 
     def plan(self, options: PlanOptions | None = None,
              parallelism: int = DEFAULT_PARALLELISM, *, locked: bool = False,
@@ -124,7 +133,7 @@ class Engine:
         prior = self.store.applied()
         pending = self.store.unresolved()
         self._tell_kinds_in_use(prior, pending)
-        inventories = self.refresh(parallelism)
+        inventories = self.refresh(parallelism, prior)
         unfinished = self._settle_journal(inventories) if locked else pending
         stack, image_problems = self._with_image_sources()
 
@@ -248,7 +257,7 @@ class Engine:
         providers = self.providers()
         prior = self.store.applied()
         self._tell_kinds_in_use(prior, self.store.unresolved())
-        inventories = self.refresh(parallelism)
+        inventories = self.refresh(parallelism, prior)
         return find_drift(prior, inventories,
                           {name: p.schema() for name, p in providers.items()})
 
@@ -264,6 +273,7 @@ class Engine:
             result = executor.run()
         finally:
             if result.ok:
+                self._record_moves(plan)
                 for address in plan.forget:
                     self.store.forget(address)
             self.refresh_attributes(plan)
@@ -304,6 +314,17 @@ class Engine:
             self.store.record_applied(applied_record(observed, live))
         return live
 
+    def _record_moves(self, plan: Plan) -> None:
+        """Snapshot records follow a moved guest; its record is made anew under the new
+        address (``refresh_attributes``, or the step that changed it)."""
+        if not plan.moved:
+            return
+        snapshots = self.store.snapshots()
+        for old, new in plan.moved:
+            for snapshot in (s for s in snapshots if s.address == old):
+                self.store.record_snapshot(replace(snapshot, address=new))
+            self.store.forget(old)
+
     def refresh_attributes(self, plan: Plan) -> None:
         """Bring the records of unchanged objects up to date: what the hypervisor
         computes (an address that arrived after the last apply), the stack's
@@ -328,7 +349,8 @@ class Engine:
 
     def outputs(self) -> OutputValues:
         """Outputs from the current records; stored (sensitive ones masked)."""
-        values = evaluate_outputs(self.stack.outputs, self.store.applied(), self.stack.groups,
+        values = evaluate_outputs(self.stack.outputs, self.store.applied(),
+                                  self.stack.output_groups(),
                                   self.stack.variables, self.stack.other_outputs)
         self.store.set_outputs(values.shown())
         return values

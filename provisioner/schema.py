@@ -17,7 +17,7 @@ SCHEMA_ID = "https://provisioner.dev/schemas/stack.schema.json"
 BUILT_IN_PREFIX = "provisioner.providers."
 
 
-EXPRESSION = {"type": "string", "pattern": r"^\$\{[^}]+\}$",
+EXPRESSION = {"type": "string", "pattern": r"^\$\{.+\}$",
               "description": "an expression such as ${var.cpus}, replaced before validation"}
 
 

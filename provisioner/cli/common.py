@@ -153,19 +153,40 @@ def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
 
 def parse_addresses(texts: list[str] | None, flag: str,
                     stack: Stack | None = None) -> frozenset[Address]:
-    """Addresses from the command line; a declared name with ``count`` means all its
-    instances (``guests.web`` → ``guests.web-0``, ``guests.web-1``, ...)."""
+    """Addresses from the command line; a declared name with ``count`` or ``for_each``
+    means all its instances (``guests.web`` → ``guests.web-0``, ``guests.web-1``, ...), a
+    module instance (``module.k8s``) every resource in it."""
     from provisioner.core.address import Address
     from provisioner.errors import UsageError
 
     addresses: set[Address] = set()
     for text in texts or []:
+        path = module_path(text)
+        if path is not None:
+            inside = [r.address for r in stack.resources
+                      if r.address.module[:len(path)] == path] if stack else []
+            if stack and not inside:
+                raise UsageError(f"{flag} {text}: the stack has no module {text}")
+            addresses.update(inside)
+            continue
         try:
             address = Address.parse(text)
         except ValueError as exc:
             raise UsageError(f"{flag} {text}: {exc}") from None
+        if stack:
+            address = stack.declared_as.get(address, address)
         addresses.update(stack.groups.get(address, [address]) if stack else [address])
     return frozenset(addresses)
+
+
+def module_path(text: str) -> tuple[str, ...] | None:
+    """``module.k8s.module.db`` → ("k8s", "db"); None for anything else."""
+    import re
+
+    if not re.fullmatch(r"(module\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.module\.[a-z0-9]"
+                        r"([a-z0-9-]*[a-z0-9])?)*", text):
+        return None
+    return tuple(text.split(".")[1::2])
 
 
 def plan_options(stack: Stack, *, destroy: bool = False, replace: list[str] | None = None,

@@ -182,10 +182,19 @@ class LiveObject:
     """Values the hypervisor computes (uuid, MACs, IPs, state), usable in outputs."""
     running: bool | None = None
     deps: tuple[Address, ...] = ()
+    marked_as: Address | None = None
+    """The address its ownership marker names, when the plan knows the object by
+    another (moved, or a module's read by name: plan/module_addresses.py): what a
+    provider checks before deleting it is that one."""
 
     @property
     def kind(self) -> Kind:
         return self.address.kind
+
+    @property
+    def marker_address(self) -> Address:
+        """The address written in its ownership marker."""
+        return self.marked_as or self.address
 
     def as_resource(self) -> Resource:
         """What it reserves, as a resource (its node from the attributes if the spec

@@ -293,6 +293,9 @@ class Plan:
     a plan without changes does not mean that the hypervisors match the stack."""
     snapshots: tuple[SnapshotNote, ...] = ()
     """The guests of the plan that have snapshots recorded in the state, by address."""
+    moved: tuple[tuple[Address, Address], ...] = ()
+    """(old, new) address of each object a ``moved:`` block moves (plan/moves.py):
+    apply records it under the new one."""
     environment: str | None = None
     """The stack's environment (``--env``), or None."""
     other_outputs: str = ""
@@ -308,7 +311,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.steps) or bool(self.forget)
+        return bool(self.steps) or bool(self.forget) or bool(self.moved)
 
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action.is_change]

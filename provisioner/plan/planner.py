@@ -61,6 +61,9 @@ class PlanInputs:
     prior: Mapping[Address, AppliedRecord] = field(default_factory=dict)
     problems: Sequence[Problem] = ()
     """What the plan-time checks found (missing pools, images, unknown output values)."""
+    disabled: frozenset[Address] = frozenset()
+    """Declared with ``enabled: false``: deleted like the rest no longer declared, and
+    the plan says why."""
 
 
 def make_plan(inputs: PlanInputs, options: PlanOptions | None = None) -> Plan:
@@ -91,7 +94,8 @@ class _Planner:
         reason = "destroy requested" if self.options.destroy else "no longer in the stack"
         for address in orphans:
             for live in self.live[address]:
-                self._plan_orphan(live, reason)
+                self._plan_orphan(live, "disabled with enabled: false" if not self.options.destroy
+                                  and address in self.inputs.disabled else reason)
         for inventory in self.inputs.inventories.values():
             for piece in inventory.leftovers:
                 what = piece.attributes.get("piece")  # a provider may say what it is
@@ -353,7 +357,7 @@ def _object_name(
 ) -> str:
     """The name the object has after the plan: the live one, unless a new object is
     made; a create_before_destroy replacement takes the name the old one does not use."""
-    base = resource.address.name
+    base = resource.name  # (a module's resource: its flat name, module_names.py)
     if resource.kind is Kind.IMAGE:
         base = image_object_name(base)  # one name on every provider block
     if live is None:

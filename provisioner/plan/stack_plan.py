@@ -13,11 +13,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from provisioner.core.address import Address
-from provisioner.core.problems import Problem
+from provisioner.core.problems import PlanRefused, Problem
 from provisioner.core.resources import Resource
 from provisioner.outputs import unknown_attributes
 from provisioner.plan.admission import CapacityView, admit
 from provisioner.plan.model import Plan
+from provisioner.plan.moves import apply_moves, renamed_references
 from provisioner.plan.placed import Check, plan_with_placement
 from provisioner.plan.planner import PlanInputs, PlanOptions, make_plan
 from provisioner.plan.snapshot_notes import snapshot_notes
@@ -60,15 +61,22 @@ def plan_stack(
             problems += unknown_attributes(stack, resources, schemas)
         return problems
 
+    moved = apply_moves(stack.moves, inventories, prior,
+                        {resource.address for resource in stack.resources})
     inputs = PlanInputs(stack=stack.name, resources=stack.resources, schemas=schemas,
-                        inventories=inventories, prior=prior)
+                        inventories=moved.inventories, prior=moved.prior,
+                        disabled=stack.disabled)
+    refused = [*moved.problems, *renamed_references(moved.pairs, moved.inventories,
+                                                    stack.resources)]
+    if refused:
+        raise PlanRefused(refused, hint="nothing was changed; fix the stack and plan again")
     if view is None:
         plan = make_plan(replace(inputs, problems=checks(stack.resources)), options)
     else:
         plan = plan_with_placement(stack, inputs, options, view, checks)
         if check_capacity:
             admit(plan, view)
-    return replace(plan, snapshots=snapshot_notes(plan.changes, snapshots),
+    return replace(plan, snapshots=snapshot_notes(plan.changes, snapshots), moved=moved.pairs,
                    environment=stack.environment,
                    other_outputs=outputs_digest(stack.other_outputs))
 

@@ -64,7 +64,7 @@ the plan's order, so the same plan always gives byte-identical JSON.
     A replacement has two steps, in its replace order.
 ``forget`` (list of strings)
     Addresses dropped from the state on apply: gone from the hypervisor and
-    no longer declared.
+    no longer declared (or moved: see ``moved``).
 ``warnings`` (list of strings)
     Things to know that do not stop the plan.
 ``snapshots`` (list of objects)
@@ -74,6 +74,10 @@ the plan's order, so the same plan always gives byte-identical JSON.
     taken (null when a provider did not say for one of them); ``deleted_with_guest``
     is true when the plan deletes or replaces the guest (its snapshots go with it);
     ``note`` is the sentence the text plan prints.
+``moved`` (list of objects)
+    Objects a ``moved:`` block gives a new address, each ``{"from", "to"}``:
+    the same object, recorded under ``to`` on apply (its changes, if any, are
+    under ``changes`` at ``to``).
 
 Values
 ------
@@ -118,6 +122,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "snapshots": [{"address": str(note.address), "count": note.count, "size": note.size,
                        "deleted_with_guest": note.deleted is not None, "note": note.text}
                       for note in plan.snapshots],
+        "moved": [{"from": str(old), "to": str(new)} for old, new in plan.moved],
     }
 
 

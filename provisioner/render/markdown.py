@@ -21,7 +21,7 @@ def render_plan_markdown(plan: Plan, title: str = "") -> str:
     lines = [f"### {heading}", ""]
     changes = plan.pending()
     notes = [f"> Note: {_cell(note.text)}" for note in plan.snapshots]
-    if not changes and not plan.forget:
+    if not changes and not plan.forget and not plan.moved:
         warnings = [f"> Warning: {_cell(text)}" for text in plan.warnings]
         quoted = [*notes, *warnings]
         return "\n".join([*lines, *quoted, *([""] if quoted else []), no_changes(plan), ""])
@@ -32,6 +32,10 @@ def render_plan_markdown(plan: Plan, title: str = "") -> str:
     lines.append("")
     for change in changes:
         lines += _details(change)
+    if plan.moved:
+        lines.append("Moved (the same object, a new address): " + ", ".join(
+            f"`{old}` to `{new}`" for old, new in plan.moved))
+        lines.append("")
     if plan.forget:
         lines.append("Forgotten from the state (gone and no longer declared): "
                      + ", ".join(f"`{a}`" for a in plan.forget))

@@ -46,10 +46,12 @@ def _render_plan(plan: Plan, *, color: bool) -> str:
     changes = plan.pending()
     warnings = [_warning(text, paint) for text in plan.warnings]
     notes = [f"{paint('Note:', _BOLD)} {note.text}" for note in plan.snapshots]
-    if not changes and not plan.forget:
+    if not changes and not plan.forget and not plan.moved:
         before = (["\n".join(notes)] if notes else []) + warnings
         return "".join(block + "\n\n" for block in before) + no_changes(plan) + "\n"
     blocks = [[HEADING]]
+    if plan.moved:
+        blocks.append([f"  {old} has moved to {new}" for old, new in plan.moved])
     blocks += [_change_block(change, paint) for change in changes]
     if plan.forget:
         blocks.append([_forget_line(str(address)) for address in plan.forget])

@@ -34,7 +34,7 @@ from provisioner.stack.source import PathKey, SourceMap, format_path, read_yaml
 ENV_DIRECTORY = "env"
 SEPARATOR = "--"
 DEFAULT = "default"
-"""Not an environment's name: ``${stack.core@default...}`` names a stack's state
+"""Not an environment's name: ``${stack.core--default...}`` names a stack's state
 without environment (stack/other_stacks.py)."""
 _ENV_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 ENV_NAME_HELP = ("an environment's name uses lowercase letters, digits and single '-', "

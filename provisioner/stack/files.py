@@ -14,7 +14,8 @@ and it is skipped, with the reason kept for ``validate --verbose``, when it
 is a link to a file outside the stack's directory (file_access.py), when its
 first line is a cloud-init header (``#cloud-config``, ...), when the stack
 names it (``cloud_init`` files, ``--var-file``), or when it has none of the
-above. Sections of several files merge; a name defined twice is a problem
+above. A stack file encrypted with SOPS is decrypted once chosen (encrypted.py).
+Sections of several files merge; a name defined twice is a problem
 naming both places.
 """
 
@@ -28,6 +29,7 @@ from typing import Any, NamedTuple
 
 from provisioner.core.file_access import allowed_directories, kind_of
 from provisioner.errors import StackProblem, UsageError
+from provisioner.stack.encrypted import decrypted
 from provisioner.stack.model import CLOUD_INIT_FILES, StackModel
 from provisioner.stack.source import SourceMap, YamlDocument, format_path, read_yaml
 
@@ -65,7 +67,7 @@ def stack_files(path: Path, base: Path, var_files: Sequence[Path] = ()) -> Stack
     """The stack files at ``path``, read (errors printed relative to ``base``); raises
     UsageError when there are none. A file named on purpose is always a stack file."""
     if path.is_file():
-        return StackFiles([read_yaml(path, display_name(path, base))], [])
+        return StackFiles([decrypted(read_yaml(path, display_name(path, base)))], [])
     if not path.exists():
         raise UsageError(f"{path}: no such file or directory",
                          hint="pass a stack file or a directory of stack files")
@@ -84,7 +86,7 @@ def stack_files(path: Path, base: Path, var_files: Sequence[Path] = ()) -> Stack
     for document in documents:
         reason = _not_a_stack_file(document, named.get(document.path.resolve()))
         if reason is None:
-            chosen.append(document)
+            chosen.append(decrypted(document))  # only stack files: a var-file may need no key
         else:
             skipped.append(SkippedFile(document.path, reason))
     if not chosen:

@@ -65,11 +65,12 @@ def settle_image_providers(
 
 
 def check_image_files(entries: dict[Kind, dict[str, ResourceBase]], root: Path,
-                      source: SourceMap) -> list[StackProblem]:
+                      source: SourceMap, directories: Sequence[Path] = ()
+                      ) -> list[StackProblem]:
     """A local image (or SUMS file) must be a regular file inside the stack's directory
     or one the user allows (core/file_access.py): an image is copied onto the
     hypervisor, where a guest can read it. Its size is not bounded: it is streamed."""
-    directories = allowed_directories(root)
+    allowed = allowed_directories(*(directories or (root,)))
     problems = []
     for name, entry in entries.get(Kind.IMAGE, {}).items():
         for field in ("url", "checksum_url"):
@@ -78,7 +79,7 @@ def check_image_files(entries: dict[Kind, dict[str, ResourceBase]], root: Path,
             if path is None:
                 continue
             try:
-                resolved = confined(path, directories, f"cannot use {url}")
+                resolved = confined(path, allowed, f"cannot use {url}")
                 if resolved.exists():  # a missing one is reported by the plan, as remote ones
                     open_regular(resolved, f"cannot read {url}").close()
             except FileRefused as exc:

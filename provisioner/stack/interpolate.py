@@ -1,15 +1,22 @@
-"""``${...}`` expressions in stack values.
+"""``${...}`` expressions in stack values, evaluated when the stack is read.
 
-- ``${var.NAME}``: a variable; a value that is only the expression keeps the
-  variable's type (``cpus: ${var.cpus}`` is an integer).
-- ``${env.NAME}``: an environment variable; unset is an error naming it.
-- ``${count.index}``: the instance index, in resources with ``count``
-  (substituted when instances are expanded).
-- ``${stack.core.outputs.lab_net}``: another stack's output, through a namespace
-  the loader hands in (``namespaces``: stack/other_stacks.py).
+Each ``${...}`` is parsed with the expression language (expressions.py) and may
+read:
+
+- ``var.NAME`` (and ``var.NAME.KEY``, ``var.NAME[0]``): a variable; a value that
+  is only the expression keeps its type (``cpus: ${var.cpus}`` is an integer);
+- ``env.NAME``: an environment variable; unset is an error naming it;
+- ``count.index`` and ``each.key`` / ``each.value...`` (DEFERRED_NAMESPACES): known
+  per instance, so the expression stays in the value as text, with the variables
+  it reads written in, and is evaluated when instances are made (resolve.py for
+  count, repetition.py for for_each); ``each.`` outside a resource is an error;
+- ``stack.NAME.outputs.X``: another stack's output, through a namespace the
+  loader hands in (``namespaces``: stack/other_stacks.py);
 - ``${guests.web[*].ip}``, ``${guests.web-0.ip}``: resource values, in
-  ``outputs`` only (they exist after apply).
-- ``$${`` writes a literal ``${``.
+  ``outputs`` only (they exist after apply; outputs.py reads them).
+
+``$${`` writes a literal ``${``. An expression that reads a sensitive variable
+makes its value sensitive, one that reads the environment marks it as such.
 """
 
 from __future__ import annotations
@@ -19,12 +26,28 @@ import os
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from provisioner.core.address import Kind
 from provisioner.errors import StackProblem
+from provisioner.stack.expression_nodes import render_path
+from provisioner.stack.expression_values import a_type
+from provisioner.stack.expressions import Expression, ExpressionError, ReferencePath
 from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.templates import (
+    DEFERRED_NAMESPACES,
+    Placeholder,
+    TemplateError,
+    escape,
+    is_deferred,
+    is_whole,
+    split,
+    text_of,
+)
 
 EXPRESSION_RE = re.compile(r"\$\$\{|\$\{\s*([^}]*?)\s*\}")
+"""The ``${...}`` of outputs, which keep their own reference syntax (outputs.py,
+checks.py); resource values are read with templates.split."""
 _OPENING_RE = re.compile(r"\$\$\{|\$\{")
 
 
@@ -35,11 +58,13 @@ def unterminated(text: str) -> str | None:
         if opening.group(0) == "${" and not EXPRESSION_RE.match(text, opening.start()):
             return text[opening.start():][:40]
     return None
-DEFERRED_PREFIXES = ("count.",)
+NOW = frozenset({"var", "env"})
+"""The namespaces known when the stack is read; the others are in DEFERRED_NAMESPACES."""
+_RESOURCE_SECTIONS = frozenset({*(kind.value for kind in Kind), "modules"})
 
 
 class NamespaceProblem(Exception):
-    """Raised by a namespace handed to the Interpolator: the expression is wrong."""
+    """Raised by a namespace handed to the Interpolator: the reference is wrong."""
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -47,9 +72,16 @@ class NamespaceProblem(Exception):
         self.hint = hint
 
 
-Namespace = Callable[[str, str, PathKey], Any]
-"""An extra namespace: (what follows ``NAMESPACE.``, the expression as written, where it
-is) → the value; raises NamespaceProblem."""
+class Namespace(Protocol):
+    """An extra namespace of references (``stack.``), handed in by the loader."""
+
+    def readable(self, reference: ReferencePath, original: str) -> bool:
+        """Whether ``reference`` can be read now (False: it stays as written); raises
+        NamespaceProblem when it never can."""
+
+    def value(self, reference: ReferencePath) -> Any:
+        """The value of a readable reference; raises ExpressionError."""
+"""Where ``each.`` may be read: resources, and module calls (for_each on a module)."""
 
 
 @dataclass
@@ -116,74 +148,128 @@ class Interpolator:
         return value
 
     def _substitute(self, text: str, path: PathKey) -> Any:
-        open_end = unterminated(text)
-        if open_end is not None:
-            self._problem(path, f"'{open_end}' is not closed: an expression ends with '}}'",
-                          "close it, such as ${env.HOME}; write $${ for a literal ${")
+        try:
+            parts = split(text)
+        except TemplateError as exc:
+            self._problem(path, exc.message, exc.hint)
             return text
-        matches = list(EXPRESSION_RE.finditer(text))
-        whole = len(matches) == 1 and matches[0].span() == (0, len(text)) and matches[0].group(1)
-        if whole:
-            return self._evaluate(matches[0].group(1), path, text)
+        done = [part if isinstance(part, str) else self._placeholder(part, path)
+                for part in parts]
+        if is_whole(parts):
+            outcome = done[0]
+            return outcome.text if isinstance(outcome, _Unevaluated) else outcome
+        deferred = any(isinstance(outcome, _Unevaluated) and outcome.deferred
+                       for outcome in done)
+        written = []
+        for part, outcome in zip(parts, done, strict=True):
+            if isinstance(outcome, _Unevaluated):
+                written.append(outcome.text)
+            elif isinstance(part, str):
+                written.append(escape(part) if deferred else part)
+            else:
+                try:
+                    text = text_of(part, outcome)
+                except ExpressionError as exc:
+                    self._problem(path, exc.message, exc.hint)
+                    text = part.written
+                written.append(escape(text) if deferred else text)
+        return "".join(written)
 
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$${":
-                return "${"
-            value = self._evaluate(match.group(1), path, match.group(0))
-            if isinstance(value, list | dict):
-                noun = "a list" if isinstance(value, list) else "a map"
-                self._problem(path, f"'{match.group(0)}' is {noun}, which cannot be part of "
-                              "a text", "write the expression alone as the whole value, or "
-                              "use a string variable")
-                return match.group(0)
-            return _as_text(value)
+    def _placeholder(self, placeholder: Placeholder, path: PathKey) -> Any:
+        """The value of one ``${...}``, or _Unevaluated: deferred, or a problem
+        (reported here) or a value not given (a sensitive variable for a command
+        that needs no secret) keeps its text."""
+        kept = _Unevaluated(placeholder.written)
+        try:
+            expression = placeholder.expression()
+        except ExpressionError as exc:
+            self._expression_problem(path, placeholder, exc)
+            return kept
+        readable = all([self._readable(reference, path, placeholder.written)
+                        for reference in sorted(expression.references(), key=str)])
+        if not readable:
+            return kept
+        try:
+            if is_deferred(expression):
+                return self._deferred(placeholder, expression)
+            return expression.evaluate(self._lookup)
+        except ExpressionError as exc:
+            self._expression_problem(path, placeholder, exc)
+            return kept
 
-        return EXPRESSION_RE.sub(replace, text)
+    def _deferred(self, placeholder: Placeholder, expression: Expression) -> _Unevaluated:
+        """The expression with its variables written in, evaluated per instance."""
+        if expression.namespaces().isdisjoint(NOW):
+            return _Unevaluated(placeholder.written, deferred=True)
+        inlined = expression.inline(lambda reference: reference[0] in NOW, self._lookup)
+        return _Unevaluated("${" + inlined.render() + "}", deferred=True)
 
-    def _evaluate(self, expression: str, path: PathKey, original: str) -> Any:
-        namespace, _, name = expression.partition(".")
-        if namespace == "var":
+    def _readable(self, reference: ReferencePath, path: PathKey, original: str) -> bool:
+        """Whether a reference can be read now; reports it if it never can."""
+        namespace = reference[0]
+        name = str(reference[1]) if len(reference) > 1 else ""
+        if namespace == "var" and name:
             return self._variable(name, path, original)
-        if namespace == "env":
+        if namespace == "env" and name:
             return self._environment(name, path, original)
-        if namespace in self.namespaces:
+        extra = self.namespaces.get(str(namespace))
+        if extra is not None:
             try:
-                return self.namespaces[namespace](name, original, path)
+                return extra.readable(reference, original)
             except NamespaceProblem as exc:
                 self._problem(path, exc.message, exc.hint)
-                return original
-        if expression.startswith(DEFERRED_PREFIXES):
-            return original
+                return False
+        if namespace == "each" and path[:1] and path[0] not in _RESOURCE_SECTIONS:
+            self._problem(path, f"'{original}' is known only in a resource with for_each",
+                          "write the value itself")
+            return False
+        if namespace in DEFERRED_NAMESPACES:
+            return True
         self._problem(
             path,
             f"'{original}' cannot be used here",
             "only ${var.NAME} and ${env.NAME} work in resources; resource values such as "
             "${guests.web.ip} work in outputs, and depends_on orders resources",
         )
-        return original
+        return False
 
-    def _variable(self, name: str, path: PathKey, original: str) -> Any:
+    def _variable(self, name: str, path: PathKey, original: str) -> bool:
+        if name in self.sensitive and (name in self.variables or name in self.declared):
+            self.result.sensitive_paths[path] = name
         if name in self.declared and name not in self.variables:
-            if name in self.sensitive:
-                self.result.sensitive_paths[path] = name
-            return original
+            return False
         if name not in self.variables:
             hint = did_you_mean(name, set(self.variables) | set(self.declared))
             self._problem(path, f"unknown variable '{name}' in '{original}'",
                           hint or "declare it under variables:")
-            return original
-        if name in self.sensitive:
-            self.result.sensitive_paths[path] = name
-        return self.variables[name]
+            return False
+        return True
 
-    def _environment(self, name: str, path: PathKey, original: str) -> Any:
+    def _environment(self, name: str, path: PathKey, original: str) -> bool:
         self.result.environment_paths.add(path)  # (set or not: the stack names no value)
         if name not in self.environ:
             self._problem(path, f"environment variable {name} is not set (used by '{original}')",
                           f"export {name}=... before running provisioner")
             self.result.unset_environment[path] = self.result.problems[-1]
-            return original
-        return self.environ[name]
+            return False
+        return True
+
+    def _lookup(self, reference: ReferencePath) -> Any:
+        namespace, name, *rest = reference
+        extra = self.namespaces.get(str(namespace))
+        if extra is not None:
+            return extra.value(reference)
+        if namespace == "env":
+            if rest:
+                raise ExpressionError(f"env.{name} is a string: it has no "
+                                      f"'{render_path(tuple(rest))}'", "write env.NAME")
+            return self.environ[str(name)]
+        return member(self.variables[str(name)], reference, 2)
+
+    def _expression_problem(self, path: PathKey, placeholder: Placeholder,
+                            error: ExpressionError) -> None:
+        located = placeholder.locate(error)
+        self._problem(path, located.message, located.hint)
 
     def _problem(self, path: PathKey, message: str, hint: str) -> None:
         self.result.problems.append(
@@ -191,7 +277,29 @@ class Interpolator:
         )
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+@dataclass(frozen=True)
+class _Unevaluated:
+    """A ``${...}`` kept as text: evaluated per instance (``deferred``), or not at all."""
+
+    text: str
+    deferred: bool = False
+
+
+def member(value: Any, reference: ReferencePath, start: int) -> Any:
+    """``reference[start:]`` read inside ``value``: map keys and list indexes."""
+    for position in range(start, len(reference)):
+        part = reference[position]
+        if not _holds(value, part):
+            shape = f"a list of {len(value)}" if isinstance(value, list) else a_type(value)
+            written = f"[{part}]" if isinstance(part, int) else f"'{part}'"
+            raise ExpressionError(
+                f"{render_path(reference[:position])} has no {written}: it is {shape}",
+                did_you_mean(str(part), set(value)) if isinstance(value, dict) else "")
+        value = value[part]
+    return value
+
+
+def _holds(value: Any, part: str | int) -> bool:
+    if isinstance(value, dict):
+        return isinstance(part, str) and part in value
+    return isinstance(value, list) and isinstance(part, int) and part < len(value)

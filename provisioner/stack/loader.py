@@ -9,17 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.core.file_access import allowed_directories
-from provisioner.core.plugins import ProviderPlugin, get_plugin
-from provisioner.core.resources import Resource
+from provisioner.core.plugins import get_plugin
 from provisioner.errors import StackError, StackProblem, UserError
 from provisioner.stack.checks import (
     check_ignore_changes,
@@ -27,14 +24,15 @@ from provisioner.stack.checks import (
     check_placement_groups,
     check_providers,
 )
+from provisioner.stack.declarations import Declarations
+from provisioner.stack.encrypted import decrypted_texts
 from provisioner.stack.environments import (
     Environment,
     check_identity,
-    identity,
     overlay,
     read_environment,
 )
-from provisioner.stack.files import SkippedFile, StackFiles, merge_documents, stack_files
+from provisioner.stack.files import StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
@@ -46,63 +44,36 @@ from provisioner.stack.model import (
     PlacementGroup,
     ResourceBase,
     StackModel,
-    StateConfig,
     Variable,
 )
+from provisioner.stack.module_names import Scoping, module_problem_path
+from provisioner.stack.modules import Expansion, ModuleExpander
+from provisioner.stack.moves import check_moves
 from provisioner.stack.other_stacks import OtherStacks, OutputsSource, state_reader
-from provisioner.stack.resolve import Declarations, Resolver
-from provisioner.stack.secrets import Secrets, Unset, check_secrets, not_needed, secret_fields
+from provisioner.stack.outputs_section import read_outputs
+from provisioner.stack.repetition import (
+    Repetition,
+    alias_paths,
+    expand_repetition,
+    fold_instance_problems,
+)
+from provisioner.stack.resolve import Resolver
+from provisioner.stack.secrets import (
+    Secrets,
+    Unset,
+    check_decrypted,
+    check_secrets,
+    not_needed,
+    secret_fields,
+)
 from provisioner.stack.source import PathKey, SourceMap, format_path
+from provisioner.stack.stack import ProviderConfig, Stack
 from provisioner.stack.stored_values import check_stored_values
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import VariableInputs, resolve_variables
 
 _SECTIONS = tuple(kind.value for kind in Kind)
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """One validated ``providers:`` block."""
-
-    name: str
-    type_name: str
-    plugin: ProviderPlugin
-    config: BaseModel
-    capacity: CapacitySettings = field(default_factory=CapacitySettings)
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A loaded, valid stack: what the planner needs and nothing it must not see."""
-
-    name: str
-    root: Path
-    files: tuple[Path, ...]
-    providers: Mapping[str, ProviderConfig]
-    resources: tuple[Resource, ...]
-    groups: Mapping[Address, list[Address]]
-    outputs: Mapping[str, OutputSpec]
-    state: StateConfig
-    source: SourceMap = field(repr=False)
-    placement_groups: Mapping[str, PlacementGroup] = field(default_factory=dict)
-    variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    """Values of the non-sensitive variables (outputs may show them)."""
-    digest: str = ""
-    """sha256 of the files and variable values: changes when the stack does."""
-    skipped: tuple[SkippedFile, ...] = ()
-    """YAML files beside the stack files that are not stack files, and why."""
-    environment: str | None = None
-    """``--env``: the environment file read over the stack (environments.py)."""
-    other_outputs: Mapping[str, Any] = field(default_factory=dict)
-    """Outputs of other stacks the stack refers to (``core.outputs.lab_net`` → value)."""
-
-    @property
-    def identity(self) -> str:
-        """The name the state and the hypervisors know this stack (and environment) by."""
-        return identity(self.name, self.environment)
-
-    def resource(self, address: Address) -> Resource | None:
-        return next((r for r in self.resources if r.address == address), None)
+__all__ = ["ProviderConfig", "Stack", "load_stack"]  # Stack is imported from here too
 
 
 def load_stack(
@@ -154,23 +125,23 @@ class _Loader:
         others = OtherStacks(None if self.outputs_from is None else partial(
             state_reader, self.outputs_from, data.get("state"), source,
             Interpolator(variables, sensitive, source, self.environ)), self.environment)
-        interpolation = Interpolator(variables, sensitive, source, self.environ, declared,
-                                     {"stack": others}).run(
-            data, skip=lambda p: p[:1] in (("variables",), ("outputs",))
-        )
-        self.problems += interpolation.problems
-        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
-        data = interpolation.data
+        expanded = self._expanded(data, source, variables, sensitive, declared, others)
+        interpolation, modules, repetition = (expanded.interpolation, expanded.modules,
+                                              expanded.repetition)
+        directories = (self.root, *modules.directories)
+        data = repetition.data
         top = self._top_level(data, source)
         providers, validated = self._providers(data, source)
         groups = top.placement_groups if top is not None else {}
         self.problems += check_placement_groups(groups, providers, source)
-        declarations = self._declarations(data, source, providers, validated, groups)
+        declarations = self._declarations(data, source, providers, validated, groups,
+                                          repetition)
         served = {name: tuple(kind for kind in Kind if kind in p.plugin.kinds) if p else None
                   for name, p in providers.items()}
         served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
         self.problems += settle_image_providers(declarations.entries, groups, served, source)
-        self.problems += check_image_files(declarations.entries, self.root, source)
+        self.problems += check_image_files(declarations.entries, self.root, source,
+                                           directories)
         self._image_options(declarations, source, providers, validated)
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
@@ -181,35 +152,47 @@ class _Loader:
         self._check_secrets(validated, interpolation, sensitive, source)
         members = {name: list(group.providers) for name, group in groups.items()}
         image_blocks = {name for name, kinds in served.items() if Kind.IMAGE in (kinds or ())}
-        resolution = Resolver(declarations, source, self.root, members, image_blocks).run()
+        resolution = Resolver(declarations, source, self.root, members, image_blocks,
+                              directories, modules.anchors).run()
         self.problems += resolution.problems
         self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
-        outputs = self._outputs(data, source)
-        self.problems += others.read_for_outputs(outputs, source)
+        scoping = Scoping(modules.names, resolution.groups)
+        resources = tuple(scoping.resource(r) for r in resolution.resources)
+        moves = check_moves(top.moved if top else [], {r.address for r in resources},
+                            scoping.written_groups(resolution.groups), source)
+        self.problems += moves.problems
+        outputs, problems = read_outputs(data, source, modules.outputs)
+        self.problems += problems + others.read_for_outputs(outputs, source)
         known: dict[Address, list[Address]] = {a: [] for a in declarations.invalid}
-        known |= resolution.groups
+        known |= {a: [] for a in declarations.disabled} | resolution.groups
         self.problems += check_outputs(outputs, known, dict.fromkeys(declared), source)
         if top is not None:
             self.problems += check_identity(top.stack, self.environment,
                                             source.value_at(("stack",)))
+        self.problems = fold_instance_problems(self.problems, repetition.instances)
         if self.problems or top is None:
             secrets = {str(variables[name]) for name in sensitive if name in variables}
-            raise StackError([_redacted(problem, secrets) for problem in self.problems])
+            secrets |= expanded.decrypted
+            raise StackError([_redacted(replace(p, path=module_problem_path(p.path, modules.names)),
+                                        secrets) for p in self.problems])
         return Stack(
             name=top.stack,
             root=self.root,
             files=tuple(files.paths),
             providers={name: p for name, p in providers.items() if p is not None},
-            resources=tuple(resolution.resources),
-            groups=resolution.groups,
+            resources=resources,
+            moves=moves.moves,
+            groups=scoping.groups(resolution.groups),
+            declared_as=scoping.declared_as,
+            disabled=frozenset(declarations.disabled),
             outputs={name: OutputSpec(value=output) if isinstance(output, str) else output
                      for name, output in outputs.items()},
             state=top.state,
             source=source,
             placement_groups=dict(top.placement_groups),
             variables={k: v for k, v in variables.items() if k not in sensitive},
-            digest=_digest([*files.paths, *([environment.path] if environment else [])],
-                           variables),
+            digest=_digest([*files.paths, *modules.files,
+                            *([environment.path] if environment else [])], variables),
             skipped=tuple(files.skipped),
             environment=self.environment,
             other_outputs=dict(others.read),
@@ -223,6 +206,29 @@ class _Loader:
         self.problems += environment.problems + overlay(data, source, environment)
         return environment
 
+    def _expanded(self, data: dict[str, Any], source: SourceMap, variables: dict[str, Any],
+                  sensitive: set[str], declared: set[str], others: OtherStacks) -> _Expanded:
+        """Variables substituted, modules expanded, for_each instances made; what is
+        hidden (secrets) follows the values to their new paths."""
+        interpolation = Interpolator(variables, sensitive, source, self.environ, declared,
+                                     {"stack": others}).run(
+            data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
+            or p in source.decrypted
+        )  # a decrypted value is taken as it is, as a --var value
+        self.problems += interpolation.problems
+        modules = ModuleExpander(self.root, self.cwd, self.environ).run(
+            interpolation.data, source, variables, sensitive, set(declared))
+        self.problems += modules.problems
+        interpolation.sensitive_paths |= modules.sensitive_paths
+        interpolation.environment_paths |= modules.environment_paths
+        self.hidden = set(interpolation.sensitive_paths) | interpolation.environment_paths
+        self.hidden |= source.decrypted
+        decrypted = decrypted_texts(interpolation.data, source.decrypted)
+        repetition = expand_repetition(interpolation.data, source)
+        self.problems += repetition.problems
+        self.hidden = alias_paths(self.hidden, repetition.declared_as())
+        return _Expanded(interpolation, modules, repetition, decrypted)
+
     def _check_secrets(self, validated: dict[PathKey, Any], interpolation: Interpolation,
                        sensitive: set[str], source: SourceMap) -> None:
         """Report secrets written as literals or used elsewhere; forget the unset values
@@ -230,6 +236,7 @@ class _Loader:
         secret_paths = secret_fields(validated)
         self.problems += check_secrets(secret_paths, interpolation.sensitive_paths,
                                        interpolation.environment_paths, source)
+        self.problems += check_decrypted(secret_paths, source)
         unset = Unset(interpolation.unset_environment, self.unset_variables,
                       interpolation.sensitive_paths)
         dropped = not_needed(self.secrets, secret_paths, unset, sensitive)
@@ -248,8 +255,13 @@ class _Loader:
             self.problems += problems
             if variable is not None:
                 declared[name] = variable
+        encrypted = {name for name in declared if any(p[:2] == ("variables", name)
+                                                      for p in source.decrypted)}
+        for name in encrypted:  # an encrypted default is a secret
+            declared[name] = declared[name].model_copy(update={"sensitive": True})
         values = resolve_variables(declared, source, self.inputs,
-                                   allowed_directories(self.root, self.cwd), environment)
+                                   allowed_directories(self.root, self.cwd), encrypted,
+                                   environment)
         self.problems += values.problems
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)
@@ -273,6 +285,8 @@ class _Loader:
             skeleton["variables"] = {name: {} for name in skeleton["variables"]}
         if isinstance(skeleton.get("outputs"), dict):
             skeleton["outputs"] = dict.fromkeys(skeleton["outputs"], "")
+        if isinstance(skeleton.get("modules"), dict):
+            del skeleton["modules"]  # validated call by call as they are expanded
         model, problems = validate_model(StackModel, skeleton, source, hidden=self.hidden)
         self.problems += problems
         return model
@@ -315,8 +329,11 @@ class _Loader:
         providers: Mapping[str, ProviderConfig | None],
         validated: dict[PathKey, Any],
         groups: Mapping[str, PlacementGroup],
+        repetition: Repetition,
     ) -> Declarations:
-        declarations = Declarations()
+        declarations = Declarations(invalid=set(repetition.invalid),
+                                    instances=repetition.instances,
+                                    disabled=repetition.disabled)
         for kind in Kind:
             section = data.get(kind.value)
             entries: dict[str, ResourceBase] = {}
@@ -333,6 +350,8 @@ class _Loader:
                 self.problems += problems
                 if entry is None:
                     declarations.invalid.add(Address(kind, name))
+                elif Address(kind, name) in declarations.disabled:
+                    continue  # validated, and left out of the stack
                 else:
                     entries[name] = self._with_options(kind, entry, path, source,
                                                        _members_view(providers, groups),
@@ -373,28 +392,13 @@ class _Loader:
                 self._with_options(Kind.IMAGE, entry.model_copy(update={"provider": block}),
                                    (Kind.IMAGE.value, name), source, providers, validated)
 
-    def _outputs(self, data: dict[str, Any], source: SourceMap) -> dict[str, str | OutputSpec]:
-        """Outputs one by one: the model's ``str | OutputSpec`` union would report each
-        problem once per member, under paths like ``outputs.x.OutputSpec``."""
-        section = data.get("outputs")
-        if not isinstance(section, dict):
-            return {}  # reported by the top-level validation
-        outputs: dict[str, str | OutputSpec] = {}
-        for name, raw in section.items():
-            path: PathKey = ("outputs", name)
-            if isinstance(raw, str):
-                outputs[name] = raw
-            elif isinstance(raw, dict):
-                spec, problems = validate_model(OutputSpec, raw, source, path)
-                self.problems += problems
-                if spec is not None:
-                    outputs[name] = spec
-            else:
-                self.problems.append(StackProblem(
-                    source.value_at(path), format_path(path),
-                    f"expected a string or a mapping with `value:` (got {raw!r:.60})",
-                    "write an expression such as ${guests.web[*].ip}, or quote the value"))
-        return outputs
+
+@dataclass(frozen=True)
+class _Expanded:
+    interpolation: Interpolation
+    modules: Expansion
+    repetition: Repetition
+    decrypted: set[str]
 
 
 def _redacted(problem: StackProblem, secrets: set[str]) -> StackProblem:

@@ -17,7 +17,8 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.resources import Resource
 from provisioner.errors import StackProblem
 from provisioner.stack.source import PathKey, SourceMap, format_path
-from provisioner.stack.values import COUNT_INDEX_RE, MAC_RE
+from provisioner.stack.templates import deferred_paths
+from provisioner.stack.values import MAC_RE
 
 
 def check_macs_and_ips(resources: Sequence[Resource], groups: Mapping[Address, list[Address]],
@@ -32,7 +33,7 @@ def check_macs_and_ips(resources: Sequence[Resource], groups: Mapping[Address, l
         group = declared_as.get(resource.address, resource.address)
         for index, nic in enumerate(resource.spec.get("networks") or []):
             path: PathKey = ("guests", group.name, "networks", index)
-            if COUNT_INDEX_RE.search(str(nic.get("mac")) + str(nic.get("ip"))):
+            if deferred_paths(nic, ("count",)):
                 continue  # in a guest without count: reported where it is written
             if nic.get("mac"):
                 checker.mac(resource.address, path, str(nic["mac"]))

@@ -155,6 +155,12 @@ class ResourceBase(StrictModel):
     options: Options = Field(
         default_factory=dict, description="provider-specific settings (see the provider's docs)"
     )
+    for_each: list[str] | dict[str, Any] | None = Field(
+        None, description="one instance per key, named NAME-KEY: a list of keys, or a map "
+                          "of key to value; ${each.key} and ${each.value} in its values")
+    enabled: bool = Field(
+        True, description="false: the resource is left out of the stack (an existing one "
+                          "is deleted); such as ${var.with_monitoring}")
 
 
 class Pool(ResourceBase):
@@ -447,6 +453,31 @@ class Container(ResourceBase):
     autostart: bool = False
 
 
+class ModuleCall(StrictModel):
+    """One use of a module: a directory of stack files, with its inputs."""
+
+    source: str = Field(description="the module's directory, relative to this file, such "
+                                    "as ../modules/k8s-cluster")
+    inputs: dict[str, Any] = Field(default_factory=dict,
+                                   description="values of the module's variables")
+    providers: dict[Name, Name] = Field(
+        default_factory=dict, description="the module's provider names -> this stack's "
+                                          "blocks (unbound names: the block of that name)")
+    name_prefix: Annotated[str, StringConstraints(pattern=r"^([a-z0-9][a-z0-9-]*)?$",
+                                                  max_length=40)] | None = Field(
+        None, description="put before the module's names on the hypervisor; default: "
+                          "the module's path and '-', such as k8s-")
+    enabled: bool = Field(True, description="false: the module's resources are not "
+                                            "declared")
+
+
+class MovedBlock(StrictModel):
+    """A resource that has a new address and keeps its object."""
+
+    before: str = Field(alias="from", description="the old address, such as guests.web")
+    to: str = Field(description="the new, declared address, such as module.web.guests.web")
+
+
 SENSITIVE_MASK = "(sensitive)"
 """What is printed and recorded in the state for a sensitive output's value."""
 
@@ -474,12 +505,16 @@ class StackModel(StrictModel):
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     guests: dict[Name, Guest] = Field(default_factory=dict)
     containers: dict[Name, Container] = Field(default_factory=dict)
+    modules: dict[Name, ModuleCall] = Field(default_factory=dict)
+    moved: list[MovedBlock] = Field(default_factory=list,
+                                    description="resources with a new address, same object")
     outputs: dict[Identifier, str | OutputSpec] = Field(default_factory=dict)
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
 
 
-NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count"})
+NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count",
+                         "for_each", "enabled"})
 """Keys that say how the planner treats a resource; never diffed."""
 SETTINGS = frozenset({"wait_for", "wait_timeout", "placement", "url", "checksum_url",
                       "groups", "ssh", "after_create", "after_update"})

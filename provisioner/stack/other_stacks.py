@@ -5,8 +5,9 @@ PostgreSQL database; for the local backend, the other stack's SQLite file:
 state/other_outputs.py says where it is looked for), read-only, once per stack
 and load. With ``--env E`` the reference reads the other stack's environment
 ``E``: the environments of stacks built on each other go together.
-``${stack.NAME@ENV.outputs.X}`` names another environment, and
-``${stack.NAME@default.outputs.X}`` the other stack without environment.
+``${stack.NAME--ENV.outputs.X}`` (the other stack's identity) names another
+environment, and ``${stack.NAME--default.outputs.X}`` the other stack without
+environment.
 
 A sensitive output is recorded masked (the state never holds a secret), so
 its value cannot be read from there: a reference to one is a problem that
@@ -32,16 +33,17 @@ from typing import Any
 
 from provisioner.errors import StackProblem
 from provisioner.stack.checks import output_references
-from provisioner.stack.environments import DEFAULT, identity
-from provisioner.stack.interpolate import Interpolator, NamespaceProblem, did_you_mean
+from provisioner.stack.environments import DEFAULT, SEPARATOR, identity
+from provisioner.stack.expressions import ReferencePath
+from provisioner.stack.interpolate import Interpolator, NamespaceProblem, did_you_mean, member
 from provisioner.stack.model import SENSITIVE_MASK, OutputSpec, StateConfig
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 
-_REFERENCE_RE = re.compile(
-    r"^(?P<stack>[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(@(?P<env>[a-z0-9]([a-z0-9-]{0,30}"
-    r"[a-z0-9])?))?\.outputs\.(?P<output>[A-Za-z_][A-Za-z0-9_-]*)$")
-FORM = "${stack.NAME.outputs.OUTPUT} (or ${stack.NAME@ENV.outputs.OUTPUT})"
+_OUTPUT_REFERENCE_RE = re.compile(r"^(?P<stack>[a-z0-9][a-z0-9-]*)\.outputs\."
+                                  r"(?P<output>[A-Za-z_][A-Za-z0-9_-]*)$")
+"""``core.outputs.lab_cidr`` in an output (outputs keep their own reference syntax)."""
+FORM = "${stack.NAME.outputs.OUTPUT} (or ${stack.NAME--ENV.outputs.OUTPUT})"
 
 
 OutputsReader = Callable[[str], Mapping[str, Any] | None]
@@ -68,24 +70,37 @@ class OtherStacks:
     _cache: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
     _opened: OutputsReader | None = None
 
-    def __call__(self, rest: str, original: str, path: PathKey = ()) -> Any:
-        match = _REFERENCE_RE.match(rest)
-        if match is None:
-            raise NamespaceProblem(f"'{original}' is not a reference to another stack's output",
-                                   f"write {FORM}")
+    def readable(self, reference: ReferencePath, original: str) -> bool:
+        """For the Interpolator: whether ``stack.NAME.outputs.X...`` can be read now
+        (not without a reader); raises NamespaceProblem when it never can."""
+        if len(reference) < 4 or not isinstance(reference[1], str) \
+                or reference[2] != "outputs" or not isinstance(reference[3], str):
+            raise NamespaceProblem(f"'{original}' is not a reference to another stack's "
+                                   "output", f"write {FORM}")
         if self.reader is None:
-            return original
-        env = match["env"] if match["env"] is not None else self.environment
-        owner = identity(match["stack"], None if env == DEFAULT else env)
+            return False
+        self.output(reference[1], reference[3], original)
+        return True
+
+    def value(self, reference: ReferencePath) -> Any:
+        """For the Interpolator: the value of a readable reference, and what follows
+        the output's name inside it (``...outputs.nets[0]``)."""
+        return member(self.output(str(reference[1]), str(reference[3]), ""), reference, 4)
+
+    def output(self, stack: str, name: str, original: str) -> Any:
+        """Output ``name`` of ``stack`` (``core``, ``core--prod``, ``core--default``) as
+        recorded; raises NamespaceProblem naming what there is."""
+        base, separator, env = stack.rpartition(SEPARATOR)
+        if not separator:
+            base, env = stack, self.environment or DEFAULT
+        owner = identity(base, None if env == DEFAULT else env)
         outputs = self._outputs(owner)
         if outputs is None:
             raise NamespaceProblem(
                 f"stack '{owner}' has no recorded outputs in this state backend (it has no "
                 f"state or was never applied), for '{original}'",
-                f"apply stack {match['stack']}"
-                + (f" with --env {env}" if env not in (None, DEFAULT) else "")
+                f"apply stack {base}" + (f" with --env {env}" if env != DEFAULT else "")
                 + " first, with the same state backend")
-        name = match["output"]
         if name not in outputs:
             raise NamespaceProblem(
                 f"stack '{owner}' has no output '{name}' (in '{original}')",
@@ -98,7 +113,7 @@ class OtherStacks:
                 f"secret, so its value cannot be read from there ('{original}')",
                 "give the secret to this stack as a sensitive variable, from the "
                 "environment (${env.NAME}) or a --var-file")
-        self.read[rest] = value
+        self.read[f"{stack}.outputs.{name}"] = value
         return value
 
     def read_for_outputs(self, outputs: Mapping[str, str | OutputSpec],
@@ -112,8 +127,13 @@ class OtherStacks:
                 namespace, _, rest = expression.partition(".")
                 if namespace != "stack":
                     continue
+                match = _OUTPUT_REFERENCE_RE.match(rest)
                 try:
-                    self(rest, "${" + expression + "}", ("outputs", name))
+                    if match is None:
+                        raise NamespaceProblem(f"'${{{expression}}}' is not a reference to "
+                                               "another stack's output", f"write {FORM}")
+                    if self.reader is not None:
+                        self.output(match["stack"], match["output"], "${" + expression + "}")
                 except NamespaceProblem as exc:
                     path: PathKey = ("outputs", name)
                     problems.append(StackProblem(source.value_at(path), format_path(path),

@@ -1,6 +1,8 @@
 """Validated declarations → concrete Resources with dependency edges.
 
-``count: N`` expands a guest into ``name-0 .. name-(N-1)``; references
+``count: N`` expands a guest into ``name-0 .. name-(N-1)`` (``for_each`` was
+expanded before validation, repetition.py: its instances arrive as entries, and
+``groups`` gathers them under the declared name); references
 (``networks: [{network: lab}]``, ``disks: [{volume: data}]``, ``depends_on``)
 become edges and must name declared resources; cloud-init files are read into
 Blobs; a dependency cycle is a problem naming the cycle.
@@ -11,7 +13,7 @@ from __future__ import annotations
 import graphlib
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from provisioner.core.file_access import (
 )
 from provisioner.core.resources import Blob, Effect, Protection, Resource
 from provisioner.errors import Position, StackProblem
+from provisioner.stack.declarations import Declarations
+from provisioner.stack.expressions import ExpressionError
 from provisioner.stack.images import images_used
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import (
@@ -37,40 +41,13 @@ from provisioner.stack.model import (
     Volume,
 )
 from provisioner.stack.source import PathKey, SourceMap, format_path, parse_path
-from provisioner.stack.values import COUNT_INDEX_RE
+from provisioner.stack.templates import count_lookup, deferred_paths, evaluate_deferred
 
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,
     "replace": Effect.REPLACE,
     "ignore": None,
 }
-
-
-@dataclass
-class Declarations:
-    """Validated entries of each resource section, in declaration order."""
-
-    entries: dict[Kind, dict[str, ResourceBase]] = field(default_factory=dict)
-    invalid: set[Address] = field(default_factory=set)
-    """Declared but not valid (already reported): referring to them is no new problem."""
-
-    def groups(self) -> Iterator[tuple[Kind, str, ResourceBase]]:
-        for kind in Kind:
-            for name, entry in self.entries.get(kind, {}).items():
-                yield kind, name, entry
-
-    def is_invalid(self, address: Address) -> bool:
-        """``address`` names an invalid declaration or, perhaps, one of its instances."""
-        base, _, index = address.name.rpartition("-")
-        return address in self.invalid or (
-            index.isdigit() and Address(address.kind, base) in self.invalid)
-
-    def instance_names(self, kind: Kind, name: str) -> list[str]:
-        entry = self.entries.get(kind, {}).get(name)
-        if isinstance(entry, Image):
-            return [image_instance(name, provider) for provider in entry.providers or []]
-        count = getattr(entry, "count", None)
-        return [name] if count is None else [f"{name}-{index}" for index in range(count)]
 
 
 @dataclass
@@ -86,10 +63,15 @@ class Resolver:
 
     def __init__(self, declarations: Declarations, source: SourceMap, root: Path,
                  placement_groups: Mapping[str, Sequence[str]] | None = None,
-                 image_blocks: Collection[str] = ()) -> None:
+                 image_blocks: Collection[str] = (), directories: Sequence[Path] = (),
+                 anchors: Mapping[tuple[Kind, str], Position] | None = None) -> None:
         """``placement_groups``: each group's members; ``image_blocks``: the provider
         blocks that import images (a guest elsewhere naming a declared image is refused
-        by its own provider)."""
+        by its own provider); ``directories``: where named files may be (default: the
+        stack's; with modules, theirs too); ``anchors``: where the stack uses the module
+        each module resource comes from (the order of the plan)."""
+        self.directories = allowed_directories(*(directories or (root,)))
+        self.anchors: Mapping[tuple[Kind, str], Position] = anchors or {}
         self.placement_groups = placement_groups or {}
         self.image_blocks = image_blocks
         self.declarations = declarations
@@ -98,7 +80,9 @@ class Resolver:
         self.problems: list[StackProblem] = []
         self.groups: dict[Address, list[Address]] = {}
         self.instances: dict[Address, Address] = {}  # instance → its group
+        self.declared_as = declarations.declared_as()
         self.files: dict[str, Blob | None] = {}  # cloud-init files read once
+        self.failed_templates: set[PathKey] = set()  # reported for one instance, not all
 
     def run(self) -> Resolution:
         self._index_instances()
@@ -112,15 +96,21 @@ class Resolver:
         return Resolution(resources, self.problems, self.groups)
 
     def _declared_at(self, item: tuple[Kind, str, ResourceBase]) -> tuple[Any, ...]:
+        """Where it is declared (a module's resources: where the stack uses the module);
+        the instances of a for_each (one position) stay in the order of their keys, as
+        the sort is stable."""
         kind, name, _ = item
-        position = self.source.key_at((kind.value, name))
-        return (position or Position("~", 0, 0), kind.rank, name)
+        own = Address(kind, name)
+        declared = self.declared_as.get(own, (own, ""))[0].name
+        position = self.source.key_at((kind.value, declared)) or Position("~", 0, 0)
+        return (self.anchors.get((kind, declared), position), position, kind.rank, declared)
 
     def _index_instances(self) -> None:
         for kind, name, _ in self.declarations.groups():
-            group = Address(kind, name)
+            own = Address(kind, name)
+            group = self.declared_as.get(own, (own, ""))[0]
             members = [Address(kind, n) for n in self.declarations.instance_names(kind, name)]
-            self.groups[group] = members
+            self.groups.setdefault(group, []).extend(members)
             for member in members:
                 other = self.instances.get(member)
                 if other is not None and other != group:
@@ -131,6 +121,8 @@ class Resolver:
                         f"(count makes {counted.name}-0, {counted.name}-1, ...)",
                         "rename one of them"))
                 self.instances[member] = group
+        for group in self.declarations.instances:
+            self.groups.setdefault(group, [])  # for_each over nothing: no instances
 
     def _expand(self, kind: Kind, name: str, entry: ResourceBase) -> Iterator[Resource]:
         path: PathKey = (kind.value, name)
@@ -147,8 +139,9 @@ class Resolver:
         spec["options"] = spec.pop("options")  # provider settings last, as in the docs
         position = self.source.key_at(path)
         counted = getattr(entry, "count", None) is not None
+        key = self.declared_as.get(Address(kind, name), (None, None))[1]
         if not counted:
-            for where in _count_index_paths(spec):
+            for where in deferred_paths(spec, ("count",)):
                 self._problem((*path, *where), "${count.index} is known only in a resource "
                               "with count", "add count: N, or write the value itself")
         rules = entry.lifecycle
@@ -157,12 +150,14 @@ class Resolver:
         instances = self.declarations.instance_names(kind, name)
         providers = (entry.providers or []) if isinstance(entry, Image) else \
             [entry.provider or ""] * len(instances)
+        templates = deferred_paths(spec) if counted else []
         for index, (instance, provider) in enumerate(zip(instances, providers, strict=True)):
-            instance_spec = _substitute_index(spec, index) if counted else dict(spec)
+            instance_spec = self._instance_spec(spec, index, path, templates) if counted \
+                else dict(spec)
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(
-                address=Address(kind, instance, index=index if counted else None),
+                address=Address(kind, instance, index=index if counted else key),
                 provider=provider,
                 spec=instance_spec,
                 deps=deps,
@@ -191,7 +186,7 @@ class Resolver:
         if value not in self.files:
             try:
                 self.files[value] = Blob.of(value, read_named(
-                    value, self.root, allowed_directories(self.root), CLOUD_INIT_LIMIT,
+                    value, self.root, self.directories, CLOUD_INIT_LIMIT,
                     f"cannot read '{value}'"))
             except FileRefused as exc:
                 self._problem(path, exc.message,
@@ -212,14 +207,7 @@ class Resolver:
         A ``pool:`` that names a declared pool is a reference; any other pool
         name is one the host already has (the provider checks it at plan time).
         """
-        found: dict[str, Address] = {}
-        if isinstance(entry, Volume) and entry.pool is not None:
-            found["pool"] = Address(Kind.POOL, entry.pool)
-        if isinstance(entry, Container):
-            if entry.rootfs.pool is not None:
-                found["rootfs.pool"] = Address(Kind.POOL, entry.rootfs.pool)
-            found |= {f"mounts[{i}].pool": Address(Kind.POOL, mount.pool)
-                      for i, mount in enumerate(entry.mounts) if mount.pool is not None}
+        found: dict[str, Address] = _named_pools(entry)
         found |= {f"networks[{i}].network": Address(Kind.NETWORK, nic.network)
                   for i, nic in enumerate(getattr(entry, "networks", [])) if nic.network}
         if isinstance(entry, Guest):
@@ -229,11 +217,9 @@ class Resolver:
         for i, disk in enumerate(getattr(entry, "disks", [])):
             if disk.volume is not None:
                 found[f"disks[{i}].volume"] = Address(Kind.VOLUME, disk.volume)
-            if disk.pool is not None:
-                found[f"disks[{i}].pool"] = Address(Kind.POOL, disk.pool)
         return {path: address for path, address in found.items()
-                if address in self.groups or (address.kind is Kind.IMAGE
-                and address in self.instances)}
+                if address in self.groups or address in self.declared_as
+                or (address.kind is Kind.IMAGE and address in self.instances)}
 
     def _check_same_provider(self, kind: Kind, name: str, entry: ResourceBase,
                              references: dict[str, Address]) -> None:
@@ -252,9 +238,11 @@ class Resolver:
                 f"put the {kind.singular} on '{target.provider}'")
 
     def _dependencies(self, kind: Kind, name: str, entry: ResourceBase) -> tuple[Address, ...]:
-        found: list[Address] = [a for path, a in self._references(entry).items()
-                                if path.endswith("pool")]
         base: PathKey = (kind.value, name)
+        found: list[Address] = []
+        for field_path, pool in _named_pools(entry).items():
+            if not self._unusable(pool, (*base, *parse_path(field_path))):
+                found += self.groups.get(pool, [pool] if pool in self.declared_as else [])
         for index, nic in enumerate(getattr(entry, "networks", [])):
             if nic.network is not None:
                 found += self._reference(Kind.NETWORK, nic.network,
@@ -279,8 +267,12 @@ class Resolver:
 
     def _reference(self, kind: Kind, name: str, path: PathKey) -> list[Address]:
         group = Address(kind, name)
+        if self._unusable(group, path):
+            return []
         if group in self.groups:
             return self.groups[group]
+        if group in self.declared_as:
+            return [group]  # one instance of a for_each
         if self.declarations.is_invalid(group):
             return []
         names = [a.name for a in self.groups if a.kind is kind]
@@ -293,7 +285,13 @@ class Resolver:
         on its block, or (a guest a placement group places) those on the group's
         members; an image the stack does not declare is one the host has (its
         provider checks it)."""
-        instances = self.groups.get(Address(Kind.IMAGE, image))
+        if self._unusable(Address(Kind.IMAGE, image), path):
+            return []
+        named = Address(Kind.IMAGE, image)
+        instances = self.groups.get(named)
+        if named in self.declared_as:  # one instance of a for_each: on each of its blocks
+            instances = [Address(Kind.IMAGE, instance) for instance
+                         in self.declarations.instance_names(Kind.IMAGE, image)]
         if instances is None:
             return []
         members = self.placement_groups.get(provider, [provider])
@@ -311,6 +309,8 @@ class Resolver:
         except ValueError as exc:
             self._problem(path, str(exc), "write KIND.NAME, such as guests.db")
             return []
+        if address in self.declarations.disabled:
+            return []  # ordering against nothing
         if address in self.groups:
             return self.groups[address]
         if address in self.instances:
@@ -320,6 +320,25 @@ class Resolver:
         valid = [str(a) for a in self.groups]
         self._problem(path, f"unknown resource '{text}'", did_you_mean(text, valid))
         return []
+
+    def _unusable(self, address: Address, path: PathKey) -> bool:
+        """A reference to one object (a NIC's network, a disk's volume, a pool, an
+        image) that names a disabled declaration or one with for_each: reported."""
+        if address in self.declarations.disabled:
+            where = self.source.value_at(self.declarations.disabled[address])
+            self._problem(path, f"{address.kind.singular} '{address.name}' is not in the "
+                          f"stack: it has enabled: false (at {where})",
+                          "enable it, or leave this reference out while it is disabled")
+            return True
+        keys = self.declarations.instances.get(address)
+        if keys is None:
+            return False
+        names = ", ".join(keys.values())
+        self._problem(path, f"{address.kind.singular} '{address.name}' has for_each: name "
+                      f"one of its instances ({names or 'it has none'})",
+                      f"such as {next(iter(keys.values()))}" if keys else
+                      "give its for_each a key, or name another")
+        return True
 
     def _check_cycles(self, resources: list[Resource]) -> None:
         """graphlib (standard library) tells whether there is a cycle; networkx, which
@@ -351,9 +370,37 @@ class Resolver:
                           "dependency cycle: " + " -> ".join(str(a) for a in members),
                           "remove one of these references; creation needs an order")
 
+    def _instance_spec(self, spec: dict[str, Any], index: int, path: PathKey,
+                       templates: list[PathKey]) -> dict[str, Any]:
+        """The spec of instance ``index``: its ``${count.index}`` templates evaluated."""
+
+        def report(where: PathKey, error: ExpressionError) -> None:
+            if (*path, *where) in self.failed_templates:
+                return
+            self.failed_templates.add((*path, *where))
+            self._problem((*path, *where), f"with ${{count.index}} = {index}: {error.message}",
+                          error.hint)
+
+        return dict(evaluate_deferred(spec, count_lookup(index), report, templates))
+
     def _problem(self, path: PathKey, message: str, hint: str = "") -> None:
         self.problems.append(StackProblem(self.source.value_at(path), format_path(path),
                                           message, hint))
+
+
+def _named_pools(entry: ResourceBase) -> dict[str, Address]:
+    """Every ``pool:`` of a resource (declared by the stack or not), by spec path."""
+    found: dict[str, Address] = {}
+    if isinstance(entry, Volume) and entry.pool is not None:
+        found["pool"] = Address(Kind.POOL, entry.pool)
+    if isinstance(entry, Container):
+        if entry.rootfs.pool is not None:
+            found["rootfs.pool"] = Address(Kind.POOL, entry.rootfs.pool)
+        found |= {f"mounts[{i}].pool": Address(Kind.POOL, mount.pool)
+                  for i, mount in enumerate(entry.mounts) if mount.pool is not None}
+    found |= {f"disks[{i}].pool": Address(Kind.POOL, disk.pool)
+              for i, disk in enumerate(getattr(entry, "disks", [])) if disk.pool is not None}
+    return found
 
 
 def _create_first(entry: ResourceBase) -> bool:
@@ -364,27 +411,6 @@ def _create_first(entry: ResourceBase) -> bool:
     if isinstance(entry, Image) and "create_before_destroy" not in rules.model_fields_set:
         return True
     return rules.create_before_destroy
-
-
-def _count_index_paths(value: Any, path: PathKey = ()) -> list[PathKey]:
-    """Where ``${count.index}`` is written in a spec."""
-    if isinstance(value, str):
-        return [path] if COUNT_INDEX_RE.search(value) else []
-    if isinstance(value, Mapping):
-        return [p for key, item in value.items() for p in _count_index_paths(item, (*path, key))]
-    if isinstance(value, list):
-        return [p for i, item in enumerate(value) for p in _count_index_paths(item, (*path, i))]
-    return []
-
-
-def _substitute_index(value: Any, index: int) -> Any:
-    if isinstance(value, str):
-        return COUNT_INDEX_RE.sub(str(index), value)
-    if isinstance(value, Mapping):
-        return {key: _substitute_index(item, index) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute_index(item, index) for item in value]
-    return value
 
 
 def hook_digests(guest: Guest) -> dict[str, Blob | None]:

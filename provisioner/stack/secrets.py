@@ -1,9 +1,10 @@
 """Secrets in a stack: where they may come from, and which command needs them.
 
 A secret field (a token, a password: ``SecretStr`` in a model) is set from the
-environment (``${env.PVE_TOKEN_SECRET}``) or a sensitive variable, never by a
-literal that would end up in git; a sensitive variable goes nowhere else, or
-plans would print it. Those rules hold for every command.
+environment (``${env.PVE_TOKEN_SECRET}``), a sensitive variable or a value
+encrypted with SOPS in the stack file, never by a literal that would end up in
+git; a sensitive variable or an encrypted value goes nowhere else, or plans
+would print it. Those rules hold for every command.
 
 Only a command that connects reads a secret's value, so only it needs one:
 ``validate`` and ``graph`` contact nothing, and ``show`` and the state
@@ -62,12 +63,26 @@ def check_secrets(
                 f"the sensitive variable '{variable}' would be shown in plans here",
                 "use sensitive variables only in secret fields (tokens, passwords)"))
     for path in secret_paths:
-        if path not in sensitive_paths and path not in environment_paths:
+        if path not in sensitive_paths and path not in environment_paths \
+                and path not in source.decrypted:
             problems.append(StackProblem(
                 source.value_at(path), format_path(path),
                 "a secret written in the stack file would end up in git",
-                "set it from the environment, such as ${env.PVE_TOKEN}, or a sensitive variable"))
+                "set it from the environment, such as ${env.PVE_TOKEN}, or a sensitive variable, "
+                "or encrypt it with sops (docs/stack-files.md)"))
     return problems
+
+
+def check_decrypted(secret_paths: tuple[PathKey, ...], source: SourceMap) -> list[StackProblem]:
+    """A value decrypted from a SOPS stack file is a secret: like a sensitive variable,
+    only a secret field may hold it (a variable's encrypted default makes the variable
+    sensitive instead)."""
+    return [StackProblem(
+        source.value_at(path), format_path(path),
+        "this value is encrypted in the file (SOPS), and would be shown in plans here",
+        "encrypt only the secret fields (sops --encrypted-regex '^(password|token_secret)$'), "
+        "or leave this value in clear") for path in sorted(source.decrypted, key=str)
+        if path[:1] != ("variables",) and path not in secret_paths]
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,8 @@ class SourceMap:
 
     values: dict[PathKey, Position] = field(default_factory=dict)
     keys: dict[PathKey, Position] = field(default_factory=dict)
+    decrypted: set[PathKey] = field(default_factory=set)
+    """Paths of values decrypted from SOPS files (encrypted.py): sensitive."""
 
     def value_at(self, path: PathKey) -> Position | None:
         """Position of the value at ``path``, else of its nearest ancestor."""
@@ -98,6 +100,7 @@ class SourceMap:
     def update(self, other: SourceMap) -> None:
         self.values.update(other.values)
         self.keys.update(other.keys)
+        self.decrypted |= other.decrypted
 
     def _nearest(self, table: dict[PathKey, Position], path: PathKey) -> Position | None:
         for end in range(len(path), -1, -1):

@@ -16,6 +16,13 @@ from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJso
 from pydantic_core import PydanticCustomError
 
 from provisioner.core.address import NAME_PATTERN
+from provisioner.stack.expressions import ExpressionError
+from provisioner.stack.templates import (
+    as_text,
+    count_lookup,
+    deferred_namespaces,
+    evaluate_deferred,
+)
 from provisioner.units import UNITS_HELP, Bytes, parse_size
 
 
@@ -64,7 +71,6 @@ PositiveSize = Annotated[Size, AfterValidator(_positive)]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 """Names of variables and outputs: letters, digits and underscores."""
-COUNT_INDEX_RE = re.compile(r"\$\{\s*count\.index\s*\}")
 MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 
 
@@ -74,13 +80,17 @@ def per_instance(check: Callable[[str], str]) -> Callable[[str], str]:
     indexes, each instance's value once count is expanded (stack/macs_and_ips.py)."""
 
     def validate(value: str) -> str:
-        if not COUNT_INDEX_RE.search(value):
+        deferred = deferred_namespaces(value)
+        if not deferred:
             return check(value)
-        for sample in ("0", "9"):
+        if deferred != {"count"}:
+            return value  # each.: checked per instance when its instances are made
+        for sample in (0, 9):
             try:
-                check(COUNT_INDEX_RE.sub(sample, value))
-            except ValueError as exc:
-                raise ValueError(f"with ${{count.index}} = {sample}: {exc}") from None
+                check(as_text(evaluate_deferred(value, count_lookup(sample))))
+            except (ValueError, ExpressionError) as exc:
+                reason = exc.message if isinstance(exc, ExpressionError) else exc
+                raise ValueError(f"with ${{count.index}} = {sample}: {reason}") from None
         return value
 
     return validate
@@ -96,7 +106,7 @@ def _mac(value: str) -> str:
 MacAddress = Annotated[
     str, AfterValidator(per_instance(_mac)),
     WithJsonSchema({"type": "string", "description": "a MAC address, 52:54:00:12:34:56",
-                    "pattern": r"^(([0-9a-f]{2}:){5}[0-9a-f]{2}|.*\$\{\s*count\.index\s*\}.*)$"}),
+                    "pattern": r"^(([0-9a-f]{2}:){5}[0-9a-f]{2}|.*\$\{.*\}.*)$"}),
 ]
 Options = dict[str, Any]
 

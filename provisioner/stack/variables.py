@@ -1,6 +1,9 @@
 """Variable values: declared defaults, then the environment's file (``--env``), then
 ``--var-file`` files, then ``--var k=v``.
 
+A var-file may be encrypted with SOPS (encrypted.py); a variable it gives an
+encrypted value is sensitive, declared so or not.
+
 A variable's type is declared (``type: integer``) or taken from its default.
 Command-line strings are parsed by that type (``--var cpus=4`` is the
 integer 4); a value of the wrong type is an error naming where it came from.
@@ -9,7 +12,7 @@ integer 4); a value of the wrong type is an error naming where it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,9 +21,10 @@ import yaml
 
 from provisioner.core.file_access import FileRefused, allowed_directories, confined
 from provisioner.errors import Position, StackProblem, UsageError
+from provisioner.stack.encrypted import read_maybe_encrypted
 from provisioner.stack.interpolate import did_you_mean
 from provisioner.stack.model import Variable
-from provisioner.stack.source import SourceMap, parse_value, read_yaml
+from provisioner.stack.source import SourceMap, parse_value
 
 if TYPE_CHECKING:
     from provisioner.stack.environments import Environment
@@ -75,16 +79,18 @@ def declared_type(variable: Variable) -> str | None:
 
 def resolve_variables(
     declared: Mapping[str, Variable], source: SourceMap, inputs: VariableInputs,
-    directories: Sequence[Path] = (),
+    directories: Sequence[Path] = (), decrypted: Collection[str] = (),
     environment: Environment | None = None,
 ) -> VariableValues:
     """Values for every declared variable; problems for missing or mistyped ones.
     ``directories``: where var-files may be (file_access.py); default: the current
-    directory and those the user allows. ``environment``: the ``--env`` file read."""
+    directory and those the user allows. ``decrypted``: variables whose default was
+    encrypted (SOPS), a value taken as it is, as a --var-file's. ``environment``: the
+    ``--env`` file read."""
     directories = tuple(directories) or allowed_directories(Path.cwd())
     result = VariableValues(sensitive={name for name, v in declared.items() if v.sensitive})
     for name, variable in declared.items():
-        expression = _expression_in(variable.default)
+        expression = None if name in decrypted else _expression_in(variable.default)
         if expression is not None:
             result.problems.append(StackProblem(
                 source.value_at(("variables", name, "default")), f"variables.{name}.default",
@@ -137,7 +143,7 @@ def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: 
             None, "", f"--var-file {path}: no such file",
             f"check the path (relative to the current directory, {Path.cwd()})"))
         return
-    document = read_yaml(path)
+    document = read_maybe_encrypted(path)
     result.problems.extend(document.problems)
     if document.data is None:
         return
@@ -150,6 +156,8 @@ def _apply_file(result: VariableValues, declared: Mapping[str, Variable], path: 
     for name, value in document.data.items():
         where = document.source.key_at((name,))
         if name in declared:
+            if any(p[:1] == (name,) for p in document.source.decrypted):
+                result.sensitive.add(name)  # a value kept encrypted is a secret
             _set(result, declared, name, value, where, str(path), show_value=False)
         elif _VARIABLE_NAME.match(name):
             result.problems.append(
@@ -223,3 +231,8 @@ def _matches(value: Any, kind: str) -> bool:
     if isinstance(value, bool) and kind != "boolean":
         return False
     return isinstance(value, _TYPE_CHECKS[kind])
+
+
+def value_matches(value: Any, kind: str) -> bool:
+    """Whether ``value`` is of the declared ``kind`` (``integer``, ``map``, ...)."""
+    return _matches(value, kind)

@@ -102,8 +102,8 @@ def test_a_sensitive_output_of_another_stack_is_never_shown(stacks: Path) -> Non
     ok("apply", str(stacks / "core"), "--auto-approve", "--var", f"token={CANARY}")
     app = stacks / "app" / "stack.yaml"
     app.write_text(app.read_text().replace(
-        "core_cidr: ${stack.core@default.outputs.lab_cidr}",
-        "core_token: ${stack.core@default.outputs.token}"))
+        "core_cidr: ${stack.core--default.outputs.lab_cidr}",
+        "core_token: ${stack.core--default.outputs.token}"))
     refused = run("plan", str(stacks / "app"))
     assert refused.returncode == 1
     assert "is sensitive" in refused.stderr and CANARY not in refused.stdout + refused.stderr

@@ -1,7 +1,8 @@
 """The secret canary: a known secret set in a provider block (from a sensitive
-variable and from the environment) and in a cloud-init file must appear in no
-output of any command, in any format, with --debug, nor in plan files, state
-(SQLite and PostgreSQL) or error texts."""
+variable and from the environment; in the "sops" runs from a SOPS-encrypted
+var-file and an encrypted value of a stack file) and in a cloud-init file must
+appear in no output of any command, in any format, with --debug, nor in plan
+files, state (SQLite and PostgreSQL) or error texts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from support.libvirt_node import node_uri, write_stack
+from support.sops_writer import SopsWriter, new_identity
 
 CANARY = "canary-7f1d-S3cr3t"
 PROVISIONER = "provisioner"
@@ -82,11 +84,31 @@ def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         yield env
 
 
+@pytest.fixture(params=["--var", "sops"])
+def given(request: pytest.FixtureRequest, tmp_path: Path,
+          backend: dict[str, str]) -> list[str]:
+    """How the canary reaches the stack: the arguments that give root_password (in
+    the "sops" runs, an encrypted stack file also sets a provider's password)."""
+    if request.param == "--var":
+        return ["--var", f"root_password={CANARY}"]
+    identity, recipient = new_identity()
+    (tmp_path / "age.key").write_text(identity + "\n")
+    backend["SOPS_AGE_KEY_FILE"] = str(tmp_path / "age.key")
+    writer = SopsWriter(age=[recipient], encrypted_regex="^(root_password|password)$")
+    (tmp_path / "secret.vars.yaml").write_text(writer.dump({"root_password": CANARY}))
+    (tmp_path / "secret.providers.yaml").write_text(writer.dump({
+        "apiVersion": "provisioner/v1",
+        "providers": {"kvm3": {"type": "libvirt", "uri": "test:///default",
+                               "password": CANARY}}}))
+    return ["--var-file", "secret.vars.yaml"]
+
+
 def _flags(env: dict[str, str]) -> list[str]:
     return ["--state-backend", "postgres"] if env.get("PROVISIONER_STATE_FLAGS") else []
 
 
-def test_the_secret_never_leaves(tmp_path: Path, backend: dict[str, str]) -> None:
+def test_the_secret_never_leaves(tmp_path: Path, backend: dict[str, str],
+                                 given: list[str]) -> None:
     _stack(tmp_path, node_uri(tmp_path))
     plan_file = tmp_path / "canary.plan"
     outputs: dict[str, str] = {}
@@ -95,7 +117,7 @@ def test_the_secret_never_leaves(tmp_path: Path, backend: dict[str, str]) -> Non
         if args[0] not in ("validate", "graph") and not (args[0] == "show" and len(args) > 1
                                                          and args[-1] == str(plan_file)):
             args += _flags(backend)
-        args += [".", "--var", f"root_password={CANARY}"] if args[0] != "show" or \
+        args += [".", *given] if args[0] != "show" or \
             args[-1] != str(plan_file) else []
         outputs[" ".join(args)] = _run(args, tmp_path, backend)
     leaks = [command for command, text in outputs.items() if CANARY in text]
@@ -138,6 +160,14 @@ def test_error_paths_never_quote_the_secret(tmp_path: Path) -> None:
     (tmp_path / "stack.yaml").write_text((tmp_path / "stack.yaml").read_text().replace(
         "memory: 256MiB", "memory: ${var.root_password}"))
     failures.append(_run(["plan", ".", "--var", f"root_password={CANARY}"], tmp_path, env))
+    identity, recipient = new_identity()
+    (tmp_path / "secret.vars.yaml").write_text(
+        SopsWriter(age=[recipient]).dump({"root_password": CANARY}))
+    for key in (identity, new_identity()[0]):  # used in memory: refused; a wrong key: refused
+        failures.append(_run(["plan", ".", "--var-file", "secret.vars.yaml"], tmp_path,
+                             {**env, "SOPS_AGE_KEY": key}))
+    assert "sensitive variable 'root_password' would be shown" in failures[-2]
+    assert "no age identity matches its recipients " + recipient in failures[-1]
     assert all("Error" in text for text in failures), failures
     assert "Traceback" in failures[0]  # --debug really showed the traceback
     assert [text for text in failures if CANARY in text] == []

@@ -56,7 +56,9 @@ CASE_FILES = {
     "expected.txt",
     "expected.json",
     "expected.dot",
+    "modules",
 }
+"""``modules``: the directories of the modules its stack uses (``source: modules/x``)."""
 CASE_PROVIDERS = ("libvirt", "proxmox")
 """Provider types a case may declare: libvirt, or proxmox for what only it has (tags)."""
 CLOUD_INIT_SUFFIX = ".cloud.yaml"

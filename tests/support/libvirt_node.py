@@ -7,6 +7,7 @@ that file, and every ``open()`` gets a private copy: one provider instance
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ def snapshot_node(conn: Any, node_file: Path) -> None:
     """Rewrite ``node_file`` with everything ``conn`` holds now (domains, networks,
     pools with their volumes), so that a new process opening the same URI starts
     from this state: how tests carry a hypervisor across processes."""
-    head = node_file.read_text().split("<node>", 1)[1].split("<pool", 1)[0]
+    body = node_file.read_text().split("<node>", 1)[1]
+    head = re.split(r"<(?:pool|domain|network)\b", body, maxsplit=1)[0]  # cpu and memory only
+
     parts = ["<node>", head]
     parts += [domain.XMLDesc(0) for domain in conn.listAllDomains()]
     parts += [network.XMLDesc(0) for network in conn.listAllNetworks()]

@@ -40,11 +40,11 @@ def write_two_stacks(tmp_path: Path) -> Path:
         variables:
           memory: {{ default: 256MiB }}
         networks:
-          net: {{ provider: kvm, mode: nat, cidr: "${{stack.core@default.outputs.lab_cidr}}" }}
+          net: {{ provider: kvm, mode: nat, cidr: "${{stack.core--default.outputs.lab_cidr}}" }}
         guests:
           web: {{ provider: kvm, memory: "${{var.memory}}", networks: [ {{ network: net }} ] }}
         outputs:
-          core_cidr: ${{stack.core@default.outputs.lab_cidr}}
+          core_cidr: ${{stack.core--default.outputs.lab_cidr}}
         """))
     (tmp_path / "app" / "env" / "prod.yaml").write_text("variables: {memory: 512MiB}\n")
     return tmp_path

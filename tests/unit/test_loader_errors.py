@@ -88,7 +88,8 @@ def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) 
     assert problem.position == at(6, 35)
     assert problem.path == "volumes.data.zzz"
     assert problem.hint == (
-        "valid: depends_on, format, lifecycle, options, pool, provider, size"
+        "valid: depends_on, enabled, for_each, format, lifecycle, options, pool, provider, "
+        "size"
     )
 
 

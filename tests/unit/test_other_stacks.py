@@ -98,9 +98,9 @@ def test_a_reference_takes_the_other_stacks_recorded_value(tmp_path: Path) -> No
 def test_with_an_environment_the_same_environment_of_the_other_stack_is_read(
         tmp_path: Path) -> None:
     assert cidr(load(tmp_path, environment="prod")) == "10.6.0.0/24"
-    assert cidr(load(tmp_path, "${stack.core@default.outputs.lab_cidr}",
+    assert cidr(load(tmp_path, "${stack.core--default.outputs.lab_cidr}",
                      environment="prod")) == "10.5.0.0/24"
-    assert cidr(load(tmp_path, "${stack.core@prod.outputs.lab_cidr}")) == "10.6.0.0/24"
+    assert cidr(load(tmp_path, "${stack.core--prod.outputs.lab_cidr}")) == "10.6.0.0/24"
 
 
 def test_an_unapplied_stack_is_a_problem_at_the_line(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ TOP_KEYS = [
     "forget",
     "warnings",
     "snapshots",
+    "moved",
 ]
 CHANGE_KEYS = [
     "address",

@@ -155,7 +155,7 @@ class Lister:
             found = self.pools.live_object(pool, self.owner.provider)
             if found is not None:
                 (managed if pool in active else self.incomplete).append(found)
-                names[pool.name()] = found.address.name
+                names[pool.name()] = address_name(found.name)
         return names
 
     def _networks(self, networks: list[libvirt.virNetwork], running: set[str],
@@ -177,7 +177,7 @@ class Lister:
             found = self.network_object(network, root)
             if found is not None:
                 (managed if network.name() in running else self.incomplete).append(found)
-                names[network.name()] = found.address.name
+                names[network.name()] = address_name(found.name)
             else:
                 if network.name() in running:  # (libvirt checks only those in use)
                     self.facts.network_ranges[network.name()] = ip_ranges(root)
@@ -403,7 +403,7 @@ class ReadBack:
             reserved |= reservations(network_root)
             tag = parse_owner(network_root)
             if tag is not None and self.lister.owner.owns(tag):
-                names[name] = tag.address.name
+                names[name] = address_name(name)
         return names, reserved
 
     def _pool_names(self, root: ET.Element) -> dict[str, str]:

@@ -267,7 +267,7 @@ class Guests(ABC):
         if ref.status == "unknown":  # what /cluster/resources says of a node it lost
             raise ProviderError(f"{what}: node {ref.node} is offline or unreachable",
                                 hint="bring it back, then apply again")
-        if not self.owner.owns_at(self.marker_of(ref, what), live.address):
+        if not self.owner.owns_at(self.marker_of(ref, what), live.marker_address):
             return
         try:
             if ref.running or self.ctx.power.running(ref.path, what):

@@ -127,7 +127,7 @@ class Guests:
     def delete(self, live: LiveObject) -> None:
         files = self.tree.guest(live.name)
         marker = read_marker(files.marker) or read_marker(files.creating)
-        if marker is not None and not self.ownership.owns_at(marker, live.address):
+        if marker is not None and not self.ownership.owns_at(marker, live.marker_address):
             raise name_taken(str(live.address), "guest", live.name,
                              self.ownership.whose(marker))
         self.stop(files, str(live.address))

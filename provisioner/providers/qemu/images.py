@@ -93,7 +93,7 @@ class Images:
         """Remove the image and its marker; already gone is success. Refused while a
         disk under this provider's directory is an overlay of it."""
         marker = read_marker(self.marker(live.name)) or read_marker(self.creating(live.name))
-        if marker is not None and not self.ownership.owns_at(marker, live.address):
+        if marker is not None and not self.ownership.owns_at(marker, live.marker_address):
             raise ProviderError(f"{live.address}: the image '{live.name}' is "
                                 f"{self.ownership.whose(marker)}")
         files = [self.file(live.name, fmt) for fmt in EXTENSIONS]

@@ -80,7 +80,7 @@ class Networks:
     def delete(self, live: LiveObject) -> None:
         path = self.tree.network(live.name)
         marker = read_marker(path)
-        if marker is not None and not self.ownership.owns_at(marker, live.address):
+        if marker is not None and not self.ownership.owns_at(marker, live.marker_address):
             raise ProviderError(f"{live.address}: {path} is {self.ownership.whose(marker)}")
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

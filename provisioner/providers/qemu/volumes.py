@@ -95,7 +95,7 @@ class Volumes:
 
     def delete(self, live: LiveObject) -> None:
         marker = read_marker(self.marker(live.name)) or read_marker(self.creating(live.name))
-        if marker is not None and not self.ownership.owns_at(marker, live.address):
+        if marker is not None and not self.ownership.owns_at(marker, live.marker_address):
             raise ProviderError(f"{live.address}: the volume '{live.name}' is "
                                 f"{self.ownership.whose(marker)}")
         attached = self._attached_to(live.name)
