@@ -58,7 +58,8 @@ def unterminated(text: str) -> str | None:
     return None
 NOW = frozenset({"var", "env"})
 """The namespaces known when the stack is read; the others are in DEFERRED_NAMESPACES."""
-_RESOURCE_SECTIONS = frozenset(kind.value for kind in Kind)
+_RESOURCE_SECTIONS = frozenset({*(kind.value for kind in Kind), "modules"})
+"""Where ``each.`` may be read: resources, and module calls (for_each on a module)."""
 
 
 @dataclass

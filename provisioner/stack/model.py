@@ -469,6 +469,9 @@ class ModuleCall(StrictModel):
                           "the module's path and '-', such as k8s-")
     enabled: bool = Field(True, description="false: the module's resources are not "
                                             "declared")
+    for_each: list[str] | dict[str, Any] | None = Field(
+        None, description="one instance per key (module NAME-KEY), with ${each.key} and "
+                          "${each.value} in the inputs")
 
 
 class MovedBlock(StrictModel):
