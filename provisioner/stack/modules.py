@@ -34,7 +34,7 @@ from provisioner.errors import Position, StackProblem, UserError
 from provisioner.stack.each import EachProblem, each_paths, each_value
 from provisioner.stack.files import merge_documents, stack_files
 from provisioner.stack.interpolate import Interpolator
-from provisioner.stack.model import ModuleCall, Variable
+from provisioner.stack.model import NOT_IN_A_MODULE, ModuleCall, Variable
 from provisioner.stack.module_names import (
     ModuleScope,
     ReferencePrefixer,
@@ -45,7 +45,6 @@ from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import declared_type, value_matches
 
-NOT_IN_A_MODULE = ("stack", "providers", "state", "placement_groups")
 MAX_DEPTH = 16
 _MODULE_OUTPUT_RE = re.compile(r"\$\{\s*module\.([a-z0-9][a-z0-9-]*)\.outputs\."
                                r"([A-Za-z_][A-Za-z0-9_]*)\s*\}")
