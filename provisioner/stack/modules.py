@@ -126,7 +126,7 @@ class ModuleExpander:
         raw, secret_inputs = self._interpolated_call(caller, name, raw)
         call, problems = validate_model(ModuleCall, raw, caller.source, where)
         self.result.problems += problems
-        if call is None or not call.enabled:
+        if call is None:
             return
         if call.for_each is None:
             for at, text in each_paths(call.inputs, (*where, "inputs")):
@@ -189,6 +189,8 @@ class ModuleExpander:
         inner = _Caller(scope, data, source, values, sensitive, declared,
                         (*caller.chain, directory), anchor)
         self._calls(inner)
+        if not call.enabled:  # declared disabled: deleted if present, outputs empty
+            _disable(data)
         self._splice(scope, anchor, data, source, interpolation.sensitive_paths,
                      interpolation.environment_paths)
         self._outputs(scope, data, source, values, sensitive)
@@ -389,6 +391,15 @@ def substitute_module_outputs(text: str, path: tuple[str, ...],
         return found.text
 
     return _MODULE_OUTPUT_RE.sub(replace, text), sensitive
+
+
+def _disable(data: dict[str, Any]) -> None:
+    """Every resource of a module instance declared with ``enabled: false``, in place."""
+    for kind in Kind:
+        section = data.get(kind.value)
+        for entry in section.values() if isinstance(section, dict) else ():
+            if isinstance(entry, dict):
+                entry["enabled"] = False
 
 
 def _a(kind: str) -> str:

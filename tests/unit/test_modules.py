@@ -355,3 +355,17 @@ def test_each_in_a_module_call_without_for_each_is_refused(tmp_path: Path) -> No
                                   "{x: '${each.key}'}}\n"})
     assert any("modules.m.inputs.x: '${each.key}' is known only in a module or resource "
                "with for_each" in p for p in found), found
+
+
+def test_a_disabled_modules_resources_are_disabled_and_its_outputs_empty(
+        tmp_path: Path) -> None:
+    stack = load(tmp_path, {
+        "modules/m/main.yaml": "apiVersion: provisioner/v1\n"
+                               "guests:\n  db: {provider: kvm}\n"
+                               "outputs:\n  db: ${guests.db[*].name}\n",
+        "stack/main.yaml": HEAD + "modules:\n  m: {source: ../modules/m, enabled: false}\n"
+                                  "outputs:\n  db: ${module.m.outputs.db}\n"})
+    assert stack.resources == ()
+    assert Address(Kind.GUEST, "db", ("m",)) in stack.disabled  # (the plan's reason)
+    assert stack.outputs["db"].value == "${guests.m-db[*].name}"
+    assert stack.output_groups()[Address(Kind.GUEST, "m-db")] == []
