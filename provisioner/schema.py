@@ -11,9 +11,10 @@ import json
 from typing import Any
 
 from provisioner.core.plugins import get_plugin, installed_types
-from provisioner.stack.model import StackModel
+from provisioner.stack.model import NOT_IN_A_MODULE, StackModel
 
 SCHEMA_ID = "https://provisioner.dev/schemas/stack.schema.json"
+MODULE_SCHEMA_ID = "https://provisioner.dev/schemas/module.schema.json"
 BUILT_IN_PREFIX = "provisioner.providers."
 
 
@@ -77,5 +78,21 @@ def _provider_block(type_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return block, definitions
 
 
-def render_schema() -> str:
-    return json.dumps(stack_schema(), indent=2, sort_keys=False) + "\n"
+def module_schema() -> dict[str, Any]:
+    """The schema of a module's files (stack/modules.py): a stack file without
+    ``stack:``, ``providers:``, ``state:``, ``placement_groups:`` or ``moved:``."""
+    schema: dict[str, Any] = _allow_expressions(StackModel.model_json_schema(by_alias=True))
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = MODULE_SCHEMA_ID
+    schema["title"] = "provisioner module"
+    for key in NOT_IN_A_MODULE:
+        schema["properties"].pop(key, None)
+    schema["required"] = [key for key in schema.get("required", []) if key != "stack"]
+    schema["$defs"] = {name: value for name, value in schema["$defs"].items()
+                       if name not in ("ProviderBlock", "StateConfig", "PlacementGroup")}
+    return schema
+
+
+def render_schema(module: bool = False) -> str:
+    return json.dumps(module_schema() if module else stack_schema(), indent=2,
+                      sort_keys=False) + "\n"

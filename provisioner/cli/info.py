@@ -197,15 +197,21 @@ def graph(
             echo(render_resource_graph_mermaid(loaded.resources))
 
 
-def schema(debug: DebugOption = False) -> None:
+def schema(
+    module: Annotated[bool, typer.Option(
+        "--module", help="The schema of a module's files (no stack:, providers:, state:).")
+    ] = False,
+    debug: DebugOption = False,
+) -> None:
     """Print the JSON Schema of stack files (for editors and CI validation).
 
     Example: provisioner schema > stack.schema.json
+    Example: provisioner schema --module > module.schema.json
     """
     with user_errors(debug):
         from provisioner.schema import render_schema
 
-        echo(render_schema())
+        echo(render_schema(module))
 
 
 def providers(debug: DebugOption = False) -> None:

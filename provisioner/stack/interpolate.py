@@ -61,6 +61,7 @@ def unterminated(text: str) -> str | None:
 NOW = frozenset({"var", "env"})
 """The namespaces known when the stack is read; the others are in DEFERRED_NAMESPACES."""
 _RESOURCE_SECTIONS = frozenset({*(kind.value for kind in Kind), "modules"})
+"""Where ``each.`` may be read: resources, and module calls (for_each on a module)."""
 
 
 class NamespaceProblem(Exception):
@@ -81,7 +82,6 @@ class Namespace(Protocol):
 
     def value(self, reference: ReferencePath) -> Any:
         """The value of a readable reference; raises ExpressionError."""
-"""Where ``each.`` may be read: resources, and module calls (for_each on a module)."""
 
 
 @dataclass

@@ -46,7 +46,7 @@ from provisioner.stack.model import (
     StackModel,
     Variable,
 )
-from provisioner.stack.module_names import Scoping, module_problem_path
+from provisioner.stack.module_names import Scoping, module_address, module_problem_path
 from provisioner.stack.modules import Expansion, ModuleExpander
 from provisioner.stack.moves import check_moves
 from provisioner.stack.other_stacks import OtherStacks, OutputsSource, state_reader
@@ -184,7 +184,9 @@ class _Loader:
             moves=moves.moves,
             groups=scoping.groups(resolution.groups),
             declared_as=scoping.declared_as,
-            disabled=frozenset(declarations.disabled),
+            disabled=frozenset(declarations.disabled) | {
+                found for flat in declarations.disabled
+                if (found := module_address(flat, modules.names)) is not None},
             outputs={name: OutputSpec(value=output) if isinstance(output, str) else output
                      for name, output in outputs.items()},
             state=top.state,

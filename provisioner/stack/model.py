@@ -469,6 +469,9 @@ class ModuleCall(StrictModel):
                           "the module's path and '-', such as k8s-")
     enabled: bool = Field(True, description="false: the module's resources are not "
                                             "declared")
+    for_each: list[str] | dict[str, Any] | None = Field(
+        None, description="one instance per key (module NAME-KEY), with ${each.key} and "
+                          "${each.value} in the inputs")
 
 
 class MovedBlock(StrictModel):
@@ -513,6 +516,9 @@ class StackModel(StrictModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
 
 
+NOT_IN_A_MODULE = ("stack", "providers", "state", "placement_groups", "moved")
+"""The keys of a stack file that a module's files do not have (stack/modules.py): the
+stack's are used; moves are written in the stack, with whole addresses."""
 NOT_IN_SPEC = frozenset({"provider", "providers", "lifecycle", "depends_on", "count",
                          "for_each", "enabled"})
 """Keys that say how the planner treats a resource; never diffed."""

@@ -259,15 +259,23 @@ def module_problem_path(path: str,
     if kind is None or not dot or not names:
         return path
     cut = min((i for i in (rest.find("."), rest.find("[")) if i >= 0), default=len(rest))
-    flat, tail = rest[:cut], rest[cut:]
-    base, _, suffix = flat.rpartition("-")
-    found = names.get((kind, flat))
+    found = module_address(Address(kind, rest[:cut]), names)
+    return path if found is None else str(found) + rest[cut:]
+
+
+def module_address(flat: Address,
+                   names: Mapping[tuple[Kind, str], tuple[tuple[str, ...], str]]
+                   ) -> Address | None:
+    """The module address of a flat name (``guests.k8s-node-0`` →
+    ``module.k8s.guests.node-0``), or None for one of the stack's own."""
+    base, _, suffix = flat.name.rpartition("-")
+    found = names.get((flat.kind, flat.name))
     if found is None and base:
-        found = names.get((kind, base))
+        found = names.get((flat.kind, base))
         suffix = "-" + suffix
     else:
         suffix = ""
     if found is None:
-        return path
+        return None
     module, local = found
-    return str(Address(kind, local + suffix, module)) + tail
+    return Address(flat.kind, local + suffix, module)

@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner.core.address import Kind
+from provisioner.core.address import NAME_HELP, NAME_RE, Kind
 from provisioner.core.file_access import FileRefused, allowed_directories, confined
 from provisioner.errors import Position, StackProblem, UserError
+from provisioner.stack.each import EachProblem, each_paths, each_value
 from provisioner.stack.files import merge_documents, stack_files
 from provisioner.stack.interpolate import Interpolator
-from provisioner.stack.model import ModuleCall, Variable
+from provisioner.stack.model import NOT_IN_A_MODULE, ModuleCall, Variable
 from provisioner.stack.module_names import (
     ModuleScope,
     ReferencePrefixer,
@@ -44,7 +45,6 @@ from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import declared_type, value_matches
 
-NOT_IN_A_MODULE = ("stack", "providers", "state", "placement_groups")
 MAX_DEPTH = 16
 _MODULE_OUTPUT_RE = re.compile(r"\$\{\s*module\.([a-z0-9][a-z0-9-]*)\.outputs\."
                                r"([A-Za-z_][A-Za-z0-9_]*)\s*\}")
@@ -107,6 +107,7 @@ class ModuleExpander:
         root_scope = ModuleScope((), "", self.root, _declared(data))
         self._calls(_Caller(root_scope, data, source, variables, sensitive, declared,
                             (self.root.resolve(),)))
+        self.result.problems = list(dict.fromkeys(self.result.problems))  # (for_each instances)
         return self.result
 
     def _calls(self, caller: _Caller) -> None:
@@ -125,8 +126,38 @@ class ModuleExpander:
         raw, secret_inputs = self._interpolated_call(caller, name, raw)
         call, problems = validate_model(ModuleCall, raw, caller.source, where)
         self.result.problems += problems
-        if call is None or not call.enabled:
+        if call is None:
             return
+        if call.for_each is None:
+            for at, text in each_paths(call.inputs, (*where, "inputs")):
+                self._problem(caller.source, at, f"'{text}' is known only in a module or "
+                              "resource with for_each", "add for_each: (a list or map), or "
+                              "write the value itself")
+            self._instance(caller, name, call, where, secret_inputs)
+            return
+        items = call.for_each.items() if isinstance(call.for_each, dict) else \
+            ((key, key) for key in call.for_each)
+        for key, item in items:
+            if not NAME_RE.match(f"{name}-{key}"):
+                self._problem(caller.source, (*where, "for_each", key if isinstance(
+                    call.for_each, dict) else list(call.for_each).index(key)),
+                    f"key '{key}' would make the module instance '{name}-{key}', not a name",
+                    NAME_HELP)
+                continue
+            found: list[EachProblem] = []
+            inputs = each_value(call.inputs, key, item, found)
+            for problem in found:
+                self._problem(caller.source, (*where, "inputs", *problem.path),
+                              f"{problem.message} (for_each key '{key}')", problem.hint)
+            if not found:
+                prefix = None if call.name_prefix is None else f"{call.name_prefix}{key}-"
+                self._instance(caller, f"{name}-{key}", call.model_copy(
+                    update={"inputs": inputs, "name_prefix": prefix}), where, secret_inputs)
+
+    def _instance(self, caller: _Caller, name: str, call: ModuleCall, where: PathKey,
+                  secret_inputs: set[str]) -> None:
+        """Expand one instance of a module (``name``: the call's, or ``NAME-KEY`` of one
+        of its for_each keys)."""
         path = (*caller.scope.path, name)
         if len(path) > MAX_DEPTH:
             self._problem(caller.source, where, f"modules nest more than {MAX_DEPTH} deep",
@@ -158,6 +189,8 @@ class ModuleExpander:
         inner = _Caller(scope, data, source, values, sensitive, declared,
                         (*caller.chain, directory), anchor)
         self._calls(inner)
+        if not call.enabled:  # declared disabled: deleted if present, outputs empty
+            _disable(data)
         self._splice(scope, anchor, data, source, interpolation.sensitive_paths,
                      interpolation.environment_paths)
         self._outputs(scope, data, source, values, sensitive)
@@ -358,6 +391,15 @@ def substitute_module_outputs(text: str, path: tuple[str, ...],
         return found.text
 
     return _MODULE_OUTPUT_RE.sub(replace, text), sensitive
+
+
+def _disable(data: dict[str, Any]) -> None:
+    """Every resource of a module instance declared with ``enabled: false``, in place."""
+    for kind in Kind:
+        section = data.get(kind.value)
+        for entry in section.values() if isinstance(section, dict) else ():
+            if isinstance(entry, dict):
+                entry["enabled"] = False
 
 
 def _a(kind: str) -> str:

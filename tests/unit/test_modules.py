@@ -325,3 +325,47 @@ def test_a_moved_group_and_a_module_group_are_declared_targets(tmp_path: Path) -
     (move,) = stack.moves
     assert (str(move.before), str(move.after)) == ("guests.web", "module.m.guests.web")
     assert move.source.startswith("stack/main.yaml:8:5")
+
+
+def test_for_each_on_a_module_makes_one_instance_per_key(tmp_path: Path) -> None:
+    stack = load(tmp_path, {
+        "modules/m/main.yaml": """\
+            apiVersion: provisioner/v1
+            variables: {size: {type: string}, label: {type: string}}
+            volumes:
+              data: {provider: kvm, size: "${var.size}", pool: "${var.label}"}
+            """,
+        "stack/main.yaml": HEAD + dedent("""\
+            modules:
+              store:
+                source: ../modules/m
+                for_each: {a: 1GiB, b: 2GiB}
+                inputs: {size: "${each.value}", label: "pool-${upper(each.key)}"}
+            """),
+    })
+    found = {str(r.address): (r.name, r.spec["size"], r.spec["pool"]) for r in stack.resources}
+    assert found == {"module.store-a.volumes.data": ("store-a-data", 2**30, "pool-A"),
+                     "module.store-b.volumes.data": ("store-b-data", 2 * 2**30, "pool-B")}
+
+
+def test_each_in_a_module_call_without_for_each_is_refused(tmp_path: Path) -> None:
+    found = problems(tmp_path, {
+        "modules/m/main.yaml": "apiVersion: provisioner/v1\nvariables: {x: {}}\n",
+        "stack/main.yaml": HEAD + "modules:\n  m: {source: ../modules/m, inputs: "
+                                  "{x: '${each.key}'}}\n"})
+    assert any("modules.m.inputs.x: '${each.key}' is known only in a module or resource "
+               "with for_each" in p for p in found), found
+
+
+def test_a_disabled_modules_resources_are_disabled_and_its_outputs_empty(
+        tmp_path: Path) -> None:
+    stack = load(tmp_path, {
+        "modules/m/main.yaml": "apiVersion: provisioner/v1\n"
+                               "guests:\n  db: {provider: kvm}\n"
+                               "outputs:\n  db: ${guests.db[*].name}\n",
+        "stack/main.yaml": HEAD + "modules:\n  m: {source: ../modules/m, enabled: false}\n"
+                                  "outputs:\n  db: ${module.m.outputs.db}\n"})
+    assert stack.resources == ()
+    assert Address(Kind.GUEST, "db", ("m",)) in stack.disabled  # (the plan's reason)
+    assert stack.outputs["db"].value == "${guests.m-db[*].name}"
+    assert stack.output_groups()[Address(Kind.GUEST, "m-db")] == []

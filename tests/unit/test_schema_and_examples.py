@@ -14,15 +14,37 @@ from provisioner.stack.loader import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "stack.schema.json"
+MODULE_SCHEMA_FILE = ROOT / "schemas" / "module.schema.json"
 MODELINE = "# yaml-language-server: $schema="
-EXAMPLES = sorted(p for p in (ROOT / "stacks").rglob("*.yaml")
-                  if not p.read_text().startswith("#cloud-config"))
+YAML_FILES = sorted(p for p in (ROOT / "stacks").rglob("*.yaml")
+                    if not p.read_text().startswith("#cloud-config"))
+MODULE_FILES = [p for p in YAML_FILES if "modules" in p.relative_to(ROOT / "stacks").parts]
+"""The files of the examples' modules (stacks/NAME/modules/MODULE/*.yaml)."""
+EXAMPLES = [p for p in YAML_FILES if p not in MODULE_FILES]
 
 
 def test_committed_schema_is_current() -> None:
     assert SCHEMA_FILE.read_text() == render_schema(), (
         "schemas/stack.schema.json is stale: run `provisioner schema > schemas/stack.schema.json`"
     )
+    assert MODULE_SCHEMA_FILE.read_text() == render_schema(module=True), (
+        "schemas/module.schema.json is stale: run "
+        "`provisioner schema --module > schemas/module.schema.json`")
+
+
+@pytest.mark.parametrize("path", MODULE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_module_file_has_the_module_schema_and_matches_it(path: Path) -> None:
+    first = path.read_text().splitlines()[0]
+    assert (path.parent / first.removeprefix(MODELINE)).resolve() == MODULE_SCHEMA_FILE
+    jsonschema.validate(yaml.safe_load(path.read_text()),
+                        json.loads(MODULE_SCHEMA_FILE.read_text()))
+
+
+def test_module_schema_refuses_what_a_module_cannot_have() -> None:
+    schema = json.loads(MODULE_SCHEMA_FILE.read_text())
+    jsonschema.validate({"apiVersion": "provisioner/v1", "variables": {"n": {}}}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"apiVersion": "provisioner/v1", "stack": "s"}, schema)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
