@@ -42,8 +42,8 @@ ENV_NAME_HELP = ("an environment's name uses lowercase letters, digits and singl
 _STACK_ONLY = {"apiVersion": "the stack's files say which format they are",
                "stack": "the environment's identity is the stack's name and the environment's",
                "state": "every environment keeps its own state in the stack's backend"}
-_ADJUSTABLE = ("providers", "placement_groups", "pools", "images", "networks", "volumes",
-               "guests", "containers", "outputs")
+_ADJUSTABLE = ("providers", "placement_groups", "modules", "pools", "images", "networks",
+               "volumes", "guests", "containers", "outputs")
 
 
 def identity(stack: str, environment: str | None) -> str:

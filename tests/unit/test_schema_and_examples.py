@@ -20,7 +20,9 @@ YAML_FILES = sorted(p for p in (ROOT / "stacks").rglob("*.yaml")
                     if not p.read_text().startswith("#cloud-config"))
 MODULE_FILES = [p for p in YAML_FILES if "modules" in p.relative_to(ROOT / "stacks").parts]
 """The files of the examples' modules (stacks/NAME/modules/MODULE/*.yaml)."""
-EXAMPLES = [p for p in YAML_FILES if p not in MODULE_FILES]
+ENV_FILES = [p for p in YAML_FILES if p.parent.name == "env"]
+"""The examples' environments (stacks/NAME/env/ENV.yaml): no stack files."""
+EXAMPLES = [p for p in YAML_FILES if p not in MODULE_FILES and p not in ENV_FILES]
 
 
 def test_committed_schema_is_current() -> None:
@@ -63,6 +65,12 @@ def test_example_loads_and_matches_the_schema(path: Path, monkeypatch: pytest.Mo
     load_stack(path)
     document = yaml.safe_load(path.read_text())
     jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))
+
+
+@pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_example_environment_loads(path: Path) -> None:
+    stack = load_stack(path.parent.parent, environment=path.stem)
+    assert stack.identity == f"{stack.name}--{path.stem}"
 
 
 def test_schema_rejects_an_unknown_key() -> None:
