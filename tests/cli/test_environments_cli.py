@@ -112,3 +112,14 @@ def test_a_sensitive_output_of_another_stack_is_never_shown(stacks: Path) -> Non
     for path in stacks.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_the_modules_example_applies_in_each_environment(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "stacks" / "modules-example"
+    counts = {}
+    for env in ("dev", "prod"):
+        state = str(tmp_path / f"{env}.db")
+        applied = ok("apply", str(example), "--env", env, "--auto-approve", "--state", state)
+        assert applied.startswith(f"Environment: {env}\n")
+        counts[env] = applied.count(" created")
+    assert counts["prod"] > counts["dev"] > 0, counts
