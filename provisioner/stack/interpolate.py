@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from provisioner.core.address import Kind
-from provisioner.errors import StackProblem
+from provisioner.errors import StackProblem, UserError
 from provisioner.stack.expression_nodes import render_path
 from provisioner.stack.expression_values import a_type
 from provisioner.stack.expressions import Expression, ExpressionError, ReferencePath
@@ -64,13 +64,9 @@ _RESOURCE_SECTIONS = frozenset({*(kind.value for kind in Kind), "modules"})
 """Where ``each.`` may be read: resources, and module calls (for_each on a module)."""
 
 
-class NamespaceProblem(Exception):
-    """Raised by a namespace handed to the Interpolator: the reference is wrong."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class NamespaceProblem(UserError):
+    """Raised by a namespace handed to the Interpolator: the reference is wrong (the
+    Interpolator reports it at the value's line)."""
 
 
 class Namespace(Protocol):
