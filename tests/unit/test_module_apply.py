@@ -200,16 +200,22 @@ moved:
 """
 
 
-def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> None:
-    (tmp_path / ".git").mkdir()
-    stack = tmp_path / "stack"
+def applied_then_modules(root: Path) -> tuple[Path, str]:
+    """ROOT_WEB applied, then the modules written that its resources move into."""
+    (root / ".git").mkdir()
+    stack = root / "stack"
     stack.mkdir()
-    uri = node_uri(tmp_path)
+    uri = node_uri(root)
     (stack / "main.yaml").write_text(ROOT_WEB.format(uri=uri))
-    converge(tmp_path)
+    converge(root)
     for name, text in (("site", WEB_MODULE), ("api", API_MODULE)):
-        (tmp_path / "modules" / name).mkdir(parents=True)
-        (tmp_path / "modules" / name / "main.yaml").write_text(text)
+        (root / "modules" / name).mkdir(parents=True)
+        (root / "modules" / name / "main.yaml").write_text(text)
+    return stack, uri
+
+
+def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> None:
+    stack, uri = applied_then_modules(tmp_path)
     (stack / "main.yaml").write_text(IN_MODULES.format(uri=uri, moved=MOVED))
     with Engine(load_stack(stack, environ={}, cwd=tmp_path)) as engine:
         plan = engine.plan()
@@ -232,15 +238,7 @@ def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> No
 
 
 def test_moving_a_volume_a_guest_names_must_keep_its_name(tmp_path: Path) -> None:
-    (tmp_path / ".git").mkdir()
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    uri = node_uri(tmp_path)
-    (stack / "main.yaml").write_text(ROOT_WEB.format(uri=uri))
-    converge(tmp_path)
-    for name, text in (("site", WEB_MODULE), ("api", API_MODULE)):
-        (tmp_path / "modules" / name).mkdir(parents=True)
-        (tmp_path / "modules" / name / "main.yaml").write_text(text)
+    stack, uri = applied_then_modules(tmp_path)
     (stack / "main.yaml").write_text(IN_MODULES.replace(', name_prefix: ""', "").format(
         uri=uri, moved=MOVED))
     with Engine(load_stack(stack, environ={}, cwd=tmp_path)) as engine, \
