@@ -18,6 +18,7 @@ from provisioner.engine import Engine
 from provisioner.plan.model import Action, Plan
 from provisioner.plan.planner import PlanOptions
 from provisioner.stack.loader import load_stack
+from provisioner.stack.variables import VariableInputs
 
 MODULE = """\
 apiVersion: provisioner/v1
@@ -81,19 +82,21 @@ def changes(plan: Plan) -> dict[str, str]:
     return {str(c.address): c.action.value for c in plan.changes if c.action is not Action.NOOP}
 
 
-def converge(root: Path, options: PlanOptions | None = None) -> tuple[dict[str, str], Engine]:
+def converge(root: Path, options: PlanOptions | None = None,
+             inputs: VariableInputs | None = None, block: str = "kvm"
+             ) -> tuple[dict[str, str], Engine]:
     """Plan and apply the stack at ``root/stack``; keep the hypervisor for the next run."""
-    stack = load_stack(root / "stack", environ={}, cwd=root)
+    stack = load_stack(root / "stack", inputs, environ={}, cwd=root)
     with Engine(stack) as engine:
         plan = engine.plan(options)
         assert engine.apply(plan, Quiet()).ok
-        conn = engine.providers()["kvm"].client.conn  # type: ignore[attr-defined]
+        conn = engine.providers()[block].client.conn  # type: ignore[attr-defined]
         snapshot_node(conn, root / "node.xml")
         return changes(plan), engine
 
 
-def replan(root: Path) -> dict[str, str]:
-    with Engine(load_stack(root / "stack", environ={}, cwd=root)) as engine:
+def replan(root: Path, inputs: VariableInputs | None = None) -> dict[str, str]:
+    with Engine(load_stack(root / "stack", inputs, environ={}, cwd=root)) as engine:
         return changes(engine.plan())
 
 
@@ -197,16 +200,22 @@ moved:
 """
 
 
-def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> None:
-    (tmp_path / ".git").mkdir()
-    stack = tmp_path / "stack"
+def applied_then_modules(root: Path) -> tuple[Path, str]:
+    """ROOT_WEB applied, then the modules written that its resources move into."""
+    (root / ".git").mkdir()
+    stack = root / "stack"
     stack.mkdir()
-    uri = node_uri(tmp_path)
+    uri = node_uri(root)
     (stack / "main.yaml").write_text(ROOT_WEB.format(uri=uri))
-    converge(tmp_path)
+    converge(root)
     for name, text in (("site", WEB_MODULE), ("api", API_MODULE)):
-        (tmp_path / "modules" / name).mkdir(parents=True)
-        (tmp_path / "modules" / name / "main.yaml").write_text(text)
+        (root / "modules" / name).mkdir(parents=True)
+        (root / "modules" / name / "main.yaml").write_text(text)
+    return stack, uri
+
+
+def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> None:
+    stack, uri = applied_then_modules(tmp_path)
     (stack / "main.yaml").write_text(IN_MODULES.format(uri=uri, moved=MOVED))
     with Engine(load_stack(stack, environ={}, cwd=tmp_path)) as engine:
         plan = engine.plan()
@@ -229,15 +238,7 @@ def test_moving_resources_into_modules_keeps_their_objects(tmp_path: Path) -> No
 
 
 def test_moving_a_volume_a_guest_names_must_keep_its_name(tmp_path: Path) -> None:
-    (tmp_path / ".git").mkdir()
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    uri = node_uri(tmp_path)
-    (stack / "main.yaml").write_text(ROOT_WEB.format(uri=uri))
-    converge(tmp_path)
-    for name, text in (("site", WEB_MODULE), ("api", API_MODULE)):
-        (tmp_path / "modules" / name).mkdir(parents=True)
-        (tmp_path / "modules" / name / "main.yaml").write_text(text)
+    stack, uri = applied_then_modules(tmp_path)
     (stack / "main.yaml").write_text(IN_MODULES.replace(', name_prefix: ""', "").format(
         uri=uri, moved=MOVED))
     with Engine(load_stack(stack, environ={}, cwd=tmp_path)) as engine, \
@@ -246,3 +247,31 @@ def test_moving_a_volume_a_guest_names_must_keep_its_name(tmp_path: Path) -> Non
     assert "module.site.volumes.data: moved from volumes.data, it keeps its name data on " \
            "the hypervisor, and module.site.guests.web would name it site-data" \
            in str(refused.value)
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "stacks" / "modules-example"
+
+
+def test_the_modules_example_from_apply_to_destroy(tmp_path: Path) -> None:
+    """stacks/modules-example as its comments and docs/stack-files.md use it: apply,
+    a clean re-plan, one more web guest, the api tier disabled, destroy."""
+    import shutil
+
+    shutil.copytree(EXAMPLE, tmp_path / "stack")
+    uri = node_uri(tmp_path, pools=("default-pool",))
+    text = (tmp_path / "stack" / "stack.yaml").read_text()
+    (tmp_path / "stack" / "stack.yaml").write_text(text.replace("test:///default", uri))
+    created, _ = converge(tmp_path, block="sim")
+    assert len(created) == 8 and set(created.values()) == {"create"}
+    assert names_on_the_hypervisor(tmp_path)[0] == ["api-node-0", "web-node-0", "web-node-1"]
+    assert replan(tmp_path) == {}
+    more = VariableInputs(("web_replicas=3",))
+    assert converge(tmp_path, inputs=more, block="sim")[0] == {"module.web.guests.node-2": "create"}
+    without_api = VariableInputs(("web_replicas=3", "with_api=false"))
+    assert converge(tmp_path, inputs=without_api, block="sim")[0] == {
+        "module.api.guests.node-0": "delete", "module.api.volumes.data": "delete",
+        "module.api.networks.back": "delete"}
+    assert replan(tmp_path, without_api) == {}
+    gone, _ = converge(tmp_path, PlanOptions(destroy=True), without_api, "sim")
+    assert set(gone.values()) == {"delete"} and len(gone) == 6
+    assert names_on_the_hypervisor(tmp_path) == ([], [], [])
