@@ -154,6 +154,16 @@ def _take(environment: Environment, key: Any, value: Any) -> None:
             did_you_mean(str(key), ("variables", *_ADJUSTABLE))))
 
 
+def with_environment(root: Path, name: str | None, data: dict[str, Any], source: SourceMap
+                     ) -> tuple[Environment | None, list[StackProblem]]:
+    """The ``--env`` file ``name`` (None: none), its overrides merged into ``data``,
+    and the problems of both."""
+    if name is None:
+        return None, []
+    environment = read_environment(root, name)
+    return environment, environment.problems + overlay(data, source, environment)
+
+
 def overlay(data: dict[str, Any], source: SourceMap, environment: Environment
             ) -> list[StackProblem]:
     """Merge the environment's overrides into the stack's document ``data`` (in place),

@@ -10,7 +10,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,7 @@ from provisioner.stack.checks import (
 )
 from provisioner.stack.declarations import Declarations
 from provisioner.stack.encrypted import decrypted_texts
-from provisioner.stack.environments import (
-    Environment,
-    check_identity,
-    overlay,
-    read_environment,
-)
+from provisioner.stack.environments import Environment, check_identity, with_environment
 from provisioner.stack.files import StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
 from provisioner.stack.interpolate import Interpolation, Interpolator
@@ -49,7 +43,7 @@ from provisioner.stack.model import (
 from provisioner.stack.module_names import Scoping, module_address, module_problem_path
 from provisioner.stack.modules import Expansion, ModuleExpander
 from provisioner.stack.moves import check_moves
-from provisioner.stack.other_stacks import OtherStacks, OutputsSource, state_reader
+from provisioner.stack.other_stacks import OtherStacks, OutputsSource
 from provisioner.stack.outputs_section import read_outputs
 from provisioner.stack.repetition import (
     Repetition,
@@ -120,11 +114,12 @@ class _Loader:
         self.problems += problems
         if not data and self.problems:
             raise StackError(self.problems)  # nothing readable: "missing apiVersion" is noise
-        environment = self._environment(data, source)
+        environment, problems = with_environment(self.root, self.environment, data, source)
+        self.problems += problems
         variables, sensitive, declared = self._variables(data, source, environment)
-        others = OtherStacks(None if self.outputs_from is None else partial(
-            state_reader, self.outputs_from, data.get("state"), source,
-            Interpolator(variables, sensitive, source, self.environ)), self.environment)
+        others = OtherStacks.reading(self.outputs_from, data.get("state"), source,
+                                     Interpolator(variables, sensitive, source, self.environ),
+                                     self.environment)
         expanded = self._expanded(data, source, variables, sensitive, declared, others)
         interpolation, modules, repetition = (expanded.interpolation, expanded.modules,
                                               expanded.repetition)
@@ -200,13 +195,6 @@ class _Loader:
             other_outputs=dict(others.read),
         )
 
-    def _environment(self, data: dict[str, Any], source: SourceMap) -> Environment | None:
-        """The ``--env`` file, its overrides merged into ``data``."""
-        if self.environment is None:
-            return None
-        environment = read_environment(self.root, self.environment)
-        self.problems += environment.problems + overlay(data, source, environment)
-        return environment
 
     def _expanded(self, data: dict[str, Any], source: SourceMap, variables: dict[str, Any],
                   sensitive: set[str], declared: set[str], others: OtherStacks) -> _Expanded:

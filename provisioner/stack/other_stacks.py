@@ -29,6 +29,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from provisioner.errors import StackProblem
@@ -69,6 +70,16 @@ class OtherStacks:
     """``core.outputs.lab_net`` (as written after ``stack.``) → the value read."""
     _cache: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
     _opened: OutputsReader | None = None
+
+    @classmethod
+    def reading(cls, outputs_from: OutputsSource | None, state_block: Any, source: SourceMap,
+                interpolator: Interpolator, environment: str | None) -> OtherStacks:
+        """The namespace of one load: reading through ``outputs_from`` from the backend
+        the stack's ``state:`` block names (opened on the first reference)."""
+        if outputs_from is None:
+            return cls(None, environment)
+        return cls(partial(state_reader, outputs_from, state_block, source, interpolator),
+                   environment)
 
     def readable(self, reference: ReferencePath, original: str) -> bool:
         """For the Interpolator: whether ``stack.NAME.outputs.X...`` can be read now
