@@ -15,8 +15,7 @@ from typing import Any
 
 from provisioner.core.address import NAME_HELP, NAME_RE, Address, Kind
 from provisioner.core.file_access import allowed_directories
-from provisioner.core.plugins import get_plugin
-from provisioner.errors import StackError, StackProblem, UserError
+from provisioner.errors import StackError, StackProblem
 from provisioner.stack.checks import (
     check_ignore_changes,
     check_outputs,
@@ -32,7 +31,6 @@ from provisioner.stack.interpolate import Interpolation, Interpolator
 from provisioner.stack.macs_and_ips import check_macs_and_ips
 from provisioner.stack.model import (
     SECTION_MODELS,
-    CapacitySettings,
     Image,
     OutputSpec,
     PlacementGroup,
@@ -45,6 +43,7 @@ from provisioner.stack.modules import Expansion, ModuleExpander
 from provisioner.stack.moves import check_moves
 from provisioner.stack.other_stacks import OtherStacks, OutputsSource
 from provisioner.stack.outputs_section import read_outputs
+from provisioner.stack.provider_blocks import group_kinds, members_view, read_providers
 from provisioner.stack.repetition import (
     Repetition,
     alias_paths,
@@ -126,14 +125,14 @@ class _Loader:
         directories = (self.root, *modules.directories)
         data = repetition.data
         top = self._top_level(data, source)
-        providers, validated = self._providers(data, source)
+        providers, validated = self._read_providers(data, source)
         groups = top.placement_groups if top is not None else {}
         self.problems += check_placement_groups(groups, providers, source)
         declarations = self._declarations(data, source, providers, validated, groups,
                                           repetition)
         served = {name: tuple(kind for kind in Kind if kind in p.plugin.kinds) if p else None
                   for name, p in providers.items()}
-        served |= {name: _group_kinds(group, providers) for name, group in groups.items()}
+        served |= {name: group_kinds(group, providers) for name, group in groups.items()}
         self.problems += settle_image_providers(declarations.entries, groups, served, source)
         self.problems += check_image_files(declarations.entries, self.root, source,
                                            directories)
@@ -141,7 +140,7 @@ class _Loader:
         self.problems += check_providers(declarations.entries, served, source)
         self.problems += check_ignore_changes(declarations.entries, source)
         self.problems += check_stored_values(declarations.entries,
-                                             _members_view(providers, groups), source)
+                                             members_view(providers, groups), source)
         if top is not None:
             validated[("state",)] = top.state
         self._check_secrets(validated, interpolation, sensitive, source)
@@ -281,35 +280,10 @@ class _Loader:
         self.problems += problems
         return model
 
-    def _providers(
-        self, data: dict[str, Any], source: SourceMap
-    ) -> tuple[dict[str, ProviderConfig | None], dict[PathKey, Any]]:
-        configs: dict[str, ProviderConfig | None] = {}
-        validated: dict[PathKey, Any] = {}
-        section = data.get("providers")
-        if not isinstance(section, dict):
-            return configs, validated
-        for name, block in section.items():
-            configs[name] = None
-            if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-                continue  # reported by the top-level validation
-            path: PathKey = ("providers", name)
-            try:
-                plugin = get_plugin(block["type"])
-            except UserError as exc:
-                self.problems.append(StackProblem(source.value_at((*path, "type")),
-                                             "providers." + name + ".type", exc.message, exc.hint))
-                continue
-            settings = {k: v for k, v in block.items() if k not in ("type", "capacity")}
-            config, problems = validate_model(plugin.config_model, settings, source, path,
-                                              self.hidden)
-            self.problems += problems
-            capacity, problems = validate_model(CapacitySettings, block.get("capacity", {}),
-                                                source, (*path, "capacity"))
-            self.problems += problems
-            if config is not None and capacity is not None:
-                configs[name] = ProviderConfig(name, block["type"], plugin, config, capacity)
-                validated[path] = config
+    def _read_providers(self, data: dict[str, Any], source: SourceMap
+                        ) -> tuple[dict[str, ProviderConfig | None], dict[PathKey, Any]]:
+        configs, validated, problems = read_providers(data, source, self.hidden)
+        self.problems += problems
         return configs, validated
 
     def _declarations(
@@ -344,7 +318,7 @@ class _Loader:
                     continue  # validated, and left out of the stack
                 else:
                     entries[name] = self._with_options(kind, entry, path, source,
-                                                       _members_view(providers, groups),
+                                                       members_view(providers, groups),
                                                        validated)
         return declarations
 
@@ -398,26 +372,6 @@ def _redacted(problem: StackProblem, secrets: set[str]) -> StackProblem:
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         message, hint = message.replace(secret, "(sensitive)"), hint.replace(secret, "(sensitive)")
     return replace(problem, message=message, hint=hint)
-
-
-def _members_view(providers: Mapping[str, ProviderConfig | None],
-                  groups: Mapping[str, PlacementGroup]) -> dict[str, ProviderConfig | None]:
-    """Providers by name, with each placement group standing for its first member (all
-    members are of one type: their options validate the same)."""
-    view = dict(providers)
-    for name, group in groups.items():
-        view.setdefault(name, providers.get(group.providers[0]))
-    return view
-
-
-def _group_kinds(group: PlacementGroup,
-                 providers: Mapping[str, ProviderConfig | None]) -> tuple[Kind, ...] | None:
-    """What every member of a placement group serves (None if a member is unknown)."""
-    members = [providers.get(name) for name in group.providers]
-    if any(member is None for member in members):
-        return None
-    return tuple(kind for kind in Kind
-                 if all(member is not None and kind in member.plugin.kinds for member in members))
 
 
 def _digest(files: list[Path], variables: Mapping[str, Any]) -> str:

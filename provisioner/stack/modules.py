@@ -22,7 +22,6 @@ stack's sections under flat names (module_names.py) with their source positions,
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,26 +34,13 @@ from provisioner.stack.each import EachProblem, each_paths, each_value
 from provisioner.stack.files import merge_documents, stack_files
 from provisioner.stack.interpolate import Interpolator
 from provisioner.stack.model import NOT_IN_A_MODULE, ModuleCall, Variable
-from provisioner.stack.module_names import (
-    ModuleScope,
-    ReferencePrefixer,
-    caller_names,
-    output_in_caller,
-)
+from provisioner.stack.module_names import ModuleScope, ReferencePrefixer, caller_names
+from provisioner.stack.module_outputs import ModuleOutput, module_outputs
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import declared_type, value_matches
 
 MAX_DEPTH = 16
-_MODULE_OUTPUT_RE = re.compile(r"\$\{\s*module\.([a-z0-9][a-z0-9-]*)\.outputs\."
-                               r"([A-Za-z_][A-Za-z0-9_]*)\s*\}")
-
-
-@dataclass(frozen=True)
-class ModuleOutput:
-    text: str
-    """The output's expression, in the caller's (flat) names."""
-    sensitive: bool
 
 
 @dataclass
@@ -193,7 +179,10 @@ class ModuleExpander:
             _disable(data)
         self._splice(scope, anchor, data, source, interpolation.sensitive_paths,
                      interpolation.environment_paths)
-        self._outputs(scope, data, source, values, sensitive)
+        problems, outputs = module_outputs(scope, data, source, values, sensitive,
+                                           self.result.outputs)
+        self.result.problems += problems
+        self.result.outputs |= outputs
 
     def _interpolated_call(self, caller: _Caller, name: str, raw: Any) -> tuple[Any, set[str]]:
         """The call with the caller's variables and resource names substituted, and the
@@ -347,50 +336,10 @@ class ModuleExpander:
         self.sink_source.decrypted |= {(*new, *path[size:]) for path in source.decrypted
                                        if path[:size] == old}
 
-    def _outputs(self, scope: ModuleScope, data: dict[str, Any], source: SourceMap,
-                 values: Mapping[str, Any], sensitive: set[str]) -> None:
-        section = data.get("outputs")
-        if not isinstance(section, dict):
-            return
-        for name, raw in section.items():
-            text = raw.get("value") if isinstance(raw, dict) else raw
-            if not isinstance(text, str):
-                self._problem(source, ("outputs", name), "expected a string or a mapping "
-                              "with `value:`", "write an expression such as "
-                              "${guests.web[*].ip}")
-                continue
-            secret = isinstance(raw, dict) and raw.get("sensitive") is True
-            text, from_secret = _with_variables(text, values, sensitive)
-            text, from_inner = self._inner_outputs(text, scope.path)
-            self.result.outputs[(scope.path, name)] = ModuleOutput(
-                output_in_caller(text, scope), secret or from_secret or from_inner)
-
-    def _inner_outputs(self, text: str, path: tuple[str, ...]) -> tuple[str, bool]:
-        return substitute_module_outputs(text, path, self.result.outputs)
-
     def _problem(self, source: SourceMap, path: PathKey, message: str, hint: str,
                  key: bool = False) -> None:
         position = source.key_at(path) if key else source.value_at(path)
         self.result.problems.append(StackProblem(position, format_path(path), message, hint))
-
-
-def substitute_module_outputs(text: str, path: tuple[str, ...],
-                              outputs: Mapping[tuple[tuple[str, ...], str], ModuleOutput]
-                              ) -> tuple[str, bool]:
-    """``text`` with each ``${module.NAME.outputs.OUT}`` of the module instance at
-    ``path`` replaced by that output's expression; whether one was sensitive. One left
-    as written is reported by the output checks (``unknown ...``)."""
-    sensitive = False
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal sensitive
-        found = outputs.get(((*path, match.group(1)), match.group(2)))
-        if found is None:
-            return match.group(0)
-        sensitive = sensitive or found.sensitive
-        return found.text
-
-    return _MODULE_OUTPUT_RE.sub(replace, text), sensitive
 
 
 def _disable(data: dict[str, Any]) -> None:
@@ -433,24 +382,3 @@ def _map_strings(value: Any, change: Any) -> Any:
     if isinstance(value, list):
         return [_map_strings(item, change) for item in value]
     return change(value) if isinstance(value, str) else value
-
-
-_VARIABLE_RE = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
-
-
-def _with_variables(text: str, values: Mapping[str, Any], sensitive: set[str]
-                    ) -> tuple[str, bool]:
-    """A module output's ``${var.NAME}`` replaced by the module's value (outputs are
-    evaluated in the stack, which does not know the module's variables)."""
-    used_secret = False
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal used_secret
-        name = match.group(1)
-        if name not in values or isinstance(values[name], dict | list):
-            return match.group(0)
-        used_secret = used_secret or name in sensitive
-        value = values[name]
-        return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-    return _VARIABLE_RE.sub(replace, text), used_secret

@@ -13,7 +13,7 @@ from typing import Any
 
 from provisioner.errors import StackProblem
 from provisioner.stack.model import OutputSpec
-from provisioner.stack.modules import ModuleOutput, substitute_module_outputs
+from provisioner.stack.module_outputs import ModuleOutput, substitute_module_outputs
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 

@@ -117,7 +117,7 @@ def test_a_provider_that_imports_no_images_is_told_so(
         proxmox, kinds=proxmox.kinds - {Kind.IMAGE},
         options_models={k: m for k, m in proxmox.options_models.items() if k is not Kind.IMAGE})
     real = plugins.get_plugin
-    monkeypatch.setattr("provisioner.stack.loader.get_plugin",
+    monkeypatch.setattr("provisioner.stack.provider_blocks.get_plugin",
                         lambda name: without if name == "proxmox" else real(name))
     found = problems(tmp_path, "images:\n  deb: { url: ./a.qcow2, providers: [pve] }\n")
     assert found == ["9: images.deb.providers[0]: provider 'pve' does not serve images"]
