@@ -27,7 +27,7 @@ from provisioner.stack.encrypted import decrypted_texts
 from provisioner.stack.environments import Environment, check_identity, with_environment
 from provisioner.stack.files import StackFiles, merge_documents, stack_files
 from provisioner.stack.images import check_image_files, settle_image_providers
-from provisioner.stack.interpolate import Interpolation, Interpolator
+from provisioner.stack.interpolate import Interpolation, Interpolator, Namespace
 from provisioner.stack.macs_and_ips import check_macs_and_ips
 from provisioner.stack.model import (
     SECTION_MODELS,
@@ -39,6 +39,7 @@ from provisioner.stack.model import (
     Variable,
 )
 from provisioner.stack.module_names import Scoping, module_address, module_problem_path
+from provisioner.stack.module_outputs import LaterModuleOutputs
 from provisioner.stack.modules import Expansion, ModuleExpander
 from provisioner.stack.moves import check_moves
 from provisioner.stack.other_stacks import OtherStacks, OutputsSource
@@ -199,13 +200,14 @@ class _Loader:
                   sensitive: set[str], declared: set[str], others: OtherStacks) -> _Expanded:
         """Variables substituted, modules expanded, for_each instances made; what is
         hidden (secrets) follows the values to their new paths."""
+        namespaces: dict[str, Namespace] = {"stack": others, "module": LaterModuleOutputs()}
         interpolation = Interpolator(variables, sensitive, source, self.environ, declared,
-                                     {"stack": others}).run(
+                                     namespaces).run(
             data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
             or p in source.decrypted
         )  # a decrypted value is taken as it is, as a --var value
         self.problems += interpolation.problems
-        modules = ModuleExpander(self.root, self.cwd, self.environ).run(
+        modules = ModuleExpander(self.root, self.cwd, self.environ, namespaces).run(
             interpolation.data, source, variables, sensitive, set(declared))
         self.problems += modules.problems
         interpolation.sensitive_paths |= modules.sensitive_paths

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.errors import StackProblem
+from provisioner.stack.expressions import ReferencePath
+from provisioner.stack.interpolate import NamespaceProblem
 from provisioner.stack.module_names import ModuleScope, output_in_caller
-from provisioner.stack.source import SourceMap, format_path
+from provisioner.stack.source import PathKey, SourceMap, format_path
 
 _MODULE_OUTPUT_RE = re.compile(r"\$\{\s*module\.([a-z0-9][a-z0-9-]*)\.outputs\."
                                r"([A-Za-z_][A-Za-z0-9_]*)\s*\}")
@@ -95,3 +97,55 @@ def _with_variables(text: str, values: Mapping[str, Any], sensitive: set[str]
         return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
     return _VARIABLE_RE.sub(replace, text), used_secret
+
+
+_NAME_ONLY_RE = re.compile(r"^\$\{\s*(?:pools|images|networks|volumes|guests|containers)\."
+                           r"([a-z0-9][a-z0-9-]*)\.name\s*\}$")
+
+
+class LaterModuleOutputs:
+    """The ``module.`` namespace while the stack is read: ``${module.NAME.outputs.OUT}``
+    stays as written (the module is expanded afterwards), then ``with_module_names``
+    puts in the outputs that are names."""
+
+    def readable(self, reference: ReferencePath, original: str) -> bool:
+        if len(reference) != 4 or reference[2] != "outputs":
+            raise NamespaceProblem(f"'{original}' is not a module's output",
+                                   "write ${module.NAME.outputs.OUTPUT}")
+        return False
+
+    def value(self, reference: ReferencePath) -> Any:
+        raise AssertionError("never readable")  # pragma: no cover
+
+
+def with_module_names(value: Any, path: tuple[str, ...], outputs: Outputs,
+                      source: SourceMap, at: PathKey = ()) -> tuple[Any, list[StackProblem]]:
+    """``value`` with each ``${module.NAME.outputs.OUT}`` of the instance at ``path``
+    replaced by the name that output gives (``${volumes.data.name}`` of the module:
+    ``store-data``); an output known only after apply is a problem at its line."""
+    problems: list[StackProblem] = []
+
+    def walk(item: Any, where: PathKey) -> Any:
+        if isinstance(item, dict):
+            return {key: walk(inner, (*where, key)) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [walk(inner, (*where, index)) for index, inner in enumerate(item)]
+        if not isinstance(item, str) or "${module." not in item:
+            return item
+        text, _ = substitute_module_outputs(item, path, outputs)
+        named = _NAME_ONLY_RE.match(text)
+        if named:
+            return named.group(1)
+        if "${" not in text:
+            return text
+        problems.append(StackProblem(
+            source.value_at(where), format_path(where),
+            f"'{item}' is known only after apply" if "${module." not in text else
+            f"'{item}': no such module output (yet)",
+            "a resource may use a module's output that names one of its resources "
+            "(${volumes.data.name}) or holds a value; others are for the stack's outputs"
+            if "${module." not in text else
+            "name a module declared before this one, and one of its outputs"))
+        return item
+
+    return walk(value, at), problems

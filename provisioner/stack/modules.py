@@ -32,10 +32,10 @@ from provisioner.core.file_access import FileRefused, allowed_directories, confi
 from provisioner.errors import Position, StackProblem, UserError
 from provisioner.stack.each import EachProblem, each_paths, each_value
 from provisioner.stack.files import merge_documents, stack_files
-from provisioner.stack.interpolate import Interpolator
+from provisioner.stack.interpolate import Interpolator, Namespace
 from provisioner.stack.model import NOT_IN_A_MODULE, ModuleCall, Variable
 from provisioner.stack.module_names import ModuleScope, ReferencePrefixer, caller_names
-from provisioner.stack.module_outputs import ModuleOutput, module_outputs
+from provisioner.stack.module_outputs import ModuleOutput, module_outputs, with_module_names
 from provisioner.stack.source import PathKey, SourceMap, format_path
 from provisioner.stack.validation import validate_model
 from provisioner.stack.variables import declared_type, value_matches
@@ -78,7 +78,10 @@ class _Caller:
 class ModuleExpander:
     """Expands every module instance of a stack into its sections, in place."""
 
-    def __init__(self, root: Path, cwd: Path, environ: Mapping[str, str] | None) -> None:
+    def __init__(self, root: Path, cwd: Path, environ: Mapping[str, str] | None,
+                 namespaces: Mapping[str, Namespace] | None = None) -> None:
+        """``namespaces``: the stack's extra ones (``stack.``), read in modules too."""
+        self.namespaces = namespaces
         self.root = root
         self.cwd = cwd
         self.environ = environ
@@ -93,6 +96,7 @@ class ModuleExpander:
         root_scope = ModuleScope((), "", self.root, _declared(data))
         self._calls(_Caller(root_scope, data, source, variables, sensitive, declared,
                             (self.root.resolve(),)))
+        self._module_names(data, (), source)
         self.result.problems = list(dict.fromkeys(self.result.problems))  # (for_each instances)
         return self.result
 
@@ -166,7 +170,8 @@ class ModuleExpander:
         scope = ModuleScope(path, prefix, directory, _declared(data),
                             self._binding(caller, call, data))
         self.result.problems += ReferencePrefixer(scope, source).run(data)
-        interpolation = Interpolator(values, sensitive, source, self.environ, declared).run(
+        interpolation = Interpolator(values, sensitive, source, self.environ, declared,
+                                     self.namespaces).run(
             data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
             or p in source.decrypted)
         self.result.problems += interpolation.problems
@@ -175,6 +180,7 @@ class ModuleExpander:
         inner = _Caller(scope, data, source, values, sensitive, declared,
                         (*caller.chain, directory), anchor)
         self._calls(inner)
+        self._module_names(data, path, source)
         if not call.enabled:  # declared disabled: deleted if present, outputs empty
             _disable(data)
         self._splice(scope, anchor, data, source, interpolation.sensitive_paths,
@@ -183,6 +189,16 @@ class ModuleExpander:
                                            self.result.outputs)
         self.result.problems += problems
         self.result.outputs |= outputs
+
+    def _module_names(self, data: dict[str, Any], path: tuple[str, ...],
+                      source: SourceMap) -> None:
+        """Put the names the modules inside ``path`` give into its resources, in place."""
+        for kind in Kind:
+            section = data.get(kind.value)
+            if isinstance(section, dict):
+                data[kind.value], problems = with_module_names(
+                    section, path, self.result.outputs, source, (kind.value,))
+                self.result.problems += problems
 
     def _interpolated_call(self, caller: _Caller, name: str, raw: Any) -> tuple[Any, set[str]]:
         """The call with the caller's variables and resource names substituted, and the
@@ -194,12 +210,16 @@ class ModuleExpander:
 
         named = _map_strings(copy.deepcopy(raw), lambda text: caller_names(text, flat))
         interpolation = Interpolator(caller.variables, caller.sensitive, caller.source,
-                                     self.environ, caller.declared).run(
+                                     self.environ, caller.declared, self.namespaces).run(
             {"modules": {name: named}}, skip=lambda p: False)
         self.result.problems += interpolation.problems
         secret_inputs = {str(path[3]) for path in interpolation.sensitive_paths
                          if len(path) > 3 and path[2] == "inputs"}
-        return interpolation.data["modules"][name], secret_inputs
+        named, problems = with_module_names(interpolation.data["modules"][name],
+                                            caller.scope.path, self.result.outputs,
+                                            caller.source, ("modules", name))
+        self.result.problems += problems
+        return named, secret_inputs
 
     def _directory(self, caller: _Caller, call: ModuleCall, where: PathKey) -> Path | None:
         directory = caller.scope.directory / call.source

@@ -369,3 +369,35 @@ def test_a_disabled_modules_resources_are_disabled_and_its_outputs_empty(
     assert Address(Kind.GUEST, "db", ("m",)) in stack.disabled  # (the plan's reason)
     assert stack.outputs["db"].value == "${guests.m-db[*].name}"
     assert stack.output_groups()[Address(Kind.GUEST, "m-db")] == []
+
+
+def test_a_module_output_that_names_a_resource_may_be_used_by_resources(
+        tmp_path: Path) -> None:
+    files = {
+        "modules/net/main.yaml": "apiVersion: provisioner/v1\n"
+                                 "networks:\n  lab: {provider: kvm, cidr: 10.9.0.0/24}\n"
+                                 "guests:\n  probe: {provider: kvm}\n"
+                                 "outputs:\n  network: ${networks.lab.name}\n"
+                                 "  probe_ip: ${guests.probe.ip}\n",
+        "stack/main.yaml": HEAD + dedent("""\
+            modules:
+              net: {source: ../modules/net}
+              web:
+                source: ../modules/nodes
+                inputs: {workers: 1, network: "${module.net.outputs.network}"}
+            guests:
+              solo: {provider: kvm, networks: [{network: "${module.net.outputs.network}"}]}
+            """),
+        "modules/nodes/main.yaml": NODE_MODULE,
+    }
+    stack = load(tmp_path, files)
+    solo = stack.resource(Address(Kind.GUEST, "solo"))
+    assert solo is not None and solo.spec["networks"][0]["network"] == "net-lab"
+    assert Address(Kind.NETWORK, "lab", ("net",)) in solo.deps
+    node = stack.resource(Address(Kind.GUEST, "node-0", ("web",)))
+    assert node is not None and node.spec["networks"][0]["network"] == "net-lab"
+    files["stack/main.yaml"] = files["stack/main.yaml"].replace(
+        "outputs.network}\"}]}", "outputs.probe_ip}\"}]}")
+    found = problems(tmp_path, files)
+    assert any("guests.solo.networks[0].network: '${module.net.outputs.probe_ip}' is known "
+               "only after apply" in p for p in found), found

@@ -194,3 +194,21 @@ def test_the_plan_says_its_environment_only_when_it_has_one() -> None:
     assert not render_plan(_plan()).startswith("Environment")
     assert render_plan_markdown(_plan("prod")).startswith(
         "### provisioner plan for stack `app`, environment `prod`\n")
+
+
+def test_another_stacks_output_reaches_a_module_through_its_inputs_and_its_files(
+        tmp_path: Path) -> None:
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "main.yaml").write_text(
+        "apiVersion: provisioner/v1\nvariables: {cidr: {type: string}}\n"
+        "networks:\n  lab: {provider: kvm, cidr: \"${var.cidr}\"}\n"
+        "  other: {provider: kvm, cidr: \"${stack.core--prod.outputs.lab_cidr}\"}\n")
+    (tmp_path / "stack.yaml").write_text(
+        "apiVersion: provisioner/v1\nstack: app\n"
+        "providers:\n  kvm: {type: libvirt, uri: \"test:///default\"}\n"
+        "modules:\n  net: {source: net, inputs: {cidr: \"${stack.core.outputs.lab_cidr}\"}}\n")
+    reads = Reads()
+    stack = load_stack(tmp_path, None, {}, cwd=tmp_path, outputs_from=reads)
+    cidrs = {r.name: r.spec["cidr"] for r in stack.resources}
+    assert cidrs == {"net-lab": "10.5.0.0/24", "net-other": "10.6.0.0/24"}
+    assert sorted(reads.read) == ["core", "core--prod"]
