@@ -265,6 +265,21 @@ def test_the_modules_example_from_apply_to_destroy(tmp_path: Path) -> None:
     assert len(created) == 8 and set(created.values()) == {"create"}
     assert names_on_the_hypervisor(tmp_path)[0] == ["api-node-0", "web-node-0", "web-node-1"]
     assert replan(tmp_path) == {}
+    with Engine(load_stack(tmp_path / "stack", environ={}, cwd=tmp_path)) as engine:
+        conn = engine.providers()["sim"].client.conn  # type: ignore[attr-defined]
+        gone = conn.lookupByName("web-node-1")  # removed behind the stack's back
+        gone.destroy()
+        gone.undefine()
+        snapshot_node(conn, tmp_path / "node.xml")
+        assert [str(d.address) for d in engine.drift()] == ["module.web.guests.node-1"]
+    with Engine(load_stack(tmp_path / "stack", environ={}, cwd=tmp_path)) as engine:
+        plan = engine.plan()  # its disks are left over: deleted, then it is made anew
+        assert sorted((str(c.address), c.action.value, c.reason) for c in plan.changes
+                      if c.action is not Action.NOOP) == [
+            ("module.web.guests.node-1", "create", "deleted outside provisioner"),
+            ("module.web.guests.node-1", "delete", "left behind by an interrupted run")]
+    converge(tmp_path, block="sim")
+    assert replan(tmp_path) == {}
     more = VariableInputs(("web_replicas=3",))
     assert converge(tmp_path, inputs=more, block="sim")[0] == {"module.web.guests.node-2": "create"}
     without_api = VariableInputs(("web_replicas=3", "with_api=false"))
