@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 import libvirt
@@ -45,6 +46,8 @@ def domain_addresses(client: LibvirtClient, domain: libvirt.virDomain, what: str
     """The guest's IPv4 addresses now (leases, then agent); empty if none yet. Not
     retried: a guest without an agent answers "unresponsive", which the client would
     otherwise retry for 4 s as a transient failure, on every poll."""
+    if _test_driver_would_crash(client, domain, what):
+        return []
     for source in _SOURCES:
         with contextlib.suppress(ProviderError):
             interfaces = client.call(CallKind.READ, what, domain.interfaceAddresses, source,
@@ -56,6 +59,24 @@ def domain_addresses(client: LibvirtClient, domain: libvirt.virDomain, what: str
             if addresses:
                 return addresses
     return []
+
+
+def _test_driver_would_crash(client: LibvirtClient, domain: libvirt.virDomain,
+                             what: str) -> bool:
+    """libvirt's in-process test driver (9.0) kills the process (SIGSEGV) in
+    ``interfaceAddresses`` when one of the guest's networks has no address (an
+    isolated network without a cidr), so it is not asked then; a real driver answers."""
+    if not client.uri.startswith("test:"):
+        return False
+    with contextlib.suppress(ProviderError):
+        root = ET.fromstring(client.call(CallKind.READ, what, domain.XMLDesc, 0))
+        for source in root.findall("devices/interface[@type='network']/source"):
+            network = client.call(CallKind.READ, what, client.conn.networkLookupByName,
+                                  source.get("network", ""))
+            if ET.fromstring(client.call(CallKind.READ, what, network.XMLDesc, 0)).find(
+                    "ip") is None:
+                return True
+    return False
 
 
 def wait_for_addresses(client: LibvirtClient, domain: libvirt.virDomain, what: str,
