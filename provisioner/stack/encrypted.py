@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.errors import StackProblem
-from provisioner.sops import SopsError
-from provisioner.sops.keys import data_key
-from provisioner.sops.tree import decrypt_document
 from provisioner.stack.source import PathKey, YamlDocument, format_path, read_yaml
 
 
@@ -40,6 +37,10 @@ def decrypted(document: YamlDocument, environ: Mapping[str, str] | None = None) 
     """The document with its values decrypted if it is a SOPS file (else itself)."""
     if document.problems or not is_encrypted(document.data):
         return document
+    from provisioner.sops import SopsError  # (cryptography: only for a SOPS file)
+    from provisioner.sops.keys import data_key
+    from provisioner.sops.tree import decrypt_document
+
     try:
         key = data_key(document.data["sops"], environ)
         result = decrypt_document(document.data, key)
