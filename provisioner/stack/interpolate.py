@@ -38,6 +38,7 @@ from provisioner.stack.templates import (
     DEFERRED_NAMESPACES,
     Placeholder,
     TemplateError,
+    deferred_namespaces,
     escape,
     is_deferred,
     is_whole,
@@ -92,6 +93,9 @@ class Interpolation:
     environment_paths: set[PathKey] = field(default_factory=set)
     """Paths whose value came from the environment: secret fields must be set this
     way or from a sensitive variable, never by a literal kept in git."""
+    kept_escaped: bool = False
+    """A literal ``$${count.index}`` (or ``each.``) was kept escaped: the instances'
+    values are unescaped once made (templates.unescaped)."""
     unset_environment: dict[PathKey, StackProblem] = field(default_factory=dict)
     """The problems (also in ``problems``) of environment variables that are not set,
     by path: a command that needs no secret drops those of secret fields."""
@@ -156,20 +160,24 @@ class Interpolator:
             return outcome.text if isinstance(outcome, _Unevaluated) else outcome
         deferred = any(isinstance(outcome, _Unevaluated) and outcome.deferred
                        for outcome in done)
-        written = []
+        pieces: list[tuple[str, bool]] = []  # (text, literal: escaped if kept for later)
         for part, outcome in zip(parts, done, strict=True):
             if isinstance(outcome, _Unevaluated):
-                written.append(outcome.text)
+                pieces.append((outcome.text, False))
             elif isinstance(part, str):
-                written.append(escape(part) if deferred else part)
+                pieces.append((part, True))
             else:
                 try:
-                    text = text_of(part, outcome)
+                    pieces.append((text_of(part, outcome), True))
                 except ExpressionError as exc:
                     self._problem(path, exc.message, exc.hint)
-                    text = part.written
-                written.append(escape(text) if deferred else text)
-        return "".join(written)
+                    pieces.append((part.written, True))
+        literal = "".join(text for text, is_literal in pieces if is_literal)
+        if not deferred and "${" in literal and deferred_namespaces(literal):
+            deferred = True  # a literal ${count.index}: kept escaped until instances are made
+            self.result.kept_escaped = True
+        return "".join(escape(text) if deferred and is_literal else text
+                       for text, is_literal in pieces)
 
     def _placeholder(self, placeholder: Placeholder, path: PathKey) -> Any:
         """The value of one ``${...}``, or _Unevaluated: deferred, or a problem

@@ -148,7 +148,8 @@ class _Loader:
         members = {name: list(group.providers) for name, group in groups.items()}
         image_blocks = {name for name, kinds in served.items() if Kind.IMAGE in (kinds or ())}
         resolution = Resolver(declarations, source, self.root, members, image_blocks,
-                              directories, modules.anchors).run()
+                              directories, modules.anchors,
+                              interpolation.kept_escaped or modules.kept_escaped).run()
         self.problems += resolution.problems
         self.problems += check_macs_and_ips(resolution.resources, resolution.groups, source)
         scoping = Scoping(modules.names, resolution.groups)

@@ -52,6 +52,8 @@ class Expansion:
     outputs: dict[tuple[tuple[str, ...], str], ModuleOutput] = field(default_factory=dict)
     directories: list[Path] = field(default_factory=list)
     """Module directories: the files a module names are read from them."""
+    kept_escaped: bool = False
+    """A module's literal ``$${count.index}`` was kept escaped (interpolate.py)."""
     anchors: dict[tuple[Kind, str], Position] = field(default_factory=dict)
     """Flat name of each module resource → where the stack uses its (outermost) module."""
     files: list[Path] = field(default_factory=list)
@@ -175,6 +177,7 @@ class ModuleExpander:
             data, skip=lambda p: p[:1] in (("variables",), ("outputs",), ("modules",))
             or p in source.decrypted)
         self.result.problems += interpolation.problems
+        self.result.kept_escaped |= interpolation.kept_escaped
         data = interpolation.data
         anchor = caller.anchor or caller.source.key_at(where)
         inner = _Caller(scope, data, source, values, sensitive, declared,

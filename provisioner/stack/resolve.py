@@ -41,7 +41,7 @@ from provisioner.stack.model import (
     Volume,
 )
 from provisioner.stack.source import PathKey, SourceMap, format_path, parse_path
-from provisioner.stack.templates import count_lookup, deferred_paths, evaluate_deferred
+from provisioner.stack.templates import count_lookup, deferred_paths, evaluate_deferred, unescaped
 
 _ON_CHANGE_EFFECT: dict[str, Effect | None] = {
     "reboot": Effect.RESTART,
@@ -64,14 +64,17 @@ class Resolver:
     def __init__(self, declarations: Declarations, source: SourceMap, root: Path,
                  placement_groups: Mapping[str, Sequence[str]] | None = None,
                  image_blocks: Collection[str] = (), directories: Sequence[Path] = (),
-                 anchors: Mapping[tuple[Kind, str], Position] | None = None) -> None:
+                 anchors: Mapping[tuple[Kind, str], Position] | None = None,
+                 kept_escaped: bool = False) -> None:
         """``placement_groups``: each group's members; ``image_blocks``: the provider
         blocks that import images (a guest elsewhere naming a declared image is refused
         by its own provider); ``directories``: where named files may be (default: the
         stack's; with modules, theirs too); ``anchors``: where the stack uses the module
-        each module resource comes from (the order of the plan)."""
+        each module resource comes from (the order of the plan); ``kept_escaped``: some
+        literal ``$${...}`` was kept escaped while instances are made (interpolate.py)."""
         self.directories = allowed_directories(*(directories or (root,)))
         self.anchors: Mapping[tuple[Kind, str], Position] = anchors or {}
+        self.kept_escaped = kept_escaped
         self.placement_groups = placement_groups or {}
         self.image_blocks = image_blocks
         self.declarations = declarations
@@ -137,6 +140,8 @@ class Resolver:
             overrides["hooks"] = Effect.IN_PLACE
             settings["stack_dir"] = str(self.root)
         spec["options"] = spec.pop("options")  # provider settings last, as in the docs
+        if self.kept_escaped:
+            settings = unescaped(settings)
         position = self.source.key_at(path)
         counted = getattr(entry, "count", None) is not None
         key = self.declared_as.get(Address(kind, name), (None, None))[1]
@@ -154,6 +159,8 @@ class Resolver:
         for index, (instance, provider) in enumerate(zip(instances, providers, strict=True)):
             instance_spec = self._instance_spec(spec, index, path, templates) if counted \
                 else dict(spec)
+            if self.kept_escaped:
+                instance_spec = unescaped(instance_spec)
             if isinstance(entry, Guest):
                 instance_spec["cloud_init"] = self._cloud_init(instance_spec["cloud_init"], path)
             yield Resource(

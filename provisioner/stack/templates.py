@@ -106,6 +106,26 @@ def escape(text: str) -> str:
     return text.replace("${", "$${")
 
 
+def unescaped(value: Any) -> Any:
+    """``value`` with the ``$${`` kept in literal text (text that reads like a
+    per-instance expression, kept escaped while instances are made) written as
+    ``${``; a string that still holds an expression is left as it is."""
+    if isinstance(value, str):
+        if "$${" not in value:
+            return value
+        try:
+            parts = split(value)
+        except TemplateError:
+            return value
+        texts = [part for part in parts if isinstance(part, str)]
+        return "".join(texts) if len(texts) == len(parts) else value
+    if isinstance(value, dict):
+        return {key: unescaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unescaped(item) for item in value]
+    return value
+
+
 def is_whole(parts: tuple[Part, ...]) -> bool:
     """Whether the value is one expression and nothing else (it keeps its type)."""
     return len(parts) == 1 and isinstance(parts[0], Placeholder)

@@ -185,3 +185,32 @@ guests:
     assert [(p.path, p.message) for p in found] == [
         ("guests.web.image",
          "environment variable LAB_IMAGE is not set (used by '${lower(env.LAB_IMAGE)}')")]
+
+
+def test_a_literal_per_instance_expression_stays_literal(tmp_path: Path) -> None:
+    """``$${count.index}`` and ``$${each.key}`` write the text itself, in a counted, a
+    for_each and a plain resource (they were read as expressions after the stack's
+    reading had unescaped them, and refused in the plain one)."""
+    (tmp_path / "stack.yaml").write_text(dedent("""\
+        apiVersion: provisioner/v1
+        stack: lab
+        providers:
+          kvm: {type: libvirt, uri: "test:///default"}
+        guests:
+          web:
+            provider: kvm
+            for_each: [a]
+            cloud_init: {user_data: "#cloud-config\\nhostname: ${each.key}\\nx: $${each.key}\\n"}
+          db:
+            provider: kvm
+            count: 1
+            cloud_init: {user_data: "#cloud-config\\nx: '$${count.index}'\\n"}
+          solo:
+            provider: kvm
+            cloud_init: {user_data: "#cloud-config\\nx: '$${count.index}' $${each.key}\\n"}
+        """))
+    stack = load_stack(tmp_path, environ={})
+    texts = {r.address.name: r.spec["cloud_init"]["user_data"].content for r in stack.resources}
+    assert texts == {"web-a": b"#cloud-config\nhostname: a\nx: ${each.key}\n",
+                     "db-0": b"#cloud-config\nx: '${count.index}'\n",
+                     "solo": b"#cloud-config\nx: '${count.index}' ${each.key}\n"}
