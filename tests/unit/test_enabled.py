@@ -7,19 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.stack_snippets import load, problems
 
 from provisioner.core.address import Address, Kind
-from provisioner.errors import Position, StackError, StackProblem
+from provisioner.errors import Position
 from provisioner.outputs import evaluate_outputs
-from provisioner.stack.loader import Stack, load_stack
 from provisioner.stack.variables import VariableInputs
 
-HEAD = """\
-apiVersion: provisioner/v1
-stack: lab
-providers:
-  kvm: {type: libvirt, uri: "test:///default"}
-"""
 MONITORING = """\
 variables:
   with_monitoring: {type: boolean, default: false}
@@ -35,19 +29,6 @@ outputs:
   mon_names: ${guests.mon[*].name}
   mon_name: ${guests.mon.name}
 """
-
-
-def load(tmp_path: Path, text: str, inputs: VariableInputs | None = None) -> Stack:
-    path = tmp_path / "stack.yaml"
-    path.write_text(HEAD + text)
-    return load_stack(path, inputs, {}, cwd=tmp_path)
-
-
-def problems(tmp_path: Path, text: str) -> list[StackProblem]:
-    with pytest.raises(StackError) as caught:
-        load(tmp_path, text)
-    assert "Traceback" not in str(caught.value)
-    return caught.value.problems
 
 
 def at(line: int, column: int) -> Position:

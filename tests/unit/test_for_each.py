@@ -7,32 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.stack_snippets import HEAD, load, problems
 
 from provisioner.core.address import Address, Kind
-from provisioner.errors import Position, StackError, StackProblem
+from provisioner.errors import Position, StackError
 from provisioner.stack.each import EachProblem, each_value
 from provisioner.stack.loader import Stack, load_stack
-from provisioner.stack.variables import VariableInputs
-
-HEAD = """\
-apiVersion: provisioner/v1
-stack: lab
-providers:
-  kvm: {type: libvirt, uri: "test:///default"}
-"""
-
-
-def load(tmp_path: Path, text: str, inputs: VariableInputs | None = None) -> Stack:
-    path = tmp_path / "stack.yaml"
-    path.write_text(HEAD + text)
-    return load_stack(path, inputs, {}, cwd=tmp_path)
-
-
-def problems(tmp_path: Path, text: str) -> list[StackProblem]:
-    with pytest.raises(StackError) as caught:
-        load(tmp_path, text)
-    assert "Traceback" not in str(caught.value)
-    return caught.value.problems
 
 
 def at(tmp_path: Path, line: int, column: int) -> Position:
