@@ -20,7 +20,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from support.e2e import PROVISIONER, E2EStack, describe, stack_objects
+from support.e2e import PROVISIONER, E2EStack, booted, describe, serial_log, stack_objects
+
+from provisioner.core.address import Kind
 
 STACK = """
 networks:
@@ -112,6 +114,9 @@ def test_an_update_killed_anywhere_converges(
     stack = new_stack(f"-u{UPDATE_POINTS.index(point)}")
     stack.write(STACK.format(count=4, memory="128MiB"))
     stack.apply()
+    for guest in stack.live().values():  # a clean shutdown needs the guest's ACPI
+        if guest.address.kind is Kind.GUEST:  # daemon: else each waits the hard-stop timeout
+            booted(serial_log(guest))
     stack.write(STACK.format(count=4, memory="160MiB"))
     _killed(stack, point)
     _converges(stack, conn, 4, point)
