@@ -97,7 +97,7 @@ class Guests:
         for vm in self.lister.named(name):
             marker, creating = marker_in(vm.notes), marker_in(vm.notes, creating=True)
             if creating is not None and self.ownership.owns_at(creating, address):
-                self.destroy(vm.id, name, what, vm.path)
+                self.destroy(vm.id, name, what, vm.path, state=vm.state)
             elif marker is not None and self.ownership.owns_at(marker, address):
                 return vm.id
             else:
@@ -110,26 +110,26 @@ class Guests:
                 vm_id: str, what: str) -> None:
         address, name = resource.address, resource.name
         kill_point(f"hyperv:made:{address}")
-        vm = self.lister.vm(vm_id, what)
+        folder = join(self.root(), name)  # where New-VM -Path ROOT puts the VM named NAME
         script = Script()
         processor(script, vm_id, guest)
         memory(script, vm_id, guest, options)
         firmware(script, vm_id, options)
         match_nics(script, vm_id, None, guest.networks)
         for index, disk in enumerate(guest.disks):
-            add_disk(script, vm_id, options.generation, disk_path(vm.path, name, index), index,
+            add_disk(script, vm_id, options.generation, disk_path(folder, name, index), index,
                      disk)
         memo: dict[str, object] = {}
         if guest.cloud_init is not None:
             attach_seed(script, vm_id, options.generation,
-                        write_seed(self.ps, vm.path, name, guest.cloud_init, what))
+                        write_seed(self.ps, folder, name, guest.cloud_init, what))
             memo["seed"] = seed_memo(resource.spec.get("cloud_init"))
         marker = self.ownership.marker(address, memo, resource.lifecycle.prevent_destroy)
         script.call("Set-VM", vm=vm_id, Notes=notes(marker))
         self.ps.run(script, what=what)
         kill_point(f"hyperv:devices-made:{address}")
         if guest.running:
-            self.power.start(vm_id, what)
+            self.power.start(vm_id, what, state="Off")
         kill_point(f"hyperv:started:{address}")
 
     def _undo(self, vm_id: str, name: str, what: str, cause: BaseException) -> None:
@@ -149,13 +149,15 @@ class Guests:
     def delete(self, live: LiveObject) -> None:
         """Turn off, remove the VM and its folder; gone is success."""
         what = label(live.address, live.name)
-        self.destroy(str(live.id), live.name, what, str(live.attributes.get("path") or ""))
+        self.destroy(str(live.id), live.name, what, str(live.attributes.get("path") or ""),
+                     state=str(live.attributes.get("state") or "") or None)
 
-    def destroy(self, vm_id: str, name: str, what: str, folder: str) -> None:
+    def destroy(self, vm_id: str, name: str, what: str, folder: str,
+                state: str | None = None) -> None:
         """Turn the VM off, then remove it and its folder (only a folder named for the
         VM: never the root or someone's other files) in one script."""
         try:
-            self.power.stop(vm_id, what, clean=False)
+            self.power.stop(vm_id, what, clean=False, state=state)
             script = Script().call("Remove-VM", vm=vm_id, Force=SWITCH)
             if folder and folder.rstrip("\\/").endswith(name) and \
                     folder.rstrip("\\/") != self.root().rstrip("\\/"):

@@ -29,16 +29,19 @@ class Power:
     def state(self, vm_id: str, what: str) -> str:
         return self.lister.vm(vm_id, what).state
 
-    def start(self, vm_id: str, what: str) -> None:
-        state = self.state(vm_id, what)
+    def start(self, vm_id: str, what: str, state: str | None = None) -> None:
+        """Start the VM (running already is success); ``state``: as just read, if known."""
+        state = state or self.state(vm_id, what)
         if state in ("Running", "Starting"):
             return
         cmdlet = "Resume-VM" if state == "Paused" else "Start-VM"
         self.ps.run(Script().call(cmdlet, vm=vm_id), what=what)
 
-    def stop(self, vm_id: str, what: str, *, clean: bool = True) -> None:
-        """Power the VM off (off already is success): a shutdown first when ``clean``."""
-        state = self.state(vm_id, what)
+    def stop(self, vm_id: str, what: str, *, clean: bool = True,
+             state: str | None = None) -> None:
+        """Power the VM off (off already is success): a shutdown first when ``clean``;
+        ``state``: as just read, if known."""
+        state = state or self.state(vm_id, what)
         if state in OFF:
             return
         if state == "Saved":

@@ -23,7 +23,7 @@ from provisioner.providers.kit.changes import effect_of, value_at
 ATTRIBUTES = ("id", "state", "macs", "path", "seed")
 
 GUEST_FIELDS: Mapping[str, FieldRule] = {
-    "cpus": RESTART, "memory": RESTART, "power": IN_PLACE, "autostart": RESTART,
+    "cpus": RESTART, "memory": RESTART, "power": IN_PLACE, "autostart": REPLACE,
     "image": REPLACE, "clone": REPLACE, "node": REPLACE,
     "disks": RESTART, "disks[].size": GROWS, "disks[].pool": REPLACE,
     "disks[].image": REPLACE, "disks[].volume": REPLACE, "disks[].format": REPLACE,

@@ -30,19 +30,20 @@ is started or stopped twice. Faults a test injects go under ``faults``:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import sys
-import time
-import uuid
-from pathlib import Path
-from typing import Any
 
 from support.hyperv.syntax import Parsed, ParseError, Stage, parse
 
-State = dict[str, Any]
+TYPE_CHECKING = False  # not typing's: importing typing costs each call 6 ms
+if TYPE_CHECKING:
+    from typing import Any
+
+    State = dict[str, Any]
+# Only json, os and sys at the top: every import costs each call of the fake (uuid,
+# pathlib, shutil, typing, dataclasses and re cost it 30 ms together).
+
 RUNNING, OFF, SAVED, PAUSED = 2, 3, 6, 9
 IDE, SCSI = 0, 1
 ALREADY = "WARNING: The virtual machine is already in the specified state."
@@ -156,7 +157,8 @@ class Session:
         """The VM a device or VM stage acts on (fresh from the state)."""
         vm = _vm_of(items) if any("ProcessorCount" in i for i in items) else \
             self.vm(items[0]["VMId"]) if items else _vm_of(items)
-        return self.state["vms"][vm["Id"]]
+        found: dict[str, Any] = self.state["vms"][vm["Id"]]
+        return found
 
     # reads ------------------------------------------------------------------------------
     def c_Get_VM(self, p: dict[str, Any], items: list[Any]) -> list[Any]:
@@ -179,10 +181,10 @@ class Session:
     # the VM -----------------------------------------------------------------------------
     def c_New_VM(self, p: dict[str, Any], items: list[Any]) -> list[Any]:
         generation = int(p.get("Generation") or 1)
-        name, vm_id = str(p["Name"]), str(uuid.uuid4())
+        name, vm_id = str(p["Name"]), _new_id()
         path = os.path.join(str(p.get("Path") or self.state["root"]), name)
         os.makedirs(os.path.join(path, "Virtual Machines"), exist_ok=True)
-        Path(path, "Virtual Machines", f"{vm_id.upper()}.vmcx").write_text("{}")
+        _write(os.path.join(path, "Virtual Machines", f"{vm_id.upper()}.vmcx"), b"{}")
         vm: dict[str, Any] = {"Id": vm_id, "Name": name, "State": OFF, "Generation": generation,
               "ProcessorCount": 1, "MemoryStartup": int(p.get("MemoryStartupBytes") or 2**30),
               "DynamicMemoryEnabled": False, "MemoryMinimum": 512 * 2**20,
@@ -259,6 +261,8 @@ class Session:
             self.out.append(ALREADY)
             return []
         if "TurnOff" not in p and self.state["faults"]["ignore_shutdown"]:
+            import time
+
             time.sleep(60)  # the guest ignores the request: the caller's timeout kills us
         vm["State"] = OFF
         return []
@@ -272,6 +276,8 @@ class Session:
         if vm["State"] != OFF:
             raise Refused(f"'{vm['Name']}' failed to delete. The operation cannot be performed "
                           "while the virtual machine is in its current state.")
+        import shutil
+
         shutil.rmtree(os.path.join(vm["Path"], "Virtual Machines"), ignore_errors=True)
         del self.state["vms"][vm["Id"]]
         return []
@@ -337,7 +343,7 @@ class Session:
             raise Refused("Failed to create the virtual hard disk.\nThe size of the virtual "
                           "hard disk must be a multiple of 1 MB.")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        Path(path).write_bytes(b"vhdxfile")
+        _write(path, b"vhdxfile")
         self.state["vhds"][path] = {"Size": size, "VhdType": 3, "VhdFormat": 3}
         self.out += ["", f"ComputerName            : {self.state['host']['ComputerName']}",
                      f"Path                    : {path}", "VhdFormat               : VHDX",
@@ -441,6 +447,8 @@ class Session:
             if "Recurse" not in p and os.listdir(path):
                 raise Refused(f"The item at {path} has children and the Recurse parameter "
                               "was not specified.", "NotSpecified")
+            import shutil
+
             shutil.rmtree(path)
         else:
             os.remove(path)
@@ -448,6 +456,16 @@ class Session:
         for vhd in [v for v in self.state["vhds"] if v == path or v.startswith(prefix)]:
             del self.state["vhds"][vhd]
         return []
+
+
+def _new_id() -> str:
+    raw = os.urandom(16).hex()
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:]}"
+
+
+def _write(path: str, data: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(data)
 
 
 def _at(drive: dict[str, Any], p: dict[str, Any]) -> bool:
@@ -506,9 +524,14 @@ def run(text: str, state: State) -> tuple[int, str, str]:
     return 0, "\n".join(session.out) + ("\n" if session.out else ""), ""
 
 
-def state_file() -> Path:
+def state_file() -> str:
     given = os.environ.get("HYPERV_FAKE_STATE")
-    return Path(given) if given else Path(sys.argv[0]).resolve().parent / "state.json"
+    return given or os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "state.json")
+
+
+def parse_changes(script: str) -> bool:
+    """Whether a script may have changed the state (reads do not: no write-back)."""
+    return "\n# read: " not in script
 
 
 def main() -> None:
@@ -518,13 +541,19 @@ def main() -> None:
         sys.exit(64)
     script = sys.stdin.buffer.read().decode("utf-8")
     path = state_file()
-    with open(path.with_suffix(".lock"), "w") as lock:
+    import fcntl
+
+    with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with open(path.parent / "calls.jsonl", "a", encoding="utf-8") as log:
+        with open(os.path.join(os.path.dirname(path), "calls.jsonl"), "a",
+                  encoding="utf-8") as log:
             log.write(json.dumps({"argv": args, "script": script}) + "\n")
-        state = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as file:
+            state = json.load(file)
         code, out, err = run(script, state)
-        path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+        if parse_changes(script):
+            with open(path, "w", encoding="utf-8") as file:
+                json.dump(state, file)
     sys.stdout.write(out)
     sys.stderr.write(err)
     sys.exit(code)

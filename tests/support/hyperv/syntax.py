@@ -10,14 +10,8 @@ integer, ``$true`` or ``$false``; or ``$vm.Id.ToString()``. Anything else is a
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
 HEADER = ("$ErrorActionPreference = 'Stop'", "$ProgressPreference = 'SilentlyContinue'")
 QUOTES = "'\u2018\u2019\u201a\u201b"
-_CMDLET = re.compile(r"[A-Z][A-Za-z]*-[A-Z][A-Za-z]*")
-_PARAM = re.compile(r"-([A-Z][A-Za-z]*)")
-_INT = re.compile(r"-?\d+")
 Value = str | int | bool | None  # None: a switch
 
 
@@ -25,24 +19,27 @@ class ParseError(Exception):
     """Text the script form does not allow (the message says where)."""
 
 
-@dataclass
+# Plain classes, no dataclasses and no re: each import costs every call of the fake.
 class Stage:
-    cmdlet: str
-    params: dict[str, Value] = field(default_factory=dict)
+    def __init__(self, cmdlet: str) -> None:
+        self.cmdlet = cmdlet
+        self.params: dict[str, Value] = {}
 
 
-@dataclass
 class Statement:
-    stages: list[Stage]
-    assign: bool = False
-    print_id: bool = False
-    line: str = ""
+    def __init__(self, stages: list[Stage], assign: bool = False, print_id: bool = False,
+                 line: str = "") -> None:
+        self.stages = stages
+        self.assign = assign
+        self.print_id = print_id
+        self.line = line
 
 
-@dataclass
 class Parsed:
-    read: str | None = None
-    statements: list[Statement] = field(default_factory=list)
+    def __init__(self, read: str | None = None,
+                 statements: list[Statement] | None = None) -> None:
+        self.read = read
+        self.statements = statements or []
 
 
 def parse(text: str) -> Parsed:
@@ -112,16 +109,17 @@ def tokenize(text: str) -> list[tuple[str, Value]]:
             word = "$true" if text.startswith("$true", index) else "$false"
             tokens.append(("value", word == "$true"))
             index += len(word)
-        elif (found := _PARAM.match(text, index)) and (
-                found.end() == len(text) or text[found.end()] == " "):
-            tokens.append(("param", found.group(1)))
-            index = found.end()
-        elif (found := _INT.match(text, index)):
-            tokens.append(("value", int(found.group())))
-            index = found.end()
-        elif (found := _CMDLET.match(text, index)):
-            tokens.append(("cmdlet", found.group()))
-            index = found.end()
+        elif (end := _word(text, index)) > index:
+            word = text[index:end]
+            if _is_param(word):
+                tokens.append(("param", word[1:]))
+            elif word.lstrip("-").isdigit():
+                tokens.append(("value", int(word)))
+            elif _is_cmdlet(word):
+                tokens.append(("cmdlet", word))
+            else:
+                raise ParseError(f"unexpected word {word!r} at {index}: {text}")
+            index = end
         else:
             raise ParseError(f"unexpected character {char!r} at {index}: {text}")
     return tokens
@@ -140,3 +138,22 @@ def _string(text: str, index: int) -> tuple[str, int]:
         out.append(char)
         index += 1
     raise ParseError(f"a string is not closed: {text}")
+
+
+def _word(text: str, index: int) -> int:
+    """The end of the word (letters, digits, ``-``) starting at ``index``."""
+    end = index
+    while end < len(text) and (text[end].isascii() and (text[end].isalnum() or
+                                                        text[end] == "-")):
+        end += 1
+    return end
+
+
+def _is_param(word: str) -> bool:
+    return word.startswith("-") and word[1:2].isupper() and word[1:].isalpha()
+
+
+def _is_cmdlet(word: str) -> bool:
+    verb, dash, noun = word.partition("-")
+    return bool(dash) and verb[:1].isupper() and noun[:1].isupper() and verb.isalpha() \
+        and noun.isalpha()
