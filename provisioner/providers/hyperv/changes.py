@@ -21,6 +21,7 @@ from provisioner.providers.hyperv.machine import (
     processor,
 )
 from provisioner.providers.hyperv.ownership import marker_in, notes
+from provisioner.providers.hyperv.power import start_into
 from provisioner.providers.hyperv.schema import needs_halt
 from provisioner.providers.hyperv.script import Script
 from provisioner.providers.kit.changes import only_changed, touched
@@ -40,8 +41,10 @@ class Changes:
         guest = GuestSpec.of(desired.spec)
         options = guest.options_as(GuestOptions)
         halt = bool(live.running) and needs_halt(changed, live, desired.spec)
+        state = str(live.attributes.get("state") or "") or None
         if halt:
-            self.guests.power.stop(vm_id, what)
+            self.guests.power.stop(vm_id, what, state=state)
+            state = "Off"
         running = bool(live.running) and not halt
         script = Script()
         if touched("cpus", changed):
@@ -61,9 +64,9 @@ class Changes:
             memo = dict(marker.memo) if marker is not None else {}
             script.call("Set-VM", vm=vm_id, Notes=notes(self.guests.ownership.marker(
                 resource.address, memo, resource.lifecycle.prevent_destroy)))
+        if guest.running and not running:
+            start_into(script, vm_id, state or self.guests.power.state(vm_id, what))
         if script:
             self.guests.ps.run(script, what=what)
-        if guest.running and not running:
-            self.guests.power.start(vm_id, what)
-        elif not guest.running and running:
-            self.guests.power.stop(vm_id, what)
+        if not guest.running and running:
+            self.guests.power.stop(vm_id, what, state=state)

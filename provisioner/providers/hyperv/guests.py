@@ -36,7 +36,7 @@ from provisioner.providers.hyperv.machine import (
     write_seed,
 )
 from provisioner.providers.hyperv.ownership import marker_in, notes
-from provisioner.providers.hyperv.power import Power
+from provisioner.providers.hyperv.power import Power, start_into
 from provisioner.providers.hyperv.powershell import PowerShell
 from provisioner.providers.hyperv.script import NEW_VM, SWITCH, Script
 from provisioner.providers.kit.cloudinit import seed_memo
@@ -126,11 +126,10 @@ class Guests:
             memo["seed"] = seed_memo(resource.spec.get("cloud_init"))
         marker = self.ownership.marker(address, memo, resource.lifecycle.prevent_destroy)
         script.call("Set-VM", vm=vm_id, Notes=notes(marker))
+        if guest.running:
+            start_into(script, vm_id, "Off")
         self.ps.run(script, what=what)
         kill_point(f"hyperv:devices-made:{address}")
-        if guest.running:
-            self.power.start(vm_id, what, state="Off")
-        kill_point(f"hyperv:started:{address}")
 
     def _undo(self, vm_id: str, name: str, what: str, cause: BaseException) -> None:
         """Remove a VM whose create failed; if that fails too, say what is left."""

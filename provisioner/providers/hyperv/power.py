@@ -20,6 +20,14 @@ from provisioner.providers.hyperv.script import SWITCH, Script
 OFF = ("Off",)
 
 
+def start_into(script: Script, vm_id: str, state: str) -> Script:
+    """The line that starts a VM in ``state`` (none when it runs), added to ``script``:
+    a start rides along with the change before it, one script fewer."""
+    if state not in ("Running", "Starting"):
+        script.call("Resume-VM" if state == "Paused" else "Start-VM", vm=vm_id)
+    return script
+
+
 class Power:
     def __init__(self, ps: PowerShell, settings: HyperVConfig, lister: Lister) -> None:
         self.ps = ps
@@ -31,11 +39,9 @@ class Power:
 
     def start(self, vm_id: str, what: str, state: str | None = None) -> None:
         """Start the VM (running already is success); ``state``: as just read, if known."""
-        state = state or self.state(vm_id, what)
-        if state in ("Running", "Starting"):
-            return
-        cmdlet = "Resume-VM" if state == "Paused" else "Start-VM"
-        self.ps.run(Script().call(cmdlet, vm=vm_id), what=what)
+        script = start_into(Script(), vm_id, state or self.state(vm_id, what))
+        if script:
+            self.ps.run(script, what=what)
 
     def stop(self, vm_id: str, what: str, *, clean: bool = True,
              state: str | None = None) -> None:
