@@ -57,6 +57,8 @@ class Refused(Exception):
         super().__init__(message)
         self.category = category
         self.error_id = error_id
+        self.cmdlet = ""
+        """The cmdlet of the pipeline that failed (set where it failed)."""
 
 
 def empty_state(root: str) -> State:
@@ -137,21 +139,28 @@ class Session:
     def pipeline(self, stages: list[Stage]) -> list[Any]:
         items: list[Any] = []
         for stage in stages:
-            fail = self.state["faults"]["fail"].pop(stage.cmdlet, None)
-            if fail:
-                raise Refused(fail)
-            if stage.cmdlet == "$vm":
-                if self.new_vm is None:
-                    raise Refused("You cannot call a method on a null-valued expression.")
-                items = [self.new_vm]
-                continue
-            handler = getattr(self, "c_" + stage.cmdlet.replace("-", "_"), None)
-            if handler is None:
-                raise Refused(f"The term '{stage.cmdlet}' is not recognized as the name of a "
-                              "cmdlet, function, script file, or operable program.",
-                              "ObjectNotFound", "CommandNotFoundException")
-            items = handler(stage.params, items)
+            try:
+                items = self._stage(stage, items)
+            except Refused as refused:
+                refused.cmdlet = refused.cmdlet or stage.cmdlet
+                raise
         return items
+
+    def _stage(self, stage: Stage, items: list[Any]) -> list[Any]:
+        fail = self.state["faults"]["fail"].pop(stage.cmdlet, None)
+        if fail:
+            raise Refused(fail)
+        if stage.cmdlet == "$vm":
+            if self.new_vm is None:
+                raise Refused("You cannot call a method on a null-valued expression.")
+            return [self.new_vm]
+        handler = getattr(self, "c_" + stage.cmdlet.replace("-", "_"), None)
+        if handler is None:
+            raise Refused(f"The term '{stage.cmdlet}' is not recognized as the name of a "
+                          "cmdlet, function, script file, or operable program.",
+                          "ObjectNotFound", "CommandNotFoundException")
+        found: list[Any] = handler(stage.params, items)
+        return found
 
     def _vm_stage(self, items: list[Any]) -> dict[str, Any]:
         """The VM a device or VM stage acts on (fresh from the state)."""
@@ -515,10 +524,8 @@ def run(text: str, state: State) -> tuple[int, str, str]:
         try:
             result = session.pipeline(statement.stages)
         except Refused as refused:
-            cmdlet = next((s.cmdlet for s in reversed(statement.stages) if s.cmdlet != "$vm"),
-                          "")
-            return 1, "\n".join(session.out), error_record(cmdlet, statement.line, number,
-                                                           refused)
+            return 1, "\n".join(session.out), error_record(refused.cmdlet, statement.line,
+                                                           number, refused)
         if statement.assign:
             session.new_vm = result[0] if result else None
     return 0, "\n".join(session.out) + ("\n" if session.out else ""), ""
