@@ -58,7 +58,8 @@ class Changes:
             if touched("networks", changed):
                 match_nics(script, vm_id, vm, guest.networks)
             if touched("disks", changed):
-                match_disks(script, vm, guest.disks)
+                match_disks(script, vm, guest.disks,
+                            str(live.attributes.get("folder") or "") or vm.path)
         if PROTECTION_PATH in changed:
             marker = marker_in(self.lister.vm(vm_id, what).notes)
             memo = dict(marker.memo) if marker is not None else {}

@@ -1,7 +1,9 @@
 """Creating and deleting VMs.
 
 A create (``Guests.create``), in this order: one script makes the VM in its own
-folder under the block's ``path`` (``New-VM -NoVHD``), writes the creating line
+folder under the block's ``path`` (``New-VM -NoVHD``; the folder is ``NAME-RANDOM``,
+new for each create and kept in the marker's memo, so that a delete removes what
+its create made and nothing a person had there), writes the creating line
 into its Notes and removes the adapter New-VM adds; a second gives it its
 processors, memory, firmware, NICs and disks; then the seed ISO is copied and
 attached, the owner's line replaces the creating one, and the VM starts. A create
@@ -17,6 +19,8 @@ script (Remove-VM leaves a VM's disks behind).
 """
 
 from __future__ import annotations
+
+import secrets
 
 from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
@@ -73,20 +77,20 @@ class Guests:
             return found
         guest = GuestSpec.of(resource.spec)
         options = guest.options_as(GuestOptions)
+        folder = join(self.root(), f"{name}-{secrets.token_hex(3)}")
         made = Script().new_vm(Name=name, Generation=options.generation,
-                               MemoryStartupBytes=guest.memory, Path=self.root(),
-                               NoVHD=SWITCH)
-        made.call("Set-VM", vm=NEW_VM, Notes=notes(self.ownership.marker(address),
-                                                    creating=True))
+                               MemoryStartupBytes=guest.memory, Path=folder, NoVHD=SWITCH)
+        made.call("Set-VM", vm=NEW_VM, Notes=notes(self.ownership.marker(
+            address, {"folder": folder}), creating=True))
         made.call("Remove-VMNetworkAdapter", vm=NEW_VM, via=("Get-VMNetworkAdapter", {}))
         lines = self.ps.run(made.print_new_id(), what=what).strip().splitlines()
         if not lines:
             raise ProviderError(f"{what}: New-VM did not print the new VM's id")
         vm_id = lines[-1].strip().lower()
         try:
-            self._finish(resource, guest, options, vm_id, what)
+            self._finish(resource, guest, options, vm_id, folder, what)
         except BaseException as exc:
-            self._undo(vm_id, name, what, exc)
+            self._undo(vm_id, what, folder, exc)
             raise
         return vm_id
 
@@ -97,7 +101,8 @@ class Guests:
         for vm in self.lister.named(name):
             marker, creating = marker_in(vm.notes), marker_in(vm.notes, creating=True)
             if creating is not None and self.ownership.owns_at(creating, address):
-                self.destroy(vm.id, name, what, vm.path, state=vm.state)
+                self.destroy(vm.id, what, str(creating.memo.get("folder") or ""),
+                             state=vm.state)
             elif marker is not None and self.ownership.owns_at(marker, address):
                 return vm.id
             else:
@@ -107,10 +112,9 @@ class Guests:
         return None
 
     def _finish(self, resource: Resource, guest: GuestSpec, options: GuestOptions,
-                vm_id: str, what: str) -> None:
+                vm_id: str, folder: str, what: str) -> None:
         address, name = resource.address, resource.name
         kill_point(f"hyperv:made:{address}")
-        folder = join(self.root(), name)  # where New-VM -Path ROOT puts the VM named NAME
         script = Script()
         processor(script, vm_id, guest)
         memory(script, vm_id, guest, options)
@@ -119,7 +123,7 @@ class Guests:
         for index, disk in enumerate(guest.disks):
             add_disk(script, vm_id, options.generation, disk_path(folder, name, index), index,
                      disk)
-        memo: dict[str, object] = {}
+        memo: dict[str, object] = {"folder": folder}
         if guest.cloud_init is not None:
             attach_seed(script, vm_id, options.generation,
                         write_seed(self.ps, folder, name, guest.cloud_init, what))
@@ -131,37 +135,36 @@ class Guests:
         self.ps.run(script, what=what)
         kill_point(f"hyperv:devices-made:{address}")
 
-    def _undo(self, vm_id: str, name: str, what: str, cause: BaseException) -> None:
+    def _undo(self, vm_id: str, what: str, folder: str, cause: BaseException) -> None:
         """Remove a VM whose create failed; if that fails too, say what is left."""
         if not isinstance(cause, Exception):  # interrupted: the next plan finds a leftover
             return
         try:
-            self.destroy(vm_id, name, what, join(self.root(), name))
+            self.destroy(vm_id, what, folder)
         except ProviderError as exc:
             raise CreateFailedError(
                 f"{what}: the create failed and its VM could not be removed ({exc})",
                 hint="the next plan deletes it (its Notes mark it as being created)",
-                leftovers=[name]) from cause
+                leftovers=[vm_id]) from cause
 
     # -- delete -------------------------------------------------------------------------
 
     def delete(self, live: LiveObject) -> None:
         """Turn off, remove the VM and its folder; gone is success."""
         what = label(live.address, live.name)
-        self.destroy(str(live.id), live.name, what, str(live.attributes.get("path") or ""),
+        self.destroy(str(live.id), what, str(live.attributes.get("folder") or ""),
                      state=str(live.attributes.get("state") or "") or None)
+        kill_point(f"hyperv:removed:{live.name}")
 
-    def destroy(self, vm_id: str, name: str, what: str, folder: str,
-                state: str | None = None) -> None:
-        """Turn the VM off, then remove it and its folder (only a folder named for the
-        VM: never the root or someone's other files) in one script."""
+    def destroy(self, vm_id: str, what: str, folder: str, state: str | None = None) -> None:
+        """Turn the VM off, then remove it and its folder in one script. The folder is
+        the one its create made (``NAME-RANDOM``, in the marker's memo): never a folder
+        someone else had, and never one of a VM whose marker does not name it."""
         try:
             self.power.stop(vm_id, what, clean=False, state=state)
             script = Script().call("Remove-VM", vm=vm_id, Force=SWITCH)
-            if folder and folder.rstrip("\\/").endswith(name) and \
-                    folder.rstrip("\\/") != self.root().rstrip("\\/"):
+            if folder:
                 script.call("Remove-Item", LiteralPath=folder, Recurse=SWITCH, Force=SWITCH)
             self.ps.run(script, what=what)
         except ObjectNotFoundError:
             pass
-        kill_point(f"hyperv:removed:{name}")

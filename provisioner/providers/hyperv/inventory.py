@@ -106,6 +106,7 @@ class Lister:
 def _leftover(vm: VmInfo, marker: Marker, provider: str) -> LiveObject:
     attributes: dict[str, Any] = {"leftover": "interrupted create",
                                   "piece": "a VM whose create did not finish",
-                                  "path": vm.path, "id": vm.id}
+                                  "path": vm.path, "id": vm.id,
+                                  "folder": str(marker.memo.get("folder") or "")}
     return LiveObject(address=marker.address, provider=provider, name=vm.name, id=vm.id,
                       spec={}, attributes=attributes, running=vm.running)

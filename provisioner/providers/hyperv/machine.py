@@ -119,13 +119,13 @@ def add_disk(script: Script, vm: str, generation: int, path: str, index: int,
                 ControllerLocation=location, Path=path)
 
 
-def match_disks(script: Script, vm: VmInfo, disks: Sequence[DiskSpec]) -> None:
-    """Grow, add and remove disks so the VM has ``disks``."""
+def match_disks(script: Script, vm: VmInfo, disks: Sequence[DiskSpec], folder: str) -> None:
+    """Grow, add and remove disks so the VM has ``disks`` (new ones in ``folder``)."""
     have = {slot_of(drive): drive for drive in disks_of(vm)}
     for index, disk in enumerate(disks):
         found = have.pop(disk_slot(vm.generation, index), None)
         if found is None:
-            add_disk(script, vm.id, vm.generation, disk_path(vm.path, vm.name, index), index,
+            add_disk(script, vm.id, vm.generation, disk_path(folder, vm.name, index), index,
                      disk)
         elif disk.size is not None and disk.size > found.size:
             script.call("Resize-VHD", Path=found.path, SizeBytes=disk.size)

@@ -96,6 +96,7 @@ def live_object(vm: VmInfo, marker: Marker, provider: str) -> LiveObject:
     }
     attributes: dict[str, Any] = {
         "id": vm.id, "state": vm.state, "path": vm.path,
+        "folder": str(marker.memo.get("folder") or ""),
         "macs": [mac_text(a.mac) for a in nics_of(vm)],
         "seed": seed.path if seed is not None else None,
         PROTECTION_MARK: marker.protected,

@@ -20,7 +20,7 @@ from provisioner.core.resources import PROTECTION_PATH, Effect, LiveObject
 from provisioner.providers.base import GROWS, IN_PLACE, REPLACE, RESTART, FieldRule, KindSchema
 from provisioner.providers.kit.changes import effect_of, value_at
 
-ATTRIBUTES = ("id", "state", "macs", "path", "seed")
+ATTRIBUTES = ("id", "state", "macs", "path", "folder", "seed")
 
 GUEST_FIELDS: Mapping[str, FieldRule] = {
     "cpus": RESTART, "memory": RESTART, "power": IN_PLACE, "autostart": REPLACE,

@@ -40,7 +40,8 @@ def _converges(lab: Lab, fake: FakeHyperV, count: int) -> None:
         assert vm["Notes"].startswith("provisioner-owner: ") and vm["State"] == 2, vm["Name"]
     attached = {d["Path"] for vm in state["vms"].values() for d in vm["HardDrives"]}
     assert set(state["vhds"]) == attached and len(attached) == count
-    assert sorted(os.listdir(fake.root)) == sorted(names)
+    folders = {vm["Path"].rsplit("/", 2)[1] for vm in state["vms"].values()}
+    assert set(os.listdir(fake.root)) == folders and len(folders) == count
     assert all(c.action is Action.NOOP for c in lab.plan(_body(count)).changes)
 
 

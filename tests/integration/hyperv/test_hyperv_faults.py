@@ -5,6 +5,7 @@ Each ends with Hyper-V's own message shown and nothing of the stack left half-ma
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hyperv_lab import Lab
@@ -56,6 +57,21 @@ def test_a_create_that_fails_half_way_leaves_nothing(lab: Lab, fake: FakeHyperV)
     assert lab.apply(_guest())[1].ok
 
 
+def test_a_folder_someone_had_under_the_vms_name_is_left_alone(lab: Lab,
+                                                              fake: FakeHyperV) -> None:
+    """Found by writing a lab from the docs: a failed create removed the folder named
+    for the VM with a file a person had put there. Each create now makes its own."""
+    theirs = fake.root / "app" / "Virtual Hard Disks" / "app-disk0.vhdx"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"not ours")
+    with fake.edit() as state:
+        state["faults"]["fail"]["Add-VMDvdDrive"] = "Injected failure."
+    assert not lab.apply(_guest())[1].ok
+    assert theirs.read_bytes() == b"not ours"
+    assert lab.apply(_guest())[1].ok and lab.destroy(_guest()).ok
+    assert os.listdir(fake.root) == ["app"] and theirs.exists()
+
+
 def test_what_hyper_v_cannot_hold_is_refused_at_its_field(lab: Lab) -> None:
     body = _guest(extra="    options: { generation: 1, secure_boot: linux }\n").replace(
         '{ host_network: "Default Switch" }', '{ host_network: "Defualt Switch" }, '
@@ -75,7 +91,8 @@ def test_a_folder_full_of_quotes_is_carried_intact(lab: Lab, fake: FakeHyperV) -
     folder = fake.directory / "it's $(Stop-Computer); my \u2019VMs"
     assert lab.apply(_guest(), path=str(folder))[1].ok
     vm = fake.vm("app")
-    assert vm["Path"] == f"{folder}/app" and (folder / "app" / "cidata.iso").exists()
+    made = Path(vm["Path"]).parent
+    assert made.parent == folder and (made / "cidata.iso").exists()
     assert len(fake.load()["vhds"]) == 2
     assert lab.plan(_guest(), path=str(folder)).changes[0].action is Action.NOOP
     assert lab.destroy(_guest(), path=str(folder)).ok

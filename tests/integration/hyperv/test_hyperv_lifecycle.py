@@ -101,7 +101,7 @@ def test_destroy_leaves_no_vm_disk_or_seed(lab: Lab, fake: FakeHyperV) -> None:
     assert lab.apply(two)[1].ok
     state = fake.load()
     assert len(state["vms"]) == 2 and len(state["vhds"]) == 4
-    assert sorted(os.listdir(fake.root)) == ["app", "db"]
+    assert sorted(folder.rsplit("-", 1)[0] for folder in os.listdir(fake.root)) == ["app", "db"]
     assert lab.destroy(two).ok
     state = fake.load()
     assert (state["vms"], state["vhds"], os.listdir(fake.root)) == ({}, {}, [])
