@@ -1,6 +1,6 @@
 """Updating a guest: only the fields the plan listed, turning it off only when one needs it.
 
-``schema.needs_halt`` decides from the rules the plan used, so the guest is shut
+``kit.changes.needs_halt`` decides from the rules the plan used, so the guest is shut
 down exactly when the plan said "requires restart", and started again afterwards
 when it should run. Every change is one script (``machine.py`` writes its lines).
 """
@@ -22,9 +22,9 @@ from provisioner.providers.hyperv.machine import (
 )
 from provisioner.providers.hyperv.ownership import marker_in, notes
 from provisioner.providers.hyperv.power import start_into
-from provisioner.providers.hyperv.schema import needs_halt
+from provisioner.providers.hyperv.schema import GUEST_SCHEMA
 from provisioner.providers.hyperv.script import Script
-from provisioner.providers.kit.changes import only_changed, touched
+from provisioner.providers.kit.changes import needs_halt, only_changed, touched
 
 _MEMORY = ("memory", "options.dynamic_memory", "options.memory_minimum",
            "options.memory_maximum")
@@ -40,7 +40,7 @@ class Changes:
         desired = only_changed(resource, live, changed)
         guest = GuestSpec.of(desired.spec)
         options = guest.options_as(GuestOptions)
-        halt = bool(live.running) and needs_halt(changed, live, desired.spec)
+        halt = bool(live.running) and needs_halt(GUEST_SCHEMA, changed, live, desired.spec)
         state = str(live.attributes.get("state") or "") or None
         if halt:
             self.guests.power.stop(vm_id, what, state=state)

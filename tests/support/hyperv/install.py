@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from support.fake_state import JsonState
 from support.hyperv.pwsh import empty_state, run
 from support.hyperv.syntax import parse
 
 TESTS = Path(__file__).resolve().parents[2]
 
 
-class FakeHyperV:
+class FakeHyperV(JsonState):
     """One fake Hyper-V host: an executable ``pwsh``, its state file, its VM folder."""
 
     def __init__(self, directory: Path) -> None:
@@ -31,19 +30,6 @@ class FakeHyperV:
             "from support.hyperv.pwsh import main\nmain()\n", encoding="utf-8")
         self.program.chmod(0o755)
         self.save(empty_state(str(self.root)))
-
-    def load(self) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
-        return state
-
-    def save(self, state: dict[str, Any]) -> None:
-        self.state_file.write_text(json.dumps(state, indent=1), encoding="utf-8")
-
-    @contextmanager
-    def edit(self) -> Iterator[dict[str, Any]]:
-        state = self.load()
-        yield state
-        self.save(state)
 
     def scripts(self) -> list[str]:
         if not self.log_file.exists():
