@@ -4,7 +4,8 @@
 (``cpus``, ``disks[1].size``, ``options.tags``). A provider changes those and
 nothing else: fields left out of ``changed`` (``lifecycle.ignore_changes``)
 keep the value the object has now (``only_changed``), and a setting is written
-only when a changed path touches it (``touched``). Pure.
+only when a changed path touches it (``touched``). The guest is powered off for
+an update exactly when the plan said "requires restart" (``needs_halt``). Pure.
 """
 
 from __future__ import annotations
