@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from contract.target_hyperv import HyperVTarget
 from contract.target_libvirt import LibvirtTarget
 from contract.target_proxmox import ProxmoxTarget
 from contract.target_qemu import QemuTarget
-from contract.target_hyperv import HyperVTarget
 from contract.target_virtualbox import VirtualBoxTarget
 from contract.target_vsphere import VSPHERE_TARGETS
 from contract.target_xenserver import XenServerTarget
