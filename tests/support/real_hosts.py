@@ -36,6 +36,15 @@ whatever the tests make there belongs to a stack named for this run
                                (VBoxManage on that host, over ssh with a key)
   ``_VBOXMANAGE``              the program (default ``VBoxManage``)
   ``_BASEFOLDER``              where test VMs are made (default: VirtualBox's)
+``PROVISIONER_TEST_HYPERV``    ``local`` (PowerShell on this Windows machine) or a Hyper-V host
+                               name (WinRM over HTTPS, 5986)
+  ``_POWERSHELL``              the local program (default ``powershell.exe``)
+  ``_USER``                    the WinRM user (with a host)
+  ``_PASSWORD``                its password (with a host; never printed)
+  ``_AUTH``                    ``negotiate`` (default), ``ntlm``, ``kerberos``, ``credssp``
+  ``_CA_FILE``                 PEM bundle that signs the host's WinRM certificate
+  ``_PATH``                    where test VMs are made (default: the host's VM path)
+  ``_SWITCH``                  the virtual switch NICs use (default ``Default Switch``)
 ``PROVISIONER_TEST_RUN_ID``    the run's id in stack names (default: random, 6 hex)
 =============================  ==========================================================
 
@@ -61,9 +70,10 @@ VSPHERE = PREFIX + "VSPHERE"
 XAPI = PREFIX + "XAPI"
 LIBVIRT = PREFIX + "LIBVIRT_URI"
 VBOX = PREFIX + "VBOX"
+HYPERV = PREFIX + "HYPERV"
 RUN_ID = PREFIX + "RUN_ID"
 SELECTORS = {"proxmox": PVE, "vsphere": VSPHERE, "xenserver": XAPI, "libvirt": LIBVIRT,
-             "virtualbox": VBOX}
+             "virtualbox": VBOX, "hyperv": HYPERV}
 """The variable that selects a real target, per provider (the ``provider`` of the
 ``simulator_only`` marker)."""
 
@@ -127,6 +137,19 @@ class VboxTarget:
 
 
 @dataclass(frozen=True)
+class HyperVTarget:
+    host: str | None
+    """None: PowerShell on this machine (``local``); else the WinRM host."""
+    powershell: str = "powershell.exe"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    auth: str = "negotiate"
+    ca_file: str | None = None
+    path: str | None = None
+    switch: str = "Default Switch"
+
+
+@dataclass(frozen=True)
 class LibvirtTarget:
     uri: str
 
@@ -137,7 +160,7 @@ class LibvirtTarget:
         return host not in (None, "", "localhost", "127.0.0.1", "::1")
 
 
-Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget
+Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget | HyperVTarget
 
 
 class _Reader:
@@ -265,8 +288,29 @@ def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
                       basefolder=read.get("BASEFOLDER"))
 
 
+def hyperv(environ: Mapping[str, str] | None = None) -> HyperVTarget | None:
+    environ = os.environ if environ is None else environ
+    value = environ.get(HYPERV, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"local|[A-Za-z0-9_.-]+", value):
+        raise RealHostError(f"{HYPERV} must be `local` or a host name, not {value!r}")
+    read = _Reader(environ, HYPERV)
+    remote = value != "local"
+    auth = read.get("AUTH", "negotiate") or "negotiate"
+    if auth not in ("negotiate", "ntlm", "kerberos", "credssp"):
+        raise RealHostError(f"{HYPERV}_AUTH: negotiate, ntlm, kerberos or credssp, not {auth!r}")
+    return HyperVTarget(
+        host=value if remote else None,
+        powershell=read.get("POWERSHELL", "powershell.exe") or "powershell.exe",
+        user=read.need("USER", "the WinRM user") if remote else None,
+        password=read.need("PASSWORD", "the WinRM user's password") if remote else None,
+        auth=auth, ca_file=read.ca_file(), path=read.get("PATH"),
+        switch=read.get("SWITCH", "Default Switch") or "Default Switch")
+
+
 _PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt,
-            "virtualbox": vbox}
+            "virtualbox": vbox, "hyperv": hyperv}
 
 
 def target(provider: str, environ: Mapping[str, str] | None = None) -> Target | None:

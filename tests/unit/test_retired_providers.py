@@ -1,6 +1,6 @@
 """Discontinued hypervisors: `provisioner providers` lists them as not supported with the
 reason and the successor, and a stack naming one is refused with the same words; the
-virtualbox provider says what it needs to run."""
+virtualbox and hyperv providers say what they need to run."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def test_providers_lists_the_discontinued_ones_and_what_virtualbox_needs(
     assert "Windows 7" in lines["virtualpc"]
     assert "VBoxManage" in lines["virtualbox"]
     assert "pip install" not in lines["virtualbox"]
+    assert "PowerShell" in lines["hyperv"] and "WinRM" in lines["hyperv"]
 
 
 @pytest.mark.parametrize(("type_name", "successor"), [

@@ -6,7 +6,8 @@ Each module holds one concept a provider needs whatever its hypervisor:
 - ``marker`` and ``ownership``: the ownership marker (stack, provider block,
   address, a memo) and whose an object is; a provider's ``ownership.py`` only
   carries the marker on its objects;
-- ``changes``: which fields an update touches, and the spec an update writes;
+- ``changes``: which fields an update touches, the spec an update writes, and
+  whether it needs the guest off;
 - ``cloudinit`` and ``nocloud``: the instance id, and the NoCloud seed files and ISO;
 - ``macs``: fixed MACs that a VM outside the stack already has;
 - ``references``: what a disk's ``pool:`` or a NIC's ``network:`` names;

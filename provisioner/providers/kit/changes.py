@@ -4,17 +4,18 @@
 (``cpus``, ``disks[1].size``, ``options.tags``). A provider changes those and
 nothing else: fields left out of ``changed`` (``lifecycle.ignore_changes``)
 keep the value the object has now (``only_changed``), and a setting is written
-only when a changed path touches it (``touched``). Pure.
+only when a changed path touches it (``touched``). The guest is powered off for
+an update exactly when the plan said "requires restart" (``needs_halt``). Pure.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from provisioner.core.resources import Effect, LiveObject, Resource
+from provisioner.core.resources import PROTECTION_PATH, Effect, LiveObject, Resource
 from provisioner.providers.base import KindSchema
 
 _FIELD_SPLIT = re.compile(r"[.\[]")
@@ -71,3 +72,13 @@ def effect_of(schema: KindSchema, path: str, live: LiveObject,
         return rule
     return schema.refine(path, value_at(live.spec, path), value_at(desired, path), live) \
         or rule
+
+
+def needs_halt(schema: KindSchema, changed: Sequence[str], live: LiveObject,
+               desired: Mapping[str, Any]) -> bool:
+    """Whether an update must power the guest off for ``changed``: a field whose effect
+    the plan gave is not "in place" (``power`` and the protection mark aside, and a
+    kept value no longer declared: it does not change)."""
+    return any(effect_of(schema, path, live, desired) is not Effect.IN_PLACE
+               for path in changed if path not in ("power", PROTECTION_PATH)
+               and not (value_at(desired, path) is None and schema.keeps(path)))

@@ -4,13 +4,16 @@ cloud-init runs its per-instance modules again when the ``instance-id`` of its
 meta-data changes. Every provider that hands a guest cloud-init data (a NoCloud
 seed, VMware guestinfo) gives it the same default id, computed from the three
 documents' digests: same documents, same id; new user-data, new id (and so a
-new run at the next boot). Pure.
+new run at the next boot). Providers that keep only the documents' digests on the
+VM (VirtualBox, Hyper-V: the hypervisor knows the seed ISO's path, not what is in
+it) write them with ``seed_memo`` and read them back with ``memo_blobs``. Pure.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 from provisioner.core.resources import Blob
 
@@ -23,3 +26,22 @@ def instance_id(name: str, blobs: Mapping[str, Blob | None]) -> str:
     digests = "\n".join(blob.content_digest if (blob := blobs.get(key)) is not None else ""
                         for key in FIELDS)
     return f"{name}-{hashlib.sha256(digests.encode()).hexdigest()[:12]}"
+
+
+def seed_memo(cloud_init: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a marker's memo remembers of a seed: each document's label and digest."""
+    if not cloud_init:
+        return {}
+    return {key: {"label": blob.label, "digest": blob.digest}
+            for key in FIELDS if isinstance(blob := cloud_init.get(key), Blob)}
+
+
+def memo_blobs(written: Any) -> dict[str, Blob | None]:
+    """The ``cloud_init`` of a live guest from what ``seed_memo`` wrote (digests only)."""
+    found: dict[str, Blob | None] = {}
+    for key in FIELDS:
+        value = written.get(key) if isinstance(written, Mapping) else None
+        if isinstance(value, Mapping) and value.get("digest"):  # as JSON, or decoded
+            value = Blob(str(value.get("label", key)), str(value["digest"]), b"")
+        found[key] = Blob(value.label, value.digest, b"") if isinstance(value, Blob) else None
+    return found

@@ -1,6 +1,6 @@
 """Updating a guest: only the fields the plan listed, powering it off only when one needs it.
 
-``schema.needs_halt`` decides from the rules the plan used, so the guest is
+``kit.changes.needs_halt`` decides from the rules the plan used, so the guest is
 powered off exactly when the plan said "requires restart", and started again
 afterwards when it should run. A running guest's NIC attachments and port
 forwards change live (``controlvm``); everything else is written with the
@@ -13,14 +13,14 @@ from collections.abc import Callable, Sequence
 
 from provisioner.core.resources import PROTECTION_PATH, LiveObject, Resource
 from provisioner.core.specs import GuestSpec
-from provisioner.providers.kit.changes import only_changed, touched
+from provisioner.providers.kit.changes import needs_halt, only_changed, touched
 from provisioner.providers.virtualbox import GuestOptions
 from provisioner.providers.virtualbox.guests import Guests, label
 from provisioner.providers.virtualbox.listing import parse_vms
 from provisioner.providers.virtualbox.machine import Machine, mib
 from provisioner.providers.virtualbox.nics import declared_ports
 from provisioner.providers.virtualbox.ownership import OWNER_KEY, encode, marker_in
-from provisioner.providers.virtualbox.schema import needs_halt
+from provisioner.providers.virtualbox.schema import GUEST_SCHEMA
 
 _SETTINGS: dict[str, Callable[[GuestSpec, GuestOptions], str]] = {
     "cpus": lambda g, o: f"--cpus={g.cpus}",
@@ -42,7 +42,7 @@ class Changes:
         desired = only_changed(resource, live, changed)
         guest = GuestSpec.of(desired.spec)
         options = guest.options_as(GuestOptions)
-        halt = bool(live.running) and needs_halt(changed, live, desired.spec)
+        halt = bool(live.running) and needs_halt(GUEST_SCHEMA, changed, live, desired.spec)
         if halt:
             self.guests.power.stop(name, what)
         running = bool(live.running) and not halt

@@ -15,12 +15,11 @@ restart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from provisioner.core.resources import PROTECTION_PATH, Effect, LiveObject
+from provisioner.core.resources import Effect, LiveObject
 from provisioner.providers.base import GROWS, IN_PLACE, REPLACE, RESTART, FieldRule, KindSchema
-from provisioner.providers.kit.changes import effect_of, value_at
 
 ATTRIBUTES = ("uuid", "state", "macs", "config_file", "seed")
 
@@ -48,11 +47,3 @@ def refine(path: str, before: Any, after: Any, live: LiveObject) -> Effect | Non
 
 GUEST_SCHEMA = KindSchema(fields=GUEST_FIELDS, attributes=ATTRIBUTES, refine=refine,
                           kept=frozenset({"networks[].mac"}))
-
-
-def needs_halt(changed: Sequence[str], live: LiveObject, desired: Mapping[str, Any]) -> bool:
-    """Whether ``update`` must power the guest off for ``changed``: a field whose effect
-    is not "in place"."""
-    return any(effect_of(GUEST_SCHEMA, path, live, desired) is not Effect.IN_PLACE
-               for path in changed if path not in ("power", PROTECTION_PATH)
-               and not (value_at(desired, path) is None and GUEST_SCHEMA.keeps(path)))

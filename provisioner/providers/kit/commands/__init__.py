@@ -20,10 +20,10 @@ output. Each such provider talks to its program only through a ``Runner``:
 Secrets: an argument passed as ``Secret(value)`` reaches the program but is
 shown as ``***`` in every message and log line (``shown``).
 
-A PowerShell-over-WinRM runner for Hyper-V (``pypsrp``) is the next seam to
-add: it implements ``Runner.run`` with one pipeline per argv (the cmdlet and
-its parameters) and ``write_file`` with ``Copy-Item`` over the session; nothing
-in a provider changes but the runner it is given.
+The PowerShell-over-WinRM runner of Hyper-V is ``hyperv/psrp.py`` (``pypsrp``):
+it implements ``Runner.run`` by running the script given as stdin in one
+pipeline on the host, and ``write_file`` with pypsrp's file copy; the Hyper-V
+provider changes nothing else between this machine and a remote host.
 """
 
 from provisioner.providers.kit.commands.runner import Completed, Runner, Secret, shown
