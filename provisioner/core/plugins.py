@@ -32,6 +32,7 @@ BUILT_IN = {
     "qemu": "provisioner.providers.qemu:plugin",
     "xenserver": "provisioner.providers.xenserver:plugin",
     "virtualbox": "provisioner.providers.virtualbox:plugin",
+    "parallels": "provisioner.providers.parallels:plugin",
 }
 """The plugins shipped with provisioner (also declared as entry points in
 pyproject.toml): found without scanning every installed distribution's entry

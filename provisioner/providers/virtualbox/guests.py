@@ -20,6 +20,7 @@ from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
+from provisioner.providers.kit.cloudinit import seed_memo
 from provisioner.providers.kit.ownership import name_taken, stack_owner
 from provisioner.providers.virtualbox import GuestOptions, VirtualBoxConfig
 from provisioner.providers.virtualbox.inventory import Lister
@@ -39,7 +40,6 @@ from provisioner.providers.virtualbox.read import (
     SEED_FILE,
     SEED_PORT,
     folder_of,
-    seed_memo,
 )
 from provisioner.providers.virtualbox.vboxmanage import VBoxManage
 from provisioner.testing import kill_point

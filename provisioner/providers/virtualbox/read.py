@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.core.resources import PROTECTION_MARK, Blob, LiveObject
+from provisioner.core.resources import PROTECTION_MARK, LiveObject
+from provisioner.providers.kit.cloudinit import blobs_of_memo as _cloud_init
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.virtualbox.listing import Attachment, Medium, VmInfo
 from provisioner.providers.virtualbox.nics import live_nic
@@ -22,7 +23,6 @@ CONTROLLER = "SATA"
 SEED_PORT = 29
 """The SATA port of the cloud-init seed DVD; disks take ports 0..28."""
 SEED_FILE = "cidata.iso"
-CLOUD_INIT_FIELDS = ("user_data", "meta_data", "network_config")
 POWER = {"running": "running", "poweroff": "stopped", "aborted": "stopped",
          "saved": "suspended", "paused": "paused"}
 
@@ -81,21 +81,3 @@ def _disk(attached: Attachment, media: Mapping[str, Medium]) -> dict[str, Any]:
     medium = media.get(attached.uuid)
     return {"size": Bytes(medium.capacity if medium else 0), "pool": None, "image": None,
             "volume": None, "format": None, "bus": None, "slot": None}
-
-
-def _cloud_init(written: Any) -> dict[str, Blob | None]:
-    found: dict[str, Blob | None] = {}
-    for key in CLOUD_INIT_FIELDS:
-        value = written.get(key) if isinstance(written, Mapping) else None
-        if isinstance(value, Mapping) and value.get("digest"):  # as JSON, or decoded
-            value = Blob(str(value.get("label", key)), str(value["digest"]), b"")
-        found[key] = Blob(value.label, value.digest, b"") if isinstance(value, Blob) else None
-    return found
-
-
-def seed_memo(cloud_init: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What the marker remembers of the seed: each document's label and digest."""
-    if not cloud_init:
-        return {}
-    return {key: {"label": blob.label, "digest": blob.digest}
-            for key in CLOUD_INIT_FIELDS if isinstance(blob := cloud_init.get(key), Blob)}

@@ -1,0 +1,118 @@
+"""Plan-time checks of what guests ask of Parallels Desktop. Pure.
+
+What Parallels cannot hold is refused at its field (images, clones, nodes,
+pools, volumes, disk formats, buses and slots, managed networks, per-NIC
+addresses, VLANs, firewalls, port forwards, sizes that are not whole MiB);
+``host_network:`` must be one of the forms ``nics.py`` describes, and a
+host-only network or a bridged interface must be one the Mac has (``prlsrvctl
+net list``, read with the VMs in the bulk read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from provisioner.core.problems import Problem
+from provisioner.core.resources import Resource
+from provisioner.core.specs import GuestSpec, NicSpec
+from provisioner.providers.parallels.listing import MIB, Network
+from provisioner.providers.parallels.nics import (
+    DEFAULT_HOST_ONLY,
+    KINDS,
+    MAX_NICS,
+    MODELS,
+    attachment,
+)
+from provisioner.stack.interpolate import did_you_mean
+
+UNSUPPORTED_GUEST = {
+    "image": ("disks from images are not made by the parallels provider yet",
+              "leave image: out; boot an installer or a seed instead"),
+    "clone": ("clones are not made by the parallels provider yet", "leave clone: out"),
+    "node": ("a Parallels Desktop Mac is one node", "leave node: out"),
+}
+UNSUPPORTED_DISK = {"pool": "disks live in the VM's bundle (the block's basefolder)",
+                    "image": "disks from images are not made yet",
+                    "volume": "volumes are not managed on Parallels Desktop",
+                    "format": "disks are Parallels expanding images (.hdd)",
+                    "bus": "prlctl chooses the disk's port", "slot": "disk N is the Nth hdd"}
+UNSUPPORTED_NIC = {"network": "Parallels networks are named with host_network: (shared, "
+                              "host, host:NAME) or bridge:",
+                   "ip": "set addresses with cloud-init network_config",
+                   "vlan": "Parallels NICs carry no VLAN tag", "firewall": "no NIC firewall"}
+HOST_NETWORK_FORMS = "shared, host or host:NAME (a host-only network)"
+
+Refuse = Callable[[str, str, str], None]
+
+
+def unsupported(resource: Resource) -> list[Problem]:
+    """What no Parallels Desktop can hold (no lookups): create refuses these too."""
+    guest = GuestSpec.of(resource.spec)
+    found: list[Problem] = []
+
+    def refuse(path: str, summary: str, hint: str = "") -> None:
+        found.append(Problem(summary, resource.address, path, hint=hint))
+
+    for key, (why, hint) in UNSUPPORTED_GUEST.items():
+        if getattr(guest, key):
+            refuse(key, why, hint)
+    if resource.settings.get("wait_for"):
+        refuse("wait_for", "is not supported by the parallels provider yet (a guest's "
+               "address comes from Parallels Tools, not read yet)", "drop wait_for")
+    if guest.memory % MIB:
+        refuse("memory", "Parallels gives memory in whole MiB", "round it to MiB")
+    for index, disk in enumerate(guest.disks):
+        for key, why in UNSUPPORTED_DISK.items():
+            if getattr(disk, key) is not None:
+                refuse(f"disks[{index}].{key}", "is not supported by the parallels provider",
+                       why)
+        if disk.size is not None and disk.size % MIB:
+            refuse(f"disks[{index}].size", "Parallels sizes disks in whole MiB",
+                   "round it to MiB")
+    if len(guest.networks) > MAX_NICS:
+        refuse("networks", f"at most {MAX_NICS} NICs", "")
+    for index, nic in enumerate(guest.networks):
+        _nic(index, nic, refuse)
+    return found
+
+
+def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:
+    path = f"networks[{index}]"
+    for key, why in UNSUPPORTED_NIC.items():
+        if getattr(nic, key) is not None:
+            refuse(f"{path}.{key}", "is not supported by the parallels provider", why)
+    kind, target = attachment(nic)
+    if nic.host_network is not None and (kind not in KINDS or
+                                         (kind == "shared" and target is not None)):
+        refuse(f"{path}.host_network", f"'{nic.host_network}' is not a Parallels network",
+               f"write {HOST_NETWORK_FORMS}, or bridge: IF")
+    if nic.model is not None and nic.model not in MODELS:
+        refuse(f"{path}.model", f"'{nic.model}' is not a Parallels NIC model",
+               "use one of " + ", ".join(MODELS))
+    if nic.forwards:
+        refuse(f"{path}.forwards", "is not supported by the parallels provider",
+               "Parallels forwards ports on its Shared network, for the whole Mac "
+               "(prlsrvctl net set Shared --nat-tcp-add); reach the guest at its address")
+
+
+def plan_checks(resources: Sequence[Resource], networks: Sequence[Network]) -> list[Problem]:
+    problems: list[Problem] = []
+    host_only = {net.id for net in networks if net.type == "host-only"}
+    bridges = {net.bound_to for net in networks if net.type == "bridged"} | \
+        {net.id for net in networks if net.type == "bridged"}
+    for resource in resources:
+        problems += unsupported(resource)
+        for index, nic in enumerate(GuestSpec.of(resource.spec).networks):
+            kind, target = attachment(nic)
+            if kind == "host" and target and target != DEFAULT_HOST_ONLY and \
+                    target not in host_only:
+                problems.append(Problem(
+                    f"'{target}': no such host-only network on the Mac", resource.address,
+                    f"networks[{index}].host_network",
+                    hint=did_you_mean(target, host_only) or "see prlsrvctl net list"))
+            elif kind == "bridged" and target and target not in bridges:
+                problems.append(Problem(
+                    f"'{target}': no such interface to bridge on the Mac", resource.address,
+                    f"networks[{index}].bridge",
+                    hint=did_you_mean(target, bridges) or "see prlsrvctl net list"))
+    return problems

@@ -1,0 +1,152 @@
+"""Creating and deleting VMs.
+
+A create (``Guests.create``), in this order: ``prlctl create`` into this
+stack's folder (``--dst BASE/provisioner-STACK``, without a disk), the
+creating line in its description, the settings, the NICs, each disk, the seed
+CD, the owner marker, the start, and last the creating line's removal. A
+create that fails deletes the VM (``prlctl delete`` takes its bundle: disks
+and seed); one killed half-way leaves a VM with the creating line (a leftover
+the next plan deletes), or, killed before that line, a VM in the stack's
+folder without any marker, which the next create of that name deletes and
+makes again. A retried create whose first attempt finished finds that VM and
+returns it.
+"""
+
+from __future__ import annotations
+
+from provisioner.core.address import Address
+from provisioner.core.resources import LiveObject, Resource
+from provisioner.core.specs import GuestSpec
+from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
+from provisioner.providers.kit.cloudinit import seed_memo
+from provisioner.providers.kit.ownership import name_taken, stack_owner
+from provisioner.providers.parallels import GuestOptions, ParallelsConfig
+from provisioner.providers.parallels.inventory import Lister, stack_of
+from provisioner.providers.parallels.machine import Machine, settings_args
+from provisioner.providers.parallels.ownership import (
+    CREATING_PREFIX,
+    OWNER_PREFIX,
+    marker_in,
+    with_line,
+)
+from provisioner.providers.parallels.power import Power
+from provisioner.providers.parallels.prlctl import Prlctl
+from provisioner.testing import kill_point
+
+
+def label(address: Address, name: str) -> str:
+    """How errors name a guest: its address and its VM."""
+    return f"{address}: VM '{name}'"
+
+
+class Guests:
+    """Creates and deletes one provider block's VMs."""
+
+    def __init__(self, prl: Prlctl, settings: ParallelsConfig, lister: Lister) -> None:
+        self.prl = prl
+        self.settings = settings
+        self.lister = lister
+        self.ownership = lister.ownership
+        self.power = Power(prl, settings, lister)
+
+    # -- create -------------------------------------------------------------------------
+
+    def create(self, resource: Resource) -> str:
+        """Make the VM of ``resource`` and return its name (see the module)."""
+        address, name = resource.address, resource.name
+        what = label(address, name)
+        if self._made_before(address, name, what):
+            return name
+        guest = GuestSpec.of(resource.spec)
+        options = guest.options_as(GuestOptions)
+        self.prl.run("create", name, "--distribution", options.distribution, "--dst",
+                     f"{self._base(what)}/{self.ownership.folder}", "--no-hdd", what=what,
+                     retry=False)
+        try:
+            self._finish(resource, guest, options, what)
+        except BaseException as exc:
+            self._undo(name, what, exc)
+            raise
+        return name
+
+    def _base(self, what: str) -> str:
+        """The folder the stack's folder is made in: basefolder, else Parallels' VM home."""
+        if self.settings.basefolder:
+            return self.settings.basefolder.rstrip("/")
+        info = self.prl.srv("info")
+        home = str(info.get("VM home", "")) if isinstance(info, dict) else ""
+        if not home:
+            raise ProviderError(f"{what}: prlsrvctl info did not say where VMs are made",
+                                hint="set basefolder in the provider block")
+        return home.rstrip("/")
+
+    def _made_before(self, address: Address, name: str, what: str) -> bool:
+        """Whether an earlier attempt of this create finished (True), or nothing of it
+        is left (False: a half-made VM of this stack with the name is removed first).
+        Raises when the name is another owner's."""
+        try:
+            vm = self.lister.vm(name, what)
+        except ObjectNotFoundError:
+            return False
+        stack = stack_of(vm)
+        if stack != self.ownership.stack:
+            raise name_taken(what, "VM", name, stack_owner(stack))
+        marker = marker_in(vm.description)
+        creating = marker_in(vm.description, CREATING_PREFIX)
+        if self.ownership.owns_at(marker, address) and creating is None:
+            return True
+        if (creating is not None and self.ownership.owns_at(creating, address)) or \
+                (marker is None and creating is None):
+            self.destroy(name, what, vm.state)
+            return False
+        raise name_taken(what, "VM", name, self.ownership.whose(marker or creating))
+
+    def _finish(self, resource: Resource, guest: GuestSpec, options: GuestOptions,
+                what: str) -> None:
+        address, name = resource.address, resource.name
+        machine = Machine(self.prl, name, what)
+        creating = with_line("", CREATING_PREFIX, self.ownership.marker(address))
+        machine.set("--description", creating)
+        kill_point(f"parallels:made:{address}")
+        machine.set(*settings_args(guest))
+        vm = self.lister.vm(name, what)
+        machine.match_nics(vm, guest.networks, running=False)
+        for index, disk in enumerate(guest.disks):
+            machine.add_disk(index, disk)
+        memo: dict[str, object] = {"distribution": options.distribution}
+        if guest.cloud_init is not None:
+            machine.attach_seed(vm, guest.cloud_init)
+            memo["seed"] = seed_memo(resource.spec.get("cloud_init"))
+        marker = self.ownership.marker(address, memo, resource.lifecycle.prevent_destroy)
+        machine.set("--description", with_line(creating, OWNER_PREFIX, marker))
+        kill_point(f"parallels:devices-made:{address}")
+        if guest.running:
+            self.power.start(name, what, state="stopped")
+        kill_point(f"parallels:started:{address}")
+        machine.set("--description", with_line("", OWNER_PREFIX, marker))
+
+    def _undo(self, name: str, what: str, cause: BaseException) -> None:
+        """Delete a VM whose create failed; if that fails too, say what is left."""
+        if not isinstance(cause, Exception):  # interrupted: the next plan finds a leftover
+            return
+        try:
+            self.destroy(name, what)
+        except ProviderError as exc:
+            raise CreateFailedError(
+                f"{what}: the create failed and its VM could not be removed ({exc})",
+                hint="the next plan deletes it (it is marked as being created)",
+                leftovers=[name]) from cause
+
+    # -- delete -------------------------------------------------------------------------
+
+    def delete(self, live: LiveObject) -> None:
+        """Stop the VM and delete it with its bundle (disks, seed); gone is success."""
+        self.destroy(live.name, label(live.address, live.name))
+
+    def destroy(self, name: str, what: str, state: str | None = None) -> None:
+        try:
+            self.power.stop(name, what, clean=False, state=state)
+            self.prl.run("delete", name, what=what)
+        except ObjectNotFoundError:
+            pass
+        kill_point(f"parallels:deleted:{name}")
