@@ -36,6 +36,10 @@ whatever the tests make there belongs to a stack named for this run
                                (VBoxManage on that host, over ssh with a key)
   ``_VBOXMANAGE``              the program (default ``VBoxManage``)
   ``_BASEFOLDER``              where test VMs are made (default: VirtualBox's)
+``PROVISIONER_TEST_PARALLELS`` ``local`` (prlctl on this Mac) or ``user@mac`` (prlctl on
+                               that Mac, over ssh with a key)
+  ``_PRLCTL``                  the program (default ``prlctl``)
+  ``_BASEFOLDER``              where test VMs are made (default: Parallels' VM home)
 ``PROVISIONER_TEST_RUN_ID``    the run's id in stack names (default: random, 6 hex)
 =============================  ==========================================================
 
@@ -61,9 +65,10 @@ VSPHERE = PREFIX + "VSPHERE"
 XAPI = PREFIX + "XAPI"
 LIBVIRT = PREFIX + "LIBVIRT_URI"
 VBOX = PREFIX + "VBOX"
+PARALLELS = PREFIX + "PARALLELS"
 RUN_ID = PREFIX + "RUN_ID"
 SELECTORS = {"proxmox": PVE, "vsphere": VSPHERE, "xenserver": XAPI, "libvirt": LIBVIRT,
-             "virtualbox": VBOX}
+             "virtualbox": VBOX, "parallels": PARALLELS}
 """The variable that selects a real target, per provider (the ``provider`` of the
 ``simulator_only`` marker)."""
 
@@ -127,6 +132,14 @@ class VboxTarget:
 
 
 @dataclass(frozen=True)
+class ParallelsTarget:
+    host: str | None
+    """None: prlctl on this Mac (``local``); else the ssh destination."""
+    prlctl: str = "prlctl"
+    basefolder: str | None = None
+
+
+@dataclass(frozen=True)
 class LibvirtTarget:
     uri: str
 
@@ -137,7 +150,7 @@ class LibvirtTarget:
         return host not in (None, "", "localhost", "127.0.0.1", "::1")
 
 
-Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget
+Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget | ParallelsTarget
 
 
 class _Reader:
@@ -265,8 +278,22 @@ def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
                       basefolder=read.get("BASEFOLDER"))
 
 
+def parallels(environ: Mapping[str, str] | None = None) -> ParallelsTarget | None:
+    environ = os.environ if environ is None else environ
+    value = environ.get(PARALLELS, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"local|[A-Za-z0-9_.@-]+", value):
+        raise RealHostError(f"{PARALLELS} must be `local` or an ssh destination (user@mac), "
+                            f"not {value!r}")
+    read = _Reader(environ, PARALLELS)
+    return ParallelsTarget(host=None if value == "local" else value,
+                           prlctl=read.get("PRLCTL", "prlctl") or "prlctl",
+                           basefolder=read.get("BASEFOLDER"))
+
+
 _PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt,
-            "virtualbox": vbox}
+            "virtualbox": vbox, "parallels": parallels}
 
 
 def target(provider: str, environ: Mapping[str, str] | None = None) -> Target | None:
