@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from contract.target_libvirt import LibvirtTarget
+from contract.target_parallels import ParallelsTarget
 from contract.target_proxmox import ProxmoxTarget
 from contract.target_qemu import QemuTarget
 from contract.target_virtualbox import VirtualBoxTarget
@@ -28,6 +29,7 @@ TARGETS += VSPHERE_TARGETS
 TARGETS.append(QemuTarget())
 TARGETS.append(XenServerTarget())
 TARGETS.append(VirtualBoxTarget())
+TARGETS.append(ParallelsTarget())
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)

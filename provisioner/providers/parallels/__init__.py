@@ -60,7 +60,7 @@ class GuestOptions(_Strict):
 
     distribution: Distribution = Field(
         "linux", description="the guest OS as `prlctl create --distribution` names it "
-                             "(ubuntu, debian, fedora, linux...); another is a new VM")
+                             "(ubuntu, debian, fedora, linux...)")
 
 
 def probe() -> str:

@@ -2,8 +2,8 @@
 
 A create (``Guests.create``), in this order: ``prlctl create`` into this
 stack's folder (``--dst BASE/provisioner-STACK``, without a disk), the
-creating line in its description, the settings, the NICs, each disk, the seed
-CD, the owner marker, the start, and last the creating line's removal. A
+creating line in its description with the settings, the NICs, each disk, the
+seed CD, the owner marker in place of the creating line, and the start. A
 create that fails deletes the VM (``prlctl delete`` takes its bundle: disks
 and seed); one killed half-way leaves a VM with the creating line (a leftover
 the next plan deletes), or, killed before that line, a VM in the stack's
@@ -48,6 +48,8 @@ class Guests:
         self.lister = lister
         self.ownership = lister.ownership
         self.power = Power(prl, settings, lister)
+        self._home: str | None = None
+        """Parallels' VM home, once asked (``prlsrvctl info``)."""
 
     # -- create -------------------------------------------------------------------------
 
@@ -73,12 +75,14 @@ class Guests:
         """The folder the stack's folder is made in: basefolder, else Parallels' VM home."""
         if self.settings.basefolder:
             return self.settings.basefolder.rstrip("/")
-        info = self.prl.srv("info")
-        home = str(info.get("VM home", "")) if isinstance(info, dict) else ""
-        if not home:
-            raise ProviderError(f"{what}: prlsrvctl info did not say where VMs are made",
-                                hint="set basefolder in the provider block")
-        return home.rstrip("/")
+        if self._home is None:
+            info = self.prl.srv("info")
+            home = str(info.get("VM home", "")) if isinstance(info, dict) else ""
+            if not home:
+                raise ProviderError(f"{what}: prlsrvctl info did not say where VMs are made",
+                                    hint="set basefolder in the provider block")
+            self._home = home.rstrip("/")
+        return self._home
 
     def _made_before(self, address: Address, name: str, what: str) -> bool:
         """Whether an earlier attempt of this create finished (True), or nothing of it
@@ -106,9 +110,8 @@ class Guests:
         address, name = resource.address, resource.name
         machine = Machine(self.prl, name, what)
         creating = with_line("", CREATING_PREFIX, self.ownership.marker(address))
-        machine.set("--description", creating)
+        machine.set("--description", creating, *settings_args(guest))
         kill_point(f"parallels:made:{address}")
-        machine.set(*settings_args(guest))
         vm = self.lister.vm(name, what)
         machine.match_nics(vm, guest.networks, running=False)
         for index, disk in enumerate(guest.disks):
@@ -118,12 +121,13 @@ class Guests:
             machine.attach_seed(vm, guest.cloud_init)
             memo["seed"] = seed_memo(resource.spec.get("cloud_init"))
         marker = self.ownership.marker(address, memo, resource.lifecycle.prevent_destroy)
-        machine.set("--description", with_line(creating, OWNER_PREFIX, marker))
+        # the creating line goes as the marker comes: a VM killed before its start is
+        # whole, and the next plan starts it as a power change
+        machine.set("--description", with_line("", OWNER_PREFIX, marker))
         kill_point(f"parallels:devices-made:{address}")
         if guest.running:
             self.power.start(name, what, state="stopped")
         kill_point(f"parallels:started:{address}")
-        machine.set("--description", with_line("", OWNER_PREFIX, marker))
 
     def _undo(self, name: str, what: str, cause: BaseException) -> None:
         """Delete a VM whose create failed; if that fails too, say what is left."""

@@ -8,8 +8,9 @@ here, and a restart the plan announced is better than a refusal half-way
 through an apply. What is known to change live is a NIC's network (Shared,
 Host-Only, bridged: the Devices menu of a running VM switches it, and
 ``--device-set netN --type`` does the same), so those are IN_PLACE; a disk
-grows in place only while the guest is off (``refine``). A new distribution or
-cloud-init data is a new VM.
+grows in place only while the guest is off (``refine``); the distribution
+(``--distribution``) is written with the guest off. New cloud-init data is a
+new VM.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ GUEST_FIELDS: Mapping[str, FieldRule] = {
     "networks[].network": REPLACE, "networks[].ip": REPLACE, "networks[].vlan": REPLACE,
     "networks[].firewall": REPLACE, "networks[].forwards": REPLACE,
     "cloud_init": REPLACE,
-    "options": REPLACE,
+    "options": RESTART,
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from prl_lab import Lab, fake_block, real_block
 from support import real_hosts
-from support.parallels import FakeParallels
+from support.parallels.install import FakeParallels
 
 
 @pytest.fixture

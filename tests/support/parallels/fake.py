@@ -154,7 +154,8 @@ class Fake:
         opts, rest = options(args)
         vm = self.vm(rest[0])
         running = vm["state"] != "stopped"
-        hardware = {"cpus", "memsize", "autostart", "device-add", "device-del"}
+        hardware = {"cpus", "memsize", "autostart", "distribution", "device-add",
+                    "device-del"}
         if running and (hardware & set(opts) or self._hardware_set(opts)):
             raise Refused("Failed to configure the VM: Unable to commit the changes: the "
                           "virtual machine is running. Stop the virtual machine and try "
@@ -171,6 +172,8 @@ class Fake:
             out += f"Set the memsize parameter to {opts['memsize']}Mb.\n"
         if "autostart" in opts:
             vm["autostart"] = opts["autostart"] == "on"
+        if "distribution" in opts:
+            vm["os"] = opts["distribution"]
         if "device-add" in opts:
             out += self._device_add(vm, opts["device-add"], opts)
         if "device-set" in opts:
