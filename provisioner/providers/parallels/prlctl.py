@@ -13,7 +13,6 @@ the guest and the command.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
@@ -23,6 +22,7 @@ from provisioner.providers.kit.commands.local import LocalRunner
 from provisioner.providers.kit.commands.ssh import SshRunner
 from provisioner.providers.kit.retry import RetryPolicy, retrying
 from provisioner.providers.parallels import ParallelsConfig
+from provisioner.providers.parallels.listing import json_in
 
 RETRY = RetryPolicy(start=0.2, max=3.0, jitter=0.2)
 NOT_FOUND = ("The virtual machine could not be found",)
@@ -85,10 +85,10 @@ class Prlctl:
 
     def json(self, *args: str, kind: CallKind = CallKind.LIST, what: str = "",
              program: str = "") -> Any:
-        """The JSON document a ``--json`` command prints."""
+        """The JSON document a ``--json`` command prints (text around it skipped)."""
         text = self.run(*args, what=what, kind=kind, program=program)
         try:
-            return json.loads(text or "null")
+            return json_in(text or "null")
         except ValueError:
             raise ProviderError(f"{what or 'prlctl'}: {args[0]} printed no JSON "
                                 f"({text.strip()[:80]!r})") from None
