@@ -106,10 +106,12 @@ def plan_checks(resources: Sequence[Resource], networks: Sequence[Network]) -> l
             kind, target = attachment(nic)
             if kind == "host" and target and target != DEFAULT_HOST_ONLY and \
                     target not in host_only:
+                make = f"make it: prlsrvctl net add {target} --type host-only"
+                guess = did_you_mean(target, host_only)
                 problems.append(Problem(
                     f"'{target}': no such host-only network on the Mac", resource.address,
                     f"networks[{index}].host_network",
-                    hint=did_you_mean(target, host_only) or "see prlsrvctl net list"))
+                    hint=f"{guess} Or {make}" if guess else make[0].upper() + make[1:]))
             elif kind == "bridged" and target and target not in bridges:
                 problems.append(Problem(
                     f"'{target}': no such interface to bridge on the Mac", resource.address,

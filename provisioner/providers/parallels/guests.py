@@ -18,6 +18,7 @@ from provisioner.core.address import Address
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec
 from provisioner.errors import CreateFailedError, ObjectNotFoundError, ProviderError
+from provisioner.providers.base import CallKind
 from provisioner.providers.kit.cloudinit import seed_memo
 from provisioner.providers.kit.ownership import name_taken, stack_owner
 from provisioner.providers.parallels import GuestOptions, ParallelsConfig
@@ -144,8 +145,13 @@ class Guests:
     # -- delete -------------------------------------------------------------------------
 
     def delete(self, live: LiveObject) -> None:
-        """Stop the VM and delete it with its bundle (disks, seed); gone is success."""
+        """Stop the VM and delete it with its bundle (disks, seed); gone is success. The
+        stack's folder goes with its last VM (``rmdir``: a folder still holding anything
+        stays)."""
         self.destroy(live.name, label(live.address, live.name))
+        home = str(live.attributes.get("home") or "").rstrip("/")
+        if "/" in home:
+            self.prl.host_command("rmdir", home.rsplit("/", 1)[0], kind=CallKind.WRITE)
 
     def destroy(self, name: str, what: str, state: str | None = None) -> None:
         try:

@@ -97,9 +97,10 @@ class Prlctl:
         """``prlsrvctl ARGS --json``, counted as a list."""
         return self.json(*args, "--json", program=self.settings.prlsrvctl)
 
-    def host_command(self, *argv: str) -> Completed:
-        """Another program on the Mac (``df``, ``sysctl``), counted as a read."""
-        return self.runner.run(list(argv), kind=CallKind.READ)
+    def host_command(self, *argv: str, kind: CallKind = CallKind.READ) -> Completed:
+        """Another program on the Mac (``df``, ``sysctl``; ``rmdir`` counted as a write);
+        how it ended, whatever its exit code."""
+        return self.runner.run(list(argv), kind=kind)
 
     def write_file(self, path: str, data: bytes) -> None:
         self.runner.write_file(path, data)

@@ -70,3 +70,4 @@ def test_a_running_guest_restarts_only_when_the_plan_says_so_and_destroy_leaves_
     lab.destroy()
     assert fake.load()["vms"] == {}
     assert not home.exists(), "the bundle (disks, seed) outlived its VM"
+    assert not home.parent.exists(), "the stack's folder outlived its last VM"
