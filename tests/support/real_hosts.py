@@ -264,31 +264,36 @@ def libvirt(environ: Mapping[str, str] | None = None) -> LibvirtTarget | None:
     return LibvirtTarget(uri=uri)
 
 
-def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
+def _local_or_ssh(environ: Mapping[str, str] | None,
+                  variable: str) -> tuple[str | None, _Reader] | None:
+    """A desktop hypervisor's target: ``local`` (None) or an ssh destination, and the
+    reader of its other variables; None when the variable is not set."""
     environ = os.environ if environ is None else environ
-    value = environ.get(VBOX, "").strip()
+    value = environ.get(variable, "").strip()
     if not value:
         return None
     if not re.fullmatch(r"local|[A-Za-z0-9_.@-]+", value):
-        raise RealHostError(f"{VBOX} must be `local` or an ssh destination (user@host), "
+        raise RealHostError(f"{variable} must be `local` or an ssh destination (user@host), "
                             f"not {value!r}")
-    read = _Reader(environ, VBOX)
-    return VboxTarget(host=None if value == "local" else value,
+    return (None if value == "local" else value), _Reader(environ, variable)
+
+
+def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
+    found = _local_or_ssh(environ, VBOX)
+    if found is None:
+        return None
+    host, read = found
+    return VboxTarget(host=host,
                       vboxmanage=read.get("VBOXMANAGE", "VBoxManage") or "VBoxManage",
                       basefolder=read.get("BASEFOLDER"))
 
 
 def parallels(environ: Mapping[str, str] | None = None) -> ParallelsTarget | None:
-    environ = os.environ if environ is None else environ
-    value = environ.get(PARALLELS, "").strip()
-    if not value:
+    found = _local_or_ssh(environ, PARALLELS)
+    if found is None:
         return None
-    if not re.fullmatch(r"local|[A-Za-z0-9_.@-]+", value):
-        raise RealHostError(f"{PARALLELS} must be `local` or an ssh destination (user@mac), "
-                            f"not {value!r}")
-    read = _Reader(environ, PARALLELS)
-    return ParallelsTarget(host=None if value == "local" else value,
-                           prlctl=read.get("PRLCTL", "prlctl") or "prlctl",
+    host, read = found
+    return ParallelsTarget(host=host, prlctl=read.get("PRLCTL", "prlctl") or "prlctl",
                            basefolder=read.get("BASEFOLDER"))
 
 

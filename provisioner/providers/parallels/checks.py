@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec, NicSpec
-from provisioner.providers.parallels.listing import MIB, Network
+from provisioner.providers.kit.refusals import GuestRefusals
+from provisioner.providers.parallels.listing import Network
 from provisioner.providers.parallels.nics import (
     DEFAULT_HOST_ONLY,
     KINDS,
@@ -48,32 +49,17 @@ Refuse = Callable[[str, str, str], None]
 def unsupported(resource: Resource) -> list[Problem]:
     """What no Parallels Desktop can hold (no lookups): create refuses these too."""
     guest = GuestSpec.of(resource.spec)
-    found: list[Problem] = []
-
-    def refuse(path: str, summary: str, hint: str = "") -> None:
-        found.append(Problem(summary, resource.address, path, hint=hint))
-
-    for key, (why, hint) in UNSUPPORTED_GUEST.items():
-        if getattr(guest, key):
-            refuse(key, why, hint)
+    found = GuestRefusals(resource, "parallels")
+    found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK)
     if resource.settings.get("wait_for"):
-        refuse("wait_for", "is not supported by the parallels provider yet (a guest's "
-               "address comes from Parallels Tools, not read yet)", "drop wait_for")
-    if guest.memory % MIB:
-        refuse("memory", "Parallels gives memory in whole MiB", "round it to MiB")
-    for index, disk in enumerate(guest.disks):
-        for key, why in UNSUPPORTED_DISK.items():
-            if getattr(disk, key) is not None:
-                refuse(f"disks[{index}].{key}", "is not supported by the parallels provider",
-                       why)
-        if disk.size is not None and disk.size % MIB:
-            refuse(f"disks[{index}].size", "Parallels sizes disks in whole MiB",
-                   "round it to MiB")
+        found.refuse("wait_for", "is not supported by the parallels provider yet (a guest's "
+                     "address comes from Parallels Tools, not read yet)", "drop wait_for")
+    found.whole_mib(guest, "Parallels")
     if len(guest.networks) > MAX_NICS:
-        refuse("networks", f"at most {MAX_NICS} NICs", "")
+        found.refuse("networks", f"at most {MAX_NICS} NICs", "")
     for index, nic in enumerate(guest.networks):
-        _nic(index, nic, refuse)
-    return found
+        _nic(index, nic, found.refuse)
+    return found.found
 
 
 def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:

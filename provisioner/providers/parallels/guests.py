@@ -98,13 +98,12 @@ class Guests:
             raise name_taken(what, "VM", name, stack_owner(stack))
         marker = marker_in(vm.description)
         creating = marker_in(vm.description, CREATING_PREFIX)
-        if self.ownership.owns_at(marker, address) and creating is None:
-            return True
-        if (creating is not None and self.ownership.owns_at(creating, address)) or \
-                (marker is None and creating is None):
+        verdict = self.ownership.earlier_create(marker, creating, address)
+        if verdict is None:
+            raise name_taken(what, "VM", name, self.ownership.whose(marker or creating))
+        if not verdict:
             self.destroy(name, what, vm.state)
-            return False
-        raise name_taken(what, "VM", name, self.ownership.whose(marker or creating))
+        return verdict
 
     def _finish(self, resource: Resource, guest: GuestSpec, options: GuestOptions,
                 what: str) -> None:

@@ -12,7 +12,6 @@ leftover of an interrupted create.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import CallKind, Inventory
+from provisioner.providers.kit.lastread import LastRead
 from provisioner.providers.kit.macs import MacHolder, mac_holders
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.kit.ownership import stack_owner
@@ -57,20 +57,17 @@ class Lister:
     def __init__(self, prl: Prlctl, ownership: Ownership) -> None:
         self.prl = prl
         self.ownership = ownership
-        self._last: HostRead | None = None
-        self._lock = threading.Lock()
+        self._reads = LastRead(self._read)
 
     def refresh(self) -> HostRead:
-        vms = parse_vms(self.prl.json("list", "--all", "--info", "--json"))
-        read = HostRead(vms, parse_networks(self.prl.srv("net", "list")))
-        with self._lock:
-            self._last = read
-        return read
+        return self._reads.refresh()
 
     def last(self) -> HostRead:
-        with self._lock:
-            found = self._last
-        return found if found is not None else self.refresh()
+        return self._reads.last()
+
+    def _read(self) -> HostRead:
+        vms = parse_vms(self.prl.json("list", "--all", "--info", "--json"))
+        return HostRead(vms, parse_networks(self.prl.srv("net", "list")))
 
     def inventory(self) -> Inventory:
         read = self.refresh()

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from provisioner.core.specs import CloudInitSpec, DiskSpec, GuestSpec, NicSpec
-from provisioner.errors import ProviderError
-from provisioner.providers.kit.nocloud import build_iso, seed_files
+from provisioner.providers.kit.nocloud import seed_iso
 from provisioner.providers.parallels.listing import MIB, VmInfo
 from provisioner.providers.parallels.nics import attachment, nic_args, type_args
 from provisioner.providers.parallels.prlctl import Prlctl
@@ -84,12 +83,6 @@ class Machine:
     def attach_seed(self, vm: VmInfo, cloud_init: CloudInitSpec) -> str:
         """Write the NoCloud ISO into the VM's bundle and attach it as a CD drive."""
         path = f"{bundle_of(vm)}/{SEED_FILE}"
-        try:
-            files = seed_files(self.name, cloud_init)
-        except ValueError as exc:
-            raise ProviderError(f"{self.what}: {exc}") from None
-        if files is None:
-            raise ProviderError(f"{self.what}: cloud_init has nothing to seed")
-        self.prl.write_file(path, build_iso(files))
+        self.prl.write_file(path, seed_iso(self.name, cloud_init, self.what))
         self.set("--device-add", "cdrom", "--image", path)
         return path

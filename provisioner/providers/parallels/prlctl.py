@@ -18,9 +18,10 @@ from typing import Any
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.base import CallKind, ProviderStats
 from provisioner.providers.kit.commands import Completed, Runner
+from provisioner.providers.kit.commands.checked import run_checked
 from provisioner.providers.kit.commands.local import LocalRunner
 from provisioner.providers.kit.commands.ssh import SshRunner
-from provisioner.providers.kit.retry import RetryPolicy, retrying
+from provisioner.providers.kit.retry import RetryPolicy
 from provisioner.providers.parallels import ParallelsConfig
 from provisioner.providers.parallels.listing import json_in
 
@@ -67,18 +68,9 @@ class Prlctl:
     def run(self, *args: str, what: str = "", kind: CallKind = CallKind.WRITE,
             retry: bool = True, timeout: float | None = None, program: str = "") -> str:
         """stdout of ``prlctl ARGS``; raises the translated error (see module)."""
-        argv = [program or self.settings.prlctl, *args]
-
-        def once() -> str:
-            done = self.runner.run(argv, kind=kind, timeout=timeout)
-            if not done.ok:
-                raise fault(done, what)
-            return done.stdout
-
-        if not retry:
-            return once()
-        return retrying(once, RETRY.within(self.settings.retry_timeout),
-                        lambda exc: isinstance(exc, TransientProviderError))
+        return run_checked(self.runner, [program or self.settings.prlctl, *args], kind=kind,
+                           fault=lambda done: fault(done, what), timeout=timeout,
+                           retry=RETRY.within(self.settings.retry_timeout) if retry else None)
 
     def read(self, *args: str, what: str = "") -> str:
         return self.run(*args, what=what, kind=CallKind.READ)

@@ -20,6 +20,7 @@ from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
 from provisioner.providers.kit.macs import declares_macs, mac_clashes
+from provisioner.providers.kit.refusals import refuse_create
 from provisioner.providers.parallels import ParallelsConfig
 from provisioner.providers.parallels.capacity import POOL, capacity
 from provisioner.providers.parallels.changes import Changes
@@ -73,11 +74,7 @@ class ParallelsProvider(Provider):
         """Make, set up and start the VM (``guests``). If this raises, the VM was deleted
         again, or CreateFailedError names it (the next plan deletes it)."""
         self._guest_only(resource.kind)
-        problems = unsupported(resource)
-        if problems:
-            first = problems[0]
-            raise ProviderError(f"{label(resource.address, resource.name)}: "
-                                f"{first.path}: {first.summary}", hint=first.hint)
+        refuse_create(unsupported(resource), label(resource.address, resource.name))
         name = self.guests.create(resource)
         return self.lister.one(name, label(resource.address, name))
 

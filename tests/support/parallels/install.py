@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from support.fake_state import StateFile
 from support.parallels.fake import empty_state
 
 TESTS = Path(__file__).resolve().parents[2]
 
 
-class FakeParallels:
+class FakeParallels(StateFile):
     """One fake Mac with Parallels Desktop: executables ``prlctl`` and ``prlsrvctl``
     and their state file."""
 
@@ -34,19 +32,6 @@ class FakeParallels:
             program.chmod(0o755)
         self.save(empty_state(str(directory / "Parallels")))
 
-    def load(self) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
-        return state
-
-    def save(self, state: dict[str, Any]) -> None:
-        self.state_file.write_text(json.dumps(state, indent=1), encoding="utf-8")
-
-    @contextmanager
-    def edit(self) -> Iterator[dict[str, Any]]:
-        state = self.load()
-        yield state
-        self.save(state)
-
     def calls(self) -> list[list[str]]:
         """Every command the fakes were given, in order, ``prlctl`` left out
         (``prlsrvctl`` calls start with ``prlsrvctl``)."""
@@ -57,11 +42,6 @@ class FakeParallels:
             argv = json.loads(line)["argv"]
             found.append(argv[1:] if argv[0] == "prlctl" else argv)
         return found
-
-    def vm(self, name: str) -> dict[str, Any]:
-        found = [vm for vm in self.load()["vms"].values() if vm["name"] == name]
-        assert len(found) == 1, f"{len(found)} VMs named {name}"
-        return found[0]
 
     def add_vm(self, name: str, folder: str | None = None) -> None:
         """A VM made behind the provider's back (by hand, in Parallels' Control Center)."""
