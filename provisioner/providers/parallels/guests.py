@@ -1,8 +1,8 @@
 """Creating and deleting VMs.
 
 A create (``Guests.create``), in this order: ``prlctl create`` into this
-stack's folder (``--dst BASE/provisioner-STACK``, without a disk), the
-creating line in its description with the settings, the NICs, each disk, the
+stack's folder (``--dst BASE/provisioner-STACK``, made first with ``mkdir
+-p``; without a disk), the creating line in its description with the settings, the NICs, each disk, the
 seed CD, the owner marker in place of the creating line, and the start. A
 create that fails deletes the VM (``prlctl delete`` takes its bundle: disks
 and seed); one killed half-way leaves a VM with the creating line (a leftover
@@ -62,9 +62,11 @@ class Guests:
             return name
         guest = GuestSpec.of(resource.spec)
         options = guest.options_as(GuestOptions)
-        self.prl.run("create", name, "--distribution", options.distribution, "--dst",
-                     f"{self._base(what)}/{self.ownership.folder}", "--no-hdd", what=what,
-                     retry=False)
+        folder = f"{self._base(what)}/{self.ownership.folder}"
+        # prlctl create --dst wants a folder that exists (a delete removes an empty one)
+        self.prl.host_command("mkdir", "-p", folder, kind=CallKind.WRITE)
+        self.prl.run("create", name, "--distribution", options.distribution, "--dst", folder,
+                     "--no-hdd", what=what, retry=False)
         try:
             self._finish(resource, guest, options, what)
         except BaseException as exc:
