@@ -2,8 +2,9 @@
 
 A create (``Guests.create``), in this order: ``prlctl create`` into this
 stack's folder (``--dst BASE/provisioner-STACK``, made first with ``mkdir
--p``; without a disk), the creating line in its description with the settings, the NICs, each disk, the
-seed CD, the owner marker in place of the creating line, and the start. A
+-p``; without a disk), the creating line in its description with the
+settings, the NICs, each disk, the seed CD, the owner marker in place of the
+creating line, and the start. A
 create that fails deletes the VM (``prlctl delete`` takes its bundle: disks
 and seed); one killed half-way leaves a VM with the creating line (a leftover
 the next plan deletes), or, killed before that line, a VM in the stack's
