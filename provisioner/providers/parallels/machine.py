@@ -69,8 +69,10 @@ class Machine:
         for position, nic in enumerate(nics):
             if position < len(have):
                 live = vm.nics[position]
-                if running and attachment(nic) == (live.type, live.iface or None):
-                    continue
+                same = attachment(nic) == (live.type, live.iface or None)
+                if same and (running or ((nic.mac or live.mac).lower() == live.mac and
+                                         nic.model in (None, live.card))):
+                    continue  # nothing of this NIC changes
                 self.set("--device-set", f"net{have[position]}",
                          *(type_args(nic) if running else nic_args(nic)))
             else:
