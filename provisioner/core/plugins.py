@@ -33,6 +33,7 @@ BUILT_IN = {
     "xenserver": "provisioner.providers.xenserver:plugin",
     "virtualbox": "provisioner.providers.virtualbox:plugin",
     "hyperv": "provisioner.providers.hyperv:plugin",
+    "parallels": "provisioner.providers.parallels:plugin",
 }
 """The plugins shipped with provisioner (also declared as entry points in
 pyproject.toml): found without scanning every installed distribution's entry

@@ -14,6 +14,7 @@ import pytest
 
 from contract.target_hyperv import HyperVTarget
 from contract.target_libvirt import LibvirtTarget
+from contract.target_parallels import ParallelsTarget
 from contract.target_proxmox import ProxmoxTarget
 from contract.target_qemu import QemuTarget
 from contract.target_virtualbox import VirtualBoxTarget
@@ -30,6 +31,7 @@ TARGETS.append(QemuTarget())
 TARGETS.append(XenServerTarget())
 TARGETS.append(VirtualBoxTarget())
 TARGETS.append(HyperVTarget())
+TARGETS.append(ParallelsTarget())
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)

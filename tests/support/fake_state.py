@@ -1,6 +1,6 @@
-"""The JSON state file of a fake command-line hypervisor (the fake VBoxManage, the fake
-PowerShell): read it, write it, change it in a ``with`` block, as a test does behind the
-provider's back. The fake program itself locks it while one command runs."""
+"""The JSON state file of a fake command-line hypervisor (the fake VBoxManage,
+PowerShell, prlctl): read it, write it, change it in a ``with`` block, as a test does
+behind the provider's back. The fake program itself locks it while one command runs."""
 
 from __future__ import annotations
 
@@ -28,3 +28,9 @@ class JsonState:
         state = self.load()
         yield state
         self.save(state)
+
+    def vm(self, name: str) -> dict[str, Any]:
+        """The one VM named ``name`` (the fakes keep VMs by id under ``vms``)."""
+        found = [vm for vm in self.load()["vms"].values() if vm["name"] == name]
+        assert len(found) == 1, f"{len(found)} VMs named {name}"
+        return found[0]

@@ -45,6 +45,10 @@ whatever the tests make there belongs to a stack named for this run
   ``_CA_FILE``                 PEM bundle that signs the host's WinRM certificate
   ``_PATH``                    where test VMs are made (default: the host's VM path)
   ``_SWITCH``                  the virtual switch NICs use (default ``Default Switch``)
+``PROVISIONER_TEST_PARALLELS`` ``local`` (prlctl on this Mac) or ``user@mac`` (prlctl on
+                               that Mac, over ssh with a key)
+  ``_PRLCTL``                  the program (default ``prlctl``)
+  ``_BASEFOLDER``              where test VMs are made (default: Parallels' VM home)
 ``PROVISIONER_TEST_RUN_ID``    the run's id in stack names (default: random, 6 hex)
 =============================  ==========================================================
 
@@ -71,9 +75,10 @@ XAPI = PREFIX + "XAPI"
 LIBVIRT = PREFIX + "LIBVIRT_URI"
 VBOX = PREFIX + "VBOX"
 HYPERV = PREFIX + "HYPERV"
+PARALLELS = PREFIX + "PARALLELS"
 RUN_ID = PREFIX + "RUN_ID"
 SELECTORS = {"proxmox": PVE, "vsphere": VSPHERE, "xenserver": XAPI, "libvirt": LIBVIRT,
-             "virtualbox": VBOX, "hyperv": HYPERV}
+             "virtualbox": VBOX, "hyperv": HYPERV, "parallels": PARALLELS}
 """The variable that selects a real target, per provider (the ``provider`` of the
 ``simulator_only`` marker)."""
 
@@ -150,6 +155,14 @@ class HyperVTarget:
 
 
 @dataclass(frozen=True)
+class ParallelsTarget:
+    host: str | None
+    """None: prlctl on this Mac (``local``); else the ssh destination."""
+    prlctl: str = "prlctl"
+    basefolder: str | None = None
+
+
+@dataclass(frozen=True)
 class LibvirtTarget:
     uri: str
 
@@ -160,7 +173,8 @@ class LibvirtTarget:
         return host not in (None, "", "localhost", "127.0.0.1", "::1")
 
 
-Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget | HyperVTarget
+Target = (PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget | HyperVTarget
+          | ParallelsTarget)
 
 
 class _Reader:
@@ -274,16 +288,26 @@ def libvirt(environ: Mapping[str, str] | None = None) -> LibvirtTarget | None:
     return LibvirtTarget(uri=uri)
 
 
-def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
+def _local_or_ssh(environ: Mapping[str, str] | None,
+                  variable: str) -> tuple[str | None, _Reader] | None:
+    """A desktop hypervisor's target: ``local`` (None) or an ssh destination, and the
+    reader of its other variables; None when the variable is not set."""
     environ = os.environ if environ is None else environ
-    value = environ.get(VBOX, "").strip()
+    value = environ.get(variable, "").strip()
     if not value:
         return None
     if not re.fullmatch(r"local|[A-Za-z0-9_.@-]+", value):
-        raise RealHostError(f"{VBOX} must be `local` or an ssh destination (user@host), "
+        raise RealHostError(f"{variable} must be `local` or an ssh destination (user@host), "
                             f"not {value!r}")
-    read = _Reader(environ, VBOX)
-    return VboxTarget(host=None if value == "local" else value,
+    return (None if value == "local" else value), _Reader(environ, variable)
+
+
+def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
+    found = _local_or_ssh(environ, VBOX)
+    if found is None:
+        return None
+    host, read = found
+    return VboxTarget(host=host,
                       vboxmanage=read.get("VBOXMANAGE", "VBoxManage") or "VBoxManage",
                       basefolder=read.get("BASEFOLDER"))
 
@@ -309,8 +333,17 @@ def hyperv(environ: Mapping[str, str] | None = None) -> HyperVTarget | None:
         switch=read.get("SWITCH", "Default Switch") or "Default Switch")
 
 
+def parallels(environ: Mapping[str, str] | None = None) -> ParallelsTarget | None:
+    found = _local_or_ssh(environ, PARALLELS)
+    if found is None:
+        return None
+    host, read = found
+    return ParallelsTarget(host=host, prlctl=read.get("PRLCTL", "prlctl") or "prlctl",
+                           basefolder=read.get("BASEFOLDER"))
+
+
 _PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt,
-            "virtualbox": vbox, "hyperv": hyperv}
+            "virtualbox": vbox, "hyperv": hyperv, "parallels": parallels}
 
 
 def target(provider: str, environ: Mapping[str, str] | None = None) -> Target | None:

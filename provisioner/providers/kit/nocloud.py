@@ -29,6 +29,7 @@ import yaml
 from provisioner.core.digests import plain_digest
 from provisioner.core.resources import Blob
 from provisioner.core.specs import CloudInitSpec
+from provisioner.errors import ProviderError
 from provisioner.providers.kit.cloudinit import instance_id
 
 VOLUME_LABEL = "cidata"
@@ -138,6 +139,18 @@ def build_iso(files: SeedFiles) -> bytes:
     image = bytearray(out.getvalue())
     _pin_dates(image)
     return bytes(image)
+
+
+def seed_iso(name: str, cloud_init: CloudInitSpec, what: str) -> bytes:
+    """The seed ISO of guest ``name``, for a provider that writes it as a file (VirtualBox,
+    Parallels); a ProviderError naming ``what`` when the data cannot make one."""
+    try:
+        files = seed_files(name, cloud_init)
+    except ValueError as exc:
+        raise ProviderError(f"{what}: {exc}") from None
+    if files is None:
+        raise ProviderError(f"{what}: cloud_init has nothing to seed")
+    return build_iso(files)
 
 
 def seed_digest(files: SeedFiles) -> str:

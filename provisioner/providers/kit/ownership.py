@@ -47,6 +47,18 @@ class Ownership:
         finish and a delete may remove."""
         return self.owns(marker) and marker is not None and marker.address == address
 
+    def earlier_create(self, marker: Marker | None, creating: Marker | None,
+                       address: Address) -> bool | None:
+        """What a create of ``address`` makes of an object of this stack found at its name,
+        by its owner ``marker`` and its creating ``marker``: True, an earlier attempt that
+        finished (return it); False, one cut short (its creating mark, or no mark at all:
+        remove it and create again); None, another object's (refuse: ``name_taken``)."""
+        if self.owns_at(marker, address) and creating is None:
+            return True
+        if self.owns_at(creating, address) or (marker is None and creating is None):
+            return False
+        return None
+
     def stranger(self, marker: Marker | None) -> str | None:
         """Who owns an object that is not this stack's, for ``Inventory.foreign`` and
         collision errors; None for this stack's (any block's)."""

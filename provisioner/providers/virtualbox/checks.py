@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec, NicSpec
-from provisioner.providers.virtualbox.listing import MIB, records
+from provisioner.providers.kit.refusals import GuestRefusals
+from provisioner.providers.virtualbox.listing import records
 from provisioner.providers.virtualbox.nics import KINDS, MAX_NICS, MODELS, attachment
 from provisioner.providers.virtualbox.read import SEED_PORT
 from provisioner.providers.virtualbox.vboxmanage import VBoxManage
@@ -45,34 +46,19 @@ Refuse = Callable[[str, str, str], None]
 def unsupported(resource: Resource) -> list[Problem]:
     """What no VirtualBox host can hold (no lookups): create refuses these too."""
     guest = GuestSpec.of(resource.spec)
-    found: list[Problem] = []
-
-    def refuse(path: str, summary: str, hint: str = "") -> None:
-        found.append(Problem(summary, resource.address, path, hint=hint))
-
-    for key, (why, hint) in UNSUPPORTED_GUEST.items():
-        if getattr(guest, key):
-            refuse(key, why, hint)
+    found = GuestRefusals(resource, "virtualbox")
+    found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK)
     if resource.settings.get("wait_for"):
-        refuse("wait_for", "is not supported by the virtualbox provider yet (a guest's "
-               "address comes from its Guest Additions, not read yet)", "drop wait_for")
-    if guest.memory % MIB:
-        refuse("memory", "VirtualBox gives memory in whole MiB", "round it to MiB")
+        found.refuse("wait_for", "is not supported by the virtualbox provider yet (a guest's "
+                     "address comes from its Guest Additions, not read yet)", "drop wait_for")
+    found.whole_mib(guest, "VirtualBox")
     if len(guest.disks) > SEED_PORT:
-        refuse("disks", f"at most {SEED_PORT} disks (SATA ports 0-28)", "")
-    for index, disk in enumerate(guest.disks):
-        for key, why in UNSUPPORTED_DISK.items():
-            if getattr(disk, key) is not None:
-                refuse(f"disks[{index}].{key}", "is not supported by the virtualbox provider",
-                       why)
-        if disk.size is not None and disk.size % MIB:
-            refuse(f"disks[{index}].size", "VirtualBox sizes disks in whole MiB",
-                   "round it to MiB")
+        found.refuse("disks", f"at most {SEED_PORT} disks (SATA ports 0-28)", "")
     if len(guest.networks) > MAX_NICS:
-        refuse("networks", f"at most {MAX_NICS} NICs", "")
+        found.refuse("networks", f"at most {MAX_NICS} NICs", "")
     for index, nic in enumerate(guest.networks):
-        _nic(index, nic, refuse)
-    return found
+        _nic(index, nic, found.refuse)
+    return found.found
 
 
 def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:

@@ -96,13 +96,12 @@ class Guests:
             raise name_taken(what, "VM", name, stack_owner(stack))
         extra = self.lister.extradata(name)
         marker, creating = marker_in(extra), marker_in(extra, CREATING_KEY)
-        if self.ownership.owns_at(marker, address) and creating is None:
-            return True
-        if (creating is not None and self.ownership.owns_at(creating, address)) or \
-                (marker is None and creating is None):
+        verdict = self.ownership.earlier_create(marker, creating, address)
+        if verdict is None:
+            raise name_taken(what, "VM", name, self.ownership.whose(marker or creating))
+        if not verdict:
             self.destroy(name, what, folder_of(vms[0]) if vms else None)
-            return False
-        raise name_taken(what, "VM", name, self.ownership.whose(marker or creating))
+        return verdict
 
     def _createvm(self, name: str, options: GuestOptions, what: str) -> str:
         args = ["createvm", f"--name={name}", f"--groups={self.ownership.group}",

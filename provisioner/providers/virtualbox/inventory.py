@@ -12,7 +12,6 @@ leftover of an interrupted create.
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from provisioner.core.address import Kind
 from provisioner.core.resources import LiveObject
 from provisioner.errors import ObjectNotFoundError
 from provisioner.providers.base import Inventory
+from provisioner.providers.kit.lastread import LastRead
 from provisioner.providers.kit.macs import MacHolder, mac_holders
 from provisioner.providers.kit.marker import Marker
 from provisioner.providers.kit.ownership import UNTAGGED, stack_owner
@@ -63,10 +63,15 @@ class Lister:
     def __init__(self, vbox: VBoxManage, ownership: Ownership) -> None:
         self.vbox = vbox
         self.ownership = ownership
-        self._last: HostRead | None = None
-        self._lock = threading.Lock()
+        self._reads = LastRead(self._read)
 
     def refresh(self) -> HostRead:
+        return self._reads.refresh()
+
+    def last(self) -> HostRead:
+        return self._reads.last()
+
+    def _read(self) -> HostRead:
         vms = parse_vms(self.vbox.list("-l", "vms"))
         media = {medium.uuid: medium for medium in parse_hdds(self.vbox.list("-l", "hdds"))}
         ours = [vm for vm in vms if stack_of_groups(vm.groups) == self.ownership.stack]
@@ -74,15 +79,7 @@ class Lister:
         with ThreadPoolExecutor(max_workers=READERS) as pool:
             extra = dict(zip((vm.uuid for vm in ours),
                              pool.map(self.extradata, (vm.name for vm in ours)), strict=True))
-        read = HostRead(vms, media, extra)
-        with self._lock:
-            self._last = read
-        return read
-
-    def last(self) -> HostRead:
-        with self._lock:
-            found = self._last
-        return found if found is not None else self.refresh()
+        return HostRead(vms, media, extra)
 
     def extradata(self, name: str) -> dict[str, str]:
         return extradata(self.vbox.read("getextradata", name, "enumerate", what=f"VM '{name}'"))

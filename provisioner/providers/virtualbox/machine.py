@@ -16,8 +16,8 @@ import re
 from collections.abc import Sequence
 
 from provisioner.core.specs import CloudInitSpec, DiskSpec, GuestSpec, NicSpec
-from provisioner.errors import ObjectNotFoundError, ProviderError
-from provisioner.providers.kit.nocloud import build_iso, seed_files
+from provisioner.errors import ObjectNotFoundError
+from provisioner.providers.kit.nocloud import seed_iso
 from provisioner.providers.virtualbox import GuestOptions
 from provisioner.providers.virtualbox.listing import MIB, Medium, VmInfo, parse_hdds
 from provisioner.providers.virtualbox.nics import live_args, rule, set_args
@@ -139,14 +139,7 @@ class Machine:
     def attach_seed(self, folder: str, cloud_init: CloudInitSpec) -> str:
         """Write the NoCloud ISO into the VM's folder and attach it as the seed DVD."""
         path = f"{folder}/{SEED_FILE}"
-        try:
-            files = seed_files(self.name, cloud_init)
-        except ValueError as exc:
-            raise ProviderError(f"{self.what}: {exc}") from None
-        if files is None:
-            raise ProviderError(f"{self.what}: cloud_init has nothing to seed")
-        iso = build_iso(files)
-        self.vbox.write_file(path, iso)
+        self.vbox.write_file(path, seed_iso(self.name, cloud_init, self.what))
         self.vbox.run("storageattach", self.name, f"--storagectl={CONTROLLER}",
                       f"--port={SEED_PORT}", "--device=0", "--type=dvddrive",
                       f"--medium={path}", what=self.what)

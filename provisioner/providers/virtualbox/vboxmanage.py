@@ -16,9 +16,10 @@ from __future__ import annotations
 from provisioner.errors import ObjectNotFoundError, ProviderError, TransientProviderError
 from provisioner.providers.base import CallKind, ProviderStats
 from provisioner.providers.kit.commands import Completed, Runner
+from provisioner.providers.kit.commands.checked import run_checked
 from provisioner.providers.kit.commands.local import LocalRunner
 from provisioner.providers.kit.commands.ssh import SshRunner
-from provisioner.providers.kit.retry import RetryPolicy, retrying
+from provisioner.providers.kit.retry import RetryPolicy
 from provisioner.providers.virtualbox import VirtualBoxConfig
 
 RETRY = RetryPolicy(start=0.2, max=3.0, jitter=0.2)
@@ -66,18 +67,9 @@ class VBoxManage:
     def run(self, *args: str, what: str = "", kind: CallKind = CallKind.WRITE,
             retry: bool = True, timeout: float | None = None) -> str:
         """stdout of ``VBoxManage -q ARGS``; raises the translated error (see module)."""
-        argv = [self.settings.vboxmanage, "-q", *args]
-
-        def once() -> str:
-            done = self.runner.run(argv, kind=kind, timeout=timeout)
-            if not done.ok:
-                raise fault(done, what)
-            return done.stdout
-
-        if not retry:
-            return once()
-        return retrying(once, RETRY.within(self.settings.retry_timeout),
-                        lambda exc: isinstance(exc, TransientProviderError))
+        return run_checked(self.runner, [self.settings.vboxmanage, "-q", *args], kind=kind,
+                           fault=lambda done: fault(done, what), timeout=timeout,
+                           retry=RETRY.within(self.settings.retry_timeout) if retry else None)
 
     def read(self, *args: str, what: str = "") -> str:
         return self.run(*args, what=what, kind=CallKind.READ)

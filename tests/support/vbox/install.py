@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from support.fake_state import JsonState
 from support.vbox.fake import empty_state
@@ -36,11 +35,6 @@ class FakeVBox(JsonState):
             return []
         return [[a for a in json.loads(line)["argv"] if a != "-q"]
                 for line in self.log_file.read_text(encoding="utf-8").splitlines()]
-
-    def vm(self, name: str) -> dict[str, Any]:
-        found = [vm for vm in self.load()["vms"].values() if vm["name"] == name]
-        assert len(found) == 1, f"{len(found)} VMs named {name}"
-        return found[0]
 
     def add_vm(self, name: str, groups: tuple[str, ...] = ()) -> None:
         """A VM made behind the provider's back (by hand, in the GUI)."""
