@@ -32,6 +32,7 @@ BUILT_IN = {
     "qemu": "provisioner.providers.qemu:plugin",
     "xenserver": "provisioner.providers.xenserver:plugin",
     "virtualbox": "provisioner.providers.virtualbox:plugin",
+    "vmware-desktop": "provisioner.providers.vmware_desktop:plugin",
 }
 """The plugins shipped with provisioner (also declared as entry points in
 pyproject.toml): found without scanning every installed distribution's entry
