@@ -16,6 +16,7 @@ from contract.target_libvirt import LibvirtTarget
 from contract.target_proxmox import ProxmoxTarget
 from contract.target_qemu import QemuTarget
 from contract.target_virtualbox import VirtualBoxTarget
+from contract.target_vmware_desktop import VmwareDesktopTarget
 from contract.target_vsphere import VSPHERE_TARGETS
 from contract.target_xenserver import XenServerTarget
 from contract.targets import ContractTarget, Hypervisor
@@ -28,6 +29,7 @@ TARGETS += VSPHERE_TARGETS
 TARGETS.append(QemuTarget())
 TARGETS.append(XenServerTarget())
 TARGETS.append(VirtualBoxTarget())
+TARGETS.append(VmwareDesktopTarget())
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)
