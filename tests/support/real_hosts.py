@@ -36,6 +36,12 @@ whatever the tests make there belongs to a stack named for this run
                                (VBoxManage on that host, over ssh with a key)
   ``_VBOXMANAGE``              the program (default ``VBoxManage``)
   ``_BASEFOLDER``              where test VMs are made (default: VirtualBox's)
+``PROVISIONER_TEST_VMWARE_DESKTOP``  ``local`` (vmrun on this machine) or ``user@host``
+                               (vmrun on that host, over ssh with a key)
+  ``_BASEFOLDER``              where test VMs are made (required; an absolute path)
+  ``_VMRUN``                   the program (default ``vmrun``)
+  ``_PRODUCT``                 ``ws``, ``fusion`` or ``player`` (default ``ws``)
+  ``_DISK_TOOL``               ``vmware-vdiskmanager`` (default) or ``qemu-img``
 ``PROVISIONER_TEST_RUN_ID``    the run's id in stack names (default: random, 6 hex)
 =============================  ==========================================================
 
@@ -61,9 +67,10 @@ VSPHERE = PREFIX + "VSPHERE"
 XAPI = PREFIX + "XAPI"
 LIBVIRT = PREFIX + "LIBVIRT_URI"
 VBOX = PREFIX + "VBOX"
+VMWARE_DESKTOP = PREFIX + "VMWARE_DESKTOP"
 RUN_ID = PREFIX + "RUN_ID"
 SELECTORS = {"proxmox": PVE, "vsphere": VSPHERE, "xenserver": XAPI, "libvirt": LIBVIRT,
-             "virtualbox": VBOX}
+             "virtualbox": VBOX, "vmware_desktop": VMWARE_DESKTOP}
 """The variable that selects a real target, per provider (the ``provider`` of the
 ``simulator_only`` marker)."""
 
@@ -127,6 +134,23 @@ class VboxTarget:
 
 
 @dataclass(frozen=True)
+class VmwareDesktopTarget:
+    host: str | None
+    """None: vmrun on this machine (``local``); else the ssh destination."""
+    basefolder: str
+    vmrun: str = "vmrun"
+    product: str = "ws"
+    disk_tool: str = "vmware-vdiskmanager"
+
+    def block(self) -> dict[str, object]:
+        """The provider block that reaches it."""
+        block: dict[str, object] = {"type": "vmware-desktop", "basefolder": self.basefolder,
+                                    "vmrun": self.vmrun, "product": self.product,
+                                    "disk_tool": self.disk_tool}
+        return block | ({"host": self.host} if self.host else {})
+
+
+@dataclass(frozen=True)
 class LibvirtTarget:
     uri: str
 
@@ -137,7 +161,8 @@ class LibvirtTarget:
         return host not in (None, "", "localhost", "127.0.0.1", "::1")
 
 
-Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget
+Target = PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget | \
+    VmwareDesktopTarget
 
 
 class _Reader:
@@ -265,8 +290,30 @@ def vbox(environ: Mapping[str, str] | None = None) -> VboxTarget | None:
                       basefolder=read.get("BASEFOLDER"))
 
 
+def vmware_desktop(environ: Mapping[str, str] | None = None) -> VmwareDesktopTarget | None:
+    environ = os.environ if environ is None else environ
+    value = environ.get(VMWARE_DESKTOP, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"local|[A-Za-z0-9_.@-]+", value):
+        raise RealHostError(f"{VMWARE_DESKTOP} must be `local` or an ssh destination "
+                            f"(user@host), not {value!r}")
+    read = _Reader(environ, VMWARE_DESKTOP)
+    basefolder = read.get("BASEFOLDER") or ""
+    if not basefolder.startswith("/"):
+        raise RealHostError(f"{VMWARE_DESKTOP}_BASEFOLDER: an absolute path on the VMware "
+                            "host is required")
+    product = read.get("PRODUCT", "ws") or "ws"
+    if product not in ("ws", "fusion", "player"):
+        raise RealHostError(f"{VMWARE_DESKTOP}_PRODUCT must be ws, fusion or player")
+    return VmwareDesktopTarget(host=None if value == "local" else value, basefolder=basefolder,
+                               vmrun=read.get("VMRUN", "vmrun") or "vmrun", product=product,
+                               disk_tool=read.get("DISK_TOOL", "vmware-vdiskmanager")
+                               or "vmware-vdiskmanager")
+
+
 _PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt,
-            "virtualbox": vbox}
+            "virtualbox": vbox, "vmware_desktop": vmware_desktop}
 
 
 def target(provider: str, environ: Mapping[str, str] | None = None) -> Target | None:
