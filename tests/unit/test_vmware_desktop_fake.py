@@ -108,4 +108,5 @@ def test_the_disks_it_makes_are_vmdk_files_qemu_img_reads(vmx: str,
                                      capture_output=True, check=True).stdout)
     assert (info["format"], info["virtual-size"]) == ("vmdk", 3 * 1024**3)
     assert info["format-specific"]["data"]["create-type"] == "monolithicSparse"
-    assert subprocess.run(["qemu-img", "check", disk], capture_output=True).returncode == 0
+    assert subprocess.run(["qemu-img", "check", disk], capture_output=True,
+                          check=False).returncode == 0

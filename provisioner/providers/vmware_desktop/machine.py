@@ -1,7 +1,8 @@
 """The .vmx the provider writes: a new VM's entries, and the entries each field owns.
 
 A new VM gets ``config.version``, ``virtualHW.version``, ``displayName``,
-``guestOS``, ``firmware``, ``numvcpus``, ``memsize``, its disk controller
+``guestOS``, ``firmware = "efi"`` (BIOS: no ``firmware`` key, VMware's default and
+what libvirt's VMX parser accepts), ``numvcpus``, ``memsize``, its disk controller
 (``scsi0`` LSI Logic, or ``sata0``) with disk N at unit N (SCSI skips unit 7) as
 ``NAME-diskN.vmdk`` in its folder, its NICs (``nics.py``) and the guestinfo
 cloud-init keys (``vsphere/guestinfo.py``). An update sets only the entries of
@@ -34,8 +35,10 @@ def new_vmx(name: str, guest: GuestSpec, options: GuestOptions) -> Vmx:
 
 
 def set_settings(vmx: Vmx, guest: GuestSpec, options: GuestOptions) -> None:
+    # BIOS is the absence of the key: libvirt's VMX parser refuses firmware = "bios"
     vmx.update({"numvcpus": str(guest.cpus), "memsize": str(guest.memory // MIB),
-                "guestOS": options.guest_os, "firmware": options.firmware,
+                "guestOS": options.guest_os,
+                "firmware": "efi" if options.firmware == "efi" else None,
                 "virtualHW.version": str(options.hardware_version)})
 
 

@@ -30,7 +30,7 @@ def test_apply_replan_change_and_destroy(host: Lab) -> None:
     host.clean()
 
     host.put(app=_guest(cpus=2, disks=[{"size": "2GiB"}, {"size": "512MiB"}]))
-    plan, text = host.planned()
+    _plan, text = host.planned()
     assert "cpus" in text and "disks[0].size" in text and "requires restart" not in text, text
     host.applied()
     host.clean()

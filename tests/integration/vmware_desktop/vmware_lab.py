@@ -53,9 +53,12 @@ class Lab(StackLab):
         plan, text = self.planned()
         assert plan.summary.empty, text
 
-    def cli(self, *args: str, kill_at: str | None = None) -> subprocess.CompletedProcess[str]:
-        """``provisioner ARGS`` on the stack as last written, optionally killed at a point."""
-        self.write(self.body)
+    def cli(self, *args: str, kill_at: str | None = None,
+            rewrite: bool = True) -> subprocess.CompletedProcess[str]:
+        """``provisioner ARGS`` on the stack as ``put`` declared it (``rewrite``), or on the
+        stack.yaml as it is, optionally killed at a point."""
+        if rewrite:
+            self.write(self.body)
         env = {k: v for k, v in os.environ.items() if k != "PROVISIONER_TEST_KILL_AT"}
         if kill_at:
             env["PROVISIONER_TEST_KILL_AT"] = kill_at
