@@ -12,12 +12,14 @@ from __future__ import annotations
 import shutil
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from provisioner import __version__
 from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
+from provisioner.providers.kit.forms import matching
 
+_absolute = matching(r"^/", "/an/absolute/path on the VMware host (~ is not expanded)")
 GuestOs = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=64)]
 
 
@@ -28,9 +30,9 @@ class _Strict(BaseModel):
 class VmwareDesktopConfig(_Strict):
     """Settings of a ``type: vmware-desktop`` provider block."""
 
-    basefolder: str = Field(
-        ..., pattern=r"^(/|[A-Za-z]:[\\/])", description="where VMs are made, one folder "
-        "each (BASEFOLDER/NAME/NAME.vmx): an absolute path on the VMware host")
+    basefolder: Annotated[str, AfterValidator(_absolute)] = Field(
+        ..., description="where VMs are made, one folder each (BASEFOLDER/NAME/NAME.vmx): "
+                         "an absolute path on the VMware host (Linux or macOS)")
     host: str | None = Field(
         None, min_length=1, description="run vmrun on this host over SSH (user@host or an "
                                         "~/.ssh/config alias; keys only); default: this "
