@@ -10,7 +10,8 @@ Each module holds one concept a provider needs whatever its hypervisor:
 - ``cloudinit`` and ``nocloud``: the instance id, and the NoCloud seed files and ISO;
 - ``macs``: fixed MACs that a VM outside the stack already has;
 - ``references``: what a disk's ``pool:`` or a NIC's ``network:`` names;
-- ``capacity``: what the guests on a host reserve, and what a guest needs.
+- ``capacity``: what the guests on a host reserve, and what a guest needs;
+- ``refusals``: the guest fields a provider does not serve, refused at their line.
 
 Nothing here imports a hypervisor library or a provider; providers import it.
 docs/providers.md shows where each piece fits in a provider's folder.

@@ -11,11 +11,12 @@ forwards only on NAT, and never two on one host port.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec, NicSpec
+from provisioner.providers.kit.refusals import Refusals, Refuse
 from provisioner.providers.virtualbox.listing import MIB, records
 from provisioner.providers.virtualbox.nics import KINDS, MAX_NICS, MODELS, attachment
 from provisioner.providers.virtualbox.read import SEED_PORT
@@ -39,32 +40,18 @@ UNSUPPORTED_NIC = {"network": "VirtualBox networks are named with host_network: 
                    "vlan": "VirtualBox NICs carry no VLAN tag", "firewall": "no NIC firewall"}
 HOST_NETWORK_FORMS = "nat, hostonly:vboxnet0, intnet:NAME or natnetwork:NAME"
 
-Refuse = Callable[[str, str, str], None]
+REFUSALS = Refusals("virtualbox", UNSUPPORTED_GUEST, UNSUPPORTED_DISK, UNSUPPORTED_NIC)
 
 
 def unsupported(resource: Resource) -> list[Problem]:
     """What no VirtualBox host can hold (no lookups): create refuses these too."""
     guest = GuestSpec.of(resource.spec)
-    found: list[Problem] = []
-
-    def refuse(path: str, summary: str, hint: str = "") -> None:
-        found.append(Problem(summary, resource.address, path, hint=hint))
-
-    for key, (why, hint) in UNSUPPORTED_GUEST.items():
-        if getattr(guest, key):
-            refuse(key, why, hint)
-    if resource.settings.get("wait_for"):
-        refuse("wait_for", "is not supported by the virtualbox provider yet (a guest's "
-               "address comes from its Guest Additions, not read yet)", "drop wait_for")
+    found, refuse = REFUSALS.collect(resource, guest)
     if guest.memory % MIB:
         refuse("memory", "VirtualBox gives memory in whole MiB", "round it to MiB")
     if len(guest.disks) > SEED_PORT:
         refuse("disks", f"at most {SEED_PORT} disks (SATA ports 0-28)", "")
     for index, disk in enumerate(guest.disks):
-        for key, why in UNSUPPORTED_DISK.items():
-            if getattr(disk, key) is not None:
-                refuse(f"disks[{index}].{key}", "is not supported by the virtualbox provider",
-                       why)
         if disk.size is not None and disk.size % MIB:
             refuse(f"disks[{index}].size", "VirtualBox sizes disks in whole MiB",
                    "round it to MiB")
@@ -77,9 +64,6 @@ def unsupported(resource: Resource) -> list[Problem]:
 
 def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:
     path = f"networks[{index}]"
-    for key, why in UNSUPPORTED_NIC.items():
-        if getattr(nic, key) is not None:
-            refuse(f"{path}.{key}", "is not supported by the virtualbox provider", why)
     kind, target = attachment(nic)
     if nic.host_network is not None and (kind not in KINDS or (kind == "nat") == bool(target)):
         refuse(f"{path}.host_network", f"'{nic.host_network}' is not a VirtualBox network",

@@ -19,6 +19,7 @@ from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProviderError
 from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
 from provisioner.providers.kit.macs import declares_macs, mac_clashes
+from provisioner.providers.kit.refusals import refused_create
 from provisioner.providers.virtualbox import VirtualBoxConfig
 from provisioner.providers.virtualbox.capacity import POOL, capacity
 from provisioner.providers.virtualbox.changes import Changes
@@ -72,11 +73,7 @@ class VirtualBoxProvider(Provider):
         """Make, set up and start the VM (``guests``). If this raises, the VM was removed
         again, or CreateFailedError names it (the next plan deletes it)."""
         self._guest_only(resource.kind)
-        problems = unsupported(resource)
-        if problems:
-            first = problems[0]
-            raise ProviderError(f"{label(resource.address, resource.name)}: "
-                                f"{first.path}: {first.summary}", hint=first.hint)
+        refused_create(unsupported(resource), label(resource.address, resource.name))
         name = self.guests.create(resource)
         return self.lister.one(name, label(resource.address, name))
 

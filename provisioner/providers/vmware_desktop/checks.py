@@ -13,11 +13,12 @@ too many NICs or disks, a guest name that cannot be a folder, and, with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.specs import GuestSpec, NicSpec
+from provisioner.providers.kit.refusals import Refusals, Refuse
 from provisioner.providers.vmware_desktop import GuestOptions
 from provisioner.providers.vmware_desktop.nics import (
     HOST_NETWORK_FORMS,
@@ -51,26 +52,16 @@ UNSUPPORTED_NIC = {"network": f"VMware networks are named with host_network: "
                    "firewall": "no NIC firewall", "bridge": "write host_network: bridged "
                    "(the host interface is chosen in the Virtual Network Editor)"}
 
-Refuse = Callable[[str, str, str], None]
+REFUSALS = Refusals("vmware-desktop", UNSUPPORTED_GUEST, UNSUPPORTED_DISK, UNSUPPORTED_NIC)
 
 
 def unsupported(resource: Resource) -> list[Problem]:
     """What no VMware desktop host can hold (no lookups): create refuses these too."""
     guest = GuestSpec.of(resource.spec)
-    found: list[Problem] = []
-
-    def refuse(path: str, summary: str, hint: str = "") -> None:
-        found.append(Problem(summary, resource.address, path, hint=hint))
-
+    found, refuse = REFUSALS.collect(resource, guest)
     if not NAME.match(resource.name):
         refuse("", f"'{resource.name}' cannot name a VM folder", "use letters, digits, "
                "'.', '_' and '-' (at most 80)")
-    for key, (why, hint) in UNSUPPORTED_GUEST.items():
-        if getattr(guest, key):
-            refuse(key, why, hint)
-    if resource.settings.get("wait_for"):
-        refuse("wait_for", "is not supported by the vmware-desktop provider yet (a guest's "
-               "address comes from VMware Tools, not read yet)", "drop wait_for")
     if guest.power not in ("running", "stopped"):
         refuse("power", f"'{guest.power}' is not a power state vmrun keeps",
                "use running or stopped")
@@ -78,24 +69,16 @@ def unsupported(resource: Resource) -> list[Problem]:
     if len(guest.disks) > MAX_DISKS[bus]:
         refuse("disks", f"at most {MAX_DISKS[bus]} disks on {bus}", "")
     for index, disk in enumerate(guest.disks):
-        for key, why in UNSUPPORTED_DISK.items():
-            if getattr(disk, key) is not None:
-                refuse(f"disks[{index}].{key}", "is not supported by the vmware-desktop "
-                       "provider", why)
         if disk.size is not None and disk.size % MIB:
             refuse(f"disks[{index}].size", "VMware sizes disks in whole MiB", "round it to MiB")
     if len(guest.networks) > MAX_NICS:
         refuse("networks", f"at most {MAX_NICS} NICs", "")
     for index, nic in enumerate(guest.networks):
-        _nic(index, nic, refuse)
+        _nic(f"networks[{index}]", nic, refuse)
     return found
 
 
-def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:
-    path = f"networks[{index}]"
-    for key, why in UNSUPPORTED_NIC.items():
-        if getattr(nic, key) is not None:
-            refuse(f"{path}.{key}", "is not supported by the vmware-desktop provider", why)
+def _nic(path: str, nic: NicSpec, refuse: Refuse) -> None:
     if nic.forwards:
         refuse(f"{path}.forwards", "port forwards are set in VMware's NAT settings, not per "
                "VM", "reach the guest at its address, or edit vmnet8's NAT configuration")

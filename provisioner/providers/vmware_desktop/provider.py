@@ -22,6 +22,7 @@ from provisioner.errors import ProviderError
 from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
 from provisioner.providers.kit.macs import declares_macs, mac_clashes
 from provisioner.providers.kit.ownership import Ownership
+from provisioner.providers.kit.refusals import refused_create
 from provisioner.providers.vmware_desktop import VmwareDesktopConfig
 from provisioner.providers.vmware_desktop.capacity import POOL, capacity
 from provisioner.providers.vmware_desktop.changes import Changes
@@ -78,11 +79,7 @@ class VmwareDesktopProvider(Provider):
         raises, the folder was removed again, or CreateFailedError names the VM (the
         next plan deletes it)."""
         self._guest_only(resource.kind)
-        problems = unsupported(resource)
-        if problems:
-            first = problems[0]
-            raise ProviderError(f"{label(resource.address, resource.name)}: "
-                                f"{first.path}: {first.summary}", hint=first.hint)
+        refused_create(unsupported(resource), label(resource.address, resource.name))
         name = self.guests.create(resource)
         return self.lister.one(name, label(resource.address, name))
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from support.ssh_standin import install_ssh
 from support.vbox import FakeVBox
 from vbox_lab import Lab, fake_block
 
@@ -18,22 +18,9 @@ pytestmark = [pytest.mark.integration,
               pytest.mark.simulator_only("puts a stand-in ssh in front of the fake")]
 
 
-def _ssh(directory: Path) -> Path:
-    directory.mkdir()
-    log = directory / "connections.jsonl"
-    program = directory / "ssh"
-    program.write_text(
-        f"#!{sys.executable}\nimport json, subprocess, sys\nargs = sys.argv[1:]\n"
-        "at = args.index('--')\n"
-        f"with open({str(log)!r}, 'a') as f: f.write(json.dumps(args) + '\\n')\n"
-        "sys.exit(subprocess.call(['sh', '-c', args[at + 1]]))\n", encoding="utf-8")
-    program.chmod(0o755)
-    return log
-
-
 def test_an_apply_over_ssh_reaches_the_host_and_quotes_every_argument(
         tmp_path: Path, fake: FakeVBox, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _ssh(tmp_path / "bin")
+    log = install_ssh(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
     lab = Lab(tmp_path / "lab", fake_block(fake.program, host="ana@vbox-host",
                                            basefolder=str(tmp_path / "my VMs")))
