@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from support.fake_state import FakeState
 from support.vbox.fake import empty_state
 
 TESTS = Path(__file__).resolve().parents[2]
 
 
-class FakeVBox:
+class FakeVBox(FakeState):
     """One fake VirtualBox host: an executable ``VBoxManage`` and its state file."""
 
     def __init__(self, directory: Path) -> None:
@@ -28,19 +27,6 @@ class FakeVBox:
             "from support.vbox.fake import main\nmain()\n", encoding="utf-8")
         self.program.chmod(0o755)
         self.save(empty_state(str(directory / "VirtualBox VMs")))
-
-    def load(self) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
-        return state
-
-    def save(self, state: dict[str, Any]) -> None:
-        self.state_file.write_text(json.dumps(state, indent=1), encoding="utf-8")
-
-    @contextmanager
-    def edit(self) -> Iterator[dict[str, Any]]:
-        state = self.load()
-        yield state
-        self.save(state)
 
     def calls(self) -> list[list[str]]:
         """Every command the fake was given, in order (without ``-q``)."""

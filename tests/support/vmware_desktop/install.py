@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from support.fake_state import FakeState
 from support.vmware_desktop.fake import empty_state, entries
 
 HERE = Path(__file__).resolve().parent
 
 
-class FakeVmware:
+class FakeVmware(FakeState):
     """One fake VMware host: the programs, their state file, and the basefolder."""
 
     def __init__(self, directory: Path) -> None:
@@ -39,19 +38,6 @@ class FakeVmware:
         return {"type": "vmware-desktop", "vmrun": str(self.vmrun),
                 "disk_tool": str(self.vdiskmanager), "basefolder": str(self.basefolder),
                 "shutdown_timeout": 2, **extra}
-
-    def load(self) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
-        return state
-
-    def save(self, state: dict[str, Any]) -> None:
-        self.state_file.write_text(json.dumps(state, indent=1), encoding="utf-8")
-
-    @contextmanager
-    def edit(self) -> Iterator[dict[str, Any]]:
-        state = self.load()
-        yield state
-        self.save(state)
 
     def calls(self, program: str = "vmrun") -> list[list[str]]:
         """Every command ``program`` was given, in order (``-T PRODUCT`` left out)."""
