@@ -9,6 +9,7 @@ of this block with the creating key is a leftover of an interrupted create; a
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,8 @@ class Lister:
     def __init__(self, vmrun: Vmrun, ownership: Ownership) -> None:
         self.vmrun = vmrun
         self.ownership = ownership
-        self.basefolder = vmrun.settings.basefolder.rstrip("/")
+        # as vmrun list names the VMs: no trailing or doubled slashes, no ./ or ../
+        self.basefolder = posixpath.normpath(vmrun.settings.basefolder)
         self._last: HostRead | None = None
         self._lock = threading.Lock()
 
