@@ -10,6 +10,8 @@ from the provider's account.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +56,13 @@ _RAW_FIELDS = RawFields((
 _POWER = {"start": Power.START, "stop": Power.STOP}
 
 
+def _decoded(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return value
+
+
 class VmwareDesktopTarget(ContractTarget):
     name = "vmware-desktop"
     kinds = frozenset({Kind.GUEST})
@@ -63,6 +72,10 @@ class VmwareDesktopTarget(ContractTarget):
     field_edits = _EDITS
     raw_fields = _RAW_FIELDS
     known_gaps = {
+        "test_user_data_stays_out_of_definitions_and_live_objects": KnownGap(
+            "cloud-init reaches the guest through guestinfo.userdata in the .vmx (readable by "
+            "whoever can read the VM's folder), by design of VMware's datasource, as on "
+            "vSphere; live objects and plans still carry only the digest", AssertionError),
         "test_failed_create_leaves_nothing_behind[vmware-desktop-attached-volume-not-created]":
             KnownGap("the provider serves no volumes: the stack is refused before any create",
                      StackError),
@@ -108,9 +121,15 @@ class VmwareDesktopHypervisor(Hypervisor):
                 for path in self.fake.basefolder.glob("*/*.vmdk")}
 
     def definitions(self) -> str:
+        """Every .vmx and the fake's state, guestinfo values decoded (as any reader of the
+        file can)."""
         files = {str(p.relative_to(self.fake.basefolder)): p.read_text(encoding="utf-8")
                  for p in sorted(self.fake.basefolder.glob("*/*.vmx"))}
-        return json.dumps({"files": files, "state": self.fake.load()}, sort_keys=True)
+        decoded = [_decoded(value) for path in self.fake.basefolder.glob("*/*.vmx")
+                   for key, value in self.fake.vmx(path.parent.name).items()
+                   if key.startswith("guestinfo.")]
+        return json.dumps({"files": files, "state": self.fake.load(), "decoded": decoded},
+                          sort_keys=True)
 
     def raw_state(self, kind: Kind, name: str) -> dict[str, str]:
         from support.vmware_desktop.vmdk import capacity_of
