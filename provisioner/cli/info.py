@@ -222,14 +222,16 @@ def providers(debug: DebugOption = False) -> None:
     with user_errors(debug):
         from provisioner.core.plugins import RETIRED, get_plugin, installed_types
 
-        for type_name in installed_types():
+        types = installed_types()
+        width = max(len(name) for name in [*types, *RETIRED])
+        for type_name in types:
             plugin = get_plugin(type_name)
             ready = not plugin.requires or importlib.util.find_spec(plugin.requires) is not None
             status = "ready" if ready else f"needs: pip install 'provisioner[{plugin.extra}]'"
             if not plugin.requires:
                 status = "no Python extra needed"
             note = f"; {plugin.probe()}" if ready and plugin.probe is not None else ""
-            echo(f"{type_name:<10} {plugin.version:<8} {status:<40} {plugin.summary}{note}")
+            echo(f"{type_name:<{width}} {plugin.version:<8} {status:<40} {plugin.summary}{note}")
         for type_name, retired in RETIRED.items():
-            echo(f"{type_name:<10} {'-':<8} {'not supported':<40} {retired.product}: "
+            echo(f"{type_name:<{width}} {'-':<8} {'not supported':<40} {retired.product}: "
                  f"{retired.reason}; successor: {retired.successor}")

@@ -34,6 +34,7 @@ BUILT_IN = {
     "virtualbox": "provisioner.providers.virtualbox:plugin",
     "hyperv": "provisioner.providers.hyperv:plugin",
     "parallels": "provisioner.providers.parallels:plugin",
+    "vmware-desktop": "provisioner.providers.vmware_desktop:plugin",
 }
 """The plugins shipped with provisioner (also declared as entry points in
 pyproject.toml): found without scanning every installed distribution's entry

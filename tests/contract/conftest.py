@@ -18,6 +18,7 @@ from contract.target_parallels import ParallelsTarget
 from contract.target_proxmox import ProxmoxTarget
 from contract.target_qemu import QemuTarget
 from contract.target_virtualbox import VirtualBoxTarget
+from contract.target_vmware_desktop import VmwareDesktopTarget
 from contract.target_vsphere import VSPHERE_TARGETS
 from contract.target_xenserver import XenServerTarget
 from contract.targets import ContractTarget, Hypervisor
@@ -32,6 +33,7 @@ TARGETS.append(XenServerTarget())
 TARGETS.append(VirtualBoxTarget())
 TARGETS.append(HyperVTarget())
 TARGETS.append(ParallelsTarget())
+TARGETS.append(VmwareDesktopTarget())
 
 
 @pytest.fixture(params=TARGETS, ids=lambda target: target.name)

@@ -83,7 +83,7 @@ def stand_in_ssh(directory: Path) -> Path:
     log = directory / "connections.jsonl"
     program = directory / "ssh"
     program.write_text(
-        f"#!{sys.executable}\nimport json, subprocess, sys\nargs = sys.argv[1:]\n"
+        f"#!{sys.executable} -S\nimport json, subprocess, sys\nargs = sys.argv[1:]\n"
         "at = args.index('--')\n"
         f"with open({str(log)!r}, 'a') as f: f.write(json.dumps(args) + '\\n')\n"
         "sys.exit(subprocess.call(['sh', '-c', args[at + 1]]))\n", encoding="utf-8")

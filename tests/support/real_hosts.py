@@ -49,6 +49,12 @@ whatever the tests make there belongs to a stack named for this run
                                that Mac, over ssh with a key)
   ``_PRLCTL``                  the program (default ``prlctl``)
   ``_BASEFOLDER``              where test VMs are made (default: Parallels' VM home)
+``PROVISIONER_TEST_VMWARE_DESKTOP``  ``local`` (vmrun on this machine) or ``user@host``
+                               (vmrun on that host, over ssh with a key)
+  ``_BASEFOLDER``              where test VMs are made (required; an absolute path)
+  ``_VMRUN``                   the program (default ``vmrun``)
+  ``_PRODUCT``                 ``ws``, ``fusion`` or ``player`` (default ``ws``)
+  ``_DISK_TOOL``               ``vmware-vdiskmanager`` (default) or ``qemu-img``
 ``PROVISIONER_TEST_RUN_ID``    the run's id in stack names (default: random, 6 hex)
 =============================  ==========================================================
 
@@ -76,9 +82,11 @@ LIBVIRT = PREFIX + "LIBVIRT_URI"
 VBOX = PREFIX + "VBOX"
 HYPERV = PREFIX + "HYPERV"
 PARALLELS = PREFIX + "PARALLELS"
+VMWARE_DESKTOP = PREFIX + "VMWARE_DESKTOP"
 RUN_ID = PREFIX + "RUN_ID"
 SELECTORS = {"proxmox": PVE, "vsphere": VSPHERE, "xenserver": XAPI, "libvirt": LIBVIRT,
-             "virtualbox": VBOX, "hyperv": HYPERV, "parallels": PARALLELS}
+             "virtualbox": VBOX, "hyperv": HYPERV, "parallels": PARALLELS,
+             "vmware_desktop": VMWARE_DESKTOP}
 """The variable that selects a real target, per provider (the ``provider`` of the
 ``simulator_only`` marker)."""
 
@@ -163,6 +171,23 @@ class ParallelsTarget:
 
 
 @dataclass(frozen=True)
+class VmwareDesktopTarget:
+    host: str | None
+    """None: vmrun on this machine (``local``); else the ssh destination."""
+    basefolder: str
+    vmrun: str = "vmrun"
+    product: str = "ws"
+    disk_tool: str = "vmware-vdiskmanager"
+
+    def block(self) -> dict[str, object]:
+        """The provider block that reaches it."""
+        block: dict[str, object] = {"type": "vmware-desktop", "basefolder": self.basefolder,
+                                    "vmrun": self.vmrun, "product": self.product,
+                                    "disk_tool": self.disk_tool}
+        return block | ({"host": self.host} if self.host else {})
+
+
+@dataclass(frozen=True)
 class LibvirtTarget:
     uri: str
 
@@ -174,7 +199,7 @@ class LibvirtTarget:
 
 
 Target = (PveTarget | VsphereTarget | XapiTarget | LibvirtTarget | VboxTarget | HyperVTarget
-          | ParallelsTarget)
+          | ParallelsTarget | VmwareDesktopTarget)
 
 
 class _Reader:
@@ -342,8 +367,27 @@ def parallels(environ: Mapping[str, str] | None = None) -> ParallelsTarget | Non
                            basefolder=read.get("BASEFOLDER"))
 
 
+def vmware_desktop(environ: Mapping[str, str] | None = None) -> VmwareDesktopTarget | None:
+    found = _local_or_ssh(environ, VMWARE_DESKTOP)
+    if found is None:
+        return None
+    host, read = found
+    basefolder = read.get("BASEFOLDER") or ""
+    if not basefolder.startswith("/"):
+        raise RealHostError(f"{VMWARE_DESKTOP}_BASEFOLDER: an absolute path on the VMware "
+                            "host is required")
+    product = read.get("PRODUCT", "ws") or "ws"
+    if product not in ("ws", "fusion", "player"):
+        raise RealHostError(f"{VMWARE_DESKTOP}_PRODUCT must be ws, fusion or player")
+    return VmwareDesktopTarget(host=host, basefolder=basefolder,
+                               vmrun=read.get("VMRUN", "vmrun") or "vmrun", product=product,
+                               disk_tool=read.get("DISK_TOOL", "vmware-vdiskmanager")
+                               or "vmware-vdiskmanager")
+
+
 _PARSERS = {"proxmox": pve, "vsphere": vsphere, "xenserver": xapi, "libvirt": libvirt,
-            "virtualbox": vbox, "hyperv": hyperv, "parallels": parallels}
+            "virtualbox": vbox, "hyperv": hyperv, "parallels": parallels,
+            "vmware_desktop": vmware_desktop}
 
 
 def target(provider: str, environ: Mapping[str, str] | None = None) -> Target | None:

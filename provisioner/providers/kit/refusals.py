@@ -32,17 +32,23 @@ class GuestRefusals:
         self.found.append(Problem(summary, self.resource.address, path, hint=hint))
 
     def unserved(self, guest: GuestSpec, fields: Mapping[str, tuple[str, str]],
-                 disk_fields: Mapping[str, str]) -> None:
-        """The guest's and its disks' fields this provider does not serve: ``fields``
-        maps a guest field to (why, hint), ``disk_fields`` a disk field to the hint."""
+                 disk_fields: Mapping[str, str],
+                 nic_fields: Mapping[str, str] | None = None) -> None:
+        """The guest's, its disks' and its NICs' fields this provider does not serve:
+        ``fields`` maps a guest field to (why, hint), ``disk_fields`` and ``nic_fields``
+        a disk's or a NIC's field to the hint."""
         for key, (why, hint) in fields.items():
             if getattr(guest, key):
                 self.refuse(key, why, hint)
+        unsupported = f"is not supported by the {self.provider} provider"
         for index, disk in enumerate(guest.disks):
             for key, why in disk_fields.items():
                 if getattr(disk, key) is not None:
-                    self.refuse(f"disks[{index}].{key}",
-                                f"is not supported by the {self.provider} provider", why)
+                    self.refuse(f"disks[{index}].{key}", unsupported, why)
+        for index, nic in enumerate(guest.networks):
+            for key, why in (nic_fields or {}).items():
+                if getattr(nic, key) is not None:
+                    self.refuse(f"networks[{index}].{key}", unsupported, why)
 
     def whole_mib(self, guest: GuestSpec, hypervisor: str) -> None:
         """Memory and disk sizes in whole MiB."""
