@@ -9,14 +9,12 @@ updates ``changes``; every script is written by ``script``/``machine`` and run b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
-from provisioner.errors import ProviderError
-from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
+from provisioner.providers.base import Capacity, Inventory, Owner
 from provisioner.providers.hyperv import HyperVConfig
 from provisioner.providers.hyperv.capacity import POOL, capacity
 from provisioner.providers.hyperv.changes import Changes
@@ -25,14 +23,18 @@ from provisioner.providers.hyperv.guests import Guests, label
 from provisioner.providers.hyperv.inventory import Lister
 from provisioner.providers.hyperv.powershell import PowerShell
 from provisioner.providers.hyperv.schema import GUEST_SCHEMA
-from provisioner.providers.kit.macs import declares_macs, mac_clashes
+from provisioner.providers.kit.guest_provider import GuestOnlyProvider
+from provisioner.providers.kit.macs import MacHolder
 from provisioner.providers.kit.ownership import Ownership
+from provisioner.providers.kit.refusals import refuse_create
 
 
-class HyperVProvider(Provider):
+class HyperVProvider(GuestOnlyProvider):
     """The guests of one provider block on one Hyper-V host."""
 
     type_name = "hyperv"
+    guest_schema = GUEST_SCHEMA
+    pool = POOL
 
     def __init__(self, name: str, config: Any, owner: Owner) -> None:
         super().__init__(name, config, owner)
@@ -50,40 +52,24 @@ class HyperVProvider(Provider):
             self._parts = (lister, guests, Changes(guests))
         return self._parts
 
-    def schema(self) -> ProviderSchema:
-        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
-                              max_parallel=self.settings.max_parallel)
-
     def list_managed(self) -> Inventory:
         """One LIST call: the inventory script (host, switches, every VM)."""
         return self.parts[0].inventory()
 
-    def check(self, resources: Sequence[Resource]) -> list[Problem]:
-        guests = [r for r in resources if r.kind is Kind.GUEST]
-        if not guests:
-            return []
-        lister = self.parts[0]
-        problems = plan_checks(guests, lister.last().switches)
-        if declares_macs(guests):
-            problems += mac_clashes(guests, lister.mac_holders())
-        return problems
+    def guest_problems(self, guests: Sequence[Resource]) -> list[Problem]:
+        return plan_checks(guests, self.parts[0].last().switches)
+
+    def mac_holders(self) -> Mapping[str, MacHolder]:
+        return self.parts[0].mac_holders()
 
     def capacity(self) -> Capacity:
         return capacity(self.parts[0].last())
-
-    @property
-    def default_pool(self) -> str:
-        return POOL
 
     def create(self, resource: Resource) -> LiveObject:
         """Make, set up and start the VM (``guests``). If this raises, the VM was removed
         again, or CreateFailedError names it (the next plan deletes it)."""
         self._guest_only(resource.kind)
-        problems = unsupported(resource)
-        if problems:
-            first = problems[0]
-            raise ProviderError(f"{label(resource.address, resource.name)}: "
-                                f"{first.path}: {first.summary}", hint=first.hint)
+        refuse_create(unsupported(resource), label(resource.address, resource.name))
         lister, guests, _ = self.parts
         vm_id = guests.create(resource)
         return lister.one(vm_id, label(resource.address, resource.name))
@@ -103,7 +89,3 @@ class HyperVProvider(Provider):
     def close(self) -> None:
         if self._ps is not None:
             self._ps.close()
-
-    def _guest_only(self, kind: Kind) -> None:
-        if kind is not Kind.GUEST:
-            raise ProviderError(f"the hyperv provider cannot do this for {kind.value}")

@@ -11,15 +11,14 @@ translates their errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
-from provisioner.errors import ProviderError
-from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
-from provisioner.providers.kit.macs import declares_macs, mac_clashes
+from provisioner.providers.base import Capacity, Inventory, Owner
+from provisioner.providers.kit.guest_provider import GuestOnlyProvider
+from provisioner.providers.kit.macs import MacHolder
 from provisioner.providers.kit.refusals import refuse_create
 from provisioner.providers.parallels import ParallelsConfig
 from provisioner.providers.parallels.capacity import POOL, capacity
@@ -32,10 +31,12 @@ from provisioner.providers.parallels.prlctl import Prlctl
 from provisioner.providers.parallels.schema import GUEST_SCHEMA
 
 
-class ParallelsProvider(Provider):
+class ParallelsProvider(GuestOnlyProvider):
     """The guests of one provider block on one Mac."""
 
     type_name = "parallels"
+    guest_schema = GUEST_SCHEMA
+    pool = POOL
 
     def __init__(self, name: str, config: Any, owner: Owner) -> None:
         super().__init__(name, config, owner)
@@ -45,30 +46,19 @@ class ParallelsProvider(Provider):
         self.guests = Guests(self.prl, self.settings, self.lister)
         self.changes = Changes(self.guests)
 
-    def schema(self) -> ProviderSchema:
-        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
-                              max_parallel=self.settings.max_parallel)
-
     def list_managed(self) -> Inventory:
         """Two LIST calls (``prlctl list --all --info --json``, ``prlsrvctl net list
         --json``), whatever the number of VMs."""
         return self.lister.inventory()
 
-    def check(self, resources: Sequence[Resource]) -> list[Problem]:
-        guests = [r for r in resources if r.kind is Kind.GUEST]
-        if not guests:
-            return []
-        problems = plan_checks(guests, self.lister.last().networks)
-        if declares_macs(guests):
-            problems += mac_clashes(guests, self.lister.mac_holders())
-        return problems
+    def guest_problems(self, guests: Sequence[Resource]) -> list[Problem]:
+        return plan_checks(guests, self.lister.last().networks)
+
+    def mac_holders(self) -> Mapping[str, MacHolder]:
+        return self.lister.mac_holders()
 
     def capacity(self) -> Capacity:
         return capacity(self.prl, self.settings, self.lister.last())
-
-    @property
-    def default_pool(self) -> str:
-        return POOL
 
     def create(self, resource: Resource) -> LiveObject:
         """Make, set up and start the VM (``guests``). If this raises, the VM was deleted
@@ -91,7 +81,3 @@ class ParallelsProvider(Provider):
 
     def close(self) -> None:
         self.prl.close()
-
-    def _guest_only(self, kind: Kind) -> None:
-        if kind is not Kind.GUEST:
-            raise ProviderError(f"the parallels provider cannot do this for {kind.value}")

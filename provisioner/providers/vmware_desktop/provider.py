@@ -12,15 +12,14 @@ over SSH and translates their errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provisioner.core.address import Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
-from provisioner.errors import ProviderError
-from provisioner.providers.base import Capacity, Inventory, Owner, Provider, ProviderSchema
-from provisioner.providers.kit.macs import declares_macs, mac_clashes
+from provisioner.providers.base import Capacity, Inventory, Owner
+from provisioner.providers.kit.guest_provider import GuestOnlyProvider
+from provisioner.providers.kit.macs import MacHolder
 from provisioner.providers.kit.ownership import Ownership
 from provisioner.providers.kit.refusals import refuse_create
 from provisioner.providers.vmware_desktop import VmwareDesktopConfig
@@ -33,10 +32,12 @@ from provisioner.providers.vmware_desktop.schema import GUEST_SCHEMA
 from provisioner.providers.vmware_desktop.vmrun import Vmrun
 
 
-class VmwareDesktopProvider(Provider):
+class VmwareDesktopProvider(GuestOnlyProvider):
     """The guests of one provider block on one VMware desktop host."""
 
     type_name = "vmware-desktop"
+    guest_schema = GUEST_SCHEMA
+    pool = POOL
 
     def __init__(self, name: str, config: Any, owner: Owner) -> None:
         super().__init__(name, config, owner)
@@ -47,10 +48,6 @@ class VmwareDesktopProvider(Provider):
         self.changes = Changes(self.guests)
         self._live: dict[str, LiveObject] = {}
 
-    def schema(self) -> ProviderSchema:
-        return ProviderSchema(kinds={Kind.GUEST: GUEST_SCHEMA},
-                              max_parallel=self.settings.max_parallel)
-
     def list_managed(self) -> Inventory:
         """Two LIST calls (``vmrun list`` and one shell command printing every .vmx
         under the basefolder), whatever the number of VMs."""
@@ -58,21 +55,14 @@ class VmwareDesktopProvider(Provider):
         self._live = {live.name: live for live in inventory.managed}
         return inventory
 
-    def check(self, resources: Sequence[Resource]) -> list[Problem]:
-        guests = [r for r in resources if r.kind is Kind.GUEST]
-        if not guests:
-            return []
-        problems = plan_checks(guests, self._live, grows=not self.vmrun.qemu_img)
-        if declares_macs(guests):
-            problems += mac_clashes(guests, self.lister.mac_holders())
-        return problems
+    def guest_problems(self, guests: Sequence[Resource]) -> list[Problem]:
+        return plan_checks(guests, self._live, grows=not self.vmrun.qemu_img)
+
+    def mac_holders(self) -> Mapping[str, MacHolder]:
+        return self.lister.mac_holders()
 
     def capacity(self) -> Capacity:
         return capacity(self.vmrun, self.lister.last())
-
-    @property
-    def default_pool(self) -> str:
-        return POOL
 
     def create(self, resource: Resource) -> LiveObject:
         """Make the folder, .vmx and disks, and start the VM (``guests``). If this
@@ -96,7 +86,3 @@ class VmwareDesktopProvider(Provider):
 
     def close(self) -> None:
         self.vmrun.close()
-
-    def _guest_only(self, kind: Kind) -> None:
-        if kind is not Kind.GUEST:
-            raise ProviderError(f"the vmware-desktop provider cannot do this for {kind.value}")
