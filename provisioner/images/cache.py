@@ -19,7 +19,8 @@ from pathlib import Path
 
 from provisioner.errors import ProviderError
 from provisioner.images.checksums import Checksum
-from provisioner.images.transfer import CHUNK, copy_file, download, local_path, shown_url
+from provisioner.images.locations import local_path, shown_url
+from provisioner.images.transfer import CHUNK, copy_file, download
 
 Report = Callable[[int], None]
 

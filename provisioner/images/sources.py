@@ -26,15 +26,8 @@ from provisioner.errors import ProviderError
 from provisioner.images.cache import ImageCache
 from provisioner.images.checksums import Checksum, checksum_in_sums
 from provisioner.images.formats import HEADER_BYTES, detect_format, virtual_size
-from provisioner.images.transfer import (
-    CHUNK,
-    Head,
-    file_name,
-    local_path,
-    read_head,
-    read_small,
-    shown_url,
-)
+from provisioner.images.locations import file_name, local_path, shown_url
+from provisioner.images.transfer import CHUNK, Head, read_head, read_small
 
 _WORKERS = 8
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from provisioner.core.address import Kind
 from provisioner.core.file_access import FileRefused, allowed_directories, confined, open_regular
 from provisioner.errors import StackProblem
-from provisioner.images.transfer import local_path
+from provisioner.images.locations import local_path
 from provisioner.stack.model import Guest, Image, PlacementGroup, ResourceBase
 from provisioner.stack.source import PathKey, SourceMap, format_path
 
