@@ -18,6 +18,7 @@ from provisioner.core.problems import Problem
 from provisioner.core.resources import Resource
 from provisioner.core.specs import GuestSpec, NicSpec
 from provisioner.providers.hyperv import GuestOptions
+from provisioner.providers.kit.refusals import GuestRefusals
 from provisioner.stack.interpolate import did_you_mean
 
 MIB = 1024 * 1024
@@ -54,17 +55,10 @@ def unsupported(resource: Resource) -> list[Problem]:
     """What no Hyper-V host can hold (no lookups): create refuses these too."""
     guest = GuestSpec.of(resource.spec)
     options = guest.options_as(GuestOptions)
-    found: list[Problem] = []
-
-    def refuse(path: str, summary: str, hint: str = "") -> None:
-        found.append(Problem(summary, resource.address, path, hint=hint))
-
-    for key, (why, hint) in UNSUPPORTED_GUEST.items():
-        if getattr(guest, key):
-            refuse(key, why, hint)
-    if resource.settings.get("wait_for"):
-        refuse("wait_for", "is not supported by the hyperv provider yet (a guest's address "
-               "comes from its integration services, not read yet)", "drop wait_for")
+    found = GuestRefusals(resource, "hyperv")
+    found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK, UNSUPPORTED_NIC)
+    found.unread_addresses("its integration services")
+    refuse = found.refuse
     if any(ord(c) < 32 or ord(c) == 127 for c in resource.name) or len(resource.name) > MAX_NAME:
         refuse("name", f"a Hyper-V VM name has at most {MAX_NAME} characters and no "
                "control characters", "rename the guest")
@@ -74,7 +68,7 @@ def unsupported(resource: Resource) -> list[Problem]:
     for index, nic in enumerate(guest.networks):
         _nic(index, nic, refuse)
     _options(guest, options, refuse)
-    return found
+    return found.found
 
 
 def _disks(guest: GuestSpec, options: GuestOptions, refuse: Refuse) -> None:
@@ -83,9 +77,6 @@ def _disks(guest: GuestSpec, options: GuestOptions, refuse: Refuse) -> None:
         refuse("disks", f"at most {places} disks on a generation {options.generation} VM",
                "")
     for index, disk in enumerate(guest.disks):
-        for key, why in UNSUPPORTED_DISK.items():
-            if getattr(disk, key) is not None:
-                refuse(f"disks[{index}].{key}", "is not supported by the hyperv provider", why)
         if disk.size is None and disk.volume is None:
             refuse(f"disks[{index}].size", "a Hyper-V disk needs a size", "give size: 10GiB")
         elif disk.size is not None and disk.size % MIB:
@@ -94,9 +85,6 @@ def _disks(guest: GuestSpec, options: GuestOptions, refuse: Refuse) -> None:
 
 def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:
     path = f"networks[{index}]"
-    for key, why in UNSUPPORTED_NIC.items():
-        if getattr(nic, key) not in (None, ()):
-            refuse(f"{path}.{key}", "is not supported by the hyperv provider", why)
     if nic.host_network is None and nic.network is None and nic.bridge is None:
         refuse(f"{path}.host_network", "each NIC names a Hyper-V virtual switch",
                "write host_network: SWITCH (see Get-VMSwitch)")

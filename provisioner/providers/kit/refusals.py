@@ -47,8 +47,15 @@ class GuestRefusals:
                     self.refuse(f"disks[{index}].{key}", unsupported, why)
         for index, nic in enumerate(guest.networks):
             for key, why in (nic_fields or {}).items():
-                if getattr(nic, key) is not None:
+                if getattr(nic, key) not in (None, ()):
                     self.refuse(f"networks[{index}].{key}", unsupported, why)
+
+    def unread_addresses(self, source: str) -> None:
+        """``wait_for`` is refused: the provider does not read guest addresses yet
+        (``source``: where they would come from, e.g. "its Guest Additions")."""
+        if self.resource.settings.get("wait_for"):
+            self.refuse("wait_for", f"is not supported by the {self.provider} provider yet (a "
+                        f"guest's address comes from {source}, not read yet)", "drop wait_for")
 
     def whole_mib(self, guest: GuestSpec, hypervisor: str) -> None:
         """Memory and disk sizes in whole MiB."""

@@ -50,10 +50,8 @@ def unsupported(resource: Resource) -> list[Problem]:
     """What no Parallels Desktop can hold (no lookups): create refuses these too."""
     guest = GuestSpec.of(resource.spec)
     found = GuestRefusals(resource, "parallels")
-    found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK)
-    if resource.settings.get("wait_for"):
-        found.refuse("wait_for", "is not supported by the parallels provider yet (a guest's "
-                     "address comes from Parallels Tools, not read yet)", "drop wait_for")
+    found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK, UNSUPPORTED_NIC)
+    found.unread_addresses("Parallels Tools")
     found.whole_mib(guest, "Parallels")
     if len(guest.networks) > MAX_NICS:
         found.refuse("networks", f"at most {MAX_NICS} NICs", "")
@@ -64,9 +62,6 @@ def unsupported(resource: Resource) -> list[Problem]:
 
 def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:
     path = f"networks[{index}]"
-    for key, why in UNSUPPORTED_NIC.items():
-        if getattr(nic, key) is not None:
-            refuse(f"{path}.{key}", "is not supported by the parallels provider", why)
     kind, target = attachment(nic)
     if nic.host_network is not None and (kind not in KINDS or
                                          (kind == "shared" and target is not None)):

@@ -47,10 +47,8 @@ def unsupported(resource: Resource) -> list[Problem]:
     """What no VirtualBox host can hold (no lookups): create refuses these too."""
     guest = GuestSpec.of(resource.spec)
     found = GuestRefusals(resource, "virtualbox")
-    found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK)
-    if resource.settings.get("wait_for"):
-        found.refuse("wait_for", "is not supported by the virtualbox provider yet (a guest's "
-                     "address comes from its Guest Additions, not read yet)", "drop wait_for")
+    found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK, UNSUPPORTED_NIC)
+    found.unread_addresses("its Guest Additions")
     found.whole_mib(guest, "VirtualBox")
     if len(guest.disks) > SEED_PORT:
         found.refuse("disks", f"at most {SEED_PORT} disks (SATA ports 0-28)", "")
@@ -63,9 +61,6 @@ def unsupported(resource: Resource) -> list[Problem]:
 
 def _nic(index: int, nic: NicSpec, refuse: Refuse) -> None:
     path = f"networks[{index}]"
-    for key, why in UNSUPPORTED_NIC.items():
-        if getattr(nic, key) is not None:
-            refuse(f"{path}.{key}", "is not supported by the virtualbox provider", why)
     kind, target = attachment(nic)
     if nic.host_network is not None and (kind not in KINDS or (kind == "nat") == bool(target)):
         refuse(f"{path}.host_network", f"'{nic.host_network}' is not a VirtualBox network",

@@ -57,10 +57,8 @@ def unsupported(resource: Resource) -> list[Problem]:
     guest = GuestSpec.of(resource.spec)
     found = GuestRefusals(resource, "vmware-desktop")
     found.unserved(guest, UNSUPPORTED_GUEST, UNSUPPORTED_DISK, UNSUPPORTED_NIC)
+    found.unread_addresses("VMware Tools")
     refuse = found.refuse
-    if resource.settings.get("wait_for"):
-        refuse("wait_for", "is not supported by the vmware-desktop provider yet (a guest's "
-               "address comes from VMware Tools, not read yet)", "drop wait_for")
     if not NAME.match(resource.name):
         refuse("", f"'{resource.name}' cannot name a VM folder", "use letters, digits, "
                "'.', '_' and '-' (at most 80)")
