@@ -35,7 +35,7 @@ from provisioner.stack.model import (
     OutputSpec,
     PlacementGroup,
     ResourceBase,
-    StackModel,
+    StackSkeleton,
     Variable,
 )
 from provisioner.stack.module_names import Scoping, module_address, module_problem_path
@@ -258,7 +258,7 @@ class _Loader:
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)
 
-    def _top_level(self, data: dict[str, Any], source: SourceMap) -> StackModel | None:
+    def _top_level(self, data: dict[str, Any], source: SourceMap) -> StackSkeleton | None:
         """Validate everything but resources, provider settings, variables and outputs.
 
         Those are validated one entry at a time elsewhere; here only their names
@@ -279,7 +279,7 @@ class _Loader:
             skeleton["outputs"] = dict.fromkeys(skeleton["outputs"], "")
         if isinstance(skeleton.get("modules"), dict):
             del skeleton["modules"]  # validated call by call as they are expanded
-        model, problems = validate_model(StackModel, skeleton, source, hidden=self.hidden)
+        model, problems = validate_model(StackSkeleton, skeleton, source, hidden=self.hidden)
         self.problems += problems
         return model
 
