@@ -20,6 +20,7 @@ from provisioner.cli.common import EXIT_CODES_HELP
 from provisioner.cli.preload import import_pydantic
 from provisioner.streams import ensure_standard_streams, lost_output
 
+
 def _new_app() -> typer.Typer:
     root = typer.Typer(
         name="provisioner",
