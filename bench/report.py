@@ -41,6 +41,9 @@ class Goal:
     measured: str
     met: bool | None
     """None: could not be measured here."""
+    kind: str = "absolute"
+    """``ratio``: two things measured side by side in one run (stable across machines);
+    ``absolute``: a number of this machine only; ``count``: calls or objects (exact)."""
 
     @property
     def verdict(self) -> str:
@@ -59,7 +62,7 @@ class Section:
 
     def text(self) -> str:
         parts = [f"== {self.title}", *(table.text() for table in self.tables)]
-        parts += [f"goal: {g.name}: {g.measured} (target {g.target}): {g.verdict}"
+        parts += [f"goal ({g.kind}): {g.name}: {g.measured} (target {g.target}): {g.verdict}"
                   for g in self.goals]
         return "\n\n".join(parts)
 
@@ -69,13 +72,15 @@ class Section:
             parts.append(self.method.strip())
         parts += [table.markdown() for table in self.tables]
         if self.goals:
-            goals = Table("Goals", ["goal", "target", "measured", "verdict"])
+            goals = Table("Goals", GOAL_COLUMNS)
             for goal in self.goals:
-                goals.add(goal.name, goal.target, goal.measured, goal.verdict)
+                goals.add(goal.name, goal.kind, goal.target, goal.measured, goal.verdict)
             parts.append(goals.markdown())
         parts += [note.strip() for note in self.notes]
         return "\n\n".join(parts)
 
+
+GOAL_COLUMNS = ["goal", "kind", "target", "measured", "verdict"]
 
 Log = Callable[[str], None]
 
@@ -91,10 +96,12 @@ def fmt_mb(megabytes: float) -> str:
 
 
 def write_doc(path: Path, head: str, sections: Sequence[Section], tail: str) -> None:
-    goals = Table("Every goal of issue 7", ["goal", "target", "measured", "verdict"])
+    goals = Table("Every goal (issues 7 and 19); kind: ratio = side by side in one run, "
+                  "stable across machines; absolute = this machine only; count = exact",
+                  GOAL_COLUMNS)
     for section in sections:
         for goal in section.goals:
-            goals.add(goal.name, goal.target, goal.measured, goal.verdict)
+            goals.add(goal.name, goal.kind, goal.target, goal.measured, goal.verdict)
     body = [head.strip(), "## Summary", goals.markdown(),
             *(section.markdown() for section in sections), tail.strip()]
     path.write_text("\n\n".join(body) + "\n", encoding="utf-8")

@@ -20,7 +20,6 @@ from pathlib import Path
 from provisioner.errors import ProviderError
 from provisioner.images.checksums import Checksum
 from provisioner.images.locations import local_path, shown_url
-from provisioner.images.transfer import CHUNK, copy_file, download
 
 Report = Callable[[int], None]
 
@@ -63,6 +62,10 @@ class ImageCache:
         with self._locked(checksum):
             if final.is_file():
                 return final
+            # the HTTP client is loaded only to fill the cache: a plan that finds
+            # every image in place does not pay for it (issue 19)
+            from provisioner.images.transfer import copy_file, download
+
             part = final.with_suffix(".part")
             source = local_path(url, base)
             if source is not None:
@@ -75,6 +78,8 @@ class ImageCache:
             return final
 
     def _verify(self, part: Path, checksum: Checksum, url: str) -> None:
+        from provisioner.images.transfer import CHUNK
+
         hasher = checksum.hasher()
         with part.open("rb") as stream:
             while chunk := stream.read(CHUNK):
