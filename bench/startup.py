@@ -6,7 +6,6 @@ import re
 import shutil
 import sys
 from collections import defaultdict
-
 from pathlib import Path
 
 from bench import drive, stacks

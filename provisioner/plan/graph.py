@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provisioner.core.address import Address
 from provisioner.errors import PlanError
 from provisioner.plan.model import Action, Change, Operation, ReplaceOrder, Step
-
-if TYPE_CHECKING:
-    import networkx as nx
+from provisioner.plan.step_order import OrderedDigraph
 
 _OPERATION_RANK = {Operation.DELETE: 0, Operation.CREATE: 1, Operation.UPDATE: 2}
 
@@ -53,15 +51,13 @@ def _holding(change: Change, name: str, value: Any) -> tuple[str, str, str, str]
 class StepGraph:
     """Builds the step DAG of a plan."""
 
-    graph: nx.DiGraph[str]
-    """Made by ``build`` when there is a step."""
-
     def __init__(self, changes: Sequence[Change], order: dict[Address, int],
                  exclusive: Callable[[Change], tuple[str, ...]] | None = None) -> None:
         self.changes = changes
         self.order = order
         self.exclusive = exclusive or (lambda _change: ())
         """A change's fields that only one object may hold at a time (KindSchema)."""
+        self.graph = OrderedDigraph()
         self.steps: dict[str, Step] = {}
         self.writes: dict[Address, str] = {}  # address → its create/update step
         self.deletes: dict[Address, list[str]] = {}
@@ -72,11 +68,6 @@ class StepGraph:
         guests made from the old one untouched)."""
 
     def build(self) -> tuple[list[Step], list[tuple[str, str]]]:
-        if not any(steps_for(change) for change in self.changes):
-            return [], []  # no changes: the graph library is not even imported (~70 ms)
-        import networkx
-
-        self.graph = networkx.DiGraph()
         for change in self.changes:
             self._add(change)
         for change in self.changes:
@@ -184,18 +175,16 @@ class StepGraph:
             self.graph.add_edge(before, after)
 
     def _ordered(self) -> list[str]:
-        import networkx as nx
-
-        try:
-            return list(nx.lexicographical_topological_sort(self.graph, key=self._sort_key))
-        except nx.NetworkXUnfeasible:
-            cycle = nx.find_cycle(self.graph)
-            text = " -> ".join(edge[0] for edge in cycle) + f" -> {cycle[0][0]}"
+        ordered = self.graph.topological_order(self._sort_key)
+        if ordered is None:
+            cycle = self.graph.cycle()
+            text = " -> ".join(cycle) + f" -> {cycle[0]}"
             raise PlanError(f"the changes cannot be ordered: {text}",
                             hint="apply the replacement in two steps, or drop "
                                  "create_before_destroy on one of them; where a new "
                                  "object takes a value an old one holds (a network's "
-                                 "cidr), make the change in two applies") from None
+                                 "cidr), make the change in two applies")
+        return ordered
 
     def _sort_key(self, key: str) -> str:
         step = self.steps[key]
