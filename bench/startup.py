@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 from bench import drive, stacks
-from bench.context import ROOT, Context
+from bench.context import ROOT, Context, provisioner_command
 from bench.libvirt_sim import SimDaemon
 from bench.measure import median, run
 from bench.report import Goal, Section, Table, fmt_mb
@@ -17,14 +15,6 @@ from bench.report import Goal, Section, Table, fmt_mb
 GOAL_SECONDS = 0.2
 SMALL_PLAN_GUESTS = 3
 _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)$")
-
-
-def _script() -> list[str]:
-    """The console script installed with this interpreter (not a version manager's
-    shim found first on PATH, which runs a shell script before Python)."""
-    beside = Path(sys.executable).parent / "provisioner"
-    found = str(beside) if beside.is_file() else shutil.which("provisioner")
-    return [found] if found else [sys.executable, "-m", "provisioner"]
 
 
 def import_totals(args: list[str]) -> tuple[float, dict[str, float]]:
@@ -50,10 +40,11 @@ def run_benchmark(ctx: Context) -> Section:
         small = ctx.dir("startup-plan")
         stacks.write(small, stacks.libvirt_scale(sim.uri, SMALL_PLAN_GUESTS))
         drive.must_apply(small / "stack.yaml")
+        cli = provisioner_command()
         commands = {"python -c pass (the interpreter alone)": [sys.executable, "-c", "pass"],
-                    "provisioner --help": [*_script(), "--help"],
-                    "provisioner validate stacks/demo": [*_script(), "validate", "stacks/demo"],
-                    PLAN_LABEL: [*_script(), "plan", str(small), "--no-color"]}
+                    "provisioner --help": [*cli, "--help"],
+                    "provisioner validate stacks/demo": [*cli, "validate", "stacks/demo"],
+                    PLAN_LABEL: [*cli, "plan", str(small), "--no-color"]}
         return _measure(ctx, section, commands, 5 if ctx.quick else 15)
 
 
