@@ -42,6 +42,8 @@ from provisioner.stack.values import (
     Port,
     PositiveSize,
     Size,
+    empty_dict,
+    empty_list,
 )
 from provisioner.state.backends import (
     BackendName,
@@ -398,8 +400,8 @@ class Guest(ResourceBase):
     node: HostName | None = Field(
         None, description="the host or cluster node it runs on; auto: placed by free room")
     placement: Placement | None = None
-    disks: list[Disk] = Field(default_factory=list)
-    networks: list[Nic] = Field(default_factory=list)
+    disks: list[Disk] = Field(default_factory=empty_list)
+    networks: list[Nic] = Field(default_factory=empty_list)
     cloud_init: CloudInit | None = None
     power: Literal["running", "stopped"] = "running"
     autostart: bool = Field(False, description="start with the host")
@@ -446,8 +448,8 @@ class Container(ResourceBase):
     memory: PositiveSize = Field("512MiB", validate_default=True)
     swap: Size | None = None
     rootfs: RootDisk = Field(default_factory=lambda: RootDisk(size="4GiB"))  # type: ignore[arg-type]
-    mounts: list[Mount] = Field(default_factory=list)
-    networks: list[Nic] = Field(default_factory=list)
+    mounts: list[Mount] = Field(default_factory=empty_list)
+    networks: list[Nic] = Field(default_factory=empty_list)
     node: HostName | None = Field(None, description="the host or cluster node it runs on")
     power: Literal["running", "stopped"] = "running"
     autostart: bool = False
@@ -458,7 +460,7 @@ class ModuleCall(StrictModel):
 
     source: str = Field(description="the module's directory, relative to this file, such "
                                     "as ../modules/k8s-cluster")
-    inputs: dict[str, Any] = Field(default_factory=dict,
+    inputs: dict[str, Any] = Field(default_factory=empty_dict,
                                    description="values of the module's variables")
     providers: dict[Name, Name] = Field(
         default_factory=dict, description="the module's provider names -> this stack's "
@@ -499,12 +501,12 @@ class _StackSettings(StrictModel):
     api_version: Literal["provisioner/v1"] = Field(alias="apiVersion")
     stack: Name = Field(description="the stack name; tags every object created")
     state: StateConfig = Field(default_factory=StateConfig)
-    providers: dict[Name, ProviderBlock] = Field(default_factory=dict)
-    placement_groups: dict[Name, PlacementGroup] = Field(default_factory=dict)
-    variables: dict[Identifier, Variable] = Field(default_factory=dict)
-    moved: list[MovedBlock] = Field(default_factory=list,
+    providers: dict[Name, ProviderBlock] = Field(default_factory=empty_dict)
+    placement_groups: dict[Name, PlacementGroup] = Field(default_factory=empty_dict)
+    variables: dict[Identifier, Variable] = Field(default_factory=empty_dict)
+    moved: list[MovedBlock] = Field(default_factory=empty_list,
                                     description="resources with a new address, same object")
-    outputs: dict[Identifier, str | OutputSpec] = Field(default_factory=dict)
+    outputs: dict[Identifier, str | OutputSpec] = Field(default_factory=empty_dict)
 
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid", populate_by_name=False)
 
@@ -512,13 +514,13 @@ class _StackSettings(StrictModel):
 class StackModel(_StackSettings):
     """One stack: the merged content of its files."""
 
-    pools: dict[Name, Pool] = Field(default_factory=dict)
-    images: dict[Name, Image] = Field(default_factory=dict)
-    networks: dict[Name, Network] = Field(default_factory=dict)
-    volumes: dict[Name, Volume] = Field(default_factory=dict)
-    guests: dict[Name, Guest] = Field(default_factory=dict)
-    containers: dict[Name, Container] = Field(default_factory=dict)
-    modules: dict[Name, ModuleCall] = Field(default_factory=dict)
+    pools: dict[Name, Pool] = Field(default_factory=empty_dict)
+    images: dict[Name, Image] = Field(default_factory=empty_dict)
+    networks: dict[Name, Network] = Field(default_factory=empty_dict)
+    volumes: dict[Name, Volume] = Field(default_factory=empty_dict)
+    guests: dict[Name, Guest] = Field(default_factory=empty_dict)
+    containers: dict[Name, Container] = Field(default_factory=empty_dict)
+    modules: dict[Name, ModuleCall] = Field(default_factory=empty_dict)
 
 
 class StackSkeleton(_StackSettings):
@@ -526,13 +528,13 @@ class StackSkeleton(_StackSettings):
     them entry by entry, with each entry's own model): validating the top level this
     way builds no resource model twice (issue 19: about 25 ms of every command)."""
 
-    pools: dict[str, Any] = Field(default_factory=dict)
-    images: dict[str, Any] = Field(default_factory=dict)
-    networks: dict[str, Any] = Field(default_factory=dict)
-    volumes: dict[str, Any] = Field(default_factory=dict)
-    guests: dict[str, Any] = Field(default_factory=dict)
-    containers: dict[str, Any] = Field(default_factory=dict)
-    modules: dict[str, Any] = Field(default_factory=dict)
+    pools: dict[str, Any] = Field(default_factory=empty_dict)
+    images: dict[str, Any] = Field(default_factory=empty_dict)
+    networks: dict[str, Any] = Field(default_factory=empty_dict)
+    volumes: dict[str, Any] = Field(default_factory=empty_dict)
+    guests: dict[str, Any] = Field(default_factory=empty_dict)
+    containers: dict[str, Any] = Field(default_factory=empty_dict)
+    modules: dict[str, Any] = Field(default_factory=empty_dict)
 
 
 NOT_IN_A_MODULE = ("stack", "providers", "state", "placement_groups", "moved")

@@ -24,7 +24,7 @@ from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
 from provisioner.stack.host_text import HostName, MachineType, NoteText, PlainText, Word
-from provisioner.stack.values import Size
+from provisioner.stack.values import Size, empty_list
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_\-+.]*$", max_length=64)]
 """A Proxmox tag (PVE's pve-tag format, lowercase)."""
@@ -139,7 +139,7 @@ class CloudInitOptions(_Strict):
     """Proxmox's own cloud-init drive: user, keys, addresses, DNS, or snippets."""
 
     user: HostName | None = Field(None, description="the default user cloud-init creates")
-    ssh_keys: list[PlainText] = Field(default_factory=list,
+    ssh_keys: list[PlainText] = Field(default_factory=empty_list,
                                       description="public keys for that user")
     ipconfig: list[IpConfig] = Field(
         default_factory=list,
@@ -164,7 +164,7 @@ class GuestOptions(_Strict):
     ostype: Word | None = Field(None, description="such as l26 (Linux) or win11")
     scsihw: Word | None = Field(None, description="SCSI controller, such as virtio-scsi-single")
     agent: bool | None = Field(None, description="the QEMU guest agent channel")
-    tags: Tags = Field(default_factory=list, description="Proxmox tags (besides ours)")
+    tags: Tags = Field(default_factory=empty_list, description="Proxmox tags (besides ours)")
     description: NoteText = Field("", description="notes shown in the Proxmox UI")
     pool: HostName | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999, description="a fixed VMID")
@@ -189,7 +189,7 @@ class ContainerOptions(_Strict):
     ssh_keys: list[PlainText] = Field(
         default_factory=list, description="root's public keys, written when it is created"
     )
-    tags: Tags = Field(default_factory=list)
+    tags: Tags = Field(default_factory=empty_list)
     description: NoteText = ""
     pool: HostName | None = Field(None, description="the Proxmox resource pool it belongs to")
     vmid: int | None = Field(None, ge=100, le=999_999_999)
@@ -207,7 +207,8 @@ class PoolOptions(_Strict):
         description="what the storage holds",
     )
     shared: bool = Field(False, description="the directory is the same on every node (NFS mount)")
-    nodes: NodeList = Field(default_factory=list, description="nodes that have it (empty: all)")
+    nodes: NodeList = Field(default_factory=empty_list,
+                            description="nodes that have it (empty: all)")
 
 
 class ImageOptions(_Strict):

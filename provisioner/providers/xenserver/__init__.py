@@ -24,7 +24,7 @@ from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
 from provisioner.stack.host_text import NoteText, PlainText
-from provisioner.stack.values import Size
+from provisioner.stack.values import Size, empty_list
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s,]+$")]
 Tags = Annotated[list[Tag], AfterValidator(sorted_set)]
@@ -104,7 +104,7 @@ class GuestOptions(_Strict):
         default_factory=dict, description="keys the guest reads from xenstore, under "
                                           "vm-data/ (for agents that take their settings "
                                           "there)")
-    tags: Tags = Field(default_factory=list, description="XAPI tags (besides ours)")
+    tags: Tags = Field(default_factory=empty_list, description="XAPI tags (besides ours)")
     description: NoteText = Field("", max_length=1000, description="the VM's description")
 
 
