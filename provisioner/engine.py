@@ -13,16 +13,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
-from provisioner.apply.executor import (
-    ApplyResult,
-    Events,
-    Executor,
-    Outcome,
-    applied_record,
-)
+from provisioner.apply.records import applied_record
 from provisioner.core.address import Address, Kind
 from provisioner.core.digests import keyed_digest
 from provisioner.core.problems import Problem
@@ -30,8 +24,6 @@ from provisioner.core.resources import LiveObject, Protection, Resource, to_plai
 from provisioner.errors import ConnectionLostError
 from provisioner.outputs import OutputValues, evaluate_outputs
 from provisioner.plan.admission import CapacityView
-from provisioner.plan.capacity_report import CapacityReport, build_report
-from provisioner.plan.drift import Drift, find_drift
 from provisioner.plan.model import Action, Plan
 from provisioner.plan.module_addresses import name_table, readdressed
 from provisioner.plan.planner import PlanOptions
@@ -44,12 +36,17 @@ from provisioner.providers.base import (
     ProviderStats,
 )
 from provisioner.providers.kit.retry import RetryPolicy, retrying
-from provisioner.render.planfile import SavedPlan, check_still_valid
 from provisioner.stack.as_declared import as_declared
 from provisioner.stack.keyed import with_keyed_digests
 from provisioner.stack.loader import Stack
 from provisioner.state.factory import open_store
 from provisioner.state.store import AppliedRecord, JournalEntry, StateStore
+
+if TYPE_CHECKING:  # what only apply, replan, capacity and drift load (issue 19)
+    from provisioner.apply.executor import ApplyResult, Events
+    from provisioner.plan.capacity_report import CapacityReport
+    from provisioner.plan.drift import Drift
+    from provisioner.render.planfile import SavedPlan
 
 T = TypeVar("T")
 READ_AGAIN = RetryPolicy(start=0.2, max=0.4, attempts=3)
@@ -194,6 +191,8 @@ class Engine:
         caller holds; refused (PlanError, naming every difference) unless the stack, the
         objects it read and the changes are still the same."""
         plan = self.plan(saved.options, parallelism, locked=True)
+        from provisioner.render.planfile import check_still_valid
+
         check_still_valid(saved, self.stack.name, self.stack_digest(), plan)
         return plan
 
@@ -236,6 +235,8 @@ class Engine:
         """Every provider's capacity, and what the plan would add or free on it."""
         view = self.capacity_view()
         plan = self.plan(options, parallelism, view=view, check_capacity=False)
+        from provisioner.plan.capacity_report import build_report
+
         return build_report(self.stack.name, plan, sorted(self.stack.providers), view)
 
     def capacity_view(self) -> CapacityView:
@@ -258,6 +259,8 @@ class Engine:
         prior = self.store.applied()
         self._tell_kinds_in_use(prior, self.store.unresolved())
         inventories = self.refresh(parallelism, prior)
+        from provisioner.plan.drift import find_drift
+
         return find_drift(prior, inventories,
                           {name: p.schema() for name, p in providers.items()})
 
@@ -265,6 +268,8 @@ class Engine:
               command: str = "apply") -> ApplyResult:
         """Run the plan's steps, then forget what is gone and compute outputs.
         The caller holds the lock (it planned under it)."""
+        from provisioner.apply.executor import ApplyResult, Executor
+
         run_id = self.store.begin_run(command)
         executor = Executor(plan, self.providers(), self.store, run_id, events, parallelism,
                             self.stop)
@@ -377,4 +382,6 @@ class Engine:
 
 
 def _summary(result: ApplyResult) -> Mapping[str, Any]:
+    from provisioner.apply.executor import Outcome
+
     return {outcome.value: len(result.with_outcome(outcome)) for outcome in Outcome}

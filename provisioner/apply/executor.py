@@ -27,13 +27,14 @@ from provisioner.apply import hooks
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
 from provisioner.apply.journal import Journal
 from provisioner.apply.readiness import wait_ready
+from provisioner.apply.records import applied_record
 from provisioner.core.address import Address
-from provisioner.core.resources import LiveObject, Resource, to_plain
+from provisioner.core.resources import LiveObject
 from provisioner.errors import ProvisionerError
 from provisioner.plan.diff import changed_paths
 from provisioner.plan.model import Action, Operation, Plan, Step
 from provisioner.providers.base import Lane, Provider
-from provisioner.state.store import AppliedRecord, StateStore, now_iso
+from provisioner.state.store import StateStore
 from provisioner.testing import kill_point
 
 STEP_WEIGHT = {Operation.CREATE: 3.0, Operation.DELETE: 2.0, Operation.UPDATE: 1.0}
@@ -271,18 +272,3 @@ class Executor:
         if hooks.HOOKS in change.desired.spec:  # they ran: the record says so now
             self.store.record_applied(applied_record(change.desired, live))
         return live
-
-
-def applied_record(resource: Resource, live: LiveObject) -> AppliedRecord:
-    """What the store keeps after a successful create or update (no secrets)."""
-    return AppliedRecord(
-        address=resource.address,
-        provider=resource.provider,
-        spec=to_plain(resource.spec),
-        deps=resource.deps,
-        live_id=live.id,
-        name=live.name,
-        attributes=to_plain(live.attributes),
-        prevent_destroy=resource.lifecycle.prevent_destroy,
-        applied_at=now_iso(),
-    )
