@@ -145,33 +145,34 @@ stack 4.25 s; `provisioner --help` 194 ms. What the profiles showed, and the fix
   Still slower than kcli's re-run here: about 90 ms of it is importing pydantic
   and building the models (typer 0.29 imports pydantic too), which a tool that
   does not validate its input does not pay.
-- **Third pass (issue 19, 2026-12-04)**, profiled first (`-X importtime`, pyinstrument,
-  cProfile, and timers around each phase, minimum of 10 runs): the side-by-side
-  re-run then took 0.50 s against kcli's 0.37 s, `validate stacks/demo` 0.32 s, and
-  a plan with changes spent 80-130 ms importing networkx. Changed:
-  the top level of a stack is validated with a skeleton model (its sections are
+- **Third pass (issue 19, 2026-12-04)**, profiled first (`-X importtime`,
+  pyinstrument, cProfile, and timers around each phase, minimum of 10 runs): the
+  side-by-side re-run then took 0.50 s against kcli's 0.37 s, `validate stacks/demo`
+  0.32 s, and a plan with changes spent 80-130 ms importing networkx. Changed: the
+  top level of a stack is validated with a skeleton model (its sections are
   validated entry by entry anyway, and the full model built every resource model a
   second time: 37 → 25 ms); the console script builds only the command it runs
   (typer builds every command's parameters before parsing: 17 ms); pydantic is
   imported without asyncio (typing_extensions' `@deprecated` loads asyncio and ssl,
   18 ms, to ask whether a function is a coroutine; a stand-in answers during the
   import, the real module is untouched); the garbage collector is frozen at exit
-  (the interpreter's last collections walked every object: 20 ms); the step graph
-  of a plan is a small ordered digraph ordered like networkx's
+  (the interpreter's last collections walked every object: 20 ms); the step graph of
+  a plan is a small ordered digraph ordered like networkx's
   `lexicographical_topological_sort` (tested against it), and networkx is loaded
   only to name a cycle; apply's executor, the plan file, the capacity report and
   drift load only with the commands that use them; the image cache loads the HTTP
-  client only to download. `validate stacks/demo` 0.32 → 0.24 s and the re-run
-  0.50 → 0.37 s in the session's own measurements; the tables above are the run's.
-  What is left, per `validate` on this machine: the interpreter 37 ms (of which a
-  `.pth` file of this sandbox that imports certifi about 10-15), typer 26, pydantic's import 45 and its model
-  classes and schemas 30, PyYAML 10, provisioner's dataclasses (about 50 for
-  validate, 120 for a plan; Python 3.11 compiles up to six methods per frozen
-  dataclass, 0.4-0.5 ms a class; 3.13 compiles them in one pass), the stack's own work 25. On the re-run, libvirt's bulk statistics
-  take 40-55 ms for 10 running TCG guests (libvirtd asks each QEMU for vCPU,
-  balloon and block statistics: about 4 ms a guest here, free on the test driver
-  of benchmark 1), kcli reads each domain's XML only; reading the live XML instead
-  is the next lever (one more read per running guest), not taken this round.
+  client only to download. `validate stacks/demo` 0.32 → 0.24 s and the re-run 0.50
+  → 0.37 s in the session's own measurements; the tables above are the run's. What
+  is left, per `validate` on this machine: the interpreter 37 ms (of which a `.pth`
+  file of this sandbox that imports certifi about 10-15), typer 26, pydantic's
+  import 45 and its model classes and schemas 30, PyYAML 10, provisioner's
+  dataclasses (about 50 for validate, 120 for a plan; Python 3.11 compiles up to six
+  methods per frozen dataclass, 0.4-0.5 ms a class; 3.13 compiles them in one pass),
+  the stack's own work 25. On the re-run, libvirt's bulk statistics take 40-55 ms
+  for 10 running TCG guests (libvirtd asks each QEMU for vCPU, balloon and block
+  statistics: about 4 ms a guest here, free on the test driver of benchmark 1), kcli
+  reads each domain's XML only; reading the live XML instead is the next lever (one
+  more read per running guest), not taken this round.
 - **What no change can reach**: the floor rows of benchmark 4 are bare
   libvirt-python calls, no tool around them; a tool's converge cannot go below
   them, and a re-run cannot go below a new Python process that connects and reads
