@@ -35,6 +35,7 @@ from provisioner.stack.model import (
     OutputSpec,
     PlacementGroup,
     ResourceBase,
+    StackSettings,
     StackSkeleton,
     Variable,
 )
@@ -258,7 +259,7 @@ class _Loader:
         self.unset_variables = values.unset
         return values.values, values.sensitive, set(section)
 
-    def _top_level(self, data: dict[str, Any], source: SourceMap) -> StackSkeleton | None:
+    def _top_level(self, data: dict[str, Any], source: SourceMap) -> StackSettings | None:
         """Validate everything but resources, provider settings, variables and outputs.
 
         Those are validated one entry at a time elsewhere; here only their names
