@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,33 @@ def test_a_vcpu_change_made_to_the_stored_definition_only_shows(engine: Engine) 
     change = changed["guests.web-1"]
     assert change.action is Action.UPDATE
     assert [(f.path, f.before, f.after) for f in change.fields] == [("cpus", 2, 1)]
+
+
+def _statistics_reads(calls: list[tuple[CallKind, str, Callable[..., Any], tuple[Any, ...]]]
+                      ) -> list[str]:
+    return [what for kind, what, fn, _ in calls
+            if getattr(fn, "__name__", "") == "domainListGetStats"]
+
+
+def test_a_guest_just_started_is_read_back_without_statistics(tmp_path: Path) -> None:
+    """After a create the running guest is its definition: its statistics (a QEMU query
+    per group on a real host) are left to the next plan; after an update they are
+    read, a live change may differ from the definition."""
+    stack_file = write_stack(tmp_path, STACK.replace("URI", node_uri(tmp_path)))
+    with Engine(load_stack(stack_file), SQLiteStore(tmp_path / "state.db")) as engine:
+        provider = engine.providers()["kvm"]
+        calls = _recorded(provider)
+        plan = engine.plan()
+        result = engine.apply(plan, Recorder())
+        assert result.ok and len(result.results) == GUESTS
+        assert [what for kind, what, fn, _ in calls if what.startswith("guests.web-")
+                and getattr(fn, "__name__", "") == "XMLDesc"], "no read-back happened"
+        assert _statistics_reads(calls) == []
+        desired = next(c.desired for c in plan.changes if str(c.address) == "guests.web-0")
+        assert desired is not None
+        live = {str(o.address): o for o in provider.list_managed().managed}["guests.web-0"]
+        calls.clear()
+        updated = provider.update(replace(desired, spec={**desired.spec, "cpus": 2}), live,
+                                  ["cpus"])
+        assert updated.spec["cpus"] == 2
+        assert _statistics_reads(calls) == ["domain statistics"]

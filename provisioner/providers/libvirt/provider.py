@@ -118,7 +118,10 @@ class LibvirtProvider(Provider):
     def _create(self, resource: Resource) -> LiveObject:
         if resource.kind is Kind.GUEST:
             self.guests.create(resource)
-        elif resource.kind is Kind.NETWORK:
+            # defined and started a moment ago: the next plan reads its statistics
+            return self.read_back.guest(resource.name, str(resource.address),
+                                        just_started=True)
+        if resource.kind is Kind.NETWORK:
             self.networks.create(resource)
         elif resource.kind is Kind.POOL:
             self.pools.create(resource)
