@@ -11,16 +11,17 @@ from bench.context import ROOT, Context, provisioner_command
 from bench.libvirt_sim import SimDaemon
 from bench.measure import median, run
 from bench.report import Goal, Section, Table, fmt_mb
+from bench.wheel_venv import installed_script
 
 GOAL_SECONDS = 0.2
 SMALL_PLAN_GUESTS = 3
 _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)$")
 
 
-def import_totals(args: list[str]) -> tuple[float, dict[str, float]]:
+def import_totals(python: str, args: list[str]) -> tuple[float, dict[str, float]]:
     """Total import time (s) of a command, and the cumulative time of each top-level
     package it imported directly (``python -X importtime``)."""
-    result = run([sys.executable, "-X", "importtime", "-m", "provisioner", *args], cwd=ROOT)
+    result = run([python, "-X", "importtime", "-m", "provisioner", *args], cwd=ROOT)
     total = 0
     packages: dict[str, float] = defaultdict(float)
     for line in result.stderr.splitlines():
@@ -40,19 +41,26 @@ def run_benchmark(ctx: Context) -> Section:
         small = ctx.dir("startup-plan")
         stacks.write(small, stacks.libvirt_scale(sim.uri, SMALL_PLAN_GUESTS))
         drive.must_apply(small / "stack.yaml")
-        cli = provisioner_command()
-        commands = {"python -c pass (the interpreter alone)": [sys.executable, "-c", "pass"],
+        installed = installed_script(ctx)
+        cli = [str(installed)] if installed else provisioner_command()
+        python = str(installed.parent / "python") if installed else sys.executable
+        section.notes.append(
+            "Measured: " + ("the console script of a new venv holding this checkout's wheel "
+                            "(bench/wheel_venv.py: what `pip install` gives a user)"
+                            if installed else "the development install's console script "
+                            "(a venv with the wheel could not be made here)") + ".")
+        commands = {"python -c pass (the interpreter alone)": [python, "-c", "pass"],
                     "provisioner --help": [*cli, "--help"],
                     "provisioner validate stacks/demo": [*cli, "validate", "stacks/demo"],
                     PLAN_LABEL: [*cli, "plan", str(small), "--no-color"]}
-        return _measure(ctx, section, commands, 5 if ctx.quick else 15)
+        return _measure(ctx, section, commands, python, 5 if ctx.quick else 15)
 
 
 PLAN_LABEL = (f"provisioner plan, {SMALL_PLAN_GUESTS} guests applied, no changes "
               "(libvirt test driver behind a private libvirtd)")
 
 
-def _measure(ctx: Context, section: Section, commands: dict[str, list[str]],
+def _measure(ctx: Context, section: Section, commands: dict[str, list[str]], python: str,
              repeats: int) -> Section:
     table = Table("Start-up (wall time of the whole process)",
                   ["command", "median", "min", "peak RSS", "imports (-X importtime)"])
@@ -67,9 +75,8 @@ def _measure(ctx: Context, section: Section, commands: dict[str, list[str]],
             raise RuntimeError(f"{label} failed:\n{runs[0].tail()}")
         medians[label] = median([r.seconds for r in runs])
         total = "-"
-        if command[0] != sys.executable or "-m" in command:
-            seconds, packages = import_totals(command[1:] if command[0] != sys.executable
-                                              else command[3:])
+        if command[0] != python:  # a provisioner command
+            seconds, packages = import_totals(python, command[1:])
             imports[label] = packages
             total = f"{seconds * 1000:.0f} ms"
         table.add(label, f"{medians[label] * 1000:.0f} ms",
@@ -89,14 +96,16 @@ def _measure(ctx: Context, section: Section, commands: dict[str, list[str]],
 
 
 METHOD = """
-Each command runs as a new process, as a user types it (the `provisioner` console
-script installed beside the interpreter, not a version manager's shim); after one
-warm-up run, the median and minimum of the runs. The small plan reads 3 guests that
-provisioner applied on libvirt's test driver behind a private libvirtd (as in
-benchmark 1): start-up, the stack, the state and one bulk read, with no hypervisor
-work worth the name (the side-by-side re-run of benchmark 4 is the same on real
-guests). The import
-totals come from one `python -X importtime -m provisioner ...` run: the sum of
-every module's own import time, and per top-level package imported by the CLI's
+Each command runs as a new process, as a user types it: the `provisioner` console
+script of a new venv holding this checkout's wheel (byte-compiled, with the same
+versions of every dependency as the development install: bench/wheel_venv.py), so
+that neither the development install's `.pth` files nor a version manager's shim
+count; `python -c pass` is that venv's interpreter. After one warm-up run, the median
+and minimum of the runs. The small plan reads 3 guests that provisioner applied on
+libvirt's test driver behind a private libvirtd (as in benchmark 1): start-up, the
+stack, the state and one bulk read, with no hypervisor work worth the name (the
+side-by-side re-run of benchmark 4 is the same on real guests). The import totals
+come from one `python -X importtime -m provisioner ...` run in the same venv: the sum
+of every module's own import time, and per top-level package imported by the CLI's
 modules the cumulative time.
 """
