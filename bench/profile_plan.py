@@ -23,7 +23,7 @@ def _plan(stack: str) -> None:
     from provisioner import engine
     from provisioner.cli import main
 
-    def refresh(self: Any, parallelism: int = 8) -> Any:
+    def refresh(self: Any, *_: Any, **__: Any) -> Any:  # whatever the engine passes
         return {name: p.list_managed() for name, p in self.providers().items()}
 
     engine.Engine.refresh = refresh  # type: ignore[method-assign]

