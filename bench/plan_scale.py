@@ -14,16 +14,15 @@ Each plan is the real CLI in a new process (``provisioner plan DIR --stats``).
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import libvirt
 
 from bench import drive, stacks
-from bench.context import ROOT, Context
+from bench.context import Context
 from bench.libvirt_sim import SimDaemon
-from bench.measure import Run, Timer, median, run
+from bench.measure import Timer, median
+from bench.plan_runs import measure, profile_into
 from bench.plan_vsphere import run_vsphere
 from bench.pve import PveServer
 from bench.report import Goal, Section, Table, fmt_mb, fmt_s
@@ -32,27 +31,6 @@ LIBVIRT_SIZES = (10, 100, 1000, 10000)
 PROXMOX_SIZES = (10, 100, 500, 2000)
 QUICK_LIBVIRT = (10, 100)
 QUICK_PROXMOX = (10, 50)
-_CALLS = re.compile(r"(\d+) (connect|list|read|write)")
-
-
-def plan_once(stack_dir: Path) -> tuple[Run, dict[str, int]]:
-    result = run([sys.executable, "-m", "provisioner", "plan", str(stack_dir), "--stats",
-                  "--no-color"], cwd=ROOT)
-    if not result.ok or "No changes" not in result.stdout:
-        raise RuntimeError(f"plan of {stack_dir} did not report no changes:\n{result.tail()}")
-    line = next((line for line in result.stdout.splitlines() if " list" in line), "")
-    calls = {kind: int(count) for count, kind in _CALLS.findall(line)}
-    return result, calls
-
-
-def measure(stack_dir: Path, repeats: int) -> tuple[list[Run], dict[str, int]]:
-    plan_once(stack_dir)  # warm the file cache and the daemon once
-    runs: list[Run] = []
-    calls: dict[str, int] = {}
-    for _ in range(repeats):
-        result, calls = plan_once(stack_dir)
-        runs.append(result)
-    return runs, calls
 
 
 class Population:
@@ -117,12 +95,7 @@ def _libvirt(ctx: Context, section: Section) -> None:
                       calls.get("list", 0), calls.get("read", 0), fmt_s(setup.seconds))
             ctx.log(f"  {size}: {wall:.2f}s {rss:.0f}MB {calls}")
         if not ctx.quick:
-            ctx.log("plan scaling: profiling the largest plan")
-            out = ctx.work / "profile.md"
-            subprocess.run([sys.executable, "-m", "bench.profile_plan", str(population.dir),
-                            str(out)], cwd=ROOT, check=True)
-            section.notes.append(f"### Profile of the {sizes[-1]:,}-guest libvirt plan\n\n"
-                                 + out.read_text(encoding="utf-8"))
+            profile_into(ctx, section, population.dir, f"{sizes[-1]:,}-guest libvirt plan")
     lists = {calls.get("list", 0) for _, _, calls in results.values()}
     section.goals.append(Goal("libvirt: list calls constant in the number of guests",
                               "constant", ", ".join(
@@ -164,6 +137,8 @@ def _proxmox(ctx: Context, section: Section) -> None:
                       calls.get("connect", 0), calls.get("list", 0), calls.get("read", 0),
                       total - size, fmt_s(setup.seconds))
             ctx.log(f"  {size}: {wall:.2f}s {calls}")
+        if not ctx.quick:
+            profile_into(ctx, section, directory, f"{sizes[-1]:,}-guest Proxmox plan")
     fixed = {calls.get("connect", 0) + calls.get("list", 0) for _, _, calls in results.values()}
     per_guest = {calls.get("read", 0) / size for size, (_, _, calls) in results.items()}
     section.goals.append(Goal(
@@ -215,6 +190,6 @@ def run_benchmark(ctx: Context) -> Section:
     section = Section("plan", "1. Plan scaling", METHOD)
     _libvirt(ctx, section)
     _proxmox(ctx, section)
-    vsphere = run_vsphere(ctx, section, measure)
+    vsphere = run_vsphere(ctx, section)
     _biggest(section, "vSphere", vsphere)
     return section

@@ -17,6 +17,7 @@ from typing import Any
 from bench import drive, stacks
 from bench.context import ROOT, Context
 from bench.measure import Timer, median
+from bench.plan_runs import measure, profile_into
 from bench.report import Goal, Section, Table, fmt_mb, fmt_s
 
 SIZES = (10, 100, 500, 2000)
@@ -51,9 +52,8 @@ def vsphere_fleet(block: dict[str, Any], count: int) -> str:
 """
 
 
-def run_vsphere(ctx: Context, section: Section,
-                measure: Any) -> dict[int, tuple[float, float, dict[str, int]]]:
-    """Add the vSphere table and goals to ``section``; ``measure`` is plan_scale's."""
+def run_vsphere(ctx: Context, section: Section) -> dict[int, tuple[float, float, dict[str, int]]]:
+    """Add the vSphere table, its goal and (full runs) its profile to ``section``."""
     sizes = QUICK_SIZES if ctx.quick else SIZES
     table = Table("vSphere (vcsim, a vCenter: cluster of 3 hosts): no-change plan",
                   ["guests", "wall (median)", "runs", "peak RSS", "connect", "list", "read",
@@ -78,6 +78,8 @@ def run_vsphere(ctx: Context, section: Section,
                       calls.get("list", 0), calls.get("read", 0),
                       sum(calls.values()), fmt_s(setup.seconds))
             ctx.log(f"  {size}: {wall:.2f}s {rss:.0f}MB {calls}")
+        if not ctx.quick:
+            profile_into(ctx, section, directory, f"{sizes[-1]:,}-guest vSphere plan")
     finally:
         simulator.stop()
     totals = [sum(results[s][2].values()) for s in sizes]
