@@ -117,8 +117,8 @@ def proxmox_block(endpoint: str, token_id: str, token_env: str, ca_file: str,
                  "capacity": SIMULATED_NODE})
 
 
-SIMULATED_NODE = {"cpu_overcommit": 16}
-"""fakepve's node has 64 CPUs: 500 one-vCPU guests need more than the default 4x."""
+SIMULATED_NODE = {"cpu_overcommit": 64}
+"""fakepve's node has 64 CPUs: 2,000 one-vCPU guests need 32x (the default is 4x)."""
 
 PVE_GUEST = {"node": "pve1", "clone": "debian-12", "cpus": "1", "memory": "64MiB",
              "disks": "[ { size: 4GiB } ]", "networks": "[ { bridge: vmbr0 } ]"}
