@@ -100,7 +100,7 @@ def _libvirt(ctx: Context, section: Section) -> None:
     section.goals.append(Goal("libvirt: list calls constant in the number of guests",
                               "constant", ", ".join(
                                   f"{results[s][2].get('list', 0)} at {s}" for s in sizes),
-                              len(lists) == 1))
+                              len(lists) == 1, "count"))
     biggest = sizes[-1]
     if biggest >= 10000:
         wall, rss, _ = results[biggest]
@@ -145,7 +145,7 @@ def _proxmox(ctx: Context, section: Section) -> None:
         "Proxmox: calls per plan = a constant (connect, list) + the same reads per guest",
         "guests x k + constant", ", ".join(f"{e + s} at {s}" for e, s in
                                            zip(extra, sizes, strict=True)),
-        len(fixed) == 1 and len(per_guest) == 1))
+        len(fixed) == 1 and len(per_guest) == 1, "count"))
     _biggest(section, "Proxmox", results)
 
 

@@ -86,5 +86,5 @@ def run_vsphere(ctx: Context, section: Section) -> dict[int, tuple[float, float,
     section.goals.append(Goal("vSphere: calls per plan constant in the number of guests",
                               "constant", ", ".join(f"{t} at {s}" for t, s in
                                                     zip(totals, sizes, strict=True)),
-                              len(set(totals)) == 1))
+                              len(set(totals)) == 1, "count"))
     return results
