@@ -12,16 +12,18 @@ from bench.libvirt_sim import SimDaemon
 from bench.measure import median, run
 from bench.report import Goal, Section, Table, fmt_mb
 from bench.wheel_venv import installed_script
+from provisioner.quick.session import SWITCH as QUICK_SWITCH
 
 GOAL_SECONDS = 0.2
 SMALL_PLAN_GUESTS = 3
 _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)$")
 
 
-def import_totals(python: str, args: list[str]) -> tuple[float, dict[str, float]]:
+def import_totals(python: str, args: list[str], env: dict[str, str] | None = None
+                  ) -> tuple[float, dict[str, float]]:
     """Total import time (s) of a command, and the cumulative time of each top-level
     package it imported directly (``python -X importtime``)."""
-    result = run([python, "-X", "importtime", "-m", "provisioner", *args], cwd=ROOT)
+    result = run([python, "-X", "importtime", "-m", "provisioner", *args], cwd=ROOT, env=env)
     total = 0
     packages: dict[str, float] = defaultdict(float)
     for line in result.stderr.splitlines():
@@ -52,12 +54,16 @@ def run_benchmark(ctx: Context) -> Section:
         commands = {"python -c pass (the interpreter alone)": [python, "-c", "pass"],
                     "provisioner --help": [*cli, "--help"],
                     "provisioner validate stacks/demo": [*cli, "validate", "stacks/demo"],
-                    PLAN_LABEL: [*cli, "plan", str(small), "--no-color"]}
+                    PLAN_LABEL: [*cli, "plan", str(small), "--no-color"],
+                    PLAN_FULL_LABEL: [*cli, "plan", str(small), "--no-color"]}
         return _measure(ctx, section, commands, python, 5 if ctx.quick else 15)
 
 
 PLAN_LABEL = (f"provisioner plan, {SMALL_PLAN_GUESTS} guests applied, no changes "
               "(libvirt test driver behind a private libvirtd)")
+PLAN_FULL_LABEL = f"the same plan with the quick check off ({QUICK_SWITCH}=0)"
+ENVIRONMENTS = {PLAN_FULL_LABEL: {QUICK_SWITCH: "0"}}
+"""The environment a command runs in, beside the machine's."""
 
 
 def _measure(ctx: Context, section: Section, commands: dict[str, list[str]], python: str,
@@ -69,14 +75,15 @@ def _measure(ctx: Context, section: Section, commands: dict[str, list[str]], pyt
     imports: dict[str, dict[str, float]] = {}
     for label, command in commands.items():
         ctx.log(f"start-up: {label}")
-        run(command, cwd=ROOT)  # warm the page cache
-        runs = [run(command, cwd=ROOT) for _ in range(repeats)]
+        env = ENVIRONMENTS.get(label)
+        run(command, cwd=ROOT, env=env)  # warm the page cache
+        runs = [run(command, cwd=ROOT, env=env) for _ in range(repeats)]
         if not all(r.ok for r in runs):
             raise RuntimeError(f"{label} failed:\n{runs[0].tail()}")
         medians[label] = median([r.seconds for r in runs])
         total = "-"
         if command[0] != python:  # a provisioner command
-            seconds, packages = import_totals(python, command[1:])
+            seconds, packages = import_totals(python, command[1:], env)
             imports[label] = packages
             total = f"{seconds * 1000:.0f} ms"
         table.add(label, f"{medians[label] * 1000:.0f} ms",
@@ -88,7 +95,8 @@ def _measure(ctx: Context, section: Section, commands: dict[str, list[str]], pyt
         for name, seconds in sorted(packages.items(), key=lambda kv: -kv[1])[:10]:
             top.add(name, f"{seconds * 1000:.1f} ms")
         section.tables.append(top)
-    for label in ("provisioner --help", "provisioner validate stacks/demo", PLAN_LABEL):
+    for label in ("provisioner --help", "provisioner validate stacks/demo", PLAN_LABEL,
+                  PLAN_FULL_LABEL):
         section.goals.append(Goal(f"start-up: `{label}`", f"< {GOAL_SECONDS * 1000:.0f} ms",
                                   f"{medians[label] * 1000:.0f} ms",
                                   medians[label] < GOAL_SECONDS))
@@ -104,7 +112,11 @@ count; `python -c pass` is that venv's interpreter. After one warm-up run, the m
 and minimum of the runs. The small plan reads 3 guests that provisioner applied on
 libvirt's test driver behind a private libvirtd (as in benchmark 1): start-up, the
 stack, the state and one bulk read, with no hypervisor work worth the name (the
-side-by-side re-run of benchmark 4 is the same on real guests). The import totals
+side-by-side re-run of benchmark 4 is the same on real guests). From its third run on
+the plan is answered by the quick no-change check (docs/quick-check.md: it reads the
+host again and compares with what the last plan read), so its median is an answered
+run; the next row is the same plan with the check off, planning in full each time.
+The import totals
 come from one `python -X importtime -m provisioner ...` run in the same venv: the sum
 of every module's own import time, and per top-level package imported by the CLI's
 modules the cumulative time.

@@ -1,5 +1,5 @@
 """`python -m provisioner` runs the same CLI as the console script."""
 
-from provisioner.cli import main
+from provisioner.console import main
 
 main()

@@ -20,11 +20,16 @@ import sys
 from typing import IO
 
 _lost: list[str] = []
+copies: list[tuple[str, str]] | None = None
+"""When set (the quick check records a run), what is written to stdout ("out") and
+stderr ("err"), in order."""
 
 
 def write(stream: IO[str], text: str) -> None:
     """Write ``text`` to ``stream`` and flush; if the reader has gone, write nothing
     more to it (it is pointed at /dev/null) and carry on."""
+    if copies is not None and (stream is sys.stdout or stream is sys.stderr):
+        copies.append(("out" if stream is sys.stdout else "err", text))
     try:
         stream.write(text)
         stream.flush()

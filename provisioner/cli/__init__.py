@@ -10,7 +10,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from provisioner.cli import access, adopt, change, info, plan_cmd, snapshot_cmd,
 from provisioner.cli.common import EXIT_CODES_HELP
 from provisioner.cli.preload import import_pydantic
 from provisioner.streams import ensure_standard_streams, lost_output
+
+if TYPE_CHECKING:
+    from provisioner.quick.session import QuickRun
 
 
 def _new_app() -> typer.Typer:
@@ -92,20 +95,34 @@ def app_for(args: list[str]) -> typer.Typer:
 
 
 def main() -> None:
+    """The command line without the quick check (the console script is
+    ``provisioner.console.main``: the quick check, then ``run``)."""
+    ensure_standard_streams()
+    run(None)
+
+
+def run(quick: QuickRun | None = None) -> None:
+    """The command ``sys.argv`` names; ``quick``: the quick check's record of it
+    (docs/quick-check.md), concluded at its end."""
     # pydantic looks for its own plugins (an entry-point scan) when it builds each
     # validator; a command-line run has none to use
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    ensure_standard_streams()
+    if quick is not None:
+        quick.start()
     runs = app_for(sys.argv[1:])
     if runs is not app:  # a command: it parses flags and reads stacks through pydantic
         import_pydantic()
+    code = 1
     try:
         runs()
     except SystemExit as exc:
         if lost_output() is not None and exc.code in (0, None):
             raise SystemExit(1) from None
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         raise
     finally:
+        if quick is not None:
+            quick.conclude(code if lost_output() is None else 1)
         # what is left is freed with the process: the interpreter's last collections
         # would walk every object the run made (about 20 ms of each run, issue 19)
         gc.freeze()

@@ -28,6 +28,8 @@ from provisioner.cli.common import (
     VarOption,
     echo,
     load,
+    note_changes,
+    note_no_change,
     plan_options,
     use_color,
     user_errors,
@@ -140,6 +142,7 @@ def _change(
             _print_plan(planned, no_color)
             result = None
             if planned.has_changes:
+                note_changes()
                 if saved is None:  # a saved plan was reviewed when it was made
                     _confirm(command, auto_approve)
                 with _interruptible(engine):
@@ -152,6 +155,8 @@ def _change(
             outputs = engine.conclude(planned, result, destroy=destroy)
             if outputs is not None:
                 _print_outputs(outputs)
+            if saved is None and not planned.has_changes:
+                note_no_change(engine)
         succeeded = result is None or result.ok
     if not succeeded:
         raise typer.Exit(EXIT_ERROR)
@@ -159,6 +164,8 @@ def _change(
 
 def _saved_plan(path: Path, destroy: bool) -> SavedPlan | None:
     """The saved plan ``path`` names, if it is a plan file (``apply FILE``)."""
+    if path.is_dir():
+        return None  # a stack directory (the plan file module is not imported: issue 19)
     from provisioner.errors import UsageError
     from provisioner.render.planfile import is_plan_file, read_plan_file
 

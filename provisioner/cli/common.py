@@ -20,6 +20,7 @@ from provisioner.streams import write
 
 if TYPE_CHECKING:
     from provisioner.core.address import Address
+    from provisioner.engine import Engine
     from provisioner.plan.planner import PlanOptions
     from provisioner.stack.loader import Stack
 
@@ -104,6 +105,22 @@ def echo(text: str = "", *, err: bool = False) -> None:
         text = terminal_safe(text)
     write(sys.stderr if err else sys.stdout,
           text if text.endswith("\n") or not text else text + "\n")
+
+
+def note_no_change(engine: Engine) -> None:
+    """Tell the quick check (provisioner/quick) that this run's plan has nothing to
+    change, and how each provider's host can be read again quickly."""
+    from provisioner.quick.session import saw_no_change
+
+    saw_no_change(provider.quick_probe() for provider in engine.providers().values())
+
+
+def note_changes() -> None:
+    """Tell the quick check that this run's plan has changes: it stops recording
+    what the run reads (an apply's reads are not a plan's)."""
+    from provisioner.quick.session import saw_changes
+
+    saw_changes()
 
 
 @contextmanager

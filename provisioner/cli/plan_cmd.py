@@ -27,6 +27,7 @@ from provisioner.cli.common import (
     VarOption,
     echo,
     load,
+    note_no_change,
     plan_options,
     use_color,
     user_errors,
@@ -108,6 +109,8 @@ def plan(
                      err=chosen is not Format.TEXT)
             if stats:
                 print_stats(engine, err=chosen is not Format.TEXT)
+            if not result.has_changes:
+                note_no_change(engine)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(EXIT_CHANGES)
 

@@ -404,5 +404,11 @@ class Provider(ABC):
                                   "XenServer guests for now; leave this provider's guests out "
                                   "with --target")
 
+    def quick_probe(self) -> tuple[str, dict[str, str]] | None:
+        """What the quick no-change check (``provisioner/quick``) reads of this block's
+        host in place of the inventory: (a kind in ``quick.session.PROBES``, its
+        parameters, never a secret). Default None: re-runs always plan in full."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Never raises."""

@@ -110,7 +110,7 @@ def test_python_dash_m_runs_the_same_cli() -> None:
 def test_help_imports_no_hypervisor_library() -> None:
     probe = textwrap.dedent("""\
         import sys
-        from provisioner.cli import main
+        from provisioner.console import main
         sys.argv = ["provisioner", "--help"]
         try:
             main()

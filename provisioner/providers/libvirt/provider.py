@@ -74,6 +74,17 @@ class LibvirtProvider(Provider):
         self._domain_type: str | None = None
         self._machines: frozenset[str] | None = None
 
+    def quick_probe(self) -> tuple[str, dict[str, str]] | None:
+        """The host as ``quick/probe_libvirt.py`` reads it: the URI, the prefix of this
+        block's volumes, and the capabilities if a check asked for them."""
+        if self.settings.password is not None:
+            return None  # the quick read connects without credentials
+        params = {"uri": self.settings.uri, "sizes_of": self.ownership.prefix}
+        if self._machines is not None or (self._domain_type is not None
+                                          and self.settings.domain_type == "auto"):
+            params["capabilities"] = "read"
+        return "libvirt", params
+
     def schema(self) -> ProviderSchema:
         return ProviderSchema(
             kinds={Kind.POOL: POOL_SCHEMA, Kind.GUEST: GUEST_SCHEMA,

@@ -1,0 +1,19 @@
+"""The console script. The quick check (``provisioner/quick``) goes first, on the
+standard library alone: a re-run it can answer does not import the command line."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from provisioner.quick.session import attempt
+    from provisioner.streams import ensure_standard_streams, lost_output
+
+    ensure_standard_streams()
+    quick, answered = attempt(sys.argv[1:])
+    if answered is not None:
+        raise SystemExit(1 if answered == 0 and lost_output() is not None else answered)
+    from provisioner.cli import run
+
+    run(quick)

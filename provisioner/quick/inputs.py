@@ -1,0 +1,182 @@
+"""What a run reads from this machine, recorded while it runs (Python audit hooks):
+the files it opens to read, the directories it lists, the paths it looks at
+(``os.stat``), and the SQLite databases it opens (its state, other stacks'
+states). Each is digested when it is first read, so a file that changes while the
+run reads it is caught by comparing with its digest at the end.
+
+A run that reaches further (a subprocess, a socket, a file it writes other than
+a lock) is marked ``refused``: what it read there cannot be checked again without
+doing it again, so no receipt is written for it.
+
+The interpreter's and provisioner's own files (and any ``.py``/``.pyc``/``.so``) are
+not inputs: the receipt's key covers the code (``receipt.code_digest``).
+"""
+
+from __future__ import annotations
+
+import _thread
+import hashlib
+import os
+import stat as stat_mode
+import sys
+from collections.abc import Callable
+from typing import Any
+
+REFUSING = frozenset({
+    "socket.connect", "socket.sendto", "socket.sendmsg", "subprocess.Popen", "os.system",
+    "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "pty.spawn",
+    "urllib.Request",
+})
+"""Events after which a run's inputs are not all on this machine's disk."""
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_CODE = (".py", ".pyc", ".so", ".pth")
+MISSING = "missing"
+
+
+def file_digest(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except IsADirectoryError:
+        return "directory"
+    except OSError:
+        return MISSING
+
+
+def listing_digest(path: str) -> str:
+    try:
+        return hashlib.sha256("\0".join(sorted(os.listdir(path))).encode()).hexdigest()
+    except OSError:
+        return MISSING
+
+
+def stat_digest(path: str) -> str:
+    """The kind and, for a file, the size of what ``path`` names (and of the link
+    itself): not its times, which a state file's every run touches."""
+    parts = []
+    for follow in (False, True):
+        try:
+            found = _ORIGINAL["stat"](path, follow_symlinks=follow)
+        except (OSError, ValueError):
+            parts.append(MISSING)
+            continue
+        kind = stat_mode.S_IFMT(found.st_mode)
+        parts.append(f"{kind}:{found.st_size if stat_mode.S_ISREG(found.st_mode) else 0}")
+    return "/".join(parts)
+
+
+def database_digest(path: str) -> str:
+    """A SQLite file with its write-ahead log (a state is in WAL mode)."""
+    return f"{file_digest(path)}+{file_digest(path + '-wal')}"
+
+
+DIGESTS: dict[str, Callable[[str], str]] = {
+    "files": file_digest, "listings": listing_digest, "stats": stat_digest,
+    "databases": database_digest}
+"""Each kind of input, and how its digest is taken."""
+
+_ORIGINAL: dict[str, Any] = {"stat": os.stat, "lstat": os.lstat}
+
+
+def current(recorded: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """The digests now of the inputs ``recorded`` names (kind → paths)."""
+    return {kind: {path: DIGESTS[kind](path) for path in paths}
+            for kind, paths in recorded.items() if kind in DIGESTS}
+
+
+class Recorder:
+    """The inputs of the run between ``start`` and ``stop`` (one at a time)."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, str]] = {kind: {} for kind in DIGESTS}
+        self.refused: str | None = None
+        self._busy: set[int] = set()
+        self._skip = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix,
+                            sys.base_exec_prefix,
+                            os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})
+
+    def start(self) -> None:
+        global _active
+        if not _hooked:
+            _install()
+        _active = self
+        os.stat = _recording_stat
+        os.lstat = _recording_lstat
+
+    def stop(self) -> None:
+        global _active
+        _active = None
+        os.stat = _ORIGINAL["stat"]
+        os.lstat = _ORIGINAL["lstat"]
+
+    def event(self, event: str, args: tuple[Any, ...]) -> None:
+        if event in REFUSING:
+            self.refused = self.refused or event
+        elif event == "open":
+            self._opened(*args[:3])
+        elif event in ("os.listdir", "os.scandir"):
+            self.saw("listings", args[0] if args and args[0] is not None else ".")
+        elif event == "sqlite3.connect" and args:
+            self.saw("databases", args[0])
+
+    def _opened(self, path: Any, mode: str | None, flags: int) -> None:
+        if isinstance(path, int) or path is None:
+            return  # a descriptor already open
+        writes = any(c in mode for c in "wax+") if mode else bool(flags & _WRITES)
+        if not writes:
+            self.saw("files", path)
+        elif (named := self._path(path)) is not None and not named.endswith(".lock"):
+            self.refused = self.refused or f"wrote {named}"
+
+    def saw(self, kind: str, path: Any) -> None:
+        thread = _thread.get_ident()
+        if thread in self._busy:
+            return  # the digest's own reads
+        self._busy.add(thread)
+        try:
+            named = self._path(path)
+            if named is not None and named not in self.inputs[kind]:
+                self.inputs[kind][named] = DIGESTS[kind](named)
+        finally:
+            self._busy.discard(thread)
+
+    def _path(self, path: Any) -> str | None:
+        try:
+            named = os.path.abspath(os.fsdecode(os.fspath(path)))
+        except (TypeError, ValueError):
+            return None
+        if named.startswith(self._skip) or named.endswith(_CODE) or named == ":memory:":
+            return None
+        return named
+
+
+_active: Recorder | None = None
+_hooked = False
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    recorder = _active
+    if recorder is not None:
+        recorder.event(event, args)
+
+
+def _install() -> None:
+    global _hooked
+    sys.addaudithook(_hook)
+    _hooked = True
+
+
+def _recording_stat(path: Any, *, dir_fd: int | None = None,
+                    follow_symlinks: bool = True) -> os.stat_result:
+    recorder = _active
+    if recorder is not None and dir_fd is None and not isinstance(path, int):
+        recorder.saw("stats", path)
+    return _ORIGINAL["stat"](path, dir_fd=dir_fd,  # type: ignore[no-any-return]
+                             follow_symlinks=follow_symlinks)
+
+
+def _recording_lstat(path: Any, *, dir_fd: int | None = None) -> os.stat_result:
+    recorder = _active
+    if recorder is not None and dir_fd is None:
+        recorder.saw("stats", path)
+    return _ORIGINAL["lstat"](path, dir_fd=dir_fd)  # type: ignore[no-any-return]
