@@ -22,6 +22,7 @@ from provisioner.cli.common import (
     load,
     user_errors,
 )
+from provisioner.quick.session import saw_no_change
 
 if TYPE_CHECKING:
     from provisioner.stack.loader import Stack
@@ -58,6 +59,7 @@ def validate(
         where = f" (environment {loaded.environment})" if loaded.environment else ""
         echo(f"Stack '{loaded.name}'{where} is valid: {counted or 'no resources'} on "
              f"{_count(len(loaded.providers), 'provider')}.")
+        saw_no_change([])  # nothing read but files: the quick check may answer a repeat
 
 
 def _files_text(loaded: Stack) -> str:

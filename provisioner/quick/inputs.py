@@ -31,11 +31,18 @@ REFUSING = frozenset({
 _WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _CODE = (".py", ".pyc", ".so", ".pth")
 MISSING = "missing"
+WHOLE = 1 << 20
+"""Files up to this size are digested whole."""
 
 
 def file_digest(path: str) -> str:
+    """The file's content; for a file over ``WHOLE`` bytes (a disk image), its size,
+    modification time and inode, which every write changes."""
     try:
         with open(path, "rb") as handle:
+            found = os.fstat(handle.fileno())
+            if found.st_size > WHOLE:
+                return f"large {found.st_size} {found.st_mtime_ns} {found.st_ino}"
             return hashlib.sha256(handle.read()).hexdigest()
     except IsADirectoryError:
         return "directory"
@@ -111,7 +118,7 @@ class Recorder:
 
     def event(self, event: str, args: tuple[Any, ...]) -> None:
         if event in REFUSING:
-            self.refused = self.refused or event
+            self._refuse(event)
         elif event == "open":
             self._opened(*args[:3])
         elif event in ("os.listdir", "os.scandir"):
@@ -126,7 +133,12 @@ class Recorder:
         if not writes:
             self.saw("files", path)
         elif (named := self._path(path)) is not None and not named.endswith(".lock"):
-            self.refused = self.refused or f"wrote {named}"
+            self._refuse(f"wrote {named}")
+
+    def _refuse(self, why: str) -> None:
+        """No receipt for this run: nothing more to record."""
+        self.refused = self.refused or why
+        self.stop()
 
     def saw(self, kind: str, path: Any) -> None:
         thread = _thread.get_ident()

@@ -27,8 +27,8 @@ from provisioner.streams import write
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-COMMANDS = ("plan", "apply")
-FLAGS = frozenset({"--no-color", "--auto-approve", "--detailed-exitcode"})
+COMMANDS = ("plan", "apply", "validate")
+FLAGS = frozenset({"--no-color", "--auto-approve", "--detailed-exitcode", "--verbose", "-v"})
 VALUE_FLAGS = frozenset({"--var", "--var-file", "--env"})
 PROBES = {"libvirt": "provisioner.quick.probe_libvirt"}
 """Provider kind → the module whose ``digest(params)`` is its quick read."""
@@ -43,7 +43,8 @@ Probe = tuple[str, dict[str, str]]
 
 
 def eligible(argv: list[str]) -> bool:
-    """A plan or apply of one stack with only the flags the quick check knows."""
+    """A plan, apply or validate of one stack with only the flags the quick check
+    knows (a flag the command lacks fails the run, which then writes no receipt)."""
     if not argv or argv[0] not in COMMANDS:
         return False
     positional, index = 0, 1
@@ -168,7 +169,8 @@ class QuickRun:
             return "a provider's host could not be read quickly"
         save(self.path, Receipt(self.key, paths, self.probes,
                                 full_digest(self.key, recorded, read),
-                                self.before == (self.probes, read), self.output, exit_code))
+                                not self.probes or self.before == (self.probes, read),
+                                self.output, exit_code))
         return ""
 
 
@@ -185,7 +187,8 @@ def attempt(argv: list[str]) -> tuple[QuickRun | None, int | None]:
     code = run.replay()
     if os.environ.get(SWITCH) == "explain":
         write(sys.stderr, "quick check: " + (
-            "answered from the receipt\n" if code is not None else f"planning: {run.why}\n"))
+            "answered from the receipt\n" if code is not None
+            else f"running in full: {run.why}\n"))
     if code is not None:
         return None, code
     _current = run

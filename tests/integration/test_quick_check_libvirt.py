@@ -76,8 +76,8 @@ class Lab:
     def answered_after_two_runs(self) -> Run:
         runs = [self.plan() for _ in range(3)]
         assert [r.quick for r in runs] == [
-            "quick check: planning: no receipt",
-            "quick check: planning: the receipt is not confirmed yet (this run confirms it)",
+            "quick check: running in full: no receipt",
+            "quick check: running in full: the receipt is not confirmed yet (this run confirms it)",
             ANSWERED], [r.quick for r in runs]
         assert {(r.code, r.out) for r in runs} == {(0, NO_CHANGES + "\n")}
         return runs[-1]
@@ -96,7 +96,9 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         assert result.ok, [r.message for r in result.results]
         snapshot_node(engine.providers()["kvm"].client.conn,  # type: ignore[attr-defined]
                       tmp_path / "node.xml")
-    yield Lab(tmp_path, tmp_path / "node.xml", tmp_path / "cache")
+    # the cache outside the stack's directory (as ~/.cache is): a directory made
+    # there would change the listing a plan reads
+    yield Lab(tmp_path, tmp_path / "node.xml", tmp_path.parent / f"{tmp_path.name}-cache")
 
 
 def test_the_third_identical_plan_is_answered_from_the_receipt(lab: Lab) -> None:
@@ -133,7 +135,7 @@ def test_a_change_on_the_host_is_planned_in_full_and_shows(lab: Lab, change: str
     pattern, replacement, shown = HOST_CHANGES[change]
     _edit(lab.node, pattern, replacement)
     after = lab.plan()
-    assert after.quick == "quick check: planning: a file, state or host the plan reads " \
+    assert after.quick == "quick check: running in full: a file, state or host the plan reads " \
                           "has changed"
     assert NO_CHANGES not in after.out and shown in after.out, after.out
 
@@ -158,7 +160,7 @@ def test_a_new_file_in_the_stack_directory_is_planned_in_full(lab: Lab) -> None:
 def test_another_environment_is_planned_in_full(lab: Lab) -> None:
     lab.answered_after_two_runs()
     after = lab.plan(env={"SOME_SETTING": "1"})
-    assert after.quick == ("quick check: planning: the command, directory, environment or "
+    assert after.quick == ("quick check: running in full: the command, directory, environment or "
                            "code differ from the receipt's")
     assert after.out == NO_CHANGES + "\n"
 
@@ -168,7 +170,8 @@ def test_a_state_locked_by_another_run_is_planned_in_full(lab: Lab) -> None:
     descriptor = os.open(lab.root / ".provisioner" / "quick.db.lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
-        assert lab.plan().quick == "quick check: planning: another run holds the state's lock"
+        assert lab.plan().quick == ("quick check: running in full: another run holds the "
+                                    "state's lock")
     finally:
         os.close(descriptor)
     assert lab.plan().quick == ANSWERED
@@ -194,3 +197,13 @@ def test_a_receipt_holds_no_value_of_the_environment_or_of_a_variable(lab: Lab) 
     (receipt,) = lab.receipts()
     assert secret.encode() not in receipt.read_bytes()
     assert receipt.stat().st_mode & 0o077 == 0
+
+
+def test_a_repeated_validate_is_answered_until_a_file_changes(lab: Lab) -> None:
+    """validate reads files only: its receipt needs no confirming read of a host."""
+    runs = [lab.run("validate", ".") for _ in range(2)]
+    assert [r.quick for r in runs] == ["quick check: running in full: no receipt", ANSWERED]
+    assert runs[0].out == runs[1].out and "is valid" in runs[1].out
+    _edit(lab.root / "stack.yaml", r"count: 2", "count: 3")
+    after = lab.run("validate", ".")
+    assert after.quick.endswith("has changed") and after.out != runs[0].out

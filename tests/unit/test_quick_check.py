@@ -47,20 +47,41 @@ def recorder() -> Iterator[inputs.Recorder]:
         found.stop()
 
 
-def test_it_records_what_a_run_reads_lists_and_looks_at(
-        recorder: inputs.Recorder, tmp_path: Path) -> None:
+def test_it_records_what_a_run_reads_lists_and_looks_at(tmp_path: Path) -> None:
     read = tmp_path / "stack.yaml"
     read.write_text("apiVersion: provisioner/v1\n")
-    for found in recorder.inputs.values():  # (what pytest and the test did so far)
-        found.clear()
-    recorder.refused = None
-    assert read.read_text().startswith("apiVersion")
-    assert sorted(os.listdir(tmp_path)) == ["stack.yaml"]
-    assert not (tmp_path / "env" / "prod.yaml").exists()
+    recorder = inputs.Recorder()
+    recorder.start()
+    try:
+        assert read.read_text().startswith("apiVersion")
+        _look_around(tmp_path)
+    finally:
+        recorder.stop()
     assert recorder.inputs["files"] == {str(read): inputs.file_digest(str(read))}
     assert recorder.inputs["listings"] == {str(tmp_path): inputs.listing_digest(str(tmp_path))}
     assert recorder.inputs["stats"][str(tmp_path / "env" / "prod.yaml")] == "missing/missing"
     assert recorder.refused is None
+
+
+def _look_around(directory: Path) -> None:
+    assert sorted(os.listdir(directory)) == ["stack.yaml"]
+    assert not (directory / "env" / "prod.yaml").exists()
+
+
+def test_a_refused_run_stops_recording(recorder: inputs.Recorder, tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    (tmp_path / "seen.yaml").write_text("x: 1\n")
+    assert str(tmp_path / "seen.yaml") not in recorder.inputs["files"]
+    assert os.stat is inputs._ORIGINAL["stat"]
+
+
+def test_a_large_file_counts_by_size_time_and_inode(tmp_path: Path) -> None:
+    image = tmp_path / "disk.qcow2"
+    image.write_bytes(b"\0" * (inputs.WHOLE + 1))
+    before = inputs.file_digest(str(image))
+    assert before.startswith(f"large {inputs.WHOLE + 1} ")
+    os.utime(image, ns=(1, 1))
+    assert inputs.file_digest(str(image)) != before
 
 
 def test_a_file_that_appears_or_changes_reads_differently(tmp_path: Path) -> None:
