@@ -35,6 +35,7 @@ PROBES = {"libvirt": "provisioner.quick.probe_libvirt"}
 UNSEEN_CLIENTS = frozenset({"psycopg", "psycopg2", "psycopg_c", "psycopg_binary"})
 """Libraries whose connections open in C, out of the audit hooks' sight: a run that
 loaded one (a state, or another stack's, in PostgreSQL) gets no receipt."""
+NOTHING_TO_KEEP = "the plan has changes, a provider has no quick read, or the run failed"
 SWITCH = "PROVISIONER_QUICK"
 """``0``: every plan in full, no receipt read or written; ``explain``: say on stderr
 whether the receipt answered, and if not why."""
@@ -108,6 +109,10 @@ class QuickRun:
         self.probes: list[Probe] | None = None
         """Set by the command when its plan found nothing to change."""
         self.why = ""
+        self.recording = False
+        """Whether this run records its inputs: only when a receipt of its key exists.
+        A first run leaves a mark (its probes, no inputs) and costs nothing more: the
+        first apply of a stack, a converge, is not slowed down."""
 
     def replay(self) -> int | None:
         """The exit code, having printed the receipt's output, if it holds now; else
@@ -117,6 +122,7 @@ class QuickRun:
             self.why = ("no receipt" if receipt is None else
                         "the command, directory, environment or code differ from the receipt's")
             return None
+        self.recording = True
         read = readings(receipt.probes)
         if read is None:
             self.why = "a provider's host could not be read quickly"
@@ -137,23 +143,33 @@ class QuickRun:
     def start(self) -> None:
         from provisioner import streams
 
-        streams.copies = self.output
-        self.recorder.start()
+        if self.recording:
+            streams.copies = self.output
+            self.recorder.start()
 
     def conclude(self, exit_code: int) -> None:
-        """Write the receipt if this run may have one (see the module)."""
+        """Write the receipt, or the mark of a first run, if this run may have one
+        (see the module)."""
         from provisioner import streams
 
         self.recorder.stop()
         streams.copies = None
-        why = self._no_receipt(exit_code)
+        why = self._no_receipt(exit_code) if self.recording else self._mark(exit_code)
         if why and os.environ.get(SWITCH) == "explain":
             write(sys.stderr, f"quick check: no receipt written: {why}\n")
+
+    def _mark(self, exit_code: int) -> str:
+        """A first run with nothing to change: a receipt with the probes alone, never
+        used to answer; the next run records and confirms it."""
+        if exit_code != 0 or self.probes is None:
+            return NOTHING_TO_KEEP
+        save(self.path, Receipt(self.key, {}, self.probes, "", False, [], exit_code))
+        return ""
 
     def _no_receipt(self, exit_code: int) -> str:
         """Why no receipt is written ("" when it is)."""
         if exit_code != 0 or self.probes is None:
-            return "the plan has changes, a provider has no quick read, or the run failed"
+            return NOTHING_TO_KEEP
         if self.recorder.refused:
             return f"the run reached beyond files and hosts ({self.recorder.refused})"
         if any(name.partition(".")[0] in UNSEEN_CLIENTS for name in sys.modules):

@@ -30,7 +30,8 @@ from provisioner.quick.session import eligible, locks_free
     (["plan", ".", "--target", "guests.a"], False),
     (["apply", "a", "b"], False),
     (["destroy", ".", "--auto-approve"], False),
-    (["validate", "."], False),
+    (["validate", "."], True),
+    (["show", "."], False),
     ([], False),
 ])
 def test_the_command_lines_it_takes(argv: list[str], taken: bool) -> None:
