@@ -3,7 +3,14 @@ standard library alone: a re-run it can answer does not import the command line.
 
 from __future__ import annotations
 
+import os
 import sys
+
+
+def prepare_environment() -> None:
+    """pydantic looks for its own plugins (an entry-point scan) when it builds each
+    validator; a command-line run has none to use."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def main() -> None:
@@ -11,6 +18,7 @@ def main() -> None:
     from provisioner.streams import ensure_standard_streams, lost_output
 
     ensure_standard_streams()
+    prepare_environment()  # before the quick check, which compares the environment
     quick, answered = attempt(sys.argv[1:])
     if answered is not None:
         raise SystemExit(1 if answered == 0 and lost_output() is not None else answered)

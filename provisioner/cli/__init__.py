@@ -98,15 +98,13 @@ def main() -> None:
     """The command line without the quick check (the console script is
     ``provisioner.console.main``: the quick check, then ``run``)."""
     ensure_standard_streams()
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as provisioner.console
     run(None)
 
 
 def run(quick: QuickRun | None = None) -> None:
     """The command ``sys.argv`` names; ``quick``: the quick check's record of it
     (docs/quick-check.md), concluded at its end."""
-    # pydantic looks for its own plugins (an entry-point scan) when it builds each
-    # validator; a command-line run has none to use
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if quick is not None:
         quick.start()
     runs = app_for(sys.argv[1:])

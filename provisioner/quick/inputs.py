@@ -1,8 +1,10 @@
-"""What a run reads from this machine, recorded while it runs (Python audit hooks):
-the files it opens to read, the directories it lists, the paths it looks at
-(``os.stat``), and the SQLite databases it opens (its state, other stacks'
-states). Each is digested when it is first read, so a file that changes while the
-run reads it is caught by comparing with its digest at the end.
+"""What a run reads from this machine, recorded while it runs (Python audit hooks,
+and ``os.stat`` and ``os.environ`` wrapped): the files it opens to read, the
+directories it lists, the paths it looks at, the SQLite databases it opens (its
+state, other stacks' states), and the environment variables it reads (by name; a
+run that goes through them all counts all of them). Each is digested when it is
+first read, so a file that changes while the run reads it is caught by comparing
+with its digest at the end.
 
 A run that reaches further (a subprocess, a socket, a file it writes other than
 a lock) is marked ``refused``: what it read there cannot be checked again without
@@ -72,6 +74,21 @@ def stat_digest(path: str) -> str:
     return "/".join(parts)
 
 
+def environment_digest(name: str) -> str:
+    """One environment variable's value (``*``: the whole environment, for a run
+    that went through all of it)."""
+    get = _ORIGINAL_ENVIRON["__getitem__"]
+    if name == EVERY_VARIABLE:
+        whole = "\0".join(f"{key}={get(os.environ, key)}"
+                          for key in sorted(_ORIGINAL_ENVIRON["__iter__"](os.environ)))
+        return hashlib.sha256(whole.encode(errors="surrogateescape")).hexdigest()
+    try:
+        value = get(os.environ, name)
+    except KeyError:
+        return MISSING
+    return hashlib.sha256(str(value).encode(errors="surrogateescape")).hexdigest()
+
+
 def database_digest(path: str) -> str:
     """A SQLite file with its write-ahead log (a state is in WAL mode)."""
     return f"{file_digest(path)}+{file_digest(path + '-wal')}"
@@ -79,10 +96,14 @@ def database_digest(path: str) -> str:
 
 DIGESTS: dict[str, Callable[[str], str]] = {
     "files": file_digest, "listings": listing_digest, "stats": stat_digest,
-    "databases": database_digest}
+    "databases": database_digest, "environment": environment_digest}
 """Each kind of input, and how its digest is taken."""
 
 _ORIGINAL: dict[str, Any] = {"stat": os.stat, "lstat": os.lstat}
+EVERY_VARIABLE = "*"
+_ENVIRON = type(os.environ)
+_ORIGINAL_ENVIRON: dict[str, Any] = {"__getitem__": _ENVIRON.__getitem__,
+                                     "__iter__": _ENVIRON.__iter__}
 
 
 def current(recorded: dict[str, list[str]]) -> dict[str, dict[str, str]]:
@@ -109,12 +130,16 @@ class Recorder:
         _active = self
         os.stat = _recording_stat
         os.lstat = _recording_lstat
+        _ENVIRON.__getitem__ = _recording_getitem  # type: ignore[method-assign]
+        _ENVIRON.__iter__ = _recording_iter  # type: ignore[method-assign]
 
     def stop(self) -> None:
         global _active
         _active = None
         os.stat = _ORIGINAL["stat"]
         os.lstat = _ORIGINAL["lstat"]
+        _ENVIRON.__getitem__ = _ORIGINAL_ENVIRON["__getitem__"]  # type: ignore[method-assign]
+        _ENVIRON.__iter__ = _ORIGINAL_ENVIRON["__iter__"]  # type: ignore[method-assign]
 
     def event(self, event: str, args: tuple[Any, ...]) -> None:
         if event in REFUSING:
@@ -152,6 +177,12 @@ class Recorder:
         finally:
             self._busy.discard(thread)
 
+    def read_variable(self, name: str) -> None:
+        """An environment variable the run read (``*``: all of them). Its value is
+        the process's own for the whole run: no second digest at the end."""
+        if name not in self.inputs["environment"]:
+            self.inputs["environment"][name] = environment_digest(name)
+
     def _path(self, path: Any) -> str | None:
         try:
             named = os.path.abspath(os.fsdecode(os.fspath(path)))
@@ -176,6 +207,20 @@ def _install() -> None:
     global _hooked
     sys.addaudithook(_hook)
     _hooked = True
+
+
+def _recording_getitem(environ: Any, name: str) -> str:
+    recorder = _active
+    if recorder is not None and isinstance(name, str):
+        recorder.read_variable(name)
+    return _ORIGINAL_ENVIRON["__getitem__"](environ, name)  # type: ignore[no-any-return]
+
+
+def _recording_iter(environ: Any) -> Any:
+    recorder = _active
+    if recorder is not None:
+        recorder.read_variable(EVERY_VARIABLE)
+    return _ORIGINAL_ENVIRON["__iter__"](environ)
 
 
 def _recording_stat(path: Any, *, dir_fd: int | None = None,

@@ -4,11 +4,13 @@ One file per command line and directory, in ``$XDG_CACHE_HOME/provisioner/quick`
 (``~/.cache`` by default), mode 0600, written whole or not at all. It holds:
 
 - ``key``: one SHA-256 of the command line, the working directory, whether the
-  outputs are terminals, every environment variable, the interpreter, and
-  provisioner's own code and installed packages (``code_digest``);
+  outputs are terminals, the interpreter's own environment variables
+  (``KEY_VARIABLES``), the interpreter, and provisioner's own code and installed
+  packages (``code_digest``);
 - ``inputs``: the paths the run read (files, directory listings, paths it
-  looked at, SQLite states), and ``probes``: what each provider's quick read
-  needs (a libvirt URI; never a secret);
+  looked at, SQLite states) and the names of the environment variables it read,
+  and ``probes``: what each provider's quick read needs (a libvirt URI; never a
+  secret);
 - ``digest``: one SHA-256 of the key, the inputs' contents and the probes'
   readings. Only digests are kept: no content of any file, variable or host;
 - ``confirmed``: the hosts read the same before and after the plan that wrote it
@@ -26,6 +28,14 @@ import sys
 
 FORMAT = f"provisioner quick receipt 1, Python {sys.version}"
 """marshal's format is that of the interpreter that wrote it."""
+
+
+KEY_PREFIXES = ("PYTHON", "LC_")
+KEY_VARIABLES = frozenset({"LANG", "LANGUAGE", "TZ", "TERM", "COLUMNS", "LINES", "NO_COLOR",
+                           "FORCE_COLOR"})
+"""Environment variables read before the run's own code (by the interpreter, at
+start-up: its paths, its locale and so its output's encoding) or by libraries in C:
+part of the key. The variables the run reads itself are recorded as inputs."""
 
 
 class Receipt:
@@ -63,7 +73,8 @@ def run_key(argv: list[str]) -> str:
                  f"tty {os.isatty(1)} {os.isatty(2)}", code_digest()):
         hasher.update(part.encode(errors="surrogateescape") + b"\0")
     for name, value in sorted(os.environ.items()):
-        hasher.update(f"{name}={value}".encode(errors="surrogateescape") + b"\0")
+        if name.startswith(KEY_PREFIXES) or name in KEY_VARIABLES:
+            hasher.update(f"{name}={value}".encode(errors="surrogateescape") + b"\0")
     return hasher.hexdigest()
 
 

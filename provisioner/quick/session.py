@@ -133,7 +133,7 @@ class QuickRun:
         elif not locks_free(receipt.inputs.get("databases", [])):
             self.why = "another run holds the state's lock"
         elif full_digest(self.key, inputs.current(receipt.inputs), read) != receipt.digest:
-            self.why = "a file, state or host the plan reads has changed"
+            self.why = "a file, variable, state or host the run reads has changed"
         else:
             for stream, text in receipt.output:
                 write(sys.stdout if stream == "out" else sys.stderr, text)

@@ -5,8 +5,8 @@ processes in its node file (support.libvirt_node.snapshot_node).
 A receipt answers only the third identical run (the second confirms the first's
 reading), and never once anything the plan reads has changed: the host (here its
 node file, which libvirt reads, not provisioner), the stack's files and
-directory, the environment, or the state's lock. Each such change is planned in
-full and shows. PROVISIONER_QUICK=explain says which way each run went.
+directory, an environment variable the run reads, or the state's lock. Each such
+change is planned in full and shows. PROVISIONER_QUICK=explain says which way each run went.
 """
 
 from __future__ import annotations
@@ -135,8 +135,8 @@ def test_a_change_on_the_host_is_planned_in_full_and_shows(lab: Lab, change: str
     pattern, replacement, shown = HOST_CHANGES[change]
     _edit(lab.node, pattern, replacement)
     after = lab.plan()
-    assert after.quick == "quick check: running in full: a file, state or host the plan reads " \
-                          "has changed"
+    assert after.quick == ("quick check: running in full: a file, variable, state or host "
+                           "the run reads has changed")
     assert NO_CHANGES not in after.out and shown in after.out, after.out
 
 
@@ -157,12 +157,16 @@ def test_a_new_file_in_the_stack_directory_is_planned_in_full(lab: Lab) -> None:
     assert NO_CHANGES not in after.out and "networks.lab" in after.out, after.out
 
 
-def test_another_environment_is_planned_in_full(lab: Lab) -> None:
+def test_a_variable_the_run_reads_counts_and_one_it_does_not_read_does_not(lab: Lab) -> None:
     lab.answered_after_two_runs()
-    after = lab.plan(env={"SOME_SETTING": "1"})
-    assert after.quick == ("quick check: running in full: the command, directory, environment or "
-                           "code differ from the receipt's")
+    assert lab.plan(env={"SOME_SETTING": "1"}).quick == ANSWERED  # (a shell's, say)
+    after = lab.plan(env={"PROVISIONER_DEBUG": "0"})  # read by every command
+    assert after.quick == ("quick check: running in full: a file, variable, state or host "
+                           "the run reads has changed")
     assert after.out == NO_CHANGES + "\n"
+    changed_key = lab.plan(env={"LC_ALL": "C.UTF-8"})  # the interpreter's: in the key
+    assert changed_key.quick == ("quick check: running in full: the command, directory, "
+                                 "environment or code differ from the receipt's")
 
 
 def test_a_state_locked_by_another_run_is_planned_in_full(lab: Lab) -> None:

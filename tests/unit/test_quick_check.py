@@ -145,13 +145,29 @@ def test_a_damaged_receipt_is_no_receipt(tmp_path: Path, damage: str) -> None:
     assert load(str(path)) is None
 
 
-def test_the_key_follows_the_command_line_and_the_environment(
+def test_the_key_follows_the_command_line_and_the_interpreters_variables(
         monkeypatch: pytest.MonkeyPatch) -> None:
     key = run_key(["plan", "."])
     assert run_key(["plan", "."]) == key
     assert run_key(["plan", ".", "--no-color"]) != key
-    monkeypatch.setenv("SOME_TOKEN", "other")
+    monkeypatch.setenv("OLDPWD", "/elsewhere")  # a shell's bookkeeping: not an input
+    assert run_key(["plan", "."]) == key
+    monkeypatch.setenv("LC_ALL", "C")  # the output's encoding
     assert run_key(["plan", "."]) != key
+
+
+def test_the_variables_a_run_reads_are_its_inputs(
+        recorder: inputs.Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PVE_TOKEN", "s3cret")
+    monkeypatch.delenv("UNSET_ONE", raising=False)
+    recorder.inputs["environment"].clear()  # (monkeypatch's own reads)
+    assert os.environ.get("PVE_TOKEN") == "s3cret" and "UNSET_ONE" not in os.environ
+    read = recorder.inputs["environment"]
+    assert read["UNSET_ONE"] == inputs.MISSING
+    assert read["PVE_TOKEN"] == inputs.environment_digest("PVE_TOKEN") != inputs.MISSING
+    assert "s3cret" not in read["PVE_TOKEN"] and "*" not in read
+    assert dict(os.environ)  # going through all of them
+    assert "*" in read
 
 
 def test_a_held_state_lock_is_seen(tmp_path: Path) -> None:
