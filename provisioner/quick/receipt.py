@@ -1,7 +1,9 @@
 """A receipt: what a plan that found nothing to change read, and what it printed.
 
-One file per command line and directory, in ``$XDG_CACHE_HOME/provisioner/quick``
-(``~/.cache`` by default), mode 0600, written whole or not at all. It holds:
+One file per command line and directory, in the stack's state directory
+(``.provisioner/quick``) for a plan or apply of a stack that has one, else in
+``$XDG_CACHE_HOME/provisioner/quick`` (``~/.cache`` by default); mode 0600, written
+whole or not at all. It holds:
 
 - ``key``: one SHA-256 of the command line, the working directory, whether the
   outputs are terminals, the interpreter's own environment variables
@@ -61,10 +63,14 @@ def directory() -> str:
     return os.path.join(base, "provisioner", "quick")
 
 
-def location(argv: list[str]) -> str:
-    """The receipt file of this command line run here."""
+def location(argv: list[str], state_directory: str | None) -> str:
+    """The receipt file of this command line run here: in the stack's state directory
+    if it has one (a receipt lasts as long as the state it was made with, also on a
+    CI runner that keeps only that), else in the user's cache."""
     name = hashlib.sha256("\0".join([sys.executable, os.getcwd(), *argv]).encode())
-    return os.path.join(directory(), name.hexdigest()[:32] + ".receipt")
+    base = os.path.join(state_directory, "quick") if state_directory and os.path.isdir(
+        state_directory) else directory()
+    return os.path.join(base, name.hexdigest()[:32] + ".receipt")
 
 
 def run_key(argv: list[str]) -> str:
@@ -79,23 +85,35 @@ def run_key(argv: list[str]) -> str:
 
 
 def code_digest() -> str:
-    """provisioner's files (name, size, time) and the times of the package
-    directories Python imports from (an install or removal changes them)."""
+    """provisioner's code and the installed packages: the packages' names and versions
+    (their ``.dist-info`` directories), and provisioner's ``RECORD`` (a digest of each
+    of its files) when it is installed from a wheel, else its files' names, sizes and
+    times (a source checkout). The same install on another machine has the same
+    digest."""
     hasher = hashlib.sha256()
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    record = None
+    for entry in sys.path:
+        if not entry.endswith(("site-packages", "dist-packages")):
+            continue  # (the working directory is on it with ``python -m``)
+        try:
+            names = sorted(n for n in os.listdir(entry) if n.endswith(".dist-info"))
+        except OSError:
+            continue
+        hasher.update(f"{entry}\0{'/'.join(names)}\0".encode())
+        if os.path.dirname(package) == entry:
+            record = next((os.path.join(entry, n, "RECORD") for n in names
+                           if n.startswith("provisioner-")), None)
+    if record is not None:
+        with open(record, "rb") as handle:
+            hasher.update(handle.read())
+        return hasher.hexdigest()
     for root, dirs, files in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             if name.endswith(".py"):
                 found = os.stat(os.path.join(root, name))
                 hasher.update(f"{root}/{name} {found.st_size} {found.st_mtime_ns}\0".encode())
-    for entry in sys.path:
-        if not entry.endswith(("site-packages", "dist-packages")):
-            continue  # (the working directory is on it with ``python -m``)
-        try:
-            hasher.update(f"{entry} {os.stat(entry or '.').st_mtime_ns}\0".encode())
-        except OSError:
-            continue
     return hasher.hexdigest()
 
 

@@ -36,6 +36,8 @@ UNSEEN_CLIENTS = frozenset({"psycopg", "psycopg2", "psycopg_c", "psycopg_binary"
 """Libraries whose connections open in C, out of the audit hooks' sight: a run that
 loaded one (a state, or another stack's, in PostgreSQL) gets no receipt."""
 NOTHING_TO_KEEP = "the plan has changes, a provider has no quick read, or the run failed"
+STATE_DIRECTORY = ".provisioner"
+"""A stack's default state directory (provisioner.state.paths)."""
 SWITCH = "PROVISIONER_QUICK"
 """``0``: every plan in full, no receipt read or written; ``explain``: say on stderr
 whether the receipt answered, and if not why."""
@@ -48,19 +50,35 @@ def eligible(argv: list[str]) -> bool:
     knows (a flag the command lacks fails the run, which then writes no receipt)."""
     if not argv or argv[0] not in COMMANDS:
         return False
-    positional, index = 0, 1
-    while index < len(argv):
-        argument = argv[index]
+    return (found := _positionals(argv[1:])) is not None and len(found) <= 1
+
+
+def _positionals(arguments: list[str]) -> list[str] | None:
+    """The arguments that are not flags; None for a flag the quick check does not know."""
+    found, index = [], 0
+    while index < len(arguments):
+        argument = arguments[index]
         if argument in VALUE_FLAGS:
             index += 1
-            if index == len(argv):
-                return False
-        elif argument.startswith("-") and argument not in FLAGS:
-            return False
-        elif not argument.startswith("-"):
-            positional += 1
+            if index == len(arguments):
+                return None
+        elif argument.startswith("-"):
+            if argument not in FLAGS:
+                return None
+        else:
+            found.append(argument)
         index += 1
-    return positional <= 1
+    return found
+
+
+def state_directory(argv: list[str]) -> str | None:
+    """The stack's default state directory, for a plan or apply (validate keeps its
+    receipts in the user's cache: it does not write in a stack's directory)."""
+    if argv[0] == "validate":
+        return None
+    stack = (_positionals(argv[1:]) or ["."])[0]
+    base = os.path.dirname(stack) if os.path.isfile(stack) else stack
+    return os.path.join(base, STATE_DIRECTORY)
 
 
 def readings(probes: Iterable[Probe]) -> list[str] | None:
@@ -100,7 +118,7 @@ class QuickRun:
     """One eligible run: its receipt, and what it records if it runs in full."""
 
     def __init__(self, argv: list[str]) -> None:
-        self.path = location(argv)
+        self.path = location(argv, state_directory(argv))
         self.key = run_key(argv)
         self.before: tuple[list[Probe], list[str]] | None = None
         """The probes read before the plan, and what they read."""

@@ -203,3 +203,21 @@ def test_a_run_that_loaded_postgresql_gets_no_receipt(monkeypatch: pytest.Monkey
         monkeypatch.delitem(sys.modules, name)  # (as other tests of this process left them)
     assert run._no_receipt(0) == ""  # (no probe to read: a stack without providers)
     assert list((tmp_path / "provisioner" / "quick").glob("*.receipt"))
+
+
+def test_a_plans_receipt_lives_beside_the_stacks_state(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.quick.receipt import location
+    from provisioner.quick.session import STATE_DIRECTORY, state_directory
+    from provisioner.state.backends import STATE_DIRECTORY as STATES
+
+    assert STATE_DIRECTORY == STATES
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    stack = tmp_path / "lab"
+    stack.mkdir()
+    plan = ["plan", str(stack), "--no-color"]
+    assert location(plan, state_directory(plan)).startswith(str(tmp_path / "cache"))
+    (stack / ".provisioner").mkdir()  # (the first apply made it)
+    assert location(plan, state_directory(plan)).startswith(str(stack / ".provisioner"))
+    validate = ["validate", str(stack)]
+    assert location(validate, state_directory(validate)).startswith(str(tmp_path / "cache"))
