@@ -175,19 +175,21 @@ stack 4.25 s; `provisioner --help` 194 ms. What the profiles showed, and the fix
   more read per running guest), not taken this round.
 - **Fourth pass (issue 19, 2026-12-04, later)**: the re-run's 0.35 s was mostly
   start-up (typer, pydantic and the models: about 0.24 s), which no cut could bring
-  under kcli's 0.20 s. A plan or apply that finds nothing to change now leaves a
-  receipt, and the same command answers from it when nothing the plan read has
-  changed: the stack's files and directory, the state, the environment, the code,
-  and a fresh read of the host (docs/quick-check.md). The console script looks for
-  the receipt before importing the command line, on the standard library and
-  libvirt alone. The host is still read on every run, in one pass: every domain's
-  stored and running definition, the networks and leases, the pools and volumes.
-  That read replaces libvirt's bulk statistics, which cost 4 ms per running TCG
-  guest. The re-run rows of benchmark 4 and the small plan of benchmark 3 show it,
-  each with a "quick check off" row beside it. A receipt is used only after a full
-  plan confirmed that the host read the same before and after it, so the first two
-  re-runs still plan in full. Apply of a directory no longer imports the plan-file
-  module.
+  under kcli's 0.20 s. A `plan`, `apply` or `validate` that finds nothing to change
+  now leaves a receipt, and the same command answers from it when nothing the run
+  read has changed: the stack's files and directory, the state, the environment
+  variables it read, the code, and, for a plan, a fresh read of the host
+  (docs/quick-check.md). The console script looks for the receipt before importing
+  the command line, on the standard library and libvirt alone. The host is still
+  read on every run, in one pass: every domain's stored and running definition,
+  the networks and leases, the pools and volumes. That read replaces libvirt's bulk
+  statistics, which cost 4 ms per running TCG guest. A receipt is used only after
+  a full run confirmed that the host read the same before and after it, so the
+  first two re-runs still run in full; the first, a converge's or not, records
+  nothing (3 ms for the key). Benchmarks 3 and 4 show each answered command with
+  the same command beside it with the check off (`PROVISIONER_QUICK=0`): that is
+  the time of a first run, or of a CI job on a fresh runner whose state directory
+  was not kept. Apply of a directory no longer imports the plan-file module.
 - **What no change can reach**: the floor rows of benchmark 4 are bare
   libvirt-python calls, no tool around them; a tool's converge cannot go below
   them, and a re-run cannot go below a new Python process that connects and reads
