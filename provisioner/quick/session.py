@@ -1,11 +1,12 @@
-"""The quick check around one run of ``plan`` or ``apply``.
+"""The quick check around one run of ``plan``, ``apply`` or ``validate``.
 
 Before anything else is imported, ``attempt`` looks for the receipt of this
 command line. If its key matches (same command, directory, environment, code),
 every input reads the same as when it was written, no state is locked by
 another run, and every provider's quick read (``probes``) reads the same host,
 the run prints what the receipt's run printed and exits: nothing the plan reads
-has changed, so the plan would be the same, with nothing to do.
+has changed, so the plan would be the same, with nothing to do. (``validate``
+reads no host: its receipt has no probes.)
 
 Otherwise the command runs as always, recorded (``inputs.Recorder``). If it
 found nothing to change (``saw_no_change``, from the command) and exits 0, having
@@ -37,7 +38,7 @@ UNSEEN_CLIENTS = frozenset({"psycopg", "psycopg2", "psycopg_c", "psycopg_binary"
 loaded one (a state, or another stack's, in PostgreSQL) gets no receipt."""
 NOTHING_TO_KEEP = "the plan has changes, a provider has no quick read, or the run failed"
 STATE_DIRECTORY = ".provisioner"
-"""A stack's default state directory (provisioner.state.paths)."""
+"""A stack's default state directory (``provisioner.state.backends``; a test checks)."""
 SWITCH = "PROVISIONER_QUICK"
 """``0``: every plan in full, no receipt read or written; ``explain``: say on stderr
 whether the receipt answered, and if not why."""
