@@ -217,3 +217,22 @@ def test_a_repeated_validate_is_answered_until_a_file_changes(lab: Lab) -> None:
     _edit(lab.root / "stack.yaml", r"count: 2", "count: 3")
     after = lab.run("validate", ".")
     assert after.quick.endswith("has changed") and after.out != runs[0].out
+
+
+def test_an_answered_run_imports_neither_typer_nor_pydantic(lab: Lab) -> None:
+    """What makes it quick: the console script answers before the command line and
+    the stack's models are imported."""
+    lab.answered_after_two_runs()
+    probe = ("import sys\n"
+             "from provisioner.console import main\n"
+             "sys.argv = ['provisioner', 'plan', '.', '--no-color']\n"
+             "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+             "heavy = [m for m in ('typer', 'pydantic', 'yaml', 'provisioner.cli') "
+             "if m in sys.modules]\n"
+             "print(f'CODE={code} HEAVY={\",\".join(heavy)}')\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=lab.root, capture_output=True,
+                          text=True, check=True,
+                          env={**os.environ, "XDG_CACHE_HOME": str(lab.cache),
+                               "PROVISIONER_QUICK": "explain"})
+    assert ANSWERED in done.stderr, done.stderr
+    assert done.stdout.endswith("CODE=0 HEAVY=\n"), done.stdout
