@@ -82,6 +82,9 @@ def apply(
     dependency order, in parallel. A failure skips only what depends on it.
     Given a plan file (plan -o FILE), applies exactly that plan without
     asking, or refuses if the stack or any object it read changed since.
+    With nothing to do, a repeat is answered from the last run's receipt when
+    nothing it read has changed, the host read again (docs/quick-check.md;
+    PROVISIONER_QUICK=0 turns this off).
 
     Example: provisioner apply stacks/demo --auto-approve; provisioner apply demo.plan
     """

@@ -42,7 +42,9 @@ def validate(
 
     Reports every problem at once, each with file:line:column, the key path
     and a hint. Needs no secret: a token left unset is reported by the commands
-    that connect.
+    that connect. A repeat is answered from the last run's receipt when no
+    file or variable it read has changed (docs/quick-check.md;
+    PROVISIONER_QUICK=0 turns this off).
 
     Example: provisioner validate stacks/demo
     """

@@ -81,7 +81,10 @@ def plan(
     """Show what apply would change, without changing anything.
 
     Reads every provider once (one bulk listing each), compares with the stack
-    and the last applied state, and prints the changes.
+    and the last applied state, and prints the changes. With nothing to
+    change, a repeat is answered from the last run's receipt when nothing it
+    read has changed, the host read again (docs/quick-check.md;
+    PROVISIONER_QUICK=0 turns this off).
 
     Example: provisioner plan stacks/demo --detailed-exitcode -o demo.plan
     """
