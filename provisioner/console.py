@@ -14,6 +14,9 @@ def prepare_environment() -> None:
 
 
 def main() -> None:
+    from provisioner.collector import pause
+
+    pause()  # until the stack is loaded (provisioner/collector.py)
     from provisioner.quick.session import attempt
     from provisioner.streams import ensure_standard_streams, lost_output
 

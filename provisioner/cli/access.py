@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from provisioner.cli.common import (
+    echo,
+    load,
+    user_errors,
+)
+from provisioner.cli.typer_flags import (
     DebugOption,
     EnvOption,
     StackPath,
@@ -23,9 +28,6 @@ from provisioner.cli.common import (
     StateOption,
     VarFileOption,
     VarOption,
-    echo,
-    load,
-    user_errors,
 )
 from provisioner.errors import UsageError, UserError
 

@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from provisioner.cli.common import (
+    echo,
+    load,
+    parse_addresses,
+    user_errors,
+)
+from provisioner.cli.typer_flags import (
     DebugOption,
     EnvOption,
     StackPath,
@@ -15,10 +21,6 @@ from provisioner.cli.common import (
     StateOption,
     VarFileOption,
     VarOption,
-    echo,
-    load,
-    parse_addresses,
-    user_errors,
 )
 
 if TYPE_CHECKING:

@@ -8,24 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
+from provisioner.cli import flags
 from provisioner.cli.common import (
     EXIT_ERROR,
-    DebugOption,
-    EnvOption,
-    ExcludeOption,
-    NoColorOption,
-    ParallelismOption,
-    StackPath,
-    StateBackendOption,
-    StateOption,
-    TargetOption,
-    VarFileOption,
-    VarOption,
     echo,
     load,
     note_changes,
@@ -45,35 +33,21 @@ if TYPE_CHECKING:
     from provisioner.render.planfile import SavedPlan
     from provisioner.stack.loader import Stack
 
-ReplaceOption = Annotated[
-    list[str] | None,
-    typer.Option("--replace", help="Replace this resource even if unchanged (repeatable).",
-                 metavar="ADDRESS"),
-]
-AutoApproveOption = Annotated[
-    bool, typer.Option("--auto-approve", help="Do not ask for confirmation (needed without a "
-                                              "terminal).")
-]
-LockTimeoutOption = Annotated[
-    float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for another run's lock.")
-]
-
-
 def apply(
-    stack: StackPath = Path("."),
-    auto_approve: AutoApproveOption = False,
-    var: VarOption = None,
-    var_file: VarFileOption = None,
-    env: EnvOption = None,
-    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
-    replace: ReplaceOption = None,
-    target: TargetOption = None,
-    exclude: ExcludeOption = None,
-    lock_timeout: LockTimeoutOption = 0.0,
-    state: StateOption = None,
-    state_backend: StateBackendOption = None,
-    no_color: NoColorOption = False,
-    debug: DebugOption = False,
+    stack: flags.StackPath = Path("."),
+    auto_approve: flags.AutoApproveOption = False,
+    var: flags.VarOption = None,
+    var_file: flags.VarFileOption = None,
+    env: flags.EnvOption = None,
+    parallelism: flags.ParallelismOption = DEFAULT_PARALLELISM,
+    replace: flags.ReplaceOption = None,
+    target: flags.TargetOption = None,
+    exclude: flags.ExcludeOption = None,
+    lock_timeout: flags.LockTimeoutOption = 0.0,
+    state: flags.StateOption = None,
+    state_backend: flags.StateBackendOption = None,
+    no_color: flags.NoColorOption = False,
+    debug: flags.DebugOption = False,
 ) -> None:
     """Make the hypervisors match the stack, or apply a saved plan.
 
@@ -93,19 +67,19 @@ def apply(
 
 
 def destroy(
-    stack: StackPath = Path("."),
-    auto_approve: AutoApproveOption = False,
-    var: VarOption = None,
-    var_file: VarFileOption = None,
-    env: EnvOption = None,
-    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
-    target: TargetOption = None,
-    exclude: ExcludeOption = None,
-    lock_timeout: LockTimeoutOption = 0.0,
-    state: StateOption = None,
-    state_backend: StateBackendOption = None,
-    no_color: NoColorOption = False,
-    debug: DebugOption = False,
+    stack: flags.StackPath = Path("."),
+    auto_approve: flags.AutoApproveOption = False,
+    var: flags.VarOption = None,
+    var_file: flags.VarFileOption = None,
+    env: flags.EnvOption = None,
+    parallelism: flags.ParallelismOption = DEFAULT_PARALLELISM,
+    target: flags.TargetOption = None,
+    exclude: flags.ExcludeOption = None,
+    lock_timeout: flags.LockTimeoutOption = 0.0,
+    state: flags.StateOption = None,
+    state_backend: flags.StateBackendOption = None,
+    no_color: flags.NoColorOption = False,
+    debug: flags.DebugOption = False,
 ) -> None:
     """Delete every object of the stack from the hypervisors.
 
@@ -162,7 +136,7 @@ def _change(
                 note_no_change(engine)
         succeeded = result is None or result.ok
     if not succeeded:
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)
 
 
 def _saved_plan(path: Path, destroy: bool) -> SavedPlan | None:
@@ -219,6 +193,8 @@ def _confirm(command: str, auto_approve: bool) -> None:
     if sys.stdin is None or not sys.stdin.isatty():
         raise UsageError(f"refusing to {command} without a terminal to confirm on",
                          hint=f"review the plan, then run `provisioner {command} --auto-approve`")
+    import typer  # only to ask: the run is on a terminal
+
     try:
         answer = typer.prompt(f"Do you want to {command} these changes? Only 'yes' is "
                               "accepted", default="", show_default=False)
@@ -227,7 +203,7 @@ def _confirm(command: str, auto_approve: bool) -> None:
         echo()
     if answer.strip() != "yes":
         echo(f"{command.capitalize()} cancelled; nothing was changed.")
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)
 
 
 def _progress(total: int) -> LiveProgress | PlainProgress:

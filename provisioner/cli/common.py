@@ -1,4 +1,6 @@
-"""Shared CLI pieces: options used by several commands, output helpers, error handling.
+"""Shared CLI pieces: output helpers, error handling, loading a stack (the flags'
+declarations: ``typer_flags.py``). Typer is not imported: ``plan``, ``apply`` and
+``validate`` also run without it (``provisioner/command_line.py``).
 
 Heavy modules (pydantic models, networkx, providers) are imported inside the
 functions that need them, so ``provisioner --help`` starts at once.
@@ -12,9 +14,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
-
-import typer
+from typing import TYPE_CHECKING, Literal
 
 from provisioner.streams import write
 
@@ -33,62 +33,6 @@ EXIT_CODES_HELP = (
     "Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error; "
     "2 changes present (--detailed-exitcode only); 130 interrupted."
 )
-
-StackPath = Annotated[
-    Path,
-    typer.Argument(
-        help="A stack file, or a directory of stack files (default: the current directory).",
-        show_default=False,
-    ),
-]
-VarOption = Annotated[
-    list[str] | None,
-    typer.Option("--var", help="Set a variable: --var NAME=VALUE (repeatable).",
-                 metavar="NAME=VALUE"),
-]
-VarFileOption = Annotated[
-    list[Path] | None,
-    typer.Option("--var-file", help="A YAML file of NAME: VALUE variables (repeatable); in "
-                                    "the stack's or the current directory, or one listed in "
-                                    "PROVISIONER_ALLOW_PATHS.", metavar="FILE"),
-]
-EnvOption = Annotated[
-    str | None,
-    typer.Option("--env", envvar="PROVISIONER_ENV", metavar="NAME", show_default=False,
-                 help="An environment of the stack: reads STACKDIR/env/NAME.yaml (variable "
-                      "values and overrides of the stack's sections) and uses the "
-                      "environment's own state. Example: --env prod. Default: "
-                      "PROVISIONER_ENV, else none."),
-]
-ParallelismOption = Annotated[
-    int, typer.Option("--parallelism", min=1, max=256,
-                      help="Most provider calls at once (each provider also has its own limit).")
-]
-StateOption = Annotated[
-    Path | None,
-    typer.Option("--state", help="SQLite state file (default: .provisioner/STACK.db beside "
-                                 "the stack; STACK--ENV.db with --env).", show_default=False),
-]
-StateBackendOption = Annotated[
-    str | None,
-    typer.Option("--state-backend", help="local or postgres (the DSN comes from "
-                                         "PROVISIONER_PG_DSN); default: the stack's state:",
-                 show_default=False),
-]
-DebugOption = Annotated[
-    bool, typer.Option("--debug", help="Show tracebacks and internal details on errors.")
-]
-NoColorOption = Annotated[bool, typer.Option("--no-color", help="Never colour the output.")]
-TargetOption = Annotated[
-    list[str] | None,
-    typer.Option("--target", metavar="ADDRESS",
-                 help="Only this resource and what it needs (repeatable)."),
-]
-ExcludeOption = Annotated[
-    list[str] | None,
-    typer.Option("--exclude", metavar="ADDRESS",
-                 help="Leave this resource and what depends on it out (repeatable)."),
-]
 
 
 def use_color(no_color: bool) -> bool:
@@ -129,11 +73,11 @@ def user_errors(debug: bool) -> Iterator[None]:
     debug = debug or os.environ.get("PROVISIONER_DEBUG") == "1"
     try:
         yield
-    except typer.Exit:
+    except SystemExit:
         raise
     except KeyboardInterrupt:
         echo("Interrupted.", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as exc:
         from provisioner.errors import ProvisionerError
 
@@ -147,7 +91,7 @@ def user_errors(debug: bool) -> Iterator[None]:
             echo(f"Error: internal error: {type(exc).__name__}: {exc}", err=True)
             if not debug:
                 echo("  hint: run again with --debug for the traceback, and report it", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+        raise SystemExit(EXIT_ERROR) from None
 
 
 def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
@@ -157,15 +101,18 @@ def load(path: Path, var: list[str] | None, var_file: list[Path] | None,
     to hypervisors), ``state`` (it opens only the state store) or ``none``. ``env``:
     ``--env``; ``state``, ``state_backend``: where other stacks' outputs are read
     (``${stack.NAME.outputs.X}``: by every command, only when the stack has one)."""
+    from provisioner.collector import resume
     from provisioner.stack.loader import load_stack
     from provisioner.stack.secrets import Secrets
     from provisioner.stack.variables import VariableInputs
     from provisioner.state.other_outputs import outputs_source
 
     root = path if path.is_dir() else path.parent
-    return load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())),
-                      secrets=Secrets(secrets), environment=env,
-                      outputs_from=outputs_source(root.resolve(), state, state_backend))
+    loaded = load_stack(path, VariableInputs(tuple(var or ()), tuple(var_file or ())),
+                        secrets=Secrets(secrets), environment=env,
+                        outputs_from=outputs_source(root.resolve(), state, state_backend))
+    resume()  # start-up is over (provisioner/collector.py)
+    return loaded
 
 
 def parse_addresses(texts: list[str] | None, flag: str,

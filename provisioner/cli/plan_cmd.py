@@ -5,26 +5,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
-from provisioner.cli.change import ReplaceOption, open_engine, print_stats
+from provisioner.cli import flags
+from provisioner.cli.change import open_engine, print_stats
 from provisioner.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
-    DebugOption,
-    EnvOption,
-    ExcludeOption,
-    NoColorOption,
-    ParallelismOption,
-    StackPath,
-    StateBackendOption,
-    StateOption,
-    TargetOption,
-    VarFileOption,
-    VarOption,
     echo,
     load,
     note_no_change,
@@ -43,40 +31,26 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
 
 
-FormatOption = Annotated[
-    Format | None,
-    typer.Option("--format", help="text (default), json (docs/plan-json.md) or markdown "
-                                  "(for pull-request comments).", show_default=False),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-DetailedOption = Annotated[bool, typer.Option(
-    "--detailed-exitcode", help="Exit 0 when nothing changes, 2 when something would.")]
-
-
 def plan(
-    stack: StackPath = Path("."),
-    output_format: FormatOption = None,
-    json_output: JsonOption = False,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Also save the plan to FILE; `provisioner apply FILE` applies "
-                            "exactly it, or refuses if anything changed since.")] = None,
-    detailed_exitcode: DetailedOption = False,
-    var: VarOption = None,
-    var_file: VarFileOption = None,
-    env: EnvOption = None,
-    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
-    stats: Annotated[bool, typer.Option("--stats", help="Show API calls and time per provider.")]
-    = False,
-    replace: ReplaceOption = None,
-    target: TargetOption = None,
-    exclude: ExcludeOption = None,
-    destroy: Annotated[bool, typer.Option("--destroy", help="Plan deleting everything.")] = False,
-    refresh_only: Annotated[bool, typer.Option(
-        "--refresh-only", help="Report what changed outside provisioner (as `drift`).")] = False,
-    state: StateOption = None,
-    state_backend: StateBackendOption = None,
-    no_color: NoColorOption = False,
-    debug: DebugOption = False,
+    stack: flags.StackPath = Path("."),
+    output_format: flags.FormatOption = None,
+    json_output: flags.JsonOption = False,
+    out: flags.PlanOutOption = None,
+    detailed_exitcode: flags.DetailedOption = False,
+    var: flags.VarOption = None,
+    var_file: flags.VarFileOption = None,
+    env: flags.EnvOption = None,
+    parallelism: flags.ParallelismOption = DEFAULT_PARALLELISM,
+    stats: flags.StatsOption = False,
+    replace: flags.ReplaceOption = None,
+    target: flags.TargetOption = None,
+    exclude: flags.ExcludeOption = None,
+    destroy: flags.PlanDestroyOption = False,
+    refresh_only: flags.RefreshOnlyOption = False,
+    state: flags.StateOption = None,
+    state_backend: flags.StateBackendOption = None,
+    no_color: flags.NoColorOption = False,
+    debug: flags.DebugOption = False,
 ) -> None:
     """Show what apply would change, without changing anything.
 
@@ -115,25 +89,23 @@ def plan(
             if not result.has_changes:
                 note_no_change(engine)
     if detailed_exitcode and result.has_changes:
-        raise typer.Exit(EXIT_CHANGES)
+        raise SystemExit(EXIT_CHANGES)
 
 
 def capacity(
-    stack: StackPath = Path("."),
-    json_output: Annotated[bool, typer.Option(
-        "--json", help="Print as JSON (docs/capacity.md).")] = False,
-    var: VarOption = None,
-    var_file: VarFileOption = None,
-    env: EnvOption = None,
-    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
-    replace: ReplaceOption = None,
-    target: TargetOption = None,
-    exclude: ExcludeOption = None,
-    destroy: Annotated[bool, typer.Option(
-        "--destroy", help="Show what deleting everything would free.")] = False,
-    state: StateOption = None,
-    state_backend: StateBackendOption = None,
-    debug: DebugOption = False,
+    stack: flags.StackPath = Path("."),
+    json_output: flags.CapacityJsonOption = False,
+    var: flags.VarOption = None,
+    var_file: flags.VarFileOption = None,
+    env: flags.EnvOption = None,
+    parallelism: flags.ParallelismOption = DEFAULT_PARALLELISM,
+    replace: flags.ReplaceOption = None,
+    target: flags.TargetOption = None,
+    exclude: flags.ExcludeOption = None,
+    destroy: flags.CapacityDestroyOption = False,
+    state: flags.StateOption = None,
+    state_backend: flags.StateBackendOption = None,
+    debug: flags.DebugOption = False,
 ) -> None:
     """Show each provider's hosts and pools: size, what running and stopped guests
     hold, and what this stack's plan would add or free, with bars.
@@ -159,7 +131,7 @@ def capacity(
         else:
             echo(render_capacity(report).rstrip("\n"))
     if not report.fits:
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)
 
 
 def render(result: Plan, chosen: Format, color: bool) -> str:
@@ -175,15 +147,15 @@ def render(result: Plan, chosen: Format, color: bool) -> str:
 
 
 def drift(
-    stack: StackPath = Path("."),
-    output_format: FormatOption = None,
-    var: VarOption = None,
-    var_file: VarFileOption = None,
-    env: EnvOption = None,
-    parallelism: ParallelismOption = DEFAULT_PARALLELISM,
-    state: StateOption = None,
-    state_backend: StateBackendOption = None,
-    debug: DebugOption = False,
+    stack: flags.StackPath = Path("."),
+    output_format: flags.FormatOption = None,
+    var: flags.VarOption = None,
+    var_file: flags.VarFileOption = None,
+    env: flags.EnvOption = None,
+    parallelism: flags.ParallelismOption = DEFAULT_PARALLELISM,
+    state: flags.StateOption = None,
+    state_backend: flags.StateBackendOption = None,
+    debug: flags.DebugOption = False,
 ) -> None:
     """Report objects changed outside provisioner since the last apply; exit 2 if any.
 
@@ -206,4 +178,4 @@ def drift(
             echo(render_drift_text(found))
     sys.stdout.flush()
     if found:
-        raise typer.Exit(EXIT_CHANGES)
+        raise SystemExit(EXIT_CHANGES)

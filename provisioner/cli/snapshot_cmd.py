@@ -17,6 +17,12 @@ import typer
 from provisioner.cli.common import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
+    echo,
+    load,
+    parse_addresses,
+    user_errors,
+)
+from provisioner.cli.typer_flags import (
     DebugOption,
     EnvOption,
     StackPath,
@@ -24,10 +30,6 @@ from provisioner.cli.common import (
     StateOption,
     VarFileOption,
     VarOption,
-    echo,
-    load,
-    parse_addresses,
-    user_errors,
 )
 
 if TYPE_CHECKING:

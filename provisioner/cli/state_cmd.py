@@ -11,6 +11,11 @@ import typer
 from provisioner.cli.common import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
+    echo,
+    load,
+    user_errors,
+)
+from provisioner.cli.typer_flags import (
     DebugOption,
     EnvOption,
     StackPath,
@@ -18,9 +23,6 @@ from provisioner.cli.common import (
     StateOption,
     VarFileOption,
     VarOption,
-    echo,
-    load,
-    user_errors,
 )
 
 state_app = typer.Typer(help="Work on the state store itself.", no_args_is_help=True)

@@ -13,7 +13,6 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +21,8 @@ from provisioner.core.address import Kind
 from provisioner.errors import MissingExtraError, UserError
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from provisioner.providers.base import Provider
 
 ENTRY_POINT_GROUP = "provisioner.providers"
@@ -123,6 +124,10 @@ class ProviderPlugin:
 
 @cache
 def _entry_points() -> dict[str, EntryPoint]:
+    """Plugins installed by other packages (importlib.metadata, about 10 ms to import,
+    is needed only when a type is not built in: issue 19)."""
+    from importlib.metadata import entry_points
+
     return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
 
 

@@ -21,16 +21,15 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from provisioner.quick import inputs
+from provisioner.command_line import parse
 from provisioner.quick.receipt import Receipt, full_digest, load, location, run_key, save
 from provisioner.streams import write
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-COMMANDS = ("plan", "apply", "validate")
-FLAGS = frozenset({"--no-color", "--auto-approve", "--detailed-exitcode", "--verbose", "-v"})
-VALUE_FLAGS = frozenset({"--var", "--var-file", "--env"})
+    from provisioner.quick.inputs import Recorder
+
 PROBES = {"libvirt": "provisioner.quick.probe_libvirt"}
 """Provider kind → the module whose ``digest(params)`` is its quick read."""
 UNSEEN_CLIENTS = frozenset({"psycopg", "psycopg2", "psycopg_c", "psycopg_binary"})
@@ -48,36 +47,17 @@ Probe = tuple[str, dict[str, str]]
 
 def eligible(argv: list[str]) -> bool:
     """A plan, apply or validate of one stack with only the flags the quick check
-    knows (a flag the command lacks fails the run, which then writes no receipt)."""
-    if not argv or argv[0] not in COMMANDS:
-        return False
-    return (found := _positionals(argv[1:])) is not None and len(found) <= 1
-
-
-def _positionals(arguments: list[str]) -> list[str] | None:
-    """The arguments that are not flags; None for a flag the quick check does not know."""
-    found, index = [], 0
-    while index < len(arguments):
-        argument = arguments[index]
-        if argument in VALUE_FLAGS:
-            index += 1
-            if index == len(arguments):
-                return None
-        elif argument.startswith("-"):
-            if argument not in FLAGS:
-                return None
-        else:
-            found.append(argument)
-        index += 1
-    return found
+    knows: the command lines that also run without typer (``command_line.parse``)."""
+    return parse(argv) is not None
 
 
 def state_directory(argv: list[str]) -> str | None:
     """The stack's default state directory, for a plan or apply (validate keeps its
     receipts in the user's cache: it does not write in a stack's directory)."""
-    if argv[0] == "validate":
+    command = parse(argv)
+    if command is None or command.name == "validate":
         return None
-    stack = (_positionals(argv[1:]) or ["."])[0]
+    stack = command.stack or "."
     base = os.path.dirname(stack) if os.path.isfile(stack) else stack
     return os.path.join(base, STATE_DIRECTORY)
 
@@ -123,7 +103,8 @@ class QuickRun:
         self.key = run_key(argv)
         self.before: tuple[list[Probe], list[str]] | None = None
         """The probes read before the plan, and what they read."""
-        self.recorder = inputs.Recorder()
+        self.recorder: Recorder | None = None
+        """What the run reads, when it records (``inputs`` is imported then)."""
         self.output: list[tuple[str, str]] = []
         self.probes: list[Probe] | None = None
         """Set by the command when its plan found nothing to change."""
@@ -151,7 +132,7 @@ class QuickRun:
             self.why = "the receipt is not confirmed yet (this run confirms it)"
         elif not locks_free(receipt.inputs.get("databases", [])):
             self.why = "another run holds the state's lock"
-        elif full_digest(self.key, inputs.current(receipt.inputs), read) != receipt.digest:
+        elif full_digest(self.key, _current_inputs(receipt.inputs), read) != receipt.digest:
             self.why = "a file, variable, state or host the run reads has changed"
         else:
             for stream, text in receipt.output:
@@ -163,7 +144,10 @@ class QuickRun:
         from provisioner import streams
 
         if self.recording:
+            from provisioner.quick.inputs import Recorder
+
             streams.copies = self.output
+            self.recorder = Recorder()
             self.recorder.start()
 
     def conclude(self, exit_code: int) -> None:
@@ -171,7 +155,8 @@ class QuickRun:
         (see the module)."""
         from provisioner import streams
 
-        self.recorder.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
         streams.copies = None
         why = self._no_receipt(exit_code) if self.recording else self._mark(exit_code)
         if why and os.environ.get(SWITCH) == "explain":
@@ -187,7 +172,7 @@ class QuickRun:
 
     def _no_receipt(self, exit_code: int) -> str:
         """Why no receipt is written ("" when it is)."""
-        if exit_code != 0 or self.probes is None:
+        if exit_code != 0 or self.probes is None or self.recorder is None:
             return NOTHING_TO_KEEP
         if self.recorder.refused:
             return f"the run reached beyond files and hosts ({self.recorder.refused})"
@@ -195,7 +180,7 @@ class QuickRun:
             return "the run loaded a client whose reads are not seen (PostgreSQL)"
         recorded = self.recorder.inputs
         paths = {kind: sorted(found) for kind, found in recorded.items()}
-        if inputs.current(paths) != recorded:
+        if _current_inputs(paths) != recorded:
             return "an input changed while the run read it"
         if not locks_free(paths["databases"]):
             return "another run holds the state's lock"
@@ -207,6 +192,13 @@ class QuickRun:
                                 not self.probes or self.before == (self.probes, read),
                                 self.output, exit_code))
         return ""
+
+
+def _current_inputs(paths: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """What each input reads now (``inputs.current``)."""
+    from provisioner.quick.inputs import current
+
+    return current(paths)
 
 
 _current: QuickRun | None = None
@@ -243,5 +235,6 @@ def saw_no_change(probes: Iterable[Probe | None]) -> None:
 def saw_changes() -> None:
     """The command's plan has changes: no receipt, and nothing more to record."""
     if _current is not None:
-        _current.recorder.stop()
+        if _current.recorder is not None:
+            _current.recorder.stop()
         _current.probes = None

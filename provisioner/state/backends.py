@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, SecretStr
 
 from provisioner.errors import MissingExtraError, UsageError
-from provisioner.state.store import StateStore
 
 if TYPE_CHECKING:
     from provisioner.stack.model import StateConfig
+    from provisioner.state.store import StateStore
 
 STATE_DIRECTORY = ".provisioner"
 DSN_VARIABLE = "PROVISIONER_PG_DSN"

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import UsageError
 from provisioner.state.backends import STATE_DIRECTORY, StoreRequest, get_backend
-from provisioner.state.store import StateStore
 
 if TYPE_CHECKING:
     from provisioner.stack.model import StateConfig
     from provisioner.stack.other_stacks import OutputsReader, OutputsSource
+    from provisioner.state.store import StateStore
 
 
 def outputs_source(root: Path, path: Path | None = None,

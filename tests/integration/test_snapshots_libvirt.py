@@ -15,7 +15,7 @@ from support.libvirt_node import write_stack
 from typer.testing import CliRunner
 
 from provisioner.apply.progress import CollectingProgress as Recorder
-from provisioner.cli import app
+from provisioner.cli.app import app
 from provisioner.engine import Engine
 from provisioner.plan.planner import PlanOptions
 from provisioner.stack.loader import load_stack

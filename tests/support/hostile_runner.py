@@ -67,7 +67,7 @@ def secret_file(directory: Path, name: str = "secret.txt") -> Path:
 
 def invoke(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Outcome:
     """The CLI in this process."""
-    from provisioner.cli import app
+    from provisioner.cli.app import app
 
     result = CliRunner().invoke(app, list(args), env=env, input=stdin)
     return Outcome(result.exit_code, result.stdout, result.stderr)

@@ -13,7 +13,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from provisioner.cli import app
+from provisioner.cli.app import app
 from provisioner.engine import Engine
 from provisioner.snapshots import create, list_snapshots, pick_guests
 from provisioner.state.local import SQLiteStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from provisioner.cli import COMMANDS, GROUPS, app, app_for
+from provisioner.cli.app import COMMANDS, GROUPS, app, app_for
 
 NAMES = [*COMMANDS, *GROUPS]
 

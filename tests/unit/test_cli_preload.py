@@ -11,7 +11,7 @@ CHECK = textwrap.dedent("""
     import sys
     from provisioner.cli.preload import import_pydantic
 
-    import_pydantic()
+    import_pydantic(with_typer=True)
     assert "asyncio" not in sys.modules, "asyncio was imported"
     assert "asyncio.coroutines" not in sys.modules, "the stand-in was left behind"
     import pydantic
@@ -54,3 +54,33 @@ def test_without_the_stand_in_pydantic_would_load_asyncio() -> None:
     result = _run("import sys, pydantic.main; print('asyncio' in sys.modules)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+PLUGINS = textwrap.dedent("""
+    import sys
+    from provisioner.cli.preload import import_pydantic
+
+    import_pydantic(with_typer=False)
+    import pydantic
+
+    class Model(pydantic.BaseModel):
+        size: int
+
+    assert Model.model_validate({"size": 1}).size == 1  # its validator is built now
+    print(sorted(name for name in ("importlib.metadata", "email")
+                 if name in sys.modules))
+""")
+
+
+def test_with_plugins_off_no_plugin_loader_is_imported() -> None:
+    """PYDANTIC_DISABLE_PLUGINS=__all__ (the console script's default): models build
+    and validate, and pydantic's plugin loader with its importlib.metadata is not
+    imported; with plugins on, it is, as pydantic has it."""
+    off = subprocess.run([sys.executable, "-c", PLUGINS], capture_output=True, text=True,
+                         timeout=60, check=False,
+                         env={"PYDANTIC_DISABLE_PLUGINS": "__all__", "PATH": "/usr/bin:/bin"})
+    assert off.returncode == 0 and off.stdout.strip() == "[]", off.stderr
+    on = subprocess.run([sys.executable, "-c", PLUGINS], capture_output=True, text=True,
+                        timeout=60, check=False, env={"PATH": "/usr/bin:/bin"})
+    assert on.returncode == 0, on.stderr
+    assert "importlib.metadata" in on.stdout

@@ -195,6 +195,7 @@ def test_a_run_that_loaded_postgresql_gets_no_receipt(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "psycopg", sys)
     run = QuickRun(["plan", "."])
     run.probes = []
+    run.recorder = inputs.Recorder()  # (as start() makes it; nothing recorded)
     assert run._no_receipt(0) == "the run loaded a client whose reads are not seen " \
                                  "(PostgreSQL)"
     from provisioner.quick.session import UNSEEN_CLIENTS

@@ -16,7 +16,7 @@ from test_xapi_simulator import connect
 from typer.testing import CliRunner
 from xapi_lab import NET, Lab, failures
 
-from provisioner.cli import app
+from provisioner.cli.app import app
 from provisioner.core.address import Address
 from provisioner.plan.planner import PlanOptions
 from provisioner.state.local import SQLiteStore
