@@ -69,7 +69,7 @@ class Lifecycle(StrictModel):
         False, description="refuse any plan that would delete or replace this resource"
     )
     ignore_changes: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="fields never diffed, such as memory or disks[0].size",
     )
     create_before_destroy: bool = Field(
@@ -113,7 +113,7 @@ class Placement(StrictModel):
     strategy: Literal["spread", "pack"] | None = Field(
         None, description="default: the group's, else spread")
     spread_across: list[str] = Field(
-        default_factory=list, description="keep off nodes that run these, such as guests.web")
+        default_factory=empty_list, description="keep off nodes that run these, such as guests.web")
 
 
 class Variable(StrictModel):
@@ -153,10 +153,11 @@ class ResourceBase(StrictModel):
     provider: Name = Field(description="the name of a block under providers")
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     depends_on: list[str] = Field(
-        default_factory=list, description="addresses created first, such as guests.db"
+        default_factory=empty_list, description="addresses created first, such as guests.db"
     )
     options: Options = Field(
-        default_factory=dict, description="provider-specific settings (see the provider's docs)"
+        default_factory=empty_dict,
+        description="provider-specific settings (see the provider's docs)"
     )
     for_each: list[str] | dict[str, Any] | None = Field(
         None, description="one instance per key, named NAME-KEY: a list of keys, or a map "
@@ -411,16 +412,16 @@ class Guest(ResourceBase):
                           "SSH (ssh), or has finished cloud-init (cloud-init, over ssh)")
     wait_timeout: int = Field(300, ge=1, le=86400, description="seconds wait_for may take")
     groups: list[GroupName] = Field(
-        default_factory=list, description="Ansible groups of `provisioner inventory`, "
+        default_factory=empty_list, description="Ansible groups of `provisioner inventory`, "
                                           "besides the guest's own name")
     ssh: SshAccess | None = Field(
         None, description="how `provisioner ssh`, ssh-config and the inventory log in "
                           "(default: its address, port 22, the cloud-init user)")
     after_create: list[Hook] = Field(
-        default_factory=list, description="commands run in order once a new guest is ready "
+        default_factory=empty_list, description="commands run in order once a new guest is ready "
                                           "(after wait_for)")
     after_update: list[Hook] = Field(
-        default_factory=list, description="commands run in order after each update of the "
+        default_factory=empty_list, description="commands run in order after each update of the "
                                           "guest, once it is ready")
 
 
@@ -464,7 +465,7 @@ class ModuleCall(StrictModel):
     inputs: dict[str, Any] = Field(default_factory=empty_dict,
                                    description="values of the module's variables")
     providers: dict[Name, Name] = Field(
-        default_factory=dict, description="the module's provider names -> this stack's "
+        default_factory=empty_dict, description="the module's provider names -> this stack's "
                                           "blocks (unbound names: the block of that name)")
     name_prefix: Annotated[str, StringConstraints(pattern=r"^([a-z0-9][a-z0-9-]*)?$",
                                                   max_length=40)] | None = Field(

@@ -74,7 +74,7 @@ class ProxmoxConfig(_Strict):
         None, description="PEM file of the CA (or self-signed certificate) to verify against"
     )
     nodes: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="nodes this block may place guests on; the first is the default "
                     "(empty: every online node; the default is then the only node)",
     )
@@ -142,7 +142,7 @@ class CloudInitOptions(_Strict):
     ssh_keys: list[PlainText] = Field(default_factory=empty_list,
                                       description="public keys for that user")
     ipconfig: list[IpConfig] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="per NIC, in order: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1",
     )
     nameserver: HostName | None = None
@@ -181,13 +181,13 @@ class ContainerOptions(_Strict):
     unprivileged: bool = Field(True, description="an unprivileged container")
     nesting: bool | None = Field(None, description="the nesting feature (systemd, Docker)")
     ipconfig: list[IpConfig] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="per NIC, in order: ip=dhcp, or ip=10.0.0.5/24,gw=10.0.0.1",
     )
     nameserver: HostName | None = None
     searchdomain: PlainText | None = None
     ssh_keys: list[PlainText] = Field(
-        default_factory=list, description="root's public keys, written when it is created"
+        default_factory=empty_list, description="root's public keys, written when it is created"
     )
     tags: Tags = Field(default_factory=empty_list)
     description: NoteText = ""

@@ -24,7 +24,7 @@ from provisioner.core.address import Kind
 from provisioner.core.plugins import ProviderPlugin
 from provisioner.providers.kit.forms import matching, sorted_set
 from provisioner.stack.host_text import NoteText, PlainText
-from provisioner.stack.values import Size, empty_list
+from provisioner.stack.values import Size, empty_dict, empty_list
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s,]+$")]
 Tags = Annotated[list[Tag], AfterValidator(sorted_set)]
@@ -98,10 +98,10 @@ class GuestOptions(_Strict):
     boot_order: Annotated[str, StringConstraints(pattern=r"^[cdn]{1,3}$")] | None = Field(
         None, description="HVM boot order: c disk, d CD, n network, such as cdn")
     platform: dict[PlatformKey, PlainText] = Field(
-        default_factory=dict, description="platform flags added to the template's, such as "
+        default_factory=empty_dict, description="platform flags added to the template's, such as "
                                           "{viridian: 'true'}")
     xenstore_data: dict[XenstoreKey, PlainText] = Field(
-        default_factory=dict, description="keys the guest reads from xenstore, under "
+        default_factory=empty_dict, description="keys the guest reads from xenstore, under "
                                           "vm-data/ (for agents that take their settings "
                                           "there)")
     tags: Tags = Field(default_factory=empty_list, description="XAPI tags (besides ours)")
