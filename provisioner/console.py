@@ -14,6 +14,7 @@ def prepare_environment() -> None:
 
 
 def main() -> None:
+    from provisioner.code_cache import install
     from provisioner.collector import pause
 
     pause()  # until the stack is loaded (provisioner/collector.py)
@@ -25,6 +26,7 @@ def main() -> None:
     quick, answered = attempt(sys.argv[1:])
     if answered is not None:
         raise SystemExit(1 if answered == 0 and lost_output() is not None else answered)
+    install()  # before the command line's dataclasses are made (provisioner/code_cache.py)
     from provisioner.cli import run
 
     run(quick)

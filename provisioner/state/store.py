@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
@@ -66,6 +65,8 @@ class LockHolder:
 
 def new_holder(operation: str) -> LockHolder:
     """This process as the holder of a lock taken for ``operation``."""
+    import socket  # only here: a plan that takes no lock does not import it (issue 19)
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no login name and no passwd entry (some containers)
