@@ -19,8 +19,6 @@ from provisioner.streams import ensure_standard_streams, lost_output
 if TYPE_CHECKING:
     from provisioner.quick.session import QuickRun
 
-EXIT_INTERRUPTED = 130
-
 
 def main() -> None:
     """The command line without the quick check."""
@@ -52,6 +50,7 @@ def run(quick: QuickRun | None = None) -> None:
 
 def _run_command(argv: list[str]) -> None:
     """Run ``argv``; always ends by raising SystemExit, as typer does."""
+    from provisioner.cli.common import EXIT_INTERRUPTED
     from provisioner.cli.preload import import_pydantic
     from provisioner.command_line import parse
     from provisioner.command_line import run as run_simple
