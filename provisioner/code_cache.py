@@ -88,7 +88,10 @@ def install() -> None:
 
 def cache_path() -> str | None:
     """The file, in ``$XDG_CACHE_HOME/provisioner`` (``~/.cache`` by default), named
-    after the interpreter's version; None when there is no private place for it."""
+    after the interpreter's version; None when there is no private place for it (or
+    no way to tell: Windows has no file owners by uid)."""
+    if not hasattr(os, "getuid"):
+        return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(base):
         return None

@@ -107,3 +107,15 @@ def test_the_switch_turns_it_off(tmp_path: Path) -> None:
 def test_a_relative_cache_home_is_not_used(tmp_path: Path) -> None:
     result = _run(tmp_path / "unused", XDG_CACHE_HOME="relative/cache", HOME=str(tmp_path))
     assert result == {**EXPECTED, "installed": False}
+
+
+def test_without_uids_there_is_no_cache(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    """Windows (Hyper-V hosts run provisioner there) has no os.getuid: no owner to
+    check, so no file is read or written."""
+    from provisioner import code_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert code_cache.cache_path() is not None
+    monkeypatch.delattr(os, "getuid")
+    assert code_cache.cache_path() is None
