@@ -14,7 +14,6 @@ before anything else is imported.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import NamedTuple
 
 SWITCHES: dict[str, dict[str, str]] = {
@@ -50,6 +49,8 @@ class SimpleCommand(NamedTuple):
     def arguments(self) -> dict[str, object]:
         """The keyword arguments of the command's function; ``PROVISIONER_ENV`` is
         read here, in the run (the quick check records that read)."""
+        from pathlib import Path  # not before: an answered quick check never needs it
+
         found: dict[str, object] = {"stack": Path(self.stack or ".")}
         found.update(dict.fromkeys(self.switches, True))
         if "var" in self.repeated:

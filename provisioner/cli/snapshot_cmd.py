@@ -92,7 +92,7 @@ def create(
                          f"({_holds(outcome.value)})")
                 failed |= _report_error(outcome)
     if failed:
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)
 
 
 @snapshot_app.command("list", epilog=EXIT_CODES_HELP)
@@ -135,7 +135,7 @@ def list_(
         for outcome in outcomes:
             failed |= _report_error(outcome)
     if failed:
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)
 
 
 @snapshot_app.command("revert", epilog=EXIT_CODES_HELP)
@@ -182,7 +182,7 @@ def revert(
             echo("A revert brings back each guest's definition as it was too (vCPUs, memory, "
                  "disks): run `provisioner plan` to see how they differ from the stack now.")
     if failed:
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)
 
 
 @snapshot_app.command("delete", epilog=EXIT_CODES_HELP)
@@ -217,7 +217,7 @@ def delete(
                     echo(f"{outcome.guest.address}: snapshot {checked} is gone")
                 failed |= _report_error(outcome)
     if failed:
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -301,4 +301,4 @@ def _confirm(auto_approve: bool) -> None:
                           default="", show_default=False)
     if answer.strip() != "yes":
         echo("Revert cancelled; nothing was changed.")
-        raise typer.Exit(EXIT_ERROR)
+        raise SystemExit(EXIT_ERROR)

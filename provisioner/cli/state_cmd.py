@@ -104,5 +104,5 @@ def force_unlock(
                                       show_default=False)
                 if answer.strip() != "yes":
                     echo("Nothing was changed.")
-                    raise typer.Exit(EXIT_ERROR)
+                    raise SystemExit(EXIT_ERROR)
             echo(store.force_unlock(lock_id))

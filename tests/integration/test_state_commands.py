@@ -118,6 +118,29 @@ def test_force_unlock_asks_then_ends_the_holders_session(
     assert applied.returncode == 0, applied.stderr
 
 
+def test_force_unlock_answered_no_on_a_terminal_changes_nothing(
+        stack_dir: Path, pg_env: dict[str, str], pg_holder: subprocess.Popen[str]) -> None:
+    """On a terminal, any answer but 'yes' leaves the lock held and exits 1 with the
+    command's own words (not an internal error)."""
+    import pexpect
+
+    assert pg_holder.stdout is not None
+    lock_id = pg_holder.stdout.readline().strip()
+    child = pexpect.spawn(PROVISIONER, ["force-unlock", lock_id, str(stack_dir),
+                                        "--state-backend", "postgres"],
+                          env=pg_env, encoding="utf-8", timeout=60)
+    child.expect("Only 'yes' is accepted")
+    child.sendline("no")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert "Nothing was changed." in (child.before or "")
+    assert "internal error" not in (child.before or "")
+    waited = run("apply", str(stack_dir), "--auto-approve", "--state-backend", "postgres",
+                 "--lock-timeout", "0.5", env=pg_env)
+    assert waited.returncode == 1 and "the stack is locked" in waited.stderr
+
+
 def test_force_unlock_of_a_live_local_holder_is_refused(stack_dir: Path) -> None:
     from provisioner.stack.loader import load_stack
 
