@@ -36,7 +36,9 @@ two runs of one day); so each is brought up ``CONVERGES`` times, provisioner's a
 the floor's in turn, and the medians are compared (every sample is in the notes).
 
 Each tool runs as its documentation shows: ``provisioner apply --auto-approve``
-with its defaults; ``ansible-playbook`` of a playbook looping over the guests;
+with its defaults, from the console script of a new venv holding its wheel, as a
+user who installed it runs it (bench/wheel_venv.py, the start-up benchmark's);
+``ansible-playbook`` of a playbook looping over the guests;
 ``kcli create plan -f``. Each is torn down after its turn (not timed).
 """
 
@@ -53,13 +55,14 @@ from pathlib import Path
 import libvirt
 
 from bench import floor, stacks
-from bench.context import ROOT, Context, provisioner_command
+from bench.context import ROOT, Context
 from bench.libvirt_xml import guest_xml, network_xml, volume_xml
 from bench.measure import Run, median, run
 from bench.pve import TOKEN_ENV, PveServer
 from bench.report import Goal, Section, Table, fmt_s
 from bench.stacks import TinyGuests
 from bench.testbed import Testbed
+from bench.wheel_venv import user_command
 from provisioner.quick.session import SWITCH as QUICK_SWITCH
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors are reported, not printed
@@ -71,7 +74,7 @@ RERUNS = 5
 """No-change re-runs of each tool (a fraction of a second each: one sample was noise)."""
 LONG_RERUN = 5.0
 """A re-run longer than this (Ansible's) is not repeated."""
-CONVERGES = 3
+CONVERGES = 5
 """Converges of provisioner's libvirt stack and of the 4-connection floor, in turn."""
 
 
@@ -165,12 +168,13 @@ def _provisioner_libvirt(ctx: Context, conn: libvirt.virConnect,
                          guests: TinyGuests) -> Outcome:
     directory = ctx.dir(f"peers-{guests.prefix}")
     stacks.write(directory, stacks.libvirt_peers(guests))
-    return _provisioner(Outcome("provisioner"), directory, _running(conn, guests))
+    return _provisioner(ctx, Outcome("provisioner"), directory, _running(conn, guests))
 
 
-def _provisioner(outcome: Outcome, directory: Path, check: Callable[[], str]) -> Outcome:
+def _provisioner(ctx: Context, outcome: Outcome, directory: Path,
+                 check: Callable[[], str]) -> Outcome:
     """provisioner's converge and re-run of the stack in ``directory``, then its destroy."""
-    cli = provisioner_command()
+    cli = user_command(ctx)
     apply = [*cli, "apply", str(directory), "--auto-approve", "--no-color"]
     try:
         _timed(outcome, apply, ROOT, {}, check)
@@ -202,7 +206,7 @@ def _provisioner_qemu(ctx: Context, guests: TinyGuests) -> Outcome:
     directory = ctx.dir(f"peers-{guests.prefix}")
     root = directory / "qemu"
     stacks.write(directory, stacks.qemu_peers(guests, root))
-    return _provisioner(Outcome("provisioner, qemu provider (no libvirtd)"), directory,
+    return _provisioner(ctx, Outcome("provisioner, qemu provider (no libvirtd)"), directory,
                         _qemu_running(root, guests))
 
 
@@ -334,12 +338,11 @@ def _converge_again(ctx: Context, conn: libvirt.virConnect, ours: Outcome, four:
         _sweep(conn, guests)
         directory = ctx.dir(f"peers-{guests.prefix}-{len(ours.converges) + 1}")
         stacks.write(directory, stacks.libvirt_peers(guests))  # from nothing: no state
-        apply = [*provisioner_command(), "apply", str(directory), "--auto-approve",
-                 "--no-color"]
+        apply = [*user_command(ctx), "apply", str(directory), "--auto-approve", "--no-color"]
         result = run(apply, cwd=ROOT, env={}, timeout=900)
         problem = (f"exit {result.returncode}: {result.tail(8)}" if not result.ok
                    else _running(conn, guests)())
-        run([*provisioner_command(), "destroy", str(directory), "--auto-approve"], cwd=ROOT)
+        run([*user_command(ctx), "destroy", str(directory), "--auto-approve"], cwd=ROOT)
         if problem:
             ours.error = f"converge {len(ours.converges) + 1}: {problem}"
             return
@@ -370,7 +373,7 @@ def _provisioner_pve(ctx: Context, pve: PveServer) -> Outcome:
                          "nodes": ["pve1"], "storage": "local-lvm"})
     directory = ctx.dir("peers-pve-provisioner")
     stacks.write(directory, stacks.proxmox_fleet(block, PVE_GUESTS, "bprov", "bprov"))
-    _timed(outcome, [*provisioner_command(), "apply", str(directory),
+    _timed(outcome, [*user_command(ctx), "apply", str(directory),
                      "--auto-approve", "--no-color"], ROOT, pve.env)
     return outcome
 

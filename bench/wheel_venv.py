@@ -1,6 +1,7 @@
 """provisioner as a user gets it: its wheel installed in a new virtual environment.
 
-The start-up benchmark measures this console script: the development install's
+The start-up benchmark and the peers' provisioner rows run this console script (made
+once per run of the benchmarks): the development install's
 interpreter may carry ``.pth`` files (an editable finder; on these machines a file
 that imports certifi at every start), which a user's ``pip install`` into a venv does
 not have. The venv gets the same versions of every dependency as this interpreter
@@ -13,14 +14,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.context import ROOT, Context
+from bench.context import ROOT, Context, provisioner_command
 
 PIP = ["--quiet", "--disable-pip-version-check"]
+
+_made: dict[Path, Path | None] = {}
+"""Each work directory's venv script (or None: it could not be made), made once."""
+
+
+def user_command(ctx: Context) -> list[str]:
+    """How a user who installed the wheel runs provisioner: the venv's console
+    script, or the development install's when no venv can be made here."""
+    installed = installed_script(ctx)
+    return [str(installed)] if installed else provisioner_command()
 
 
 def installed_script(ctx: Context) -> Path | None:
     """The ``provisioner`` script of a fresh venv holding this checkout's wheel with
     the libvirt extra, byte-compiled; None (logged) if it cannot be made here."""
+    if ctx.work not in _made:
+        _made[ctx.work] = _make(ctx)
+    return _made[ctx.work]
+
+
+def _make(ctx: Context) -> Path | None:
     work = ctx.dir("wheel-venv")
     venv, wheels = work / "venv", work / "wheels"
     constraints = work / "constraints.txt"
@@ -39,8 +56,8 @@ def installed_script(ctx: Context) -> Path | None:
         _run([str(venv / "bin" / "python"), "-m", "compileall", "-q",
               str(_site_packages(venv) / "provisioner")], work)
     except (subprocess.CalledProcessError, StopIteration, OSError) as exc:
-        ctx.log(f"start-up: no venv with the wheel ({exc}); measuring the development "
-                "install instead")
+        ctx.log(f"no venv with the wheel ({exc}); measuring the development install "
+                "instead")
         return None
     return venv / "bin" / "provisioner"
 

@@ -152,6 +152,12 @@ class ObjectNotFoundError(ProviderError):
     """The object does not exist (any more)."""
 
 
+class UpstreamFailedError(ProviderError):
+    """A create begun ahead of an object it needs (``Provider.create_ahead``) learned
+    that the step making that object failed: what it made is removed, as for any
+    failed create, and the step is reported skipped."""
+
+
 class CreateFailedError(ProviderError):
     """A create failed; ``leftovers`` names what it left on the hypervisor (may be empty)."""
 

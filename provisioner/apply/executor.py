@@ -7,7 +7,11 @@ provider, and at most what each provider declares per lane (a node, a storage:
 on other lanes start, so no worker blocks inside a provider. A failure skips
 only what depends on it ("upstream dependency failed"); independent branches
 finish. Of the steps ready to start, those heading the longest chains of work
-go first (critical path), ties in plan order. Each provider call is bracketed
+go first (critical path), ties in plan order. A create whose provider can begin it
+without the objects still being made (``Provider.create_ahead``: a libvirt guest's
+disks while its network is created) starts once those steps run, if a slot is free
+after the ready steps, and waits at its gate (apply/gate.py) for them; it starts no
+earlier, so the steps it waits on always hold slots of their own. Each provider call is bracketed
 in the journal; each success updates the last applied record at once, so a run
 killed halfway leaves a state that matches what was done.
 """
@@ -25,12 +29,13 @@ from typing import Protocol
 
 from provisioner.apply import hooks
 from provisioner.apply.defaults import DEFAULT_PARALLELISM
+from provisioner.apply.gate import Gate
 from provisioner.apply.journal import Journal
 from provisioner.apply.readiness import wait_ready
 from provisioner.apply.records import applied_record
-from provisioner.core.address import Address
+from provisioner.core.address import Address, Kind
 from provisioner.core.resources import LiveObject
-from provisioner.errors import ProvisionerError
+from provisioner.errors import CreateFailedError, ProvisionerError
 from provisioner.plan.diff import changed_paths
 from provisioner.plan.model import Action, Operation, Plan, Step
 from provisioner.providers.base import Lane, Provider
@@ -112,6 +117,14 @@ class Executor:
             self.waiting_on[after].add(before)
             self.followers[before].append(after)
         self.priority = self._critical_path_first()
+        self.ahead = {step.key: kinds for step in plan.steps
+                      if (kinds := self._ahead_kinds(step))}
+        """Steps that may start ahead, and the kinds of step they may start ahead of."""
+        self.gates: dict[str, Gate] = {}
+        """The steps started ahead, while any of them runs or waits."""
+        self.in_flight: set[str] = set()
+        self.early: list[str] = []
+        """Steps each of whose unfinished dependencies is running and may be waited on."""
 
     def run(self) -> ApplyResult:
         result = ApplyResult()
@@ -129,6 +142,8 @@ class Executor:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(finished, key=lambda f: self.order[running[f]]):
                     key = running.pop(future)
+                    self.in_flight.discard(key)
+                    self.gates.pop(key, None)
                     for lane in self.lanes[key]:
                         busy[lane.key] -= 1
                     self._settle(future.result(), result, ready, settled)
@@ -150,6 +165,12 @@ class Executor:
                 (chain[follower] for follower in self.followers[step.key]), default=0.0)
         return {key: (-chain[key], self.order[key]) for key in self.steps}
 
+    def _ahead_kinds(self, step: Step) -> frozenset[Kind]:
+        change = step.change
+        if step.operation is not Operation.CREATE or change.desired is None:
+            return frozenset()
+        return self.providers[change.provider].create_ahead(change.desired)
+
     def _submit(
         self,
         pool: ThreadPoolExecutor,
@@ -158,18 +179,48 @@ class Executor:
         busy: dict[str, int],
     ) -> None:
         ready.sort(key=self.priority.__getitem__)
-        for key in list(ready):
+        self._start(pool, ready, running, busy, ahead=False)
+        self.early = [key for key in self.early
+                      if key not in self.in_flight and self.waiting_on[key]]
+        self.early.sort(key=self.priority.__getitem__)
+        self._start(pool, self.early, running, busy, ahead=True)
+
+    def _start(self, pool: ThreadPoolExecutor, keys: list[str],
+               running: dict[Future[StepResult], str], busy: dict[str, int], *,
+               ahead: bool) -> None:
+        """Start what fits of ``keys`` (removed from it as they start), in order."""
+        for key in list(keys):
             if len(running) >= self.parallelism:
                 return
             step = self.steps[key]
             lanes = self.lanes[key]
             if any(busy.get(lane.key, 0) >= lane.limit for lane in lanes):
                 continue
-            ready.remove(key)
+            keys.remove(key)
             for lane in lanes:
                 busy[lane.key] = busy.get(lane.key, 0) + 1
+            gate = Gate(self.waiting_on[key]) if ahead else None
+            if gate is not None:
+                self.gates[key] = gate
             self.events.started(step)
-            running[pool.submit(self._execute, step)] = key
+            running[pool.submit(self._execute, step, gate)] = key
+            self.in_flight.add(key)
+            self._note_running(key)
+
+    def _note_running(self, key: str) -> None:
+        for follower in self.followers[key]:
+            self._maybe_early(follower)
+
+    def _maybe_early(self, key: str) -> None:
+        """List ``key`` to start ahead if each step it still waits on is running and
+        makes an object of a kind its create can begin without."""
+        kinds = self.ahead.get(key)
+        if not kinds or key in self.in_flight or key in self.early or not self.waiting_on[key]:
+            return
+        if all(waited in self.in_flight and self.steps[waited].operation is Operation.CREATE
+               and self.steps[waited].address.kind in kinds
+               for waited in self.waiting_on[key]):
+            self.early.append(key)
 
     def _lanes_of(self, step: Step) -> list[Lane]:
         """The provider's own lane, then what its provider declares for the object
@@ -196,15 +247,23 @@ class Executor:
         if outcome.outcome is Outcome.DONE:
             for follower in self.followers[key]:
                 self.waiting_on[follower].discard(key)
-                if not self.waiting_on[follower] and follower not in settled:
+                if follower in self.gates:
+                    self.gates[follower].done(key)
+                elif not self.waiting_on[follower] and follower not in settled:
                     ready.append(follower)
+                else:
+                    self._maybe_early(follower)
             return
         for dependent in self._downstream(key):
-            if dependent not in settled:
+            if dependent in self.gates:  # begun ahead: it removes what it made, then ends
+                self.gates[dependent].fail(key)
+            elif dependent not in settled and dependent not in self.in_flight:
                 self._skip(dependent, f"upstream {key} failed", result, settled)
 
     def _skip(self, key: str, reason: str, result: ApplyResult, settled: set[str]) -> None:
         settled.add(key)
+        if key in self.early:
+            self.early.remove(key)
         skipped = StepResult(self.steps[key], Outcome.SKIPPED, reason)
         result.results.append(skipped)
         self.events.finished(skipped)
@@ -219,12 +278,14 @@ class Executor:
                 stack.extend(self.followers[current])
         return sorted(seen, key=self.order.__getitem__)
 
-    def _execute(self, step: Step) -> StepResult:
+    def _execute(self, step: Step, gate: Gate | None = None) -> StepResult:
         start = time.perf_counter()
         try:
-            live = self._call(step)
+            live = self._call(step, gate)
             kill_point(f"recorded:{step.operation.value}:{step.address}")
         except ProvisionerError as exc:
+            if gate is not None and gate.failed_on:
+                return self._upstream_failed(step, gate, exc, time.perf_counter() - start)
             message = exc.message.removeprefix(f"{step.address}: ")  # the line names it
             return StepResult(step, Outcome.FAILED, message, time.perf_counter() - start,
                               hint=exc.hint)
@@ -233,12 +294,22 @@ class Executor:
                               time.perf_counter() - start, trace=traceback.format_exc())
         return StepResult(step, Outcome.DONE, "", time.perf_counter() - start, live)
 
+    @staticmethod
+    def _upstream_failed(step: Step, gate: Gate, exc: ProvisionerError,
+                         seconds: float) -> StepResult:
+        """A create begun ahead whose dependency failed: skipped, as if it had waited;
+        what its removal could not remove is named (the next plan deletes it)."""
+        message = f"upstream {gate.failed_on} failed"
+        if isinstance(exc, CreateFailedError) and exc.leftovers:
+            message += f"; left behind: {', '.join(exc.leftovers)}"
+        return StepResult(step, Outcome.SKIPPED, message, seconds)
+
     def _forget_snapshots(self, address: Address) -> None:
         for record in self.store.snapshots():
             if record.address == address:
                 self.store.forget_snapshot(address, record.name)
 
-    def _call(self, step: Step) -> LiveObject | None:
+    def _call(self, step: Step, gate: Gate | None = None) -> LiveObject | None:
         change = step.change
         provider = self.providers[change.provider]
         address = str(change.address)
@@ -258,7 +329,8 @@ class Executor:
             assert change.desired is not None
             desired = hooks.for_provider(change.desired)
             if step.operation is Operation.CREATE:
-                live = provider.create(desired)
+                live = (provider.create(desired) if gate is None
+                        else provider.create_when(desired, gate.wait))
             else:
                 assert change.live is not None
                 paths = [p for p in changed_paths(change.fields) if not hooks.is_hook_path(p)]

@@ -24,15 +24,12 @@ line, prefixed with the guest's name.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from provisioner.access.hosts import host_of
-from provisioner.access.ssh_config import ssh_command
 from provisioner.apply.readiness import SSH_OPTIONS
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProvisionerError
@@ -91,6 +88,11 @@ def run_hooks(resource: Resource, live: LiveObject, lists: Sequence[str]) -> Non
 
 def _run_one(resource: Resource, live: LiveObject, label: str,
              hook: Mapping[str, Any]) -> None:
+    import subprocess  # only when a hook runs (issue 19)
+
+    from provisioner.access.hosts import host_of
+    from provisioner.access.ssh_config import ssh_command
+
     host = host_of(resource, live.attributes, live.name)
     if hook.get("local"):
         argv = ["sh", "-c", str(hook["local"])]

@@ -16,14 +16,10 @@ said beyond cloud-init's last status line.
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.access.hosts import host_of, reach
-from provisioner.access.ssh_config import ssh_command
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.errors import ProvisionerError
 
@@ -57,6 +53,8 @@ def wait_ready(resource: Resource, live: LiveObject, what: str | None = None) ->
     wanted = waits(resource) if what is None else what
     if wanted is None:
         return
+    from provisioner.access.hosts import reach  # only for a guest that waits (issue 19)
+
     timeout = float(resource.settings.get("wait_timeout") or 300)
     deadline = time.monotonic() + timeout
     host, port = reach(resource, live.attributes)
@@ -85,6 +83,8 @@ def _wait_banner(host: str, port: int, deadline: float, timeout: float, wanted: 
 
 def _banner(host: str, port: int, timeout: float) -> bool:
     """Whether ``host:port`` answers with an SSH banner now."""
+    import socket
+
     try:
         with socket.create_connection((host, port), timeout=timeout) as connection:
             connection.settimeout(timeout)
@@ -95,6 +95,11 @@ def _banner(host: str, port: int, timeout: float) -> bool:
 
 def _wait_cloud_init(resource: Resource, attributes: Mapping[str, Any], deadline: float,
                      timeout: float) -> None:
+    import subprocess
+
+    from provisioner.access.hosts import host_of
+    from provisioner.access.ssh_config import ssh_command
+
     host = host_of(resource, attributes)
     argv = ssh_command(host, ["cloud-init", "status", "--wait"])
     argv[1:1] = SSH_OPTIONS

@@ -295,6 +295,22 @@ class Provider(ABC):
         create first checks whether an earlier attempt already succeeded.
         """
 
+    def create_ahead(self, resource: Resource) -> frozenset[Kind]:
+        """The kinds of object that ``resource``'s create can begin without: the part
+        of it that comes first needs none of them (a libvirt guest's disks need no
+        network). The executor may then start it while the steps making such objects
+        run, through ``create_when``. Pure. Default: none (``create`` waits for all)."""
+        return frozenset()
+
+    def create_when(self, resource: Resource, ready: Callable[[], None]) -> LiveObject:
+        """``create``, begun before the objects of the kinds ``create_ahead`` names
+        exist: call ``ready()`` before the first call that needs one of them. It returns
+        once they all exist, or raises UpstreamFailedError (a ProviderError) when one
+        could not be made: then remove what was made, as any failed create does.
+        Default: ``ready()``, then ``create``."""
+        ready()
+        return self.create(resource)
+
     @abstractmethod
     def update(
         self, resource: Resource, live: LiveObject, changed: Sequence[str]

@@ -65,14 +65,22 @@ class LockHolder:
 
 def new_holder(operation: str) -> LockHolder:
     """This process as the holder of a lock taken for ``operation``."""
-    import socket  # only here: a plan that takes no lock does not import it (issue 19)
-
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no login name and no passwd entry (some containers)
         user = str(os.getuid())
-    return LockHolder(id=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(),
+    return LockHolder(id=uuid.uuid4().hex, host=_host_name(), pid=os.getpid(),
                       user=user, operation=operation, since=now_iso())
+
+
+def _host_name() -> str:
+    """The host's name, as ``socket.gethostname()`` gives it: from ``uname`` where
+    there is one, without importing socket (issue 19)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 class JournalStatus(StrEnum):

@@ -62,12 +62,17 @@ class Guests:
 
     # -- create ---------------------------------------------------------------------------
 
-    def create(self, resource: Resource) -> libvirt.virDomain:
+    def create(self, resource: Resource,
+               ready: Callable[[], None] | None = None) -> libvirt.virDomain:
         """Disks, seed, reservations, definition, then autostart and power. On failure
         what was made is removed; what could not be is named in the error. A domain
-        an earlier attempt defined is finished, never made again."""
+        an earlier attempt defined is finished, never made again. ``ready`` (a create
+        begun ahead of its networks: Provider.create_when) is called after the disks
+        and seed: it returns once the networks exist, or raises."""
         earlier = self._earlier_attempt(resource)
         if earlier is not None:
+            if ready is not None:
+                ready()
             self._apply_power(earlier, resource)
             return earlier
         layout = self.layout(resource)
@@ -84,6 +89,8 @@ class Guests:
                 self._write_seed(resource, layout.seed)
                 made.append(layout.seed)
                 kill_point(f"libvirt:seed-uploaded:{resource.address}")
+            if ready is not None:
+                ready()
             reserved = self._reserve(resource, layout)
             domain = self._define(resource, layout)
             kill_point(f"libvirt:defined:{resource.address}")

@@ -8,7 +8,7 @@ own module (pools, networks, storage, guests); every call goes through ``client`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from provisioner.core.address import Address, Kind
@@ -126,9 +126,21 @@ class LibvirtProvider(Provider):
         with self.client.dedicated():  # changes spread over a few connections
             return self._create(resource)
 
-    def _create(self, resource: Resource) -> LiveObject:
+    def create_ahead(self, resource: Resource) -> frozenset[Kind]:
+        """A guest's disks and seed need no network: they are made while its networks
+        are (the reservations, the definition and the start wait)."""
+        return frozenset({Kind.NETWORK}) if resource.kind is Kind.GUEST else frozenset()
+
+    def create_when(self, resource: Resource, ready: Callable[[], None]) -> LiveObject:
+        if resource.kind is not Kind.GUEST:
+            return super().create_when(resource, ready)
+        with self.client.dedicated():
+            return self._create(resource, ready)
+
+    def _create(self, resource: Resource, ready: Callable[[], None] | None = None
+                ) -> LiveObject:
         if resource.kind is Kind.GUEST:
-            self.guests.create(resource)
+            self.guests.create(resource, ready)
             # defined and started a moment ago: the next plan reads its statistics
             return self.read_back.guest(resource.name, str(resource.address),
                                         just_started=True)
