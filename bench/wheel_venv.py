@@ -17,6 +17,8 @@ from pathlib import Path
 from bench.context import ROOT, Context, provisioner_command
 
 PIP = ["--quiet", "--disable-pip-version-check"]
+EXTRAS = "libvirt,qemu,proxmox"
+"""The providers the benchmarks run through the console script."""
 
 _made: dict[Path, Path | None] = {}
 """Each work directory's venv script (or None: it could not be made), made once."""
@@ -31,7 +33,7 @@ def user_command(ctx: Context) -> list[str]:
 
 def installed_script(ctx: Context) -> Path | None:
     """The ``provisioner`` script of a fresh venv holding this checkout's wheel with
-    the libvirt extra, byte-compiled; None (logged) if it cannot be made here."""
+    the ``EXTRAS``, byte-compiled; None (logged) if it cannot be made here."""
     if ctx.work not in _made:
         _made[ctx.work] = _make(ctx)
     return _made[ctx.work]
@@ -52,7 +54,7 @@ def _make(ctx: Context) -> Path | None:
         wheel = next(wheels.glob("provisioner-*.whl"))
         _run([sys.executable, "-m", "venv", "--clear", str(venv)], ROOT)
         _run([str(venv / "bin" / "pip"), "install", *PIP, "-c", str(constraints),
-              f"{wheel}[libvirt]"], work)
+              f"{wheel}[{EXTRAS}]"], work)
         _run([str(venv / "bin" / "python"), "-m", "compileall", "-q",
               str(_site_packages(venv) / "provisioner")], work)
     except (subprocess.CalledProcessError, StopIteration, OSError) as exc:

@@ -37,8 +37,8 @@ class LibvirtConfig(_Strict):
     max_parallel: int = Field(8, ge=1, le=64, description="concurrent changes on this host")
     pool_parallel: int = Field(
         4, ge=1, le=64,
-        description="concurrent changes that write disks to one storage pool (image copies "
-                    "and uploads contend on its disk)")
+        description="concurrent changes that copy data into one storage pool (image imports, "
+                    "guests with image_mode: copy): they contend on its disk")
     username: str | None = Field(None, description="SASL user, for qemu+tcp:// or qemu+tls://")
     password: SecretStr | None = Field(
         None, description="SASL password, from the environment: ${env.LIBVIRT_PASSWORD}"

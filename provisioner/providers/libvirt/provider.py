@@ -15,15 +15,16 @@ from provisioner.core.address import Address, Kind
 from provisioner.core.problems import Problem
 from provisioner.core.resources import LiveObject, Resource
 from provisioner.core.snapshots import SnapshotInfo
-from provisioner.core.specs import VolumeSpec
+from provisioner.core.specs import GuestSpec, VolumeSpec
 from provisioner.providers.base import (
     Capacity,
     Inventory,
+    Lane,
     Owner,
     Provider,
     ProviderSchema,
 )
-from provisioner.providers.libvirt import LibvirtConfig
+from provisioner.providers.libvirt import GuestOptions, LibvirtConfig
 from provisioner.providers.libvirt.adopt import adopt
 from provisioner.providers.libvirt.capacity import (
     detect_domain_type,
@@ -121,6 +122,16 @@ class LibvirtProvider(Provider):
     @property
     def default_pool(self) -> str:
         return self.settings.pool
+
+    def lanes(self, resource: Resource) -> list[Lane]:
+        """A pool's lane (``pool_parallel``) bounds the changes that copy data into it:
+        images imported, guests whose disks are copies of an image. An empty disk, an
+        overlay or a cloud-init seed writes a few KiB, and starting QEMU writes none:
+        such guests are made ``max_parallel`` at a time (10 guests converged about 0.1 s
+        sooner at 8 than at 4 on 2 cores: QEMU's starts overlap their waits)."""
+        if resource.kind is Kind.IMAGE or _copies_an_image(resource):
+            return super().lanes(resource)
+        return []
 
     def create(self, resource: Resource) -> LiveObject:
         with self.client.dedicated():  # changes spread over a few connections
@@ -237,3 +248,11 @@ class LibvirtProvider(Provider):
         qemu+unix:///system?socket=... (not qemu+ssh://host/...)."""
         uri = self.settings.uri
         return uri.startswith(("qemu:///", "qemu+unix:///"))
+
+
+def _copies_an_image(resource: Resource) -> bool:
+    if resource.kind is not Kind.GUEST:
+        return False
+    guest = GuestSpec.of(resource.spec)
+    return (guest.options_as(GuestOptions).image_mode == "copy"
+            and bool(guest.image or any(disk.image for disk in guest.disks)))
