@@ -34,7 +34,7 @@ class LibvirtConfig(_Strict):
     domain_type: Literal["auto", "kvm", "qemu"] = Field(
         "auto", description="kvm, qemu (software emulation) or auto (kvm when it works)"
     )
-    max_parallel: int = Field(8, ge=1, le=64, description="concurrent changes on this host")
+    max_parallel: int = Field(10, ge=1, le=64, description="concurrent changes on this host")
     pool_parallel: int = Field(
         4, ge=1, le=64,
         description="concurrent changes that copy data into one storage pool (image imports, "
