@@ -37,7 +37,10 @@ STACK = """\
         image: base.qcow2
         disks: [ { size: 4GiB }, { size: 1GiB, pool: other } ]
         options: { image_mode: copy }
-      copy-without-image: { provider: kvm, disks: [ { size: 1GiB } ], options: { image_mode: copy } }
+      copy-without-image:
+        provider: kvm
+        disks: [ { size: 1GiB } ]
+        options: { image_mode: copy }
     """
 
 
