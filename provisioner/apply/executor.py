@@ -11,8 +11,8 @@ go first (critical path), ties in plan order. A create whose provider can begin 
 without the objects still being made (``Provider.create_ahead``: a libvirt guest's
 disks while its network is created) starts once those steps run, if a slot is free
 after the ready steps, and waits at its gate (apply/gate.py) for them; it starts no
-earlier, so the steps it waits on always hold slots of their own. Each provider call is bracketed
-in the journal; each success updates the last applied record at once, so a run
+earlier, so the steps it waits on always hold slots of their own. Each provider
+call is bracketed in the journal; each success updates the last applied record at once, so a run
 killed halfway leaves a state that matches what was done.
 """
 
@@ -119,7 +119,7 @@ class Executor:
         self.priority = self._critical_path_first()
         self.ahead = {step.key: kinds for step in plan.steps
                       if (kinds := self._ahead_kinds(step))}
-        """Steps that may start ahead, and the kinds of step they may start ahead of."""
+        """Steps that may start ahead, and the kinds of object they may start ahead of."""
         self.gates: dict[str, Gate] = {}
         """The steps started ahead, while any of them runs or waits."""
         self.in_flight: set[str] = set()
@@ -257,7 +257,7 @@ class Executor:
         for dependent in self._downstream(key):
             if dependent in self.gates:  # begun ahead: it removes what it made, then ends
                 self.gates[dependent].fail(key)
-            elif dependent not in settled and dependent not in self.in_flight:
+            elif dependent not in settled:
                 self._skip(dependent, f"upstream {key} failed", result, settled)
 
     def _skip(self, key: str, reason: str, result: ApplyResult, settled: set[str]) -> None:

@@ -21,8 +21,6 @@ class Gate:
         self.pending = set(pending)
         self.failed_on = ""
         """The first step waited on that failed, or ""."""
-        self.waited = False
-        """Whether the provider reached ``wait`` (for the executor's tests)."""
         self._settled = threading.Event()
         if not self.pending:
             self._settled.set()
@@ -39,7 +37,6 @@ class Gate:
 
     def wait(self) -> None:
         """Return when every step waited on is done; raise if one failed."""
-        self.waited = True
         self._settled.wait()
         if self.failed_on:
             raise UpstreamFailedError(f"upstream {self.failed_on} failed")
