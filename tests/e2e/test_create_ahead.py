@@ -2,10 +2,13 @@
 
 `provisioner apply` is paused inside the network's create (the test hook of
 provisioner/testing.py, PROVISIONER_TEST_PAUSE_AT): the guests' disks are made
-meanwhile, and no guest is defined until the network exists. Then the network's
-start is made to fail (a network of the same range is started beside it while the
-apply waits): the guests begun ahead remove their disks and are reported skipped,
-the daemon holds nothing of the stack, and the next apply makes it all.
+meanwhile, and the guests that reserve no address are defined (not started); a
+guest with a fixed address is not defined until the network exists. Then the
+network's start is made to fail (a network of the same range is started beside it
+while the apply waits): the guests begun ahead remove their domains and disks and
+are reported skipped, the daemon holds nothing of the stack, and the next apply
+makes it all. An apply killed during the pause, its guests defined on a network
+that does not exist yet, is finished by the next.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ guests:
     memory: 128MiB
     disks: [ {{ size: 64MiB }} ]
     networks: [ {{ network: ah-lab }} ]
+  ah-fixed:
+    provider: kvm
+    memory: 128MiB
+    disks: [ {{ size: 64MiB }} ]
+    networks: [ {{ network: ah-lab, ip: {CIDR}.50 }} ]
 """
 BLOCKER = (f"<network><name>ah-blocker</name><forward mode='nat'/>"
            f"<ip address='{CIDR}.1' netmask='255.255.255.0'/></network>")
@@ -53,14 +61,26 @@ def _paused_apply(stack: E2EStack, marker: Path) -> subprocess.Popen[str]:
     return process
 
 
-def _disks_while_paused(conn: Any, stack: E2EStack) -> list[str]:
-    """The guests' disks, once both exist (they are made during the pause)."""
+def _made_while_paused(conn: Any, stack: E2EStack) -> list[str]:
+    """The stack's domains and volumes once the 3 disks and the 2 definitions made
+    during the pause exist (or after 30 s)."""
     deadline = time.monotonic() + 30
     while True:
-        disks = [o for o in stack_objects(conn, stack.name) if o.startswith("volume")]
-        if len(disks) == 2 or time.monotonic() > deadline:
-            return sorted(disks)
+        objects = sorted(o for o in stack_objects(conn, stack.name)
+                         if o.startswith(("domain", "volume")))
+        if len(objects) == 5 or time.monotonic() > deadline:
+            return objects
         time.sleep(0.1)
+
+
+def _check_made_while_paused(conn: Any, stack: E2EStack) -> None:
+    prefix = f"volume default/{stack.name}.kvm__"
+    assert _made_while_paused(conn, stack) == [
+        "domain ah-node-0", "domain ah-node-1", f"{prefix}ah-fixed__disk0.qcow2",
+        f"{prefix}ah-node-0__disk0.qcow2", f"{prefix}ah-node-1__disk0.qcow2"], (
+        "not every disk, or not only the guests without a reservation, made ahead")
+    assert not any(conn.lookupByName(f"ah-node-{i}").isActive() for i in range(2)), (
+        "a guest was started before its network existed")
 
 
 def test_guests_begun_ahead_of_a_failing_network_leave_nothing(
@@ -71,12 +91,7 @@ def test_guests_begun_ahead_of_a_failing_network_leave_nothing(
     process = _paused_apply(stack, marker)
     blocker = None
     try:
-        disks = _disks_while_paused(conn, stack)
-        prefix = f"volume default/{stack.name}.kvm__ah-node"
-        assert disks == [f"{prefix}-0__disk0.qcow2", f"{prefix}-1__disk0.qcow2"], (
-            "the guests' disks were not made while the network was")
-        assert not [o for o in stack_objects(conn, stack.name) if o.startswith("domain")], (
-            "a guest was defined before its network existed")
+        _check_made_while_paused(conn, stack)
         blocker = conn.networkCreateXML(BLOCKER)
         marker.unlink()
         output, _ = process.communicate(timeout=180)
@@ -86,8 +101,8 @@ def test_guests_begun_ahead_of_a_failing_network_leave_nothing(
     try:
         assert process.returncode == 1, output
         assert "create networks.ah-lab: " in output and "already in use" in output, output
-        for index in range(2):
-            assert (f"skipped: create guests.ah-node-{index} (upstream create networks.ah-lab "
+        for guest in ("ah-node-0", "ah-node-1", "ah-fixed"):
+            assert (f"skipped: create guests.{guest} (upstream create networks.ah-lab "
                     f"failed)") in output, output
         assert stack_objects(conn, stack.name) == [], "the failed apply left objects"
     finally:
@@ -99,3 +114,23 @@ def test_guests_begun_ahead_of_a_failing_network_leave_nothing(
     stack.destroy()
     assert stack_objects(conn, stack.name) == []
 
+
+def test_an_apply_killed_with_guests_defined_ahead_is_finished_by_the_next(
+        new_stack: Callable[..., E2EStack], conn: Any, tmp_path: Path) -> None:
+    stack = new_stack("-k")
+    stack.write(STACK)
+    process = _paused_apply(stack, tmp_path / "paused")
+    try:
+        _check_made_while_paused(conn, stack)
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
+    _, result = stack.apply()
+    assert result.ok
+    assert sorted(o for o in stack_objects(conn, stack.name) if o.startswith("domain")) == [
+        "domain ah-fixed", "domain ah-node-0", "domain ah-node-1"]
+    assert all(conn.lookupByName(name).isActive()
+               for name in ("ah-fixed", "ah-node-0", "ah-node-1"))
+    assert not stack.plan().has_changes, describe(stack.plan())
+    stack.destroy()
+    assert stack_objects(conn, stack.name) == []

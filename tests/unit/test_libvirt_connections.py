@@ -71,18 +71,19 @@ def test_changes_spread_over_at_most_writers_connections(
     client = _client("qemu:///system", monkeypatch)
     main = client.conn
     seen: list[object] = []
-    barrier = threading.Barrier(8)
+    changes = WRITERS + 2
+    barrier = threading.Barrier(changes)
 
     def change(_: int) -> None:
         with client.dedicated():
-            barrier.wait(timeout=5)  # all 8 inside at once
+            barrier.wait(timeout=5)  # all inside at once
             mine = client.conn
             seen.append(mine)
             with client.dedicated():  # nested: the same connection
                 assert client.conn is mine
 
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(change, range(8)))
+    with ThreadPoolExecutor(changes) as pool:
+        list(pool.map(change, range(changes)))
     writers = {id(conn) for conn in seen}
     assert len(writers) == WRITERS
     assert id(main) not in writers
@@ -144,3 +145,35 @@ def test_a_failed_connect_says_what_to_check_for_its_transport(uri: str, words: 
     from provisioner.providers.libvirt.client import _connect_hint
 
     assert words in _connect_hint(uri)
+
+
+@pytest.mark.parametrize("errno_value, retried", [(11, True), (28, False)])  # EAGAIN, ENOSPC
+def test_a_system_error_of_eagain_is_asked_again_even_for_a_write(
+        errno_value: int, retried: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import libvirt
+
+    from provisioner.errors import ProviderError
+    from provisioner.providers.kit.retry import RetryPolicy
+    from provisioner.providers.libvirt import client as client_module
+
+    monkeypatch.setattr(client_module, "RETRY", RetryPolicy(start=0.0, max=0.0, attempts=3))
+    client = LibvirtClient("test:///default", ProviderStats())
+    attempts = []
+
+    def start() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            error = libvirt.libvirtError("virDomainCreate() failed")
+            error.err = (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_FROM_CGROUP,
+                         "failed to load cgroup BPF prog: Resource temporarily unavailable",
+                         libvirt.VIR_ERR_ERROR, None, None, None, errno_value, -1)
+            raise error
+        return "started"
+
+    if retried:
+        assert client.call(CallKind.WRITE, "guests.web-0", start) == "started"
+        assert len(attempts) == 2
+    else:
+        with pytest.raises(ProviderError, match="cgroup BPF"):
+            client.call(CallKind.WRITE, "guests.web-0", start)
+        assert len(attempts) == 1

@@ -139,7 +139,8 @@ class LibvirtProvider(Provider):
 
     def create_ahead(self, resource: Resource) -> frozenset[Kind]:
         """A guest's disks and seed need no network: they are made while its networks
-        are (the reservations, the definition and the start wait)."""
+        are, and so is its definition unless it reserves an address (the reservations
+        and the start wait)."""
         return frozenset({Kind.NETWORK}) if resource.kind is Kind.GUEST else frozenset()
 
     def create_when(self, resource: Resource, ready: Callable[[], None]) -> LiveObject:
