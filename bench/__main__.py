@@ -232,6 +232,20 @@ stack 4.25 s; `provisioner --help` 194 ms. What the profiles showed, and the fix
   20 ms), and the converge ratio is from medians of 5 converges each. One sample
   of the floor moved between 2.1 and 3.0 s within an hour on this machine, so
   the ratio moves by a few hundredths from run to run.
+- **Seventh pass (issue 19, 2026-12-05, tenth session)**: the converge on a faster
+  machine state, where the floor took 1.42 s and provisioner's fixed start-up
+  (about 0.19 s before its first call) weighed more: 1.21. Sampling the CPU every
+  50 ms showed the 2 cores partly idle in the 0.2 s after the network's start, and
+  a trace of the calls showed the network's start taking 130 ms inside the apply
+  against 88 ms alone. Changed: changes spread over 10 writer connections, one per
+  change at the default `max_parallel`, not 4 (libvirtd runs one client's calls
+  largely one after another); a guest begun ahead is also defined before its
+  network exists when it reserves no address (libvirt checks the networks at the
+  start); guests begun ahead make their disks 2 at a time, so that `qemu-img`
+  slows the network's start less; a system error of errno EAGAIN ("failed to load
+  cgroup BPF prog", seen once with 10 guests starting) is asked again. Together:
+  1.70 s against 1.72 s (medians of 20 alternating converges); each alone
+  measured 0.03-0.1 s in 8 alternating rounds, within this machine's noise.
 - **What no change can reach**: the floor rows of benchmark 4 are bare
   libvirt-python calls, no tool around them; a tool's converge cannot go below
   them, and a re-run cannot go below a new Python process that connects and reads
