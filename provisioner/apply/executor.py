@@ -12,8 +12,8 @@ without the objects still being made (``Provider.create_ahead``: a libvirt guest
 disks while its network is created) starts once those steps run, if a slot is free
 after the ready steps, and waits at its gate (apply/gate.py) for them; it starts no
 earlier, so the steps it waits on always hold slots of their own. Each provider
-call is bracketed in the journal; each success updates the last applied record at once, so a run
-killed halfway leaves a state that matches what was done.
+call is bracketed in the journal; each success updates the last applied record at
+once, so a run killed halfway leaves a state that matches what was done.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from provisioner.providers.libvirt.client import LibvirtClient
 from provisioner.providers.libvirt.domain_xml import (
     DiskPlan,
     GuestLayout,
+    NicPlan,
     domain_xml,
     keep_addresses,
 )
@@ -92,7 +93,7 @@ class Guests:
         try:
             with self._ahead if ready is not None else contextlib.nullcontext():
                 self._make_disks(resource, layout, made)
-                if ready is not None and not _reserves(resource):
+                if ready is not None and not _reservations(resource, layout):
                     domain = self._define(resource, layout)  # names its networks, needs none
                     kill_point(f"libvirt:defined:{resource.address}")
             if ready is not None:
@@ -262,12 +263,9 @@ class Guests:
 
     def _reserve(self, resource: Resource, layout: GuestLayout) -> list[tuple[str, str]]:
         reserved = []
-        for nic, declared in zip(layout.nics, GuestSpec.of(resource.spec).networks,
-                                 strict=False):
-            if nic.type == "network" and declared.ip:
-                self.networks.reserve(nic.source, nic.mac, resource.name, declared.ip,
-                                      str(resource.address))
-                reserved.append((nic.source, nic.mac))
+        for nic, ip in _reservations(resource, layout):
+            self.networks.reserve(nic.source, nic.mac, resource.name, ip, str(resource.address))
+            reserved.append((nic.source, nic.mac))
         return reserved
 
     def _release(self, live: LiveObject) -> None:
@@ -379,7 +377,9 @@ def _index_of(path: str) -> int:
     return int(path.split("[", 1)[1].split("]", 1)[0])
 
 
-def _reserves(resource: Resource) -> bool:
-    """Whether the guest has a DHCP reservation to make (a NIC with a declared ip):
-    it is made in its network's definition, which must exist first."""
-    return any(nic.ip for nic in GuestSpec.of(resource.spec).networks)
+def _reservations(resource: Resource, layout: GuestLayout) -> list[tuple[NicPlan, str]]:
+    """The guest's DHCP reservations to make: each NIC on a libvirt network with a
+    declared ip. They are made in the network's definition, which must exist first."""
+    return [(nic, declared.ip) for nic, declared
+            in zip(layout.nics, GuestSpec.of(resource.spec).networks, strict=False)
+            if nic.type == "network" and declared.ip]
